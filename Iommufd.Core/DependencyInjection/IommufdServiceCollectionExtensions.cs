@@ -1,0 +1,27 @@
+using Iommufd.Core.Devices;
+using Iommufd.Core.Memory;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Iommufd.Core.DependencyInjection;
+
+/// <summary>Registers the iommufd emulation: <c>services.AddIommufd(b => b.AddArmSmmuV3(...).AddDevice(...))</c>.</summary>
+public static class IommufdServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds the physical memory, the platform and <see cref="IommufdHost"/>. Driver plugins and devices are added
+    /// by <paramref name="configure"/>. The platform checks its options when it is first resolved; build the
+    /// provider with <c>ValidateOnBuild</c> and resolve <see cref="IommufdHost"/> at start-up to fail early.
+    /// </summary>
+    public static IServiceCollection AddIommufd(this IServiceCollection services, Action<IommufdBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        services.AddOptions<PlatformOptions>();
+        services.TryAddSingleton<PhysicalMemory>();
+        services.TryAddSingleton<Platform>();
+        services.TryAddSingleton<IommufdHost>();
+        configure(new IommufdBuilder(services));
+        return services;
+    }
+}

@@ -1,0 +1,8 @@
+namespace Iommufd.Core.Driver;
+
+/// <summary>The direction of a DMA transaction.</summary>
+public enum DmaDirection
+{
+    Read,
+    Write,
+}

@@ -1,0 +1,63 @@
+using Iommufd.Core.Devices;
+using Iommufd.Core.Uapi;
+
+namespace Iommufd.Core.Driver;
+
+/// <summary>
+/// One IOMMU of the platform, as its driver presents it to the core (the kernel's <c>struct iommu_ops</c> plus the
+/// device-side hooks). Everything the core asks of a driver about a device goes through here.
+/// </summary>
+public interface IIommuInstance
+{
+    /// <summary>The instance's name, which platform devices refer to.</summary>
+    string Name { get; }
+
+    /// <summary>Called when the platform places <paramref name="device"/> behind this IOMMU.</summary>
+    void ProbeDevice(EndpointDevice device);
+
+    /// <summary>
+    /// IOMMU_GET_HW_INFO: writes the driver's info struct for <paramref name="requestedType"/>
+    /// (<see cref="IommuHwInfoType.Default"/> means the native type) into <paramref name="data"/>, which is large
+    /// enough for any info struct, and says how long it is. An unsupported type is EOPNOTSUPP.
+    /// </summary>
+    Errno GetHwInfo(EndpointDevice device, IommuHwInfoType requestedType, Span<byte> data, out HwInfoResult result);
+
+    /// <summary>Allocates a paging domain (a host page table) for <paramref name="device"/>.</summary>
+    Errno AllocPagingDomain(EndpointDevice device, IommuHwptAllocFlags flags, out IPagingDomain domain);
+
+    /// <summary>
+    /// Allocates a nested domain on a nest-parent paging domain (the older, vIOMMU-less path). Drivers that only
+    /// nest through a vIOMMU return EOPNOTSUPP.
+    /// </summary>
+    Errno AllocNestedDomain(EndpointDevice device, IPagingDomain parent, IommuHwptAllocFlags flags, UserData data, out INestedDomain domain)
+    {
+        domain = null!;
+        return Errno.EOPNOTSUPP;
+    }
+
+    /// <summary>True when this IOMMU can host a vIOMMU of <paramref name="type"/> for the device
+    /// (the kernel's <c>get_viommu_size</c> returning non-zero).</summary>
+    bool SupportsViommu(EndpointDevice device, IommuViommuType type) => false;
+
+    /// <summary>
+    /// Builds the driver side of a vIOMMU (the kernel's <c>viommu_init</c>). <paramref name="data"/> is empty when the
+    /// caller passed no driver data.
+    /// </summary>
+    Errno InitViommu(IViommuContext context, EndpointDevice device, IommuViommuType type, IPagingDomain parent, UserData data, out IViommu viommu)
+    {
+        viommu = null!;
+        return Errno.EOPNOTSUPP;
+    }
+
+    /// <summary>
+    /// Attaches <paramref name="device"/> to <paramref name="domain"/>, replacing whatever it was attached to.
+    /// A domain of another IOMMU is EINVAL.
+    /// </summary>
+    Errno Attach(EndpointDevice device, IIommuDomain domain);
+
+    /// <summary>Puts the device in the blocking state (no DMA).</summary>
+    void Detach(EndpointDevice device);
+
+    /// <summary>Performs a DMA transaction from <paramref name="device"/> through its current translation.</summary>
+    DmaStatus Dma(EndpointDevice device, ulong iova, Span<byte> buffer, DmaDirection direction);
+}

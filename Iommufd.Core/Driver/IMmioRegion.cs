@@ -1,0 +1,17 @@
+namespace Iommufd.Core.Driver;
+
+/// <summary>
+/// A region a driver lets user space <c>mmap</c> through the iommufd file: device registers (a Tegra241 VINTF
+/// page) or plain memory (the mock's two pages). Accesses are 32 or 64 bits wide and naturally aligned.
+/// </summary>
+public interface IMmioRegion
+{
+    /// <summary>Length in bytes (whole pages).</summary>
+    ulong Length { get; }
+
+    /// <summary>Reads a 4- or 8-byte register at <paramref name="offset"/>.</summary>
+    ulong Read(ulong offset, int size);
+
+    /// <summary>Writes a 4- or 8-byte register at <paramref name="offset"/>.</summary>
+    void Write(ulong offset, int size, ulong value);
+}

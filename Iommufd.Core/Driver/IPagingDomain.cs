@@ -1,0 +1,28 @@
+namespace Iommufd.Core.Driver;
+
+/// <summary>
+/// A paging domain: a host page table that the core fills from an IOAS (map on IOAS_MAP, unmap on IOAS_UNMAP).
+/// </summary>
+public interface IPagingDomain : IIommuDomain
+{
+    /// <summary>First IOVA the domain can translate.</summary>
+    ulong ApertureStart { get; }
+
+    /// <summary>Last IOVA (inclusive) the domain can translate.</summary>
+    ulong ApertureLast { get; }
+
+    /// <summary>True when the domain was allocated with NEST_PARENT.</summary>
+    bool IsNestParent { get; }
+
+    /// <summary>Maps [<paramref name="iova"/>, +<paramref name="length"/>) to physical memory at <paramref name="physicalAddress"/>.</summary>
+    Errno Map(ulong iova, ulong physicalAddress, ulong length, IommuProtection protection);
+
+    /// <summary>
+    /// Unmaps the range and invalidates the host's cached translations of it before returning (map_pages /
+    /// unmap_pages + iotlb_sync).
+    /// </summary>
+    void Unmap(ulong iova, ulong length);
+
+    /// <summary>The physical address <paramref name="iova"/> maps to, if any (the kernel's iova_to_phys).</summary>
+    bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection);
+}

@@ -1,0 +1,96 @@
+using System.Runtime.InteropServices;
+using Iommufd.Core.Objects;
+using Iommufd.Core.Uapi;
+
+namespace Iommufd.Core.Hwpt;
+
+/// <summary>
+/// A fault queue (IOMMU_FAULT_QUEUE_ALLOC): I/O page faults of the HWPTs that name it, read as 40-byte
+/// <see cref="IommuHwptPgfault"/> records from its fd; responses are written back as 8-byte records.
+/// </summary>
+internal sealed class FaultObject : IommufdObject, IEventFile
+{
+    private readonly Lock _lock = new(); // guards _pending and _awaitingResponse
+    private readonly Queue<IommuHwptPgfault> _pending = new();
+    private readonly Dictionary<uint, IommuHwptPgfault> _awaitingResponse = [];
+    private uint _nextCookie = 1;
+
+    public override IommufdObjectType Type => IommufdObjectType.Fault;
+
+    /// <summary>Number of faults delivered whose response has not come back.</summary>
+    public int AwaitingResponse
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _awaitingResponse.Count;
+            }
+        }
+    }
+
+    /// <summary>Queues a page fault for user space.</summary>
+    public void Report(IommuHwptPgfault fault)
+    {
+        lock (_lock)
+        {
+            fault.Cookie = _nextCookie++;
+            _pending.Enqueue(fault);
+        }
+    }
+
+    public Errno Read(Span<byte> buffer, long position, out int count)
+    {
+        count = 0;
+        int size = Marshal.SizeOf<IommuHwptPgfault>();
+        if (position != 0 || buffer.Length % size != 0)
+        {
+            return Errno.ESPIPE;
+        }
+
+        lock (_lock)
+        {
+            while (buffer.Length - count >= size && _pending.TryDequeue(out var fault))
+            {
+                MemoryMarshal.Write(buffer[count..], in fault);
+                _awaitingResponse[fault.Cookie] = fault;
+                count += size;
+            }
+        }
+
+        return Errno.Success;
+    }
+
+    public Errno Write(ReadOnlySpan<byte> buffer, long position, out int count)
+    {
+        count = 0;
+        int size = Marshal.SizeOf<IommuHwptPageResponse>();
+        if (position != 0 || buffer.Length % size != 0)
+        {
+            return Errno.ESPIPE;
+        }
+
+        lock (_lock)
+        {
+            while (buffer.Length - count >= size)
+            {
+                var response = MemoryMarshal.Read<IommuHwptPageResponse>(buffer[count..]);
+                if (response.Code > 1)
+                {
+                    return count > 0 ? Errno.Success : Errno.EINVAL;
+                }
+
+                _awaitingResponse.Remove(response.Cookie);
+                count += size;
+            }
+        }
+
+        return Errno.Success;
+    }
+
+    public void Close() => RemoveUser();
+
+    internal override void Destroy()
+    {
+    }
+}

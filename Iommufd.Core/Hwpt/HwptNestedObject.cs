@@ -1,0 +1,36 @@
+using Iommufd.Core.Driver;
+using Iommufd.Core.Objects;
+using Iommufd.Core.Viommu;
+
+namespace Iommufd.Core.Hwpt;
+
+/// <summary>A nested HWPT: a guest stage-1 configuration on a nest parent or a vIOMMU.</summary>
+internal sealed class HwptNestedObject : HwptObject
+{
+    public HwptNestedObject(INestedDomain domain, HwptPagingObject? parent, ViommuObject? viommu)
+    {
+        NestedDomain = domain;
+        Parent = parent;
+        Viommu = viommu;
+    }
+
+    public override IommufdObjectType Type => IommufdObjectType.HwptNested;
+
+    public INestedDomain NestedDomain { get; }
+
+    public override IIommuDomain Domain => NestedDomain;
+
+    /// <summary>The nest parent it was allocated on (older path), or null.</summary>
+    public HwptPagingObject? Parent { get; }
+
+    /// <summary>The vIOMMU it was allocated from, or null.</summary>
+    public ViommuObject? Viommu { get; }
+
+    internal override void Destroy()
+    {
+        NestedDomain.Free();
+        Parent?.RemoveUser();
+        Viommu?.RemoveUser();
+        Fault?.RemoveUser();
+    }
+}

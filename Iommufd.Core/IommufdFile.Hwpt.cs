@@ -1,0 +1,398 @@
+using Iommufd.Core.Devices;
+using Iommufd.Core.Driver;
+using Iommufd.Core.Hwpt;
+using Iommufd.Core.Ioas;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Objects;
+using Iommufd.Core.Uapi;
+using Iommufd.Core.Viommu;
+
+namespace Iommufd.Core;
+
+// HWPT commands: HWPT_ALLOC, GET_HW_INFO, HWPT_INVALIDATE, dirty tracking, FAULT_QUEUE_ALLOC.
+public sealed partial class IommufdFile
+{
+    private const IommuHwptAllocFlags PagingFlags = IommuHwptAllocFlags.NestParent | IommuHwptAllocFlags.DirtyTracking
+        | IommuHwptAllocFlags.FaultIdValid | IommuHwptAllocFlags.AllocPasid;
+
+    private const IommuHwptAllocFlags ViommuNestedFlags = IommuHwptAllocFlags.FaultIdValid | IommuHwptAllocFlags.AllocPasid;
+
+    /// <summary>
+    /// IOMMU_HWPT_ALLOC. <paramref name="ptId"/> names an IOAS (→ a paging HWPT), a nest-parent paging HWPT or a
+    /// vIOMMU (→ a nested HWPT built from <paramref name="data"/>). Checks follow iommufd-uapi.md §4.2.
+    /// </summary>
+    public Errno HwptAlloc(uint devId, uint ptId, IommuHwptAllocFlags flags, IommuHwptDataType dataType, UserSpan data, uint faultId, out uint hwptId)
+    {
+        hwptId = 0;
+        if ((dataType == IommuHwptDataType.None) != (data.Length == 0))
+        {
+            return Errno.EINVAL;
+        }
+
+        var rc = _objects.Get<DeviceObject>(devId, out var idevRef);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        using (idevRef)
+        {
+            if (_objects.Get(ptId, out var ptRef) != Errno.Success)
+            {
+                return Errno.EINVAL;
+            }
+
+            using (ptRef)
+            {
+                var device = idevRef.Object.Device;
+                var userData = new UserData((uint)dataType, data);
+                return ptRef.Object switch
+                {
+                    IoasObject ioas => AllocPaging(device, ioas, flags, userData, faultId, out hwptId),
+                    HwptPagingObject parent => AllocNestedOnParent(device, parent, flags, userData, faultId, out hwptId),
+                    ViommuObject viommu => AllocNestedOnViommu(device, viommu, flags, userData, faultId, out hwptId),
+                    _ => Errno.EINVAL,
+                };
+            }
+        }
+    }
+
+    /// <summary>
+    /// IOMMU_GET_HW_INFO: the driver's info struct for the device, copied into <paramref name="data"/> (truncated,
+    /// or with a zeroed tail). <paramref name="info"/> carries the full length and the type.
+    /// </summary>
+    public Errno GetHwInfo(uint devId, IommuHwInfoFlags flags, IommuHwInfoType requestedType, UserSpan data, out HwInfoResult info)
+    {
+        info = default;
+        if ((flags & ~IommuHwInfoFlags.InputType) != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        var rc = _objects.Get<DeviceObject>(devId, out var idev);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        using (idev)
+        {
+            var type = (flags & IommuHwInfoFlags.InputType) != 0 ? requestedType : IommuHwInfoType.Default;
+            Span<byte> kernel = stackalloc byte[256];
+            kernel.Clear();
+            var device = idev.Object.Device;
+            rc = device.Iommu.GetHwInfo(device, type, kernel, out info);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            if (data.Length > 0)
+            {
+                if (data.IsNull || !data.IsFullyAccessible)
+                {
+                    return Errno.EFAULT;
+                }
+
+                int copy = (int)Math.Min((ulong)info.Length, data.Length);
+                kernel[..copy].CopyTo(data.Accessible);
+                data.Accessible[copy..].Clear();
+            }
+
+            return Errno.Success;
+        }
+    }
+
+    /// <summary>
+    /// IOMMU_HWPT_INVALIDATE. <paramref name="hwptId"/> names a nested HWPT or a vIOMMU; the driver gets
+    /// <paramref name="entries"/> as they are (no copy) and <paramref name="entryNum"/> comes back as the number
+    /// of entries it handled, on success and on error (iommufd-uapi.md §6).
+    /// </summary>
+    public Errno HwptInvalidate(uint hwptId, uint dataType, uint entryLength, ReadOnlySpan<byte> entries, ref uint entryNum)
+    {
+        if (entryNum != 0 && entries.Length < (long)entryLength * entryNum)
+        {
+            throw new ArgumentException("the span must hold entryNum entries of entryLength bytes", nameof(entries));
+        }
+
+        return Invalidate(hwptId, new InvalidationArray(dataType, entryLength, entryNum, entries), entriesAreNull: false, ref entryNum);
+    }
+
+    /// <summary>IOMMU_FAULT_QUEUE_ALLOC: a fault queue and the fd its faults are read from.</summary>
+    public Errno FaultQueueAlloc(out uint faultId, out int fd)
+    {
+        var fault = new FaultObject();
+        fault.AddUser(); // the fd
+        faultId = _objects.Add(fault);
+        fd = AddFile(fault);
+        return Errno.Success;
+    }
+
+    /// <summary>Queues an I/O page fault on the fault queue of the HWPT the device <paramref name="devId"/> is attached to.</summary>
+    public Errno ReportPageFault(uint devId, ulong address, IommuHwptPgfaultPerm permissions)
+    {
+        var rc = _objects.Get<DeviceObject>(devId, out var idev);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        using (idev)
+        lock (_attachLock)
+        {
+            if (idev.Object.Attached?.Fault is not { } fault)
+            {
+                return Errno.EINVAL;
+            }
+
+            fault.Report(new IommuHwptPgfault
+            {
+                Flags = (uint)IommuHwptPgfaultFlags.LastPage,
+                DevId = devId,
+                Perm = (uint)permissions,
+                Addr = address,
+                Length = PhysicalMemory.PageSize,
+            });
+            return Errno.Success;
+        }
+    }
+
+    internal Errno RawHwptAlloc(ref IommuHwptAlloc cmd, ref bool respond)
+    {
+        if (cmd.Reserved != 0 || cmd.Reserved2 != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        var data = UserSpan.Resolve(Memory, cmd.DataUptr, cmd.DataLen);
+        var rc = HwptAlloc(cmd.DevId, cmd.PtId, (IommuHwptAllocFlags)cmd.Flags, (IommuHwptDataType)cmd.DataType, data, cmd.FaultId, out cmd.OutHwptId);
+        respond = rc == Errno.Success;
+        return rc;
+    }
+
+    internal Errno RawGetHwInfo(ref IommuHwInfo cmd, ref bool respond)
+    {
+        if (cmd.Reserved[0] != 0 || cmd.Reserved[1] != 0 || cmd.Reserved[2] != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        var data = UserSpan.Resolve(Memory, cmd.DataUptr, cmd.DataLen);
+        var rc = GetHwInfo(cmd.DevId, (IommuHwInfoFlags)cmd.Flags, (IommuHwInfoType)cmd.DataType, data, out var info);
+        if (rc == Errno.Success)
+        {
+            cmd.DataLen = (uint)info.Length;
+            cmd.DataType = (uint)info.Type;
+            cmd.OutMaxPasidLog2 = info.MaxPasidLog2;
+            cmd.OutCapabilities = (ulong)info.Capabilities;
+            respond = true;
+        }
+
+        return rc;
+    }
+
+    internal Errno RawHwptInvalidate(ref IommuHwptInvalidate cmd, ref bool respond)
+    {
+        respond = true; // entry_num goes back on every path past the size rule
+        uint entryNum = cmd.EntryNum;
+        cmd.EntryNum = 0;
+        if (cmd.Reserved != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        ulong total = (ulong)cmd.EntryLen * entryNum;
+        var accessible = Memory.GetAccessiblePrefix(cmd.DataUptr, total);
+        var array = new InvalidationArray(cmd.DataType, cmd.EntryLen, entryNum, accessible, total);
+        var rc = Invalidate(cmd.HwptId, array, cmd.DataUptr == 0, ref entryNum);
+        cmd.EntryNum = entryNum;
+        return rc;
+    }
+
+    internal Errno RawHwptSetDirtyTracking(ref IommuHwptSetDirtyTracking cmd)
+    {
+        if ((cmd.Flags & ~(uint)IommuHwptSetDirtyTrackingFlags.Enable) != 0 || cmd.Reserved != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        return DirtyTrackingUnsupported(cmd.HwptId);
+    }
+
+    internal Errno RawHwptGetDirtyBitmap(ref IommuHwptGetDirtyBitmap cmd)
+    {
+        if ((cmd.Flags & ~(uint)IommuHwptGetDirtyBitmapFlags.NoClear) != 0 || cmd.Reserved != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        return DirtyTrackingUnsupported(cmd.HwptId);
+    }
+
+    internal Errno RawFaultQueueAlloc(ref IommuFaultAlloc cmd, ref bool respond)
+    {
+        if (cmd.Flags != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        var rc = FaultQueueAlloc(out cmd.OutFaultId, out int fd);
+        cmd.OutFaultFd = (uint)fd;
+        respond = rc == Errno.Success;
+        return rc;
+    }
+
+    private Errno Invalidate(uint hwptId, InvalidationArray array, bool entriesAreNull, ref uint entryNum)
+    {
+        uint requested = entryNum;
+        entryNum = 0;
+        if (requested != 0 && (entriesAreNull || array.EntryLength == 0))
+        {
+            return Errno.EINVAL;
+        }
+
+        var rc = _objects.Get(hwptId, out var target);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        using (target)
+        {
+            IUserCacheInvalidation? handler;
+            switch (target.Object)
+            {
+                case HwptNestedObject nested:
+                    handler = nested.NestedDomain as IUserCacheInvalidation;
+                    break;
+                case ViommuObject viommu:
+                    handler = viommu.Driver as IUserCacheInvalidation;
+                    break;
+                default:
+                    return Errno.EINVAL;
+            }
+
+            if (handler is null)
+            {
+                return Errno.EOPNOTSUPP;
+            }
+
+            rc = handler.CacheInvalidate(ref array);
+            entryNum = Math.Min(array.EntryNum, requested);
+            return rc;
+        }
+    }
+
+    private Errno DirtyTrackingUnsupported(uint hwptId)
+    {
+        // No driver here tracks dirty pages: paging HWPTs are never allocated with DIRTY_TRACKING.
+        var rc = _objects.Get<HwptPagingObject>(hwptId, out var hwpt);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        hwpt.Dispose();
+        return Errno.EOPNOTSUPP;
+    }
+
+    private Errno LookupFault(IommuHwptAllocFlags flags, uint faultId, out FaultObject? fault)
+    {
+        fault = null;
+        if ((flags & IommuHwptAllocFlags.FaultIdValid) == 0)
+        {
+            return Errno.Success;
+        }
+
+        var rc = _objects.Get<FaultObject>(faultId, out var handle);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        fault = handle.Object;
+        handle.Dispose(); // the HWPT takes a user reference once it exists
+        return Errno.Success;
+    }
+
+    private Errno AllocPaging(EndpointDevice device, IoasObject ioas, IommuHwptAllocFlags flags, UserData data, uint faultId, out uint hwptId)
+    {
+        hwptId = 0;
+        if ((flags & ~PagingFlags) != 0 || !data.IsEmpty)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        var rc = LookupFault(flags, faultId, out var fault);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        rc = CreatePagingHwpt(device, ioas, flags & ~IommuHwptAllocFlags.FaultIdValid, fault, autoDomain: false, out var hwpt);
+        hwptId = rc == Errno.Success ? hwpt.Id : 0;
+        return rc;
+    }
+
+    private Errno AllocNestedOnParent(EndpointDevice device, HwptPagingObject parent, IommuHwptAllocFlags flags, UserData data, uint faultId, out uint hwptId)
+    {
+        hwptId = 0;
+        if ((flags & ~IommuHwptAllocFlags.FaultIdValid) != 0 || data.IsEmpty)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        if (parent.IsAutoDomain || !parent.PagingDomain.IsNestParent || parent.PagingDomain.Iommu != device.Iommu)
+        {
+            return Errno.EINVAL;
+        }
+
+        var rc = LookupFault(flags, faultId, out var fault);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        rc = device.Iommu.AllocNestedDomain(device, parent.PagingDomain, flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        parent.AddUser();
+        fault?.AddUser();
+        hwptId = _objects.Add(new HwptNestedObject(domain, parent, viommu: null) { Fault = fault });
+        return Errno.Success;
+    }
+
+    private Errno AllocNestedOnViommu(EndpointDevice device, ViommuObject viommu, IommuHwptAllocFlags flags, UserData data, uint faultId, out uint hwptId)
+    {
+        hwptId = 0;
+        if ((flags & ~ViommuNestedFlags) != 0 || data.IsEmpty || viommu.Driver is not IViommuNestedDomains ops)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        if (viommu.Iommu != device.Iommu)
+        {
+            return Errno.EINVAL;
+        }
+
+        var rc = LookupFault(flags, faultId, out var fault);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        rc = ops.AllocNestedDomain(flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        viommu.AddUser();
+        fault?.AddUser();
+        hwptId = _objects.Add(new HwptNestedObject(domain, parent: null, viommu) { Fault = fault });
+        return Errno.Success;
+    }
+}

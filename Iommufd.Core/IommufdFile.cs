@@ -1,0 +1,246 @@
+using System.Buffers.Binary;
+using Iommufd.Core.Devices;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Objects;
+using Iommufd.Core.Viommu;
+using Microsoft.Extensions.Logging;
+
+namespace Iommufd.Core;
+
+/// <summary>
+/// One open <c>/dev/iommu</c>. <see cref="Ioctl(uint, Span{byte})"/> takes the Linux request numbers and struct
+/// bytes; the typed methods beside it (one per command, spans instead of user pointers) share the same handlers.
+/// Neither throws for anything the kernel answers with an errno.
+/// </summary>
+/// <remarks>
+/// The object table, the IOAS and the vDEVICE tables are safe for concurrent ioctls from several threads.
+/// Disposing the file destroys every object, as closing the fd does.
+/// </remarks>
+public sealed partial class IommufdFile : IDisposable
+{
+    private readonly ObjectTable _objects = new();
+    private readonly MmapRegistry _mmaps = new();
+    private readonly Lock _attachLock = new(); // guards device attachments and the automatic domains
+    private readonly Lock _fdLock = new(); // guards _files and _mappings
+    private readonly Dictionary<int, IEventFile> _files = [];
+    private readonly List<MmioMapping> _mappings = [];
+    private readonly ILogger _logger;
+    private int _disposed;
+
+    internal IommufdFile(Platform platform, UserMemory memory, ILogger logger)
+    {
+        Platform = platform;
+        Memory = memory;
+        _logger = logger;
+    }
+
+    /// <summary>The emulated machine.</summary>
+    public Platform Platform { get; }
+
+    /// <summary>The address space of the process that opened the file: user pointers resolve against it.</summary>
+    public UserMemory Memory { get; }
+
+    /// <summary>Objects in the table, tombstones included (for leak checks).</summary>
+    public int ObjectCount => _objects.Count;
+
+    /// <summary>Open event fds (vEVENTQs, fault queues).</summary>
+    public int OpenFileCount
+    {
+        get
+        {
+            lock (_fdLock)
+            {
+                return _files.Count;
+            }
+        }
+    }
+
+    /// <summary>
+    /// ioctl(2) with the argument at <paramref name="argumentAddress"/> in <see cref="Memory"/>, as a VMM calls it.
+    /// An argument outside user memory is EFAULT.
+    /// </summary>
+    public Errno Ioctl(uint request, ulong argumentAddress)
+    {
+        var prefix = Memory.GetAccessiblePrefix(argumentAddress, IoctlTable.MaxArgumentSize);
+        return Ioctl(request, prefix);
+    }
+
+    /// <summary>
+    /// ioctl(2) with the argument bytes in <paramref name="argument"/>: the struct's first u32 is its size; the
+    /// span is the memory the caller owns there. Output fields are written back into it.
+    /// </summary>
+    public Errno Ioctl(uint request, Span<byte> argument)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (!IoctlTable.TryGet(request, out var command))
+        {
+            return Errno.ENOTTY;
+        }
+
+        if (argument.Length < sizeof(uint))
+        {
+            return Errno.EFAULT;
+        }
+
+        uint size = BinaryPrimitives.ReadUInt32LittleEndian(argument);
+        if (size < command.MinSize)
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((ulong)argument.Length < size)
+        {
+            return Errno.EFAULT;
+        }
+
+        // copy_struct_from_user: a shorter struct is zero-filled, a longer one must have a zero tail.
+        Span<byte> kernel = stackalloc byte[IoctlTable.MaxKernelSize];
+        kernel = kernel[..command.Size];
+        kernel.Clear();
+        int common = (int)Math.Min(size, (uint)command.Size);
+        argument[..common].CopyTo(kernel);
+        if (size > command.Size && argument[command.Size..(int)size].ContainsAnyExcept((byte)0))
+        {
+            return Errno.E2BIG;
+        }
+
+        bool respond = false;
+        var rc = command.Handler(this, kernel, ref respond);
+        if (respond)
+        {
+            kernel[..common].CopyTo(argument);
+        }
+
+        return rc;
+    }
+
+    /// <summary>IOMMU_DESTROY: destroys any object nothing depends on (EBUSY otherwise, ENOENT if unknown).</summary>
+    public Errno Destroy(uint id)
+    {
+        var rc = _objects.Destroy(id);
+        if (rc == Errno.Success)
+        {
+            Log.ObjectDestroyed(_logger, id);
+        }
+
+        return rc;
+    }
+
+    /// <summary>read(2) on an fd an ioctl returned. Never blocks; 0 bytes means nothing to read.</summary>
+    public Errno Read(int fd, Span<byte> buffer, out int count, long position = 0)
+    {
+        count = 0;
+        return TryGetFile(fd, out var file) ? file.Read(buffer, position, out count) : Errno.EBADF;
+    }
+
+    /// <summary>write(2) on an fd an ioctl returned (fault-queue responses).</summary>
+    public Errno Write(int fd, ReadOnlySpan<byte> buffer, out int count, long position = 0)
+    {
+        count = 0;
+        return TryGetFile(fd, out var file) ? file.Write(buffer, position, out count) : Errno.EBADF;
+    }
+
+    /// <summary>close(2) on an fd an ioctl returned.</summary>
+    public Errno Close(int fd)
+    {
+        IEventFile? file;
+        lock (_fdLock)
+        {
+            if (!_files.Remove(fd, out file))
+            {
+                return Errno.EBADF;
+            }
+        }
+
+        file.Close();
+        return Errno.Success;
+    }
+
+    /// <summary>
+    /// mmap(2) on the iommufd file: maps a region a vIOMMU registered. The offset and length must be exactly the
+    /// registered ones (ENXIO), the length whole pages (EINVAL), the mapping shared (EINVAL) and not executable
+    /// (EPERM).
+    /// </summary>
+    public Errno Mmap(ulong offset, ulong length, MmapProtection protection, out MmioMapping mapping)
+    {
+        mapping = null!;
+        if (length == 0 || (length & (PhysicalMemory.PageSize - 1)) != 0 || (protection & MmapProtection.Shared) == 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if ((protection & MmapProtection.Exec) != 0)
+        {
+            return Errno.EPERM;
+        }
+
+        var rc = _mmaps.Map(offset, length, out var owner, out var region);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        mapping = new MmioMapping(owner, region, offset);
+        lock (_fdLock)
+        {
+            _mappings.Add(mapping);
+        }
+
+        return Errno.Success;
+    }
+
+    /// <summary>Closes the file: unmaps, closes its fds, unbinds its devices and destroys every object.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        int[] fds;
+        MmioMapping[] mappings;
+        lock (_fdLock)
+        {
+            fds = [.. _files.Keys];
+            mappings = [.. _mappings];
+            _mappings.Clear();
+        }
+
+        foreach (var fd in fds)
+        {
+            Close(fd);
+        }
+
+        foreach (var m in mappings)
+        {
+            m.Dispose();
+        }
+
+        UnbindAll();
+        int destroyed = _objects.DestroyAll();
+        Log.FileClosed(_logger, destroyed);
+    }
+
+    internal int AddFile(IEventFile file)
+    {
+        lock (_fdLock)
+        {
+            int fd = 3; // 0–2 are the process's standard streams
+            while (_files.ContainsKey(fd))
+            {
+                fd++;
+            }
+
+            _files.Add(fd, file);
+            return fd;
+        }
+    }
+
+    private bool TryGetFile(int fd, out IEventFile file)
+    {
+        lock (_fdLock)
+        {
+            return _files.TryGetValue(fd, out file!);
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using Iommufd.Core.Devices;
+using Iommufd.Core.Memory;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Iommufd.Core;
+
+/// <summary>
+/// The host "kernel": the platform with its IOMMU drivers, and the <c>/dev/iommu</c> node that VMM processes
+/// open. Resolve it from the service provider built by <c>AddIommufd</c>.
+/// </summary>
+public sealed class IommufdHost
+{
+    private readonly ILoggerFactory _loggerFactory;
+
+    public IommufdHost(Platform platform, ILoggerFactory? loggerFactory = null)
+    {
+        ArgumentNullException.ThrowIfNull(platform);
+        Platform = platform;
+        _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+    }
+
+    /// <summary>The emulated machine.</summary>
+    public Platform Platform { get; }
+
+    /// <summary>A new process address space (a VMM) on this machine.</summary>
+    public UserMemory CreateProcess() => new(Platform.Memory);
+
+    /// <summary>open("/dev/iommu") from the process whose address space is <paramref name="process"/>.</summary>
+    public IommufdFile Open(UserMemory process)
+    {
+        ArgumentNullException.ThrowIfNull(process);
+        return new IommufdFile(Platform, process, _loggerFactory.CreateLogger<IommufdFile>());
+    }
+}

@@ -1,0 +1,13 @@
+using Microsoft.Extensions.Logging;
+
+namespace Iommufd.Core;
+
+/// <summary>The core's source-generated log messages.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Debug, Message = "Destroyed object {Id}")]
+    public static partial void ObjectDestroyed(ILogger logger, uint id);
+
+    [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "iommufd file closed; {Count} objects destroyed")]
+    public static partial void FileClosed(ILogger logger, int count);
+}

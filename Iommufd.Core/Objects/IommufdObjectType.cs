@@ -1,0 +1,15 @@
+namespace Iommufd.Core.Objects;
+
+/// <summary>The kinds of object an iommufd file holds (the kernel's <c>enum iommufd_object_type</c>).</summary>
+public enum IommufdObjectType
+{
+    Ioas,
+    Device,
+    HwptPaging,
+    HwptNested,
+    Viommu,
+    Vdevice,
+    Veventq,
+    HwQueue,
+    Fault,
+}

@@ -1,0 +1,19 @@
+using System.Runtime.InteropServices;
+
+namespace Iommufd.Core.Uapi;
+
+/// <summary>struct iommu_fault_alloc, the argument of IOMMU_FAULT_QUEUE_ALLOC (0x8e).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct IommuFaultAlloc
+{
+    public uint Size;
+
+    /// <summary>Must be 0.</summary>
+    public uint Flags;
+
+    /// <summary>Output: ID of the new fault queue.</summary>
+    public uint OutFaultId;
+
+    /// <summary>Output: file descriptor to read faults from and write responses to.</summary>
+    public uint OutFaultFd;
+}

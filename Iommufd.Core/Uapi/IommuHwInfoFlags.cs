@@ -1,0 +1,11 @@
+namespace Iommufd.Core.Uapi;
+
+/// <summary>The <c>flags</c> of IOMMU_GET_HW_INFO (enum iommufd_hw_info_flags).</summary>
+[Flags]
+public enum IommuHwInfoFlags : uint
+{
+    None = 0,
+
+    /// <summary>IOMMU_HW_INFO_FLAG_INPUT_TYPE: <see cref="IommuHwInfo.DataType"/> is an input.</summary>
+    InputType = 1 << 0,
+}

@@ -1,0 +1,15 @@
+using System.Runtime.InteropServices;
+
+namespace Iommufd.Core.Uapi;
+
+/// <summary>
+/// struct iommu_test_hw_info, the data IOMMU_GET_HW_INFO (0x8a) returns for <see cref="IommuHwInfoType.Selftest"/>.
+/// </summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct IommuTestHwInfo
+{
+    public uint Flags;
+
+    /// <summary>Always <see cref="SelftestConstants.TestHwInfoReg"/>.</summary>
+    public uint TestReg;
+}

@@ -1,0 +1,30 @@
+using System.Runtime.InteropServices;
+
+namespace Iommufd.Core.Uapi;
+
+/// <summary>struct iommu_veventq_alloc, the argument of IOMMU_VEVENTQ_ALLOC (0x93).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct IommuVeventqAlloc
+{
+    public uint Size;
+
+    /// <summary>Must be 0.</summary>
+    public uint Flags;
+
+    public uint ViommuId;
+
+    /// <summary>One of <see cref="IommuVeventqType"/>.</summary>
+    public uint Type;
+
+    /// <summary>Maximum number of queued events; must not be 0.</summary>
+    public uint VeventqDepth;
+
+    /// <summary>Output: ID of the new vEVENTQ.</summary>
+    public uint OutVeventqId;
+
+    /// <summary>Output: file descriptor to read events from; the original struct ends here.</summary>
+    public uint OutVeventqFd;
+
+    /// <summary>Must be 0.</summary>
+    public uint Reserved;
+}
