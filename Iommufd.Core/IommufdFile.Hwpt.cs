@@ -157,6 +157,23 @@ public sealed partial class IommufdFile
         }
     }
 
+    /// <summary>
+    /// The driver domain behind a HWPT ID, for tests and diagnostics (what the selftest's IOMMU_TEST_CMD looks
+    /// up). ENOENT when <paramref name="hwptId"/> is not a HWPT.
+    /// </summary>
+    public Errno GetHwptDomain(uint hwptId, out IIommuDomain domain)
+    {
+        domain = null!;
+        var rc = _objects.Get<HwptObject>(hwptId, out var hwpt);
+        if (rc == Errno.Success)
+        {
+            domain = hwpt.Object.Domain;
+            hwpt.Dispose();
+        }
+
+        return rc;
+    }
+
     internal Errno RawHwptAlloc(ref IommuHwptAlloc cmd, ref bool respond)
     {
         if (cmd.Reserved != 0 || cmd.Reserved2 != 0)
