@@ -1,0 +1,269 @@
+using System.Runtime.InteropServices;
+using Iommufd.Core;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Uapi;
+using Iommufd.Tests.Support;
+
+namespace Iommufd.Tests.Core;
+
+/// <summary>IOAS_ALLOC, MAP, UNMAP, COPY, IOVA_RANGES and ALLOW_IOVAS through the raw ioctl entry point.</summary>
+public class IoasTests
+{
+    private const ulong Page = PhysicalMemory.PageSize;
+
+    private static uint AllocIoas(TestHost host)
+    {
+        var cmd = new IommuIoasAlloc();
+        Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, ref cmd), Is.EqualTo(Errno.Success));
+        return cmd.OutIoasId;
+    }
+
+    private static Errno Map(TestHost host, uint ioas, ulong va, ulong length, ref ulong iova, IommuIoasMapFlags flags = IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable)
+    {
+        var cmd = new IommuIoasMap { IoasId = ioas, UserVa = va, Length = length, Iova = iova, Flags = (uint)flags };
+        var rc = host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_MAP, ref cmd);
+        iova = cmd.Iova;
+        return rc;
+    }
+
+    private static Errno Unmap(TestHost host, uint ioas, ulong iova, ref ulong length)
+    {
+        var cmd = new IommuIoasUnmap { IoasId = ioas, Iova = iova, Length = length };
+        var rc = host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_UNMAP, ref cmd);
+        length = cmd.Length;
+        return rc;
+    }
+
+    [Test]
+    public void Ids_start_at_one_and_the_lowest_free_id_is_reused()
+    {
+        using var host = new TestHost();
+        uint a = AllocIoas(host), b = AllocIoas(host), c = AllocIoas(host);
+        Assert.That(host.File.Destroy(b), Is.EqualTo(Errno.Success));
+        uint d = AllocIoas(host);
+        Assert.Multiple(() =>
+        {
+            Assert.That(new[] { a, b, c }, Is.EqualTo(new uint[] { 1, 2, 3 }));
+            Assert.That(d, Is.EqualTo(2u));
+            Assert.That(host.File.Destroy(99), Is.EqualTo(Errno.ENOENT));
+        });
+    }
+
+    [Test]
+    public void Alloc_with_flags_is_EOPNOTSUPP()
+    {
+        using var host = new TestHost();
+        var cmd = new IommuIoasAlloc { Flags = 1 };
+        Assert.Multiple(() =>
+        {
+            Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, ref cmd), Is.EqualTo(Errno.EOPNOTSUPP));
+            Assert.That(host.File.ObjectCount, Is.Zero);
+        });
+    }
+
+    [Test]
+    public void Map_allocates_an_iova_and_unmap_returns_the_bytes_unmapped()
+    {
+        using var host = new TestHost();
+        uint ioas = AllocIoas(host);
+        var region = host.Process.Map(4 * (long)Page);
+        ulong iova = 0;
+        Assert.That(Map(host, ioas, region.Address, 4 * Page, ref iova), Is.EqualTo(Errno.Success));
+        ulong length = 4 * Page;
+        Assert.Multiple(() =>
+        {
+            Assert.That(iova % Page, Is.Zero);
+            Assert.That(region.IsPinned, Is.True, "mapped pages are pinned");
+            Assert.That(Unmap(host, ioas, iova, ref length), Is.EqualTo(Errno.Success));
+            Assert.That(length, Is.EqualTo(4 * Page));
+            Assert.That(region.IsPinned, Is.False);
+        });
+    }
+
+    [Test]
+    public void Map_of_memory_outside_the_process_is_EFAULT()
+    {
+        using var host = new TestHost();
+        uint ioas = AllocIoas(host);
+        var region = host.Process.Map((long)Page);
+        ulong iova = 0;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Map(host, ioas, 0x1000, Page, ref iova), Is.EqualTo(Errno.EFAULT));
+            Assert.That(Map(host, ioas, region.Address, 2 * Page, ref iova), Is.EqualTo(Errno.EFAULT), "runs past the region");
+        });
+    }
+
+    [Test]
+    public void Map_checks_its_arguments()
+    {
+        using var host = new TestHost();
+        uint ioas = AllocIoas(host);
+        var region = host.Process.Map(2 * (long)Page);
+        ulong iova = 0x10_0000;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Map(host, ioas, region.Address, 0, ref iova), Is.EqualTo(Errno.EINVAL), "length 0");
+            Assert.That(Map(host, ioas, region.Address, Page, ref iova, (IommuIoasMapFlags)0x80), Is.EqualTo(Errno.EOPNOTSUPP), "unknown flag");
+            ulong unaligned = 0x10_0800;
+            Assert.That(Map(host, ioas, region.Address, Page, ref unaligned, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable), Is.EqualTo(Errno.EINVAL), "unaligned fixed IOVA");
+            ulong wraps = ulong.MaxValue - Page + 1;
+            Assert.That(Map(host, ioas, region.Address, 2 * Page, ref wraps, IommuIoasMapFlags.FixedIova), Is.EqualTo(Errno.EOVERFLOW));
+            Assert.That(Map(host, 77, region.Address, Page, ref iova), Is.EqualTo(Errno.ENOENT));
+        });
+        var reserved = new IommuIoasMap { IoasId = ioas, UserVa = region.Address, Length = Page, Reserved = 1 };
+        Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_MAP, ref reserved), Is.EqualTo(Errno.EOPNOTSUPP));
+    }
+
+    [Test]
+    public void A_fixed_iova_that_overlaps_a_mapping_is_EEXIST()
+    {
+        using var host = new TestHost();
+        uint ioas = AllocIoas(host);
+        var region = host.Process.Map(2 * (long)Page);
+        ulong iova = 0x20_0000;
+        Assert.That(Map(host, ioas, region.Address, 2 * Page, ref iova, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable), Is.EqualTo(Errno.Success));
+        ulong overlap = 0x20_1000;
+        Assert.That(Map(host, ioas, region.Address, Page, ref overlap, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable), Is.EqualTo(Errno.EEXIST));
+    }
+
+    [Test]
+    public void Unmap_cannot_split_a_mapping_and_an_empty_range_is_ENOENT()
+    {
+        using var host = new TestHost();
+        uint ioas = AllocIoas(host);
+        var region = host.Process.Map(2 * (long)Page);
+        ulong iova = 0x40_0000;
+        Map(host, ioas, region.Address, 2 * Page, ref iova, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable);
+        ulong half = Page, none = Page, zero = 0;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Unmap(host, ioas, iova, ref half), Is.EqualTo(Errno.ENOENT), "half of a mapping");
+            Assert.That(Unmap(host, ioas, 0x80_0000, ref none), Is.EqualTo(Errno.ENOENT), "nothing there");
+            Assert.That(Unmap(host, ioas, iova, ref zero), Is.EqualTo(Errno.EINVAL), "length 0");
+            Assert.That(half, Is.EqualTo(Page), "length is not written on failure");
+        });
+    }
+
+    [Test]
+    public void Unmap_all_removes_every_mapping_and_succeeds_on_an_empty_ioas()
+    {
+        using var host = new TestHost();
+        uint ioas = AllocIoas(host);
+        var region = host.Process.Map(3 * (long)Page);
+        for (ulong i = 0; i < 3; i++)
+        {
+            ulong iova = 0;
+            Map(host, ioas, region.Address + (i * Page), Page, ref iova);
+        }
+
+        ulong all = ulong.MaxValue, again = ulong.MaxValue;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Unmap(host, ioas, 0, ref all), Is.EqualTo(Errno.Success));
+            Assert.That(all, Is.EqualTo(3 * Page));
+            Assert.That(Unmap(host, ioas, 0, ref again), Is.EqualTo(Errno.Success));
+            Assert.That(again, Is.Zero);
+        });
+    }
+
+    [Test]
+    public void Iova_ranges_reports_the_allowed_ranges_and_EMSGSIZE_when_the_array_is_short()
+    {
+        using var host = new TestHost();
+        uint ioas = AllocIoas(host);
+        var array = host.Process.Map((long)Page);
+        var allowed = MemoryMarshal.Cast<byte, IommuIovaRange>(array.Span);
+        allowed[0] = new IommuIovaRange { Start = 0x1000, Last = 0xFFFF };
+        allowed[1] = new IommuIovaRange { Start = 0x100000, Last = 0x1FFFFF };
+        var allow = new IommuIoasAllowIovas { IoasId = ioas, NumIovas = 2, AllowedIovas = array.Address };
+        Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOW_IOVAS, ref allow), Is.EqualTo(Errno.Success));
+        allowed.Clear();
+
+        var shortQuery = new IommuIoasIovaRanges { IoasId = ioas, NumIovas = 1, AllowedIovas = array.Address };
+        var fullQuery = new IommuIoasIovaRanges { IoasId = ioas, NumIovas = 4, AllowedIovas = array.Address };
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_IOVA_RANGES, ref shortQuery), Is.EqualTo(Errno.EMSGSIZE));
+            Assert.That(shortQuery.NumIovas, Is.EqualTo(2u), "the total is reported with EMSGSIZE");
+            Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_IOVA_RANGES, ref fullQuery), Is.EqualTo(Errno.Success));
+            Assert.That(fullQuery.NumIovas, Is.EqualTo(2u));
+            Assert.That(fullQuery.OutIovaAlignment, Is.EqualTo(Page));
+            Assert.That(allowed[1].Start, Is.EqualTo(0x100000ul));
+            Assert.That(allowed[1].Last, Is.EqualTo(0x1FFFFFul));
+        }
+
+        // An allocated IOVA lands inside the allowed list; a fixed one outside it is refused.
+        var region = host.Process.Map(2 * (long)Page);
+        ulong iova = 0, outside = 0x20_0000;
+        Assert.Multiple(() =>
+        {
+            Assert.That(Map(host, ioas, region.Address, 2 * Page, ref iova), Is.EqualTo(Errno.Success));
+            Assert.That(iova, Is.InRange(0x1000ul, 0xFFFFul - (2 * Page) + 1));
+            Assert.That(Map(host, ioas, region.Address, Page, ref outside, IommuIoasMapFlags.FixedIova), Is.EqualTo(Errno.EINVAL));
+        });
+    }
+
+    [Test]
+    public void Iova_ranges_with_a_bad_array_pointer_is_EFAULT()
+    {
+        using var host = new TestHost();
+        uint ioas = AllocIoas(host);
+        var query = new IommuIoasIovaRanges { IoasId = ioas, NumIovas = 1, AllowedIovas = 0x10 };
+        Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_IOVA_RANGES, ref query), Is.EqualTo(Errno.EFAULT));
+    }
+
+    [Test]
+    public void Copy_maps_the_same_pages_into_another_ioas()
+    {
+        using var host = new TestHost();
+        uint src = AllocIoas(host), dst = AllocIoas(host);
+        var region = host.Process.Map(2 * (long)Page);
+        ulong srcIova = 0;
+        Map(host, src, region.Address, 2 * Page, ref srcIova);
+        var copy = new IommuIoasCopy
+        {
+            DstIoasId = dst, SrcIoasId = src, Length = 2 * Page, SrcIova = srcIova, DstIova = 0x9000_0000,
+            Flags = (uint)(IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable),
+        };
+        var partial = copy with { Length = Page };
+        Assert.Multiple(() =>
+        {
+            Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_COPY, ref partial), Is.EqualTo(Errno.ENOENT), "a copy cannot split a mapping");
+            Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_COPY, ref copy), Is.EqualTo(Errno.Success));
+        });
+
+        ulong all = ulong.MaxValue;
+        Unmap(host, src, 0, ref all);
+        Assert.That(region.IsPinned, Is.True, "the copy still pins the pages");
+    }
+
+    [Test]
+    public void Destroying_an_ioas_unpins_its_pages_and_pinned_pages_outlive_the_user_mapping()
+    {
+        using var host = new TestHost();
+        uint ioas = AllocIoas(host);
+        int framesBefore = host.Physical.FrameCount;
+        var region = host.Process.Map(2 * (long)Page, contiguous: false);
+        ulong iova = 0;
+        Map(host, ioas, region.Address, 2 * Page, ref iova);
+        host.Process.Unmap(region);
+        Assert.That(host.Physical.FrameCount, Is.EqualTo(framesBefore + 2), "pinned pages stay");
+        Assert.That(host.File.Destroy(ioas), Is.EqualTo(Errno.Success));
+        Assert.That(host.Physical.FrameCount, Is.EqualTo(framesBefore), "released with the last pin");
+    }
+
+    [Test]
+    public void Change_process_succeeds_without_mappings_and_is_EINVAL_with_them()
+    {
+        using var host = new TestHost();
+        uint ioas = AllocIoas(host);
+        var cmd = new IommuIoasChangeProcess();
+        Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_CHANGE_PROCESS, ref cmd), Is.EqualTo(Errno.Success));
+        var region = host.Process.Map((long)Page);
+        ulong iova = 0;
+        Map(host, ioas, region.Address, Page, ref iova);
+        cmd = new IommuIoasChangeProcess();
+        Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_CHANGE_PROCESS, ref cmd), Is.EqualTo(Errno.EINVAL));
+    }
+}
