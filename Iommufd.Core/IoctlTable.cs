@@ -13,9 +13,6 @@ internal static class IoctlTable
     /// <summary>Large enough for the biggest command struct.</summary>
     public const int MaxKernelSize = 64;
 
-    /// <summary>How much of user memory an address-based ioctl may read as its argument.</summary>
-    public const ulong MaxArgumentSize = MaxKernelSize * 4;
-
     private static readonly Command?[] Commands = new Command?[(int)(IommufdCommand.HwQueueAlloc - IommufdCommand.Destroy) + 1];
 
     static IoctlTable()

@@ -61,7 +61,11 @@ public sealed partial class IommufdFile : IDisposable
     /// </summary>
     public Errno Ioctl(uint request, ulong argumentAddress)
     {
-        var prefix = Memory.GetAccessiblePrefix(argumentAddress, IoctlTable.MaxArgumentSize);
+        // get_user(size) first, then as many bytes as the caller says the struct has: copy_struct_from_user checks
+        // the whole tail beyond the kernel struct, however long it is (iommufd-uapi.md §2.2 step 5).
+        var head = Memory.GetAccessiblePrefix(argumentAddress, sizeof(uint));
+        uint size = head.Length == sizeof(uint) ? BinaryPrimitives.ReadUInt32LittleEndian(head) : 0;
+        var prefix = Memory.GetAccessiblePrefix(argumentAddress, Math.Max(size, sizeof(uint)));
         return Ioctl(request, prefix);
     }
 
