@@ -1,0 +1,227 @@
+using System.Buffers.Binary;
+using Iommufd.Core.Memory;
+
+namespace Iommufd.ArmSmmuV3.Hardware;
+
+/// <summary>
+/// One SMMUv3-format command queue in memory: the BASE, PROD and CONS registers and the consumer that executes
+/// entries in order (spec §3.5, §7.1). The SMMU's own queue and every CMDQV VCMDQ are instances.
+/// </summary>
+/// <remarks>
+/// On a command error CONS stays on the failing entry, CONS.ERR holds the CERROR code, and nothing more is
+/// consumed until the owner's error is acknowledged (the owner tracks GERROR/GERRORN and calls
+/// <see cref="Consume{TExecutor}"/> again). Entries are read from memory one at a time, so software may rewrite
+/// entries after the error, as the specification allows.
+/// </remarks>
+public sealed class CommandQueue
+{
+    /// <summary>CMDQ_BASE.ADDR [51:5].</summary>
+    public const ulong BaseAddressMask = 0x000F_FFFF_FFFF_FFE0;
+
+    private const int EntrySize = 16;
+    private const int ErrShift = 24;
+    private const uint ErrMask = 0x7Fu << ErrShift;
+
+    private readonly PhysicalMemory _memory;
+    private readonly int _maxLog2Size;
+    private readonly Lock _consumeLock = new(); // one consumer at a time
+    private readonly object _progress = new(); // Monitor for waiters on CONS
+    private ulong _base;
+    private uint _prod;
+    private uint _cons;
+    private long _consumed;
+
+    public CommandQueue(PhysicalMemory memory, int maxLog2Size, string name)
+    {
+        _memory = memory;
+        _maxLog2Size = maxLog2Size;
+        Name = name;
+    }
+
+    public string Name { get; }
+
+    /// <summary>The BASE register as written (LOG2SIZE reads back as written even when capped).</summary>
+    public ulong Base
+    {
+        get => Volatile.Read(ref _base);
+        set => Volatile.Write(ref _base, value);
+    }
+
+    /// <summary>PROD: index and wrap bit, written by software.</summary>
+    public uint Prod
+    {
+        get => Volatile.Read(ref _prod);
+        set => Volatile.Write(ref _prod, value & IndexWrapMask);
+    }
+
+    /// <summary>CONS: index, wrap bit and ERR [30:24], written by the consumer.</summary>
+    public uint Cons
+    {
+        get => Volatile.Read(ref _cons);
+        set => Volatile.Write(ref _cons, value & (IndexWrapMask | ErrMask));
+    }
+
+    /// <summary>The CERROR code in CONS.ERR.</summary>
+    public CommandError Error => (CommandError)((Cons & ErrMask) >> ErrShift);
+
+    /// <summary>log2 of the number of entries in use: LOG2SIZE capped at the implementation's maximum.</summary>
+    public int Log2Size => Math.Min((int)(Base & 0x1F), _maxLog2Size);
+
+    public ulong Address => Base & BaseAddressMask;
+
+    public uint IndexWrapMask => (2u << Log2Size) - 1;
+
+    public bool IsEmpty => ((Prod ^ Cons) & IndexWrapMask) == 0;
+
+    /// <summary>True while an ATC_INV that a device did not complete waits for the next CMD_SYNC.</summary>
+    public bool AtcInvalidationTimedOut { get; set; }
+
+    /// <summary>Entries consumed so far (for statistics).</summary>
+    public long Consumed => Interlocked.Read(ref _consumed);
+
+    /// <summary>Free entries as software sees them (PROD against the current CONS).</summary>
+    public uint FreeEntries(uint prod)
+    {
+        uint size = 1u << Log2Size;
+        uint used = (prod - Cons) & IndexWrapMask;
+        return size - used;
+    }
+
+    /// <summary>Advances an index+wrap value by <paramref name="count"/> entries.</summary>
+    public uint Advance(uint value, uint count) => (value + count) & IndexWrapMask;
+
+    /// <summary>Physical address of the entry at index+wrap <paramref name="position"/>.</summary>
+    public ulong EntryAddress(uint position) => Address + ((position & ((1u << Log2Size) - 1)) * (ulong)EntrySize);
+
+    /// <summary>
+    /// Executes entries from CONS up to PROD. Returns CERROR_NONE when the queue drained, or the error it stopped
+    /// on (CONS left on the failing entry with CONS.ERR set; the caller raises the owner's GERROR).
+    /// </summary>
+    public CommandError Consume<TExecutor>(ref TExecutor executor)
+        where TExecutor : ICommandExecutor
+    {
+        var error = CommandError.CERROR_NONE;
+        lock (_consumeLock)
+        {
+            Span<byte> entry = stackalloc byte[EntrySize];
+            uint cons = Cons & IndexWrapMask;
+            while (cons != Prod)
+            {
+                if (!_memory.TryRead(EntryAddress(cons), entry))
+                {
+                    error = CommandError.CERROR_ABT;
+                    break;
+                }
+
+                var command = SmmuCommand.Read(entry);
+                error = executor.Execute(command, this);
+                if (error != CommandError.CERROR_NONE)
+                {
+                    break;
+                }
+
+                cons = Advance(cons, 1);
+                Cons = cons; // ERR cleared by progress: the previous error was acknowledged to get here
+                Interlocked.Increment(ref _consumed);
+            }
+
+            if (error != CommandError.CERROR_NONE)
+            {
+                Cons = cons | ((uint)error << ErrShift);
+            }
+        }
+
+        lock (_progress)
+        {
+            Monitor.PulseAll(_progress);
+        }
+
+        return error;
+    }
+
+    /// <summary>
+    /// Waits until CONS has passed <paramref name="position"/> (the entry at position − 1 was consumed) or the
+    /// queue stopped on an error at or before it. Spins briefly, then parks. False on timeout.
+    /// </summary>
+    public bool WaitUntilConsumed(uint position, TimeSpan timeout, out CommandError error)
+    {
+        var spin = default(SpinWait);
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
+        {
+            uint cons = Cons;
+            error = (CommandError)((cons & ErrMask) >> ErrShift);
+            if (Passed(cons & IndexWrapMask, position))
+            {
+                error = CommandError.CERROR_NONE;
+                return true;
+            }
+
+            if (error != CommandError.CERROR_NONE)
+            {
+                return true;
+            }
+
+            if (Environment.TickCount64 >= deadline)
+            {
+                return false;
+            }
+
+            if (!spin.NextSpinWillYield)
+            {
+                spin.SpinOnce();
+                continue;
+            }
+
+            lock (_progress)
+            {
+                if (Cons == cons)
+                {
+                    Monitor.Wait(_progress, 1);
+                }
+            }
+        }
+    }
+
+    /// <summary>Resets the queue's registers (queue disabled or torn down).</summary>
+    public void Reset()
+    {
+        lock (_consumeLock)
+        {
+            Base = 0;
+            Prod = 0;
+            Cons = 0;
+            AtcInvalidationTimedOut = false;
+        }
+    }
+
+    /// <summary>Writes <paramref name="command"/> into the slot at <paramref name="position"/> (software side).</summary>
+    public bool TryWriteEntry(uint position, in SmmuCommand command)
+    {
+        Span<byte> entry = stackalloc byte[EntrySize];
+        command.Write(entry);
+        return _memory.TryWrite(EntryAddress(position), entry);
+    }
+
+    /// <summary>Reads the entry at <paramref name="position"/> (software side, e.g. to skip a failing command).</summary>
+    public bool TryReadEntry(uint position, out SmmuCommand command)
+    {
+        Span<byte> entry = stackalloc byte[EntrySize];
+        bool ok = _memory.TryRead(EntryAddress(position), entry);
+        command = ok ? SmmuCommand.Read(entry) : default;
+        return ok;
+    }
+
+    /// <summary>
+    /// True when <paramref name="cons"/> is at or beyond <paramref name="target"/> in queue order, assuming the two
+    /// are less than one lap apart (as a waiter's target always is).
+    /// </summary>
+    private bool Passed(uint cons, uint target)
+    {
+        uint size = 1u << Log2Size;
+        uint distance = (target - cons) & IndexWrapMask; // entries still to consume before target
+        return distance == 0 || distance > size;
+    }
+
+    internal static ulong ReadUInt64(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadUInt64LittleEndian(b);
+}

@@ -1,0 +1,11 @@
+namespace Iommufd.ArmSmmuV3.Hardware;
+
+/// <summary>How an emulated device consumes its queues.</summary>
+public enum ExecutionMode
+{
+    /// <summary>A doorbell (PROD write) consumes the queue on the writer's thread: deterministic, for tests.</summary>
+    Inline,
+
+    /// <summary>Engine threads consume queues: realistic concurrency, for the samples and benchmarks.</summary>
+    Threaded,
+}

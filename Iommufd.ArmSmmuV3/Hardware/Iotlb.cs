@@ -1,0 +1,150 @@
+namespace Iommufd.ArmSmmuV3.Hardware;
+
+/// <summary>
+/// The SMMU's TLB: translations keyed by (VMID, ASID, stage, input block). DMA fills and hits it; TLBI commands
+/// remove exactly the entries the specification names (spec §4.4). It is shared by every queue of the SMMU.
+/// </summary>
+/// <remarks>
+/// Global stage-1 entries (nG = 0) and stage-2 entries carry <see cref="TlbEntry.NoAsid"/>. When full, an
+/// arbitrary entry is evicted. Walk caches (non-leaf entries) are not modelled, so Leaf = 0 and Leaf = 1 have
+/// the same effect.
+/// </remarks>
+public sealed class Iotlb
+{
+    private readonly Lock _lock = new(); // guards _entries and _shifts
+    private readonly Dictionary<Key, TlbEntry> _entries = [];
+    private readonly int _capacity;
+    private ulong _shifts; // bit n set: some entry has block shift n (lookups try only those sizes)
+
+    public Iotlb(int capacity = 4096) => _capacity = capacity;
+
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _entries.Count;
+            }
+        }
+    }
+
+    /// <summary>Looks up <paramref name="input"/> for a context; global entries match any ASID.</summary>
+    public bool TryLookup(ushort vmid, int asid, TlbStage stage, ulong input, out TlbEntry entry)
+    {
+        lock (_lock)
+        {
+            ulong shifts = _shifts;
+            while (shifts != 0)
+            {
+                int shift = System.Numerics.BitOperations.TrailingZeroCount(shifts);
+                shifts &= shifts - 1;
+                ulong block = input >> shift;
+                if (_entries.TryGetValue(new Key(vmid, asid, stage, block, (byte)shift), out entry)
+                    || (asid != TlbEntry.NoAsid && _entries.TryGetValue(new Key(vmid, TlbEntry.NoAsid, stage, block, (byte)shift), out entry)))
+                {
+                    return true;
+                }
+            }
+        }
+
+        entry = default;
+        return false;
+    }
+
+    /// <summary>Caches a translation.</summary>
+    public void Insert(in TlbEntry entry)
+    {
+        lock (_lock)
+        {
+            if (_entries.Count >= _capacity)
+            {
+                foreach (var victim in _entries.Keys)
+                {
+                    _entries.Remove(victim);
+                    break;
+                }
+            }
+
+            _entries[KeyOf(entry)] = entry;
+            _shifts |= 1UL << entry.Shift;
+        }
+    }
+
+    /// <summary>Every entry, for tests and diagnostics.</summary>
+    public List<TlbEntry> Snapshot()
+    {
+        lock (_lock)
+        {
+            return [.. _entries.Values];
+        }
+    }
+
+    /// <summary>TLBI_NSNH_ALL: every entry.</summary>
+    public int InvalidateAll() => RemoveWhere(static (in TlbEntry _, in Filter _) => true, default);
+
+    /// <summary>TLBI_S12_VMALL: every entry of a VMID, both stages.</summary>
+    public int InvalidateVmid(ushort vmid) =>
+        RemoveWhere(static (in TlbEntry e, in Filter f) => e.Vmid == f.Vmid, new Filter { Vmid = vmid });
+
+    /// <summary>TLBI_NH_ALL: every stage-1 (and combined) entry of a VMID.</summary>
+    public int InvalidateVmidStage1(ushort vmid) =>
+        RemoveWhere(static (in TlbEntry e, in Filter f) => e.Vmid == f.Vmid && e.Stage != TlbStage.Stage2, new Filter { Vmid = vmid });
+
+    /// <summary>TLBI_NH_ASID: the non-global stage-1 entries of one ASID in a VMID.</summary>
+    public int InvalidateAsid(ushort vmid, int asid) =>
+        RemoveWhere(static (in TlbEntry e, in Filter f) => e.Vmid == f.Vmid && e.Stage != TlbStage.Stage2 && e.Asid == f.Asid, new Filter { Vmid = vmid, Asid = asid });
+
+    /// <summary>
+    /// TLBI_NH_VA (one ASID plus global entries) or TLBI_NH_VAA (<paramref name="asid"/> = null: every ASID):
+    /// stage-1 entries overlapping [<paramref name="start"/>, <paramref name="last"/>]. A non-zero
+    /// <paramref name="onlyShift"/> (from TTL) limits it to entries of that block size.
+    /// </summary>
+    public int InvalidateVa(ushort vmid, int? asid, ulong start, ulong last, int onlyShift = 0) =>
+        RemoveWhere(
+            static (in TlbEntry e, in Filter f) => e.Vmid == f.Vmid && e.Stage != TlbStage.Stage2
+                && (f.AnyAsid || e.Asid == f.Asid || e.Asid == TlbEntry.NoAsid)
+                && e.Overlaps(f.Start, f.Last) && (f.OnlyShift == 0 || e.Shift == f.OnlyShift),
+            new Filter { Vmid = vmid, Asid = asid ?? 0, AnyAsid = asid is null, Start = start, Last = last, OnlyShift = onlyShift });
+
+    /// <summary>TLBI_S2_IPA: stage-2-only entries overlapping the IPA range (combined entries need not be hit).</summary>
+    public int InvalidateIpa(ushort vmid, ulong start, ulong last, int onlyShift = 0) =>
+        RemoveWhere(
+            static (in TlbEntry e, in Filter f) => e.Vmid == f.Vmid && e.Stage == TlbStage.Stage2
+                && e.Overlaps(f.Start, f.Last) && (f.OnlyShift == 0 || e.Shift == f.OnlyShift),
+            new Filter { Vmid = vmid, Start = start, Last = last, OnlyShift = onlyShift });
+
+    private delegate bool Predicate(in TlbEntry entry, in Filter filter);
+
+    private int RemoveWhere(Predicate predicate, in Filter filter)
+    {
+        int removed = 0;
+        lock (_lock)
+        {
+            foreach (var (key, entry) in _entries)
+            {
+                if (predicate(entry, filter))
+                {
+                    _entries.Remove(key); // removing during enumeration is allowed for Dictionary
+                    removed++;
+                }
+            }
+        }
+
+        return removed;
+    }
+
+    private static Key KeyOf(in TlbEntry e) => new(e.Vmid, e.Asid, e.Stage, e.InputBase >> e.Shift, (byte)e.Shift);
+
+    private readonly record struct Key(ushort Vmid, int Asid, TlbStage Stage, ulong Block, byte Shift);
+
+    private struct Filter
+    {
+        public ushort Vmid;
+        public int Asid;
+        public bool AnyAsid;
+        public ulong Start;
+        public ulong Last;
+        public int OnlyShift;
+    }
+}

@@ -1,0 +1,14 @@
+namespace Iommufd.ArmSmmuV3.Hardware;
+
+/// <summary>The SMMU's interrupt sources (wired lines or their MSIs).</summary>
+public enum SmmuInterrupt
+{
+    /// <summary>A global error became active (GERROR).</summary>
+    Gerror,
+
+    /// <summary>The event queue went from empty to non-empty, or overflowed.</summary>
+    EventQueue,
+
+    /// <summary>A CMD_SYNC with SIG_IRQ completed without an MSI address.</summary>
+    CmdSync,
+}

@@ -1,0 +1,104 @@
+using System.Buffers.Binary;
+
+namespace Iommufd.ArmSmmuV3.Hardware;
+
+/// <summary>
+/// A 64-byte stream table entry (spec §5.2) over its first four 64-bit words, with a property per field the
+/// model uses. Field positions follow arm-smmuv3.md §5.1.
+/// </summary>
+public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong Word2, ulong Word3)
+{
+    /// <summary>Size in bytes of an STE.</summary>
+    public const int Size = 64;
+
+    public const ulong ConfigAbort = 0b000;
+    public const ulong ConfigBypass = 0b100;
+    public const ulong ConfigS1Translate = 0b101;
+    public const ulong ConfigS2Translate = 0b110;
+    public const ulong ConfigNested = 0b111;
+
+    public bool Valid => (Word0 & 1) != 0;
+
+    /// <summary>Config [3:1].</summary>
+    public ulong Config => (Word0 >> 1) & 0x7;
+
+    public bool Stage1Enabled => Config is ConfigS1Translate or ConfigNested;
+
+    public bool Stage2Enabled => Config is ConfigS2Translate or ConfigNested;
+
+    /// <summary>S1Fmt [5:4].</summary>
+    public ulong S1Fmt => (Word0 >> 4) & 0x3;
+
+    /// <summary>S1ContextPtr [51:6] (the host masks at bit 51).</summary>
+    public ulong S1ContextPtr => Word0 & 0x000F_FFFF_FFFF_FFC0;
+
+    /// <summary>S1CDMax [63:59]: log2 of the number of CDs.</summary>
+    public int S1CdMax => (int)(Word0 >> 59);
+
+    /// <summary>S1DSS [65:64].</summary>
+    public ulong S1Dss => Word1 & 0x3;
+
+    /// <summary>MEV [83]: merge events.</summary>
+    public bool Mev => (Word1 & (1UL << 19)) != 0;
+
+    /// <summary>S1STALLD [91].</summary>
+    public bool S1StallD => (Word1 & (1UL << 27)) != 0;
+
+    /// <summary>EATS [93:92].</summary>
+    public ulong Eats => (Word1 >> 28) & 0x3;
+
+    /// <summary>STRW [95:94].</summary>
+    public ulong Strw => (Word1 >> 30) & 0x3;
+
+    /// <summary>S2VMID [143:128].</summary>
+    public ushort S2Vmid => (ushort)Word2;
+
+    /// <summary>S2T0SZ [165:160].</summary>
+    public int S2T0sz => (int)((Word2 >> 32) & 0x3F);
+
+    /// <summary>S2SL0 [167:166].</summary>
+    public int S2Sl0 => (int)((Word2 >> 38) & 0x3);
+
+    /// <summary>S2TG [175:174]: 0 = 4K, 1 = 64K, 2 = 16K.</summary>
+    public int S2Tg => (int)((Word2 >> 46) & 0x3);
+
+    /// <summary>S2PS [178:176].</summary>
+    public int S2Ps => (int)((Word2 >> 48) & 0x7);
+
+    /// <summary>S2AA64 [179].</summary>
+    public bool S2Aa64 => (Word2 & (1UL << 51)) != 0;
+
+    /// <summary>S2R [186]: record stage-2 faults.</summary>
+    public bool S2R => (Word2 & (1UL << 58)) != 0;
+
+    /// <summary>S2TTB [51:4] of word 3.</summary>
+    public ulong S2Ttb => Word3 & 0x000F_FFFF_FFFF_FFF0;
+
+    public static StreamTableEntry Read(ReadOnlySpan<byte> bytes) => new(
+        BinaryPrimitives.ReadUInt64LittleEndian(bytes),
+        BinaryPrimitives.ReadUInt64LittleEndian(bytes[8..]),
+        BinaryPrimitives.ReadUInt64LittleEndian(bytes[16..]),
+        BinaryPrimitives.ReadUInt64LittleEndian(bytes[24..]));
+
+    /// <summary>Writes the four words; the upper four words of the 64-byte entry are zeroed.</summary>
+    public void Write(Span<byte> bytes)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, Word0);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[8..], Word1);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[16..], Word2);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes[24..], Word3);
+        bytes[32..Size].Clear();
+    }
+
+    /// <summary>The stage-2 table format: granule from S2TG, input size from S2T0SZ, start level from S2SL0.</summary>
+    public TableFormat Stage2Format
+    {
+        get
+        {
+            var granule = S2Tg switch { 1 => TranslationGranule.Size64K, 2 => TranslationGranule.Size16K, _ => TranslationGranule.Size4K };
+            // SL0 counts down from the granule's deepest usable start level (4K: 0 → level 2; 16K/64K: 0 → level 3).
+            int startLevel = granule == TranslationGranule.Size4K ? 2 - S2Sl0 : 3 - S2Sl0;
+            return new TableFormat(granule, 64 - S2T0sz, startLevel);
+        }
+    }
+}
