@@ -118,7 +118,7 @@ public readonly struct SmmuCommand : IEquatable<SmmuCommand>
     public bool Ttl128 => (_word1 & W1_TTL128) != 0;
 
     /// <summary>TTL, w1[9:8]: translation-table level hint; 0 = no hint.</summary>
-    public byte Ttl => (byte)((_word1 & W1_TTL) >> 9);
+    public byte Ttl => (byte)((_word1 & W1_TTL) >> 8);
 
     /// <summary>TG, w1[11:10]: 0 = any granule, 1 = 4K, 2 = 16K, 3 = 64K.</summary>
     public byte Tg => (byte)((_word1 & W1_TG) >> 10);
