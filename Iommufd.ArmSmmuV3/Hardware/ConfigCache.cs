@@ -1,0 +1,113 @@
+namespace Iommufd.ArmSmmuV3.Hardware;
+
+/// <summary>
+/// Cached STEs and CDs (spec §4.3.1): a configuration the SMMU fetched stays in use until a CFGI command removes
+/// it, even if software rewrote the table in memory.
+/// </summary>
+public sealed class ConfigCache
+{
+    private readonly Lock _lock = new(); // guards both dictionaries
+    private readonly Dictionary<uint, StreamTableEntry> _stes = [];
+    private readonly Dictionary<(uint Sid, uint Ssid), ContextDescriptor> _cds = [];
+
+    public int SteCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _stes.Count;
+            }
+        }
+    }
+
+    public int CdCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _cds.Count;
+            }
+        }
+    }
+
+    public bool TryGetSte(uint sid, out StreamTableEntry ste)
+    {
+        lock (_lock)
+        {
+            return _stes.TryGetValue(sid, out ste);
+        }
+    }
+
+    public void PutSte(uint sid, in StreamTableEntry ste)
+    {
+        lock (_lock)
+        {
+            _stes[sid] = ste;
+        }
+    }
+
+    public bool TryGetCd(uint sid, uint ssid, out ContextDescriptor cd)
+    {
+        lock (_lock)
+        {
+            return _cds.TryGetValue((sid, ssid), out cd);
+        }
+    }
+
+    public void PutCd(uint sid, uint ssid, in ContextDescriptor cd)
+    {
+        lock (_lock)
+        {
+            _cds[(sid, ssid)] = cd;
+        }
+    }
+
+    /// <summary>CFGI_STE / CFGI_STE_RANGE: the STEs of [first, last] and the CDs fetched through them.</summary>
+    public void InvalidateStes(uint first, uint last)
+    {
+        lock (_lock)
+        {
+            foreach (var sid in _stes.Keys)
+            {
+                if (sid >= first && sid <= last)
+                {
+                    _stes.Remove(sid);
+                }
+            }
+
+            foreach (var key in _cds.Keys)
+            {
+                if (key.Sid >= first && key.Sid <= last)
+                {
+                    _cds.Remove(key);
+                }
+            }
+        }
+    }
+
+    /// <summary>CFGI_CD (one substream) or CFGI_CD_ALL (<paramref name="ssid"/> null).</summary>
+    public void InvalidateCds(uint sid, uint? ssid)
+    {
+        lock (_lock)
+        {
+            foreach (var key in _cds.Keys)
+            {
+                if (key.Sid == sid && (ssid is null || key.Ssid == ssid))
+                {
+                    _cds.Remove(key);
+                }
+            }
+        }
+    }
+
+    public void Clear()
+    {
+        lock (_lock)
+        {
+            _stes.Clear();
+            _cds.Clear();
+        }
+    }
+}

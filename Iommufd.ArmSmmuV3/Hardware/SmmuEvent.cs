@@ -1,0 +1,63 @@
+using System.Buffers.Binary;
+
+namespace Iommufd.ArmSmmuV3.Hardware;
+
+/// <summary>A 32-byte event record (spec §7.3): four little-endian words, fields per arm-smmuv3.md §4.1.</summary>
+public readonly record struct SmmuEvent(ulong Word0, ulong Word1, ulong Word2, ulong Word3)
+{
+    public const int Size = 32;
+
+    public SmmuEventId Id => (SmmuEventId)(byte)Word0;
+
+    public uint StreamId => (uint)(Word0 >> 32);
+
+    public bool Ssv => (Word0 & (1UL << 11)) != 0;
+
+    public uint SubstreamId => (uint)((Word0 >> 12) & 0xFFFFF);
+
+    /// <summary>RnW [35]: 1 = read.</summary>
+    public bool IsRead => (Word1 & (1UL << 35)) != 0;
+
+    /// <summary>S2 [39]: the fault was at stage 2.</summary>
+    public bool Stage2 => (Word1 & (1UL << 39)) != 0;
+
+    /// <summary>CLASS [41:40]: 0 CD, 1 TTD, 2 IN.</summary>
+    public int Class => (int)((Word1 >> 40) & 3);
+
+    public ulong InputAddress => Word2;
+
+    public ulong Ipa => Word3 & 0x000F_FFFF_FFFF_F000;
+
+    /// <summary>Builds a record; <paramref name="ssid"/> null means no substream (SSV = 0).</summary>
+    public static SmmuEvent Create(SmmuEventId id, uint sid, uint? ssid = null, ulong inputAddress = 0, bool read = false, bool stage2 = false, int eventClass = 0, ulong ipa = 0)
+    {
+        ulong w0 = (byte)id | ((ulong)sid << 32);
+        if (ssid is uint s)
+        {
+            w0 |= (1UL << 11) | ((ulong)(s & 0xFFFFF) << 12);
+        }
+
+        ulong w1 = (read ? 1UL << 35 : 0) | (stage2 ? 1UL << 39 : 0) | ((ulong)(eventClass & 3) << 40);
+        return new SmmuEvent(w0, w1, inputAddress, ipa & 0x000F_FFFF_FFFF_F000);
+    }
+
+    /// <summary>The same record with the StreamID field replaced (a host relays faults with the guest's vSID).</summary>
+    public SmmuEvent WithStreamId(uint sid) => this with { Word0 = (Word0 & 0xFFFF_FFFFUL) | ((ulong)sid << 32) };
+
+    public static SmmuEvent Read(ReadOnlySpan<byte> b) => new(
+        BinaryPrimitives.ReadUInt64LittleEndian(b),
+        BinaryPrimitives.ReadUInt64LittleEndian(b[8..]),
+        BinaryPrimitives.ReadUInt64LittleEndian(b[16..]),
+        BinaryPrimitives.ReadUInt64LittleEndian(b[24..]));
+
+    public void Write(Span<byte> b)
+    {
+        BinaryPrimitives.WriteUInt64LittleEndian(b, Word0);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[8..], Word1);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[16..], Word2);
+        BinaryPrimitives.WriteUInt64LittleEndian(b[24..], Word3);
+    }
+
+    public override string ToString() =>
+        $"{Id} sid=0x{StreamId:x}{(Ssv ? $" ssid=0x{SubstreamId:x}" : "")} addr=0x{InputAddress:x}{(Stage2 ? " S2" : "")} {(IsRead ? "read" : "write")}";
+}

@@ -1,0 +1,246 @@
+using System.Buffers.Binary;
+
+namespace Iommufd.ArmSmmuV3.Hardware;
+
+// Command execution (spec §4): legality first (CERROR_ILL for what this implementation cannot take), then the
+// effect on the caches. Everything a command does is complete when it returns, so a CMD_SYNC completes as soon
+// as it is reached, unless an ATC invalidation before it timed out.
+public sealed partial class SmmuV3 : ICommandExecutor
+{
+    /// <summary>Largest SCALE without IDR3.DS (values above are treated as 39, spec §4.4.1.1).</summary>
+    private const int MaxScale = 39;
+
+    public CommandError Execute(in SmmuCommand command, CommandQueue queue)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        var error = CheckLegal(command);
+        if (error != CommandError.CERROR_NONE)
+        {
+            return error;
+        }
+
+        switch (command.Opcode)
+        {
+            case SmmuOpcode.PREFETCH_CONFIG:
+            case SmmuOpcode.PREFETCH_ADDR:
+            case SmmuOpcode.CFGI_VMS_PIDM:
+            case SmmuOpcode.TLBI_EL2_ALL:
+            case SmmuOpcode.TLBI_EL2_ASID:
+            case SmmuOpcode.TLBI_EL2_VA:
+            case SmmuOpcode.TLBI_EL2_VAA:
+            case SmmuOpcode.PRI_RESP:
+            case SmmuOpcode.RESUME:
+            case SmmuOpcode.STALL_TERM:
+                return CommandError.CERROR_NONE; // legal, and nothing of what they touch is modelled
+
+            case SmmuOpcode.CFGI_STE:
+                ConfigCache.InvalidateStes(command.StreamId, command.StreamId);
+                return CommandError.CERROR_NONE;
+            case SmmuOpcode.CFGI_STE_RANGE:
+                uint span = command.Range >= 31 ? uint.MaxValue : (2u << command.Range) - 1;
+                uint first = command.StreamId & ~span;
+                ConfigCache.InvalidateStes(first, first | span);
+                return CommandError.CERROR_NONE;
+            case SmmuOpcode.CFGI_CD:
+                ConfigCache.InvalidateCds(command.StreamId, command.SubstreamId);
+                return CommandError.CERROR_NONE;
+            case SmmuOpcode.CFGI_CD_ALL:
+                ConfigCache.InvalidateCds(command.StreamId, null);
+                return CommandError.CERROR_NONE;
+
+            case SmmuOpcode.TLBI_NH_ALL:
+                Iotlb.InvalidateVmidStage1(CommandVmid(command));
+                return CommandError.CERROR_NONE;
+            case SmmuOpcode.TLBI_NH_ASID:
+                Iotlb.InvalidateAsid(CommandVmid(command), command.Asid);
+                return CommandError.CERROR_NONE;
+            case SmmuOpcode.TLBI_NH_VA:
+            case SmmuOpcode.TLBI_NH_VAA:
+            {
+                var (start, last, onlyShift) = InvalidationRange(command, command.Address);
+                int? asid = command.Opcode == SmmuOpcode.TLBI_NH_VA ? command.Asid : null;
+                Iotlb.InvalidateVa(CommandVmid(command), asid, start, last, onlyShift);
+                return CommandError.CERROR_NONE;
+            }
+
+            case SmmuOpcode.TLBI_S12_VMALL:
+                Iotlb.InvalidateVmid(command.Vmid);
+                return CommandError.CERROR_NONE;
+            case SmmuOpcode.TLBI_S2_IPA:
+            {
+                var (start, last, onlyShift) = InvalidationRange(command, command.IpaAddress);
+                Iotlb.InvalidateIpa(command.Vmid, start, last, onlyShift);
+                return CommandError.CERROR_NONE;
+            }
+
+            case SmmuOpcode.TLBI_NSNH_ALL:
+                Iotlb.InvalidateAll();
+                return CommandError.CERROR_NONE;
+
+            case SmmuOpcode.ATC_INV:
+                InvalidateAtc(command, queue);
+                return CommandError.CERROR_NONE;
+
+            case SmmuOpcode.CMD_SYNC:
+                return Sync(command, queue);
+
+            default:
+                return CommandError.CERROR_ILL;
+        }
+    }
+
+    /// <summary>
+    /// CERROR_ILL for commands this implementation must refuse (spec §4.1, arm-smmuv3.md §1.4): opcodes that do not
+    /// apply to the configured features, Secure commands and SSec on the Non-secure queue, non-zero reserved
+    /// fields, reserved field values and the reserved range-TLBI encoding.
+    /// </summary>
+    public CommandError CheckLegal(in SmmuCommand command)
+    {
+        var f = Features;
+        if (!SmmuCommandLayout.IsDefined(command.Opcode) || SmmuCommandLayout.HasReservedBitsSet(command) || command.SSec)
+        {
+            return CommandError.CERROR_ILL;
+        }
+
+        bool legal = command.Opcode switch
+        {
+            SmmuOpcode.CFGI_CD or SmmuOpcode.CFGI_CD_ALL => f.Stage1,
+            SmmuOpcode.CFGI_VMS_PIDM => f.Mpam,
+            SmmuOpcode.TLBI_NH_ALL or SmmuOpcode.TLBI_NH_ASID => f.Stage1 && (f.Stage2 || command.Vmid == 0),
+            SmmuOpcode.TLBI_NH_VA or SmmuOpcode.TLBI_NH_VAA => f.Stage1 && (f.Stage2 || command.Vmid == 0) && RangeLegal(command),
+            SmmuOpcode.TLBI_EL2_ALL or SmmuOpcode.TLBI_EL2_ASID => f.Hyp,
+            SmmuOpcode.TLBI_EL2_VA or SmmuOpcode.TLBI_EL2_VAA => f.Hyp && RangeLegal(command),
+            SmmuOpcode.TLBI_S12_VMALL => f.Stage2,
+            SmmuOpcode.TLBI_S2_IPA => f.Stage2 && RangeLegal(command),
+            SmmuOpcode.ATC_INV => f.Ats && command.AtcSize <= 52,
+            SmmuOpcode.PRI_RESP => f.Pri && command.Resp != 3,
+            SmmuOpcode.RESUME or SmmuOpcode.STALL_TERM => f.StallModel != 1,
+            SmmuOpcode.CMD_SYNC => command.Cs != 3,
+            SmmuOpcode.PREFETCH_CONFIG or SmmuOpcode.PREFETCH_ADDR or SmmuOpcode.CFGI_STE or SmmuOpcode.CFGI_STE_RANGE
+                or SmmuOpcode.TLBI_NSNH_ALL => true,
+            _ => false, // EL3 and Secure TLBIs, TLBI_SNH_ALL, DPTI: not on the Non-secure queue of this SMMU
+        };
+        return legal ? CommandError.CERROR_NONE : CommandError.CERROR_ILL;
+    }
+
+    /// <summary>NUM/SCALE need RIL; TG ≠ 0 with NUM = SCALE = TTL = 0 is reserved (spec §4.4.1.1).</summary>
+    private bool RangeLegal(in SmmuCommand command)
+    {
+        if (command.Tg == 0)
+        {
+            return command.Num == 0 && command.Scale == 0;
+        }
+
+        if (!Features.RangeInvalidation && (command.Num != 0 || command.Scale != 0))
+        {
+            return false;
+        }
+
+        if (!Features.Ds && command.Scale > 31)
+        {
+            return false; // SCALE[5] exists only with DS
+        }
+
+        return command.Num != 0 || command.Scale != 0 || command.Ttl != 0;
+    }
+
+    /// <summary>The VMID a stage-1 TLBI applies to: the command's, or 0 when stage 2 is not implemented.</summary>
+    private ushort CommandVmid(in SmmuCommand command) => Features.Stage2 ? command.Vmid : (ushort)0;
+
+    /// <summary>
+    /// The address range of a TLBI by address and the block size TTL restricts it to (0: any). TG = 0 names one
+    /// address; otherwise (NUM + 1) × 2^SCALE granules from the address.
+    /// </summary>
+    private (ulong Start, ulong Last, int OnlyShift) InvalidationRange(in SmmuCommand command, ulong address)
+    {
+        if (command.Tg == 0)
+        {
+            return (address, address, 0);
+        }
+
+        int granuleShift = 10 + (2 * command.Tg); // 1: 4K, 2: 16K, 3: 64K
+        int ttl = command.Ttl;
+        if (command.Tg == 2 && ttl == 1 && !Features.Ds)
+        {
+            ttl = 0; // 16K with TTL 1 needs DS; otherwise treated as no hint
+        }
+
+        int onlyShift = ttl == 0 ? 0 : new TableFormat((TranslationGranule)granuleShift, 48, 0).BlockShift(ttl);
+        ulong start = address & ~((1UL << granuleShift) - 1);
+        int scale = Math.Min((int)command.Scale, MaxScale);
+        int shift = scale + granuleShift;
+        ulong num = (ulong)command.Num + 1;
+        if (shift >= 64 || num > (ulong.MaxValue >> shift))
+        {
+            return (start, ulong.MaxValue, onlyShift);
+        }
+
+        ulong length = num << shift;
+        ulong last = start + length - 1;
+        return (start, last < start ? ulong.MaxValue : last, onlyShift);
+    }
+
+    /// <summary>
+    /// ATC_INV: the span is 4 KiB × 2^Size aligned at the address (Size 52: everything). A device that does not
+    /// answer leaves the invalidation incomplete; the next CMD_SYNC on this queue reports it.
+    /// </summary>
+    private void InvalidateAtc(in SmmuCommand command, CommandQueue queue)
+    {
+        if (!_endpoints.TryGetValue(command.StreamId, out var device) || !device.AtsCapable)
+        {
+            return; // no ATS endpoint there: nothing is cached
+        }
+
+        if (device.AtsInvalidationsTimeOut)
+        {
+            queue.AtcInvalidationTimedOut = true;
+            return;
+        }
+
+        ulong start = 0, last = ulong.MaxValue;
+        if (command.AtcSize < 52)
+        {
+            int shift = 12 + command.AtcSize;
+            start = command.Address & ~((1UL << shift) - 1);
+            last = start + ((1UL << shift) - 1);
+        }
+
+        uint? ssid = command.SSV && !command.Global ? command.SubstreamId : null;
+        _atcs[command.StreamId].Invalidate(ssid, start, last);
+    }
+
+    /// <summary>
+    /// CMD_SYNC: completes at once (everything before it already took effect) and signals as CS asks: an MSI
+    /// write of MSIData to MSIAddr (SIG_IRQ with MSIs), the wired CMD_SYNC interrupt (SIG_IRQ without), or a SEV.
+    /// </summary>
+    private CommandError Sync(in SmmuCommand command, CommandQueue queue)
+    {
+        if (queue.AtcInvalidationTimedOut)
+        {
+            queue.AtcInvalidationTimedOut = false; // the error reports it; the re-executed CMD_SYNC completes
+            return CommandError.CERROR_ATC_INV_SYNC;
+        }
+
+        Interlocked.Increment(ref _syncsCompleted);
+        switch (command.Cs)
+        {
+            case SmmuCommand.CS_SIG_IRQ when Features.Msi && command.MsiAddress != 0:
+                Span<byte> data = stackalloc byte[4];
+                BinaryPrimitives.WriteUInt32LittleEndian(data, command.MsiData);
+                if (!_memory.TryWrite(command.MsiAddress, data))
+                {
+                    RaiseGlobalError(GlobalError.MSI_CMDQ_ABT_ERR);
+                }
+
+                break;
+            case SmmuCommand.CS_SIG_IRQ:
+                Raise(SmmuInterrupt.CmdSync);
+                break;
+            case SmmuCommand.CS_SIG_SEV when Features.Sev:
+                Interlocked.Increment(ref _sevSent);
+                break;
+        }
+
+        return CommandError.CERROR_NONE;
+    }
+}

@@ -1,0 +1,335 @@
+using Iommufd.Core.Driver;
+using Iommufd.Core.Memory;
+
+namespace Iommufd.ArmSmmuV3.Hardware;
+
+// Translation of a device's transactions (spec §3): STE → (CD) → IOTLB or table walk → memory. Faults are
+// recorded as events when the configuration asks for it (CD.R at stage 1, STE.S2R at stage 2).
+public sealed partial class SmmuV3
+{
+    private const ulong StrtabBaseAddressMask = 0x000F_FFFF_FFFF_FFC0;
+
+    /// <summary>
+    /// A DMA transaction from the device with StreamID <paramref name="sid"/>, split at 4 KiB boundaries, each
+    /// piece translated and then performed on physical memory.
+    /// </summary>
+    public DmaStatus Dma(uint sid, ulong iova, Span<byte> buffer, DmaDirection direction)
+    {
+        bool write = direction == DmaDirection.Write;
+        while (!buffer.IsEmpty)
+        {
+            int chunk = (int)Math.Min((ulong)buffer.Length, PhysicalMemory.PageSize - (iova & (PhysicalMemory.PageSize - 1)));
+            var status = Translate(sid, iova, write, out ulong pa);
+            if (status != DmaStatus.Ok)
+            {
+                return status;
+            }
+
+            bool ok = write ? _memory.TryWrite(pa, buffer[..chunk]) : _memory.TryRead(pa, buffer[..chunk]);
+            if (!ok)
+            {
+                return DmaStatus.BusError;
+            }
+
+            buffer = buffer[chunk..];
+            iova += (ulong)chunk;
+        }
+
+        return DmaStatus.Ok;
+    }
+
+    /// <summary>Translates one access of the device with <paramref name="sid"/> at <paramref name="iova"/>.</summary>
+    public DmaStatus Translate(uint sid, ulong iova, bool write, out ulong physicalAddress)
+    {
+        physicalAddress = 0;
+        if ((Cr0 & Cr0SmmuEn) == 0)
+        {
+            // SMMU disabled: GBPA decides (spec §6.3.14).
+            if ((_gbpa & GbpaAbort) != 0)
+            {
+                return DmaStatus.Blocked;
+            }
+
+            physicalAddress = iova;
+            return DmaStatus.Ok;
+        }
+
+        if (!TryGetSte(sid, out var ste))
+        {
+            return DmaStatus.Blocked;
+        }
+
+        switch (ste.Config)
+        {
+            case StreamTableEntry.ConfigAbort:
+                return DmaStatus.Blocked; // abort without an event
+            case StreamTableEntry.ConfigBypass:
+                physicalAddress = iova;
+                return DmaStatus.Ok;
+        }
+
+        var atc = ste.Eats == 1 ? _atcs.GetValueOrDefault(sid) : null;
+        if (atc is not null && atc.TryLookup(0, iova, out var cached))
+        {
+            Interlocked.Increment(ref _tlbHits);
+            return Use(cached, iova, write, out physicalAddress);
+        }
+
+        ushort vmid = Features.Stage2 ? ste.S2Vmid : (ushort)0;
+        var stage = ste.Stage1Enabled ? (ste.Stage2Enabled ? TlbStage.Nested : TlbStage.Stage1) : TlbStage.Stage2;
+        ContextDescriptor cd = default;
+        int asid = TlbEntry.NoAsid;
+        if (ste.Stage1Enabled)
+        {
+            if (!TryGetCd(sid, ste, out cd))
+            {
+                return DmaStatus.Blocked;
+            }
+
+            asid = cd.Asid;
+        }
+
+        if (!Iotlb.TryLookup(vmid, asid, stage, iova, out var entry))
+        {
+            var fault = Walk(sid, ste, cd, stage, vmid, iova, write, out entry);
+            if (fault != DmaStatus.Ok)
+            {
+                return fault;
+            }
+
+            Iotlb.Insert(entry);
+        }
+        else
+        {
+            Interlocked.Increment(ref _tlbHits);
+        }
+
+        atc?.Insert(0, entry);
+        var status = Use(entry, iova, write, out physicalAddress);
+        if (status == DmaStatus.PermissionFault && (stage == TlbStage.Stage2 ? ste.S2R : cd.Record))
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.F_PERMISSION, sid, null, iova, read: !write, stage2: stage == TlbStage.Stage2, eventClass: 2));
+        }
+
+        return status;
+    }
+
+    private static DmaStatus Use(in TlbEntry entry, ulong iova, bool write, out ulong physicalAddress)
+    {
+        physicalAddress = entry.OutputBase | (iova & ((1UL << entry.Shift) - 1));
+        return (write ? entry.Writable : entry.Readable) ? DmaStatus.Ok : DmaStatus.PermissionFault;
+    }
+
+    /// <summary>Walks the table(s) for a miss and builds the IOTLB entry; records the fault event on failure.</summary>
+    private DmaStatus Walk(uint sid, in StreamTableEntry ste, in ContextDescriptor cd, TlbStage stage, ushort vmid, ulong iova, bool write, out TlbEntry entry)
+    {
+        Interlocked.Increment(ref _walks);
+        entry = default;
+        int oas = Features.OutputAddressBits;
+        if (stage == TlbStage.Stage2)
+        {
+            var direct = new DirectMemory(_memory);
+            var s2 = PageTableWalker.Walk(ref direct, ste.Stage2Format, ste.S2Ttb, iova, stage2: true, oas);
+            if (s2.IsFault)
+            {
+                return Fault(sid, s2.Fault, iova, write, stage2: true, eventClass: 2, ipa: iova, record: ste.S2R);
+            }
+
+            entry = new TlbEntry(vmid, TlbEntry.NoAsid, stage, iova & ~((1UL << s2.BlockShift) - 1), s2.BlockShift, s2.Level, s2.OutputBase, s2.Readable, s2.Writable);
+            return DmaStatus.Ok;
+        }
+
+        WalkResult s1;
+        if (stage == TlbStage.Stage1)
+        {
+            var direct = new DirectMemory(_memory);
+            s1 = PageTableWalker.Walk(ref direct, cd.Format, cd.Ttb0, iova, stage2: false, oas);
+            if (s1.IsFault)
+            {
+                return Fault(sid, s1.Fault, iova, write, stage2: false, eventClass: 2, ipa: 0, record: cd.Record);
+            }
+
+            int asid1 = s1.Global ? TlbEntry.NoAsid : cd.Asid;
+            entry = new TlbEntry(vmid, asid1, stage, iova & ~((1UL << s1.BlockShift) - 1), s1.BlockShift, s1.Level, s1.OutputBase, s1.Readable, s1.Writable);
+            return DmaStatus.Ok;
+        }
+
+        // Nested: every stage-1 table address is an IPA that stage 2 translates first.
+        var viaStage2 = new Stage2Memory(_memory, ste, oas);
+        s1 = PageTableWalker.Walk(ref viaStage2, cd.Format, cd.Ttb0, iova, stage2: false, 48);
+        if (s1.IsFault)
+        {
+            bool atStage2 = viaStage2.FaultAtStage2;
+            return Fault(sid, s1.Fault, iova, write, stage2: atStage2, eventClass: atStage2 ? 1 : 2, ipa: viaStage2.FaultIpa, record: atStage2 ? ste.S2R : cd.Record);
+        }
+
+        ulong ipa = s1.Output(iova);
+        var direct2 = new DirectMemory(_memory);
+        var s2n = PageTableWalker.Walk(ref direct2, ste.Stage2Format, ste.S2Ttb, ipa, stage2: true, oas);
+        if (s2n.IsFault)
+        {
+            return Fault(sid, s2n.Fault, iova, write, stage2: true, eventClass: 2, ipa: ipa, record: ste.S2R);
+        }
+
+        int shift = Math.Min(s1.BlockShift, s2n.BlockShift);
+        ulong inputBase = iova & ~((1UL << shift) - 1);
+        ulong outputBase = s2n.Output(ipa) - (iova - inputBase);
+        int asid = s1.Global ? TlbEntry.NoAsid : cd.Asid;
+        entry = new TlbEntry(vmid, asid, stage, inputBase, shift, s1.Level, outputBase, s1.Readable && s2n.Readable, s1.Writable && s2n.Writable);
+        return DmaStatus.Ok;
+    }
+
+    private DmaStatus Fault(uint sid, TranslationFault fault, ulong iova, bool write, bool stage2, int eventClass, ulong ipa, bool record)
+    {
+        var id = fault switch
+        {
+            TranslationFault.AddressSize => SmmuEventId.F_ADDR_SIZE,
+            TranslationFault.AccessFlag => SmmuEventId.F_ACCESS,
+            TranslationFault.Permission => SmmuEventId.F_PERMISSION,
+            TranslationFault.WalkExternalAbort => SmmuEventId.F_WALK_EABT,
+            _ => SmmuEventId.F_TRANSLATION,
+        };
+
+        // External aborts are always recorded; translation-class faults only when CD.R / STE.S2R say so.
+        if (record || id == SmmuEventId.F_WALK_EABT)
+        {
+            RecordEvent(SmmuEvent.Create(id, sid, null, iova, read: !write, stage2: stage2, eventClass: eventClass, ipa: ipa));
+        }
+
+        return fault == TranslationFault.Permission ? DmaStatus.PermissionFault : DmaStatus.TranslationFault;
+    }
+
+    /// <summary>The STE for <paramref name="sid"/>: from the configuration cache, or fetched and checked.</summary>
+    private bool TryGetSte(uint sid, out StreamTableEntry ste)
+    {
+        if (ConfigCache.TryGetSte(sid, out ste))
+        {
+            return true;
+        }
+
+        int log2Size = (int)(_strtabBaseCfg & 0x3F);
+        int fmt = (int)((_strtabBaseCfg >> 16) & 0x3);
+        int split = (int)((_strtabBaseCfg >> 6) & 0x1F);
+        ulong tableBase = _strtabBase & StrtabBaseAddressMask;
+        if (log2Size < 32 && sid >> log2Size != 0)
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STREAMID, sid));
+            return false;
+        }
+
+        ulong address;
+        if (fmt == 1 && Features.TwoLevelStreamTable)
+        {
+            if (!_memory.TryReadUInt64(tableBase + ((ulong)(sid >> split) * 8), out ulong l1))
+            {
+                RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid));
+                return false;
+            }
+
+            int span = (int)(l1 & 0x1F);
+            ulong index = sid & ((1UL << split) - 1);
+            if (span == 0 || index >= 1UL << (span - 1))
+            {
+                RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STREAMID, sid));
+                return false;
+            }
+
+            address = (l1 & StrtabBaseAddressMask) + (index * StreamTableEntry.Size);
+        }
+        else
+        {
+            address = tableBase + ((ulong)sid * StreamTableEntry.Size);
+        }
+
+        Span<byte> bytes = stackalloc byte[32];
+        if (!_memory.TryRead(address, bytes))
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid));
+            return false;
+        }
+
+        ste = StreamTableEntry.Read(bytes);
+        bool legal = ste.Valid
+            && ste.Config is StreamTableEntry.ConfigAbort or >= StreamTableEntry.ConfigBypass
+            && (!ste.Stage1Enabled || Features.Stage1)
+            && (!ste.Stage2Enabled || (Features.Stage2 && ste.S2Aa64));
+        if (!legal)
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STE, sid));
+            return false;
+        }
+
+        ConfigCache.PutSte(sid, ste);
+        return true;
+    }
+
+    /// <summary>The CD of substream 0: cached, or fetched (through stage 2 for a nested STE) and checked.</summary>
+    private bool TryGetCd(uint sid, in StreamTableEntry ste, out ContextDescriptor cd)
+    {
+        if (ConfigCache.TryGetCd(sid, 0, out cd))
+        {
+            return true;
+        }
+
+        ulong address = ste.S1ContextPtr;
+        if (ste.Stage2Enabled)
+        {
+            var direct = new DirectMemory(_memory);
+            var s2 = PageTableWalker.Walk(ref direct, ste.Stage2Format, ste.S2Ttb, address, stage2: true, Features.OutputAddressBits);
+            if (s2.IsFault)
+            {
+                Fault(sid, s2.Fault, address, write: false, stage2: true, eventClass: 0, ipa: address, record: ste.S2R);
+                return false;
+            }
+
+            address = s2.Output(address);
+        }
+
+        Span<byte> bytes = stackalloc byte[32];
+        if (!_memory.TryRead(address, bytes))
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.F_CD_FETCH, sid));
+            return false;
+        }
+
+        cd = ContextDescriptor.Read(bytes);
+        if (!cd.IsUsable)
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_CD, sid));
+            return false;
+        }
+
+        ConfigCache.PutCd(sid, 0, cd);
+        return true;
+    }
+
+    /// <summary>Reads descriptors straight from physical memory.</summary>
+    private readonly struct DirectMemory(PhysicalMemory memory) : ITableMemory
+    {
+        public TranslationFault TryRead(ulong address, out ulong descriptor) =>
+            memory.TryReadUInt64(address, out descriptor) ? TranslationFault.None : TranslationFault.WalkExternalAbort;
+    }
+
+    /// <summary>Reads stage-1 descriptors whose addresses are IPAs, translating each through stage 2.</summary>
+    private struct Stage2Memory(PhysicalMemory memory, StreamTableEntry ste, int outputBits) : ITableMemory
+    {
+        public bool FaultAtStage2 { get; private set; }
+
+        public ulong FaultIpa { get; private set; }
+
+        public TranslationFault TryRead(ulong address, out ulong descriptor)
+        {
+            var direct = new DirectMemory(memory);
+            var s2 = PageTableWalker.Walk(ref direct, ste.Stage2Format, ste.S2Ttb, address, stage2: true, outputBits);
+            if (s2.IsFault || !s2.Readable)
+            {
+                FaultAtStage2 = true;
+                FaultIpa = address;
+                descriptor = 0;
+                return s2.IsFault ? s2.Fault : TranslationFault.Permission;
+            }
+
+            return direct.TryRead(s2.Output(address), out descriptor);
+        }
+    }
+}

@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using Iommufd.Core.Devices;
+using Iommufd.Core.Memory;
+
+namespace Iommufd.ArmSmmuV3.Hardware;
+
+/// <summary>
+/// An emulated Arm SMMUv3 (Arm IHI 0070): registers, the command queue, the event queue, the stream table,
+/// stage-1 and stage-2 table walks, and the caches DMA really hits (IOTLB, ATC, configuration cache).
+/// </summary>
+/// <remarks>
+/// Split by concern: registers (<c>SmmuV3.Registers.cs</c>), command execution (<c>SmmuV3.Commands.cs</c>), event
+/// queue (<c>SmmuV3.EventQueue.cs</c>) and translation (<c>SmmuV3.Translation.cs</c>).
+/// Not modelled: the Secure programming interface, PRI queue, stalls (STALL_MODEL is "no stall"), HTTU, MPAM
+/// beyond CFGI_VMS_PIDM legality, substreams beyond the CD table lookup, walk caches, AArch32 tables, 52-bit
+/// addresses, ECMDQ, and the PMCG.
+/// </remarks>
+public sealed partial class SmmuV3 : IDisposable
+{
+    private readonly PhysicalMemory _memory;
+    private readonly ConcurrentDictionary<uint, EndpointDevice> _endpoints = new();
+    private readonly ConcurrentDictionary<uint, Atc> _atcs = new();
+    private readonly QueueEngine? _engine;
+    private readonly bool _ownsEngine;
+    private readonly QueueEngine.Work _commandWork;
+
+    public SmmuV3(string name, SmmuV3Features features, PhysicalMemory memory, ExecutionMode mode = ExecutionMode.Inline, QueueEngine? engine = null)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(memory);
+        var errors = features.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", errors), nameof(features));
+        }
+
+        Name = name;
+        Features = features;
+        _memory = memory;
+        Mode = mode;
+        CommandQueue = new CommandQueue(memory, features.CmdqLog2Size, $"{name}.cmdq");
+        _commandWork = new QueueEngine.Work(ConsumeCommands);
+        if (mode == ExecutionMode.Threaded)
+        {
+            _engine = engine ?? new QueueEngine(1, name);
+            _ownsEngine = engine is null;
+        }
+    }
+
+    public string Name { get; }
+
+    public SmmuV3Features Features { get; }
+
+    public ExecutionMode Mode { get; }
+
+    /// <summary>The memory the SMMU reads tables and queues from and DMA goes to.</summary>
+    public PhysicalMemory Memory => _memory;
+
+    /// <summary>The Non-secure command queue (CMDQ_BASE/PROD/CONS).</summary>
+    public CommandQueue CommandQueue { get; }
+
+    public Iotlb Iotlb { get; } = new();
+
+    public ConfigCache ConfigCache { get; } = new();
+
+    /// <summary>Raised for each interrupt (wired line or MSI-less signal). Handlers run on the raising thread.</summary>
+    public event Action<SmmuInterrupt>? Interrupt;
+
+    /// <summary>CMD_SYNCs completed.</summary>
+    public long SyncsCompleted => Interlocked.Read(ref _syncsCompleted);
+
+    /// <summary>SEV events sent (CMD_SYNC with SIG_SEV, queue no longer full).</summary>
+    public long SevSent => Interlocked.Read(ref _sevSent);
+
+    /// <summary>Translations served from the IOTLB or an ATC, and table walks performed.</summary>
+    public long TlbHits => Interlocked.Read(ref _tlbHits);
+
+    public long TableWalks => Interlocked.Read(ref _walks);
+
+    private long _syncsCompleted;
+    private long _sevSent;
+    private long _tlbHits;
+    private long _walks;
+
+    /// <summary>Connects an endpoint: its StreamID, and for an ATS device the ATC the SMMU's ATC_INV reaches.</summary>
+    public void ConnectEndpoint(EndpointDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        _endpoints[device.StreamId] = device;
+        if (device.AtsCapable)
+        {
+            _atcs[device.StreamId] = new Atc();
+        }
+    }
+
+    /// <summary>The ATC of the ATS device with <paramref name="sid"/>, if any.</summary>
+    public Atc? GetAtc(uint sid) => _atcs.GetValueOrDefault(sid);
+
+    public void Dispose()
+    {
+        if (_ownsEngine)
+        {
+            _engine!.Dispose();
+        }
+    }
+
+    private void Raise(SmmuInterrupt interrupt) => Interrupt?.Invoke(interrupt);
+
+    /// <summary>Rings the command queue's doorbell: consume now (inline) or wake an engine thread.</summary>
+    private void KickCommandQueue()
+    {
+        if (_engine is null)
+        {
+            ConsumeCommands();
+        }
+        else
+        {
+            _engine.Schedule(_commandWork);
+        }
+    }
+
+    private void ConsumeCommands()
+    {
+        if ((Cr0 & Cr0CmdqEn) == 0 || IsErrorActive(GlobalError.CMDQ_ERR))
+        {
+            return;
+        }
+
+        var self = this;
+        var error = CommandQueue.Consume(ref self);
+        if (error != CommandError.CERROR_NONE)
+        {
+            RaiseGlobalError(GlobalError.CMDQ_ERR);
+        }
+    }
+}
