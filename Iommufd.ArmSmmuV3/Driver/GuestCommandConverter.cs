@@ -1,0 +1,110 @@
+using Iommufd.ArmSmmuV3.Hardware;
+using Iommufd.Core.Driver;
+
+namespace Iommufd.ArmSmmuV3.Driver;
+
+/// <summary>
+/// Validates and rewrites one guest command-queue entry for the host queue (arm-smmuv3.md §7.2), strictly enough
+/// that no guest entry can make the host queue raise CERROR_ILL (the stricter revision of §7.7):
+/// an allow-list of opcodes, no reserved bits, field values legal for this SMMU; the VMID forced to the
+/// vIOMMU's; vSID → pSID through the vDEVICE table; TLBI_NSNH_ALL → TLBI_NH_ALL.
+/// </summary>
+public static class GuestCommandConverter
+{
+    /// <summary>Why a guest entry was refused (the ioctl answers EIO for each).</summary>
+    public enum Refusal
+    {
+        None,
+        OpcodeNotAllowed,
+        ReservedBits,
+        IllegalField,
+        UnknownStreamId,
+    }
+
+    /// <summary>True for the opcodes a guest may forward (the uAPI header's list).</summary>
+    public static bool IsForwardable(SmmuOpcode opcode) => opcode is SmmuOpcode.TLBI_NSNH_ALL or SmmuOpcode.TLBI_NH_VA
+        or SmmuOpcode.TLBI_NH_VAA or SmmuOpcode.TLBI_NH_ALL or SmmuOpcode.TLBI_NH_ASID or SmmuOpcode.ATC_INV
+        or SmmuOpcode.CFGI_CD or SmmuOpcode.CFGI_CD_ALL;
+
+    /// <summary>Converts <paramref name="command"/> in place; returns why not when it must be refused.</summary>
+    public static Refusal Convert(ref SmmuCommand command, ushort vmid, IViommuContext context, in ProbedFeatures host)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var opcode = command.Opcode;
+        if (!IsForwardable(opcode))
+        {
+            return Refusal.OpcodeNotAllowed;
+        }
+
+        if (SmmuCommandLayout.HasReservedBitsSet(command) || command.SSec)
+        {
+            return Refusal.ReservedBits;
+        }
+
+        switch (opcode)
+        {
+            case SmmuOpcode.TLBI_NSNH_ALL:
+                command = SmmuCommandBuilder.TlbiNhAll(vmid);
+                return Refusal.None;
+            case SmmuOpcode.TLBI_NH_ALL:
+            case SmmuOpcode.TLBI_NH_ASID:
+                command = command.WithVmid(vmid);
+                return Refusal.None;
+            case SmmuOpcode.TLBI_NH_VA:
+            case SmmuOpcode.TLBI_NH_VAA:
+                if (!RangeLegal(command, host))
+                {
+                    return Refusal.IllegalField;
+                }
+
+                command = command.WithVmid(vmid);
+                return Refusal.None;
+            case SmmuOpcode.ATC_INV:
+                if (!host.Ats || command.AtcSize > 52 || (host.SsidBits == 0 && (command.SSV || command.Global)))
+                {
+                    return Refusal.IllegalField;
+                }
+
+                return TranslateStreamId(ref command, context);
+            default: // CFGI_CD, CFGI_CD_ALL
+                if (opcode == SmmuOpcode.CFGI_CD && command.SubstreamId >> host.SsidBits != 0)
+                {
+                    return Refusal.IllegalField;
+                }
+
+                return TranslateStreamId(ref command, context);
+        }
+    }
+
+    private static Refusal TranslateStreamId(ref SmmuCommand command, IViommuContext context)
+    {
+        if (!context.TryFindDevice(command.StreamId, out var device))
+        {
+            return Refusal.UnknownStreamId;
+        }
+
+        command = command.WithStreamId(device.StreamId);
+        return Refusal.None;
+    }
+
+    /// <summary>The range-TLBI rules of spec §4.4.1.1 against the host's IDR3.RIL and IDR5.DS.</summary>
+    private static bool RangeLegal(in SmmuCommand command, in ProbedFeatures host)
+    {
+        if (command.Tg == 0)
+        {
+            return command.Num == 0 && command.Scale == 0;
+        }
+
+        if (!host.RangeInvalidation && (command.Num != 0 || command.Scale != 0))
+        {
+            return false;
+        }
+
+        if (!host.Ds && command.Scale > 31)
+        {
+            return false;
+        }
+
+        return command.Num != 0 || command.Scale != 0 || command.Ttl != 0;
+    }
+}

@@ -1,0 +1,44 @@
+using Iommufd.ArmSmmuV3.Hardware;
+
+namespace Iommufd.ArmSmmuV3.Driver;
+
+/// <summary>What the host driver learned from the ID registers (arm-smmuv3.md §6.1).</summary>
+public readonly record struct ProbedFeatures(
+    bool Stage1,
+    bool Stage2,
+    bool Ats,
+    bool Msi,
+    bool Sev,
+    bool Vmid16,
+    bool RangeInvalidation,
+    bool Ds,
+    int SidBits,
+    int SsidBits,
+    int CmdqLog2Size,
+    int OutputAddressBits,
+    int OasEncoding)
+{
+    public static ProbedFeatures FromRegisters(SmmuV3 smmu)
+    {
+        ArgumentNullException.ThrowIfNull(smmu);
+        uint idr0 = (uint)smmu.ReadRegister((uint)SmmuRegister.IDR0);
+        uint idr1 = (uint)smmu.ReadRegister((uint)SmmuRegister.IDR1);
+        uint idr3 = (uint)smmu.ReadRegister((uint)SmmuRegister.IDR3);
+        uint idr5 = (uint)smmu.ReadRegister((uint)SmmuRegister.IDR5);
+        int oas = (int)(idr5 & 7);
+        return new ProbedFeatures(
+            Stage1: (idr0 & 2) != 0,
+            Stage2: (idr0 & 1) != 0,
+            Ats: (idr0 & (1 << 10)) != 0,
+            Msi: (idr0 & (1 << 13)) != 0,
+            Sev: (idr0 & (1 << 14)) != 0,
+            Vmid16: (idr0 & (1 << 18)) != 0,
+            RangeInvalidation: (idr3 & (1 << 10)) != 0,
+            Ds: (idr5 & (1 << 7)) != 0,
+            SidBits: (int)(idr1 & 0x3F),
+            SsidBits: (int)((idr1 >> 6) & 0x1F),
+            CmdqLog2Size: (int)((idr1 >> 21) & 0x1F),
+            OutputAddressBits: oas switch { 0 => 32, 1 => 36, 2 => 40, 3 => 42, 4 => 44, 5 => 48, _ => 52 },
+            OasEncoding: oas);
+    }
+}

@@ -1,0 +1,96 @@
+using Iommufd.ArmSmmuV3.Hardware;
+using Iommufd.Core;
+using Iommufd.Core.Driver;
+
+namespace Iommufd.ArmSmmuV3.Driver;
+
+/// <summary>
+/// A paging domain: a stage-2 table (4K granule, 48-bit IPA) tagged with its own VMID. Unmapping invalidates the
+/// SMMU's cached translations (and the ATCs of attached ATS devices) before it returns.
+/// </summary>
+internal sealed class SmmuS2Domain : IPagingDomain
+{
+    private const int IpaBits = 48;
+    private readonly PhysicalTableStore _tables;
+
+    public SmmuS2Domain(SmmuV3Host host, ushort vmid, bool nestParent)
+    {
+        Host = host;
+        Vmid = vmid;
+        IsNestParent = nestParent;
+        _tables = new PhysicalTableStore(host.Memory);
+        Table = new AArch64PageTable(_tables, TableFormat.ForInputBits(TranslationGranule.Size4K, IpaBits), stage2: true);
+    }
+
+    public SmmuV3Host Host { get; }
+
+    public IIommuInstance Iommu => Host;
+
+    public ushort Vmid { get; }
+
+    public AArch64PageTable Table { get; }
+
+    public bool IsNestParent { get; }
+
+    public ulong ApertureStart => 0;
+
+    public ulong ApertureLast => (1UL << Math.Min(IpaBits, Host.Probed.OutputAddressBits)) - 1;
+
+    public Errno Map(ulong iova, ulong physicalAddress, ulong length, IommuProtection protection)
+    {
+        if (iova + length - 1 > ApertureLast)
+        {
+            return Errno.EINVAL;
+        }
+
+        Table.Map(iova, physicalAddress, length, protection);
+        return Errno.Success;
+    }
+
+    public void Unmap(ulong iova, ulong length)
+    {
+        Table.Unmap(iova, length);
+
+        // A nest parent also backs guest stage-1 entries tagged with its VMID: drop both stages.
+        var commands = new List<SmmuCommand> { SmmuCommandBuilder.TlbiS12Vmall(Vmid) };
+        foreach (uint sid in Host.AtsMastersOf(this))
+        {
+            commands.Add(SmmuCommandBuilder.AtcInv(sid, 0, ssv: false, global: false, address: 0, size: 52));
+        }
+
+        Host.Issue(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(commands), out _);
+    }
+
+    public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection) =>
+        Table.TryTranslate(iova, out physicalAddress, out protection);
+
+    /// <summary>The stage-2 words of an STE for this domain (words 2 and 3).</summary>
+    public (ulong Word2, ulong Word3) Stage2Words()
+    {
+        ulong w2 = Vmid
+            | (16UL << 32) // S2T0SZ: 48-bit IPA
+            | (2UL << 38) // S2SL0: start at level 0 (4K granule)
+            | (1UL << 40) | (1UL << 42) | (3UL << 44) // S2IR0/S2OR0 write-back, S2SH0 inner shareable
+            | ((ulong)Math.Min(Host.Probed.OasEncoding, 5) << 48) // S2PS
+            | (1UL << 51) // S2AA64
+            | (1UL << 58); // S2R: record stage-2 faults
+        return (w2, Table.Root);
+    }
+
+    /// <summary>An S2-only STE (Config = stage 1 bypass, stage 2 translate).</summary>
+    public StreamTableEntry MakeSte(bool ats)
+    {
+        var (w2, w3) = Stage2Words();
+        ulong w1 = (ats ? 1UL << 28 : 0) | (1UL << 44); // EATS, SHCFG = incoming
+        return new StreamTableEntry(1 | (StreamTableEntry.ConfigS2Translate << 1), w1, w2, w3);
+    }
+
+    public void Free()
+    {
+        // Nothing may still use the VMID's entries once the domain is gone.
+        Span<SmmuCommand> inv = [SmmuCommandBuilder.TlbiS12Vmall(Vmid)];
+        Host.Issue(inv, out _);
+        _tables.Free();
+        Host.FreeVmid(Vmid);
+    }
+}

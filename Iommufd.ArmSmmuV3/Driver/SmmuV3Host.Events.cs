@@ -1,0 +1,106 @@
+using Iommufd.ArmSmmuV3.Hardware;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Uapi;
+
+namespace Iommufd.ArmSmmuV3.Driver;
+
+// Interrupts: the event queue is drained and faults of devices owned by a guest are relayed to the vIOMMU's
+// vEVENTQ with the StreamID rewritten to the vSID (arm-smmuv3.md §7.6).
+public sealed partial class SmmuV3Host
+{
+    private const uint OverflowFlag = 1u << 31;
+
+    private readonly Lock _eventDrainLock = new(); // one drainer at a time
+    private long _eventsRelayed;
+
+    /// <summary>Events relayed to vEVENTQs.</summary>
+    public long EventsRelayed => Interlocked.Read(ref _eventsRelayed);
+
+    /// <summary>Every event the host read, relayed or not (for diagnostics and tests).</summary>
+    public event Action<SmmuEvent>? EventReceived;
+
+    /// <summary>Event IDs a guest may see (iommufd-uapi.md §5.4).</summary>
+    private static bool IsForwarded(SmmuEventId id) => id is SmmuEventId.C_BAD_STE or SmmuEventId.F_STREAM_DISABLED
+        or SmmuEventId.C_BAD_SUBSTREAMID or SmmuEventId.C_BAD_CD or SmmuEventId.F_TRANSLATION or SmmuEventId.F_ADDR_SIZE
+        or SmmuEventId.F_ACCESS or SmmuEventId.F_PERMISSION;
+
+    private void OnInterrupt(SmmuInterrupt interrupt)
+    {
+        switch (interrupt)
+        {
+            case SmmuInterrupt.EventQueue:
+                DrainEvents();
+                break;
+            case SmmuInterrupt.Gerror:
+                // Command-queue errors are handled by the waiting issuers; acknowledge the others here.
+                uint active = (Hardware.Gerror ^ Hardware.Gerrorn) & ~(uint)GlobalError.CMDQ_ERR;
+                if (active != 0)
+                {
+                    Hardware.WriteRegister((uint)SmmuRegister.GERRORN, Hardware.Gerrorn ^ active);
+                }
+
+                break;
+        }
+    }
+
+    private void DrainEvents()
+    {
+        lock (_eventDrainLock)
+        {
+            uint mask = (2u << EventQueueLog2Size) - 1;
+            Span<byte> record = stackalloc byte[SmmuEvent.Size];
+            uint prod = (uint)Hardware.ReadRegister((uint)SmmuRegister.EVENTQ_PROD);
+            uint cons = (uint)Hardware.ReadRegister((uint)SmmuRegister.EVENTQ_CONS);
+            while (((prod ^ cons) & mask) != 0)
+            {
+                ulong slot = _eventQueueMemory.BaseAddress + ((cons & ((1u << EventQueueLog2Size) - 1)) * (ulong)SmmuEvent.Size);
+                if (_memory.TryRead(slot, record))
+                {
+                    Relay(SmmuEvent.Read(record));
+                }
+
+                cons = (cons & OverflowFlag) | ((cons + 1) & mask);
+            }
+
+            if ((prod & OverflowFlag) != (cons & OverflowFlag))
+            {
+                Log.EventQueueOverflow(_logger, Name);
+                cons = (cons & ~OverflowFlag) | (prod & OverflowFlag); // acknowledge the overflow
+            }
+
+            Hardware.WriteRegister((uint)SmmuRegister.EVENTQ_CONS, cons);
+        }
+    }
+
+    private void Relay(in SmmuEvent record)
+    {
+        EventReceived?.Invoke(record);
+        SmmuV3Viommu? vmaster;
+        ulong vsid;
+        lock (_mastersLock)
+        {
+            if (!_masters.TryGetValue(record.StreamId, out var master) || master.Vmaster is null)
+            {
+                Log.EventNotRelayed(_logger, Name, record, "the device has no vDEVICE");
+                return;
+            }
+
+            vmaster = master.Vmaster;
+            vsid = master.VirtualSid;
+        }
+
+        if (!IsForwarded(record.Id))
+        {
+            Log.EventNotRelayed(_logger, Name, record, "not an event a guest may see");
+            return;
+        }
+
+        var guest = record.WithStreamId((uint)vsid);
+        Span<byte> payload = stackalloc byte[SmmuEvent.Size];
+        guest.Write(payload);
+        if (vmaster.Context.ReportEvent(IommuVeventqType.ArmSmmuV3, payload) == Core.Errno.Success)
+        {
+            Interlocked.Increment(ref _eventsRelayed);
+        }
+    }
+}

@@ -1,0 +1,355 @@
+using System.Runtime.InteropServices;
+using Iommufd.ArmSmmuV3.Hardware;
+using Iommufd.Core;
+using Iommufd.Core.Devices;
+using Iommufd.Core.Driver;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Uapi;
+using Microsoft.Extensions.Logging;
+
+namespace Iommufd.ArmSmmuV3.Driver;
+
+/// <summary>
+/// The host driver of one emulated SMMUv3 (the kernel's <c>arm_smmu_device</c> with its <c>iommu_ops</c>): it
+/// probes the ID registers, owns the stream table, the host command queue and the event queue, writes STEs for
+/// attached domains and relays faults to vEVENTQs.
+/// </summary>
+/// <remarks>
+/// Paging domains are stage-2 tables (every VMID-tagged domain can then be a nest parent); devices that are not
+/// attached get an aborting STE. The stream table is linear.
+/// </remarks>
+public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
+{
+    private const int EventQueueLog2Size = 8;
+
+    private readonly ILogger _logger;
+    private readonly PhysicalMemory _memory;
+    private readonly PhysicalBank _streamTable;
+    private readonly PhysicalBank _commandQueueMemory;
+    private readonly PhysicalBank _eventQueueMemory;
+    private readonly int _streamTableLog2;
+    private readonly VmidAllocator _vmids;
+    private readonly Lock _mastersLock = new(); // guards _masters and every master's attachment
+    private readonly Dictionary<uint, Master> _masters = [];
+    private ISmmuV3Implementation? _implementation;
+
+    internal SmmuV3Host(SmmuV3InstanceOptions options, PhysicalMemory memory, ILogger logger)
+    {
+        _logger = logger;
+        _memory = memory;
+        Name = options.Name;
+        Hardware = new SmmuV3(options.Name, options.Features, memory, options.ExecutionMode);
+        Probed = ProbedFeatures.FromRegisters(Hardware);
+        _vmids = new VmidAllocator(Probed.Vmid16 ? 16 : 8);
+
+        // Stream table: linear, one 64-byte STE per StreamID, all aborting until a device is attached.
+        _streamTableLog2 = Math.Min(Probed.SidBits, 16);
+        _streamTable = memory.Allocate((long)StreamTableEntry.Size << _streamTableLog2);
+        Hardware.WriteRegister((uint)SmmuRegister.STRTAB_BASE, _streamTable.BaseAddress, 8);
+        Hardware.WriteRegister((uint)SmmuRegister.STRTAB_BASE_CFG, (uint)_streamTableLog2);
+
+        int cmdqLog2 = Math.Min(options.HostQueueLog2Size, Probed.CmdqLog2Size);
+        _commandQueueMemory = memory.Allocate(16L << cmdqLog2, (ulong)Math.Max(16L << cmdqLog2, PhysicalMemory.PageSize));
+        Hardware.WriteRegister((uint)SmmuRegister.CMDQ_BASE, _commandQueueMemory.BaseAddress | (uint)cmdqLog2, 8);
+
+        _eventQueueMemory = memory.Allocate(SmmuEvent.Size << EventQueueLog2Size);
+        Hardware.WriteRegister((uint)SmmuRegister.EVENTQ_BASE, _eventQueueMemory.BaseAddress | EventQueueLog2Size, 8);
+
+        Hardware.Interrupt += OnInterrupt;
+        Hardware.WriteRegister((uint)SmmuRegister.IRQ_CTRL, 0x5); // GERROR and EVENTQ interrupts
+        Hardware.WriteRegister((uint)SmmuRegister.CR0, SmmuV3.Cr0SmmuEn | SmmuV3.Cr0EventqEn | SmmuV3.Cr0CmdqEn);
+
+        MainQueue = new HostCommandQueue(
+            Hardware.CommandQueue,
+            prod => Hardware.WriteRegister((uint)SmmuRegister.CMDQ_PROD, prod),
+            () => Hardware.IsErrorActive(GlobalError.CMDQ_ERR),
+            () => Hardware.WriteRegister((uint)SmmuRegister.GERRORN, Hardware.Gerrorn ^ (uint)GlobalError.CMDQ_ERR),
+            options.SyncTimeout);
+        Log.Probed(_logger, Name, Probed);
+    }
+
+    public string Name { get; }
+
+    /// <summary>The emulated SMMU this driver runs.</summary>
+    public SmmuV3 Hardware { get; }
+
+    /// <summary>What the probe read from the ID registers.</summary>
+    public ProbedFeatures Probed { get; }
+
+    /// <summary>The SMMU's main command queue as the host drives it.</summary>
+    public HostCommandQueue MainQueue { get; }
+
+    /// <summary>The implementation extension (Tegra241 CMDQV), if any.</summary>
+    public ISmmuV3Implementation? Implementation => _implementation;
+
+    /// <summary>The physical memory the SMMU and its tables live in.</summary>
+    public PhysicalMemory Memory => _memory;
+
+    internal void SetImplementation(ISmmuV3Implementation? implementation) => _implementation = implementation;
+
+    public void ProbeDevice(EndpointDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        if (device.StreamId >> _streamTableLog2 != 0)
+        {
+            throw new ArgumentException($"{device}: StreamID beyond the stream table ({_streamTableLog2} bits)", nameof(device));
+        }
+
+        Hardware.ConnectEndpoint(device);
+        lock (_mastersLock)
+        {
+            _masters[device.StreamId] = new Master(device);
+        }
+
+        WriteSte(device.StreamId, AbortSte);
+        _implementation?.ProbeDevice(device);
+    }
+
+    public Errno GetHwInfo(EndpointDevice device, IommuHwInfoType requestedType, Span<byte> data, out HwInfoResult result)
+    {
+        if (requestedType is IommuHwInfoType.Default or IommuHwInfoType.ArmSmmuV3)
+        {
+            var info = new IommuHwInfoArmSmmuV3
+            {
+                Iidr = (uint)Hardware.ReadRegister((uint)SmmuRegister.IIDR),
+                Aidr = (uint)Hardware.ReadRegister((uint)SmmuRegister.AIDR),
+            };
+            for (int i = 0; i < 6; i++)
+            {
+                info.Idr[i] = (uint)Hardware.ReadRegister((uint)SmmuRegister.IDR0 + ((uint)i * 4));
+            }
+
+            MemoryMarshal.Write(data, in info);
+            result = new HwInfoResult(IommuHwInfoType.ArmSmmuV3, Marshal.SizeOf<IommuHwInfoArmSmmuV3>());
+            return Errno.Success;
+        }
+
+        if (_implementation is not null)
+        {
+            return _implementation.GetHwInfo(requestedType, data, out result);
+        }
+
+        result = default;
+        return Errno.EOPNOTSUPP;
+    }
+
+    public Errno AllocPagingDomain(EndpointDevice device, IommuHwptAllocFlags flags, out IPagingDomain domain)
+    {
+        domain = null!;
+        if ((flags & ~(IommuHwptAllocFlags.NestParent | IommuHwptAllocFlags.AllocPasid)) != 0 || !Probed.Stage2)
+        {
+            return Errno.EOPNOTSUPP; // no dirty tracking (HTTU is not modelled)
+        }
+
+        if (!_vmids.TryAllocate(out ushort vmid))
+        {
+            return Errno.ENOSPC;
+        }
+
+        domain = new SmmuS2Domain(this, vmid, (flags & IommuHwptAllocFlags.NestParent) != 0);
+        return Errno.Success;
+    }
+
+    public bool SupportsViommu(EndpointDevice device, IommuViommuType type) => type switch
+    {
+        IommuViommuType.ArmSmmuV3 => Probed.Stage1 && Probed.Stage2,
+        _ => Probed.Stage1 && Probed.Stage2 && _implementation?.SupportsViommu(type) == true,
+    };
+
+    public Errno InitViommu(IViommuContext context, EndpointDevice device, IommuViommuType type, IPagingDomain parent, UserData data, out IViommu viommu)
+    {
+        viommu = null!;
+        if (parent is not SmmuS2Domain s2 || s2.Host != this)
+        {
+            return Errno.EINVAL;
+        }
+
+        var core = new SmmuV3Viommu(this, context, s2);
+        if (type == IommuViommuType.ArmSmmuV3)
+        {
+            viommu = core;
+            return Errno.Success;
+        }
+
+        return _implementation is null ? Errno.EOPNOTSUPP : _implementation.InitViommu(core, type, data, out viommu);
+    }
+
+    public Errno Attach(EndpointDevice device, IIommuDomain domain)
+    {
+        var master = GetMaster(device);
+        StreamTableEntry ste;
+        SmmuV3Viommu? vmaster = null;
+        ulong vsid = 0;
+        switch (domain)
+        {
+            case SmmuS2Domain s2 when s2.Host == this:
+                ste = s2.MakeSte(ats: device.AtsCapable);
+                break;
+            case SmmuNestedDomain nested when nested.Viommu.Host == this:
+                if (nested.IsStage1 && !nested.Viommu.Context.TryGetVirtId(device, out vsid))
+                {
+                    return Errno.ENOENT; // allocate the vDEVICE before attaching an S1 nested domain
+                }
+
+                ste = nested.MakeSte(ats: device.AtsCapable);
+                vmaster = nested.IsStage1 ? nested.Viommu : null;
+                break;
+            default:
+                return Errno.EINVAL;
+        }
+
+        IIommuDomain? old;
+        lock (_mastersLock)
+        {
+            old = master.Domain;
+            master.Domain = domain;
+            master.Vmaster = vmaster;
+            master.VirtualSid = vsid;
+        }
+
+        WriteSte(device.StreamId, ste);
+        if (old is not null && device.AtsCapable)
+        {
+            InvalidateAtc(device.StreamId);
+        }
+
+        return Errno.Success;
+    }
+
+    public void Detach(EndpointDevice device)
+    {
+        var master = GetMaster(device);
+        lock (_mastersLock)
+        {
+            master.Domain = null;
+            master.Vmaster = null;
+        }
+
+        WriteSte(device.StreamId, AbortSte);
+        if (device.AtsCapable)
+        {
+            InvalidateAtc(device.StreamId);
+        }
+    }
+
+    public DmaStatus Dma(EndpointDevice device, ulong iova, Span<byte> buffer, DmaDirection direction)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        return Hardware.Dma(device.StreamId, iova, buffer, direction);
+    }
+
+    /// <summary>
+    /// Issues host commands in batches of at most 63 plus a CMD_SYNC each. Every command is checked against the
+    /// implementation's secondary queue; runs it cannot take go to the main queue, in order, each run synced
+    /// before the next starts, so the CMD_SYNC guarantee holds for the whole list. Returns the first error and
+    /// how many commands completed before it.
+    /// </summary>
+    public Errno Issue(ReadOnlySpan<SmmuCommand> commands, out int completed)
+    {
+        completed = 0;
+        var secondary = _implementation?.GetSecondaryQueue();
+        while (completed < commands.Length)
+        {
+            var queue = MainQueue;
+            var rest = commands[completed..];
+            int run = Math.Min(rest.Length, HostCommandQueue.MaxBatch);
+            if (secondary is not null)
+            {
+                bool onSecondary = _implementation!.SupportsCommand(secondary, rest[0]);
+                int n = 1;
+                while (n < run && _implementation.SupportsCommand(secondary, rest[n]) == onSecondary)
+                {
+                    n++;
+                }
+
+                run = n;
+                queue = onSecondary ? secondary : MainQueue;
+            }
+
+            var rc = queue.Issue(rest[..run], out int failed);
+            if (rc != Errno.Success)
+            {
+                completed += Math.Clamp(failed, 0, run);
+                return rc;
+            }
+
+            completed += run;
+        }
+
+        return Errno.Success;
+    }
+
+    public void Dispose()
+    {
+        Hardware.Interrupt -= OnInterrupt;
+        Hardware.Dispose();
+        _memory.Free(_streamTable);
+        _memory.Free(_commandQueueMemory);
+        _memory.Free(_eventQueueMemory);
+    }
+
+    public override string ToString() => $"SMMUv3 '{Name}'";
+
+    internal bool TryAllocateVmid(out ushort vmid) => _vmids.TryAllocate(out vmid);
+
+    internal void FreeVmid(ushort vmid) => _vmids.Free(vmid);
+
+    /// <summary>Writes an STE and makes the SMMU drop its cached copy (CFGI_STE + CMD_SYNC).</summary>
+    internal void WriteSte(uint sid, in StreamTableEntry ste)
+    {
+        var slot = _streamTable.Span.Slice((int)sid * StreamTableEntry.Size, StreamTableEntry.Size);
+        ste.Write(slot);
+        Span<SmmuCommand> cfgi = [SmmuCommandBuilder.CfgiSte(sid, leaf: true)];
+        var rc = Issue(cfgi, out _);
+        if (rc != Errno.Success)
+        {
+            Log.CommandFailed(_logger, Name, "CFGI_STE", rc);
+        }
+    }
+
+    /// <summary>Invalidates everything an ATS device cached (ATC_INV of the whole space).</summary>
+    internal void InvalidateAtc(uint sid)
+    {
+        Span<SmmuCommand> inv = [SmmuCommandBuilder.AtcInv(sid, 0, ssv: false, global: false, address: 0, size: 52)];
+        var rc = Issue(inv, out _);
+        if (rc != Errno.Success)
+        {
+            Log.CommandFailed(_logger, Name, "ATC_INV", rc);
+        }
+    }
+
+    /// <summary>The StreamIDs of devices attached to <paramref name="domain"/> with ATS on.</summary>
+    internal List<uint> AtsMastersOf(IIommuDomain domain)
+    {
+        lock (_mastersLock)
+        {
+            return [.. _masters.Values.Where(m => m.Domain == domain && m.Device.AtsCapable).Select(m => m.Device.StreamId)];
+        }
+    }
+
+    private Master GetMaster(EndpointDevice device)
+    {
+        lock (_mastersLock)
+        {
+            return _masters.TryGetValue(device.StreamId, out var m) && m.Device == device
+                ? m
+                : throw new ArgumentException($"{device} is not behind {this}", nameof(device));
+        }
+    }
+
+    /// <summary>V = 1, Config = abort: DMA is terminated without an event.</summary>
+    internal static StreamTableEntry AbortSte => new(1, 0, 0, 0);
+
+    /// <summary>Per-device driver state (the kernel's <c>arm_smmu_master</c>).</summary>
+    private sealed class Master(EndpointDevice device)
+    {
+        public EndpointDevice Device { get; } = device;
+
+        public IIommuDomain? Domain { get; set; }
+
+        /// <summary>The vIOMMU whose guest owns the device's stage 1, for event relay.</summary>
+        public SmmuV3Viommu? Vmaster { get; set; }
+
+        public ulong VirtualSid { get; set; }
+    }
+}
