@@ -1,3 +1,6 @@
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
+using Iommufd.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+var config = DefaultConfig.Instance.AddColumn(new NsPerCommandColumn());
+BenchmarkSwitcher.FromAssembly(typeof(NsPerCommandColumn).Assembly).Run(args, config);
