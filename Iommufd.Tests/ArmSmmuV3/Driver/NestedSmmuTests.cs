@@ -8,6 +8,7 @@ using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
+using Iommufd.Tests.ArmSmmuV3;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Iommufd.Tests.ArmSmmuV3.Driver;
@@ -162,6 +163,63 @@ public class NestedSmmuTests
             Assert.That(rc, Is.EqualTo(Errno.EIO));
             Assert.That(n, Is.EqualTo(1u));
             Assert.That(b.Device.DmaRead(0x5000, scratch), Is.EqualTo(DmaStatus.TranslationFault), "entry 0 was issued and completed");
+        });
+    }
+}
+
+/// <summary>Faults and ATC timeouts as the VMM sees them.</summary>
+public class SmmuGuestErrorTests
+{
+    [Test]
+    public void A_guest_fault_reaches_the_vEVENTQ_with_the_virtual_StreamID()
+    {
+        using var provider = new ServiceCollection()
+            .AddIommufd(b => b.AddArmSmmuV3("smmu0").AddDevice("a", "smmu0", streamId: 0x10))
+            .BuildServiceProvider();
+        var host = provider.GetRequiredService<IommufdHost>();
+        using var guest = new Isolation.SmmuGuest(host, host.Platform.GetDevice("a"), vsid: 0x42, asid: 3);
+        Assert.That(guest.File.VeventqAlloc(guest.ViommuId, IommuVeventqType.ArmSmmuV3, 8, out _, out int fd), Is.EqualTo(Errno.Success));
+
+        var scratch = new byte[4];
+        Assert.That(guest.Device.DmaWrite(0xdead_0000, scratch), Is.EqualTo(DmaStatus.TranslationFault));
+
+        var buffer = new byte[64];
+        Assert.That(guest.File.Read(fd, buffer, out int count), Is.EqualTo(Errno.Success));
+        var record = SmmuEvent.Read(buffer.AsSpan(8));
+        Assert.Multiple(() =>
+        {
+            Assert.That(count, Is.EqualTo(8 + 32));
+            Assert.That(record.Id, Is.EqualTo(SmmuEventId.F_TRANSLATION));
+            Assert.That(record.StreamId, Is.EqualTo(0x42u), "the physical SID 0x10 is rewritten to the vSID");
+            Assert.That(record.InputAddress, Is.EqualTo(0xdead_0000ul));
+            Assert.That(record.IsRead, Is.False);
+        });
+    }
+
+    [Test]
+    public void An_ATC_invalidation_the_device_never_completes_is_ETIMEDOUT_with_nothing_of_its_chunk_counted()
+    {
+        using var provider = new ServiceCollection()
+            .AddIommufd(b => b.AddArmSmmuV3("smmu0").AddDevice("a", "smmu0", streamId: 0x10, atsCapable: true))
+            .BuildServiceProvider();
+        var host = provider.GetRequiredService<IommufdHost>();
+        using var guest = new Isolation.SmmuGuest(host, host.Platform.GetDevice("a"), vsid: 1, asid: 3);
+        guest.Device.AtsInvalidationsTimeOut = true;
+
+        var commands = new[]
+        {
+            SmmuCommandBuilder.TlbiNhAsid(0, 3),
+            SmmuCommandBuilder.AtcInv(1, 0, ssv: false, global: false, address: 0, size: 52),
+        };
+        var rc = guest.Invalidate(commands, out uint entryNum);
+        guest.Device.AtsInvalidationsTimeOut = false;
+        var after = guest.Invalidate(commands, out uint entryNumAfter);
+        Assert.Multiple(() =>
+        {
+            Assert.That(rc, Is.EqualTo(Errno.ETIMEDOUT));
+            Assert.That(entryNum, Is.Zero);
+            Assert.That(after, Is.EqualTo(Errno.Success), "the host queue recovered");
+            Assert.That(entryNumAfter, Is.EqualTo(2u));
         });
     }
 }
