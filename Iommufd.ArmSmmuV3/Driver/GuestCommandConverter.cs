@@ -30,6 +30,34 @@ public static class GuestCommandConverter
     public static Refusal Convert(ref SmmuCommand command, ushort vmid, IViommuContext context, in ProbedFeatures host)
     {
         ArgumentNullException.ThrowIfNull(context);
+        var refusal = Validate(command, host);
+        if (refusal != Refusal.None)
+        {
+            return refusal;
+        }
+
+        switch (command.Opcode)
+        {
+            case SmmuOpcode.TLBI_NSNH_ALL:
+                command = SmmuCommandBuilder.TlbiNhAll(vmid);
+                return Refusal.None;
+            case SmmuOpcode.TLBI_NH_ALL:
+            case SmmuOpcode.TLBI_NH_ASID:
+            case SmmuOpcode.TLBI_NH_VA:
+            case SmmuOpcode.TLBI_NH_VAA:
+                command = command.WithVmid(vmid);
+                return Refusal.None;
+            default: // ATC_INV, CFGI_CD, CFGI_CD_ALL carry a vSID
+                return TranslateStreamId(ref command, context);
+        }
+    }
+
+    /// <summary>
+    /// The checks alone (no rewriting): the opcode is forwardable, no reserved bit is set, and every field value is
+    /// legal for the host SMMU, so the host queue cannot raise CERROR_ILL on it.
+    /// </summary>
+    public static Refusal Validate(in SmmuCommand command, in ProbedFeatures host)
+    {
         var opcode = command.Opcode;
         if (!IsForwardable(opcode))
         {
@@ -41,39 +69,14 @@ public static class GuestCommandConverter
             return Refusal.ReservedBits;
         }
 
-        switch (opcode)
+        bool legal = opcode switch
         {
-            case SmmuOpcode.TLBI_NSNH_ALL:
-                command = SmmuCommandBuilder.TlbiNhAll(vmid);
-                return Refusal.None;
-            case SmmuOpcode.TLBI_NH_ALL:
-            case SmmuOpcode.TLBI_NH_ASID:
-                command = command.WithVmid(vmid);
-                return Refusal.None;
-            case SmmuOpcode.TLBI_NH_VA:
-            case SmmuOpcode.TLBI_NH_VAA:
-                if (!RangeLegal(command, host))
-                {
-                    return Refusal.IllegalField;
-                }
-
-                command = command.WithVmid(vmid);
-                return Refusal.None;
-            case SmmuOpcode.ATC_INV:
-                if (!host.Ats || command.AtcSize > 52 || (host.SsidBits == 0 && (command.SSV || command.Global)))
-                {
-                    return Refusal.IllegalField;
-                }
-
-                return TranslateStreamId(ref command, context);
-            default: // CFGI_CD, CFGI_CD_ALL
-                if (opcode == SmmuOpcode.CFGI_CD && command.SubstreamId >> host.SsidBits != 0)
-                {
-                    return Refusal.IllegalField;
-                }
-
-                return TranslateStreamId(ref command, context);
-        }
+            SmmuOpcode.TLBI_NH_VA or SmmuOpcode.TLBI_NH_VAA => RangeLegal(command, host),
+            SmmuOpcode.ATC_INV => host.Ats && command.AtcSize <= 52 && (host.SsidBits != 0 || !(command.SSV || command.Global)),
+            SmmuOpcode.CFGI_CD => command.SubstreamId >> host.SsidBits == 0,
+            _ => true,
+        };
+        return legal ? Refusal.None : Refusal.IllegalField;
     }
 
     private static Refusal TranslateStreamId(ref SmmuCommand command, IViommuContext context)

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
 using Iommufd.Core.Driver;
@@ -17,6 +18,13 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
     private const ulong Ste0Allowed = 0x1 | 0xE | 0x30 | 0x000F_FFFF_FFFF_FFC0 | (0x1FUL << 59);
     private const ulong Ste1Allowed = 0xFF | (1UL << 27) | (3UL << 28);
     private const ulong Ste1Eats = 3UL << 28;
+
+    /// <summary>
+    /// The largest entry array the kernel's kcalloc can provide in one piece (KMALLOC_MAX_SIZE, 4 MiB with 4 KiB
+    /// pages). A larger <c>entry_num</c> is ENOMEM before any user memory is read (arm-smmuv3.md §7.3 step 1,
+    /// §7.4), rather than an attempt at a pooled buffer of up to 64 GiB.
+    /// </summary>
+    private const ulong MaxBatchBytes = 4 << 20;
 
     private long _commandsForwarded;
     private long _batchesIssued;
@@ -102,7 +110,8 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
     /// IOMMU_HWPT_INVALIDATE with IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3: one copy of the caller's entries into a
     /// pooled buffer, conversion in place, and chunks of at most 63 commands plus a CMD_SYNC on the host queue.
     /// <see cref="InvalidationArray.EntryNum"/> comes back as the number of entries issued and completed: on a
-    /// refused entry k, the entries converted before it are issued first, so the count is exactly k.
+    /// refused entry k, the entries converted before it are issued first, so the count is exactly k. An array
+    /// larger than <see cref="MaxBatchBytes"/> is ENOMEM with nothing read.
     /// </summary>
     public Errno CacheInvalidate(ref InvalidationArray array)
     {
@@ -116,6 +125,12 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
         if (count == 0)
         {
             return Errno.Success; // the uAPI header's type probe (upstream answers EINVAL: a quirk not kept)
+        }
+
+        if ((ulong)count * (ulong)Unsafe.SizeOf<SmmuCommand>() > MaxBatchBytes)
+        {
+            array.EntryNum = 0;
+            return Errno.ENOMEM;
         }
 
         var pool = ArrayPool<SmmuCommand>.Shared;

@@ -1,0 +1,57 @@
+using Iommufd.Cmdqv.Hardware;
+
+namespace Iommufd.Cmdqv;
+
+/// <summary>The Tegra241 CMDQV of one SMMUv3 and how the driver uses it.</summary>
+public sealed class CmdqvOptions
+{
+    /// <summary>The SMMUv3 instance the CMDQV sits beside.</summary>
+    public string Smmu { get; set; } = "smmu0";
+
+    /// <summary>True when the platform has CMDQV hardware beside that SMMU.</summary>
+    public bool HardwarePresent { get; set; } = true;
+
+    /// <summary>Hardware, software or automatic choice of the guest VCMDQ backend.</summary>
+    public VcmdqBackend Backend { get; set; } = VcmdqBackend.Auto;
+
+    /// <summary>VINTF, VCMDQ and SID-pair counts (PARAM).</summary>
+    public CmdqvFeatures Features { get; set; } = new();
+
+    /// <summary>
+    /// Let the host run, for a guest, the commands a guest-owned VCMDQ cannot take but the trap path can
+    /// (TLBI_NH_ALL, TLBI_NH_VAA, TLBI_NSNH_ALL, CFGI_CD, CFGI_CD_ALL); the guest then sees normal consumption.
+    /// </summary>
+    public bool HostFixup { get; set; } = true;
+
+    /// <summary>
+    /// Host invalidations use VINTF0's queues. False models a driver that reads HYP_OWN back as 0 (as inside a
+    /// guest), so only TLBI_NH_ASID, TLBI_NH_VA and ATC_INV may go there and the rest falls back to the main queue.
+    /// </summary>
+    public bool HostVintfHypOwn { get; set; } = true;
+
+    /// <summary>Send no host invalidation to VINTF0 (the kernel's bypass_vcmdq knob).</summary>
+    public bool BypassHostVcmdq { get; set; }
+
+    /// <summary>The backend in effect.</summary>
+    public VcmdqBackend EffectiveBackend => Backend switch
+    {
+        VcmdqBackend.Auto => HardwarePresent ? VcmdqBackend.Hardware : VcmdqBackend.Software,
+        _ => Backend,
+    };
+
+    public List<string> Validate()
+    {
+        var errors = Features.Validate();
+        if (Backend == VcmdqBackend.Hardware && !HardwarePresent)
+        {
+            errors.Add($"CMDQV beside '{Smmu}': the hardware backend needs CMDQV hardware (HardwarePresent)");
+        }
+
+        if (Features.Vintfs < 2)
+        {
+            errors.Add("at least two VINTFs are needed: VINTF0 is the host's");
+        }
+
+        return errors;
+    }
+}

@@ -1,0 +1,289 @@
+using System.Diagnostics.Metrics;
+using System.Runtime.InteropServices;
+using Iommufd.ArmSmmuV3.Driver;
+using Iommufd.ArmSmmuV3.Hardware;
+using Iommufd.Cmdqv.Hardware;
+using Iommufd.Core;
+using Iommufd.Core.Driver;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Uapi;
+using Microsoft.Extensions.Logging;
+
+namespace Iommufd.Cmdqv.Driver;
+
+/// <summary>
+/// The Tegra241 CMDQV driver as an SMMUv3 implementation extension (tegra241-cmdqv.md §2–§10): VINTF0 with its
+/// LVCMDQs for host invalidations, guest VINTFs behind TEGRA241_CMDQV vIOMMUs, error relay, and host fix-up of
+/// what a guest queue cannot run. With no CMDQV hardware (or when the options ask for it) the same surface is
+/// served by a software CMDQV whose queues a host worker consumes.
+/// </summary>
+internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
+{
+    private const int HostQueueLog2Size = 8;
+    private static readonly Meter Meter = new("Iommufd.Cmdqv");
+    private static readonly Counter<long> FixupCounter = Meter.CreateCounter<long>("iommufd.cmdqv.fixups", description: "Guest commands the host ran for a guest VCMDQ");
+    private static readonly Counter<long> DroppedErrorCounter = Meter.CreateCounter<long>("iommufd.cmdqv.errors_not_relayed", description: "Guest queue errors with no vEVENTQ to report them to");
+
+    private readonly ILogger _logger;
+    private readonly Lock _vintfLock = new(); // guards _guests (and so which VINTFs are free)
+    private readonly CmdqvViommu?[] _guests;
+    private readonly HostCommandQueue[] _hostQueues = [];
+    private readonly List<PhysicalBank> _hostQueueMemory = [];
+    private readonly SoftwareVcmdqExecutor? _software;
+    private long _fixups;
+    private long _errorsNotRelayed;
+
+    public CmdqvImplementation(SmmuV3Host host, CmdqvOptions options, ILogger logger)
+    {
+        Host = host;
+        Options = options;
+        _logger = logger;
+        Backend = options.EffectiveBackend;
+        if (Backend == VcmdqBackend.Software)
+        {
+            _software = new SoftwareVcmdqExecutor(host);
+            Cmdqv = new Tegra241Cmdqv($"{host.Name}.swcmdqv", options.Features, _software, host.Memory, host.Probed.CmdqLog2Size, host.Hardware.Mode);
+        }
+        else
+        {
+            Cmdqv = new Tegra241Cmdqv($"{host.Name}.cmdqv", options.Features, host.Hardware);
+        }
+
+        _guests = new CmdqvViommu?[options.Features.Vintfs];
+        Cmdqv.Interrupt += OnInterrupt;
+        Cmdqv.HostFixup = options.HostFixup ? Fixup : null;
+        Cmdqv.WriteRegister(CmdqvRegister.CONFIG, CmdqvRegister.CONFIG_CMDQV_EN);
+        if (Backend == VcmdqBackend.Hardware)
+        {
+            _hostQueues = SetUpHostVintf();
+        }
+
+        Log.Started(_logger, host.Name, Backend, options.Features.Vintfs, options.Features.LvcmdqsPerVintf);
+    }
+
+    public SmmuV3Host Host { get; }
+
+    public CmdqvOptions Options { get; }
+
+    public VcmdqBackend Backend { get; }
+
+    /// <summary>The CMDQV (hardware model, or the software one).</summary>
+    public Tegra241Cmdqv Cmdqv { get; }
+
+    /// <summary>Guest commands the host ran for guest queues.</summary>
+    public long Fixups => Interlocked.Read(ref _fixups);
+
+    /// <summary>Guest queue errors that had no vEVENTQ to go to.</summary>
+    public long ErrorsNotRelayed => Interlocked.Read(ref _errorsNotRelayed);
+
+    /// <summary>The host's LVCMDQs on VINTF0 (empty for a software CMDQV).</summary>
+    public IReadOnlyList<HostCommandQueue> HostQueues => _hostQueues;
+
+    internal SoftwareVcmdqExecutor? Software => _software;
+
+    public Errno GetHwInfo(IommuHwInfoType type, Span<byte> data, out HwInfoResult result)
+    {
+        if (type != IommuHwInfoType.Tegra241Cmdqv)
+        {
+            result = default;
+            return Errno.EOPNOTSUPP;
+        }
+
+        var f = Options.Features;
+        var info = new IommuHwInfoTegra241Cmdqv
+        {
+            Version = (byte)f.Version,
+            Log2Vcmdqs = (byte)(f.VcmdqLog2 - f.VintfLog2),
+            Log2Vsids = (byte)f.SidPerVintfLog2,
+        };
+        MemoryMarshal.Write(data, in info);
+        result = new HwInfoResult(IommuHwInfoType.Tegra241Cmdqv, Marshal.SizeOf<IommuHwInfoTegra241Cmdqv>());
+        return Errno.Success;
+    }
+
+    public bool SupportsViommu(IommuViommuType type) => type == IommuViommuType.Tegra241Cmdqv;
+
+    public Errno InitViommu(SmmuV3Viommu core, IommuViommuType type, UserData data, out IViommu viommu)
+    {
+        viommu = null!;
+        if (data.IsEmpty)
+        {
+            return Errno.EINVAL;
+        }
+
+        var rc = data.CopyFrom((uint)IommuViommuType.Tegra241Cmdqv, 16, out IommuViommuTegra241Cmdqv request);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        CmdqvViommu guest;
+        lock (_vintfLock)
+        {
+            int index = Array.FindIndex(_guests, 1, g => g is null); // VINTF0 is the host's
+            if (index < 0)
+            {
+                return Errno.ENOSPC;
+            }
+
+            guest = new CmdqvViommu(this, core, index);
+            _guests[index] = guest;
+        }
+
+        rc = guest.Start(out request.OutVintfMmapOffset, out request.OutVintfMmapLength);
+        if (rc == Errno.Success)
+        {
+            rc = data.CopyTo(request);
+        }
+
+        if (rc != Errno.Success)
+        {
+            guest.Destroy();
+            return rc;
+        }
+
+        viommu = guest;
+        return Errno.Success;
+    }
+
+    public HostCommandQueue? GetSecondaryQueue() =>
+        Options.BypassHostVcmdq || _hostQueues.Length == 0 ? null : _hostQueues[Thread.GetCurrentProcessorId() % _hostQueues.Length];
+
+    public bool SupportsCommand(HostCommandQueue queue, in SmmuCommand command) =>
+        Options.HostVintfHypOwn || Vcmdq.GuestMayIssue(command.Opcode);
+
+    public void Dispose()
+    {
+        Cmdqv.Interrupt -= OnInterrupt;
+        Cmdqv.Dispose();
+        foreach (var bank in _hostQueueMemory)
+        {
+            Host.Memory.Free(bank);
+        }
+    }
+
+    internal void Release(int vintf)
+    {
+        lock (_vintfLock)
+        {
+            _guests[vintf] = null;
+        }
+    }
+
+    /// <summary>The global VCMDQ that serves VINTF <paramref name="vintf"/>'s logical queue <paramref name="lidx"/>.</summary>
+    internal int GlobalQueue(int vintf, int lidx) => (vintf * Options.Features.LvcmdqsPerVintf) + lidx;
+
+    /// <summary>Address of a per-queue register in the global VCMDQ pages.</summary>
+    internal static uint QueueRegister(int globalQueue, uint register, bool page1) =>
+        (page1 ? CmdqvRegister.GlobalVcmdqPage1 : CmdqvRegister.GlobalVcmdqPage0) + ((uint)globalQueue * CmdqvRegister.VcmdqStride) + register;
+
+    internal void ReportNotRelayed(int vintf, UInt128 map)
+    {
+        Interlocked.Increment(ref _errorsNotRelayed);
+        if (DroppedErrorCounter.Enabled)
+        {
+            DroppedErrorCounter.Add(1, new KeyValuePair<string, object?>("smmu", Host.Name));
+        }
+
+        Log.ErrorNotRelayed(_logger, Host.Name, vintf, map);
+    }
+
+    /// <summary>
+    /// VINTF0 for the host: HYP_OWN (unless the options model a driver that reads it back as 0), every LVCMDQ
+    /// mapped in ascending order, with host memory behind it and enabled.
+    /// </summary>
+    private HostCommandQueue[] SetUpHostVintf()
+    {
+        uint config = CmdqvRegister.VINTF_CONFIG_EN | (Options.HostVintfHypOwn ? CmdqvRegister.VINTF_CONFIG_HYP_OWN : 0);
+        Cmdqv.WriteRegister(CmdqvRegister.VintfBase + CmdqvRegister.VINTF_CONFIG, config);
+        int n = Options.Features.LvcmdqsPerVintf;
+        var queues = new HostCommandQueue[n];
+        for (int lidx = 0; lidx < n; lidx++)
+        {
+            int q = GlobalQueue(0, lidx);
+            var memory = Host.Memory.Allocate(16L << HostQueueLog2Size);
+            _hostQueueMemory.Add(memory);
+            Cmdqv.WriteRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)q * 4), CmdqvRegister.CMDQ_ALLOC_ALLOCATED | ((uint)lidx << CmdqvRegister.CMDQ_ALLOC_LVCMDQ_SHIFT));
+            Cmdqv.WriteRegister(QueueRegister(q, CmdqvRegister.VCMDQ_BASE, page1: true), memory.BaseAddress | HostQueueLog2Size, 8);
+            Cmdqv.WriteRegister(QueueRegister(q, CmdqvRegister.VCMDQ_CONFIG, page1: false), CmdqvRegister.VCMDQ_EN);
+            var vcmdq = Cmdqv.Queues[q];
+            int queueIndex = q;
+            queues[lidx] = new HostCommandQueue(
+                vcmdq.Queue,
+                prod => Cmdqv.WriteRegister(QueueRegister(queueIndex, CmdqvRegister.VCMDQ_PROD, page1: false), prod),
+                () => vcmdq.ErrorActive,
+                () => Cmdqv.WriteRegister(QueueRegister(queueIndex, CmdqvRegister.VCMDQ_GERRORN, page1: false), vcmdq.Gerror),
+                TimeSpan.FromSeconds(1));
+        }
+
+        return queues;
+    }
+
+    /// <summary>The CMDQV interrupt: relay guest VINTFs' error maps (VINTF0 errors are handled by the issuers).</summary>
+    private void OnInterrupt()
+    {
+        ulong map = Cmdqv.VintfErrorMap;
+        for (int v = 1; v < _guests.Length && map >> v != 0; v++)
+        {
+            if ((map & (1UL << v)) == 0)
+            {
+                continue;
+            }
+
+            CmdqvViommu? guest;
+            lock (_vintfLock)
+            {
+                guest = _guests[v];
+            }
+
+            guest?.RelayError();
+        }
+    }
+
+    /// <summary>
+    /// Host fix-up: a guest queue met a command it may not issue. When the trap path could run it, the host runs it
+    /// now (after the commands the queue already consumed, so a later CMD_SYNC still covers it) and the guest sees
+    /// it consumed; otherwise the error stands.
+    /// </summary>
+    private CommandError Fixup(Vcmdq queue, SmmuCommand command)
+    {
+        if (command.Opcode is not (SmmuOpcode.TLBI_NH_ALL or SmmuOpcode.TLBI_NH_VAA or SmmuOpcode.TLBI_NSNH_ALL
+            or SmmuOpcode.CFGI_CD or SmmuOpcode.CFGI_CD_ALL))
+        {
+            return CommandError.CERROR_ILL;
+        }
+
+        CmdqvViommu? guest;
+        lock (_vintfLock)
+        {
+            guest = queue.Owner is { } owner ? _guests[owner.Index] : null;
+        }
+
+        if (guest is null)
+        {
+            return CommandError.CERROR_ILL;
+        }
+
+        _software?.Flush(queue.Queue, CommandError.CERROR_NONE);
+        var converted = command;
+        if (GuestCommandConverter.Convert(ref converted, guest.Core.Vmid, guest.Core.Context, Host.Probed) != GuestCommandConverter.Refusal.None)
+        {
+            return CommandError.CERROR_ILL;
+        }
+
+        Span<SmmuCommand> one = [converted];
+        if (Host.MainQueue.Issue(one, out _) != Errno.Success)
+        {
+            return CommandError.CERROR_ILL;
+        }
+
+        Interlocked.Increment(ref _fixups);
+        if (FixupCounter.Enabled)
+        {
+            FixupCounter.Add(1, new KeyValuePair<string, object?>("opcode", command.Opcode.ToString()));
+        }
+
+        Log.FixedUp(_logger, Host.Name, queue.Owner!.Index, command.Opcode);
+        return CommandError.CERROR_NONE;
+    }
+}

@@ -1,0 +1,245 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using Iommufd.ArmSmmuV3.Driver;
+using Iommufd.Cmdqv.Hardware;
+using Iommufd.Core;
+using Iommufd.Core.Driver;
+using Iommufd.Core.Uapi;
+
+namespace Iommufd.Cmdqv.Driver;
+
+/// <summary>
+/// A TEGRA241_CMDQV vIOMMU: the SMMUv3 vIOMMU (nested domains, trap-path invalidation) plus a guest-owned VINTF
+/// with the VM's VMID, its SID pairs (one per vDEVICE), its LVCMDQs (HW queues) and its mmappable page 0.
+/// </summary>
+internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNestedDomains, IViommuVdevices, IViommuHwQueues
+{
+    private readonly CmdqvImplementation _impl;
+    private readonly Lock _lock = new(); // guards _queues and the SID pairs in use
+    private readonly CmdqvHwQueue?[] _queues;
+    private readonly bool[] _pairsInUse;
+    private ulong _mmapOffset;
+    private bool _mmapRegistered;
+
+    public CmdqvViommu(CmdqvImplementation impl, SmmuV3Viommu core, int vintf)
+    {
+        _impl = impl;
+        Core = core;
+        VintfIndex = vintf;
+        _queues = new CmdqvHwQueue?[impl.Options.Features.LvcmdqsPerVintf];
+        _pairsInUse = new bool[impl.Options.Features.SidPairs];
+    }
+
+    public SmmuV3Viommu Core { get; }
+
+    public int VintfIndex { get; }
+
+    private Tegra241Cmdqv Cmdqv => _impl.Cmdqv;
+
+    private uint VintfRegister(uint register) => CmdqvRegister.VintfBase + ((uint)VintfIndex * CmdqvRegister.VintfStride) + register;
+
+    /// <summary>Enables the VINTF for the VM (HYP_OWN clear, the VM's VMID) and registers its page 0 for mmap.</summary>
+    public Errno Start(out ulong mmapOffset, out ulong mmapLength)
+    {
+        Cmdqv.WriteRegister(VintfRegister(CmdqvRegister.VINTF_CONFIG), CmdqvRegister.VINTF_CONFIG_EN | ((uint)Core.Vmid << CmdqvRegister.VINTF_CONFIG_VMID_SHIFT));
+        var rc = Core.Context.AllocMmap(new VintfWindow(Cmdqv, VintfIndex), out _mmapOffset);
+        _mmapRegistered = rc == Errno.Success;
+        mmapOffset = _mmapOffset;
+        mmapLength = CmdqvRegister.PageSize;
+        return rc;
+    }
+
+    /// <summary>Invalidations through the ioctl use the SMMUv3 trap path on the main queue.</summary>
+    public Errno CacheInvalidate(ref InvalidationArray array) => Core.CacheInvalidate(ref array);
+
+    public Errno AllocNestedDomain(IommuHwptAllocFlags flags, UserData data, out INestedDomain domain) =>
+        Core.AllocNestedDomain(flags, data, out domain);
+
+    /// <summary>A SID pair for the vDEVICE: SID_REPLACE = pSID, SID_MATCH = vSID &lt;&lt; 1 | enable.</summary>
+    public Errno InitVdevice(IVdeviceContext vdevice)
+    {
+        ArgumentNullException.ThrowIfNull(vdevice);
+        if (vdevice.VirtId > uint.MaxValue >> 1)
+        {
+            return Errno.EINVAL;
+        }
+
+        int pair;
+        lock (_lock)
+        {
+            pair = Array.IndexOf(_pairsInUse, false);
+            if (pair < 0)
+            {
+                return Errno.ENOSPC;
+            }
+
+            _pairsInUse[pair] = true;
+        }
+
+        Cmdqv.WriteRegister(VintfRegister(CmdqvRegister.VINTF_SID_REPLACE + ((uint)pair * 4)), vdevice.Device.StreamId);
+        Cmdqv.WriteRegister(VintfRegister(CmdqvRegister.VINTF_SID_MATCH + ((uint)pair * 4)), ((uint)vdevice.VirtId << 1) | 1);
+        vdevice.DriverState = pair;
+        return Errno.Success;
+    }
+
+    public void DestroyVdevice(IVdeviceContext vdevice)
+    {
+        ArgumentNullException.ThrowIfNull(vdevice);
+        if (vdevice.DriverState is int pair)
+        {
+            ClearPair(pair);
+        }
+    }
+
+    public bool SupportsHwQueue(IommuHwQueueType type) => type == IommuHwQueueType.Tegra241Cmdqv;
+
+    /// <summary>HW_QUEUE_ALLOC of an LVCMDQ with the rules of tegra241-cmdqv.md §8.2, in order.</summary>
+    public Errno InitHwQueue(IHwQueueContext queue, out IHwQueue hwQueue)
+    {
+        ArgumentNullException.ThrowIfNull(queue);
+        hwQueue = null!;
+        if (queue.Type != IommuHwQueueType.Tegra241Cmdqv)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        if (queue.Index >= _queues.Length)
+        {
+            return Errno.EINVAL;
+        }
+
+        int index = (int)queue.Index;
+        lock (_lock)
+        {
+            if (_queues[index] is not null)
+            {
+                return Errno.EEXIST;
+            }
+
+            if (index > 0 && _queues[index - 1] is null)
+            {
+                return Errno.EIO;
+            }
+
+            ulong length = queue.Length;
+            ulong maxLength = 1UL << (_impl.Host.Probed.CmdqLog2Size + 4);
+            if (!BitOperations.IsPow2(length) || length < 32 || length > maxLength)
+            {
+                return Errno.EINVAL;
+            }
+
+            ulong basePa = queue.BasePhysicalAddress;
+            if ((basePa & ~CmdqvRegister.VCMDQ_BASE_ADDR_MASK) != 0 || (basePa & (length - 1)) != 0)
+            {
+                return Errno.EINVAL;
+            }
+
+            if (index > 0)
+            {
+                queue.DependOn(_queues[index - 1]!.Context);
+            }
+
+            int global = _impl.GlobalQueue(VintfIndex, index);
+            int log2Size = BitOperations.Log2(length) - 4;
+            var created = new CmdqvHwQueue(this, queue, index, global);
+            _queues[index] = created;
+
+            // Reset the queue (commit 80f1a2c2), map it in ascending order, and program BASE; the guest enables it.
+            WriteQueue(global, CmdqvRegister.VCMDQ_CONFIG, 0);
+            WriteQueue(global, CmdqvRegister.VCMDQ_CONS, 0);
+            WriteQueue(global, CmdqvRegister.VCMDQ_PROD, 0);
+            AcknowledgeQueueError(global);
+            Cmdqv.WriteRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)global * 4),
+                CmdqvRegister.CMDQ_ALLOC_ALLOCATED | ((uint)index << CmdqvRegister.CMDQ_ALLOC_LVCMDQ_SHIFT) | ((uint)VintfIndex << CmdqvRegister.CMDQ_ALLOC_VINTF_SHIFT));
+            Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_BASE, page1: true), (basePa & CmdqvRegister.VCMDQ_BASE_ADDR_MASK) | (uint)log2Size, 8);
+            hwQueue = created;
+            return Errno.Success;
+        }
+    }
+
+    /// <summary>Tears an LVCMDQ down (tegra241-cmdqv.md §4.4, §8.4): disable, flush, zero, acknowledge, unmap.</summary>
+    internal void DestroyQueue(CmdqvHwQueue queue)
+    {
+        int global = queue.GlobalQueue;
+        WriteQueue(global, CmdqvRegister.VCMDQ_CONFIG, 0);
+
+        // A CMD_SYNC on the main queue, so an ATC invalidation left without its sync cannot time out in the next VM.
+        _impl.Host.MainQueue.Issue([], out _);
+        WriteQueue(global, CmdqvRegister.VCMDQ_PROD, 0);
+        WriteQueue(global, CmdqvRegister.VCMDQ_CONS, 0);
+        Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_BASE, page1: true), 0, 8);
+        Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_CONS_INDX_BASE, page1: true), 0, 8);
+        AcknowledgeQueueError(global);
+        Cmdqv.WriteRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)global * 4), 0);
+        _impl.Software?.Forget(Cmdqv.Queues[global].Queue);
+        lock (_lock)
+        {
+            _queues[queue.Index] = null;
+        }
+    }
+
+    /// <summary>Reports the VINTF's LVCMDQ_ERR_MAP to the vEVENTQ; without one the error is counted and logged.</summary>
+    public void RelayError()
+    {
+        var map = Cmdqv.Vintfs[VintfIndex].ErrorMap;
+        if (map == 0)
+        {
+            return;
+        }
+
+        Span<byte> payload = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt128LittleEndian(payload, map);
+        if (Core.Context.ReportEvent(IommuVeventqType.Tegra241Cmdqv, payload) != Errno.Success)
+        {
+            _impl.ReportNotRelayed(VintfIndex, map);
+        }
+    }
+
+    public void Destroy()
+    {
+        if (_mmapRegistered)
+        {
+            Core.Context.FreeMmap(_mmapOffset);
+            _mmapRegistered = false;
+        }
+
+        for (int i = _queues.Length - 1; i >= 0; i--)
+        {
+            if (_queues[i] is { } q)
+            {
+                DestroyQueue(q);
+            }
+        }
+
+        for (int pair = 0; pair < _pairsInUse.Length; pair++)
+        {
+            ClearPair(pair);
+        }
+
+        Cmdqv.WriteRegister(VintfRegister(CmdqvRegister.VINTF_CONFIG), 0);
+        Core.Destroy();
+        _impl.Release(VintfIndex);
+    }
+
+    private void ClearPair(int pair)
+    {
+        Cmdqv.WriteRegister(VintfRegister(CmdqvRegister.VINTF_SID_MATCH + ((uint)pair * 4)), 0);
+        Cmdqv.WriteRegister(VintfRegister(CmdqvRegister.VINTF_SID_REPLACE + ((uint)pair * 4)), 0);
+        lock (_lock)
+        {
+            _pairsInUse[pair] = false;
+        }
+    }
+
+    private void WriteQueue(int global, uint register, uint value) =>
+        Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, register, page1: false), value);
+
+    private void AcknowledgeQueueError(int global)
+    {
+        var vcmdq = Cmdqv.Queues[global];
+        if (vcmdq.ErrorActive)
+        {
+            WriteQueue(global, CmdqvRegister.VCMDQ_GERRORN, vcmdq.Gerror);
+        }
+    }
+}

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace Iommufd.Cmdqv.Driver;
+
+/// <summary>The CMDQV driver's source-generated log messages.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 200, Level = LogLevel.Information, Message = "CMDQV beside {Smmu}: {Backend} VCMDQs, {Vintfs} VINTFs, {Queues} queues per VINTF")]
+    public static partial void Started(ILogger logger, string smmu, VcmdqBackend backend, int vintfs, int queues);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Warning, Message = "CMDQV beside {Smmu}: VINTF {Vintf} queue error (map {Map}) and no vEVENTQ to report it to")]
+    public static partial void ErrorNotRelayed(ILogger logger, string smmu, int vintf, UInt128 map);
+
+    [LoggerMessage(EventId = 202, Level = LogLevel.Debug, Message = "CMDQV beside {Smmu}: VINTF {Vintf} {Opcode} run by the host")]
+    public static partial void FixedUp(ILogger logger, string smmu, int vintf, ArmSmmuV3.Hardware.SmmuOpcode opcode);
+}

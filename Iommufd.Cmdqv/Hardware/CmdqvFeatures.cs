@@ -1,0 +1,51 @@
+namespace Iommufd.Cmdqv.Hardware;
+
+/// <summary>
+/// The counts an emulated CMDQV reports in PARAM (tegra241-cmdqv.md §1.5). Defaults: 4 VINTFs, 16 VCMDQs (4 per
+/// VINTF) and 16 SID pairs per VINTF.
+/// </summary>
+public sealed record CmdqvFeatures
+{
+    public int Version { get; init; } = 1;
+
+    /// <summary>log2 of the VINTFs (at most 6: 64 VINTFs).</summary>
+    public int VintfLog2 { get; init; } = 2;
+
+    /// <summary>log2 of the global VCMDQs (at most 7: 128 VCMDQs); at least <see cref="VintfLog2"/>.</summary>
+    public int VcmdqLog2 { get; init; } = 4;
+
+    /// <summary>log2 of the SID match/replace pairs per VINTF (at most 4: 16 pairs).</summary>
+    public int SidPerVintfLog2 { get; init; } = 4;
+
+    public int Vintfs => 1 << VintfLog2;
+
+    public int Vcmdqs => 1 << VcmdqLog2;
+
+    public int LvcmdqsPerVintf => Vcmdqs / Vintfs;
+
+    public int SidPairs => 1 << SidPerVintfLog2;
+
+    /// <summary>The PARAM register: VER [3:0], NUM_VCMDQ_LOG2 [7:4], NUM_VINTF_LOG2 [11:8], NUM_SID_PER_VM_LOG2 [15:12].</summary>
+    public uint Param => (uint)(Version & 0xF) | ((uint)VcmdqLog2 << 4) | ((uint)VintfLog2 << 8) | ((uint)SidPerVintfLog2 << 12);
+
+    public List<string> Validate()
+    {
+        var errors = new List<string>();
+        if (VintfLog2 is < 0 or > 6)
+        {
+            errors.Add("VintfLog2 must be 0..6 (up to 64 VINTFs)");
+        }
+
+        if (VcmdqLog2 is < 0 or > 7 || VcmdqLog2 < VintfLog2)
+        {
+            errors.Add("VcmdqLog2 must be 0..7 (up to 128 VCMDQs) and at least VintfLog2");
+        }
+
+        if (SidPerVintfLog2 is < 0 or > 4)
+        {
+            errors.Add("SidPerVintfLog2 must be 0..4 (up to 16 pairs)");
+        }
+
+        return errors;
+    }
+}

@@ -1,0 +1,490 @@
+using System.Buffers.Binary;
+using Iommufd.ArmSmmuV3.Hardware;
+
+namespace Iommufd.Cmdqv.Hardware;
+
+/// <summary>
+/// An emulated NVIDIA Tegra241 CMDQV beside an emulated SMMUv3 (tegra241-cmdqv.md §1): global registers, VINTFs
+/// with VMID, HYP_OWN and SID match/replace, and VCMDQs that act on the SMMU's IOTLB, ATC and configuration cache.
+/// </summary>
+/// <remarks>
+/// Queues are consumed inline (a PROD write consumes on the writer's thread) or by a few shared engine threads,
+/// never a thread per queue. A queue error sets the queue's CONS.ERR and GERROR, its VINTF's LVCMDQ_ERR_MAP bit,
+/// the global VINTF_ERR_MAP and CMDQ_ERR_MAP bits, and raises <see cref="Interrupt"/>; acknowledging through
+/// GERRORN clears the map bits and consumption resumes.
+/// Not modelled: CONS_INDX_BASE write-back, the VINTF STATUS error field, VINTF_INT_MASK per-bit masking
+/// (bit 0 masks all), and reset timing.
+/// </remarks>
+public sealed class Tegra241Cmdqv : IDisposable
+{
+    private readonly Lock _lock = new(); // guards global registers, the maps and the queue ↔ VINTF mapping
+    private readonly Vcmdq[] _queues;
+    private readonly Vintf[] _vintfs;
+    private readonly uint[] _alloc;
+    private readonly QueueEngine? _engine;
+    private readonly bool _ownsEngine;
+    private uint _config;
+    private uint _intMask;
+    private long _errors;
+
+    /// <summary>A CMDQV in front of <paramref name="smmu"/>: its queues' commands execute on that SMMU.</summary>
+    public Tegra241Cmdqv(string name, CmdqvFeatures features, SmmuV3 smmu, QueueEngine? engine = null)
+        : this(name, features, smmu, smmu.Memory, smmu.Features.CmdqLog2Size, smmu.Mode, engine)
+    {
+    }
+
+    /// <summary>
+    /// A CMDQV whose queues' commands (already filtered and rewritten for their VINTF) go to
+    /// <paramref name="target"/>: an SMMU, or the host driver's software path for a software VCMDQ.
+    /// </summary>
+    public Tegra241Cmdqv(string name, CmdqvFeatures features, ICommandExecutor target, Iommufd.Core.Memory.PhysicalMemory memory, int maxQueueLog2, ExecutionMode mode, QueueEngine? engine = null)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(target);
+        ArgumentNullException.ThrowIfNull(memory);
+        var errors = features.Validate();
+        if (errors.Count > 0)
+        {
+            throw new ArgumentException(string.Join("; ", errors), nameof(features));
+        }
+
+        Name = name;
+        Features = features;
+        Target = target;
+        _queues = new Vcmdq[features.Vcmdqs];
+        for (int q = 0; q < _queues.Length; q++)
+        {
+            _queues[q] = new Vcmdq(this, q, new CommandQueue(memory, maxQueueLog2, $"{name}.vcmdq{q}"));
+        }
+
+        _vintfs = new Vintf[features.Vintfs];
+        for (int v = 0; v < _vintfs.Length; v++)
+        {
+            _vintfs[v] = new Vintf(v, features.SidPairs, features.LvcmdqsPerVintf);
+        }
+
+        _alloc = new uint[features.Vcmdqs];
+        if (mode == ExecutionMode.Threaded)
+        {
+            _engine = engine ?? new QueueEngine(2, name);
+            _ownsEngine = engine is null;
+        }
+    }
+
+    public string Name { get; }
+
+    public CmdqvFeatures Features { get; }
+
+    /// <summary>What executes the queues' commands after the VINTF filter: the SMMU, or a software path.</summary>
+    public ICommandExecutor Target { get; }
+
+    public bool Enabled => (Volatile.Read(ref _config) & CmdqvRegister.CONFIG_CMDQV_EN) != 0;
+
+    /// <summary>Queue errors raised so far.</summary>
+    public long Errors => Interlocked.Read(ref _errors);
+
+    /// <summary>The CMDQV interrupt (one line for every VINTF's errors).</summary>
+    public event Action? Interrupt;
+
+    /// <summary>
+    /// Called on the consuming thread when a guest-owned queue meets a command it may not issue, before anything
+    /// is visible to the guest. Returning CERROR_NONE means the host ran the command and the queue moves on.
+    /// </summary>
+    public Func<Vcmdq, SmmuCommand, CommandError>? HostFixup { get; set; }
+
+    public IReadOnlyList<Vintf> Vintfs => _vintfs;
+
+    public IReadOnlyList<Vcmdq> Queues => _queues;
+
+    /// <summary>VINTF_ERR_MAP: one bit per VINTF with an active queue error.</summary>
+    public ulong VintfErrorMap
+    {
+        get
+        {
+            lock (_lock)
+            {
+                ulong map = 0;
+                foreach (var v in _vintfs)
+                {
+                    map |= v.ErrorMap != 0 ? 1UL << v.Index : 0;
+                }
+
+                return map;
+            }
+        }
+    }
+
+    /// <summary>CMDQ_ERR_MAP: one bit per global VCMDQ with an active error.</summary>
+    public UInt128 CmdqErrorMap
+    {
+        get
+        {
+            UInt128 map = 0;
+            foreach (var q in _queues)
+            {
+                map |= q.ErrorActive ? UInt128.One << q.GlobalIndex : 0;
+            }
+
+            return map;
+        }
+    }
+
+    /// <summary>Reads a register anywhere in the CMDQV's MMIO space.</summary>
+    public ulong ReadRegister(uint offset, int size = 4)
+    {
+        if (offset < CmdqvRegister.PageSize)
+        {
+            return ReadConfigPage(offset, size);
+        }
+
+        var (queue, register, page1) = Locate(offset);
+        return queue is null ? 0 : ReadQueue(queue, register, page1, size);
+    }
+
+    /// <summary>Writes a register anywhere in the CMDQV's MMIO space.</summary>
+    public void WriteRegister(uint offset, ulong value, int size = 4)
+    {
+        if (offset < CmdqvRegister.PageSize)
+        {
+            WriteConfigPage(offset, value);
+            return;
+        }
+
+        var (queue, register, page1) = Locate(offset);
+        if (queue is not null)
+        {
+            WriteQueue(queue, register, page1, value, size);
+        }
+    }
+
+    /// <summary>Reads VINTF <paramref name="vintf"/>'s logical-queue page 0 (what the guest's mmap shows).</summary>
+    public ulong ReadVintfPage0(int vintf, uint offset, int size) =>
+        ReadRegister(CmdqvRegister.VintfPagesBase + ((uint)vintf * CmdqvRegister.VintfPagesStride) + offset, size);
+
+    /// <summary>Writes VINTF <paramref name="vintf"/>'s logical-queue page 0.</summary>
+    public void WriteVintfPage0(int vintf, uint offset, ulong value, int size) =>
+        WriteRegister(CmdqvRegister.VintfPagesBase + ((uint)vintf * CmdqvRegister.VintfPagesStride) + offset, value, size);
+
+    public void Dispose()
+    {
+        if (_ownsEngine)
+        {
+            _engine!.Dispose();
+        }
+    }
+
+    internal CommandError OfferToHost(Vcmdq queue, in SmmuCommand command) =>
+        HostFixup?.Invoke(queue, command) ?? CommandError.CERROR_ILL;
+
+    /// <summary>Consumes one queue; on an error records it in the maps and raises the interrupt.</summary>
+    internal void Consume(Vcmdq queue)
+    {
+        if (!Enabled || !queue.Enabled || queue.ErrorActive || queue.Owner is not { Enabled: true })
+        {
+            return;
+        }
+
+        var executor = queue;
+        var error = queue.Queue.Consume(ref executor);
+        if (Target is IBatchingExecutor batching)
+        {
+            error = batching.Flush(queue.Queue, error);
+        }
+
+        if (error == CommandError.CERROR_NONE)
+        {
+            return;
+        }
+
+        bool raise;
+        lock (_lock)
+        {
+            queue.Gerror ^= 1; // CMDQ_ERR becomes active (it was not: consumption stops while it is)
+            var owner = queue.Owner;
+            if (owner is not null)
+            {
+                owner.ErrorMap |= UInt128.One << queue.LogicalIndex;
+            }
+
+            raise = (_intMask & 1) == 0;
+        }
+
+        Interlocked.Increment(ref _errors);
+        if (raise)
+        {
+            Interrupt?.Invoke();
+        }
+    }
+
+    private void Kick(Vcmdq queue)
+    {
+        if (_engine is null)
+        {
+            Consume(queue);
+        }
+        else
+        {
+            _engine.Schedule(queue.Work);
+        }
+    }
+
+    /// <summary>Finds the VCMDQ an address in the global or a VINTF's queue pages refers to.</summary>
+    private (Vcmdq? Queue, uint Register, bool Page1) Locate(uint offset)
+    {
+        if (offset < CmdqvRegister.VintfPagesBase)
+        {
+            bool page1 = offset >= CmdqvRegister.GlobalVcmdqPage1;
+            uint within = offset & (CmdqvRegister.PageSize - 1);
+            int q = (int)(within / CmdqvRegister.VcmdqStride);
+            return (q < _queues.Length ? _queues[q] : null, within % CmdqvRegister.VcmdqStride, page1);
+        }
+
+        uint rel = offset - CmdqvRegister.VintfPagesBase;
+        int v = (int)(rel / CmdqvRegister.VintfPagesStride);
+        uint inVintf = rel % CmdqvRegister.VintfPagesStride;
+        if (v >= _vintfs.Length)
+        {
+            return (null, 0, false);
+        }
+
+        bool isPage1 = inVintf >= CmdqvRegister.PageSize;
+        uint inPage = inVintf & (CmdqvRegister.PageSize - 1);
+        int lq = (int)(inPage / CmdqvRegister.VcmdqStride);
+        var lvcmdqs = _vintfs[v].Lvcmdqs;
+        return (lq < lvcmdqs.Length ? lvcmdqs[lq] : null, inPage % CmdqvRegister.VcmdqStride, isPage1);
+    }
+
+    private static ulong ReadQueue(Vcmdq queue, uint register, bool page1, int size)
+    {
+        if (page1)
+        {
+            return register switch
+            {
+                CmdqvRegister.VCMDQ_BASE => size == 8 ? queue.Queue.Base : (uint)queue.Queue.Base,
+                CmdqvRegister.VCMDQ_BASE + 4 => queue.Queue.Base >> 32,
+                CmdqvRegister.VCMDQ_CONS_INDX_BASE => size == 8 ? queue.ConsIndexBase : (uint)queue.ConsIndexBase,
+                CmdqvRegister.VCMDQ_CONS_INDX_BASE + 4 => queue.ConsIndexBase >> 32,
+                _ => 0,
+            };
+        }
+
+        return register switch
+        {
+            CmdqvRegister.VCMDQ_CONS => queue.Queue.Cons,
+            CmdqvRegister.VCMDQ_PROD => queue.Queue.Prod,
+            CmdqvRegister.VCMDQ_CONFIG => queue.Config,
+            CmdqvRegister.VCMDQ_STATUS => queue.Status,
+            CmdqvRegister.VCMDQ_GERROR => queue.Gerror,
+            CmdqvRegister.VCMDQ_GERRORN => queue.Gerrorn,
+            _ => 0,
+        };
+    }
+
+    private void WriteQueue(Vcmdq queue, uint register, bool page1, ulong value, int size)
+    {
+        uint v32 = (uint)value;
+        if (page1)
+        {
+            switch (register)
+            {
+                case CmdqvRegister.VCMDQ_BASE:
+                    queue.Queue.Base = size == 8 ? value : (queue.Queue.Base & ~0xFFFF_FFFFUL) | v32;
+                    break;
+                case CmdqvRegister.VCMDQ_BASE + 4:
+                    queue.Queue.Base = (queue.Queue.Base & 0xFFFF_FFFFUL) | ((ulong)v32 << 32);
+                    break;
+                case CmdqvRegister.VCMDQ_CONS_INDX_BASE:
+                    queue.ConsIndexBase = value;
+                    break;
+            }
+
+            return;
+        }
+
+        switch (register)
+        {
+            case CmdqvRegister.VCMDQ_PROD:
+                queue.Queue.Prod = v32;
+                Kick(queue);
+                break;
+            case CmdqvRegister.VCMDQ_CONS:
+                if (!queue.Enabled)
+                {
+                    queue.Queue.Cons = v32;
+                }
+
+                break;
+            case CmdqvRegister.VCMDQ_CONFIG:
+                bool wasEnabled = queue.Enabled;
+                queue.Config = v32 & CmdqvRegister.VCMDQ_EN;
+                if (queue.Enabled && !wasEnabled)
+                {
+                    Kick(queue);
+                }
+
+                break;
+            case CmdqvRegister.VCMDQ_GERRORN:
+                lock (_lock)
+                {
+                    queue.Gerrorn = v32 & 1;
+                    if (!queue.ErrorActive && queue.Owner is { } owner)
+                    {
+                        owner.ErrorMap &= ~(UInt128.One << queue.LogicalIndex);
+                    }
+                }
+
+                if (!queue.ErrorActive)
+                {
+                    Kick(queue); // fetch again from CONS, as the SMMU does after GERRORN (spec §7.1)
+                }
+
+                break;
+        }
+    }
+
+    private ulong ReadConfigPage(uint offset, int size)
+    {
+        lock (_lock)
+        {
+            if (offset >= CmdqvRegister.VintfBase && offset < CmdqvRegister.VintfBase + ((uint)_vintfs.Length * CmdqvRegister.VintfStride))
+            {
+                var vintf = _vintfs[(offset - CmdqvRegister.VintfBase) / CmdqvRegister.VintfStride];
+                uint r = (offset - CmdqvRegister.VintfBase) % CmdqvRegister.VintfStride;
+                return r switch
+                {
+                    CmdqvRegister.VINTF_CONFIG => vintf.Config,
+                    CmdqvRegister.VINTF_STATUS => vintf.Config & CmdqvRegister.VINTF_CONFIG_EN,
+                    >= CmdqvRegister.VINTF_SID_MATCH and < CmdqvRegister.VINTF_SID_REPLACE => PairRegister(vintf, r - CmdqvRegister.VINTF_SID_MATCH, match: true),
+                    >= CmdqvRegister.VINTF_SID_REPLACE and < CmdqvRegister.VINTF_LVCMDQ_ERR_MAP => PairRegister(vintf, r - CmdqvRegister.VINTF_SID_REPLACE, match: false),
+                    >= CmdqvRegister.VINTF_LVCMDQ_ERR_MAP and < CmdqvRegister.VINTF_LVCMDQ_ERR_MAP + 16 => Slice(vintf.ErrorMap, (int)(r - CmdqvRegister.VINTF_LVCMDQ_ERR_MAP), size),
+                    _ => 0,
+                };
+            }
+
+            if (offset >= CmdqvRegister.CMDQ_ALLOC && offset < CmdqvRegister.CMDQ_ALLOC + ((uint)_alloc.Length * 4))
+            {
+                return _alloc[(offset - CmdqvRegister.CMDQ_ALLOC) / 4];
+            }
+
+            if (offset >= CmdqvRegister.CMDQ_ERR_MAP && offset < CmdqvRegister.CMDQ_ERR_MAP + 16)
+            {
+                return Slice(CmdqErrorMap, (int)(offset - CmdqvRegister.CMDQ_ERR_MAP), size);
+            }
+
+            return offset switch
+            {
+                CmdqvRegister.CONFIG => _config,
+                CmdqvRegister.PARAM => Features.Param,
+                CmdqvRegister.STATUS => _config & CmdqvRegister.CONFIG_CMDQV_EN,
+                CmdqvRegister.VINTF_ERR_MAP => (uint)VintfErrorMap,
+                CmdqvRegister.VINTF_ERR_MAP + 4 => (uint)(VintfErrorMap >> 32),
+                CmdqvRegister.VINTF_INT_MASK => _intMask,
+                _ => 0,
+            };
+        }
+    }
+
+    private void WriteConfigPage(uint offset, ulong value)
+    {
+        uint v32 = (uint)value;
+        var kick = new List<Vcmdq>();
+        lock (_lock)
+        {
+            if (offset >= CmdqvRegister.VintfBase && offset < CmdqvRegister.VintfBase + ((uint)_vintfs.Length * CmdqvRegister.VintfStride))
+            {
+                var vintf = _vintfs[(offset - CmdqvRegister.VintfBase) / CmdqvRegister.VintfStride];
+                uint r = (offset - CmdqvRegister.VintfBase) % CmdqvRegister.VintfStride;
+                switch (r)
+                {
+                    case CmdqvRegister.VINTF_CONFIG:
+                        vintf.Config = v32 & (CmdqvRegister.VINTF_CONFIG_EN | (0xFFFFu << CmdqvRegister.VINTF_CONFIG_VMID_SHIFT) | CmdqvRegister.VINTF_CONFIG_HYP_OWN);
+                        if (vintf.Enabled)
+                        {
+                            kick.AddRange(vintf.Lvcmdqs.OfType<Vcmdq>());
+                        }
+
+                        break;
+                    case >= CmdqvRegister.VINTF_SID_MATCH and < CmdqvRegister.VINTF_SID_REPLACE when (r & 3) == 0:
+                        int m = (int)((r - CmdqvRegister.VINTF_SID_MATCH) / 4);
+                        if (m < vintf.SidPairs)
+                        {
+                            vintf.SetSidMatch(m, v32);
+                        }
+
+                        break;
+                    case >= CmdqvRegister.VINTF_SID_REPLACE and < CmdqvRegister.VINTF_LVCMDQ_ERR_MAP when (r & 3) == 0:
+                        int s = (int)((r - CmdqvRegister.VINTF_SID_REPLACE) / 4);
+                        if (s < vintf.SidPairs)
+                        {
+                            vintf.SetSidReplace(s, v32);
+                        }
+
+                        break;
+                }
+            }
+            else if (offset >= CmdqvRegister.CMDQ_ALLOC && offset < CmdqvRegister.CMDQ_ALLOC + ((uint)_alloc.Length * 4))
+            {
+                int q = (int)((offset - CmdqvRegister.CMDQ_ALLOC) / 4);
+                SetAllocation(q, v32);
+            }
+            else if (offset == CmdqvRegister.CONFIG)
+            {
+                _config = v32 & CmdqvRegister.CONFIG_CMDQV_EN;
+                if (Enabled)
+                {
+                    kick.AddRange(_queues);
+                }
+            }
+            else if (offset == CmdqvRegister.VINTF_INT_MASK)
+            {
+                _intMask = v32;
+            }
+        }
+
+        foreach (var q in kick)
+        {
+            Kick(q);
+        }
+    }
+
+    /// <summary>CMDQ_ALLOC(q): maps global queue q as a VINTF's logical queue when ALLOCATED is set.</summary>
+    private void SetAllocation(int q, uint value)
+    {
+        var queue = _queues[q];
+        if (queue.Owner is { } previous && previous.Lvcmdqs[queue.LogicalIndex] == queue)
+        {
+            previous.Lvcmdqs[queue.LogicalIndex] = null;
+        }
+
+        queue.Owner = null;
+        _alloc[q] = value;
+        int vintf = (int)((value >> CmdqvRegister.CMDQ_ALLOC_VINTF_SHIFT) & 0x3F);
+        int lidx = (int)((value >> CmdqvRegister.CMDQ_ALLOC_LVCMDQ_SHIFT) & 0x7F);
+        if ((value & CmdqvRegister.CMDQ_ALLOC_ALLOCATED) != 0 && vintf < _vintfs.Length && lidx < Features.LvcmdqsPerVintf)
+        {
+            queue.Owner = _vintfs[vintf];
+            queue.LogicalIndex = lidx;
+            _vintfs[vintf].Lvcmdqs[lidx] = queue;
+        }
+    }
+
+    private static ulong PairRegister(Vintf vintf, uint offset, bool match)
+    {
+        int pair = (int)(offset / 4);
+        if (pair >= vintf.SidPairs)
+        {
+            return 0;
+        }
+
+        return match ? vintf.SidMatch(pair) : vintf.SidReplace(pair);
+    }
+
+    private static ulong Slice(UInt128 map, int byteOffset, int size)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt128LittleEndian(bytes, map);
+        return size == 8 && byteOffset <= 8
+            ? BinaryPrimitives.ReadUInt64LittleEndian(bytes[byteOffset..])
+            : BinaryPrimitives.ReadUInt32LittleEndian(bytes[byteOffset..]);
+    }
+}

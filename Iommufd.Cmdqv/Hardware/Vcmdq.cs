@@ -1,0 +1,93 @@
+using Iommufd.ArmSmmuV3.Hardware;
+
+namespace Iommufd.Cmdqv.Hardware;
+
+/// <summary>
+/// One virtual command queue: an SMMUv3-format queue (CONS with ERR, PROD, BASE) plus CONFIG, STATUS and its own
+/// GERROR/GERRORN (tegra241-cmdqv.md §1.4). Commands from a guest-owned VINTF are filtered and rewritten before
+/// the SMMU executes them: only TLBI_NH_ASID, TLBI_NH_VA, ATC_INV and CMD_SYNC are accepted, the VMID becomes the
+/// VINTF's, and StreamIDs go through the SID match/replace pairs (no match: CERROR_ILL).
+/// </summary>
+public sealed class Vcmdq : ICommandExecutor
+{
+    private readonly Tegra241Cmdqv _cmdqv;
+
+    internal Vcmdq(Tegra241Cmdqv cmdqv, int globalIndex, CommandQueue queue)
+    {
+        _cmdqv = cmdqv;
+        GlobalIndex = globalIndex;
+        Queue = queue;
+        Work = new QueueEngine.Work(() => cmdqv.Consume(this));
+    }
+
+    public int GlobalIndex { get; }
+
+    /// <summary>The queue registers and consumer.</summary>
+    public CommandQueue Queue { get; }
+
+    /// <summary>The VINTF it is mapped to (CMDQ_ALLOC), or null.</summary>
+    public Vintf? Owner { get; internal set; }
+
+    public int LogicalIndex { get; internal set; }
+
+    /// <summary>CONFIG.EN as software wrote it.</summary>
+    public uint Config { get; internal set; }
+
+    /// <summary>STATUS.ENABLED follows CONFIG.EN.</summary>
+    public uint Status => Config & CmdqvRegister.VCMDQ_EN;
+
+    public uint Gerror { get; internal set; }
+
+    public uint Gerrorn { get; internal set; }
+
+    public ulong ConsIndexBase { get; internal set; }
+
+    public bool ErrorActive => ((Gerror ^ Gerrorn) & 1) != 0;
+
+    public bool Enabled => (Config & CmdqvRegister.VCMDQ_EN) != 0;
+
+    internal QueueEngine.Work Work { get; }
+
+    /// <summary>True for the commands a guest-owned VINTF may issue (tegra241-cmdqv.md §3).</summary>
+    public static bool GuestMayIssue(SmmuOpcode opcode) =>
+        opcode is SmmuOpcode.TLBI_NH_ASID or SmmuOpcode.TLBI_NH_VA or SmmuOpcode.ATC_INV or SmmuOpcode.CMD_SYNC;
+
+    public CommandError Execute(in SmmuCommand command, CommandQueue queue)
+    {
+        var vintf = Owner;
+        if (vintf is null)
+        {
+            return CommandError.CERROR_ILL;
+        }
+
+        if (vintf.HypOwn)
+        {
+            return _cmdqv.Target.Execute(command, queue);
+        }
+
+        if (!GuestMayIssue(command.Opcode))
+        {
+            // The host may run it for the guest before the error is visible (tegra241 host fix-up).
+            return _cmdqv.OfferToHost(this, command);
+        }
+
+        var rewritten = command;
+        switch (command.Opcode)
+        {
+            case SmmuOpcode.TLBI_NH_ASID:
+            case SmmuOpcode.TLBI_NH_VA:
+                rewritten = command.WithVmid(vintf.Vmid);
+                break;
+            case SmmuOpcode.ATC_INV:
+                if (!vintf.TryReplaceStreamId(command.StreamId, out uint psid))
+                {
+                    return CommandError.CERROR_ILL;
+                }
+
+                rewritten = command.WithStreamId(psid);
+                break;
+        }
+
+        return _cmdqv.Target.Execute(rewritten, queue);
+    }
+}
