@@ -73,6 +73,9 @@ public sealed class CommandQueue
 
     public bool IsEmpty => ((Prod ^ Cons) & IndexWrapMask) == 0;
 
+    /// <summary>True when every slot holds an unconsumed entry: the indexes are equal and the wrap bits differ.</summary>
+    public bool IsFull => ((Prod ^ Cons) & IndexWrapMask) == 1u << Log2Size;
+
     /// <summary>True while an ATC_INV that a device did not complete waits for the next CMD_SYNC.</summary>
     public bool AtcInvalidationTimedOut { get; set; }
 

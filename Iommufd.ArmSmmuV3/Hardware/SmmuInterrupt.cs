@@ -9,6 +9,6 @@ public enum SmmuInterrupt
     /// <summary>The event queue went from empty to non-empty, or overflowed.</summary>
     EventQueue,
 
-    /// <summary>A CMD_SYNC with SIG_IRQ completed without an MSI address.</summary>
+    /// <summary>A CMD_SYNC with SIG_IRQ completed (the wired output pulses whether or not an MSI was also written).</summary>
     CmdSync,
 }

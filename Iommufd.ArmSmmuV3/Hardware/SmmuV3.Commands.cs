@@ -7,7 +7,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 // as it is reached, unless an ATC invalidation before it timed out.
 public sealed partial class SmmuV3 : ICommandExecutor
 {
-    /// <summary>Largest SCALE without IDR3.DS (values above are treated as 39, spec §4.4.1.1).</summary>
+    /// <summary>Largest SCALE used: with IDR5.DS, SCALE has six bits and values above 39 are treated as 39 (spec §4.4.1.1).</summary>
     private const int MaxScale = 39;
 
     public CommandError Execute(in SmmuCommand command, CommandQueue queue)
@@ -123,17 +123,17 @@ public sealed partial class SmmuV3 : ICommandExecutor
         return legal ? CommandError.CERROR_NONE : CommandError.CERROR_ILL;
     }
 
-    /// <summary>NUM/SCALE need RIL; TG ≠ 0 with NUM = SCALE = TTL = 0 is reserved (spec §4.4.1.1).</summary>
+    /// <summary>
+    /// The range fields of a TLBI by address (spec §4.4.1.1): without IDR3.RIL, TG, TTL, NUM and SCALE are RES0; with
+    /// TG = 0, TTL, NUM and SCALE are RES0; SCALE[5] exists only with IDR5.DS; and NUM = SCALE = 0 with an effective
+    /// TTL of 0 is the Reserved combination. TTL = 1 with the 16K granule counts as 0 without DS, so that encoding
+    /// with NUM = SCALE = 0 is Reserved too (the spec's note in §4.4.1.1 says so).
+    /// </summary>
     private bool RangeLegal(in SmmuCommand command)
     {
-        if (command.Tg == 0)
+        if (command.Tg == 0 || !Features.RangeInvalidation)
         {
-            return command.Num == 0 && command.Scale == 0;
-        }
-
-        if (!Features.RangeInvalidation && (command.Num != 0 || command.Scale != 0))
-        {
-            return false;
+            return command.Tg == 0 && command.Ttl == 0 && command.Num == 0 && command.Scale == 0;
         }
 
         if (!Features.Ds && command.Scale > 31)
@@ -141,8 +141,12 @@ public sealed partial class SmmuV3 : ICommandExecutor
             return false; // SCALE[5] exists only with DS
         }
 
-        return command.Num != 0 || command.Scale != 0 || command.Ttl != 0;
+        return command.Num != 0 || command.Scale != 0 || EffectiveTtl(command) != 0;
     }
+
+    /// <summary>TTL as the SMMU uses it: 16K with TTL = 1 needs DS, otherwise it is treated as 0 (spec §4.4.1.1).</summary>
+    private int EffectiveTtl(in SmmuCommand command) =>
+        command.Tg == SmmuCommand.TG_16K && command.Ttl == 1 && !Features.Ds ? 0 : command.Ttl;
 
     /// <summary>The VMID a stage-1 TLBI applies to: the command's, or 0 when stage 2 is not implemented.</summary>
     private ushort CommandVmid(in SmmuCommand command) => Features.Stage2 ? command.Vmid : (ushort)0;
@@ -159,12 +163,7 @@ public sealed partial class SmmuV3 : ICommandExecutor
         }
 
         int granuleShift = 10 + (2 * command.Tg); // 1: 4K, 2: 16K, 3: 64K
-        int ttl = command.Ttl;
-        if (command.Tg == 2 && ttl == 1 && !Features.Ds)
-        {
-            ttl = 0; // 16K with TTL 1 needs DS; otherwise treated as no hint
-        }
-
+        int ttl = EffectiveTtl(command);
         int onlyShift = ttl == 0 ? 0 : new TableFormat((TranslationGranule)granuleShift, 48, 0).BlockShift(ttl);
         ulong start = address & ~((1UL << granuleShift) - 1);
         int scale = Math.Min((int)command.Scale, MaxScale);
@@ -210,8 +209,9 @@ public sealed partial class SmmuV3 : ICommandExecutor
     }
 
     /// <summary>
-    /// CMD_SYNC: completes at once (everything before it already took effect) and signals as CS asks: an MSI
-    /// write of MSIData to MSIAddr (SIG_IRQ with MSIs), the wired CMD_SYNC interrupt (SIG_IRQ without), or a SEV.
+    /// CMD_SYNC: completes at once (everything before it already took effect) and signals as CS asks: for SIG_IRQ
+    /// an MSI write of MSIData to MSIAddr (with MSIs and a non-zero MSIAddr) and the wired CMD_SYNC interrupt, or
+    /// for SIG_SEV a SEV.
     /// </summary>
     private CommandError Sync(in SmmuCommand command, CommandQueue queue)
     {
@@ -224,16 +224,18 @@ public sealed partial class SmmuV3 : ICommandExecutor
         Interlocked.Increment(ref _syncsCompleted);
         switch (command.Cs)
         {
-            case SmmuCommand.CS_SIG_IRQ when Features.Msi && command.MsiAddress != 0:
-                Span<byte> data = stackalloc byte[4];
-                BinaryPrimitives.WriteUInt32LittleEndian(data, command.MsiData);
-                if (!_memory.TryWrite(command.MsiAddress, data))
+            case SmmuCommand.CS_SIG_IRQ:
+                if (Features.Msi && command.MsiAddress != 0)
                 {
-                    RaiseGlobalError(GlobalError.MSI_CMDQ_ABT_ERR);
+                    Span<byte> data = stackalloc byte[4];
+                    BinaryPrimitives.WriteUInt32LittleEndian(data, command.MsiData);
+                    if (!_memory.TryWrite(command.MsiAddress, data))
+                    {
+                        RaiseGlobalError(GlobalError.MSI_CMDQ_ABT_ERR);
+                    }
                 }
 
-                break;
-            case SmmuCommand.CS_SIG_IRQ:
+                // The wired CMD_SYNC output is asserted whatever MSIAddress holds (spec §4.7.3, SIG_IRQ).
                 Raise(SmmuInterrupt.CmdSync);
                 break;
             case SmmuCommand.CS_SIG_SEV when Features.Sev:

@@ -126,8 +126,17 @@ public sealed partial class SmmuV3 : IDisposable
             return;
         }
 
+        // With IDR0.SEV the SMMU sends a WFE wake-up when a queue that software could see full becomes non-full
+        // (spec §4.1.2).
+        bool wasFull = CommandQueue.IsFull;
+        long consumedBefore = CommandQueue.Consumed;
         var self = this;
         var error = CommandQueue.Consume(ref self);
+        if (wasFull && Features.Sev && CommandQueue.Consumed != consumedBefore)
+        {
+            Interlocked.Increment(ref _sevSent);
+        }
+
         if (error != CommandError.CERROR_NONE)
         {
             RaiseGlobalError(GlobalError.CMDQ_ERR);

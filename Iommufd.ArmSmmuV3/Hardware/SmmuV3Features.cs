@@ -34,7 +34,7 @@ public sealed record SmmuV3Features
 
     public bool Vmid16 { get; init; } = true;
 
-    /// <summary>IDR3.DS: 52-bit addressing and the sixth SCALE bit. Not modelled beyond the SCALE field.</summary>
+    /// <summary>IDR5.DS: 52-bit addressing and the sixth SCALE bit. Not modelled beyond the SCALE field.</summary>
     public bool Ds { get; init; }
 
     /// <summary>IDR3.MPAM (CFGI_VMS_PIDM is legal only with it).</summary>
