@@ -91,23 +91,6 @@ public static class GuestCommandConverter
     }
 
     /// <summary>The range-TLBI rules of spec §4.4.1.1 against the host's IDR3.RIL and IDR5.DS.</summary>
-    private static bool RangeLegal(in SmmuCommand command, in ProbedFeatures host)
-    {
-        if (command.Tg == 0)
-        {
-            return command.Num == 0 && command.Scale == 0;
-        }
-
-        if (!host.RangeInvalidation && (command.Num != 0 || command.Scale != 0))
-        {
-            return false;
-        }
-
-        if (!host.Ds && command.Scale > 31)
-        {
-            return false;
-        }
-
-        return command.Num != 0 || command.Scale != 0 || command.Ttl != 0;
-    }
+    private static bool RangeLegal(in SmmuCommand command, in ProbedFeatures host) =>
+        RangeInvalidation.IsLegal(command, host.RangeInvalidation, host.Ds);
 }

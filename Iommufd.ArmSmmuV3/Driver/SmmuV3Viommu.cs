@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
@@ -133,11 +132,9 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
             return Errno.ENOMEM;
         }
 
-        var pool = ArrayPool<SmmuCommand>.Shared;
-        var buffer = pool.Rent((int)Math.Min(count, int.MaxValue));
-        try
+        using var buffer = KernelBuffer.Rent<SmmuCommand>((int)count);
         {
-            var commands = buffer.AsSpan(0, (int)count);
+            var commands = buffer.Span;
             var rc = array.CopyAll(array.Type, commands);
             array.EntryNum = 0; // from here on: the number of entries issued and completed
             if (rc != Errno.Success)
@@ -169,10 +166,6 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
             }
 
             return IssueChunk(commands[chunkStart..], ref array, chunkStart);
-        }
-        finally
-        {
-            pool.Return(buffer);
         }
     }
 

@@ -123,30 +123,10 @@ public sealed partial class SmmuV3 : ICommandExecutor
         return legal ? CommandError.CERROR_NONE : CommandError.CERROR_ILL;
     }
 
-    /// <summary>
-    /// The range fields of a TLBI by address (spec §4.4.1.1): without IDR3.RIL, TG, TTL, NUM and SCALE are RES0; with
-    /// TG = 0, TTL, NUM and SCALE are RES0; SCALE[5] exists only with IDR5.DS; and NUM = SCALE = 0 with an effective
-    /// TTL of 0 is the Reserved combination. TTL = 1 with the 16K granule counts as 0 without DS, so that encoding
-    /// with NUM = SCALE = 0 is Reserved too (the spec's note in §4.4.1.1 says so).
-    /// </summary>
-    private bool RangeLegal(in SmmuCommand command)
-    {
-        if (command.Tg == 0 || !Features.RangeInvalidation)
-        {
-            return command.Tg == 0 && command.Ttl == 0 && command.Num == 0 && command.Scale == 0;
-        }
+    private bool RangeLegal(in SmmuCommand command) =>
+        RangeInvalidation.IsLegal(command, Features.RangeInvalidation, Features.Ds);
 
-        if (!Features.Ds && command.Scale > 31)
-        {
-            return false; // SCALE[5] exists only with DS
-        }
-
-        return command.Num != 0 || command.Scale != 0 || EffectiveTtl(command) != 0;
-    }
-
-    /// <summary>TTL as the SMMU uses it: 16K with TTL = 1 needs DS, otherwise it is treated as 0 (spec §4.4.1.1).</summary>
-    private int EffectiveTtl(in SmmuCommand command) =>
-        command.Tg == SmmuCommand.TG_16K && command.Ttl == 1 && !Features.Ds ? 0 : command.Ttl;
+    private int EffectiveTtl(in SmmuCommand command) => RangeInvalidation.EffectiveTtl(command, Features.Ds);
 
     /// <summary>The VMID a stage-1 TLBI applies to: the command's, or 0 when stage 2 is not implemented.</summary>
     private ushort CommandVmid(in SmmuCommand command) => Features.Stage2 ? command.Vmid : (ushort)0;

@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Iommufd.Core;
 using Iommufd.Core.Uapi;
 using Iommufd.Tests.Contract;
+using Iommufd.Tests.Support;
 
 namespace Iommufd.Tests.Core;
 
@@ -42,13 +43,7 @@ public class InvalidateAllocationTests
             Assert.That(Call(), Is.EqualTo(Errno.Success)); // warm up: JIT, pools
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 1000; i++)
-        {
-            Call();
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = AllocationProbe.SteadyStateBytes(() => Call());
         Assert.Multiple(() =>
         {
             Assert.That(allocated, Is.Zero);

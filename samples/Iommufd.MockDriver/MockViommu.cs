@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using Iommufd.Core;
 using Iommufd.Core.Driver;
@@ -136,11 +135,9 @@ internal sealed class MockViommu : IViommu, IUserCacheInvalidation, IViommuNeste
             return Errno.ENOMEM;
         }
 
-        var pool = ArrayPool<IommuViommuInvalidateSelftest>.Shared;
-        var buffer = pool.Rent((int)requested);
-        try
+        using var buffer = KernelBuffer.Rent<IommuViommuInvalidateSelftest>((int)requested);
         {
-            var entries = buffer.AsSpan(0, (int)requested);
+            var entries = buffer.Span;
             uint handled = 0;
             var rc = array.CopyAll((uint)IommuHwptInvalidateDataType.Selftest, entries);
             if (rc == Errno.Success)
@@ -159,10 +156,6 @@ internal sealed class MockViommu : IViommu, IUserCacheInvalidation, IViommuNeste
 
             array.EntryNum = handled;
             return rc;
-        }
-        finally
-        {
-            pool.Return(buffer);
         }
     }
 

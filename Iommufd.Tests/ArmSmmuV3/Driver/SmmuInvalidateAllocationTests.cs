@@ -3,6 +3,7 @@ using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
 using Iommufd.Core.DependencyInjection;
 using Iommufd.Tests.ArmSmmuV3.Isolation;
+using Iommufd.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Iommufd.Tests.ArmSmmuV3.Driver;
@@ -39,14 +40,8 @@ public class SmmuInvalidateAllocationTests
             Assert.That(guest.Invalidate(commands, out _), Is.EqualTo(Errno.Success)); // warm up
         }
 
-        long before = GC.GetAllocatedBytesForCurrentThread();
         uint entryNum = 0;
-        for (int i = 0; i < 200; i++)
-        {
-            guest.Invalidate(commands, out entryNum);
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        long allocated = AllocationProbe.SteadyStateBytes(() => guest.Invalidate(commands, out entryNum));
         Assert.Multiple(() =>
         {
             Assert.That(allocated, Is.Zero);
