@@ -1,0 +1,35 @@
+using Iommufd.Core;
+
+namespace Iommufd.Vmm;
+
+/// <summary>An iommufd call a VMM expected to succeed answered with an errno.</summary>
+public sealed class IommufdException : Exception
+{
+    public IommufdException(string operation, Errno errno)
+        : base($"{operation}: {errno}")
+    {
+        Operation = operation;
+        Errno = errno;
+    }
+
+    public IommufdException()
+    {
+        Operation = "";
+    }
+
+    public IommufdException(string message)
+        : base(message)
+    {
+        Operation = "";
+    }
+
+    public IommufdException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+        Operation = "";
+    }
+
+    public string Operation { get; }
+
+    public Errno Errno { get; }
+}

@@ -1,0 +1,299 @@
+using System.Buffers.Binary;
+using System.Runtime.InteropServices;
+using Iommufd.Cmdqv.Hardware;
+using Iommufd.Core;
+using Iommufd.Core.Uapi;
+using Iommufd.Guest;
+
+namespace Iommufd.Vmm;
+
+/// <summary>
+/// The guest's Tegra241 CMDQV (tegra241-cmdqv.md §11): one VINTF (VINTF0 for the guest, never hypervisor-owned).
+/// Its logical-queue page 0 is the host VINTF page the VMM mmapped, so the guest's PROD writes go straight to the
+/// (hardware or software) VCMDQ; the config page and page 1 are emulated. A HW queue is allocated once the guest
+/// has enabled the CMDQV and VINTF0, mapped the queue (CMDQ_ALLOC) and set its BASE; register writes made before
+/// that are kept and replayed. CMDQV vEVENTs set the guest's error maps and raise its CMDQV interrupt.
+/// </summary>
+public sealed class VirtualCmdqv : IMmio, IDisposable
+{
+    private readonly VirtualMachine _vm;
+    private readonly Lock _lock = new(); // guards the emulated registers and queue allocation
+    private readonly MmioMapping _window;
+    private readonly int _veventqFd;
+    private readonly uint _param;
+    private readonly int _queues;
+    private readonly uint[] _alloc;
+    private readonly ulong[] _base;
+    private readonly uint[] _pendingConfig; // CONFIG written before the HW queue existed
+    private readonly uint[] _hwQueueIds;
+    private uint _config;
+    private uint _vintfConfig;
+    private uint _intMask;
+    private UInt128 _errorMap;
+
+    internal VirtualCmdqv(VirtualMachine vm)
+    {
+        _vm = vm;
+        var rc = vm.File.Mmap(vm.VintfMmapOffset, vm.VintfMmapLength, MmapProtection.ReadWriteShared, out _window);
+        Check(rc, "mmap VINTF page");
+
+        var info = new IommuHwInfoTegra241Cmdqv();
+        rc = vm.File.GetHwInfo(vm.Devices[0].DevId, IommuHwInfoFlags.InputType, IommuHwInfoType.Tegra241Cmdqv, MemoryMarshal.AsBytes(new Span<IommuHwInfoTegra241Cmdqv>(ref info)), out _);
+        Check(rc, "GET_HW_INFO TEGRA241_CMDQV");
+
+        // The guest sees one VINTF: NUM_VINTF_LOG2 = 0, and as many VCMDQs as the host gives a VINTF.
+        _param = info.Version | ((uint)info.Log2Vcmdqs << 4) | ((uint)info.Log2Vsids << 12);
+        _queues = 1 << info.Log2Vcmdqs;
+        _alloc = new uint[_queues];
+        _base = new ulong[_queues];
+        _pendingConfig = new uint[_queues];
+        _hwQueueIds = new uint[_queues];
+        rc = vm.File.VeventqAlloc(vm.ViommuId, IommuVeventqType.Tegra241Cmdqv, vm.Options.EventQueueDepth, out _, out _veventqFd);
+        Check(rc, "VEVENTQ_ALLOC TEGRA241_CMDQV");
+    }
+
+    /// <summary>The guest's CMDQV interrupt (a queue error was relayed).</summary>
+    public event Action? Interrupt;
+
+    /// <summary>HW queues the VMM allocated for the guest.</summary>
+    public int HwQueuesAllocated => _hwQueueIds.Count(id => id != 0);
+
+    /// <summary>Allocation failures (the guest's queue then stays disabled).</summary>
+    public int HwQueueAllocFailures { get; private set; }
+
+    /// <summary>Error maps relayed to the guest.</summary>
+    public long ErrorsRelayed { get; private set; }
+
+    public ulong Read(uint offset, int size = 4)
+    {
+        if (offset >= CmdqvRegister.VintfPagesBase && offset < CmdqvRegister.VintfPagesBase + CmdqvRegister.PageSize)
+        {
+            int q = (int)((offset - CmdqvRegister.VintfPagesBase) / CmdqvRegister.VcmdqStride);
+            lock (_lock)
+            {
+                if (q < _queues && _hwQueueIds[q] == 0)
+                {
+                    // Not allocated yet: CONFIG reads back what was written, everything else reads 0.
+                    return (offset & (CmdqvRegister.VcmdqStride - 1)) == CmdqvRegister.VCMDQ_CONFIG ? _pendingConfig[q] : 0;
+                }
+            }
+
+            return _window.Read64Or32(offset - CmdqvRegister.VintfPagesBase, size);
+        }
+
+        lock (_lock)
+        {
+            if (offset >= CmdqvRegister.VintfPagesBase + CmdqvRegister.PageSize && offset < CmdqvRegister.VintfPagesBase + (2 * CmdqvRegister.PageSize))
+            {
+                uint rel = offset - CmdqvRegister.VintfPagesBase - CmdqvRegister.PageSize;
+                int q = (int)(rel / CmdqvRegister.VcmdqStride);
+                uint reg = rel % CmdqvRegister.VcmdqStride;
+                return q < _queues && reg == CmdqvRegister.VCMDQ_BASE ? (size == 8 ? _base[q] : (uint)_base[q]) : 0;
+            }
+
+            uint vintf0 = CmdqvRegister.VintfBase;
+            return offset switch
+            {
+                CmdqvRegister.CONFIG => _config,
+                CmdqvRegister.PARAM => _param,
+                CmdqvRegister.STATUS => _config & 1,
+                CmdqvRegister.VINTF_ERR_MAP => _errorMap != 0 ? 1u : 0,
+                CmdqvRegister.VINTF_INT_MASK => _intMask,
+                >= CmdqvRegister.CMDQ_ERR_MAP and < CmdqvRegister.CMDQ_ERR_MAP + 16 => Slice(_errorMap, (int)(offset - CmdqvRegister.CMDQ_ERR_MAP)),
+                >= CmdqvRegister.CMDQ_ALLOC and < CmdqvRegister.CMDQ_ALLOC + 512 when (offset - CmdqvRegister.CMDQ_ALLOC) / 4 < _queues => _alloc[(offset - CmdqvRegister.CMDQ_ALLOC) / 4],
+                _ when offset == vintf0 + CmdqvRegister.VINTF_CONFIG => _vintfConfig,
+                _ when offset == vintf0 + CmdqvRegister.VINTF_STATUS => _vintfConfig & 1,
+                _ when offset >= vintf0 + CmdqvRegister.VINTF_LVCMDQ_ERR_MAP && offset < vintf0 + CmdqvRegister.VINTF_LVCMDQ_ERR_MAP + 16
+                    => Slice(_errorMap, (int)(offset - vintf0 - CmdqvRegister.VINTF_LVCMDQ_ERR_MAP)),
+                _ => 0,
+            };
+        }
+    }
+
+    public void Write(uint offset, ulong value, int size = 4)
+    {
+        uint v32 = (uint)value;
+        if (offset >= CmdqvRegister.VintfPagesBase && offset < CmdqvRegister.VintfPagesBase + CmdqvRegister.PageSize)
+        {
+            uint rel = offset - CmdqvRegister.VintfPagesBase;
+            int q = (int)(rel / CmdqvRegister.VcmdqStride);
+            lock (_lock)
+            {
+                if (q < _queues && _hwQueueIds[q] == 0)
+                {
+                    if (rel % CmdqvRegister.VcmdqStride == CmdqvRegister.VCMDQ_CONFIG)
+                    {
+                        _pendingConfig[q] = v32;
+                    }
+
+                    return; // kept until the HW queue exists
+                }
+
+                if (rel % CmdqvRegister.VcmdqStride == CmdqvRegister.VCMDQ_GERRORN)
+                {
+                    _errorMap &= ~(UInt128.One << q); // the guest acknowledged that queue's error
+                }
+            }
+
+            if (size == 8)
+            {
+                _window.Write64(rel, value);
+            }
+            else
+            {
+                _window.Write32(rel, v32);
+            }
+
+            return;
+        }
+
+        lock (_lock)
+        {
+            if (offset >= CmdqvRegister.VintfPagesBase + CmdqvRegister.PageSize && offset < CmdqvRegister.VintfPagesBase + (2 * CmdqvRegister.PageSize))
+            {
+                uint rel = offset - CmdqvRegister.VintfPagesBase - CmdqvRegister.PageSize;
+                int q = (int)(rel / CmdqvRegister.VcmdqStride);
+                if (q < _queues && rel % CmdqvRegister.VcmdqStride == CmdqvRegister.VCMDQ_BASE)
+                {
+                    _base[q] = size == 8 ? value : (_base[q] & ~0xFFFF_FFFFUL) | v32;
+                }
+                else if (q < _queues && rel % CmdqvRegister.VcmdqStride == CmdqvRegister.VCMDQ_BASE + 4)
+                {
+                    _base[q] = (_base[q] & 0xFFFF_FFFFUL) | ((ulong)v32 << 32);
+                }
+            }
+            else if (offset == CmdqvRegister.CONFIG)
+            {
+                _config = v32 & 1;
+            }
+            else if (offset == CmdqvRegister.VINTF_INT_MASK)
+            {
+                _intMask = v32;
+            }
+            else if (offset == CmdqvRegister.VintfBase + CmdqvRegister.VINTF_CONFIG)
+            {
+                _vintfConfig = v32 & CmdqvRegister.VINTF_CONFIG_EN; // HYP_OWN stays 0 for a guest; its VMID is the host's choice
+            }
+            else if (offset >= CmdqvRegister.CMDQ_ALLOC && offset < CmdqvRegister.CMDQ_ALLOC + ((uint)_queues * 4))
+            {
+                int q = (int)((offset - CmdqvRegister.CMDQ_ALLOC) / 4);
+                _alloc[q] = v32;
+                if ((v32 & CmdqvRegister.CMDQ_ALLOC_ALLOCATED) == 0)
+                {
+                    FreeFrom(q);
+                }
+            }
+
+            for (int q = 0; q < _queues; q++)
+            {
+                TryAllocate(q);
+            }
+        }
+    }
+
+    /// <summary>Reads CMDQV vEVENTs into the guest's error maps and raises its interrupt. Returns the records read.</summary>
+    public int DeliverEvents()
+    {
+        Span<byte> buffer = stackalloc byte[8 * 24];
+        int records = 0;
+        while (_vm.File.Read(_veventqFd, buffer, out int count) == Errno.Success && count > 0)
+        {
+            for (int at = 0; at < count;)
+            {
+                var header = MemoryMarshal.Read<IommufdVeventHeader>(buffer[at..]);
+                at += 8;
+                if ((header.Flags & (uint)IommuVeventqFlags.LostEvents) != 0)
+                {
+                    continue;
+                }
+
+                var map = BinaryPrimitives.ReadUInt128LittleEndian(buffer[at..]);
+                at += 16;
+                lock (_lock)
+                {
+                    _errorMap |= map;
+                }
+
+                records++;
+            }
+        }
+
+        if (records > 0)
+        {
+            ErrorsRelayed += records;
+            if ((_intMask & 1) == 0)
+            {
+                Interrupt?.Invoke();
+            }
+        }
+
+        return records;
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            FreeFrom(0);
+        }
+
+        _window.Dispose();
+        _vm.File.Close(_veventqFd);
+    }
+
+    /// <summary>Allocates the HW queue for logical queue <paramref name="q"/> once the guest has set it up completely.</summary>
+    private void TryAllocate(int q)
+    {
+        bool ready = _hwQueueIds[q] == 0 && (_config & 1) != 0 && (_vintfConfig & 1) != 0
+            && (_alloc[q] & CmdqvRegister.CMDQ_ALLOC_ALLOCATED) != 0 && (_base[q] & CmdqvRegister.VCMDQ_BASE_ADDR_MASK) != 0;
+        if (!ready)
+        {
+            return;
+        }
+
+        ulong ipa = _base[q] & CmdqvRegister.VCMDQ_BASE_ADDR_MASK;
+        ulong length = 16UL << (int)(_base[q] & 0x1F);
+        var rc = _vm.File.HwQueueAlloc(_vm.ViommuId, IommuHwQueueType.Tegra241Cmdqv, (uint)q, ipa, length, out uint id);
+        if (rc != Errno.Success)
+        {
+            HwQueueAllocFailures++;
+            _base[q] = 0; // the guest sees its queue not come up and must set it up again
+            return;
+        }
+
+        _hwQueueIds[q] = id;
+        if (_pendingConfig[q] != 0)
+        {
+            _window.Write32(((uint)q * CmdqvRegister.VcmdqStride) + CmdqvRegister.VCMDQ_CONFIG, _pendingConfig[q]);
+        }
+    }
+
+    /// <summary>Frees HW queues from the highest index down to <paramref name="q"/>, the order the host requires.</summary>
+    private void FreeFrom(int q)
+    {
+        for (int i = _queues - 1; i >= q; i--)
+        {
+            if (_hwQueueIds[i] != 0)
+            {
+                _vm.File.Destroy(_hwQueueIds[i]);
+                _hwQueueIds[i] = 0;
+                _pendingConfig[i] = 0;
+            }
+        }
+    }
+
+    private static ulong Slice(UInt128 map, int byteOffset)
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt128LittleEndian(bytes, map);
+        return BinaryPrimitives.ReadUInt32LittleEndian(bytes[(byteOffset & ~3)..]);
+    }
+
+    private static void Check(Errno rc, string what)
+    {
+        if (rc != Errno.Success)
+        {
+            throw new IommufdException(what, rc);
+        }
+    }
+}

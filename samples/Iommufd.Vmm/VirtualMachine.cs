@@ -1,0 +1,152 @@
+using System.Runtime.InteropServices;
+using Iommufd.ArmSmmuV3.Hardware;
+using Iommufd.Core;
+using Iommufd.Core.Uapi;
+
+namespace Iommufd.Vmm;
+
+/// <summary>
+/// One VM as a VMM builds it on iommufd: its own process and <c>/dev/iommu</c> file, guest RAM mapped into an IOAS
+/// that is the nest parent (stage 2), a vIOMMU, a vDEVICE per passed-through device, the abort and bypass nested
+/// HWPTs a vSMMU needs, and the guest-facing front ends (<see cref="Smmu"/>, and <see cref="Cmdqv"/> with a CMDQV).
+/// </summary>
+public sealed class VirtualMachine : IDisposable
+{
+    private readonly List<VmDevice> _devices = [];
+
+    public VirtualMachine(IommufdHost host, VirtualMachineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(host);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Devices.Count == 0)
+        {
+            throw new ArgumentException("a VM needs at least one device", nameof(options));
+        }
+
+        Options = options;
+        var process = host.CreateProcess();
+        Ram = new GuestRam(process.Map(options.RamSize), options.RamIpa);
+        File = host.Open(process);
+        try
+        {
+            foreach (var (name, vsid) in options.Devices)
+            {
+                Check(File.BindDevice(host.Platform.GetDevice(name), out uint devId), $"bind {name}");
+                _devices.Add(new VmDevice(host.Platform.GetDevice(name), devId, vsid));
+            }
+
+            uint first = _devices[0].DevId;
+            Check(File.IoasAlloc(out uint ioas), "IOAS_ALLOC");
+            IoasId = ioas;
+            ulong iova = options.RamIpa;
+            Check(File.IoasMap(ioas, Ram.Region.Address, Ram.Size, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova), "IOAS_MAP guest RAM");
+            Check(File.HwptAlloc(first, ioas, IommuHwptAllocFlags.NestParent, IommuHwptDataType.None, default, 0, out uint parent), "HWPT_ALLOC nest parent");
+            ParentHwptId = parent;
+
+            if (options.Viommu == ViommuKind.SmmuV3WithCmdqv)
+            {
+                var data = new IommuViommuTegra241Cmdqv();
+                Check(File.ViommuAlloc(first, parent, IommuViommuType.Tegra241Cmdqv, MemoryMarshal.AsBytes(new Span<IommuViommuTegra241Cmdqv>(ref data)), out uint viommu), "VIOMMU_ALLOC TEGRA241_CMDQV");
+                ViommuId = viommu;
+                VintfMmapOffset = data.OutVintfMmapOffset;
+                VintfMmapLength = data.OutVintfMmapLength;
+            }
+            else
+            {
+                Check(File.ViommuAlloc(first, parent, IommuViommuType.ArmSmmuV3, default, out uint viommu), "VIOMMU_ALLOC ARM_SMMUV3");
+                ViommuId = viommu;
+            }
+
+            foreach (var d in _devices)
+            {
+                Check(File.VdeviceAlloc(ViommuId, d.DevId, d.VirtualSid, out uint vdev), $"VDEVICE_ALLOC vSID 0x{d.VirtualSid:x}");
+                d.VdeviceId = vdev;
+            }
+
+            AbortHwptId = AllocNested(first, 1); // V = 1, Config = abort
+            BypassHwptId = AllocNested(first, 1 | (StreamTableEntry.ConfigBypass << 1));
+            foreach (var d in _devices)
+            {
+                Attach(d, AbortHwptId); // the guest's SMMU starts disabled with GBPA.ABORT
+            }
+
+            Smmu = new VirtualSmmu(this);
+            if (options.Viommu == ViommuKind.SmmuV3WithCmdqv)
+            {
+                Cmdqv = new VirtualCmdqv(this);
+            }
+        }
+        catch
+        {
+            File.Dispose();
+            throw;
+        }
+    }
+
+    public VirtualMachineOptions Options { get; }
+
+    public IommufdFile File { get; }
+
+    public GuestRam Ram { get; }
+
+    public IReadOnlyList<VmDevice> Devices => _devices;
+
+    public uint IoasId { get; }
+
+    public uint ParentHwptId { get; }
+
+    public uint ViommuId { get; }
+
+    public uint AbortHwptId { get; }
+
+    public uint BypassHwptId { get; }
+
+    /// <summary>The TEGRA241_CMDQV vIOMMU's VINTF page (mmap offset and length), when there is one.</summary>
+    public ulong VintfMmapOffset { get; }
+
+    public ulong VintfMmapLength { get; }
+
+    /// <summary>The guest's SMMUv3.</summary>
+    public VirtualSmmu Smmu { get; }
+
+    /// <summary>The guest's CMDQV, or null.</summary>
+    public VirtualCmdqv? Cmdqv { get; }
+
+    /// <summary>The device the guest knows as <paramref name="vsid"/>.</summary>
+    public VmDevice? FindByVirtualSid(uint vsid) => _devices.Find(d => d.VirtualSid == vsid);
+
+    public void Dispose()
+    {
+        Cmdqv?.Dispose();
+        Smmu.Dispose();
+        File.Dispose();
+    }
+
+    internal Errno Attach(VmDevice device, uint hwptId)
+    {
+        uint pt = hwptId;
+        var rc = device.AttachedHwpt == 0 ? File.AttachDevice(device.DevId, ref pt) : File.ReplaceDevice(device.DevId, ref pt);
+        if (rc == Errno.Success)
+        {
+            device.AttachedHwpt = hwptId;
+        }
+
+        return rc;
+    }
+
+    private uint AllocNested(uint devId, ulong ste0)
+    {
+        var vste = new IommuHwptArmSmmuV3();
+        vste.Ste[0] = ste0;
+        Check(File.HwptAlloc(devId, ViommuId, 0, IommuHwptDataType.ArmSmmuV3, MemoryMarshal.AsBytes(new Span<IommuHwptArmSmmuV3>(ref vste)), 0, out uint hwpt), "HWPT_ALLOC nested");
+        return hwpt;
+    }
+
+    private static void Check(Errno rc, string what)
+    {
+        if (rc != Errno.Success)
+        {
+            throw new IommufdException(what, rc);
+        }
+    }
+}
