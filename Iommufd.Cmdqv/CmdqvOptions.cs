@@ -25,7 +25,8 @@ public sealed class CmdqvOptions
 
     /// <summary>
     /// Host invalidations use VINTF0's queues. False models a driver that reads HYP_OWN back as 0 (as inside a
-    /// guest), so only TLBI_NH_ASID, TLBI_NH_VA and ATC_INV may go there and the rest falls back to the main queue.
+    /// guest), so only TLBI_NH_ASID, TLBI_NH_VA and ATC_INV may go there, and only when VINTF0's VMID and SID
+    /// replacement leaves them unchanged; the rest falls back to the main queue.
     /// </summary>
     public bool HostVintfHypOwn { get; set; } = true;
 

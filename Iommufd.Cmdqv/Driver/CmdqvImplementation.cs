@@ -149,8 +149,28 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
     public HostCommandQueue? GetSecondaryQueue() =>
         Options.BypassHostVcmdq || _hostQueues.Length == 0 ? null : _hostQueues[Thread.GetCurrentProcessorId() % _hostQueues.Length];
 
-    public bool SupportsCommand(HostCommandQueue queue, in SmmuCommand command) =>
-        Options.HostVintfHypOwn || Vcmdq.GuestMayIssue(command.Opcode);
+    /// <summary>
+    /// A hypervisor-owned VINTF0 takes every command. A guest-owned one (HYP_OWN read back as 0) takes only what a
+    /// guest queue may issue (tegra241-cmdqv.md §3), and it rewrites the VMID and StreamID of those commands
+    /// (§1.7), so it gets only commands the rewrite leaves as they are: a host TLBI for another VMID, or an
+    /// ATC_INV for a SID no pair of VINTF0 maps to itself, would act on the wrong context or fail there.
+    /// </summary>
+    public bool SupportsCommand(HostCommandQueue queue, in SmmuCommand command)
+    {
+        if (Options.HostVintfHypOwn)
+        {
+            return true;
+        }
+
+        var vintf0 = Cmdqv.Vintfs[0];
+        return command.Opcode switch
+        {
+            SmmuOpcode.TLBI_NH_ASID or SmmuOpcode.TLBI_NH_VA => command.Vmid == vintf0.Vmid,
+            SmmuOpcode.ATC_INV => vintf0.TryReplaceStreamId(command.StreamId, out uint sid) && sid == command.StreamId,
+            SmmuOpcode.CMD_SYNC => true,
+            _ => false,
+        };
+    }
 
     public void Dispose()
     {
@@ -271,7 +291,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
             return CommandError.CERROR_ILL;
         }
 
-        Span<SmmuCommand> one = [converted];
+        Span<SmmuCommand> one = [command];
         if (Host.MainQueue.Issue(one, out _) != Errno.Success)
         {
             return CommandError.CERROR_ILL;

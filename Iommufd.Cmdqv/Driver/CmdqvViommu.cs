@@ -164,7 +164,10 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
         WriteQueue(global, CmdqvRegister.VCMDQ_CONFIG, 0);
 
         // A CMD_SYNC on the main queue, so an ATC invalidation left without its sync cannot time out in the next VM.
+        // The models track an ATC invalidation that timed out on the queue that sent it rather than SMMU-wide, so
+        // the flush also has to drop it from this VCMDQ, or the next owner's first CMD_SYNC would report it.
         _impl.Host.MainQueue.Issue([], out _);
+        Cmdqv.Queues[global].Queue.AtcInvalidationTimedOut = false;
         WriteQueue(global, CmdqvRegister.VCMDQ_PROD, 0);
         WriteQueue(global, CmdqvRegister.VCMDQ_CONS, 0);
         Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_BASE, page1: true), 0, 8);

@@ -1,0 +1,26 @@
+namespace NestedVmm;
+
+/// <summary>What the main job runs.</summary>
+public sealed class NestedVmmOptions
+{
+    /// <summary>The paths to run, in order.</summary>
+    public List<GuestPath> Paths { get; } = [GuestPath.Trap, GuestPath.HardwareVcmdq, GuestPath.SoftwareVcmdq];
+
+    /// <summary>Guest vCPU threads doing DMA and map/unmap churn.</summary>
+    public int GuestThreads { get; set; } = 2;
+
+    /// <summary>Passed-through devices (the first is ATS-capable).</summary>
+    public int Devices { get; set; } = 2;
+
+    /// <summary>How long each path runs.</summary>
+    public TimeSpan Duration { get; set; } = TimeSpan.FromSeconds(3);
+
+    /// <summary>Stop each path after this many map/DMA/unmap rounds per thread (0: run for <see cref="Duration"/>).</summary>
+    public int RoundsPerThread { get; set; }
+
+    /// <summary>Pages mapped per round.</summary>
+    public int PagesPerRound { get; set; } = 4;
+
+    /// <summary>Print a progress line every second.</summary>
+    public bool Progress { get; set; } = true;
+}

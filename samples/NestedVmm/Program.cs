@@ -1,0 +1,3 @@
+using NestedVmm;
+
+return NestedVmmCommand.Run(args, Console.Out, Console.Error);
