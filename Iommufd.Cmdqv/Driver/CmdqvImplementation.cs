@@ -291,7 +291,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
             return CommandError.CERROR_ILL;
         }
 
-        Span<SmmuCommand> one = [command];
+        Span<SmmuCommand> one = [converted];
         if (Host.MainQueue.Issue(one, out _) != Errno.Success)
         {
             return CommandError.CERROR_ILL;

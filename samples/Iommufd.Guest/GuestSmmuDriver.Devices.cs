@@ -174,7 +174,7 @@ public sealed partial class GuestSmmuDriver
             int written = range
                 ? InvalidationCommands.WriteRange(commands, domain.Asid, va, pages)
                 : InvalidationCommands.WritePerPage(commands, domain.Asid, va, pages);
-            ok = CommandPath.Submit(commands.AsSpan(0, 0));
+            ok = CommandPath.Submit(commands.AsSpan(0, written));
         }
         finally
         {

@@ -17,8 +17,8 @@ public interface ICommandPath
     CommandPathStatistics Statistics { get; }
 
     /// <summary>
-    /// Issues <paramref name="commands"/> in order followed by a CMD_SYNC (none of the commands may be a CMD_SYNC:
-    /// the path appends its own), and returns once that sync has completed. Command errors on the way are handled
+    /// Issues <paramref name="commands"/> in order followed by a CMD_SYNC the path appends (the commands may hold
+    /// CMD_SYNCs of their own), and returns once that sync has completed. Command errors on the way are handled
     /// as a host driver handles them (arm-smmuv3.md §8.5) and recorded in <see cref="Statistics"/>; they do not
     /// stop the submission. An empty span issues a CMD_SYNC alone.
     /// </summary>

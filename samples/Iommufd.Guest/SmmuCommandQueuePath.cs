@@ -151,16 +151,18 @@ public sealed class SmmuCommandQueuePath : ICommandPath
                 return true;
             }
 
-            // CONS did not move far enough: is the queue stopped on an error?
+            // The bound covers error handling too: a queue that fails again and again (an entry that cannot be
+            // fetched, an ATC that never answers) must not keep the caller forever.
+            if (Stopwatch.GetElapsedTime(start) > _timeout)
+            {
+                return false;
+            }
+
+            // CONS did not move far enough: is the queue stopped on an error? If so, handle it and look again at once.
             if (TryHandleError(batch))
             {
                 spin = default;
                 continue;
-            }
-
-            if (Stopwatch.GetElapsedTime(start) > _timeout)
-            {
-                return false;
             }
 
             spin.SpinOnce(sleep1Threshold: -1); // spin, then yield; never sleep a whole millisecond

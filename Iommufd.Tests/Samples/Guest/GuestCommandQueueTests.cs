@@ -131,6 +131,22 @@ public class GuestCommandQueueTests
     }
 
     [Test]
+    public void An_error_that_is_never_cleared_ends_in_a_timeout_rather_than_a_hang()
+    {
+        using var rig = new GuestRig(options: new GuestSmmuOptions { SyncTimeout = TimeSpan.FromMilliseconds(50) });
+        rig.Mmio.DropGerrornWrites = true;
+
+        bool completed = rig.Driver.Queue.Submit([TlbiEl2All()]);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(completed, Is.False);
+            Assert.That(rig.Driver.Queue.Statistics.SyncTimeouts, Is.EqualTo(1));
+            Assert.That(rig.Driver.Queue.Statistics.Errors(CommandError.CERROR_ILL), Is.GreaterThanOrEqualTo(1));
+        }
+    }
+
+    [Test]
     public void Statistics_print_the_counters_a_VMM_sample_shows()
     {
         using var rig = new GuestRig();
