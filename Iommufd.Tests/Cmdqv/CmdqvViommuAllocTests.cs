@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Cmdqv;
 using Iommufd.Cmdqv.Hardware;
 using Iommufd.Core;
@@ -109,6 +110,31 @@ public class CmdqvViommuAllocTests(VcmdqBackend backend)
         {
             Assert.That(_rig.ReadVintf(1, CmdqvRegister.VINTF_CONFIG), Is.Zero);
             Assert.That(_rig.ReadVintf(1, CmdqvRegister.VINTF_SID_MATCH), Is.Zero);
+        });
+    }
+
+    [Test]
+    public void Closing_the_VMM_file_tears_down_its_queues_pairs_and_VINTF_for_the_next_VM()
+    {
+        using var rig = new CmdqvRig(backend, o => o.Features = new CmdqvFeatures { VintfLog2 = 1, VcmdqLog2 = 2 }); // one guest VINTF
+        var first = new CmdqvGuest(rig, "b", 7, 3);
+        first.AllocQueue(0);
+        first.AllocQueue(1).Submit(SmmuCommandBuilder.TlbiNhAll(0)); // and leave an error active
+        int v = first.VintfIndex;
+
+        first.Dispose();
+
+        var left = (Config: rig.ReadVintf(v, CmdqvRegister.VINTF_CONFIG), Match: rig.ReadVintf(v, CmdqvRegister.VINTF_SID_MATCH),
+            Alloc0: rig.Cmdqv.ReadRegister(CmdqvRegister.CMDQ_ALLOC + 8), Alloc1: rig.Cmdqv.ReadRegister(CmdqvRegister.CMDQ_ALLOC + 12),
+            ErrorMap: rig.ReadVintf(v, CmdqvRegister.VINTF_LVCMDQ_ERR_MAP));
+        using var next = new CmdqvGuest(rig, "c", 7, 3);
+        var q = next.AllocQueue(0);
+        q.Submit(SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_NONE));
+        Assert.Multiple(() =>
+        {
+            Assert.That(left, Is.EqualTo((0u, 0u, 0UL, 0UL, 0u)), "VINTF disabled, pair cleared, LVCMDQs unmapped, error acknowledged");
+            Assert.That(next.VintfIndex, Is.EqualTo(v), "the next VM gets the VINTF");
+            Assert.That(q.ConsRegister, Is.EqualTo(1u), "and a clean queue");
         });
     }
 

@@ -139,7 +139,6 @@ public class HwQueueAllocRuleTests(VcmdqBackend backend)
 
         var whileQueued = _vm.File.IoasUnmap(_vm.IoasId, CmdqvGuest.RamIpa, ref length);
         Assert.That(_vm.File.Destroy(id), Is.EqualTo(Errno.Success));
-        _vm.File.DetachDevice(_vm.DevId); // the RAM is the guest's stage 2; nothing else pins it
         length = (ulong)CmdqvGuest.RamSize;
         var afterDestroy = _vm.File.IoasUnmap(_vm.IoasId, CmdqvGuest.RamIpa, ref length);
 

@@ -218,11 +218,17 @@ public abstract class VcmdqContractTests
 
         q.Submit(command, Sync);
 
+        bool tookEffect = opcode switch
+        {
+            SmmuOpcode.ATC_INV => vm.AtcCount == 0,
+            SmmuOpcode.CMD_SYNC => true, // its effect is CONS passing it
+            _ => !vm.Cached(Va),
+        };
         Assert.Multiple(() =>
         {
             Assert.That(q.ConsRegister, Is.EqualTo(2u));
             Assert.That(q.ErrorActive, Is.False);
-            Assert.That(opcode == SmmuOpcode.ATC_INV ? vm.AtcCount == 0 : opcode == SmmuOpcode.CMD_SYNC || !vm.Cached(Va), Is.True, "the command took effect");
+            Assert.That(tookEffect, Is.True, "the command took effect");
         });
     }
 
@@ -293,6 +299,29 @@ public abstract class VcmdqContractTests
             Assert.That(cached, Is.True, "nothing after the CMD_SYNC was consumed");
             Assert.That(q.ConsRegister, Is.EqualTo(5u), "after the acknowledge the sync completes and the rest runs");
             Assert.That(vm.Cached(Va + 0x1000), Is.False);
+        });
+    }
+
+    [Test]
+    public void A_queue_the_guest_has_not_enabled_consumes_nothing_until_it_is_enabled()
+    {
+        using var rig = NewRig();
+        using var vm = new CmdqvGuest(rig, "a", Vsid, Asid);
+        vm.MapAndTouch(Va, 1);
+        var q = vm.AllocQueue(0);
+        vm.Window.Write32(CmdqvRegister.VCMDQ_CONFIG, 0);
+
+        q.Submit(TlbiVa(0, Asid, Va), Sync);
+        var (consWhileDisabled, status, cached) = (q.ConsRegister, vm.Window.Read32(CmdqvRegister.VCMDQ_STATUS), vm.Cached(Va));
+        q.Enable();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(consWhileDisabled, Is.Zero);
+            Assert.That(status, Is.Zero, "STATUS.ENABLED follows CONFIG.EN");
+            Assert.That(cached, Is.True);
+            Assert.That(q.ConsRegister, Is.EqualTo(2u), "enabling consumes what PROD already named");
+            Assert.That(vm.Cached(Va), Is.False);
         });
     }
 
@@ -396,14 +425,17 @@ public abstract class VcmdqContractTests
     public void A_queue_error_is_relayed_as_one_TEGRA241_CMDQV_vEVENT_with_the_logical_queue_bit()
     {
         using var rig = NewRig(fixup: false);
-        using var other = new CmdqvGuest(rig, "b", Vsid, Asid); // takes VINTF 1, so the guest below is not VINTF 1 / LVCMDQ 0 only
+        using var other = new CmdqvGuest(rig, "b", Vsid, Asid); // takes VINTF 1: the guest below gets VINTF 2
         using var vm = new CmdqvGuest(rig, "a", Vsid, Asid);
         vm.AllocQueue(0);
-        var q1 = vm.AllocQueue(1);
+        var q1 = vm.AllocQueue(1); // global VCMDQ 2 × 4 + 1 = 9, logical queue 1
+        int global = (vm.VintfIndex * rig.Cmdqv.Features.LvcmdqsPerVintf) + 1;
 
         q1.Submit(SmmuCommandBuilder.CfgiSte(Vsid, leaf: true));
         var first = vm.ReadEvents();
         uint mapLow = rig.ReadVintf(vm.VintfIndex, CmdqvRegister.VINTF_LVCMDQ_ERR_MAP);
+        uint vintfMap = (uint)rig.Cmdqv.ReadRegister(CmdqvRegister.VINTF_ERR_MAP);
+        uint cmdqMap = (uint)rig.Cmdqv.ReadRegister(CmdqvRegister.CMDQ_ERR_MAP + ((uint)global / 32 * 4));
         q1.ReplaceAtCons(Sync);
         q1.Acknowledge();
         uint mapAfterAck = rig.ReadVintf(vm.VintfIndex, CmdqvRegister.VINTF_LVCMDQ_ERR_MAP);
@@ -416,6 +448,8 @@ public abstract class VcmdqContractTests
             Assert.That(first[0].Map, Is.EqualTo(UInt128.One << 1), "bit 1: logical queue 1 of the VINTF, not its global index");
             Assert.That(first[0].Header.Flags, Is.Zero);
             Assert.That(mapLow, Is.EqualTo(2u), "LVCMDQ_ERR_MAP reads the same bit");
+            Assert.That(vintfMap, Is.EqualTo(1u << vm.VintfIndex), "VINTF_ERR_MAP names the VINTF");
+            Assert.That(cmdqMap, Is.EqualTo(1u << (global % 32)), "CMDQ_ERR_MAP names the global queue");
             Assert.That(mapAfterAck, Is.Zero, "acknowledging clears the bit");
             Assert.That(second, Has.Count.EqualTo(1), "a new error, a new record");
             Assert.That(second[0].Header.Sequence, Is.EqualTo(first[0].Header.Sequence + 1));

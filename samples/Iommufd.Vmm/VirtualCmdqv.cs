@@ -35,11 +35,11 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
     {
         _vm = vm;
         var rc = vm.File.Mmap(vm.VintfMmapOffset, vm.VintfMmapLength, MmapProtection.ReadWriteShared, out _window);
-        Check(rc, "mmap VINTF page");
+        rc.ThrowIfError("mmap VINTF page");
 
         var info = new IommuHwInfoTegra241Cmdqv();
         rc = vm.File.GetHwInfo(vm.Devices[0].DevId, IommuHwInfoFlags.InputType, IommuHwInfoType.Tegra241Cmdqv, MemoryMarshal.AsBytes(new Span<IommuHwInfoTegra241Cmdqv>(ref info)), out _);
-        Check(rc, "GET_HW_INFO TEGRA241_CMDQV");
+        rc.ThrowIfError("GET_HW_INFO TEGRA241_CMDQV");
 
         // The guest sees one VINTF: NUM_VINTF_LOG2 = 0, and as many VCMDQs as the host gives a VINTF.
         _param = info.Version | ((uint)info.Log2Vcmdqs << 4) | ((uint)info.Log2Vsids << 12);
@@ -49,7 +49,7 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
         _pendingConfig = new uint[_queues];
         _hwQueueIds = new uint[_queues];
         rc = vm.File.VeventqAlloc(vm.ViommuId, IommuVeventqType.Tegra241Cmdqv, vm.Options.EventQueueDepth, out _, out _veventqFd);
-        Check(rc, "VEVENTQ_ALLOC TEGRA241_CMDQV");
+        rc.ThrowIfError("VEVENTQ_ALLOC TEGRA241_CMDQV");
     }
 
     /// <summary>The guest's CMDQV interrupt (a queue error was relayed).</summary>
@@ -289,11 +289,4 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
         return BinaryPrimitives.ReadUInt32LittleEndian(bytes[(byteOffset & ~3)..]);
     }
 
-    private static void Check(Errno rc, string what)
-    {
-        if (rc != Errno.Success)
-        {
-            throw new IommufdException(what, rc);
-        }
-    }
 }

@@ -31,35 +31,35 @@ public sealed class VirtualMachine : IDisposable
         {
             foreach (var (name, vsid) in options.Devices)
             {
-                Check(File.BindDevice(host.Platform.GetDevice(name), out uint devId), $"bind {name}");
+                File.BindDevice(host.Platform.GetDevice(name), out uint devId).ThrowIfError($"bind {name}");
                 _devices.Add(new VmDevice(host.Platform.GetDevice(name), devId, vsid));
             }
 
             uint first = _devices[0].DevId;
-            Check(File.IoasAlloc(out uint ioas), "IOAS_ALLOC");
+            File.IoasAlloc(out uint ioas).ThrowIfError("IOAS_ALLOC");
             IoasId = ioas;
             ulong iova = options.RamIpa;
-            Check(File.IoasMap(ioas, Ram.Region.Address, Ram.Size, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova), "IOAS_MAP guest RAM");
-            Check(File.HwptAlloc(first, ioas, IommuHwptAllocFlags.NestParent, IommuHwptDataType.None, default, 0, out uint parent), "HWPT_ALLOC nest parent");
+            File.IoasMap(ioas, Ram.Region.Address, Ram.Size, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova).ThrowIfError("IOAS_MAP guest RAM");
+            File.HwptAlloc(first, ioas, IommuHwptAllocFlags.NestParent, IommuHwptDataType.None, default, 0, out uint parent).ThrowIfError("HWPT_ALLOC nest parent");
             ParentHwptId = parent;
 
             if (options.Viommu == ViommuKind.SmmuV3WithCmdqv)
             {
                 var data = new IommuViommuTegra241Cmdqv();
-                Check(File.ViommuAlloc(first, parent, IommuViommuType.Tegra241Cmdqv, MemoryMarshal.AsBytes(new Span<IommuViommuTegra241Cmdqv>(ref data)), out uint viommu), "VIOMMU_ALLOC TEGRA241_CMDQV");
+                File.ViommuAlloc(first, parent, IommuViommuType.Tegra241Cmdqv, MemoryMarshal.AsBytes(new Span<IommuViommuTegra241Cmdqv>(ref data)), out uint viommu).ThrowIfError("VIOMMU_ALLOC TEGRA241_CMDQV");
                 ViommuId = viommu;
                 VintfMmapOffset = data.OutVintfMmapOffset;
                 VintfMmapLength = data.OutVintfMmapLength;
             }
             else
             {
-                Check(File.ViommuAlloc(first, parent, IommuViommuType.ArmSmmuV3, default, out uint viommu), "VIOMMU_ALLOC ARM_SMMUV3");
+                File.ViommuAlloc(first, parent, IommuViommuType.ArmSmmuV3, default, out uint viommu).ThrowIfError("VIOMMU_ALLOC ARM_SMMUV3");
                 ViommuId = viommu;
             }
 
             foreach (var d in _devices)
             {
-                Check(File.VdeviceAlloc(ViommuId, d.DevId, d.VirtualSid, out uint vdev), $"VDEVICE_ALLOC vSID 0x{d.VirtualSid:x}");
+                File.VdeviceAlloc(ViommuId, d.DevId, d.VirtualSid, out uint vdev).ThrowIfError($"VDEVICE_ALLOC vSID 0x{d.VirtualSid:x}");
                 d.VdeviceId = vdev;
             }
 
@@ -138,15 +138,8 @@ public sealed class VirtualMachine : IDisposable
     {
         var vste = new IommuHwptArmSmmuV3();
         vste.Ste[0] = ste0;
-        Check(File.HwptAlloc(devId, ViommuId, 0, IommuHwptDataType.ArmSmmuV3, MemoryMarshal.AsBytes(new Span<IommuHwptArmSmmuV3>(ref vste)), 0, out uint hwpt), "HWPT_ALLOC nested");
+        File.HwptAlloc(devId, ViommuId, 0, IommuHwptDataType.ArmSmmuV3, MemoryMarshal.AsBytes(new Span<IommuHwptArmSmmuV3>(ref vste)), 0, out uint hwpt).ThrowIfError("HWPT_ALLOC nested");
         return hwpt;
     }
 
-    private static void Check(Errno rc, string what)
-    {
-        if (rc != Errno.Success)
-        {
-            throw new IommufdException(what, rc);
-        }
-    }
 }

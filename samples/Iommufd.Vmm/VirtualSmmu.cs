@@ -45,10 +45,7 @@ public sealed class VirtualSmmu : IMmio, IDisposable
         _scratch = vm.File.Memory.Map(MaxBatch * 16);
         ReadHostIdRegisters();
         var rc = vm.File.VeventqAlloc(vm.ViommuId, IommuVeventqType.ArmSmmuV3, vm.Options.EventQueueDepth, out _, out _veventqFd);
-        if (rc != Errno.Success)
-        {
-            throw new IommufdException("VEVENTQ_ALLOC ARM_SMMUV3", rc);
-        }
+        rc.ThrowIfError("VEVENTQ_ALLOC ARM_SMMUV3");
 
         _gbpa = 1 << 20; // GBPA.ABORT: DMA blocked until the guest enables the SMMU
     }
@@ -195,10 +192,7 @@ public sealed class VirtualSmmu : IMmio, IDisposable
     {
         var info = new IommuHwInfoArmSmmuV3();
         var rc = _vm.File.GetHwInfo(_vm.Devices[0].DevId, 0, IommuHwInfoType.Default, MemoryMarshal.AsBytes(new Span<IommuHwInfoArmSmmuV3>(ref info)), out _);
-        if (rc != Errno.Success)
-        {
-            throw new IommufdException("GET_HW_INFO", rc);
-        }
+        rc.ThrowIfError("GET_HW_INFO");
 
         uint idr0 = info.Idr[0];
         const uint Idr0Usable = (3u << 2) /* TTF */ | (1u << 12) /* ASID16 */ | (1u << 19) /* CD2L */ | (3u << 21) /* TTENDIAN */

@@ -1,8 +1,9 @@
-using Iommufd.Core;
+namespace Iommufd.Core;
 
-namespace Iommufd.Vmm;
-
-/// <summary>An iommufd call a VMM expected to succeed answered with an errno.</summary>
+/// <summary>
+/// An iommufd call the caller expected to succeed answered with an errno: the thin throwing wrapper for samples
+/// and tools (<see cref="ErrnoExtensions.ThrowIfError"/>). The core itself never throws for an errno.
+/// </summary>
 public sealed class IommufdException : Exception
 {
     public IommufdException(string operation, Errno errno)
