@@ -6,7 +6,7 @@ namespace Iommufd.Cmdqv.Hardware;
 /// One virtual command queue: an SMMUv3-format queue (CONS with ERR, PROD, BASE) plus CONFIG, STATUS and its own
 /// GERROR/GERRORN (tegra241-cmdqv.md §1.4). Commands from a guest-owned VINTF are filtered and rewritten before
 /// the SMMU executes them: only TLBI_NH_ASID, TLBI_NH_VA, ATC_INV and CMD_SYNC are accepted, the VMID becomes the
-/// VINTF's, and StreamIDs go through the SID match/replace pairs (no match: CERROR_ILL).
+/// VINTF's, StreamIDs go through the SID match/replace pairs (no match: CERROR_ILL), and a CMD_SYNC signals nothing.
 /// </summary>
 public sealed class Vcmdq : ICommandExecutor
 {
@@ -85,6 +85,11 @@ public sealed class Vcmdq : ICommandExecutor
                 }
 
                 rewritten = command.WithStreamId(psid);
+                break;
+            case SmmuOpcode.CMD_SYNC when command.Cs == SmmuCommand.CS_SIG_IRQ:
+                // No completion signal from a guest queue: its driver polls CONS (tegra241-cmdqv.md §2), and an MSI
+                // would be a write to whatever physical address the guest put in MSIAddress. CS = 3 stays illegal.
+                rewritten = new SmmuCommand(command.Word0 & ~SmmuCommandLayout.W0_CS, command.Word1);
                 break;
         }
 

@@ -24,8 +24,9 @@ public abstract class VcmdqContractTests
     private static SmmuCommand Sync => SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_NONE);
 
     /// <summary>Every opcode byte a guest-owned VCMDQ must refuse: all of the SMMU's but the four allowed, and a few undefined ones.</summary>
-    private static IEnumerable<byte> ForbiddenOpcodes =>
-        Enum.GetValues<SmmuOpcode>().Where(o => !Vcmdq.GuestMayIssue(o)).Select(o => (byte)o).Concat(new byte[] { 0x00, 0x08, 0x80, 0xFF });
+    private static IEnumerable<TestCaseData> ForbiddenOpcodes =>
+        Enum.GetValues<SmmuOpcode>().Where(o => !Vcmdq.GuestMayIssue(o)).Select(o => (byte)o).Concat(new byte[] { 0x00, 0x08, 0x80, 0xFF })
+            .Select(b => new TestCaseData(b).SetArgDisplayNames(Enum.IsDefined((SmmuOpcode)b) ? ((SmmuOpcode)b).ToString() : $"0x{b:X2}"));
 
     /// <summary>Opcodes the host runs for the guest when fix-up is on (the trap path's list beyond the VCMDQ's).</summary>
     private static IEnumerable<SmmuOpcode> FixableOpcodes =>
@@ -34,8 +35,8 @@ public abstract class VcmdqContractTests
     private static IEnumerable<SmmuOpcode> UnfixableOpcodes =>
         Enum.GetValues<SmmuOpcode>().Where(o => !Vcmdq.GuestMayIssue(o) && !FixableOpcodes.Contains(o));
 
-    /// <summary>TLBI_NH_VA encodings the SMMU itself refuses (arm-smmuv3.md §1.3, §1.4; spec §4.4.1.1).</summary>
-    private static IEnumerable<TestCaseData> IllegalTlbiEncodings
+    /// <summary>Encodings the SMMU itself refuses (arm-smmuv3.md §1.3, §1.4; spec §4.4.1.1).</summary>
+    private static IEnumerable<TestCaseData> IllegalEncodings
     {
         get
         {
@@ -45,6 +46,8 @@ public abstract class VcmdqContractTests
             yield return new TestCaseData(TlbiVa(0, Asid, Va, ttl: 0, tg: 0, scale: 1)).SetArgDisplayNames("TG_0_with_SCALE_1");
             yield return new TestCaseData(new SmmuCommand(TlbiVa(0, Asid, Va).Word0 | (1UL << 10), TlbiVa(0, Asid, Va).Word1)).SetArgDisplayNames("SSec_set");
             yield return new TestCaseData(new SmmuCommand(TlbiVa(0, Asid, Va).Word0 | (1UL << 8), TlbiVa(0, Asid, Va).Word1)).SetArgDisplayNames("reserved_bit_8_set");
+            yield return new TestCaseData(new SmmuCommand((byte)SmmuOpcode.CMD_SYNC | (3UL << 12), 0)).SetArgDisplayNames("CMD_SYNC_with_CS_3");
+            yield return new TestCaseData(SmmuCommandBuilder.AtcInv(Vsid, 0, ssv: false, global: false, address: 0, size: 53)).SetArgDisplayNames("ATC_INV_with_Size_53");
         }
     }
 
@@ -232,8 +235,8 @@ public abstract class VcmdqContractTests
         });
     }
 
-    [TestCaseSource(nameof(IllegalTlbiEncodings))]
-    public void A_TLBI_encoding_the_SMMU_refuses_is_CERROR_ILL_at_that_entry(SmmuCommand command)
+    [TestCaseSource(nameof(IllegalEncodings))]
+    public void An_encoding_the_SMMU_refuses_is_CERROR_ILL_at_that_entry(SmmuCommand command)
     {
         using var rig = NewRig();
         using var vm = new CmdqvGuest(rig, "a", Vsid, Asid);
@@ -247,6 +250,25 @@ public abstract class VcmdqContractTests
             Assert.That(q.Cons, Is.EqualTo(1u), "CONS is on the refused entry, not on the CMD_SYNC after it");
             Assert.That(q.Error, Is.EqualTo(CommandError.CERROR_ILL));
             Assert.That(vm.Cached(Va), Is.False, "the entry before it took effect");
+        });
+    }
+
+    [TestCase(SmmuCommand.CS_SIG_IRQ)]
+    [TestCase(SmmuCommand.CS_SIG_SEV)]
+    public void A_guest_CMD_SYNC_completes_without_writing_to_the_MSI_address_it_names(byte cs)
+    {
+        using var rig = NewRig();
+        using var vm = new CmdqvGuest(rig, "a", Vsid, Asid);
+        using var other = new CmdqvGuest(rig, "b", Vsid, Asid);
+        var q = vm.AllocQueue(0);
+        ulong target = other.Ram.Region.PhysicalAddressAt(0x2000); // a host physical address in the other VM's RAM
+
+        q.Submit(SmmuCommandBuilder.CmdSync(cs, target, 0xDEAD_BEEF, SmmuCommand.MSH_ISH, SmmuCommand.MSIATTR_OIWB));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(q.ConsRegister, Is.EqualTo(1u), "the CMD_SYNC completed");
+            Assert.That(BitConverter.ToUInt32(other.Ram.Region.Span.Slice(0x2000, 4)), Is.Zero, "nothing was written there");
         });
     }
 

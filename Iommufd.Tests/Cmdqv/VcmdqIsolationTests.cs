@@ -8,7 +8,8 @@ namespace Iommufd.Tests.Cmdqv;
 /// and ATC entries stay exactly as they were. The stream names the other VM's VMID and its vSID and pSID often;
 /// A's vSID is B's pSID and B's vSID is A's pSID, so only the SID replacement keeps them apart. Host fix-up is on,
 /// so the trap-path commands run too. The guest handles errors as a driver does: a CERROR_ILL entry becomes a
-/// CMD_SYNC, and GERRORN is toggled.
+/// CMD_SYNC, and GERRORN is toggled. Its CMD_SYNCs name MSI addresses in the other VM's RAM, which must stay
+/// untouched.
 /// </summary>
 [TestFixture(VcmdqBackend.Hardware)]
 [TestFixture(VcmdqBackend.Software)]
@@ -47,7 +48,8 @@ public class VcmdqIsolationTests(VcmdqBackend backend)
         Assert.That((bIotlb.Count, bAtc), Is.EqualTo((Pages, Pages)), "B's translations are cached in the IOTLB and the ATC");
 
         var random = new Random(20_241_121);
-        var fields = new Fields(a.Vmid, b.Vmid);
+        ulong canaryIpa = b.Ram.Allocate(4096, 4096);
+        var fields = new Fields(a.Vmid, b.Vmid, b.Ram.Region.PhysicalAddressAt(canaryIpa - CmdqvGuest.RamIpa));
         var batch = new SmmuCommand[48];
         int errors = 0, atcTimeouts = 0, aLosses = 0, batches = 0;
         while (q.Written < StreamLength)
@@ -95,6 +97,7 @@ public class VcmdqIsolationTests(VcmdqBackend backend)
         Assert.Multiple(() =>
         {
             Assert.That(q.Written, Is.EqualTo(StreamLength));
+            Assert.That(b.Ram.Bytes(canaryIpa, 4096).IndexOfAnyExcept((byte)0), Is.EqualTo(-1), "no CMD_SYNC wrote into B's RAM");
             Assert.That(fields.NamedOthers, Is.GreaterThan(StreamLength / 10), "the stream named B's VMID, vSID or pSID often");
             Assert.That(errors, Is.GreaterThan(500), "the stream had entries the VCMDQ must refuse");
             Assert.That(atcTimeouts, Is.GreaterThan(10), "and ATC invalidations that timed out");
@@ -141,7 +144,8 @@ public class VcmdqIsolationTests(VcmdqBackend backend)
                 w1 = (ulong)r.Next(2);
                 break;
             case SmmuOpcode.CMD_SYNC:
-                w0 |= (ulong)r.Next(4) << 12; // CS; 3 is Reserved (no MSI address: MSI writes are not what this test is about)
+                w0 |= ((ulong)r.Next(4) << 12) | (0xDEADUL << 32); // CS (3 is Reserved) and MSIData
+                w1 = r.Next(2) == 0 ? f.Canary : 0; // an MSIAddress in the other VM's RAM
                 break;
         }
 
@@ -157,8 +161,11 @@ public class VcmdqIsolationTests(VcmdqBackend backend)
     private static ulong RandomAsid(Random r) => r.Next(4) == 0 ? (ulong)r.Next(65536) : (ulong)(Asid + r.Next(2));
 
     /// <summary>Field values: the other VM's often, counted.</summary>
-    private sealed class Fields(ushort own, ushort other)
+    private sealed class Fields(ushort own, ushort other, ulong canary)
     {
+        /// <summary>A host physical address in the other VM's RAM that nothing may write.</summary>
+        public ulong Canary => canary;
+
         public int NamedOthers { get; private set; }
 
         public ulong Vmid(Random r) => r.Next(6) switch
