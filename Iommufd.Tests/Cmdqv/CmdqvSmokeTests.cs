@@ -9,7 +9,7 @@ using Iommufd.Core;
 using Iommufd.Core.DependencyInjection;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Uapi;
-using Iommufd.Tests.ArmSmmuV3.Driver;
+using Iommufd.Vmm;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Iommufd.Tests.Cmdqv;

@@ -5,7 +5,7 @@ using Iommufd.Cmdqv.Hardware;
 using Iommufd.Core;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Uapi;
-using Iommufd.Tests.ArmSmmuV3.Driver;
+using Iommufd.Vmm;
 
 namespace Iommufd.Tests.Cmdqv;
 

@@ -8,7 +8,7 @@ using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
-using Iommufd.Tests.ArmSmmuV3.Driver;
+using Iommufd.Vmm;
 
 namespace Iommufd.Tests.DriverContract;
 

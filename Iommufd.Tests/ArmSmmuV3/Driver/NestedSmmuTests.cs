@@ -8,6 +8,7 @@ using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
+using Iommufd.Vmm;
 using Iommufd.Tests.ArmSmmuV3;
 using Microsoft.Extensions.DependencyInjection;
 

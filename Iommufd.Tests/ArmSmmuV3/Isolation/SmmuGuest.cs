@@ -6,7 +6,7 @@ using Iommufd.Core;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Uapi;
-using Iommufd.Tests.ArmSmmuV3.Driver;
+using Iommufd.Vmm;
 
 namespace Iommufd.Tests.ArmSmmuV3.Isolation;
 
