@@ -62,7 +62,7 @@ public class GuestInvalidationBenchmarks
                     b.AddDevice($"dev{i}", "smmu0", streamId: 0x10 + (uint)i);
                 }
             })
-            .BuildServiceProvider();
+            .BuildIommufdServiceProvider();
         var host = _provider.GetRequiredService<IommufdHost>();
         _guests = new GuestQueue[GuestThreads];
         for (int i = 0; i < GuestThreads; i++)

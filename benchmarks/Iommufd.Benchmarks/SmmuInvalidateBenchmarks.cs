@@ -39,7 +39,7 @@ public class SmmuInvalidateBenchmarks
     {
         _provider = new ServiceCollection()
             .AddIommufd(b => b.AddArmSmmuV3("smmu0").AddDevice("nic0", "smmu0", streamId: 0x10, atsCapable: true))
-            .BuildServiceProvider();
+            .BuildIommufdServiceProvider();
         var host = _provider.GetRequiredService<IommufdHost>();
         var device = host.Platform.GetDevice("nic0");
         var vmm = host.CreateProcess();

@@ -28,7 +28,7 @@ public static class MockVmmScenario
         var log = new StepLog(output);
         using var services = new ServiceCollection()
             .AddIommufd(b => b.AddMockIommu("mock0").AddDevice("nic0", iommu: "mock0", streamId: 0x10))
-            .BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true });
+            .BuildIommufdServiceProvider();
         var host = services.GetRequiredService<IommufdHost>();
         var mock = (MockIommu)host.Platform.Iommus.Single();
         var nic = host.Platform.GetDevice("nic0");

@@ -46,7 +46,7 @@ internal sealed class PathRun : IDisposable
                     b.AddDevice($"dev{i}", "smmu0", streamId: 0x100 + (uint)i, atsCapable: i == 0);
                 }
             })
-            .BuildServiceProvider();
+            .BuildIommufdServiceProvider();
         var host = _provider.GetRequiredService<IommufdHost>();
         var vmOptions = new VirtualMachineOptions
         {
