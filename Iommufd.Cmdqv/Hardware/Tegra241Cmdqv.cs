@@ -179,6 +179,16 @@ public sealed class Tegra241Cmdqv : IDisposable
     /// <summary>Consumes one queue; on an error records it in the maps and raises the interrupt.</summary>
     internal void Consume(Vcmdq queue)
     {
+        // One consumer per queue at a time, from the first fetch to the error report: two engine threads may both
+        // have been woken for it, and a batching target keeps per-queue state between Consume and Flush.
+        lock (queue.ConsumeLock)
+        {
+            ConsumeLocked(queue);
+        }
+    }
+
+    private void ConsumeLocked(Vcmdq queue)
+    {
         if (!Enabled || !queue.Enabled || queue.ErrorActive || queue.Owner is not { Enabled: true })
         {
             return;

@@ -48,6 +48,9 @@ public sealed class Vcmdq : ICommandExecutor
 
     internal QueueEngine.Work Work { get; }
 
+    /// <summary>Held by whoever consumes the queue (see <see cref="Tegra241Cmdqv"/>).</summary>
+    internal Lock ConsumeLock { get; } = new();
+
     /// <summary>True for the commands a guest-owned VINTF may issue (tegra241-cmdqv.md §3).</summary>
     public static bool GuestMayIssue(SmmuOpcode opcode) =>
         opcode is SmmuOpcode.TLBI_NH_ASID or SmmuOpcode.TLBI_NH_VA or SmmuOpcode.ATC_INV or SmmuOpcode.CMD_SYNC;
