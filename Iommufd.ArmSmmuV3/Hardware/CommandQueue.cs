@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Iommufd.Core.Memory;
 
 namespace Iommufd.ArmSmmuV3.Hardware;
@@ -226,5 +225,4 @@ public sealed class CommandQueue
         return distance == 0 || distance > size;
     }
 
-    internal static ulong ReadUInt64(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadUInt64LittleEndian(b);
 }

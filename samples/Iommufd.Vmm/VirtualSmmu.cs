@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Iommufd.ArmSmmuV3.Hardware;
@@ -298,7 +297,6 @@ public sealed class VirtualSmmu : IMmio, IDisposable
         uint mask = (2u << log2) - 1;
         ulong baseIpa = _cmdqBase & 0x000F_FFFF_FFFF_FFE0;
         uint cursor = _cmdqCons & mask;
-        uint committed = cursor;
         _batchCount = 0;
         Span<byte> entry = stackalloc byte[16];
         while (cursor != (_cmdqProd & mask))
@@ -332,8 +330,6 @@ public sealed class VirtualSmmu : IMmio, IDisposable
                             Fail(at, error);
                             return;
                         }
-
-                        committed = (cursor + 1) & mask;
                     }
 
                     break;
@@ -389,8 +385,7 @@ public sealed class VirtualSmmu : IMmio, IDisposable
             cursor = (cursor + 1) & mask;
             if (_batchCount == 0)
             {
-                committed = cursor;
-                _cmdqCons = committed;
+                _cmdqCons = cursor; // everything up to here is complete
             }
         }
 
@@ -542,5 +537,4 @@ public sealed class VirtualSmmu : IMmio, IDisposable
         }
     }
 
-    internal static uint ReadUInt32(ReadOnlySpan<byte> b) => BinaryPrimitives.ReadUInt32LittleEndian(b);
 }
