@@ -9,6 +9,8 @@ using Iommufd.Core.Uapi;
 using Iommufd.MockDriver;
 using Microsoft.Extensions.DependencyInjection;
 
+using Iommufd.Tests.Support;
+
 namespace Iommufd.Tests.Contract;
 
 /// <summary>
@@ -70,12 +72,7 @@ internal sealed class MockFixture : IDisposable
 
     /// <summary>Runs a command with <paramref name="cmd"/>'s bytes, its <c>size</c> set to the full struct.</summary>
     public Errno Raw<T>(uint request, ref T cmd)
-        where T : unmanaged
-    {
-        var bytes = MemoryMarshal.AsBytes(new Span<T>(ref cmd));
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)bytes.Length);
-        return File.Ioctl(request, bytes);
-    }
+        where T : unmanaged => File.Ioctl(request, ref cmd);
 
     /// <summary>Copies <paramref name="items"/> into user memory and returns their address (8-byte aligned).</summary>
     public ulong Put<T>(params ReadOnlySpan<T> items)
@@ -139,17 +136,9 @@ internal sealed class MockFixture : IDisposable
         return Raw(IommufdIoctl.IOMMU_IOAS_MAP, ref cmd);
     }
 
-    public Errno Unmap(ulong iova, ulong length)
-    {
-        var cmd = new IommuIoasUnmap { IoasId = IoasId, Iova = iova, Length = length };
-        return Raw(IommufdIoctl.IOMMU_IOAS_UNMAP, ref cmd);
-    }
+    public Errno Unmap(ulong iova, ulong length) => File.RawUnmap(IoasId, iova, length);
 
-    public Errno Destroy(uint id)
-    {
-        var cmd = new IommuDestroy { Id = id };
-        return Raw(IommufdIoctl.IOMMU_DESTROY, ref cmd);
-    }
+    public Errno Destroy(uint id) => File.RawDestroy(id);
 
     /// <summary>IOMMU_HWPT_ALLOC with every field the caller may vary.</summary>
     public Errno AllocHwpt(

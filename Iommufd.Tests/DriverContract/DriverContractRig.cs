@@ -7,6 +7,8 @@ using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
 using Microsoft.Extensions.DependencyInjection;
 
+using Iommufd.Tests.Support;
+
 namespace Iommufd.Tests.DriverContract;
 
 /// <summary>
@@ -110,12 +112,7 @@ public sealed class DriverContractRig : IDisposable
 
     /// <summary>Runs a command with <paramref name="cmd"/>'s bytes, its <c>size</c> set to the full struct.</summary>
     public Errno Raw<T>(uint request, ref T cmd)
-        where T : unmanaged
-    {
-        var bytes = MemoryMarshal.AsBytes(new Span<T>(ref cmd));
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)bytes.Length);
-        return File.Ioctl(request, bytes);
-    }
+        where T : unmanaged => File.Ioctl(request, ref cmd);
 
     /// <summary>Copies <paramref name="bytes"/> into scratch user memory and returns their address (8-byte aligned).</summary>
     public ulong Put(ReadOnlySpan<byte> bytes)
@@ -146,17 +143,9 @@ public sealed class DriverContractRig : IDisposable
         return Raw(IommufdIoctl.IOMMU_IOAS_MAP, ref cmd);
     }
 
-    public Errno Unmap(ulong iova, ulong length)
-    {
-        var cmd = new IommuIoasUnmap { IoasId = IoasId, Iova = iova, Length = length };
-        return Raw(IommufdIoctl.IOMMU_IOAS_UNMAP, ref cmd);
-    }
+    public Errno Unmap(ulong iova, ulong length) => File.RawUnmap(IoasId, iova, length);
 
-    public Errno Destroy(uint id)
-    {
-        var cmd = new IommuDestroy { Id = id };
-        return Raw(IommufdIoctl.IOMMU_DESTROY, ref cmd);
-    }
+    public Errno Destroy(uint id) => File.RawDestroy(id);
 
     /// <summary>IOMMU_HWPT_ALLOC of a paging HWPT on the IOAS for <paramref name="devId"/>.</summary>
     public Errno AllocPaging(uint devId, IommuHwptAllocFlags flags, out uint hwptId) =>

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Iommufd.Core;
+using Iommufd.Core.Uapi;
 
 namespace Iommufd.Tests.Support;
 
@@ -14,6 +15,20 @@ internal static class Raw
         var bytes = MemoryMarshal.AsBytes(new Span<T>(ref cmd));
         MemoryMarshal.Write(bytes, (uint)Unsafe.SizeOf<T>());
         return file.Ioctl(request, bytes);
+    }
+
+    /// <summary>IOMMU_IOAS_UNMAP through the raw entry point.</summary>
+    public static Errno RawUnmap(this IommufdFile file, uint ioasId, ulong iova, ulong length)
+    {
+        var cmd = new IommuIoasUnmap { IoasId = ioasId, Iova = iova, Length = length };
+        return file.Ioctl(IommufdIoctl.IOMMU_IOAS_UNMAP, ref cmd);
+    }
+
+    /// <summary>IOMMU_DESTROY through the raw entry point.</summary>
+    public static Errno RawDestroy(this IommufdFile file, uint id)
+    {
+        var cmd = new IommuDestroy { Id = id };
+        return file.Ioctl(IommufdIoctl.IOMMU_DESTROY, ref cmd);
     }
 
     /// <summary>The bytes of a struct, for tests that edit sizes and tails by hand.</summary>
