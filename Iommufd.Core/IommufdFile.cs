@@ -75,6 +75,13 @@ public sealed partial class IommufdFile : IDisposable
     /// </summary>
     public Errno Ioctl(uint request, Span<byte> argument)
     {
+        var rc = Dispatch(request, argument);
+        IommufdMetrics.RecordIoctl(request, rc);
+        return rc;
+    }
+
+    private Errno Dispatch(uint request, Span<byte> argument)
+    {
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (!IoctlTable.TryGet(request, out var command))
         {
