@@ -1,0 +1,36 @@
+using Iommufd.ArmSmmuV3;
+using Iommufd.ArmSmmuV3.Driver;
+using Iommufd.ArmSmmuV3.Hardware;
+using Iommufd.Core;
+using Iommufd.Core.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Iommufd.Tests.ArmSmmuV3.Driver;
+
+/// <summary>The host's CMD_SYNC wait is bounded: a queue that stops consuming is ETIMEDOUT, not a hang.</summary>
+public class HostQueueTimeoutTests
+{
+    [TestCase(ExecutionMode.Inline)]
+    [TestCase(ExecutionMode.Threaded)]
+    public void A_sync_the_SMMU_never_consumes_is_ETIMEDOUT_and_the_queue_recovers_once_it_runs_again(ExecutionMode mode)
+    {
+        using var provider = new ServiceCollection()
+            .AddIommufd(b => b.AddArmSmmuV3("smmu0", o => { o.ExecutionMode = mode; o.SyncTimeout = TimeSpan.FromMilliseconds(50); }))
+            .BuildIommufdServiceProvider();
+        var host = (SmmuV3Host)provider.GetRequiredService<IommufdHost>().Platform.Iommus.Single();
+        uint cr0 = (uint)host.Hardware.ReadRegister((uint)SmmuRegister.CR0);
+
+        host.Hardware.WriteRegister((uint)SmmuRegister.CR0, cr0 & ~8u); // CMDQEN off: nothing is consumed
+        var stalled = host.Issue([SmmuCommandBuilder.TlbiNsnhAll()], out int completed);
+        host.Hardware.WriteRegister((uint)SmmuRegister.CR0, cr0); // back on: the pending entries run
+        var after = host.Issue([SmmuCommandBuilder.TlbiNsnhAll()], out int completedAfter);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(stalled, Is.EqualTo(Errno.ETIMEDOUT));
+            Assert.That(completed, Is.Zero);
+            Assert.That(after, Is.EqualTo(Errno.Success));
+            Assert.That(completedAfter, Is.EqualTo(1));
+        });
+    }
+}
