@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>A 64-byte context descriptor (spec §5.4) over its first four words; positions from arm-smmuv3.md §5.2.</summary>
@@ -51,18 +49,15 @@ public readonly record struct ContextDescriptor(ulong Word0, ulong Word1, ulong 
     /// </summary>
     public bool IsUsable => Valid && Aa64 && Abort && !Stall && !Ha && !Hd && !Endi && T0sz is >= 16 and <= 39 && Tg0 != 3;
 
-    public static ContextDescriptor Read(ReadOnlySpan<byte> bytes) => new(
-        BinaryPrimitives.ReadUInt64LittleEndian(bytes),
-        BinaryPrimitives.ReadUInt64LittleEndian(bytes[8..]),
-        BinaryPrimitives.ReadUInt64LittleEndian(bytes[16..]),
-        BinaryPrimitives.ReadUInt64LittleEndian(bytes[24..]));
+    public static ContextDescriptor Read(ReadOnlySpan<byte> bytes)
+    {
+        var (w0, w1, w2, w3) = LittleEndianWords.Read4(bytes);
+        return new(w0, w1, w2, w3);
+    }
 
     public void Write(Span<byte> bytes)
     {
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, Word0);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes[8..], Word1);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes[16..], Word2);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes[24..], Word3);
+        LittleEndianWords.Write4(bytes, Word0, Word1, Word2, Word3);
         bytes[32..Size].Clear();
     }
 }

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>A 32-byte event record (spec §7.3): four little-endian words, fields per arm-smmuv3.md §4.1.</summary>
@@ -44,18 +42,15 @@ public readonly record struct SmmuEvent(ulong Word0, ulong Word1, ulong Word2, u
     /// <summary>The same record with the StreamID field replaced (a host relays faults with the guest's vSID).</summary>
     public SmmuEvent WithStreamId(uint sid) => this with { Word0 = (Word0 & 0xFFFF_FFFFUL) | ((ulong)sid << 32) };
 
-    public static SmmuEvent Read(ReadOnlySpan<byte> b) => new(
-        BinaryPrimitives.ReadUInt64LittleEndian(b),
-        BinaryPrimitives.ReadUInt64LittleEndian(b[8..]),
-        BinaryPrimitives.ReadUInt64LittleEndian(b[16..]),
-        BinaryPrimitives.ReadUInt64LittleEndian(b[24..]));
+    public static SmmuEvent Read(ReadOnlySpan<byte> b)
+    {
+        var (w0, w1, w2, w3) = LittleEndianWords.Read4(b);
+        return new(w0, w1, w2, w3);
+    }
 
     public void Write(Span<byte> b)
     {
-        BinaryPrimitives.WriteUInt64LittleEndian(b, Word0);
-        BinaryPrimitives.WriteUInt64LittleEndian(b[8..], Word1);
-        BinaryPrimitives.WriteUInt64LittleEndian(b[16..], Word2);
-        BinaryPrimitives.WriteUInt64LittleEndian(b[24..], Word3);
+        LittleEndianWords.Write4(b, Word0, Word1, Word2, Word3);
     }
 
     public override string ToString() =>

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
@@ -74,19 +72,16 @@ public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong W
     /// <summary>S2TTB [51:4] of word 3.</summary>
     public ulong S2Ttb => Word3 & 0x000F_FFFF_FFFF_FFF0;
 
-    public static StreamTableEntry Read(ReadOnlySpan<byte> bytes) => new(
-        BinaryPrimitives.ReadUInt64LittleEndian(bytes),
-        BinaryPrimitives.ReadUInt64LittleEndian(bytes[8..]),
-        BinaryPrimitives.ReadUInt64LittleEndian(bytes[16..]),
-        BinaryPrimitives.ReadUInt64LittleEndian(bytes[24..]));
+    public static StreamTableEntry Read(ReadOnlySpan<byte> bytes)
+    {
+        var (w0, w1, w2, w3) = LittleEndianWords.Read4(bytes);
+        return new(w0, w1, w2, w3);
+    }
 
     /// <summary>Writes the four words; the upper four words of the 64-byte entry are zeroed.</summary>
     public void Write(Span<byte> bytes)
     {
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes, Word0);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes[8..], Word1);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes[16..], Word2);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes[24..], Word3);
+        LittleEndianWords.Write4(bytes, Word0, Word1, Word2, Word3);
         bytes[32..Size].Clear();
     }
 
