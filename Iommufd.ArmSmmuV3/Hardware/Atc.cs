@@ -72,6 +72,15 @@ public sealed class Atc
         return removed;
     }
 
+    /// <summary>Every cached translation, for tests and diagnostics.</summary>
+    public List<TlbEntry> Snapshot()
+    {
+        lock (_lock)
+        {
+            return [.. _entries.Values];
+        }
+    }
+
     public void Clear()
     {
         lock (_lock)

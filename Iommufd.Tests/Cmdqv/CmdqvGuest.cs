@@ -109,6 +109,9 @@ internal sealed class CmdqvGuest : IDisposable
     /// <summary>How many translations the VM's device holds in its ATC.</summary>
     public int AtcCount => Rig.Hardware.GetAtc(Device.StreamId)!.Count;
 
+    /// <summary>The VM's device's ATC entries, in input order.</summary>
+    public List<TlbEntry> AtcEntries => [.. Rig.Hardware.GetAtc(Device.StreamId)!.Snapshot().OrderBy(e => e.InputBase)];
+
     /// <summary>Maps <paramref name="pages"/> pages at <paramref name="va"/> and touches each by DMA to fill the IOTLB and ATC.</summary>
     public void MapAndTouch(ulong va, int pages)
     {

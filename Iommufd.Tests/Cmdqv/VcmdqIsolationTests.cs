@@ -44,8 +44,8 @@ public class VcmdqIsolationTests(VcmdqBackend backend)
         b.MapAndTouch(Va, Pages);
         var q = a.AllocQueue(0, log2Entries: 8);
         var bIotlb = b.Iotlb;
-        int bAtc = b.AtcCount;
-        Assert.That((bIotlb.Count, bAtc), Is.EqualTo((Pages, Pages)), "B's translations are cached in the IOTLB and the ATC");
+        var bAtc = b.AtcEntries;
+        Assert.That((bIotlb.Count, bAtc.Count), Is.EqualTo((Pages, Pages)), "B's translations are cached in the IOTLB and the ATC");
 
         var random = new Random(20_241_121);
         ulong canaryIpa = b.Ram.Allocate(4096, 4096);
@@ -84,7 +84,7 @@ public class VcmdqIsolationTests(VcmdqBackend backend)
             batches++;
             Assert.That(q.Drained, Is.True, $"A's queue drained after batch {batches}");
             Assert.That(b.Iotlb, Is.EqualTo(bIotlb), $"B's IOTLB changed after {q.Written} entries");
-            Assert.That(b.AtcCount, Is.EqualTo(bAtc), $"B's ATC changed after {q.Written} entries");
+            Assert.That(b.AtcEntries, Is.EqualTo(bAtc), $"B's ATC changed after {q.Written} entries");
 
             if (a.Iotlb.Count + a.AtcCount < aCachedBefore)
             {

@@ -68,7 +68,7 @@ public class TwoGuestIsolationTests
             sent += n;
             var after = CachedBy(smmu, 0x11);
             Assert.That(after.Iotlb, Is.EquivalentTo(before.Iotlb), $"guest B's IOTLB changed after {sent} entries");
-            Assert.That(after.AtcCount, Is.EqualTo(before.AtcCount), $"guest B's ATC changed after {sent} entries");
+            Assert.That(after.Atc, Is.EqualTo(before.Atc), $"guest B's ATC changed after {sent} entries");
 
             if (smmu.Iotlb.Snapshot().Count(e => e.Vmid != before.Vmid) < 16)
             {
@@ -84,12 +84,12 @@ public class TwoGuestIsolationTests
         });
     }
 
-    private static (ushort Vmid, List<TlbEntry> Iotlb, int AtcCount) CachedBy(SmmuV3 smmu, uint sid)
+    private static (ushort Vmid, List<TlbEntry> Iotlb, List<TlbEntry> Atc) CachedBy(SmmuV3 smmu, uint sid)
     {
         // Guest B's entries are those of its VMID; its device's ATC is keyed by its physical SID.
         var all = smmu.Iotlb.Snapshot();
         ushort vmid = smmu.ConfigCache.TryGetSte(sid, out var ste) ? ste.S2Vmid : (ushort)0;
-        return (vmid, all.Where(e => e.Vmid == vmid).OrderBy(e => e.InputBase).ToList(), smmu.GetAtc(sid)!.Count);
+        return (vmid, all.Where(e => e.Vmid == vmid).OrderBy(e => e.InputBase).ToList(), [.. smmu.GetAtc(sid)!.Snapshot().OrderBy(e => e.InputBase)]);
     }
 
     private static void RetouchGuestA(SmmuGuest guest)
