@@ -51,14 +51,12 @@ internal sealed class SmmuS2Domain : IPagingDomain
     {
         Table.Unmap(iova, length);
 
-        // A nest parent also backs guest stage-1 entries tagged with its VMID: drop both stages.
-        var commands = new List<SmmuCommand> { SmmuCommandBuilder.TlbiS12Vmall(Vmid) };
-        foreach (uint sid in Host.AtsMastersOf(this))
-        {
-            commands.Add(SmmuCommandBuilder.AtcInv(sid, 0, ssv: false, global: false, address: 0, size: 52));
-        }
-
-        Host.Issue(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(commands), out _);
+        // A nest parent also backs guest stage-1 entries tagged with its VMID: drop both stages, then the ATCs of
+        // attached ATS devices.
+        Span<SmmuCommand> commands = stackalloc SmmuCommand[HostCommandQueue.MaxBatch];
+        commands[0] = SmmuCommandBuilder.TlbiS12Vmall(Vmid);
+        int count = Host.AddAtcInvalidations(this, commands, 1);
+        Host.Issue(commands[..count], out _);
     }
 
     public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection) =>

@@ -318,13 +318,33 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         }
     }
 
-    /// <summary>The StreamIDs of devices attached to <paramref name="domain"/> with ATS on.</summary>
-    internal List<uint> AtsMastersOf(IIommuDomain domain)
+    /// <summary>
+    /// Appends an ATC_INV of everything for each ATS device attached to <paramref name="domain"/> to
+    /// <paramref name="commands"/> from <paramref name="count"/> on, issuing the buffer whenever it fills; returns
+    /// the new count.
+    /// </summary>
+    internal int AddAtcInvalidations(IIommuDomain domain, Span<SmmuCommand> commands, int count)
     {
         lock (_mastersLock)
         {
-            return [.. _masters.Values.Where(m => m.Domain == domain && m.Device.AtsCapable).Select(m => m.Device.StreamId)];
+            foreach (var m in _masters.Values)
+            {
+                if (m.Domain != domain || !m.Device.AtsCapable)
+                {
+                    continue;
+                }
+
+                if (count == commands.Length)
+                {
+                    Issue(commands, out _);
+                    count = 0;
+                }
+
+                commands[count++] = SmmuCommandBuilder.AtcInv(m.Device.StreamId, 0, ssv: false, global: false, address: 0, size: 52);
+            }
         }
+
+        return count;
     }
 
     private Master GetMaster(EndpointDevice device)

@@ -12,12 +12,6 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// </summary>
 public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNestedDomains
 {
-    // STRTAB_STE_0/1 "nesting allowed" masks (arm-smmuv3.md §5.3): V, Config, S1Fmt, S1ContextPtr[51:6], S1CDMax;
-    // S1DSS, S1CIR, S1COR, S1CSH, S1STALLD, EATS.
-    private const ulong Ste0Allowed = 0x1 | 0xE | 0x30 | 0x000F_FFFF_FFFF_FFC0 | (0x1FUL << 59);
-    private const ulong Ste1Allowed = 0xFF | (1UL << 27) | (3UL << 28);
-    private const ulong Ste1Eats = 3UL << 28;
-
     /// <summary>
     /// The largest entry array the kernel's kcalloc can provide in one piece (KMALLOC_MAX_SIZE, 4 MiB with 4 KiB
     /// pages). A larger <c>entry_num</c> is ENOMEM before any user memory is read (arm-smmuv3.md §7.3 step 1,
@@ -87,20 +81,20 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
             return Errno.Success;
         }
 
-        if ((word0 & ~Ste0Allowed) != 0 || (word1 & ~Ste1Allowed) != 0)
+        if ((word0 & ~StreamTableEntry.NestingAllowedWord0) != 0 || (word1 & ~StreamTableEntry.NestingAllowedWord1) != 0)
         {
             return Errno.EIO;
         }
 
         ulong config = (word0 >> 1) & 7;
-        ulong eats = (word1 & Ste1Eats) >> 28;
+        ulong eats = (word1 & StreamTableEntry.EatsMask) >> 28;
         if (config is not (StreamTableEntry.ConfigAbort or StreamTableEntry.ConfigBypass or StreamTableEntry.ConfigS1Translate) || eats > 1)
         {
             return Errno.EIO;
         }
 
         ste0 = word0;
-        ste1 = word1 & ~Ste1Eats;
+        ste1 = word1 & ~StreamTableEntry.EatsMask;
         enableAts = config == StreamTableEntry.ConfigS1Translate && eats == 1;
         return Errno.Success;
     }

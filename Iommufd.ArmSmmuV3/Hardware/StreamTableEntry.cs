@@ -15,6 +15,18 @@ public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong W
     public const ulong ConfigS2Translate = 0b110;
     public const ulong ConfigNested = 0b111;
 
+    /// <summary>
+    /// Word-0 fields a guest STE may set for nesting (arm-smmuv3.md §5.3): V, Config, S1Fmt, S1ContextPtr[51:6],
+    /// S1CDMax.
+    /// </summary>
+    public const ulong NestingAllowedWord0 = 0x1 | 0xE | 0x30 | 0x000F_FFFF_FFFF_FFC0 | (0x1FUL << 59);
+
+    /// <summary>Word-1 fields a guest STE may set for nesting: S1DSS, S1CIR, S1COR, S1CSH, S1STALLD, EATS.</summary>
+    public const ulong NestingAllowedWord1 = 0xFF | (1UL << 27) | EatsMask;
+
+    /// <summary>EATS [93:92] in word 1.</summary>
+    public const ulong EatsMask = 3UL << 28;
+
     public bool Valid => (Word0 & 1) != 0;
 
     /// <summary>Config [3:1].</summary>

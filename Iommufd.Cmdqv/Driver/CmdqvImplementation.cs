@@ -267,8 +267,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
     /// </summary>
     private CommandError Fixup(Vcmdq queue, SmmuCommand command)
     {
-        if (command.Opcode is not (SmmuOpcode.TLBI_NH_ALL or SmmuOpcode.TLBI_NH_VAA or SmmuOpcode.TLBI_NSNH_ALL
-            or SmmuOpcode.CFGI_CD or SmmuOpcode.CFGI_CD_ALL))
+        if (!HostFixup.Covers(command.Opcode))
         {
             return CommandError.CERROR_ILL;
         }

@@ -29,8 +29,7 @@ internal sealed class MockFixture : IDisposable
     private const int ScratchSize = 64 * 1024;
 
     private readonly ServiceProvider _provider;
-    private readonly UserRegion _scratch;
-    private int _scratchUsed;
+    private readonly UserScratch _scratch;
     private bool _attached;
 
     public MockFixture()
@@ -43,7 +42,7 @@ internal sealed class MockFixture : IDisposable
         File = Host.Open(Process);
         Device = Host.Platform.GetDevice("dev0");
         Mock = (MockIommu)Device.Iommu;
-        _scratch = Process.Map(ScratchSize);
+        _scratch = new UserScratch(Process.Map(ScratchSize));
         GuestRam = Process.Map(16 * (long)PageSize);
         Expect(File.BindDevice(Device, out uint devId), "bind dev0");
         DevId = devId;
@@ -79,18 +78,7 @@ internal sealed class MockFixture : IDisposable
         where T : unmanaged => PutBytes(MemoryMarshal.AsBytes(items));
 
     /// <summary>Copies raw bytes into user memory and returns their address (8-byte aligned).</summary>
-    public ulong PutBytes(ReadOnlySpan<byte> bytes)
-    {
-        int offset = (_scratchUsed + 7) & ~7;
-        if (offset + bytes.Length > ScratchSize)
-        {
-            throw new InvalidOperationException("the fixture's scratch memory is full");
-        }
-
-        bytes.CopyTo(_scratch.Span[offset..]);
-        _scratchUsed = offset + bytes.Length;
-        return _scratch.Address + (ulong)offset;
-    }
+    public ulong PutBytes(ReadOnlySpan<byte> bytes) => _scratch.Put(bytes);
 
     /// <summary>Reads a struct back from user memory (driver output such as VIOMMU_ALLOC's <c>out_*</c> fields).</summary>
     public T Get<T>(ulong address)

@@ -35,8 +35,7 @@ public sealed class DriverContractRig : IDisposable
     private const int ScratchSize = 64 * 1024;
 
     private readonly ServiceProvider _provider;
-    private readonly UserRegion _scratch;
-    private int _scratchUsed;
+    private readonly UserScratch _scratch;
     private bool _closed;
 
     public DriverContractRig(IDriverContractPlugin plugin)
@@ -56,7 +55,7 @@ public sealed class DriverContractRig : IDisposable
         StartupFrameCount = Memory.FrameCount;
         Process = Host.CreateProcess();
         GuestRam = Process.Map(GuestRamSize);
-        _scratch = Process.Map(ScratchSize);
+        _scratch = new UserScratch(Process.Map(ScratchSize));
         File = Host.Open(Process);
         Device = Host.Platform.GetDevice("dev0");
         OtherDevice = Host.Platform.GetDevice("dev1");
@@ -115,18 +114,7 @@ public sealed class DriverContractRig : IDisposable
         where T : unmanaged => File.Ioctl(request, ref cmd);
 
     /// <summary>Copies <paramref name="bytes"/> into scratch user memory and returns their address (8-byte aligned).</summary>
-    public ulong Put(ReadOnlySpan<byte> bytes)
-    {
-        int offset = (_scratchUsed + 7) & ~7;
-        if (offset + bytes.Length > ScratchSize)
-        {
-            throw new InvalidOperationException("the rig's scratch memory is full");
-        }
-
-        bytes.CopyTo(_scratch.Span[offset..]);
-        _scratchUsed = offset + bytes.Length;
-        return _scratch.Address + (ulong)offset;
-    }
+    public ulong Put(ReadOnlySpan<byte> bytes) => _scratch.Put(bytes);
 
     /// <summary>IOMMU_IOAS_MAP of all of <paramref name="region"/> at the fixed IOVA <paramref name="iova"/>, read/write.</summary>
     public Errno MapAt(UserRegion region, ulong iova)

@@ -59,7 +59,7 @@ public sealed class VcmdqCommandPath : ICommandPath
     /// filtered.
     /// </summary>
     public static bool GuestVintfAccepts(SmmuOpcode opcode) =>
-        opcode is SmmuOpcode.TLBI_NH_ASID or SmmuOpcode.TLBI_NH_VA or SmmuOpcode.ATC_INV;
+        opcode != SmmuOpcode.CMD_SYNC && Iommufd.Cmdqv.Hardware.Vcmdq.GuestMayIssue(opcode);
 
     public bool Submit(ReadOnlySpan<SmmuCommand> commands)
     {

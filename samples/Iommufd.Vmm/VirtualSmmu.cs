@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
 using Iommufd.Core.Memory;
@@ -21,8 +22,6 @@ namespace Iommufd.Vmm;
 public sealed class VirtualSmmu : IMmio, IDisposable
 {
     private const int MaxBatch = 128; // guest entries per ioctl
-    private const ulong Ste0Mask = 0x1 | 0xE | 0x30 | 0x000F_FFFF_FFFF_FFC0 | (0x1FUL << 59); // V, Config, S1Fmt, S1ContextPtr, S1CDMax
-    private const ulong Ste1Mask = 0xFF | (1UL << 27) | (3UL << 28); // S1DSS, S1CIR/COR/CSH, S1STALLD, EATS
     private const uint OverflowFlag = 1u << 31;
     private const int QueueLog2Max = 10;
 
@@ -249,8 +248,8 @@ public sealed class VirtualSmmu : IMmio, IDisposable
         }
 
         var vste = new IommuHwptArmSmmuV3();
-        vste.Ste[0] = w0 & Ste0Mask;
-        vste.Ste[1] = w1 & Ste1Mask;
+        vste.Ste[0] = w0 & StreamTableEntry.NestingAllowedWord0;
+        vste.Ste[1] = w1 & StreamTableEntry.NestingAllowedWord1;
         var rc = _vm.File.HwptAlloc(device.DevId, _vm.ViommuId, 0, IommuHwptDataType.ArmSmmuV3, MemoryMarshal.AsBytes(new Span<IommuHwptArmSmmuV3>(ref vste)), 0, out uint hwpt);
         if (rc != Errno.Success)
         {
@@ -313,14 +312,7 @@ public sealed class VirtualSmmu : IMmio, IDisposable
             var error = CommandError.CERROR_NONE;
             switch (command.Opcode)
             {
-                case SmmuOpcode.TLBI_NH_ALL:
-                case SmmuOpcode.TLBI_NH_ASID:
-                case SmmuOpcode.TLBI_NH_VA:
-                case SmmuOpcode.TLBI_NH_VAA:
-                case SmmuOpcode.TLBI_NSNH_ALL:
-                case SmmuOpcode.ATC_INV:
-                case SmmuOpcode.CFGI_CD:
-                case SmmuOpcode.CFGI_CD_ALL:
+                case var op when GuestCommandConverter.IsForwardable(op):
                     _batch[_batchCount++] = (cursor, command);
                     if (_batchCount == MaxBatch)
                     {

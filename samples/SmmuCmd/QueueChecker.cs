@@ -14,17 +14,6 @@ namespace SmmuCmd;
 /// </summary>
 internal sealed class QueueChecker : IDisposable
 {
-    /// <summary>
-    /// The opcodes the host runs for a guest VCMDQ that may not issue them (CmdqvImplementation's fix-up,
-    /// <see cref="Iommufd.Cmdqv.CmdqvOptions.HostFixup"/>): what the trap path can take but the VCMDQ allow-list
-    /// does not.
-    /// </summary>
-    private static readonly SmmuOpcode[] HostFixupOpcodes =
-    [
-        SmmuOpcode.TLBI_NH_ALL, SmmuOpcode.TLBI_NH_VAA, SmmuOpcode.TLBI_NSNH_ALL, SmmuOpcode.CFGI_CD,
-        SmmuOpcode.CFGI_CD_ALL,
-    ];
-
     /// <summary>The VMID the trap path writes into stage-1 TLBIs: the S2 parent's, any non-zero value.</summary>
     private const ushort HostVmid = 1;
 
@@ -89,7 +78,7 @@ internal sealed class QueueChecker : IDisposable
 
         string reason = $"CERROR_ILL: {NameOf(opcode)} is not on a guest-owned VCMDQ's allow-list "
             + "(TLBI_NH_ASID, TLBI_NH_VA, ATC_INV, CMD_SYNC)";
-        if (Array.IndexOf(HostFixupOpcodes, opcode) < 0)
+        if (!Iommufd.Cmdqv.HostFixup.Covers(opcode))
         {
             return Verdict.Refuse(reason);
         }
