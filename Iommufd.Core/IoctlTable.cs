@@ -6,7 +6,8 @@ namespace Iommufd.Core;
 
 /// <summary>
 /// The iommufd ioctl table: for each command (indexed by <c>nr − 0x80</c>) the kernel struct's size, the minimum
-/// size a caller may pass (the end of the struct's first version, iommufd-uapi.md §3) and the handler.
+/// size a caller may pass (the end of the struct's first version, drivers/iommu/iommufd/main.c iommufd_ioctl_ops[]) and
+/// the handler.
 /// </summary>
 internal static class IoctlTable
 {

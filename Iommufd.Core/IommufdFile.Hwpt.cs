@@ -19,7 +19,8 @@ public sealed partial class IommufdFile
 
     /// <summary>
     /// IOMMU_HWPT_ALLOC. <paramref name="ptId"/> names an IOAS (→ a paging HWPT), a nest-parent paging HWPT or a
-    /// vIOMMU (→ a nested HWPT built from <paramref name="data"/>). Checks follow iommufd-uapi.md §4.2.
+    /// vIOMMU (→ a nested HWPT built from <paramref name="data"/>). Checks follow drivers/iommu/iommufd/hw_pagetable.c
+    /// iommufd_hwpt_alloc().
     /// </summary>
     public Errno HwptAlloc(uint devId, uint ptId, IommuHwptAllocFlags flags, IommuHwptDataType dataType, UserSpan data, uint faultId, out uint hwptId)
     {
@@ -106,7 +107,7 @@ public sealed partial class IommufdFile
     /// <summary>
     /// IOMMU_HWPT_INVALIDATE. <paramref name="hwptId"/> names a nested HWPT or a vIOMMU; the driver gets
     /// <paramref name="entries"/> as they are (no copy) and <paramref name="entryNum"/> comes back as the number
-    /// of entries it handled, on success and on error (iommufd-uapi.md §6).
+    /// of entries it handled, on success and on error (drivers/iommu/iommufd/hw_pagetable.c iommufd_hwpt_invalidate()).
     /// </summary>
     public Errno HwptInvalidate(uint hwptId, uint dataType, uint entryLength, ReadOnlySpan<byte> entries, ref uint entryNum)
     {

@@ -8,7 +8,7 @@ using Iommufd.Core.Viommu;
 
 namespace Iommufd.Core;
 
-// vIOMMU commands: VIOMMU_ALLOC, VDEVICE_ALLOC, VEVENTQ_ALLOC, HW_QUEUE_ALLOC (iommufd-uapi.md §7).
+// vIOMMU commands: VIOMMU_ALLOC, VDEVICE_ALLOC, VEVENTQ_ALLOC, HW_QUEUE_ALLOC (drivers/iommu/iommufd/viommu.c).
 public sealed partial class IommufdFile
 {
     /// <summary>
@@ -266,7 +266,7 @@ public sealed partial class IommufdFile
 
     internal Errno RawViommuAlloc(ref IommuViommuAlloc cmd, ref bool respond)
     {
-        // __reserved is not checked, as upstream (iommufd-uapi.md, known quirk 7): a non-zero value is harmless.
+        // __reserved is not checked, as upstream (viommu.c iommufd_viommu_alloc_ioctl()): a non-zero value is harmless.
         if (cmd.Flags != 0)
         {
             return Errno.EOPNOTSUPP;

@@ -62,7 +62,8 @@ public sealed partial class IommufdFile : IDisposable
     public Errno Ioctl(uint request, ulong argumentAddress)
     {
         // get_user(size) first, then as many bytes as the caller says the struct has: copy_struct_from_user checks
-        // the whole tail beyond the kernel struct, however long it is (iommufd-uapi.md §2.2 step 5).
+        // the whole tail beyond the kernel struct, however long it is (main.c iommufd_fops_ioctl() via
+        // copy_struct_from_user()).
         var head = Memory.GetAccessiblePrefix(argumentAddress, sizeof(uint));
         uint size = head.Length == sizeof(uint) ? BinaryPrimitives.ReadUInt32LittleEndian(head) : 0;
         var prefix = Memory.GetAccessiblePrefix(argumentAddress, Math.Max(size, sizeof(uint)));

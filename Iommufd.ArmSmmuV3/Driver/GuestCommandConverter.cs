@@ -4,10 +4,11 @@ using Iommufd.Core.Driver;
 namespace Iommufd.ArmSmmuV3.Driver;
 
 /// <summary>
-/// Validates and rewrites one guest command-queue entry for the host queue (arm-smmuv3.md §7.2), strictly enough
-/// that no guest entry can make the host queue raise CERROR_ILL (the stricter revision of §7.7):
-/// an allow-list of opcodes, no reserved bits, field values legal for this SMMU; the VMID forced to the
-/// vIOMMU's; vSID → pSID through the vDEVICE table; TLBI_NSNH_ALL → TLBI_NH_ALL.
+/// Validates and rewrites one guest command-queue entry for the host queue (arm-smmu-v3-iommufd.c
+/// arm_vsmmu_convert_user_cmd()), strictly enough that no guest entry can make the host queue raise CERROR_ILL (as the
+/// stricter, not mainline, revision of that function proposed upstream): an allow-list of opcodes, no reserved bits,
+/// field values legal for this SMMU; the VMID forced to the vIOMMU's; vSID → pSID through the vDEVICE table;
+/// TLBI_NSNH_ALL → TLBI_NH_ALL.
 /// </summary>
 public static class GuestCommandConverter
 {

@@ -2,7 +2,8 @@ using Iommufd.ArmSmmuV3.Hardware;
 
 namespace Iommufd.ArmSmmuV3.Driver;
 
-/// <summary>What the host driver learned from the ID registers (arm-smmuv3.md §6.1).</summary>
+/// <summary>What the host driver learned from the ID registers (Arm IHI 0070 §6.3.1–§6.3.6; arm-smmu-v3.c
+/// arm_smmu_device_hw_probe()).</summary>
 public readonly record struct ProbedFeatures(
     bool Stage1,
     bool Stage2,

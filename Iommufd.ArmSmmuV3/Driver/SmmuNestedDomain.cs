@@ -5,7 +5,7 @@ namespace Iommufd.ArmSmmuV3.Driver;
 
 /// <summary>
 /// A nested domain from a guest STE (words 0 and 1, already validated): abort, bypass (stage 2 only) or the
-/// guest's stage 1 on top of the vIOMMU's stage-2 parent (arm-smmuv3.md §5.3).
+/// guest's stage 1 on top of the vIOMMU's stage-2 parent (arm-smmu-v3-iommufd.c arm_vsmmu_alloc_domain_nested()).
 /// </summary>
 internal sealed class SmmuNestedDomain(SmmuV3Viommu viommu, ulong ste0, ulong ste1, bool enableAts) : INestedDomain
 {

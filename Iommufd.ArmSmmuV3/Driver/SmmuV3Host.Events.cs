@@ -5,7 +5,7 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.ArmSmmuV3.Driver;
 
 // Interrupts: the event queue is drained and faults of devices owned by a guest are relayed to the vIOMMU's
-// vEVENTQ with the StreamID rewritten to the vSID (arm-smmuv3.md §7.6).
+// vEVENTQ with the StreamID rewritten to the vSID (arm-smmu-v3-iommufd.c arm_vmaster_report_event()).
 public sealed partial class SmmuV3Host
 {
     private const uint OverflowFlag = 1u << 31;
@@ -19,7 +19,7 @@ public sealed partial class SmmuV3Host
     /// <summary>Every event the host read, relayed or not (for diagnostics and tests).</summary>
     public event Action<SmmuEvent>? EventReceived;
 
-    /// <summary>Event IDs a guest may see (iommufd-uapi.md §5.4).</summary>
+    /// <summary>Event IDs a guest may see (include/uapi/linux/iommufd.h struct iommu_vevent_arm_smmuv3).</summary>
     private static bool IsForwarded(SmmuEventId id) => id is SmmuEventId.C_BAD_STE or SmmuEventId.F_STREAM_DISABLED
         or SmmuEventId.C_BAD_SUBSTREAMID or SmmuEventId.C_BAD_CD or SmmuEventId.F_TRANSLATION or SmmuEventId.F_ADDR_SIZE
         or SmmuEventId.F_ACCESS or SmmuEventId.F_PERMISSION;

@@ -14,8 +14,8 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
 {
     /// <summary>
     /// The largest entry array the kernel's kcalloc can provide in one piece (KMALLOC_MAX_SIZE, 4 MiB with 4 KiB
-    /// pages). A larger <c>entry_num</c> is ENOMEM before any user memory is read (arm-smmuv3.md §7.3 step 1,
-    /// §7.4), rather than an attempt at a pooled buffer of up to 64 GiB.
+    /// pages). A larger <c>entry_num</c> is ENOMEM before any user memory is read (arm-smmu-v3-iommufd.c
+    /// arm_vsmmu_cache_invalidate()), rather than an attempt at a pooled buffer of up to 64 GiB.
     /// </summary>
     private const ulong MaxBatchBytes = 4 << 20;
 
@@ -69,8 +69,8 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
     }
 
     /// <summary>
-    /// The guest-STE rules of arm-smmuv3.md §5.3: V = 0 means abort whatever else is set; bits outside the
-    /// nesting masks, a Config other than abort/bypass/S1, and EATS = 2 are EIO.
+    /// The guest-STE rules of arm-smmu-v3-iommufd.c arm_smmu_validate_vste(): V = 0 means abort whatever else is set;
+    /// bits outside the nesting masks, a Config other than abort/bypass/S1, and EATS = 2 are EIO.
     /// </summary>
     public static Errno ValidateGuestSte(ulong word0, ulong word1, out ulong ste0, out ulong ste1, out bool enableAts)
     {

@@ -2,7 +2,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
 /// The command-queue error code the SMMU writes to CMDQ_CONS.ERR[30:24] when it stops on a command
-/// (spec §7.1; reference/arm-smmuv3.md §2.3).
+/// (Arm IHI 0070 §7.1; arm-smmu-v3.h CMDQ_ERR_CERROR_*).
 /// </summary>
 public enum CommandError : byte
 {

@@ -1,6 +1,7 @@
 namespace Iommufd.ArmSmmuV3.Hardware;
 
-/// <summary>A 64-byte context descriptor (spec §5.4) over its first four words; positions from arm-smmuv3.md §5.2.</summary>
+/// <summary>A 64-byte context descriptor (spec §5.4) over its first four words; positions as arm-smmu-v3.h
+/// CTXDESC_CD_*.</summary>
 public readonly record struct ContextDescriptor(ulong Word0, ulong Word1, ulong Word2, ulong Word3)
 {
     public const int Size = 64;
@@ -45,7 +46,7 @@ public readonly record struct ContextDescriptor(ulong Word0, ulong Word1, ulong 
 
     /// <summary>
     /// True when the model can use the CD: V, AA64 and A set, S, HA and HD clear, little-endian, T0SZ in 16..39 and
-    /// a defined granule (otherwise C_BAD_CD, as arm-smmuv3.md §5.2 describes).
+    /// a defined granule (otherwise C_BAD_CD, Arm IHI 0070 §5.4).
     /// </summary>
     public bool IsUsable => Valid && Aa64 && Abort && !Stall && !Ha && !Hd && !Endi && T0sz is >= 16 and <= 39 && Tg0 != 3;
 

@@ -7,7 +7,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
 /// One 16-byte SMMUv3 command-queue entry as two little-endian words: <see cref="Word0"/> holds bits [63:0] and
-/// <see cref="Word1"/> bits [127:64] (spec §4.1.1; reference/arm-smmuv3.md §1).
+/// <see cref="Word1"/> bits [127:64] (Arm IHI 0070 §4.1.1; arm-smmu-v3.h CMDQ_*).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -203,7 +203,8 @@ public readonly struct SmmuCommand : IEquatable<SmmuCommand>
         BinaryPrimitives.WriteUInt64LittleEndian(destination[8..], _word1);
     }
 
-    /// <summary>A copy with w0[7:0] replaced, e.g. TLBI_NSNH_ALL turned into TLBI_NH_ALL (reference §7.2).</summary>
+    /// <summary>A copy with w0[7:0] replaced, e.g. TLBI_NSNH_ALL turned into TLBI_NH_ALL (arm-smmu-v3-iommufd.c
+    /// arm_vsmmu_convert_user_cmd()).</summary>
     public SmmuCommand WithOpcode(SmmuOpcode opcode) => new((_word0 & ~W0_OPCODE) | (byte)opcode, _word1);
 
     /// <summary>A copy with VMID (w0[47:32]) replaced, e.g. the host filling in a guest TLBI's VMID.</summary>

@@ -4,8 +4,9 @@ using static Iommufd.ArmSmmuV3.Hardware.SmmuCommandLayout;
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
-/// Builds each SMMUv3 command from its parameters (reference/arm-smmuv3.md §1.4, §8.2). All reserved bits are zero
-/// and SSec is 0, as the Non-secure queue requires; use <see cref="SmmuCommand.WithSSec(bool)"/> for a Secure one.
+/// Builds each SMMUv3 command from its parameters (Arm IHI 0070 chapter 4; arm-smmu-v3.c arm_smmu_cmdq_build_cmd()).
+/// All reserved bits are zero and SSec is 0, as the Non-secure queue requires; use <see
+/// cref="SmmuCommand.WithSSec(bool)"/> for a Secure one.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -134,7 +135,8 @@ public static class SmmuCommandBuilder
 
     /// <summary>
     /// CMD_RESUME (0x44). <paramref name="ac"/> = true retries; false terminates, aborting when
-    /// <paramref name="ab"/> is true. Linux's 2-bit RESP at w0[13:12] is the same encoding (reference §10 item 6).
+    /// <paramref name="ab"/> is true. Linux's 2-bit RESP at w0[13:12] is the same encoding (arm-smmu-v3.h
+    /// CMDQ_RESUME_0_RESP_*; IHI 0070 §4.7.1 Ac, Ab).
     /// </summary>
     public static SmmuCommand Resume(uint sid, ushort stag, bool ac, bool ab) =>
         new(Op(SmmuOpcode.RESUME) | Bit(ac, W0_AC) | Bit(ab, W0_AB) | Sid(sid), stag);
@@ -144,7 +146,8 @@ public static class SmmuCommandBuilder
 
     /// <summary>
     /// CMD_SYNC (0x46). <paramref name="cs"/>: 0 SIG_NONE, 1 SIG_IRQ, 2 SIG_SEV. Linux sends SIG_IRQ with an
-    /// MSIAddress when it polls an MSI, else SIG_SEV, with MSH = 3 (ISH) and MSIAttr = 0xF (reference §8.2).
+    /// MSIAddress when it polls an MSI, else SIG_SEV, with MSH = 3 (ISH) and MSIAttr = 0xF (arm-smmu-v3.c
+    /// arm_smmu_cmdq_build_sync_cmd()).
     /// </summary>
     public static SmmuCommand CmdSync(byte cs, ulong msiAddress = 0, uint msiData = 0, byte msh = 0, byte msiAttr = 0)
     {
@@ -193,7 +196,7 @@ public static class SmmuCommandBuilder
     public static SmmuCommand DptiAll() => new(Op(SmmuOpcode.DPTI_ALL), 0);
 
     /// <summary>
-    /// CMD_DPTI_PA (0x73), with the physical address in w1[55:12]. Size and Leaf are not encoded: the reference gives
+    /// CMD_DPTI_PA (0x73), with the physical address in w1[55:12]. Size and Leaf are not encoded: the spec text gives
     /// no positions for them (see <see cref="SmmuCommandLayout"/>).
     /// </summary>
     public static SmmuCommand DptiPa(ulong pa) => new(Op(SmmuOpcode.DPTI_PA), Pa(pa));

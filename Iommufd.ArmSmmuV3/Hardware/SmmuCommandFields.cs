@@ -4,7 +4,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// The named fields of a command-queue entry, one flag per field. <see cref="SmmuCommandLayout"/> says which fields
 /// each opcode defines and where each field lives; the flags are declared in the order the decoder prints them.
 /// </summary>
-/// <remarks>Positions: reference/arm-smmuv3.md §1.2 and §1.4 (spec §4.1.6 and the per-command sections).</remarks>
+/// <remarks>Positions: arm-smmu-v3.h CMDQ_* (Arm IHI 0070 §4.1.6 and the per-command sections).</remarks>
 [Flags]
 internal enum SmmuCommandFields : uint
 {

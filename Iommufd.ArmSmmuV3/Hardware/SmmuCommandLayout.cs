@@ -5,7 +5,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
 /// Where each field of a command-queue entry lives, and which bits each opcode defines. Positions come from
-/// reference/arm-smmuv3.md §1.2 and §1.4 (spec §4.1.6 and the per-command sections of chapter 4).
+/// arm-smmu-v3.h CMDQ_* (Arm IHI 0070 §4.1.6 and the per-command sections of chapter 4).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -23,7 +23,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 ///   [55:48] are RES0 in SMMUv3.0 (spec §4.1.6).</item>
 /// </list>
 /// <para>
-/// Not modelled, because the reference gives no bit positions for them: PREFETCH_ADDR Stride and NS, and
+/// Not modelled, because the spec text used here gives no bit positions for them: PREFETCH_ADDR Stride and NS, and
 /// DPTI_PA Size and Leaf. Those bits count as RES0 here, so a model that checks reserved bits answers them with
 /// CERROR_ILL, which the spec allows for Stride in SMMUv3.0 and for DPTI_* whenever IDR3.DPT = 0.
 /// </para>

@@ -1,6 +1,6 @@
 namespace Iommufd.ArmSmmuV3.Hardware;
 
-/// <summary>A 32-byte event record (spec §7.3): four little-endian words, fields per arm-smmuv3.md §4.1.</summary>
+/// <summary>A 32-byte event record (spec §7.3): four little-endian words, fields per arm-smmu-v3.h EVTQ_*.</summary>
 public readonly record struct SmmuEvent(ulong Word0, ulong Word1, ulong Word2, ulong Word3)
 {
     public const int Size = 32;

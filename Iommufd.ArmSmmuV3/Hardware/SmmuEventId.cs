@@ -2,7 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace Iommufd.ArmSmmuV3.Hardware;
 
-/// <summary>SMMUv3 event record types (spec §7.3; arm-smmuv3.md §4.2).</summary>
+/// <summary>SMMUv3 event record types (Arm IHI 0070 §7.3; arm-smmu-v3.h EVT_ID_*).</summary>
 [SuppressMessage("Naming", "CA1707", Justification = "Event names are the specification's mnemonics.")]
 public enum SmmuEventId : byte
 {

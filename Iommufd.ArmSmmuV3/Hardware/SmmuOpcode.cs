@@ -1,8 +1,8 @@
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
-/// The 8-bit opcode in bits [7:0] of every SMMUv3 command-queue entry (spec §4.1.1; reference/arm-smmuv3.md §1.4,
-/// §1.5). Member names keep the specification's mnemonics without the <c>CMD_</c> prefix, except
+/// The 8-bit opcode in bits [7:0] of every SMMUv3 command-queue entry (spec §4.1.1; arm-smmu-v3.h
+/// CMDQ_OP_*). Member names keep the specification's mnemonics without the <c>CMD_</c> prefix, except
 /// <see cref="CMD_SYNC"/>, whose mnemonic is the prefix itself.
 /// </summary>
 /// <remarks>
@@ -13,7 +13,8 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// </para>
 /// <para>
 /// CFGI_ALL is not an opcode of its own: it is <see cref="CFGI_STE_RANGE"/> with Range = 31 (spec §4.3.6), which is
-/// what Linux sends as <c>CMDQ_OP_CFGI_ALL</c>. QEMU's enum mislabels 0x07 as CFGI_ALL (reference §10 item 1).
+/// what Linux sends as <c>CMDQ_OP_CFGI_ALL</c>. QEMU's enum mislabels 0x07 as CFGI_ALL (QEMU hw/arm/smmuv3-internal.h
+/// SMMUCommandType).
 /// </para>
 /// </remarks>
 public enum SmmuOpcode : byte

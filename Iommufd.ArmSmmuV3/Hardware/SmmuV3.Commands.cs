@@ -90,9 +90,9 @@ public sealed partial class SmmuV3 : ICommandExecutor
     }
 
     /// <summary>
-    /// CERROR_ILL for commands this implementation must refuse (spec §4.1, arm-smmuv3.md §1.4): opcodes that do not
-    /// apply to the configured features, Secure commands and SSec on the Non-secure queue, non-zero reserved
-    /// fields, reserved field values and the reserved range-TLBI encoding.
+    /// CERROR_ILL for commands this implementation must refuse (Arm IHI 0070 §4.1 and each command's section): opcodes
+    /// that do not apply to the configured features, Secure commands and SSec on the Non-secure queue, non-zero
+    /// reserved fields, reserved field values and the reserved range-TLBI encoding.
     /// </summary>
     public CommandError CheckLegal(in SmmuCommand command)
     {

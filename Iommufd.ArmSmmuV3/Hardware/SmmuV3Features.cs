@@ -2,7 +2,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
 /// What an emulated SMMUv3 implements. The ID registers (<see cref="Idr0"/> …) follow from these settings
-/// (layouts in arm-smmuv3.md §6.1); the defaults describe a nesting-capable SMMUv3.1 with ATS and range
+/// (layouts in Arm IHI 0070 §6.3.1–§6.3.6); the defaults describe a nesting-capable SMMUv3.1 with ATS and range
 /// invalidation.
 /// </summary>
 public sealed record SmmuV3Features

@@ -2,7 +2,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
 /// A 64-byte stream table entry (spec §5.2) over its first four 64-bit words, with a property per field the
-/// model uses. Field positions follow arm-smmuv3.md §5.1.
+/// model uses. Field positions follow arm-smmu-v3.h STRTAB_STE_*.
 /// </summary>
 public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong Word2, ulong Word3)
 {
@@ -16,8 +16,8 @@ public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong W
     public const ulong ConfigNested = 0b111;
 
     /// <summary>
-    /// Word-0 fields a guest STE may set for nesting (arm-smmuv3.md §5.3): V, Config, S1Fmt, S1ContextPtr[51:6],
-    /// S1CDMax.
+    /// Word-0 fields a guest STE may set for nesting (arm-smmu-v3.h STRTAB_STE_0_NESTING_ALLOWED): V, Config, S1Fmt,
+    /// S1ContextPtr[51:6], S1CDMax.
     /// </summary>
     public const ulong NestingAllowedWord0 = 0x1 | 0xE | 0x30 | 0x000F_FFFF_FFFF_FFC0 | (0x1FUL << 59);
 

@@ -12,9 +12,9 @@ using Microsoft.Extensions.Logging;
 namespace Iommufd.Cmdqv.Driver;
 
 /// <summary>
-/// The Tegra241 CMDQV driver as an SMMUv3 implementation extension (tegra241-cmdqv.md §2–§10): VINTF0 with its
-/// LVCMDQs for host invalidations, guest VINTFs behind TEGRA241_CMDQV vIOMMUs, error relay, and host fix-up of
-/// what a guest queue cannot run. With no CMDQV hardware (or when the options ask for it) the same surface is
+/// The Tegra241 CMDQV driver as an SMMUv3 implementation extension (drivers/iommu/arm/arm-smmu-v3/tegra241-cmdqv.c):
+/// VINTF0 with its LVCMDQs for host invalidations, guest VINTFs behind TEGRA241_CMDQV vIOMMUs, error relay, and host
+/// fix-up of what a guest queue cannot run. With no CMDQV hardware (or when the options ask for it) the same surface is
 /// served by a software CMDQV whose queues a host worker consumes.
 /// </summary>
 internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
@@ -151,9 +151,10 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
 
     /// <summary>
     /// A hypervisor-owned VINTF0 takes every command. A guest-owned one (HYP_OWN read back as 0) takes only what a
-    /// guest queue may issue (tegra241-cmdqv.md §3), and it rewrites the VMID and StreamID of those commands
-    /// (§1.7), so it gets only commands the rewrite leaves as they are: a host TLBI for another VMID, or an
-    /// ATC_INV for a SID no pair of VINTF0 maps to itself, would act on the wrong context or fail there.
+    /// guest queue may issue (tegra241-cmdqv.c tegra241_guest_vcmdq_supports_cmd()), and it rewrites the VMID and
+    /// StreamID of those commands (VINTF SID_MATCH/SID_REPLACE and VMID), so it gets only commands the rewrite leaves
+    /// as they are: a host TLBI for another VMID, or an ATC_INV for a SID no pair of VINTF0 maps to itself, would act
+    /// on the wrong context or fail there.
     /// </summary>
     public bool SupportsCommand(HostCommandQueue queue, in SmmuCommand command)
     {

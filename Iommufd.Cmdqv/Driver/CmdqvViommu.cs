@@ -93,7 +93,8 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
 
     public bool SupportsHwQueue(IommuHwQueueType type) => type == IommuHwQueueType.Tegra241Cmdqv;
 
-    /// <summary>HW_QUEUE_ALLOC of an LVCMDQ with the rules of tegra241-cmdqv.md §8.2, in order.</summary>
+    /// <summary>HW_QUEUE_ALLOC of an LVCMDQ with the checks of tegra241-cmdqv.c tegra241_vintf_alloc_lvcmdq_user(), in
+    /// order.</summary>
     public Errno InitHwQueue(IHwQueueContext queue, out IHwQueue hwQueue)
     {
         ArgumentNullException.ThrowIfNull(queue);
@@ -157,7 +158,8 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
         }
     }
 
-    /// <summary>Tears an LVCMDQ down (tegra241-cmdqv.md §4.4, §8.4): disable, flush, zero, acknowledge, unmap.</summary>
+    /// <summary>Tears an LVCMDQ down (tegra241-cmdqv.c tegra241_vcmdq_hw_deinit()): disable, flush, zero, acknowledge,
+    /// unmap.</summary>
     internal void DestroyQueue(CmdqvHwQueue queue)
     {
         int global = queue.GlobalQueue;

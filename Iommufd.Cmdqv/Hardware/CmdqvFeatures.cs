@@ -1,8 +1,8 @@
 namespace Iommufd.Cmdqv.Hardware;
 
 /// <summary>
-/// The counts an emulated CMDQV reports in PARAM (tegra241-cmdqv.md §1.5). Defaults: 4 VINTFs, 16 VCMDQs (4 per
-/// VINTF) and 16 SID pairs per VINTF.
+/// The counts an emulated CMDQV reports in PARAM (read by tegra241-cmdqv.c __tegra241_cmdqv_probe()). Defaults: 4
+/// VINTFs, 16 VCMDQs (4 per VINTF) and 16 SID pairs per VINTF.
 /// </summary>
 public sealed record CmdqvFeatures
 {

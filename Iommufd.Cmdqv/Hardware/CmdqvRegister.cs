@@ -3,8 +3,9 @@ using System.Diagnostics.CodeAnalysis;
 namespace Iommufd.Cmdqv.Hardware;
 
 /// <summary>
-/// Tegra241 CMDQV register offsets (tegra241-cmdqv.md §1). Global registers in the config page; VINTF registers at
-/// <see cref="VintfBase"/> + <see cref="VintfStride"/> × v; VCMDQ registers at page base + <see cref="VcmdqStride"/> × q.
+/// Tegra241 CMDQV register offsets (the TEGRA241_* defines of drivers/iommu/arm/arm-smmu-v3/tegra241-cmdqv.c). Global
+/// registers in the config page; VINTF registers at <see cref="VintfBase"/> + <see cref="VintfStride"/> × v; VCMDQ
+/// registers at page base + <see cref="VcmdqStride"/> × q.
 /// </summary>
 [SuppressMessage("Naming", "CA1707", Justification = "Register names are the hardware's mnemonics.")]
 public static class CmdqvRegister

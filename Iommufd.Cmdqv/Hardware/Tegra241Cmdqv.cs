@@ -4,8 +4,9 @@ using Iommufd.ArmSmmuV3.Hardware;
 namespace Iommufd.Cmdqv.Hardware;
 
 /// <summary>
-/// An emulated NVIDIA Tegra241 CMDQV beside an emulated SMMUv3 (tegra241-cmdqv.md §1): global registers, VINTFs
-/// with VMID, HYP_OWN and SID match/replace, and VCMDQs that act on the SMMU's IOTLB, ATC and configuration cache.
+/// An emulated NVIDIA Tegra241 CMDQV beside an emulated SMMUv3 (drivers/iommu/arm/arm-smmu-v3/tegra241-cmdqv.c): global
+/// registers, VINTFs with VMID, HYP_OWN and SID match/replace, and VCMDQs that act on the SMMU's IOTLB, ATC and
+/// configuration cache.
 /// </summary>
 /// <remarks>
 /// Queues are consumed inline (a PROD write consumes on the writer's thread) or by a few shared engine threads,

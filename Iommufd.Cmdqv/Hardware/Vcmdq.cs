@@ -4,9 +4,10 @@ namespace Iommufd.Cmdqv.Hardware;
 
 /// <summary>
 /// One virtual command queue: an SMMUv3-format queue (CONS with ERR, PROD, BASE) plus CONFIG, STATUS and its own
-/// GERROR/GERRORN (tegra241-cmdqv.md §1.4). Commands from a guest-owned VINTF are filtered and rewritten before
-/// the SMMU executes them: only TLBI_NH_ASID, TLBI_NH_VA, ATC_INV and CMD_SYNC are accepted, the VMID becomes the
-/// VINTF's, StreamIDs go through the SID match/replace pairs (no match: CERROR_ILL), and a CMD_SYNC signals nothing.
+/// GERROR/GERRORN (tegra241-cmdqv.c TEGRA241_VCMDQ_*). Commands from a guest-owned VINTF are filtered and rewritten
+/// before the SMMU executes them: only TLBI_NH_ASID, TLBI_NH_VA, ATC_INV and CMD_SYNC are accepted, the VMID becomes
+/// the VINTF's, StreamIDs go through the SID match/replace pairs (no match: CERROR_ILL), and a CMD_SYNC signals
+/// nothing.
 /// </summary>
 public sealed class Vcmdq : ICommandExecutor
 {
@@ -51,7 +52,8 @@ public sealed class Vcmdq : ICommandExecutor
     /// <summary>Held by whoever consumes the queue (see <see cref="Tegra241Cmdqv"/>).</summary>
     internal Lock ConsumeLock { get; } = new();
 
-    /// <summary>True for the commands a guest-owned VINTF may issue (tegra241-cmdqv.md §3).</summary>
+    /// <summary>True for the commands a guest-owned VINTF may issue (tegra241-cmdqv.c
+    /// tegra241_guest_vcmdq_supports_cmd()).</summary>
     public static bool GuestMayIssue(SmmuOpcode opcode) =>
         opcode is SmmuOpcode.TLBI_NH_ASID or SmmuOpcode.TLBI_NH_VA or SmmuOpcode.ATC_INV or SmmuOpcode.CMD_SYNC;
 
@@ -90,8 +92,9 @@ public sealed class Vcmdq : ICommandExecutor
                 rewritten = command.WithStreamId(psid);
                 break;
             case SmmuOpcode.CMD_SYNC when command.Cs == SmmuCommand.CS_SIG_IRQ:
-                // No completion signal from a guest queue: its driver polls CONS (tegra241-cmdqv.md §2), and an MSI
-                // would be a write to whatever physical address the guest put in MSIAddress. CS = 3 stays illegal.
+                // No completion signal from a guest queue: its driver polls CONS (arm-smmu-v3.c
+                // arm_smmu_cmdq_needs_busy_polling()), and an MSI would be a write to whatever physical address the
+                // guest put in MSIAddress. CS = 3 stays illegal.
                 rewritten = new SmmuCommand(command.Word0 & ~SmmuCommandLayout.W0_CS, command.Word1);
                 break;
         }

@@ -2,7 +2,7 @@ namespace Iommufd.Cmdqv.Hardware;
 
 /// <summary>
 /// One virtual interface: the VMID and ownership applied to its queues' commands, 16 SID match/replace pairs,
-/// and its LVCMDQ error map (tegra241-cmdqv.md §1.3, §1.7).
+/// and its LVCMDQ error map (tegra241-cmdqv.c TEGRA241_VINTF_*).
 /// </summary>
 public sealed class Vintf
 {

@@ -26,7 +26,7 @@ public interface IViommuContext
 
     /// <summary>
     /// Queues an event on the vIOMMU's vEVENTQ of <paramref name="type"/>. Without such a queue the event is
-    /// dropped and the answer is EOPNOTSUPP (iommufd-uapi.md §7.4).
+    /// dropped and the answer is EOPNOTSUPP (drivers/iommu/iommufd/driver.c iommufd_viommu_report_event()).
     /// </summary>
     Errno ReportEvent(IommuVeventqType type, ReadOnlySpan<byte> payload);
 }

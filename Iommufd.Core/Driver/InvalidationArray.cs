@@ -9,8 +9,8 @@ namespace Iommufd.Core.Driver;
 /// </summary>
 /// <remarks>
 /// <see cref="EntryNum"/> comes in as the caller's count and goes back to the caller as whatever the driver
-/// leaves in it, on success and on error (iommufd-uapi.md §6.3). A driver sets it to the number of entries it
-/// handled.
+/// leaves in it, on success and on error (hw_pagetable.c iommufd_hwpt_invalidate()). A driver sets it to the number of
+/// entries it handled.
 /// </remarks>
 public ref struct InvalidationArray
 {

@@ -6,7 +6,8 @@ namespace Iommufd.Core.Driver;
 
 /// <summary>
 /// A driver-specific data blob passed through <c>data_type</c>/<c>data_len</c>/<c>data_uptr</c> (HWPT_ALLOC,
-/// VIOMMU_ALLOC). Its copy rules differ from the ioctl structs' size rule: see iommufd-uapi.md §2.5.
+/// VIOMMU_ALLOC). Its copy rules differ from the ioctl structs' size rule: see include/linux/iommu.h
+/// __iommu_copy_struct_from_user().
 /// </summary>
 public readonly ref struct UserData
 {

@@ -2,7 +2,7 @@ namespace Iommufd.Core.Uapi;
 
 /// <summary>
 /// Constants of the mock (selftest) driver that userspace relies on, from the kernel's selftest header
-/// iommufd_test.h (see reference/iommufd-uapi.md §9.1).
+/// iommufd_test.h (drivers/iommu/iommufd/iommufd_test.h).
 /// </summary>
 public static class SelftestConstants
 {

@@ -7,7 +7,8 @@ namespace Iommufd.Core.Viommu;
 
 /// <summary>
 /// A vEVENTQ: events a vIOMMU reports for its guest, read from an fd as an 8-byte
-/// <see cref="IommufdVeventHeader"/> plus payload per record (iommufd-uapi.md §7.4).
+/// <see cref="IommufdVeventHeader"/> plus payload per record (drivers/iommu/iommufd/eventq.c
+/// iommufd_veventq_fops_read()).
 /// </summary>
 /// <remarks>
 /// Sequence numbers run from 0 to int.MaxValue and wrap. At most <see cref="Depth"/> events are queued; an event

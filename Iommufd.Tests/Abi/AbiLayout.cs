@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 
 namespace Iommufd.Tests.Abi;
 
-/// <summary>Checks a UAPI struct against the size and offsets typed in from reference/iommufd-uapi.md.</summary>
+/// <summary>Checks a UAPI struct against the size and offsets typed in from include/uapi/linux/iommufd.h.</summary>
 internal static class AbiLayout
 {
     /// <summary>

@@ -3,8 +3,8 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Tests.Abi;
 
 /// <summary>
-/// Driver data of the typed unions for VT-d, ARM SMMUv3 and Tegra241 CMDQV: reference/iommufd-uapi.md §5,
-/// tegra241-cmdqv.md §5, §6 and §10.
+/// Driver data of the typed unions for VT-d, ARM SMMUv3 and Tegra241 CMDQV: include/uapi/linux/iommufd.h
+/// (struct iommu_hw_info_tegra241_cmdqv, iommu_viommu_tegra241_cmdqv, iommu_vevent_tegra241_cmdqv).
 /// </summary>
 [TestFixture]
 public class DriverDataLayoutTests

@@ -2,7 +2,7 @@ using Iommufd.Core.Uapi;
 
 namespace Iommufd.Tests.Abi;
 
-/// <summary>Flag, option and op enums, reference/iommufd-uapi.md §4 and §9.2.</summary>
+/// <summary>Flag, option and op enums, include/uapi/linux/iommufd.h and iommufd_test.h.</summary>
 [TestFixture]
 public class FlagAndOpEnumTests
 {

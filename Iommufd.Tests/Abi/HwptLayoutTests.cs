@@ -2,7 +2,7 @@ using Iommufd.Core.Uapi;
 
 namespace Iommufd.Tests.Abi;
 
-/// <summary>HWPT, HW info, dirty tracking and fault-queue structs, reference/iommufd-uapi.md §4.2–§4.6.</summary>
+/// <summary>HWPT, HW info, dirty tracking and fault-queue structs, include/uapi/linux/iommufd.h.</summary>
 [TestFixture]
 public class HwptLayoutTests
 {

@@ -2,7 +2,7 @@ using Iommufd.Core.Uapi;
 
 namespace Iommufd.Tests.Abi;
 
-/// <summary>IOAS and general command structs, reference/iommufd-uapi.md §3 and §4.1.</summary>
+/// <summary>IOAS and general command structs, include/uapi/linux/iommufd.h.</summary>
 [TestFixture]
 public class IoasLayoutTests
 {

@@ -2,7 +2,7 @@ using Iommufd.Core.Uapi;
 
 namespace Iommufd.Tests.Abi;
 
-/// <summary>Command numbers and <c>_IO(';', nr)</c> ioctl numbers, reference/iommufd-uapi.md §2.1 and §3.</summary>
+/// <summary>Command numbers and <c>_IO(';', nr)</c> ioctl numbers, include/uapi/linux/iommufd.h.</summary>
 [TestFixture]
 public class IoctlNumberTests
 {

@@ -2,7 +2,7 @@ using Iommufd.Core.Uapi;
 
 namespace Iommufd.Tests.Abi;
 
-/// <summary>The mock driver's constants, reference/iommufd-uapi.md §5.5 and §9.1.</summary>
+/// <summary>The mock driver's constants, drivers/iommu/iommufd/iommufd_test.h.</summary>
 [TestFixture]
 public class SelftestConstantsTests
 {

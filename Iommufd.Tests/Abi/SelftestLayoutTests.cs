@@ -2,7 +2,7 @@ using Iommufd.Core.Uapi;
 
 namespace Iommufd.Tests.Abi;
 
-/// <summary>The mock driver's data formats, reference/iommufd-uapi.md §9.2.</summary>
+/// <summary>The mock driver's data formats, drivers/iommu/iommufd/iommufd_test.h.</summary>
 [TestFixture]
 public class SelftestLayoutTests
 {

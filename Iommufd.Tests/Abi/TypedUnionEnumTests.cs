@@ -2,7 +2,7 @@ using Iommufd.Core.Uapi;
 
 namespace Iommufd.Tests.Abi;
 
-/// <summary>The type enums that select driver data, reference/iommufd-uapi.md §5.</summary>
+/// <summary>The type enums that select driver data, include/uapi/linux/iommufd.h.</summary>
 [TestFixture]
 public class TypedUnionEnumTests
 {

@@ -2,7 +2,7 @@ using Iommufd.Core.Uapi;
 
 namespace Iommufd.Tests.Abi;
 
-/// <summary>vIOMMU, vDEVICE, vEVENTQ and HW queue structs: reference/iommufd-uapi.md §4.7–§4.10, §5.4.</summary>
+/// <summary>vIOMMU, vDEVICE, vEVENTQ and HW queue structs: include/uapi/linux/iommufd.h.</summary>
 [TestFixture]
 public class ViommuLayoutTests
 {

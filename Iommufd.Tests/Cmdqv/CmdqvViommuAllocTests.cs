@@ -10,8 +10,9 @@ using Iommufd.Vmm;
 namespace Iommufd.Tests.Cmdqv;
 
 /// <summary>
-/// IOMMU_VIOMMU_ALLOC of type TEGRA241_CMDQV (tegra241-cmdqv.md §6.1) and IOMMU_GET_HW_INFO of type
-/// TEGRA241_CMDQV (§5). The features here: version 1, 4 VINTFs, 16 VCMDQs (4 per VINTF), 4 SID pairs per VINTF.
+/// IOMMU_VIOMMU_ALLOC of type TEGRA241_CMDQV (tegra241-cmdqv.c tegra241_cmdqv_init_vintf_user()) and IOMMU_GET_HW_INFO
+/// of type TEGRA241_CMDQV (include/uapi/linux/iommufd.h struct iommu_hw_info_tegra241_cmdqv). The features here:
+/// version 1, 4 VINTFs, 16 VCMDQs (4 per VINTF), 4 SID pairs per VINTF.
 /// </summary>
 [TestFixture(VcmdqBackend.Hardware)]
 [TestFixture(VcmdqBackend.Software)]

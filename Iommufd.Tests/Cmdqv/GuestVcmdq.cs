@@ -5,8 +5,8 @@ namespace Iommufd.Tests.Cmdqv;
 
 /// <summary>
 /// The guest driver's side of one LVCMDQ: entries written into guest RAM at its own PROD, PROD rung through the
-/// mmapped VINTF page, and CONS, CONS.ERR, GERROR and GERRORN read and written there (tegra241-cmdqv.md §1.4, §6.2;
-/// arm-smmuv3.md §2).
+/// mmapped VINTF page, and CONS, CONS.ERR, GERROR and GERRORN read and written there (tegra241-cmdqv.c
+/// TEGRA241_VCMDQ_*; Arm IHI 0070 §3.5, §7.1).
 /// </summary>
 internal sealed class GuestVcmdq
 {

@@ -6,9 +6,9 @@ using Iommufd.Core;
 namespace Iommufd.Tests.Cmdqv;
 
 /// <summary>
-/// Host invalidations and VINTF0 (tegra241-cmdqv.md §2): <see cref="SmmuV3Host.Issue"/> checks every command of a list
-/// against VINTF0's LVCMDQ and sends what it cannot take to the main queue, each run synced before the next.
-/// Hardware backend only: the software CMDQV has no host queues.
+/// Host invalidations and VINTF0 (tegra241-cmdqv.c tegra241_cmdqv_get_cmdq()): <see cref="SmmuV3Host.Issue"/> checks
+/// every command of a list against VINTF0's LVCMDQ and sends what it cannot take to the main queue, each run synced
+/// before the next. Hardware backend only: the software CMDQV has no host queues.
 /// </summary>
 public class HostQueueSplitTests
 {

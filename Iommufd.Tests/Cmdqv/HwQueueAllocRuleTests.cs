@@ -6,9 +6,10 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Tests.Cmdqv;
 
 /// <summary>
-/// IOMMU_HW_QUEUE_ALLOC of type TEGRA241_CMDQV: the core's checks (iommufd-uapi.md §7.5) and the driver's, in order
-/// (tegra241-cmdqv.md §8.1, §8.2, §8.5), and what a queue looks like once allocated (§8.3). The SMMU has
-/// IDR1.CMDQS = 7, so the largest queue is 2^7 × 16 = 2048 bytes.
+/// IOMMU_HW_QUEUE_ALLOC of type TEGRA241_CMDQV: the core's checks (drivers/iommu/iommufd/viommu.c
+/// iommufd_hw_queue_alloc_ioctl()) and the driver's, in order (tegra241-cmdqv.c tegra241_vintf_alloc_lvcmdq_user()),
+/// and what a queue looks like once allocated. The SMMU has IDR1.CMDQS = 7, so the largest queue is 2^7 × 16 = 2048
+/// bytes.
 /// </summary>
 [TestFixture(VcmdqBackend.Hardware)]
 [TestFixture(VcmdqBackend.Software)]

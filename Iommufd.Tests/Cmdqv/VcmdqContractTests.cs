@@ -35,7 +35,7 @@ public abstract class VcmdqContractTests
     private static IEnumerable<SmmuOpcode> UnfixableOpcodes =>
         Enum.GetValues<SmmuOpcode>().Where(o => !Vcmdq.GuestMayIssue(o) && !FixableOpcodes.Contains(o));
 
-    /// <summary>Encodings the SMMU itself refuses (arm-smmuv3.md §1.3, §1.4; spec §4.4.1.1).</summary>
+    /// <summary>Encodings the SMMU itself refuses (Arm IHI 0070 §4.1, §4.4.1.1).</summary>
     private static IEnumerable<TestCaseData> IllegalEncodings
     {
         get

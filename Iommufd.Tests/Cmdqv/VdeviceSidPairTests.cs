@@ -6,8 +6,8 @@ namespace Iommufd.Tests.Cmdqv;
 
 /// <summary>
 /// IOMMU_VDEVICE_ALLOC on a TEGRA241_CMDQV vIOMMU programs one SID match/replace pair of the VM's VINTF
-/// (tegra241-cmdqv.md §7): SID_REPLACE = pSID, SID_MATCH = vSID &lt;&lt; 1 | 1; ENOSPC when every pair is used; destroy
-/// writes both registers with 0. Two pairs per VINTF here (SidPerVintfLog2 = 1).
+/// (tegra241-cmdqv.c tegra241_vintf_init_vsid()): SID_REPLACE = pSID, SID_MATCH = vSID &lt;&lt; 1 | 1; ENOSPC when
+/// every pair is used; destroy writes both registers with 0. Two pairs per VINTF here (SidPerVintfLog2 = 1).
 /// </summary>
 [TestFixture(VcmdqBackend.Hardware)]
 [TestFixture(VcmdqBackend.Software)]

@@ -7,9 +7,9 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Tests.Cmdqv;
 
 /// <summary>
-/// mmap of a VINTF's page 0 on the iommufd file (tegra241-cmdqv.md §6.2, iommufd-uapi.md §8): exactly the registered
-/// offset and length (else ENXIO), whole pages (EINVAL), shared (EINVAL), not executable (EPERM); a live mapping
-/// keeps the vIOMMU from being destroyed (EBUSY).
+/// mmap of a VINTF's page 0 on the iommufd file (drivers/iommu/iommufd/main.c iommufd_fops_mmap()): exactly the
+/// registered offset and length (else ENXIO), whole pages (EINVAL), shared (EINVAL), not executable (EPERM); a live
+/// mapping keeps the vIOMMU from being destroyed (EBUSY).
 /// </summary>
 [TestFixture(VcmdqBackend.Hardware)]
 [TestFixture(VcmdqBackend.Software)]

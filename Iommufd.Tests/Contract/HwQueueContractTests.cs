@@ -4,8 +4,9 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Tests.Contract;
 
 /// <summary>
-/// TEST_F(iommufd_viommu, hw_queue), newest form: reference/iommufd-uapi.md §10.8, with the core's checks of §7.5
-/// and the mock's of §9.8. Guest RAM pages are mapped into the vIOMMU's parent IOAS as the selftest maps its buffer.
+/// TEST_F(iommufd_viommu, hw_queue), newest form: tools/testing/selftests/iommu/iommufd.c, with the core's checks of
+/// viommu.c and the mock's of selftest.c mock_hw_queue_init_phys(). Guest RAM pages are mapped into the vIOMMU's parent
+/// IOAS as the selftest maps its buffer.
 /// </summary>
 [TestFixture]
 public class HwQueueContractTests : MockContractTest

@@ -11,8 +11,8 @@ using Microsoft.Extensions.Options;
 namespace Iommufd.Tests.Contract;
 
 /// <summary>
-/// The mock plugin's own behaviour beside the selftest tables: GET_HW_INFO (§5.5, §9.2), DMA through its page
-/// tables, its options and several instances.
+/// The mock plugin's own behaviour beside the selftest tables: GET_HW_INFO (selftest.c mock_domain_hw_info()), DMA
+/// through its page tables, its options and several instances.
 /// </summary>
 [TestFixture]
 public class MockDriverTests : MockContractTest

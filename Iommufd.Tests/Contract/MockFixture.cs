@@ -260,10 +260,11 @@ internal sealed class MockFixture : IDisposable
         [.. Enumerable.Range(0, (int)SelftestConstants.MockDevCacheNum).Select(i => Mock.GetDeviceCache(Device, i))];
 
     /// <summary>
-    /// The selftest's <c>_test_cmd_read_vevents</c> (§10.10): reads <paramref name="count"/> records of 8 + 4 bytes
-    /// and checks each header against the previous sequence number. A LOST_EVENTS header or a gap gives EOVERFLOW,
-    /// a payload with another virtual ID EINVAL, nothing to read EFAULT. Unlike the C utility (reference known quirk
-    /// 16) each record's own payload is checked, and a lost-events header is taken as 8 bytes.
+    /// The selftest's <c>_test_cmd_read_vevents</c> (tools/testing/selftests/iommu/iommufd_utils.h): reads <paramref
+    /// name="count"/> records of 8 + 4 bytes and checks each header against the previous sequence number. A LOST_EVENTS
+    /// header or a gap gives EOVERFLOW, a payload with another virtual ID EINVAL, nothing to read EFAULT. Unlike the C
+    /// utility (which always reads the first record's payload) each record's own payload is checked, and a lost-events
+    /// header is taken as 8 bytes.
     /// </summary>
     public Errno ReadVevents(int fd, int count, uint virtId, ref int previousSequence)
     {
@@ -305,8 +306,9 @@ internal sealed class MockFixture : IDisposable
     }
 
     /// <summary>
-    /// FIXTURE_SETUP(iommufd_viommu) with the mock variant (§10.3): a nest-parent HWPT, a SELFTEST vIOMMU on it
-    /// without driver data, and a nested HWPT from the vIOMMU with the default IOTLB value.
+    /// FIXTURE_SETUP(iommufd_viommu) with the mock variant (tools/testing/selftests/iommu/iommufd.c): a nest-parent
+    /// HWPT, a SELFTEST vIOMMU on it without driver data, and a nested HWPT from the vIOMMU with the default IOTLB
+    /// value.
     /// </summary>
     public (uint ParentId, uint ViommuId, uint NestedId) SetUpViommu()
     {

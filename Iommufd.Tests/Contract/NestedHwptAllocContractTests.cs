@@ -4,8 +4,8 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Tests.Contract;
 
 /// <summary>
-/// TEST_F(iommufd_ioas, alloc_hwpt_nested), allocation half: reference/iommufd-uapi.md §10.2, mock_domain variant
-/// (and no_domain for the "without a device" row). Every row goes through the raw IOMMU_HWPT_ALLOC.
+/// TEST_F(iommufd_ioas, alloc_hwpt_nested), allocation half: tools/testing/selftests/iommu/iommufd.c, mock_domain
+/// variant (and no_domain for the "without a device" row). Every row goes through the raw IOMMU_HWPT_ALLOC.
 /// </summary>
 [TestFixture]
 public class NestedHwptAllocContractTests : MockContractTest
@@ -100,7 +100,8 @@ public class NestedHwptAllocContractTests : MockContractTest
     [Test]
     public void Data_longer_than_the_struct_is_EINVAL_even_with_a_zero_tail()
     {
-        // The driver-data blob rule (§2.5, known quirk 3): any longer length is EINVAL, not E2BIG.
+        // The driver-data blob rule (include/linux/iommu.h __iommu_copy_struct_from_user()): any longer length is
+        // EINVAL, not E2BIG.
         uint parent = Fx.AllocPaging();
         ulong data = Fx.Put(MockFixture.IotlbDefault, 0u);
 

@@ -5,9 +5,10 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Tests.Contract;
 
 /// <summary>
-/// TEST_F(iommufd_ioas, alloc_hwpt_nested), invalidation half: reference/iommufd-uapi.md §10.2 (and §6, §9.3).
-/// Each row starts from two fresh nested HWPTs whose four IOTLB slots hold 0xbadbeef, asserts the errno, the
-/// entry_num written back and the IOTLB contents; the last test replays the rows in the selftest's order.
+/// TEST_F(iommufd_ioas, alloc_hwpt_nested), invalidation half: tools/testing/selftests/iommu/iommufd.c (and selftest.c
+/// mock_domain_cache_invalidate_user()). Each row starts from two fresh nested HWPTs whose four IOTLB slots hold
+/// 0xbadbeef, asserts the errno, the entry_num written back and the IOTLB contents; the last test replays the rows in
+/// the selftest's order.
 /// </summary>
 [TestFixture]
 public class NestedHwptInvalidateContractTests : MockContractTest
@@ -179,7 +180,7 @@ public class NestedHwptInvalidateContractTests : MockContractTest
     [Test]
     public void FLAG_ALL_still_checks_the_IOTLB_id()
     {
-        // §9.3 lists the iotlb_id check before the FLAG_ALL branch; see the report on this ambiguity (§9.2 says the
+        // mock_domain_cache_invalidate_user() checks iotlb_id before the FLAG_ALL branch (iommufd_test.h says the
         // id is "ignored" with FLAG_ALL, meaning which slot is cleared, not whether it is range-checked).
         var rc = Fx.InvalidateNested(_nested1, out uint entryNum, Entry(SelftestConstants.MockNestedDomainIotlbIdMax + 1, (uint)IommuTestInvalidateFlags.All));
 

@@ -6,8 +6,8 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Tests.Contract;
 
 /// <summary>
-/// TEST_F(iommufd, cmd_ex_fail), reference/iommufd-uapi.md §10.1: an IOAS_IOVA_RANGES struct followed by 256 u64 of
-/// tail, passed whole to the raw ioctl.
+/// TEST_F(iommufd, cmd_ex_fail), tools/testing/selftests/iommu/iommufd.c: an IOAS_IOVA_RANGES struct followed by 256
+/// u64 of tail, passed whole to the raw ioctl.
 /// </summary>
 [TestFixture]
 public class SizeRuleContractTests : MockContractTest
@@ -82,7 +82,7 @@ public class SizeRuleContractTests : MockContractTest
         using (Assert.EnterMultipleScope())
         {
             // An empty IOAS has one usable range (everything), which does not fit in an array of 0: EMSGSIZE with
-            // num_iovas set, as §4.1 describes.
+            // num_iovas set, as include/uapi/linux/iommufd.h describes.
             Assert.That(rc, Is.EqualTo(Errno.EMSGSIZE));
             Assert.That(cmd.Cmd.NumIovas, Is.EqualTo(1u));
             Assert.That(cmd.Cmd.OutIovaAlignment, Is.EqualTo(MockFixture.PageSize));

@@ -4,8 +4,8 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Tests.Contract;
 
 /// <summary>
-/// TEST_F(iommufd_viommu, vdevice_alloc) and vdevice_tombstone: reference/iommufd-uapi.md §10.6 and §10.9, with the
-/// vEVENTQ read checks of §10.10. TRIGGER_VEVENT is <c>MockIommu.TriggerVevent</c>.
+/// TEST_F(iommufd_viommu, vdevice_alloc) and vdevice_tombstone: tools/testing/selftests/iommu/iommufd.c, with the
+/// vEVENTQ read checks of iommufd_utils.h _test_cmd_read_vevents(). TRIGGER_VEVENT is <c>MockIommu.TriggerVevent</c>.
 /// </summary>
 [TestFixture]
 public class VdeviceContractTests : MockContractTest

@@ -5,8 +5,8 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Tests.Contract;
 
 /// <summary>
-/// FIXTURE(iommufd_viommu) and its allocation tests: reference/iommufd-uapi.md §10.3 (viommu_negative_tests,
-/// viommu_auto_destroy) and §10.4 (viommu_alloc_nested_iopf), through the raw ioctls.
+/// FIXTURE(iommufd_viommu) and its allocation tests: tools/testing/selftests/iommu/iommufd.c (viommu_negative_tests,
+/// viommu_auto_destroy, viommu_alloc_nested_iopf), through the raw ioctls.
 /// </summary>
 [TestFixture]
 public class ViommuContractTests : MockContractTest
@@ -172,7 +172,7 @@ public class ViommuContractTests : MockContractTest
     [Test]
     public void A_nested_HWPT_with_ALLOC_PASID_is_accepted_by_the_vIOMMU()
     {
-        // TEST_F(iommufd_device_pasid, pasid_attach) allocates its nested HWPT this way (§10.9).
+        // TEST_F(iommufd_device_pasid, pasid_attach) allocates its nested HWPT this way.
         var (_, viommu, _) = Fx.SetUpViommu();
 
         var rc = Fx.AllocNested(viommu, out uint nested, IommuHwptAllocFlags.AllocPasid);

@@ -6,10 +6,10 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Tests.Contract;
 
 /// <summary>
-/// TEST_F(iommufd_viommu, vdevice_cache): reference/iommufd-uapi.md §10.7 (and §6, §9.4). HWPT_INVALIDATE names
-/// the vIOMMU; entries name the device by the virtual ID of its vDEVICE (0x99 here) and clear its cache slots,
-/// which all start at 0xbaddad. Each row asserts the errno, the entry_num written back and the cache contents; the
-/// last test replays the rows in the selftest's order.
+/// TEST_F(iommufd_viommu, vdevice_cache): tools/testing/selftests/iommu/iommufd.c (and selftest.c
+/// mock_viommu_cache_invalidate()). HWPT_INVALIDATE names the vIOMMU; entries name the device by the virtual ID of its
+/// vDEVICE (0x99 here) and clear its cache slots, which all start at 0xbaddad. Each row asserts the errno, the
+/// entry_num written back and the cache contents; the last test replays the rows in the selftest's order.
 /// </summary>
 [TestFixture]
 public class ViommuInvalidateContractTests : MockContractTest
@@ -65,8 +65,9 @@ public class ViommuInvalidateContractTests : MockContractTest
     [TestCase(1u, TestName = "Entry_len_1_of_zeroed_requests_is_EINVAL_with_entry_num_0")]
     public void A_bad_entry_len_over_zeroed_requests_is_EINVAL_with_entry_num_0(uint entryLen)
     {
-        // As in the selftest, the request array is zeroed: the full-array copy accepts the length (§6.5) and the
-        // zero-filled entry names vdev_id 0, which has no vDEVICE (the "Unverified" note of §10.7).
+        // As in the selftest, the request array is zeroed: the full-array copy accepts the length (iommu.h
+        // iommu_copy_struct_from_full_user_array()) and the zero-filled entry names vdev_id 0, which has no vDEVICE
+        // (which is why the selftest sees EINVAL there).
         uint entryNum = 1;
 
         var rc = Fx.Invalidate(_viommu, Selftest, entryLen, Fx.PutBytes(new byte[2 * 12]), ref entryNum);

@@ -5,8 +5,9 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Tests.Contract;
 
 /// <summary>
-/// TEST_F(iommufd_viommu, viommu_alloc_with_data): reference/iommufd-uapi.md §10.5, with the mock's side of it in
-/// §9.5 and the mmap rules of §8. VIOMMU_ALLOC goes through the raw ioctl; mmap through the file's mmap entry.
+/// TEST_F(iommufd_viommu, viommu_alloc_with_data): tools/testing/selftests/iommu/iommufd.c, with the mock's side of it
+/// in selftest.c mock_viommu_init() and the mmap rules of main.c iommufd_fops_mmap(). VIOMMU_ALLOC goes through the raw
+/// ioctl; mmap through the file's mmap entry.
 /// </summary>
 [TestFixture]
 public class ViommuMmapContractTests : MockContractTest

@@ -7,7 +7,7 @@ using Iommufd.Tests.Support;
 
 namespace Iommufd.Tests.Core;
 
-/// <summary>The invalidation hot path allocates nothing in steady state (STYLE.md, "Hot paths").</summary>
+/// <summary>The invalidation hot path allocates nothing in steady state: pooled buffers, spans end to end.</summary>
 public class InvalidateAllocationTests
 {
     private const uint VirtId = 0x99;

@@ -6,7 +6,7 @@ using Iommufd.Tests.Support;
 namespace Iommufd.Tests.Core;
 
 /// <summary>
-/// The extensible-struct rule of every command (iommufd-uapi.md §2.2, selftest cmd_length): shorter than the
+/// The extensible-struct rule of every command (main.c iommufd_fops_ioctl(), selftest cmd_length): shorter than the
 /// minimum is EINVAL, a longer struct with a non-zero tail is E2BIG, and with a zero tail it behaves exactly as
 /// the kernel-sized struct.
 /// </summary>

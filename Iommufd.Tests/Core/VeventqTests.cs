@@ -5,7 +5,8 @@ using Iommufd.Core.Viommu;
 
 namespace Iommufd.Tests.Core;
 
-/// <summary>vEVENTQ record format, sequence numbers and lost-event reporting (iommufd-uapi.md §7.4).</summary>
+/// <summary>vEVENTQ record format, sequence numbers and lost-event reporting (drivers/iommu/iommufd/eventq.c, driver.c
+/// iommufd_viommu_report_event()).</summary>
 public class VeventqTests
 {
     private static VeventqObject NewQueue(uint depth) => new(viommu: null!, IommuVeventqType.Selftest, depth);

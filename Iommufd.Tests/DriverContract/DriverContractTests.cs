@@ -7,12 +7,13 @@ namespace Iommufd.Tests.DriverContract;
 /// <summary>
 /// The contract every driver plugin must keep with the iommufd core, through the iommufd API (mostly raw ioctls):
 /// paging HWPTs and DMA, vIOMMU/vDEVICE/vEVENTQ allocation rules, stage-1 nested attach, HWPT_INVALIDATE on the
-/// vIOMMU and teardown on close (iommufd-uapi.md §6–§7). Instantiated once per plugin; what differs between plugins
-/// comes from <typeparamref name="TPlugin"/>.
+/// vIOMMU and teardown on close (drivers/iommu/iommufd/hw_pagetable.c, viommu.c). Instantiated once per plugin; what
+/// differs between plugins comes from <typeparamref name="TPlugin"/>.
 /// </summary>
 /// <remarks>
 /// Deliberately not covered: HW queues (SMMUv3 has none; the mock's are in Contract/HwQueueContractTests). This
-/// project answers <c>entry_num = 0</c> with success for every driver (arm-smmuv3.md, known quirk 1 not kept).
+/// project answers <c>entry_num = 0</c> with success for every driver (arm-smmu-v3-iommufd.c
+/// arm_vsmmu_cache_invalidate() answers EINVAL: not kept).
 /// </remarks>
 /// <typeparam name="TPlugin">The adapter of the plugin under test.</typeparam>
 public abstract class DriverContractTests<TPlugin>
@@ -549,7 +550,8 @@ public abstract class DriverContractTests<TPlugin>
         first.CopyTo(page.Span[^first.Length..]); // the second entry would lie in the guard gap after the region
         uint entryNum = 2;
 
-        // vIOMMU drivers copy the whole array before looking at any entry (iommufd-uapi.md §6.5).
+        // vIOMMU drivers copy the whole array before looking at any entry (include/linux/iommu.h
+        // iommu_copy_struct_from_full_user_array()).
         var rc = Rig.Invalidate(viommu, Plugin.InvalidationDataType, Plugin.EntryLength, page.Address + page.Length - (ulong)first.Length, ref entryNum);
 
         using (Assert.EnterMultipleScope())
@@ -568,7 +570,7 @@ public abstract class DriverContractTests<TPlugin>
         Plugin.PrepareObservation(Rig, 1);
         uint entryNum = 2;
 
-        // A newer VMM may pass a longer struct; the full-array copy takes it when the unknown tail is zero (§6.5).
+        // A newer VMM may pass a longer struct; the full-array copy takes it when the unknown tail is zero.
         var rc = Rig.Invalidate(viommu, Plugin.InvalidationDataType, Plugin.EntryLength + 8, Entries(8, 0, Plugin.ValidEntry(VirtId, 0), Plugin.ValidEntry(VirtId, 1)), ref entryNum);
 
         using (Assert.EnterMultipleScope())
@@ -605,7 +607,8 @@ public abstract class DriverContractTests<TPlugin>
         uint entryNum = uint.MaxValue;
 
         // vIOMMU drivers allocate the whole array at once (kcalloc): entry_num × entry_len far beyond
-        // KMALLOC_MAX_SIZE fails there, before any user memory is read (iommufd-uapi.md §6.6, arm-smmuv3.md §7.3).
+        // KMALLOC_MAX_SIZE fails there, before any user memory is read (arm-smmu-v3-iommufd.c
+        // arm_vsmmu_cache_invalidate()).
         var rc = Rig.Invalidate(viommu, Plugin.InvalidationDataType, Plugin.EntryLength, Entries(Plugin.ValidEntry(VirtId, 0)), ref entryNum);
 
         using (Assert.EnterMultipleScope())

@@ -11,8 +11,9 @@ namespace Iommufd.Tests.DriverContract;
 /// adapter may keep per-test state (a guest's page tables).
 /// </summary>
 /// <remarks>
-/// Where two drivers legitimately answer the same input with different errnos (iommufd-uapi.md §6.6), the expected
-/// errno lives here, never in an <c>if</c> in a test.
+/// Where two drivers legitimately answer the same input with different errnos (selftest.c
+/// mock_viommu_cache_invalidate() vs arm-smmu-v3-iommufd.c arm_vsmmu_cache_invalidate()), the expected errno lives
+/// here, never in an <c>if</c> in a test.
 /// </remarks>
 public interface IDriverContractPlugin
 {
@@ -34,10 +35,10 @@ public interface IDriverContractPlugin
     /// <summary>The HWPT_INVALIDATE <c>entry_len</c> of one entry (the kernel struct's size).</summary>
     uint EntryLength { get; }
 
-    /// <summary>The errno of <see cref="InvalidEntry"/> (iommufd-uapi.md §6.6).</summary>
+    /// <summary>The errno of <see cref="InvalidEntry"/> (the driver's cache_invalidate op).</summary>
     Errno InvalidEntryErrno { get; }
 
-    /// <summary>The errno of <see cref="EntryForUnknownVirtId"/> (iommufd-uapi.md §6.6).</summary>
+    /// <summary>The errno of <see cref="EntryForUnknownVirtId"/> (the driver's cache_invalidate op).</summary>
     Errno UnknownVirtIdErrno { get; }
 
     /// <summary>Registers the plugin with one IOMMU instance named <see cref="IommuName"/>.</summary>

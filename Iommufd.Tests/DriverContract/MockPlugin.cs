@@ -7,9 +7,10 @@ using Iommufd.MockDriver;
 namespace Iommufd.Tests.DriverContract;
 
 /// <summary>
-/// The mock (selftest) driver for the contract suite (iommufd-uapi.md §9). Its nested domains have no stage 1, so a
-/// device reaches guest RAM at the IPA itself; vIOMMU invalidations clear the device's four cache slots by
-/// <c>vdev_id</c> (§9.4), which <see cref="MockIommu.GetDeviceCache"/> shows (DEV_CHECK_CACHE).
+/// The mock (selftest) driver for the contract suite (drivers/iommu/iommufd/selftest.c). Its nested domains have no
+/// stage 1, so a device reaches guest RAM at the IPA itself; vIOMMU invalidations clear the device's four cache slots
+/// by <c>vdev_id</c> (mock_viommu_cache_invalidate()), which <see cref="MockIommu.GetDeviceCache"/> shows
+/// (DEV_CHECK_CACHE).
 /// </summary>
 public sealed class MockPlugin : IDriverContractPlugin
 {
@@ -25,10 +26,11 @@ public sealed class MockPlugin : IDriverContractPlugin
 
     public uint EntryLength => (uint)Marshal.SizeOf<IommuViommuInvalidateSelftest>();
 
-    /// <summary>Unknown flag bits (§6.6).</summary>
+    /// <summary>Unknown flag bits (EOPNOTSUPP in mock_viommu_cache_invalidate()).</summary>
     public Errno InvalidEntryErrno => Errno.EOPNOTSUPP;
 
-    /// <summary>The mock looks <c>vdev_id</c> up in the vDEVICE table: not found is EINVAL (§9.4).</summary>
+    /// <summary>The mock looks <c>vdev_id</c> up in the vDEVICE table: not found is EINVAL
+    /// (mock_viommu_cache_invalidate()).</summary>
     public Errno UnknownVirtIdErrno => Errno.EINVAL;
 
     public void AddIommu(IommufdBuilder builder) => builder.AddMockIommu(IommuName);

@@ -15,8 +15,9 @@ namespace Iommufd.Tests.DriverContract;
 /// <summary>
 /// The Arm SMMUv3 plugin for the contract suite. The guest keeps a 4K-granule, 48-bit stage-1 table and one CD
 /// (ASID <see cref="Asid"/>) in its RAM; the nested HWPT's data is a vSTE with Config = S1 translate pointing at the
-/// CD (arm-smmuv3.md §5.3). An invalidation entry is a raw 16-byte command: TLBI_NH_VA of the slot's page is valid,
-/// CFGI_STE is never forwarded, and CFGI_CD names a vSID (§7.2) — each refusal is EIO (iommufd-uapi.md §6.6).
+/// CD (arm-smmu-v3-iommufd.c arm_smmu_validate_vste()). An invalidation entry is a raw 16-byte command: TLBI_NH_VA of
+/// the slot's page is valid, CFGI_STE is never forwarded, and CFGI_CD names a vSID (arm_vsmmu_convert_user_cmd()) —
+/// each refusal is EIO.
 /// </summary>
 /// <remarks>
 /// An invalidation is observed on the SMMU's IOTLB: the slot's page is mapped in the guest table, read once by DMA
@@ -49,10 +50,10 @@ public sealed class SmmuV3Plugin : IDriverContractPlugin
 
     public uint EntryLength => 16;
 
-    /// <summary>An opcode the host does not forward (arm-smmuv3.md §7.2).</summary>
+    /// <summary>An opcode the host does not forward (arm-smmu-v3-iommufd.c arm_vsmmu_convert_user_cmd()).</summary>
     public Errno InvalidEntryErrno => Errno.EIO;
 
-    /// <summary>vSID → pSID fails (arm-smmuv3.md §7.2).</summary>
+    /// <summary>vSID → pSID fails (arm-smmu-v3-iommufd.c arm_vsmmu_convert_user_cmd()).</summary>
     public Errno UnknownVirtIdErrno => Errno.EIO;
 
     public void AddIommu(IommufdBuilder builder) => builder.AddArmSmmuV3(IommuName);

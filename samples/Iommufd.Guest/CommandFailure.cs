@@ -4,7 +4,7 @@ namespace Iommufd.Guest;
 
 /// <summary>
 /// One command a queue stopped on (CONS.ERR ≠ 0 with GERROR.CMDQ_ERR active), as the guest driver saw it when it
-/// handled the error (arm-smmuv3.md §2.4, §8.5).
+/// handled the error (Arm IHI 0070 §7.1; arm-smmu-v3.c arm_smmu_cmdq_skip_err()).
 /// </summary>
 /// <param name="Queue">The path's name.</param>
 /// <param name="Error">The CERROR code read from CONS.ERR.</param>

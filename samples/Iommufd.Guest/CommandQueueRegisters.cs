@@ -6,7 +6,7 @@ namespace Iommufd.Guest;
 /// <summary>
 /// Where one SMMUv3-format command queue's registers sit in an MMIO space: PROD, CONS (with ERR [30:24]), and the
 /// GERROR/GERRORN pair whose bit 0 is CMDQ_ERR. The SMMU's own queue and every CMDQV VCMDQ share this shape
-/// (arm-smmuv3.md §2.1, tegra241-cmdqv.md §1.4).
+/// (Arm IHI 0070 §6.3.25–§6.3.28; tegra241-cmdqv.c TEGRA241_VCMDQ_*).
 /// </summary>
 public readonly record struct CommandQueueRegisters(uint Prod, uint Cons, uint Gerror, uint Gerrorn)
 {

@@ -5,8 +5,8 @@ using Iommufd.Cmdqv.Hardware;
 namespace Iommufd.Guest;
 
 /// <summary>
-/// A model of what a Linux guest's Tegra241 CMDQV driver does (tegra241-cmdqv.md §1, §2, §3, §11), in our own
-/// code: it enables the CMDQV and VINTF0, maps and enables logical VCMDQ 0 with a queue in guest memory, and offers
+/// A model of what a Linux guest's Tegra241 CMDQV driver does (drivers/iommu/arm/arm-smmu-v3/tegra241-cmdqv.c), in our
+/// own code: it enables the CMDQV and VINTF0, maps and enables logical VCMDQ 0 with a queue in guest memory, and offers
 /// a <see cref="VcmdqCommandPath"/> that sends the commands the VINTF accepts to that queue.
 /// </summary>
 /// <remarks>
@@ -42,8 +42,9 @@ public sealed class GuestCmdqvDriver
         _mmio = cmdqv;
         _timeout = options.SyncTimeout;
 
-        // PARAM (§1.2): VER [3:0], NUM_VCMDQ_LOG2 [7:4], NUM_VINTF_LOG2 [11:8], NUM_SID_PER_VM_LOG2 [15:12]. The counts
-        // are read, never assumed (§1.5); a VMM shows a guest one VINTF.
+        // PARAM (tegra241-cmdqv.c TEGRA241_CMDQV_PARAM): VER [3:0], NUM_VCMDQ_LOG2 [7:4], NUM_VINTF_LOG2 [11:8],
+        // NUM_SID_PER_VM_LOG2 [15:12]. The counts are read, never assumed (__tegra241_cmdqv_probe()); a VMM shows a
+        // guest one VINTF.
         uint param = Read(CmdqvRegister.PARAM);
         Version = (int)(param & 0xF);
         int vcmdqLog2 = (int)((param >> 4) & 0xF);
@@ -64,17 +65,19 @@ public sealed class GuestCmdqvDriver
         const uint vintfStatus = CmdqvRegister.VintfBase + (Vintf * CmdqvRegister.VintfStride) + CmdqvRegister.VINTF_STATUS;
         if ((Read(vintfConfig) & CmdqvRegister.VINTF_CONFIG_EN) == 0)
         {
-            // As the host driver sets up VINTF0: VMID 0 and HYP_OWN first, then EN (§2).
+            // As the host driver sets up VINTF0: VMID 0 and HYP_OWN first, then EN (tegra241_vintf_hw_init()).
             Write(vintfConfig, CmdqvRegister.VINTF_CONFIG_HYP_OWN);
             Write(vintfConfig, CmdqvRegister.VINTF_CONFIG_HYP_OWN | CmdqvRegister.VINTF_CONFIG_EN);
         }
 
         WaitFor(vintfStatus, 1, "VINTF0 STATUS.ENABLED");
 
-        // HYP_OWN is wired to 0 for a guest (§1.7, quirk 9): what reads back decides which commands the queue takes.
+        // HYP_OWN is wired to 0 for a guest (tegra241_vintf_hw_init() reads it back): what reads back decides which
+        // commands the queue takes.
         HypOwn = (Read(vintfConfig) & CmdqvRegister.VINTF_CONFIG_HYP_OWN) != 0;
 
-        // Map global VCMDQ 0 as VINTF0's LVCMDQ 0 (§1.6: q = vintf × per-VINTF count + lidx).
+        // Map global VCMDQ 0 as VINTF0's LVCMDQ 0 (CMDQ_ALLOC, as tegra241_cmdqv_hw_reset(): q = vintf × per-VINTF
+        // count + lidx).
         Write(CmdqvRegister.CMDQ_ALLOC + 0, CmdqvRegister.CMDQ_ALLOC_ALLOCATED
             | ((uint)Lvcmdq << CmdqvRegister.CMDQ_ALLOC_LVCMDQ_SHIFT) | ((uint)Vintf << CmdqvRegister.CMDQ_ALLOC_VINTF_SHIFT));
 
@@ -86,7 +89,8 @@ public sealed class GuestCmdqvDriver
             WaitFor(page0 + CmdqvRegister.VCMDQ_STATUS, 0, "VCMDQ STATUS.ENABLED clear");
         }
 
-        // The queue is aligned to its size, as the host's HW queue rules require (§8.2), and below 2^48 (BASE ADDR [47:5]).
+        // The queue is aligned to its size, as the host's HW queue rules require (tegra241_vintf_alloc_lvcmdq_user()),
+        // and below 2^48 (BASE ADDR [47:5]).
         QueueLog2Entries = options.QueueLog2Entries;
         ulong bytes = Math.Max((ulong)CommandSize << QueueLog2Entries, 32);
         QueueIpa = memory.Allocate(bytes, bytes);
@@ -106,11 +110,12 @@ public sealed class GuestCmdqvDriver
             Write(page0 + CmdqvRegister.VCMDQ_GERRORN, gerror);
         }
 
-        // The guest enables its own queue (§8.3: the host only writes BASE).
+        // The guest enables its own queue (tegra241_vcmdq_hw_init_user() writes only BASE).
         Write(page0 + CmdqvRegister.VCMDQ_CONFIG, CmdqvRegister.VCMDQ_EN);
         WaitFor(page0 + CmdqvRegister.VCMDQ_STATUS, CmdqvRegister.VCMDQ_EN, "VCMDQ STATUS.ENABLED");
 
-        // A secondary queue's CMD_SYNC uses CS = NONE and its completion is busy-polled through CONS (§2).
+        // A secondary queue's CMD_SYNC uses CS = NONE and its completion is busy-polled through CONS
+        // (arm_smmu_cmdq_needs_busy_polling()).
         Queue = new SmmuCommandQueuePath($"vcmdq{Lvcmdq}", cmdqv, memory, QueueIpa, QueueLog2Entries,
             CommandQueueRegisters.Lvcmdq(Vintf, Lvcmdq), SmmuCommand.CS_SIG_NONE, _timeout);
     }

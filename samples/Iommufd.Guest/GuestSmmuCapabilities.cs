@@ -1,7 +1,7 @@
 namespace Iommufd.Guest;
 
 /// <summary>
-/// The ID registers as the guest driver probed them, with the fields it uses (arm-smmuv3.md §6.1).
+/// The ID registers as the guest driver probed them, with the fields it uses (Arm IHI 0070 §6.3.1–§6.3.6).
 /// </summary>
 public sealed record GuestSmmuCapabilities(uint Idr0, uint Idr1, uint Idr3, uint Idr5)
 {

@@ -5,7 +5,8 @@ using Iommufd.Core.Driver;
 
 namespace Iommufd.Guest;
 
-// Devices: STEs and CDs (arm-smmuv3.md §5), stage-1 tables, and the invalidation an unmap needs before it returns.
+// Devices: STEs and CDs (Arm IHI 0070 §5.2, §5.4), stage-1 tables, and the invalidation an unmap needs before it
+// returns.
 public sealed partial class GuestSmmuDriver
 {
     /// <summary>STE Config = 0b101: stage-1 translate, stage-2 bypass.</summary>
@@ -94,8 +95,9 @@ public sealed partial class GuestSmmuDriver
             | (1UL << 41) | (1UL << 45) | (1UL << 46) | ((ulong)asid << 48);
         WriteValidLast(cdIpa, ContextDescriptor.Size, cd0, table.Root & CdTtb0Mask, 0, CdMair);
 
-        // STE (spec §5.2): only fields a nesting host accepts from a guest STE are set (arm-smmuv3.md §5.3), so a VMM
-        // may forward these words unchanged. Word 1: S1DSS = 0, S1CIR = S1COR = WB-RA (1), S1CSH = ISH (3), EATS.
+        // STE (spec §5.2): only fields a nesting host accepts from a guest STE are set (arm-smmu-v3-iommufd.c
+        // arm_smmu_validate_vste()), so a VMM may forward these words unchanged. Word 1: S1DSS = 0, S1CIR = S1COR =
+        // WB-RA (1), S1CSH = ISH (3), EATS.
         ulong ste0 = 1UL | (SteConfigS1Translate << 1) | (cdIpa & SteContextPtrMask); // S1Fmt = 0, S1CDMax = 0
         ulong ste1 = (1UL << 2) | (1UL << 4) | (3UL << 6) | ((ats ? 1UL : 0) << 28);
         WriteSte(sid, new StreamTableEntry(ste0, ste1, 0, 0));

@@ -2,7 +2,7 @@ using Iommufd.ArmSmmuV3.Hardware;
 
 namespace Iommufd.Guest;
 
-// The event queue (spec §7.4, arm-smmuv3.md §4.3): the SMMU produces 32-byte records at EVENTQ_PROD; the driver
+// The event queue (Arm IHI 0070 §7.4): the SMMU produces 32-byte records at EVENTQ_PROD; the driver
 // consumes them and moves EVENTQ_CONS. A record that met a full queue was dropped and EVENTQ_PROD.OVFLG toggled;
 // the driver acknowledges by copying OVFLG into EVENTQ_CONS.OVACKFLG, which lets the SMMU report the next overflow.
 public sealed partial class GuestSmmuDriver

@@ -7,7 +7,7 @@ namespace Iommufd.Guest;
 /// A model of what the Linux arm-smmu-v3 driver does inside a VM, written from the specification's behaviour (not
 /// from the kernel's code): it probes the ID registers, sets up a linear stream table, a command queue and an event
 /// queue in guest memory, enables the SMMU, and then attaches devices to stage-1 translations, maps and unmaps
-/// pages, and invalidates exactly what it unmapped before returning (arm-smmuv3.md §5, §6, §8).
+/// pages, and invalidates exactly what it unmapped before returning (Arm IHI 0070 chapters 5 and 6; arm-smmu-v3.c).
 /// </summary>
 /// <remarks>
 /// <para>
@@ -136,8 +136,8 @@ public sealed partial class GuestSmmuDriver
     }
 
     /// <summary>
-    /// The first half of the reset sequence (Linux's order, arm-smmuv3.md §8): disable, program CR1/CR2, the
-    /// stream table (every STE abort) and the command queue, and enable the command queue.
+    /// The first half of the reset sequence (Linux's order, arm-smmu-v3.c arm_smmu_device_reset()): disable, program
+    /// CR1/CR2, the stream table (every STE abort) and the command queue, and enable the command queue.
     /// </summary>
     private void Reset(ulong cmdqIpa, int cmdqLog2)
     {

@@ -4,8 +4,8 @@ using Iommufd.ArmSmmuV3.Hardware;
 namespace Iommufd.Guest;
 
 /// <summary>
-/// The invalidation commands the guest driver builds for an unmap of 4 KiB pages (arm-smmuv3.md §1.3, §1.4): one
-/// TLBI_NH_VA per page, or range TLBIs of (NUM + 1) × 2^SCALE pages each, and the ATC_INV span covering a range.
+/// The invalidation commands the guest driver builds for an unmap of 4 KiB pages (Arm IHI 0070 §4.4, §4.4.1.1, §4.5.1):
+/// one TLBI_NH_VA per page, or range TLBIs of (NUM + 1) × 2^SCALE pages each, and the ATC_INV span covering a range.
 /// </summary>
 internal static class InvalidationCommands
 {

@@ -6,7 +6,8 @@ namespace Iommufd.Guest;
 /// <summary>
 /// A guest driver's side of one SMMUv3-format command queue in guest memory: entries are written at the driver's
 /// PROD, PROD is rung, and the driver polls CONS until it has passed the CMD_SYNC that closes the batch
-/// (arm-smmuv3.md §2.2, §3, §8.3). Used for the SMMU's own queue and, with other register offsets, for a VCMDQ.
+/// (Arm IHI 0070 §3.5, §4.7.3; arm-smmu-v3.c arm_smmu_cmdq_issue_cmdlist()). Used for the SMMU's own queue and, with
+/// other register offsets, for a VCMDQ.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -14,11 +15,11 @@ namespace Iommufd.Guest;
 /// a larger submission is issued as several batches, each waited for before the next is written.
 /// </para>
 /// <para>
-/// Errors are handled the way a host driver's GERROR handler does (arm-smmuv3.md §8.5): with GERROR.CMDQ_ERR
-/// active the driver reads CONS.ERR; CERROR_ILL (or an unknown code) has the failing entry overwritten with a
-/// CMD_SYNC — there is no NOP command — so the queue moves on; CERROR_ABT is retried as it is; CERROR_ATC_INV_SYNC
-/// leaves the CMD_SYNC in place to run again (spec §4.7.3). Every case is recorded, then GERRORN = GERROR
-/// acknowledges all active errors and the queue fetches again from CONS (spec §7.1).
+/// Errors are handled the way a host driver's GERROR handler does (arm-smmu-v3.c arm_smmu_gerror_handler()): with
+/// GERROR.CMDQ_ERR active the driver reads CONS.ERR; CERROR_ILL (or an unknown code) has the failing entry overwritten
+/// with a CMD_SYNC — there is no NOP command — so the queue moves on; CERROR_ABT is retried as it is;
+/// CERROR_ATC_INV_SYNC leaves the CMD_SYNC in place to run again (spec §4.7.3). Every case is recorded, then GERRORN =
+/// GERROR acknowledges all active errors and the queue fetches again from CONS (spec §7.1).
 /// </para>
 /// <para>
 /// Not modelled: Linux's lock-free multi-producer insertion (one lock serializes submitters here), MSI-based
@@ -48,7 +49,8 @@ public sealed class SmmuCommandQueuePath : ICommandPath
     /// <param name="registers">PROD/CONS/GERROR/GERRORN offsets in <paramref name="mmio"/>.</param>
     /// <param name="syncCs">
     /// CS of the CMD_SYNCs the path appends. Linux uses SIG_SEV on the SMMU queue when it does not poll an MSI, and
-    /// SIG_NONE on a CMDQV queue (tegra241-cmdqv.md §2); completion is observed through CONS either way.
+    /// SIG_NONE on a CMDQV queue (arm-smmu-v3.c arm_smmu_cmdq_needs_busy_polling()); completion is observed through
+    /// CONS either way.
     /// </param>
     /// <param name="timeout">How long a CMD_SYNC may take before the submission is reported as timed out.</param>
     public SmmuCommandQueuePath(string name, IMmio mmio, IGuestMemory memory, ulong baseIpa, int log2Entries, CommandQueueRegisters registers, byte syncCs, TimeSpan timeout)
@@ -170,8 +172,8 @@ public sealed class SmmuCommandQueuePath : ICommandPath
     }
 
     /// <summary>
-    /// The GERROR handler's command-queue part (arm-smmuv3.md §8.5). True when an active CMDQ_ERR was handled and
-    /// acknowledged.
+    /// The GERROR handler's command-queue part (arm-smmu-v3.c arm_smmu_cmdq_skip_err()). True when an active CMDQ_ERR
+    /// was handled and acknowledged.
     /// </summary>
     private bool TryHandleError(in Batch batch)
     {

@@ -4,11 +4,12 @@ namespace Iommufd.Guest;
 
 /// <summary>
 /// The command path of a guest with a CMDQV: commands its VINTF accepts go to its VCMDQ, everything else to a
-/// fallback (the vSMMU's own queue), in the caller's order (tegra241-cmdqv.md §2, §3, §11).
+/// fallback (the vSMMU's own queue), in the caller's order (tegra241-cmdqv.c tegra241_cmdqv_get_cmdq(),
+/// tegra241_guest_vcmdq_supports_cmd()).
 /// </summary>
 /// <remarks>
-/// A CMD_SYNC orders only its own queue; there is no order across queues (arm-smmuv3.md §8.7). So a submission that
-/// mixes both kinds is cut into runs at every change of destination, and each run is issued with its own CMD_SYNC
+/// A CMD_SYNC orders only its own queue; there is no order across queues (Arm IHI 0070 §4.7.3, §3.5.6). So a submission
+/// that mixes both kinds is cut into runs at every change of destination, and each run is issued with its own CMD_SYNC
 /// and waited for before the next starts: every command completes before any later one begins, as on one queue.
 /// Each command is checked, not only the first of a batch. A caller's CMD_SYNC just closes the current run, which is
 /// synced anyway. If a run's sync times out, later runs are not issued, since their order could not be kept.
@@ -55,8 +56,8 @@ public sealed class VcmdqCommandPath : ICommandPath
     public long Runs => Interlocked.Read(ref _runs);
 
     /// <summary>
-    /// The commands a guest-owned VINTF accepts (tegra241-cmdqv.md §3); the CMD_SYNC a queue appends is never
-    /// filtered.
+    /// The commands a guest-owned VINTF accepts (tegra241-cmdqv.c tegra241_guest_vcmdq_supports_cmd()); the CMD_SYNC a
+    /// queue appends is never filtered.
     /// </summary>
     public static bool GuestVintfAccepts(SmmuOpcode opcode) =>
         opcode != SmmuOpcode.CMD_SYNC && Iommufd.Cmdqv.Hardware.Vcmdq.GuestMayIssue(opcode);

@@ -5,8 +5,8 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.MockDriver;
 
 /// <summary>
-/// The mock driver's state for one endpoint device (the kernel's <c>struct mock_dev</c>, §9.4): four cache slots
-/// that vIOMMU invalidations clear, the domain the device is attached to, and the vIOMMU and virtual ID recorded
+/// The mock driver's state for one endpoint device (the kernel's <c>struct mock_dev</c> in selftest.c): four cache
+/// slots that vIOMMU invalidations clear, the domain the device is attached to, and the vIOMMU and virtual ID recorded
 /// when it attached to a vIOMMU's nested domain.
 /// </summary>
 internal sealed class MockDevice

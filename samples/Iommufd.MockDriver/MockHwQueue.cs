@@ -3,8 +3,8 @@ using Iommufd.Core.Driver;
 namespace Iommufd.MockDriver;
 
 /// <summary>
-/// A mock HW queue (§9.8): it occupies one of its vIOMMU's two slots and does nothing else. The memory it was
-/// allocated on stays pinned by the core for as long as it exists.
+/// A mock HW queue (selftest.c struct mock_hw_queue): it occupies one of its vIOMMU's two slots and does nothing else.
+/// The memory it was allocated on stays pinned by the core for as long as it exists.
 /// </summary>
 internal sealed class MockHwQueue : IHwQueue
 {

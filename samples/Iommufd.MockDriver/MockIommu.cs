@@ -9,21 +9,23 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.MockDriver;
 
 /// <summary>
-/// One mock IOMMU: the C# counterpart of the kernel's iommufd selftest driver (reference/iommufd-uapi.md §9). It
+/// One mock IOMMU: the C# counterpart of the kernel's iommufd selftest driver (drivers/iommu/iommufd/selftest.c). It
 /// implements every hook the core calls with state simple enough to check from a test: software page tables,
 /// four IOTLB slots per nested domain, four cache slots per device, two HW queue slots per vIOMMU.
 /// </summary>
 /// <remarks>
 /// <para>
 /// <see cref="GetIotlb"/>, <see cref="GetDeviceCache"/> and <see cref="TriggerVevent"/> replace the kernel's
-/// <c>IOMMU_TEST_CMD</c> ops (§9.10): instead of a test ioctl, a test asks the driver object directly.
-/// <see cref="GetAttachedDomain"/>, <see cref="DomainCount"/> and <see cref="ViommuCount"/> are extra checks. Get the instance from a device with
-/// <c>(MockIommu)device.Iommu</c> and a domain from a HWPT ID with <c>IommufdFile.GetHwptDomain</c>.
+/// <c>IOMMU_TEST_CMD</c> ops (iommufd_test.h IOMMU_TEST_OP_*): instead of a test ioctl, a test asks the driver object
+/// directly. <see cref="GetAttachedDomain"/>, <see cref="DomainCount"/> and <see cref="ViommuCount"/> are extra checks.
+/// Get the instance from a device with <c>(MockIommu)device.Iommu</c> and a domain from a HWPT ID with
+/// <c>IommufdFile.GetHwptDomain</c>.
 /// </para>
 /// <para>
 /// Not modelled: dirty tracking (DIRTY_TRACKING is EOPNOTSUPP), PASID attach and the PASID table, huge pages and the
 /// generic_pt page-table format (the page table is a map of 4 KiB pages), I/O page faults raised by DMA (the core's
-/// <c>IommufdFile.ReportPageFault</c> stands in for TRIGGER_IOPF), and fault injection (§10.11).
+/// <c>IommufdFile.ReportPageFault</c> stands in for TRIGGER_IOPF), and fault injection
+/// (tools/testing/selftests/iommu/iommufd_fail_nth.c).
 /// </para>
 /// <para>
 /// Thread safety: every hook may run concurrently with any other. Each piece of state says which lock guards it.
@@ -66,9 +68,9 @@ public sealed class MockIommu : IIommuInstance
     }
 
     /// <summary>
-    /// GET_HW_INFO: the mock's native type is SELFTEST with <see cref="IommuTestHwInfo"/> (§5.5, §9.2). Any other
-    /// requested type is EOPNOTSUPP. No capability is reported: the mock does not track dirty pages, and its devices
-    /// have no PASID support.
+    /// GET_HW_INFO: the mock's native type is SELFTEST with <see cref="IommuTestHwInfo"/> (selftest.c
+    /// mock_domain_hw_info()). Any other requested type is EOPNOTSUPP. No capability is reported: the mock does not
+    /// track dirty pages, and its devices have no PASID support.
     /// </summary>
     public Errno GetHwInfo(EndpointDevice device, IommuHwInfoType requestedType, Span<byte> data, out HwInfoResult result)
     {
@@ -86,9 +88,9 @@ public sealed class MockIommu : IIommuInstance
     }
 
     /// <summary>
-    /// A paging domain over the mock aperture (§9.1). NEST_PARENT and ALLOC_PASID are accepted; DIRTY_TRACKING is
-    /// EOPNOTSUPP because the mock has no dirty bits, as is any flag it does not know (the core passes the caller's
-    /// flags minus FAULT_ID_VALID).
+    /// A paging domain over the mock aperture (iommufd_test.h MOCK_APERTURE_*). NEST_PARENT and ALLOC_PASID are
+    /// accepted; DIRTY_TRACKING is EOPNOTSUPP because the mock has no dirty bits, as is any flag it does not know (the
+    /// core passes the caller's flags minus FAULT_ID_VALID).
     /// </summary>
     public Errno AllocPagingDomain(EndpointDevice device, IommuHwptAllocFlags flags, out IPagingDomain domain)
     {
@@ -106,7 +108,7 @@ public sealed class MockIommu : IIommuInstance
 
     /// <summary>
     /// The older nesting path (HWPT_ALLOC with a nest-parent HWPT as <c>pt_id</c>): a nested domain whose IOTLB
-    /// slots start at the value in the caller's <see cref="IommuHwptSelftest"/> (§9.3). The core has already
+    /// slots start at the value in the caller's <see cref="IommuHwptSelftest"/> (selftest.c). The core has already
     /// checked the flags and that the parent is a nest parent of this IOMMU.
     /// </summary>
     public Errno AllocNestedDomain(EndpointDevice device, IPagingDomain parent, IommuHwptAllocFlags flags, UserData data, out INestedDomain domain)
@@ -123,7 +125,8 @@ public sealed class MockIommu : IIommuInstance
         return rc;
     }
 
-    /// <summary>Only <see cref="IommuViommuType.Selftest"/> (the kernel's get_viommu_size returning 0 otherwise, §9.5).</summary>
+    /// <summary>Only <see cref="IommuViommuType.Selftest"/> (the kernel's get_viommu_size returning 0 otherwise,
+    /// selftest.c mock_get_viommu_size()).</summary>
     public bool SupportsViommu(EndpointDevice device, IommuViommuType type) => type == IommuViommuType.Selftest;
 
     /// <summary>viommu_init: see <see cref="MockViommu.Create"/>.</summary>
@@ -148,9 +151,9 @@ public sealed class MockIommu : IIommuInstance
     }
 
     /// <summary>
-    /// Attaches a device (§9.6). A nested domain from a vIOMMU needs the device's vDEVICE on that vIOMMU (ENOENT:
-    /// allocate the vDEVICE first); the device then records the vIOMMU and its virtual ID, which TRIGGER_VEVENT
-    /// reports. Any other attach clears them. A domain of another IOMMU is EINVAL.
+    /// Attaches a device (selftest.c mock_domain_nop_attach()). A nested domain from a vIOMMU needs the device's
+    /// vDEVICE on that vIOMMU (ENOENT: allocate the vDEVICE first); the device then records the vIOMMU and its virtual
+    /// ID, which TRIGGER_VEVENT reports. Any other attach clears them. A domain of another IOMMU is EINVAL.
     /// </summary>
     public Errno Attach(EndpointDevice device, IIommuDomain domain)
     {
@@ -244,10 +247,10 @@ public sealed class MockIommu : IIommuInstance
     public IIommuDomain? GetAttachedDomain(EndpointDevice device) => GetDevice(device).Domain;
 
     /// <summary>
-    /// IOMMU_TEST_OP_TRIGGER_VEVENT (§9.7): reports an <see cref="IommuVeventqType.Selftest"/> event carrying the
-    /// device's virtual ID to the vIOMMU it is attached through. ENOENT when the device is not attached to a nested
-    /// domain of a vIOMMU. Like the kernel op it succeeds even when no vEVENTQ takes the event (it is then dropped,
-    /// reference known quirk 12).
+    /// IOMMU_TEST_OP_TRIGGER_VEVENT (selftest.c iommufd_test_trigger_vevent()): reports an <see
+    /// cref="IommuVeventqType.Selftest"/> event carrying the device's virtual ID to the vIOMMU it is attached through.
+    /// ENOENT when the device is not attached to a nested domain of a vIOMMU. Like the kernel op it succeeds even when
+    /// no vEVENTQ takes the event (it is then dropped, drivers/iommu/iommufd/driver.c iommufd_viommu_report_event()).
     /// </summary>
     /// <remarks>
     /// The kernel also answers ENOENT for a recorded virtual ID of 0, because its mock uses 0 for "none". Here a

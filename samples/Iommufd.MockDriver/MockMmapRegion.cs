@@ -5,8 +5,8 @@ using Iommufd.Core.Memory;
 namespace Iommufd.MockDriver;
 
 /// <summary>
-/// The two zeroed pages a mock vIOMMU lets user space mmap (§9.5): plain memory, not registers. They are taken from
-/// the machine's physical memory, as the kernel allocates real pages, so a leak shows in
+/// The two zeroed pages a mock vIOMMU lets user space mmap (selftest.c mock_viommu_init()): plain memory, not
+/// registers. They are taken from the machine's physical memory, as the kernel allocates real pages, so a leak shows in
 /// <see cref="PhysicalMemory.FrameCount"/>.
 /// </summary>
 /// <remarks>

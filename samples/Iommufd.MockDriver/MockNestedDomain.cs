@@ -5,9 +5,9 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.MockDriver;
 
 /// <summary>
-/// A mock nested domain (§9.3): no stage-1 table, just four IOTLB slots that user invalidations clear, on top of a
-/// nest-parent paging domain that does the actual translation. It comes from a nest-parent HWPT (the older path)
-/// or from a <see cref="MockViommu"/>.
+/// A mock nested domain (selftest.c struct mock_iommu_domain_nested): no stage-1 table, just four IOTLB slots that user
+/// invalidations clear, on top of a nest-parent paging domain that does the actual translation. It comes from a
+/// nest-parent HWPT (the older path) or from a <see cref="MockViommu"/>.
 /// </summary>
 internal sealed class MockNestedDomain : INestedDomain, IUserCacheInvalidation
 {
@@ -45,8 +45,8 @@ internal sealed class MockNestedDomain : INestedDomain, IUserCacheInvalidation
 
     /// <summary>
     /// Builds a nested domain from the caller's <see cref="IommuHwptSelftest"/>: a data type other than SELFTEST is
-    /// EOPNOTSUPP (the mock checks it itself before copying); the copy follows the blob rule of §2.5 (a short or
-    /// oversized blob is EINVAL, a bad pointer EFAULT).
+    /// EOPNOTSUPP (the mock checks it itself before copying); the copy follows include/linux/iommu.h
+    /// iommu_copy_struct_from_user() (a short or oversized blob is EINVAL, a bad pointer EFAULT).
     /// </summary>
     public static Errno Create(MockIommu iommu, MockPagingDomain parent, MockViommu? viommu, UserData data, out MockNestedDomain domain)
     {
@@ -77,11 +77,11 @@ internal sealed class MockNestedDomain : INestedDomain, IUserCacheInvalidation
     }
 
     /// <summary>
-    /// IOMMU_HWPT_INVALIDATE on the nested HWPT, entry by entry as §9.3 lays out: a wrong data type is EINVAL before
-    /// any entry is read; then each entry is copied on its own (§6.5, single-entry rule), unknown flags are
-    /// EOPNOTSUPP and an IOTLB index above 3 is EINVAL (checked even with FLAG_ALL, as §9.3 orders the checks).
-    /// The first failure stops the loop; <see cref="InvalidationArray.EntryNum"/> always comes back as the number
-    /// of entries handled before it.
+    /// IOMMU_HWPT_INVALIDATE on the nested HWPT, entry by entry as selftest.c mock_domain_cache_invalidate_user() does:
+    /// a wrong data type is EINVAL before any entry is read; then each entry is copied on its own (iommu.h
+    /// iommu_copy_struct_from_user_array()), unknown flags are EOPNOTSUPP and an IOTLB index above 3 is EINVAL (checked
+    /// even with FLAG_ALL, in the kernel function's order). The first failure stops the loop; <see
+    /// cref="InvalidationArray.EntryNum"/> always comes back as the number of entries handled before it.
     /// </summary>
     public Errno CacheInvalidate(ref InvalidationArray array)
     {

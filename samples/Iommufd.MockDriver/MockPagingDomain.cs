@@ -7,11 +7,11 @@ namespace Iommufd.MockDriver;
 
 /// <summary>
 /// A mock paging domain: a software page table of 4 KiB pages, IOVA → (physical address, protection), over the
-/// mock aperture [MOCK_APERTURE_START, MOCK_APERTURE_LAST] (§9.1). The core mirrors an IOAS into it with
+/// mock aperture [MOCK_APERTURE_START, MOCK_APERTURE_LAST] (iommufd_test.h). The core mirrors an IOAS into it with
 /// <see cref="Map"/> and <see cref="Unmap"/>; DMA and HW-queue checks read it with <see cref="TryTranslate"/>.
 /// </summary>
 /// <remarks>
-/// The kernel's newest mock uses the generic_pt AMDv1 format (§9.9); a flat map gives the same answers for the
+/// The kernel's newest mock uses the generic_pt AMDv1 format (selftest.c); a flat map gives the same answers for the
 /// questions iommufd asks (iova_to_phys, map, unmap) without modelling page-table memory.
 /// </remarks>
 internal sealed class MockPagingDomain : IPagingDomain

@@ -6,9 +6,9 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.MockDriver;
 
 /// <summary>
-/// A mock vIOMMU (§9.4, §9.5, §9.8). It invalidates device caches by virtual device ID — the same shape as an
-/// SMMUv3 vIOMMU translating vSIDs — allocates nested domains, owns up to two HW queues that must be allocated in
-/// order, and, when the caller passes driver data, exposes two pages for mmap.
+/// A mock vIOMMU (drivers/iommu/iommufd/selftest.c struct mock_viommu). It invalidates device caches by virtual device
+/// ID — the same shape as an SMMUv3 vIOMMU translating vSIDs — allocates nested domains, owns up to two HW queues that
+/// must be allocated in order, and, when the caller passes driver data, exposes two pages for mmap.
 /// </summary>
 internal sealed class MockViommu : IViommu, IUserCacheInvalidation, IViommuNestedDomains, IViommuHwQueues
 {
@@ -17,8 +17,8 @@ internal sealed class MockViommu : IViommu, IUserCacheInvalidation, IViommuNeste
 
     /// <summary>
     /// The largest entry array the kernel's kcalloc can provide in one piece (KMALLOC_MAX_SIZE, 4 MiB on a kernel
-    /// with 4 KiB pages). A larger <c>entry_num</c> is ENOMEM, which §6.6 lists for the mock vIOMMU's allocation
-    /// failure, rather than a huge pooled buffer.
+    /// with 4 KiB pages). A larger <c>entry_num</c> is ENOMEM, as selftest.c mock_viommu_cache_invalidate() answers for
+    /// the mock vIOMMU's allocation failure, rather than a huge pooled buffer.
     /// </summary>
     private const ulong MaxBatchBytes = 4 << 20;
 
@@ -49,10 +49,11 @@ internal sealed class MockViommu : IViommu, IUserCacheInvalidation, IViommuNeste
     public MockPagingDomain Parent { get; }
 
     /// <summary>
-    /// viommu_init (§9.5). Without driver data the vIOMMU is ready at once. With data: the caller's
-    /// <see cref="IommuViommuSelftest"/> is copied (blob rule of §2.5, minimum up to <c>out_data</c>), two zeroed
-    /// pages are registered for mmap with <c>in_data</c> written at offset 0, and <c>out_data</c> (= in_data),
-    /// <c>out_mmap_offset</c> and <c>out_mmap_length</c> go back to the caller. Everything is undone on failure.
+    /// viommu_init (selftest.c mock_viommu_init()). Without driver data the vIOMMU is ready at once. With data: the
+    /// caller's <see cref="IommuViommuSelftest"/> is copied (iommu.h iommu_copy_struct_from_user(), minimum up to
+    /// <c>out_data</c>), two zeroed pages are registered for mmap with <c>in_data</c> written at offset 0, and
+    /// <c>out_data</c> (= in_data), <c>out_mmap_offset</c> and <c>out_mmap_length</c> go back to the caller. Everything
+    /// is undone on failure.
     /// </summary>
     public static Errno Create(MockIommu iommu, IViommuContext context, MockPagingDomain parent, UserData data, out MockViommu viommu)
     {
@@ -114,12 +115,13 @@ internal sealed class MockViommu : IViommu, IUserCacheInvalidation, IViommuNeste
     }
 
     /// <summary>
-    /// IOMMU_HWPT_INVALIDATE on the vIOMMU (§9.4). <c>entry_num</c> 0 only probes the data type (success, or EINVAL
-    /// for a wrong type). Otherwise the whole array is copied once into a pooled buffer with the full-array rule of
-    /// §6.5 (a wrong type is EINVAL, short entries are zero-filled, an oversized entry needs a zero tail), then each
-    /// entry is checked and applied in order: unknown flags are EOPNOTSUPP, a cache index above 3 is EINVAL (also
-    /// with FLAG_ALL), an unknown <c>vdev_id</c> is EINVAL. <see cref="InvalidationArray.EntryNum"/> comes back as
-    /// the number of entries applied before the first failure (0 when the copy itself failed).
+    /// IOMMU_HWPT_INVALIDATE on the vIOMMU (selftest.c mock_viommu_cache_invalidate()). <c>entry_num</c> 0 only probes
+    /// the data type (success, or EINVAL for a wrong type). Otherwise the whole array is copied once into a pooled
+    /// buffer with the full-array rule of iommu.h iommu_copy_struct_from_full_user_array() (a wrong type is EINVAL,
+    /// short entries are zero-filled, an oversized entry needs a zero tail), then each entry is checked and applied in
+    /// order: unknown flags are EOPNOTSUPP, a cache index above 3 is EINVAL (also with FLAG_ALL), an unknown
+    /// <c>vdev_id</c> is EINVAL. <see cref="InvalidationArray.EntryNum"/> comes back as the number of entries applied
+    /// before the first failure (0 when the copy itself failed).
     /// </summary>
     public Errno CacheInvalidate(ref InvalidationArray array)
     {
@@ -160,8 +162,9 @@ internal sealed class MockViommu : IViommu, IUserCacheInvalidation, IViommuNeste
     }
 
     /// <summary>
-    /// alloc_domain_nested (§9.5): flags other than ALLOC_PASID are EOPNOTSUPP (the core has removed
-    /// FAULT_ID_VALID); the data is the same <see cref="IommuHwptSelftest"/> as on the parent path.
+    /// alloc_domain_nested (selftest.c mock_viommu_alloc_domain_nested()): flags other than ALLOC_PASID are EOPNOTSUPP
+    /// (the core has removed FAULT_ID_VALID); the data is the same <see cref="IommuHwptSelftest"/> as on the parent
+    /// path.
     /// </summary>
     public Errno AllocNestedDomain(IommuHwptAllocFlags flags, UserData data, out INestedDomain domain)
     {
@@ -176,14 +179,15 @@ internal sealed class MockViommu : IViommu, IUserCacheInvalidation, IViommuNeste
         return rc;
     }
 
-    /// <summary>get_hw_queue_size: only the SELFTEST queue type (§9.8).</summary>
+    /// <summary>get_hw_queue_size: only the SELFTEST queue type (selftest.c mock_viommu_get_hw_queue_size()).</summary>
     public bool SupportsHwQueue(IommuHwQueueType type) => type == IommuHwQueueType.Selftest;
 
     /// <summary>
-    /// hw_queue_init_phys (§9.8), checks in order: an index of 2 or more is EINVAL, a taken index EEXIST, an index
-    /// whose predecessor is missing EIO (reference known quirk 13), and a base address that is not the stage-2
-    /// translation of the queue's IOVA EFAULT — that last check tests the core's IOVA → PA conversion. A queue after
-    /// the first depends on its predecessor, so the core refuses to destroy them out of order.
+    /// hw_queue_init_phys (selftest.c mock_hw_queue_init_phys()), checks in order: an index of 2 or more is EINVAL, a
+    /// taken index EEXIST, an index whose predecessor is missing EIO (not EINVAL, as upstream), and a base address that
+    /// is not the stage-2 translation of the queue's IOVA EFAULT — that last check tests the core's IOVA → PA
+    /// conversion. A queue after the first depends on its predecessor, so the core refuses to destroy them out of
+    /// order.
     /// </summary>
     public Errno InitHwQueue(IHwQueueContext queue, out IHwQueue hwQueue)
     {

@@ -8,11 +8,11 @@ using Iommufd.Guest;
 namespace Iommufd.Vmm;
 
 /// <summary>
-/// The guest's Tegra241 CMDQV (tegra241-cmdqv.md §11): one VINTF (VINTF0 for the guest, never hypervisor-owned).
-/// Its logical-queue page 0 is the host VINTF page the VMM mmapped, so the guest's PROD writes go straight to the
-/// (hardware or software) VCMDQ; the config page and page 1 are emulated. A HW queue is allocated once the guest
-/// has enabled the CMDQV and VINTF0, mapped the queue (CMDQ_ALLOC) and set its BASE; register writes made before
-/// that are kept and replayed. CMDQV vEVENTs set the guest's error maps and raise its CMDQV interrupt.
+/// The guest's Tegra241 CMDQV (as QEMU hw/arm/tegra241-cmdqv.c presents it): one VINTF (VINTF0 for the guest, never
+/// hypervisor-owned). Its logical-queue page 0 is the host VINTF page the VMM mmapped, so the guest's PROD writes go
+/// straight to the (hardware or software) VCMDQ; the config page and page 1 are emulated. A HW queue is allocated once
+/// the guest has enabled the CMDQV and VINTF0, mapped the queue (CMDQ_ALLOC) and set its BASE; register writes made
+/// before that are kept and replayed. CMDQV vEVENTs set the guest's error maps and raise its CMDQV interrupt.
 /// </summary>
 public sealed class VirtualCmdqv : IMmio, IDisposable
 {

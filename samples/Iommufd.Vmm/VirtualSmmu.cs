@@ -183,8 +183,9 @@ public sealed class VirtualSmmu : IMmio, IDisposable
     }
 
     /// <summary>
-    /// The guest's view of the host SMMU: only the fields the uAPI lets a VMM use (arm-smmuv3.md §6.3), plus S1P,
-    /// COHACC and the queue sizes this front end supports. No stage 2, MSI, SEV or 2-level tables for the guest.
+    /// The guest's view of the host SMMU: only the fields the uAPI lets a VMM use (include/uapi/linux/iommufd.h struct
+    /// iommu_hw_info_arm_smmuv3), plus S1P, COHACC and the queue sizes this front end supports. No stage 2, MSI, SEV or
+    /// 2-level tables for the guest.
     /// </summary>
     private void ReadHostIdRegisters()
     {
@@ -368,7 +369,8 @@ public sealed class VirtualSmmu : IMmio, IDisposable
                 case SmmuOpcode.PREFETCH_ADDR:
                     break;
                 default:
-                    // What a stage-1-only SMMU without HYP, PRI or stalls refuses (spec §4.1.6, arm-smmuv3.md §1.4).
+                    // What a stage-1-only SMMU without HYP, PRI or stalls refuses (Arm IHI 0070 §4.1.6 and each
+                    // command's section).
                     error = Flush(out uint at2, syncPosition: null);
                     Fail(error != CommandError.CERROR_NONE ? at2 : cursor, error != CommandError.CERROR_NONE ? error : CommandError.CERROR_ILL);
                     return;

@@ -54,7 +54,8 @@ internal sealed class QueueChecker : IDisposable
         }
 
         // The ioctl takes it; say so if the host queue would still raise CERROR_ILL on what the host issues
-        // (the host logs that and skips the command, and the guest is never told: arm-smmuv3.md §7.5).
+        // (the host logs that and skips the command, and the guest is never told: arm-smmu-v3.c
+        // arm_smmu_cmdq_skip_err()).
         SmmuCommand issued = command.Opcode switch
         {
             SmmuOpcode.TLBI_NSNH_ALL => SmmuCommandBuilder.TlbiNhAll(HostVmid),
@@ -91,7 +92,7 @@ internal sealed class QueueChecker : IDisposable
                 note: "note: the host fix-up takes this opcode but would refuse it too: " + TrapReason(command, refusal));
     }
 
-    /// <summary>Why <see cref="SmmuV3.CheckLegal"/> answers CERROR_ILL (spec §4.1, arm-smmuv3.md §1.4).</summary>
+    /// <summary>Why <see cref="SmmuV3.CheckLegal"/> answers CERROR_ILL (Arm IHI 0070 §4.1).</summary>
     private string SmmuReason(in SmmuCommand c)
     {
         var f = Features;
@@ -143,7 +144,8 @@ internal sealed class QueueChecker : IDisposable
         return why ?? $"{name} is not legal on this SMMU";
     }
 
-    /// <summary>Why <see cref="GuestCommandConverter.Validate"/> refused (arm-smmuv3.md §7.2, §7.7).</summary>
+    /// <summary>Why <see cref="GuestCommandConverter.Validate"/> refused (arm-smmu-v3-iommufd.c
+    /// arm_vsmmu_convert_user_cmd(), kept strict).</summary>
     private string TrapReason(in SmmuCommand c, GuestCommandConverter.Refusal refusal)
     {
         SmmuOpcode op = c.Opcode;
@@ -175,7 +177,7 @@ internal sealed class QueueChecker : IDisposable
     }
 
     /// <summary>
-    /// Why <see cref="RangeInvalidation.IsLegal"/> refuses a TLBI by address (spec §4.4.1.1; arm-smmuv3.md §1.3);
+    /// Why <see cref="RangeInvalidation.IsLegal"/> refuses a TLBI by address (Arm IHI 0070 §4.4.1.1);
     /// <paramref name="who"/> names the SMMU whose IDR3.RIL and IDR5.DS apply.
     /// </summary>
     private static string? RangeReason(in SmmuCommand c, bool ril, bool ds, string who)

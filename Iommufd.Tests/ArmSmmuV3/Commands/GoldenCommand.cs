@@ -4,7 +4,7 @@ namespace Iommufd.Tests.ArmSmmuV3.Commands;
 
 /// <summary>
 /// One hand-computed command-queue entry: how a driver builds it, the two words it must encode to (typed from the
-/// field positions in reference/arm-smmuv3.md §1.2 and §1.4, never computed by the code under test), its decoded
+/// field positions of Arm IHI 0070 chapter 4 and arm-smmu-v3.h, never computed by the code under test), its decoded
 /// text, and the property values it must decode to.
 /// </summary>
 public sealed record GoldenCommand(

@@ -4,7 +4,7 @@ using B = Iommufd.ArmSmmuV3.Hardware.SmmuCommandBuilder;
 namespace Iommufd.Tests.ArmSmmuV3.Commands;
 
 /// <summary>
-/// Golden vectors for every opcode of reference/arm-smmuv3.md §1.4 and §1.5. Each word was worked out by hand
+/// Golden vectors for every opcode of Arm IHI 0070 §4.1.1. Each word was worked out by hand
 /// from the field positions (opcode w0[7:0], SSec w0[10], SSV w0[11], SSID w0[31:12], SID w0[63:32], VMID
 /// w0[47:32], ASID w0[63:48], NUM w0[16:12], SCALE w0[25:20], Leaf w1[0], TTL w1[9:8], TG w1[11:10], VA w1[63:12],
 /// IPA w1[55:12], and the per-command fields) and is typed here as a literal.

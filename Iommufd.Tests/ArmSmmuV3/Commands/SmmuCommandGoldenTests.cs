@@ -3,7 +3,7 @@ using Iommufd.ArmSmmuV3.Hardware;
 namespace Iommufd.Tests.ArmSmmuV3.Commands;
 
 /// <summary>
-/// Every opcode against its hand-computed golden words (reference/arm-smmuv3.md §1.4, §1.5): builder output,
+/// Every opcode against its hand-computed golden words (Arm IHI 0070 chapter 4): builder output,
 /// property decode, decoded text, and parse back.
 /// </summary>
 [TestFixture]

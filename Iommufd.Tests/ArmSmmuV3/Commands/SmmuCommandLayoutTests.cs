@@ -4,7 +4,7 @@ namespace Iommufd.Tests.ArmSmmuV3.Commands;
 
 /// <summary>
 /// The defined-bit masks the hardware model uses to raise CERROR_ILL on non-zero reserved fields (spec §4.1.5).
-/// Each expected pair was assembled by hand from reference/arm-smmuv3.md §1.2 and §1.4.
+/// Each expected pair was assembled by hand from Arm IHI 0070 chapter 4 and arm-smmu-v3.h.
 /// </summary>
 [TestFixture]
 public class SmmuCommandLayoutTests

@@ -84,7 +84,8 @@ public class SmmuCommandTests
     [Test]
     public void WithOpcode_and_WithVmid_turn_a_guest_TLBI_NSNH_ALL_into_TLBI_NH_ALL_for_its_VMID()
     {
-        // The host conversion of reference §7.2: 0x30 -> 0x10 with the S2 parent's VMID in w0[47:32].
+        // The host conversion of arm-smmu-v3-iommufd.c arm_vsmmu_convert_user_cmd(): 0x30 -> 0x10 with the S2 parent's
+        // VMID in w0[47:32].
         SmmuCommand converted = SmmuCommandBuilder.TlbiNsnhAll().WithOpcode(SmmuOpcode.TLBI_NH_ALL).WithVmid(7);
 
         using (Assert.EnterMultipleScope())

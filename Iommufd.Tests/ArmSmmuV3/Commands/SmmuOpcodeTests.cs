@@ -2,7 +2,7 @@ using Iommufd.ArmSmmuV3.Hardware;
 
 namespace Iommufd.Tests.ArmSmmuV3.Commands;
 
-/// <summary>Opcode and CERROR values against reference/arm-smmuv3.md §1.4, §1.5 and §2.3.</summary>
+/// <summary>Opcode and CERROR values against Arm IHI 0070 §4.1.1 and §7.1.</summary>
 [TestFixture]
 public class SmmuOpcodeTests
 {

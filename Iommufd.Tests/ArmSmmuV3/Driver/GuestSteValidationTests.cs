@@ -9,7 +9,8 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Iommufd.Tests.ArmSmmuV3.Driver;
 
-/// <summary>IOMMU_HWPT_ALLOC of a nested HWPT from a guest STE on an SMMUv3 vIOMMU (arm-smmuv3.md §5.3).</summary>
+/// <summary>IOMMU_HWPT_ALLOC of a nested HWPT from a guest STE on an SMMUv3 vIOMMU (arm-smmu-v3-iommufd.c
+/// arm_smmu_validate_vste()).</summary>
 public class GuestSteValidationTests
 {
     private const ulong V = 1;

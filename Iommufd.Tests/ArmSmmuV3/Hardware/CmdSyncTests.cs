@@ -4,7 +4,8 @@ using static Iommufd.ArmSmmuV3.Hardware.SmmuCommandBuilder;
 
 namespace Iommufd.Tests.ArmSmmuV3.Hardware;
 
-/// <summary>CMD_SYNC completion signals (spec §4.7.3; reference §3): SIG_NONE, SIG_IRQ with and without MSIs, SIG_SEV.</summary>
+/// <summary>CMD_SYNC completion signals (Arm IHI 0070 §4.7.3): SIG_NONE, SIG_IRQ with and without MSIs,
+/// SIG_SEV.</summary>
 [TestFixture]
 public class CmdSyncTests
 {

@@ -5,7 +5,7 @@ using static Iommufd.ArmSmmuV3.Hardware.SmmuCommandBuilder;
 namespace Iommufd.Tests.ArmSmmuV3.Hardware;
 
 /// <summary>
-/// Command-queue errors (spec §4.1.3, §7.1; reference §2.3–2.5): which commands give CERROR_ILL on this SMMU,
+/// Command-queue errors (Arm IHI 0070 §4.1.3, §6.3.19, §7.1): which commands give CERROR_ILL on this SMMU,
 /// CERROR_ABT and CERROR_ATC_INV_SYNC, and what CONS, CONS.ERR, GERROR and GERRORN do around an error.
 /// </summary>
 [TestFixture]

@@ -4,7 +4,7 @@ using static Iommufd.ArmSmmuV3.Hardware.SmmuCommandBuilder;
 namespace Iommufd.Tests.ArmSmmuV3.Hardware;
 
 /// <summary>
-/// Queue mechanics of the command queue (spec §3.5.1, §6.3.26–28; reference §2.1–2.2): index and wrap bits over
+/// Queue mechanics of the command queue (Arm IHI 0070 §3.5.1, §6.3.26–28): index and wrap bits over
 /// several laps, a full queue, LOG2SIZE capped at IDR1.CMDQS, and the WFE wake-up when a full queue drains.
 /// </summary>
 [TestFixture]

@@ -4,7 +4,7 @@ using Iommufd.Core.Driver;
 namespace Iommufd.Tests.ArmSmmuV3.Hardware;
 
 /// <summary>
-/// The event queue (spec §7.3, §7.4; reference §4): 32-byte records with the fields of each fault, PROD advancing,
+/// The event queue (Arm IHI 0070 §7.3, §7.4): 32-byte records with the fields of each fault, PROD advancing,
 /// and overflow through EVENTQ_PROD.OVFLG and EVENTQ_CONS.OVACKFLG.
 /// </summary>
 [TestFixture]

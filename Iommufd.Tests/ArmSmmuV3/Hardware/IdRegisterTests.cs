@@ -2,15 +2,17 @@ using Iommufd.ArmSmmuV3.Hardware;
 
 namespace Iommufd.Tests.ArmSmmuV3.Hardware;
 
-/// <summary>The ID registers follow <see cref="SmmuV3Features"/> (spec §6.3.1–6.3.8; layouts in reference §6.1).</summary>
+/// <summary>The ID registers follow <see cref="SmmuV3Features"/> (spec §6.3.1–6.3.8; layouts as arm-smmu-v3.h
+/// IDR*).</summary>
 [TestFixture]
 public class IdRegisterTests
 {
     [Test]
     public void A_QEMU_like_stage_1_configuration_reads_QEMUs_ID_register_values()
     {
-        // QEMU's default stage-1 model (reference §6.2): IDR0 0x0D44101A, IDR1 0x02730010, IDR5 0x74. Its IDR3
-        // (0x1404) also has HAD, which this model does not implement, so only RIL and BBML are compared there.
+        // QEMU's default stage-1 model (hw/arm/smmuv3.c smmuv3_init_id_regs()): IDR0 0x0D44101A, IDR1 0x02730010, IDR5
+        // 0x74. Its IDR3 (0x1404) also has HAD, which this model does not implement, so only RIL and BBML are compared
+        // there.
         var features = new SmmuV3Features { Stage2 = false, Ats = false, Msi = false, Sev = false, SsidBits = 0, OutputAddressBits = 44 };
         using var bench = new SmmuTestBench(features, enable: false);
 

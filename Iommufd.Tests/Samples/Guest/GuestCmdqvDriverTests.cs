@@ -8,8 +8,8 @@ namespace Iommufd.Tests.Samples.Guest;
 
 /// <summary>
 /// The guest CMDQV driver model on a bare Tegra241 CMDQV: VINTF0 read back as guest-owned, LVCMDQ 0 brought up in
-/// guest memory, and the command filter of a guest-owned VINTF (tegra241-cmdqv.md §3, §11) — TLBI_NH_ASID, TLBI_NH_VA
-/// and ATC_INV to the VCMDQ, everything else to the SMMU's queue, in order.
+/// guest memory, and the command filter of a guest-owned VINTF (tegra241-cmdqv.c tegra241_guest_vcmdq_supports_cmd()) —
+/// TLBI_NH_ASID, TLBI_NH_VA and ATC_INV to the VCMDQ, everything else to the SMMU's queue, in order.
 /// </summary>
 [TestFixture]
 public class GuestCmdqvDriverTests

@@ -7,7 +7,7 @@ namespace Iommufd.Tests.Samples.Guest;
 /// A guest with a CMDQV on bare hardware: a <see cref="Tegra241Cmdqv"/> over the rig's SMMU as the guest's CMDQV
 /// registers, with the guest SMMU driver's commands going through the CMDQV driver's path. Acting as the host, the
 /// rig can first set VINTF0 up as a guest-owned VINTF (EN and VMID, HYP_OWN clear) with a SID pair, as the host
-/// kernel does for a VM (tegra241-cmdqv.md §6.1, §7).
+/// kernel does for a VM (tegra241-cmdqv.c tegra241_cmdqv_init_vintf_user(), tegra241_vintf_init_vsid()).
 /// </summary>
 internal sealed class GuestCmdqvRig : IDisposable
 {

@@ -8,8 +8,8 @@ namespace Iommufd.Tests.Samples.Guest;
 
 /// <summary>
 /// The guest's command queue: batches of at most (size − 1) commands plus a CMD_SYNC, and command errors handled as
-/// a host driver handles them (arm-smmuv3.md §2.4, §8.5) — CERROR_ILL skipped by overwriting the entry with a
-/// CMD_SYNC, CERROR_ATC_INV_SYNC left to run again — each recorded and acknowledged through GERRORN.
+/// a host driver handles them (arm-smmu-v3.c arm_smmu_cmdq_skip_err()) — CERROR_ILL skipped by overwriting the entry
+/// with a CMD_SYNC, CERROR_ATC_INV_SYNC left to run again — each recorded and acknowledged through GERRORN.
 /// </summary>
 [TestFixture]
 public class GuestCommandQueueTests
@@ -30,7 +30,7 @@ public class GuestCommandQueueTests
         var queue = rig.Driver.Queue;
         uint consBefore = rig.Smmu.CommandQueue.Cons;
 
-        // TLBI_EL2_ALL is CERROR_ILL on an SMMU without IDR0.HYP (arm-smmuv3.md §1.4).
+        // TLBI_EL2_ALL is CERROR_ILL on an SMMU without IDR0.HYP (Arm IHI 0070 §4.4).
         bool completed = queue.Submit([TlbiNhAsid(0, 0x99), TlbiEl2All(), TlbiNhVa(0, Asid, Va, leaf: true, 0, 0, 0, 0)]);
 
         var failure = queue.Statistics.Failures.Single();

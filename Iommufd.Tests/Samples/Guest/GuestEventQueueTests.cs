@@ -6,7 +6,7 @@ namespace Iommufd.Tests.Samples.Guest;
 
 /// <summary>
 /// The guest drains its event queue and acknowledges overflows by copying EVENTQ_PROD.OVFLG into
-/// EVENTQ_CONS.OVACKFLG (arm-smmuv3.md §4.3, spec §7.4).
+/// EVENTQ_CONS.OVACKFLG (Arm IHI 0070 §7.4).
 /// </summary>
 [TestFixture]
 public class GuestEventQueueTests

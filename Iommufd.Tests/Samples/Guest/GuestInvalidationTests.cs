@@ -5,7 +5,7 @@ using Iommufd.Guest;
 namespace Iommufd.Tests.Samples.Guest;
 
 /// <summary>
-/// Unmap invalidates what it removed before it returns (arm-smmuv3.md §1.3, §3): the IOTLB through TLBI_NH_VA (per
+/// Unmap invalidates what it removed before it returns (Arm IHI 0070 §4.4, §4.7.3): the IOTLB through TLBI_NH_VA (per
 /// page, or by range with IDR3.RIL) and, for an ATS device, the ATC through ATC_INV. The bare SMMU really caches, so
 /// a missing invalidation shows up as DMA that still succeeds.
 /// </summary>

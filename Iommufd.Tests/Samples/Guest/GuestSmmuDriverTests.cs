@@ -5,8 +5,8 @@ using Iommufd.Guest;
 namespace Iommufd.Tests.Samples.Guest;
 
 /// <summary>
-/// The guest SMMU driver model on a bare emulated SMMUv3: probe and reset (arm-smmuv3.md §6, §8), STE and CD
-/// contents (§5), and DMA through the stage-1 tables it builds.
+/// The guest SMMU driver model on a bare emulated SMMUv3: probe and reset (Arm IHI 0070 §6.3; arm-smmu-v3.c
+/// arm_smmu_device_reset()), STE and CD contents (IHI 0070 §5.2, §5.4), and DMA through the stage-1 tables it builds.
 /// </summary>
 [TestFixture]
 public class GuestSmmuDriverTests
