@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Iommufd.Tests.Support;
 
 namespace Iommufd.Tests.Repository;
 
@@ -19,7 +20,7 @@ public partial class SourceCitationTests
     [Test]
     public void No_source_file_cites_a_note_outside_the_repository()
     {
-        string root = RepositoryRoot();
+        string root = RepositoryFiles.Root();
         var offenders = new List<string>();
         foreach (string file in Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories))
         {
@@ -61,19 +62,5 @@ public partial class SourceCitationTests
     {
         string[] parts = Path.GetRelativePath(root, file).Split(Path.DirectorySeparatorChar);
         return parts.Any(p => p is "bin" or "obj" || p.StartsWith('.'));
-    }
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(TestContext.CurrentContext.TestDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Iommufd.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        Assert.Ignore("the repository's sources are not next to the test binaries");
-        return string.Empty;
     }
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using Iommufd.ArmSmmuV3.Hardware;
+using Iommufd.Tests.Support;
 using SmmuCmd;
 using B = Iommufd.ArmSmmuV3.Hardware.SmmuCommandBuilder;
 
@@ -137,7 +138,7 @@ public class SmmuCmdTests
     }
 
     [Test]
-    public void Decode_pads_indices_to_the_width_of_the_last_one()
+    public void Decode_numbers_entries_from_0_as_it_streams_them()
     {
         string input = string.Concat(Enumerable.Repeat("0x30 0\n", 11));
 
@@ -147,7 +148,7 @@ public class SmmuCmdTests
         Assert.Multiple(() =>
         {
             Assert.That(lines, Has.Length.EqualTo(11));
-            Assert.That(lines[0], Is.EqualTo(" 0: TLBI_NSNH_ALL"));
+            Assert.That(lines[0], Is.EqualTo("0: TLBI_NSNH_ALL"));
             Assert.That(lines[10], Is.EqualTo("10: TLBI_NSNH_ALL"));
         });
     }
@@ -208,12 +209,13 @@ public class SmmuCmdTests
 
     // ---- malformed input ----
 
-    [TestCase("0x30 0\n0x12 0xzz\n", "line 2", "'0xzz' is not a hex number")]
-    [TestCase("0x30 0\n# fine\n0x12\n", "line 3", "has no w1")]
-    [TestCase("0x12\n0x0000000000000000002a000900000011\n", "line 2", "follows the lone word")]
-    [TestCase("0x123456789012345678901\n", "line 1", "21 hex digits")]
-    [TestCase("0x 0\n", "line 1", "'0x' is not a hex number")]
-    public void Decode_of_malformed_hex_exits_2_naming_the_line_and_the_reason(string input, string line, string reason)
+    [TestCase("0x30 0\n0x12 0xzz\n", "line 2", "'0xzz' is not a hex number", 1)]
+    [TestCase("0x30 0\n# fine\n0x12\n", "line 3", "has no w1", 1)]
+    [TestCase("0x12\n0x0000000000000000002a000900000011\n", "line 2", "follows the lone word", 0)]
+    [TestCase("0x123456789012345678901\n", "line 1", "21 hex digits", 0)]
+    [TestCase("0x 0\n", "line 1", "'0x' is not a hex number", 0)]
+    public void Decode_of_malformed_hex_exits_2_naming_the_line_and_the_reason_after_the_entries_before_it(
+        string input, string line, string reason, int before)
     {
         var result = Run(input, "decode");
 
@@ -221,26 +223,32 @@ public class SmmuCmdTests
         {
             Assert.That(result.Code, Is.EqualTo(SmmuCmdTool.ExitUsage));
             Assert.That(result.Err, Does.Contain(line).And.Contain(reason));
-            Assert.That(result.Out, Is.Empty, "nothing is decoded from input that does not read");
+            Assert.That(Lines(result.Out), Has.Length.EqualTo(before), "the stream stops at the bad entry");
         });
     }
 
-    [TestCase("CMD_SYNC cs=1\nTLBI_NH_ALL vmid=1\nTLBI_FOO vmid=1\n", "line 3", "Unknown opcode 'TLBI_FOO'")]
-    [TestCase("TLBI_NH_ASID vmid=0x10000\n", "line 1", "does not fit")]
-    [TestCase("# header\n\nTLBI_NH_VA tg=8K\n", "line 3", "tg must be 0, 4K, 16K or 64K")]
-    [TestCase("CFGI_STE sid=1 asid=2\n", "line 1", "'asid' is not a field of CFGI_STE")]
-    [TestCase("TLBI_NH_VA addr=0x1234\n", "line 1", "has bits outside")]
-    [TestCase("CMD_SYNC cs\n", "line 1", "Expected key=value")]
-    public void Encode_of_a_bad_line_exits_2_naming_the_line_and_the_reason_and_writes_nothing(
-        string input, string line, string reason)
+    [TestCase("CMD_SYNC cs=1\nTLBI_NH_ALL vmid=1\nTLBI_FOO vmid=1\n", "line 3", "Unknown opcode 'TLBI_FOO'", 2)]
+    [TestCase("TLBI_NH_ASID vmid=0x10000\n", "line 1", "does not fit", 0)]
+    [TestCase("# header\n\nTLBI_NH_VA tg=8K\n", "line 3", "tg must be 0, 4K, 16K or 64K", 0)]
+    [TestCase("CFGI_STE sid=1 asid=2\n", "line 1", "'asid' is not a field of CFGI_STE", 0)]
+    [TestCase("TLBI_NH_VA addr=0x1234\n", "line 1", "has bits outside", 0)]
+    [TestCase("CMD_SYNC cs\n", "line 1", "Expected key=value", 0)]
+    public void Encode_of_a_bad_line_exits_2_naming_the_line_and_the_reason(
+        string input, string line, string reason, int before)
     {
         var result = Run(input, "encode");
+        string file = Path.Combine(_scratch, "out.hex");
+        File.WriteAllText(file, "kept\n");
+        var toFile = Run(input, "encode", "-o", file);
 
         Assert.Multiple(() =>
         {
             Assert.That(result.Code, Is.EqualTo(SmmuCmdTool.ExitUsage));
             Assert.That(result.Err, Does.Contain(line).And.Contain(reason));
-            Assert.That(result.Out, Is.Empty);
+            Assert.That(Lines(result.Out), Has.Length.EqualTo(before), "standard output stops at the bad line");
+            Assert.That(toFile.Code, Is.EqualTo(SmmuCmdTool.ExitUsage));
+            Assert.That(File.ReadAllText(file), Is.EqualTo("kept\n"), "-o FILE is replaced only when every line encoded");
+            Assert.That(Directory.GetFiles(_scratch), Is.EqualTo(new[] { file }), "no temporary file is left behind");
         });
     }
 
@@ -695,14 +703,18 @@ public class SmmuCmdTests
 
     // ---- usage ----
 
-    [TestCase(new[] { "frobnicate" }, "unknown command 'frobnicate'")]
+    [TestCase(new[] { "frobnicate" }, "Unrecognized command or argument 'frobnicate'")]
     [TestCase(new[] { "decode", "--verbose" }, "unknown option '--verbose'")]
-    [TestCase(new[] { "check", "--queue", "ecmdq" }, "unknown queue 'ecmdq'")]
-    [TestCase(new[] { "check", "--queue" }, "--queue needs a value")]
+    [TestCase(new[] { "check", "--queue", "ecmdq" }, "unknown queue 'ecmdq'; use smmu, trap, vcmdq.")]
+    [TestCase(new[] { "check", "--queue" }, "Required argument missing for option: '--queue'")]
+    [TestCase(new[] { "check", "--ssid-bits", "21" }, "ssid-bits must be 0..20, not '21'")]
+    [TestCase(new[] { "check", "--ssid-bits", "many" }, "ssid-bits must be 0..20, not 'many'")]
+    [TestCase(new[] { "check", "--features", "ssid-bits=99" }, "ssid-bits must be 0..20, not '99'")]
     [TestCase(new[] { "check", "--features", "no-ats,warp" }, "unknown feature 'warp'")]
     [TestCase(new[] { "check", "--features", "no-s1,no-s2" }, "at least one stage")]
     [TestCase(new[] { "check", "--binary", "--commands" }, "give one")]
-    [TestCase(new[] { "decode", "a.hex", "b.hex" }, "more than one input")]
+    [TestCase(new[] { "decode", "a.hex", "b.hex" }, "Unrecognized command or argument 'b.hex'")]
+    [TestCase(new[] { "encode", "--binary" }, "needs -o FILE")]
     public void Bad_arguments_exit_2_and_say_why(string[] args, string message)
     {
         var result = Run(string.Empty, args);
@@ -731,28 +743,158 @@ public class SmmuCmdTests
     [Test]
     public void No_arguments_print_the_usage_and_exit_2()
     {
-        var result = Run(string.Empty);
+        var result = RunProgram(string.Empty);
 
         Assert.Multiple(() =>
         {
             Assert.That(result.Code, Is.EqualTo(SmmuCmdTool.ExitUsage));
-            Assert.That(result.Err, Does.Contain("smmucmd decode").And.Contain("smmucmd check"));
+            Assert.That(result.Err, Does.Contain("smmucmd [command] [options]").And.Contain("decode <FILE>").And.Contain("check <FILE>"));
         });
     }
 
-    [TestCase("decode", "Usage: smmucmd decode")]
-    [TestCase("encode", "Usage: smmucmd encode")]
-    [TestCase("check", "Usage: smmucmd check")]
+    [TestCase("decode", "smmucmd decode [<FILE>] [options]")]
+    [TestCase("encode", "smmucmd encode [<FILE>] [options]")]
+    [TestCase("check", "smmucmd check [<FILE>] [options]")]
     public void Each_command_has_help(string command, string usage)
     {
-        var viaOption = Run(string.Empty, command, "--help");
-        var viaHelp = Run(string.Empty, "help", command);
+        var viaOption = RunProgram(string.Empty, command, "--help");
+        var viaHelp = RunProgram(string.Empty, "help", command);
 
         Assert.Multiple(() =>
         {
-            Assert.That(viaOption.Code, Is.EqualTo(SmmuCmdTool.ExitSuccess));
-            Assert.That(viaOption.Out, Does.StartWith(usage));
+            Assert.That(viaOption.Code, Is.EqualTo(SmmuCmdTool.ExitSuccess), viaOption.Err);
+            Assert.That(viaOption.Out, Does.Contain("Usage:\n  " + usage + "\n"));
+            Assert.That(viaOption.Out, Does.Contain("Options:").And.Contain("Details:"));
             Assert.That(viaHelp.Out, Is.EqualTo(viaOption.Out));
+        });
+    }
+
+    [Test]
+    public void The_help_of_check_states_the_range_of_every_option_with_one()
+    {
+        var help = Run(string.Empty, "check", "--help");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(help.Out, Does.Contain("-q, --queue <smmu|trap|vcmdq>"));
+            Assert.That(help.Out, Does.Contain("--ssid-bits <0..20>"));
+            Assert.That(help.Out, Does.Contain("ssid-bits=N (N = 0..20)"));
+            Assert.That(help.Out, Does.Contain("Exit codes: 0 every entry accepted, 1 some entry refused, 2 usage or input error."));
+        });
+    }
+
+    [Test]
+    public void Version_prints_the_tool_version_and_exits_0()
+    {
+        var result = RunProgram(string.Empty, "--version");
+        string expected = typeof(SmmuCmdTool).Assembly
+            .GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .Cast<System.Reflection.AssemblyInformationalVersionAttribute>().Single().InformationalVersion;
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Code, Is.EqualTo(SmmuCmdTool.ExitSuccess));
+            Assert.That(result.Out.Trim(), Is.EqualTo(expected));
+        });
+    }
+
+    [TestCase("check --queue ", new[] { "smmu", "trap", "vcmdq" })]
+    [TestCase("check --queue v", new[] { "vcmdq" })]
+    [TestCase("check -f no-a", new[] { "no-ats" })]
+    [TestCase("ch", new[] { "check" })]
+    public void Tab_completion_answers_the_suggest_directive(string commandLine, string[] expected)
+    {
+        var result = Run(string.Empty, $"[suggest:{commandLine.Length}]", commandLine);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Code, Is.EqualTo(SmmuCmdTool.ExitSuccess), result.Err);
+            Assert.That(Lines(result.Out), Is.EqualTo(expected));
+        });
+    }
+
+    [Test]
+    public void Encode_refuses_to_overwrite_its_own_input()
+    {
+        string path = Path.Combine(_scratch, "cmds.txt");
+        File.WriteAllText(path, "TLBI_NSNH_ALL\n");
+
+        var result = Run(string.Empty, "encode", path, "-o", Path.Combine(_scratch, ".", "cmds.txt"));
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Code, Is.EqualTo(SmmuCmdTool.ExitUsage));
+            Assert.That(result.Err, Does.Contain("is the input file; refusing to overwrite it"));
+            Assert.That(File.ReadAllText(path), Is.EqualTo("TLBI_NSNH_ALL\n"));
+        });
+    }
+
+    [Test]
+    public void Messages_escape_the_non_printable_characters_of_the_input()
+    {
+        var result = Run("0x30 0\n\u001b[2J\u202eevil 0\n", "decode");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Code, Is.EqualTo(SmmuCmdTool.ExitUsage));
+            Assert.That(result.Err, Does.Contain(@"'\x1b[2J\u{202e}evil' is not a hex number"));
+            Assert.That(result.Err.Count(c => char.IsControl(c) && c != '\n' && c != '\r'), Is.Zero);
+            Assert.That(result.Err.Contains('\u202e', StringComparison.Ordinal), Is.False, "no raw bidi override");
+        });
+    }
+
+    [Test]
+    public void Messages_cut_a_long_token_short()
+    {
+        var result = Run(new string('z', 100_000) + "\n", "decode");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Code, Is.EqualTo(SmmuCmdTool.ExitUsage));
+            Assert.That(result.Err, Does.Contain("...' (100000 characters) is not a hex number"));
+            Assert.That(result.Err.Length, Is.LessThan(300));
+        });
+    }
+
+    [Test]
+    public void A_line_longer_than_the_limit_is_an_input_error_not_a_bigger_buffer()
+    {
+        var result = Run(new string(' ', LineReader.MaxLineLength + 1) + "0x30 0\n", "decode");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Code, Is.EqualTo(SmmuCmdTool.ExitUsage));
+            Assert.That(result.Err, Does.Contain($"line 1 is longer than {LineReader.MaxLineLength} characters"));
+        });
+    }
+
+    // ---- the shipped examples, as the README uses them ----
+
+    [Test]
+    public void The_example_hex_file_is_the_encoding_of_the_example_commands()
+    {
+        string commands = RepositoryFiles.PathOf("samples/SmmuCmd/examples/cmds.txt");
+        string hex = RepositoryFiles.PathOf("samples/SmmuCmd/examples/cmds.hex");
+
+        var result = Run(string.Empty, "encode", commands);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Code, Is.EqualTo(SmmuCmdTool.ExitSuccess), result.Err);
+            Assert.That(result.Out.ReplaceLineEndings("\n"), Is.EqualTo(File.ReadAllText(hex).ReplaceLineEndings("\n")));
+        });
+    }
+
+    [Test]
+    public void The_example_check_on_a_guest_vcmdq_refuses_only_what_the_host_fix_up_runs()
+    {
+        var result = RunProgram(string.Empty, "check", RepositoryFiles.PathOf("samples/SmmuCmd/examples/cmds.hex"), "--queue", "vcmdq");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(result.Code, Is.EqualTo(SmmuCmdTool.ExitRefused), result.Err);
+            Assert.That(Lines(result.Out)[0], Does.StartWith("4: CFGI_CD"));
+            Assert.That(Lines(result.Out)[^1], Is.EqualTo("guest VCMDQ: 6 entries, 5 accepted, 1 refused (1 run by the host fix-up)"));
         });
     }
 
@@ -847,6 +989,30 @@ public class SmmuCmdTests
 
     private static string[] Lines(string text) =>
         text.Split(Environment.NewLine, StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>Runs the built program itself (<c>dotnet smmucmd.dll</c>), so its name and version are the real ones.</summary>
+    private static (int Code, string Out, string Err) RunProgram(string stdin, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        start.ArgumentList.Add(Path.Combine(TestContext.CurrentContext.TestDirectory, "smmucmd.dll"));
+        foreach (string arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        process.StandardInput.Write(stdin);
+        process.StandardInput.Close();
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        Assert.That(process.WaitForExit(60_000), Is.True, "smmucmd did not exit");
+        return (process.ExitCode, stdout, stderr.Result);
+    }
 
     private static (int Code, string Out, string Err) Run(string stdin, params string[] args)
     {

@@ -5,6 +5,9 @@ internal sealed class CheckTally
 {
     public int Accepted { get; private set; }
 
+    /// <summary>Every entry seen so far.</summary>
+    public int Count => Accepted + Refused;
+
     public int Refused { get; private set; }
 
     /// <summary>Refused by a guest VCMDQ, but run by the host fix-up.</summary>

@@ -5,15 +5,20 @@ using Iommufd.ArmSmmuV3.Hardware;
 
 namespace SmmuCmd;
 
+/// <summary>Receives each entry as it is read, with the line it started on (0 for binary input).</summary>
+internal delegate void EntrySink(in SmmuCommand command, int line);
+
 /// <summary>
-/// Reads a stream of command-queue entries in one of three forms: hex words, raw little-endian bytes, or the
-/// decoder's one-line text form. Each reader returns false with an error naming the line (or byte offset) and
-/// what is wrong; nothing here throws for bad input.
+/// Reads a stream of command-queue entries in one of three forms — hex words, raw little-endian bytes, or the
+/// decoder's one-line text form — and hands each entry to a sink as soon as it is complete, so memory stays
+/// bounded whatever the input's length. Each reader returns false with an error naming the line (or byte offset)
+/// and what is wrong; nothing here throws for bad input. Entries before the error have been handed on.
 /// </summary>
 internal static class EntryReader
 {
     private const int WordDigits = 16;
     private const int EntryDigits = 32;
+    private const int BinaryChunk = 64 * 1024;
 
     private static readonly SearchValues<char> HexDigits = SearchValues.Create("0123456789abcdefABCDEF");
 
@@ -23,21 +28,21 @@ internal static class EntryReader
     /// the line of its w0). A 32-digit token is a whole entry as one 128-bit number, bits [127:0], so its first 16
     /// digits are w1. <c>#</c> starts a comment that runs to the end of the line.
     /// </summary>
-    public static bool TryReadHex(TextReader reader, List<SourceEntry> entries, out string error)
+    public static bool TryReadHex(TextReader reader, EntrySink sink, out string error)
     {
-        int lineNumber = 0;
+        var lines = new LineReader(reader);
         ulong pendingWord = 0;
         int pendingLine = 0; // 0: no lone w0 waiting for its w1
-        for (string? line = reader.ReadLine(); line is not null; line = reader.ReadLine())
+        while (lines.TryReadLine(out ReadOnlySpan<char> line, out error))
         {
-            lineNumber++;
+            int lineNumber = lines.LineNumber;
             ReadOnlySpan<char> rest = StripComment(line);
             for (ReadOnlySpan<char> token = NextToken(ref rest); !token.IsEmpty; token = NextToken(ref rest))
             {
                 ReadOnlySpan<char> digits = token.StartsWith("0x", StringComparison.OrdinalIgnoreCase) ? token[2..] : token;
                 if (digits.IsEmpty || digits.ContainsAnyExcept(HexDigits))
                 {
-                    error = $"line {lineNumber}: '{token}' is not a hex number.";
+                    error = $"line {lineNumber}: {MessageText.Quote(token)} is not a hex number.";
                     return false;
                 }
 
@@ -51,7 +56,7 @@ internal static class EntryReader
                     }
                     else
                     {
-                        entries.Add(new SourceEntry(new SmmuCommand(pendingWord, word), pendingLine));
+                        sink(new SmmuCommand(pendingWord, word), pendingLine);
                         pendingLine = 0;
                     }
 
@@ -60,21 +65,26 @@ internal static class EntryReader
 
                 if (digits.Length != EntryDigits)
                 {
-                    error = $"line {lineNumber}: '{token}' has {digits.Length} hex digits; "
+                    error = $"line {lineNumber}: {MessageText.Quote(token)} has {digits.Length} hex digits; "
                         + $"a word has at most {WordDigits} and a whole entry {EntryDigits}.";
                     return false;
                 }
 
                 if (pendingLine != 0)
                 {
-                    error = $"line {lineNumber}: a whole entry '{token}' follows the lone word 0x{pendingWord:x16} "
-                        + $"from line {pendingLine}, which has no w1.";
+                    error = $"line {lineNumber}: a whole entry {MessageText.Quote(token)} follows the lone word "
+                        + $"0x{pendingWord:x16} from line {pendingLine}, which has no w1.";
                     return false;
                 }
 
                 UInt128 value = UInt128.Parse(digits, NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture);
-                entries.Add(new SourceEntry(new SmmuCommand((ulong)value, (ulong)(value >> 64)), lineNumber));
+                sink(new SmmuCommand((ulong)value, (ulong)(value >> 64)), lineNumber);
             }
+        }
+
+        if (error.Length > 0)
+        {
+            return false;
         }
 
         if (pendingLine != 0)
@@ -83,31 +93,43 @@ internal static class EntryReader
             return false;
         }
 
-        error = string.Empty;
         return true;
     }
 
-    /// <summary>Raw bytes: consecutive 16-byte little-endian entries, as they sit in queue memory.</summary>
-    public static bool TryReadBinary(Stream stream, List<SourceEntry> entries, out string error)
+    /// <summary>
+    /// Raw bytes: consecutive 16-byte little-endian entries, as they sit in queue memory, read in 64 KiB chunks.
+    /// A seekable stream whose length is not a whole number of entries is refused before any entry is handed on.
+    /// </summary>
+    public static bool TryReadBinary(Stream stream, EntrySink sink, out string error)
     {
-        using var bytes = new MemoryStream();
-        stream.CopyTo(bytes);
-        ReadOnlySpan<byte> data = bytes.GetBuffer().AsSpan(0, (int)bytes.Length);
-        int whole = data.Length / SmmuCommandLayout.EntrySize * SmmuCommandLayout.EntrySize;
-        if (whole != data.Length)
+        const int Size = SmmuCommandLayout.EntrySize;
+        if (stream.CanSeek && (stream.Length - stream.Position) % Size != 0)
         {
-            error = $"byte {whole}: the input is {data.Length} bytes, not a whole number of "
-                + $"{SmmuCommandLayout.EntrySize}-byte entries ({data.Length - whole} bytes left over).";
-            return false;
+            return LeftOver(stream.Length - stream.Position, out error);
         }
 
-        for (int offset = 0; offset < data.Length; offset += SmmuCommandLayout.EntrySize)
+        byte[] buffer = new byte[BinaryChunk];
+        int filled = 0;
+        long total = 0;
+        for (int read; (read = stream.Read(buffer, filled, buffer.Length - filled)) > 0;)
         {
-            entries.Add(new SourceEntry(
-                new SmmuCommand(
-                    BinaryPrimitives.ReadUInt64LittleEndian(data[offset..]),
-                    BinaryPrimitives.ReadUInt64LittleEndian(data[(offset + 8)..])),
-                0));
+            filled += read;
+            total += read;
+            int whole = filled / Size * Size;
+            for (int offset = 0; offset < whole; offset += Size)
+            {
+                sink(new SmmuCommand(
+                    BinaryPrimitives.ReadUInt64LittleEndian(buffer.AsSpan(offset)),
+                    BinaryPrimitives.ReadUInt64LittleEndian(buffer.AsSpan(offset + 8))), 0);
+            }
+
+            buffer.AsSpan(whole, filled - whole).CopyTo(buffer);
+            filled -= whole;
+        }
+
+        if (filled != 0)
+        {
+            return LeftOver(total, out error);
         }
 
         error = string.Empty;
@@ -119,14 +141,12 @@ internal static class EntryReader
     /// Blank lines and <c>#</c> comments are skipped, and a leading <c>N:</c> index, as <c>smmucmd decode</c>
     /// prints it, is ignored, so decode output can be edited and encoded again.
     /// </summary>
-    public static bool TryReadCommands(TextReader reader, List<SourceEntry> entries, out string error)
+    public static bool TryReadCommands(TextReader reader, EntrySink sink, out string error)
     {
-        int lineNumber = 0;
-        for (string? line = reader.ReadLine(); line is not null; line = reader.ReadLine())
+        var lines = new LineReader(reader);
+        while (lines.TryReadLine(out ReadOnlySpan<char> line, out error))
         {
-            lineNumber++;
-            ReadOnlySpan<char> text = StripComment(line).Trim();
-            text = SkipIndex(text);
+            ReadOnlySpan<char> text = SkipIndex(StripComment(line).Trim());
             if (text.IsEmpty)
             {
                 continue;
@@ -134,21 +154,28 @@ internal static class EntryReader
 
             if (!SmmuCommandDecoder.TryParse(text, out SmmuCommand command, out string reason))
             {
-                error = $"line {lineNumber}: {reason}";
+                error = $"line {lines.LineNumber}: {reason}";
                 return false;
             }
 
-            entries.Add(new SourceEntry(command, lineNumber));
+            sink(command, lines.LineNumber);
         }
 
-        error = string.Empty;
-        return true;
+        return error.Length == 0;
     }
 
-    private static ReadOnlySpan<char> StripComment(string line)
+    private static bool LeftOver(long length, out string error)
     {
-        int hash = line.IndexOf('#', StringComparison.Ordinal);
-        return hash < 0 ? line : line.AsSpan(0, hash);
+        long whole = length / SmmuCommandLayout.EntrySize * SmmuCommandLayout.EntrySize;
+        error = $"byte {whole}: the input is {length} bytes, not a whole number of "
+            + $"{SmmuCommandLayout.EntrySize}-byte entries ({length - whole} bytes left over).";
+        return false;
+    }
+
+    private static ReadOnlySpan<char> StripComment(ReadOnlySpan<char> line)
+    {
+        int hash = line.IndexOf('#');
+        return hash < 0 ? line : line[..hash];
     }
 
     /// <summary>Drops a leading <c>N:</c> (decimal digits and a colon, then white space or nothing).</summary>

@@ -1,3 +1,4 @@
+using System.CommandLine.Completions;
 using System.Globalization;
 using Iommufd.ArmSmmuV3.Hardware;
 
@@ -10,8 +11,35 @@ namespace SmmuCmd;
 /// </summary>
 internal static class FeatureSwitches
 {
+    /// <summary>The narrowest and widest SubstreamID the emulated SMMU offers (IDR1.SSIDSIZE).</summary>
+    public const int MinSsidBits = 0;
+
+    /// <inheritdoc cref="MinSsidBits"/>
+    public const int MaxSsidBits = 20;
+
     /// <summary>Every switch name, for help and error text; each also takes a <c>no-</c> prefix.</summary>
-    public const string Names = "s1, s2, ats, pri, ril, hyp, ds, mpam, stall (each also as no-NAME), ssid-bits=N";
+    public const string Names = "s1, s2, ats, pri, ril, hyp, ds, mpam, stall (each also as no-NAME), ssid-bits=N (N = 0..20)";
+
+    private static readonly string[] Switches = ["s1", "s2", "ats", "pri", "ril", "hyp", "ds", "mpam", "stall"];
+
+    /// <summary>What a shell may complete after <c>--features</c>: every switch, its <c>no-</c> form and <c>ssid-bits=</c>.</summary>
+    public static IEnumerable<CompletionItem> Completions(CompletionContext context) =>
+        Switches.SelectMany(name => new[] { name, "no-" + name }).Append("ssid-bits=")
+            .Where(label => label.StartsWith(context.WordToComplete, StringComparison.OrdinalIgnoreCase))
+            .Select(label => new CompletionItem(label));
+
+    /// <summary>Parses a SubstreamID width; the error states the range.</summary>
+    public static bool TryParseSsidBits(string text, out int bits, out string error)
+    {
+        if (int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out bits) && bits <= MaxSsidBits)
+        {
+            error = string.Empty;
+            return true;
+        }
+
+        error = $"ssid-bits must be {MinSsidBits}..{MaxSsidBits}, not {MessageText.Quote(text)}.";
+        return false;
+    }
 
     /// <summary>Applies one comma- or space-separated list to <paramref name="features"/>.</summary>
     public static bool TryApply(string list, ref SmmuV3Features features, out string error)
@@ -34,10 +62,8 @@ internal static class FeatureSwitches
         const string SsidBits = "ssid-bits=";
         if (item.StartsWith(SsidBits, StringComparison.OrdinalIgnoreCase))
         {
-            if (!int.TryParse(item.AsSpan(SsidBits.Length), NumberStyles.None, CultureInfo.InvariantCulture, out int bits)
-                || bits > 20)
+            if (!TryParseSsidBits(item[SsidBits.Length..], out int bits, out error))
             {
-                error = $"ssid-bits must be 0..20, not '{item[SsidBits.Length..]}'.";
                 return false;
             }
 
@@ -62,7 +88,7 @@ internal static class FeatureSwitches
         };
         if (changed is null)
         {
-            error = $"unknown feature '{item}'; known: {Names}.";
+            error = $"unknown feature {MessageText.Quote(item)}; known: {Names}.";
             return false;
         }
 

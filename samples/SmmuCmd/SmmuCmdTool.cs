@@ -1,4 +1,5 @@
-using System.Buffers.Binary;
+using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.Globalization;
 using Iommufd.ArmSmmuV3.Hardware;
 
@@ -6,8 +7,9 @@ namespace SmmuCmd;
 
 /// <summary>
 /// <c>smmucmd</c>: decodes, encodes and checks streams of SMMUv3 command-queue entries. Everything the tool does
-/// goes through <see cref="Run(string[], TextReader, TextWriter, TextWriter)"/>, so tests drive it with string
-/// readers and writers; <c>Program.cs</c> only passes the console.
+/// goes through <see cref="Run(string[], TextReader, TextWriter, TextWriter, Func{Stream}?, Func{Stream}?)"/>, so
+/// tests drive it with string readers and writers; <c>Program.cs</c> only passes the console. Input is consumed as
+/// a stream: each entry is decoded, encoded or checked as soon as it is read.
 /// </summary>
 public static class SmmuCmdTool
 {
@@ -22,9 +24,8 @@ public static class SmmuCmdTool
 
     private const string Tool = "smmucmd";
 
-    private static readonly string[] DecodeOptions = ["--binary"];
-    private static readonly string[] EncodeOptions = ["--binary", "--output"];
-    private static readonly string[] CheckOptions = ["--binary", "--commands", "--queue", "--features", "--verbose"];
+    /// <summary>Room for an index, ": " and a decoded command.</summary>
+    private const int DecodedLineLength = 16 + SmmuCommandDecoder.MaxDecodedLength;
 
     /// <summary>Runs one command line with text streams only; binary input must then come from a file.</summary>
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr) =>
@@ -47,227 +48,175 @@ public static class SmmuCmdTool
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         var console = new ToolConsole(stdin, stdout, stderr, openStdin, openStdout);
+        var line = ToolCommandLine.Create();
+        line.Decode.SetAction(result => Decode(line, result, console));
+        line.Encode.SetAction(result => Encode(line, result, console));
+        line.Check.SetAction(result => Check(line, result, console));
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+
         if (args.Length == 0)
         {
-            stderr.Write(Usage.Main);
+            line.Root.Parse(["--help"]).Invoke(new InvocationConfiguration { Output = stderr, Error = stderr });
             return ExitUsage;
         }
 
-        switch (args[0])
+        // 'smmucmd help [COMMAND]' is the same as 'smmucmd [COMMAND] --help'.
+        string[] effective = args[0] == "help" ? [.. args.Skip(1).Take(1), "--help"] : args;
+        ParseResult parsed = line.Root.Parse(effective);
+        if (parsed.Action is ParseErrorAction)
         {
-            case "-h" or "--help" or "help":
-                stdout.Write(args.Length > 1 ? HelpFor(args[1]) ?? Usage.Main : Usage.Main);
-                return ExitSuccess;
-            case "decode":
-                return Decode(args, console);
-            case "encode":
-                return Encode(args, console);
-            case "check":
-                return Check(args, console);
-            default:
-                stderr.WriteLine($"{Tool}: unknown command '{args[0]}'; run '{Tool} --help'.");
-                return ExitUsage;
+            string command = parsed.CommandResult.Command == line.Root ? Tool : $"{Tool} {parsed.CommandResult.Command.Name}";
+            foreach (var error in parsed.Errors)
+            {
+                console.Error.WriteLine($"{command}: {MessageText.Escape(error.Message)}");
+            }
+
+            console.Error.WriteLine($"Run '{command} --help' for usage.");
+            return ExitUsage;
         }
+
+        return parsed.Invoke(invocation);
     }
 
-    private static string? HelpFor(string command) => command switch
+    private static int Decode(ToolCommandLine line, ParseResult result, ToolConsole console)
     {
-        "decode" => Usage.Decode,
-        "encode" => Usage.Encode,
-        "check" => Usage.Check,
-        _ => null,
-    };
-
-    private static int Decode(string[] args, ToolConsole console)
-    {
-        if (!ToolArguments.TryParse(args, DecodeOptions, out var options, out string error))
-        {
-            return UsageError(console, "decode", error);
-        }
-
-        if (options.Help)
-        {
-            console.Out.Write(Usage.Decode);
-            return ExitSuccess;
-        }
-
-        var entries = new List<SourceEntry>();
-        if (!TryRead(options, console, "decode", entries))
-        {
-            return ExitUsage;
-        }
-
-        int width = IndexWidth(entries.Count);
-        Span<char> text = stackalloc char[SmmuCommandDecoder.MaxDecodedLength];
-        for (int i = 0; i < entries.Count; i++)
-        {
-            WriteDecoded(console.Out, i, width, entries[i].Command, text);
-        }
-
-        return ExitSuccess;
+        var output = new DecodedWriter(console.Out);
+        int index = 0;
+        return Read(result.GetValue(line.DecodeInput) ?? "-", result.GetValue(line.DecodeBinary) ? InputForm.Binary : InputForm.Hex,
+            console, "decode", (in SmmuCommand command, int _) => output.Write(index++, command));
     }
 
-    private static int Encode(string[] args, ToolConsole console)
+    private static int Encode(ToolCommandLine line, ParseResult result, ToolConsole console)
     {
-        if (!ToolArguments.TryParse(args, EncodeOptions, out var options, out string error))
+        string input = result.GetValue(line.EncodeInput) ?? "-";
+        string? output = result.GetValue(line.EncodeOutput);
+        bool binary = result.GetValue(line.EncodeBinary);
+        if (output is null or "-")
         {
-            return UsageError(console, "encode", error);
+            if (!binary)
+            {
+                return Read(input, InputForm.Commands, console, "encode", HexSink(console.Out));
+            }
+
+            if (console.OpenStdout is null)
+            {
+                return ReportError(console, "encode", "binary output to standard output is not available here; give -o FILE.");
+            }
+
+            using Stream stdout = console.OpenStdout();
+            return Read(input, InputForm.Commands, console, "encode", BinarySink(stdout));
         }
 
-        if (options.Help)
-        {
-            console.Out.Write(Usage.Encode);
-            return ExitSuccess;
-        }
-
-        if (options.Binary && options.Output is null)
-        {
-            return UsageError(console, "encode", "--binary writes raw bytes and needs -o FILE ('-o -' for standard output).");
-        }
-
-        var entries = new List<SourceEntry>();
-        if (!TryRead(options, console, "encode", entries))
-        {
-            return ExitUsage;
-        }
-
+        // Write beside the target and move it into place only when every line encoded, so a bad line leaves
+        // FILE as it was.
+        string full = Path.GetFullPath(output);
+        string temporary = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+        int code;
         try
         {
-            if (options.Binary)
+            using (var file = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write))
             {
-                return WriteBinary(entries, options.Output!, console);
+                if (binary)
+                {
+                    code = Read(input, InputForm.Commands, console, "encode", BinarySink(file));
+                }
+                else
+                {
+                    using var writer = new StreamWriter(file);
+                    code = Read(input, InputForm.Commands, console, "encode", HexSink(writer));
+                }
             }
 
-            if (options.Output is null or "-")
+            if (code == ExitSuccess)
             {
-                WriteHex(entries, console.Out);
-            }
-            else
-            {
-                using var file = new StreamWriter(options.Output);
-                WriteHex(entries, file);
+                File.Move(temporary, full, overwrite: true);
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            console.Error.WriteLine($"{Tool} encode: cannot write '{options.Output}': {e.Message}");
-            return ExitUsage;
+            code = ReportError(console, "encode", $"cannot write '{output}': {e.Message}");
+        }
+        finally
+        {
+            File.Delete(temporary);
         }
 
-        return ExitSuccess;
+        return code;
     }
 
-    private static int Check(string[] args, ToolConsole console)
+    private static int Check(ToolCommandLine line, ParseResult result, ToolConsole console)
     {
-        if (!ToolArguments.TryParse(args, CheckOptions, out var options, out string error))
+        QueueKind kind = result.GetValue(line.CheckQueue) switch
         {
-            return UsageError(console, "check", error);
-        }
-
-        if (options.Help)
-        {
-            console.Out.Write(Usage.Check);
-            return ExitSuccess;
-        }
-
-        if (options.Binary && options.Commands)
-        {
-            return UsageError(console, "check", "--binary and --commands are different inputs; give one.");
-        }
-
-        QueueKind? kind = (options.Queue ?? "smmu").ToUpperInvariant() switch
-        {
-            "SMMU" => QueueKind.Smmu,
-            "TRAP" => QueueKind.Trap,
-            "VCMDQ" => QueueKind.Vcmdq,
-            _ => null,
+            "trap" => QueueKind.Trap,
+            "vcmdq" => QueueKind.Vcmdq,
+            _ => QueueKind.Smmu,
         };
-        if (kind is null)
-        {
-            return UsageError(console, "check", $"unknown queue '{options.Queue}'; use smmu, trap or vcmdq.");
-        }
+        bool verbose = result.GetValue(line.CheckVerbose);
+        InputForm form = result.GetValue(line.CheckBinary) ? InputForm.Binary
+            : result.GetValue(line.CheckCommands) ? InputForm.Commands : InputForm.Hex;
 
-        var features = new SmmuV3Features();
-        foreach (string list in options.Features)
-        {
-            if (!FeatureSwitches.TryApply(list, ref features, out error))
-            {
-                return UsageError(console, "check", error);
-            }
-        }
-
-        var problems = features.Validate();
-        if (problems.Count > 0)
-        {
-            return UsageError(console, "check", $"--features: {string.Join("; ", problems)}.");
-        }
-
-        var entries = new List<SourceEntry>();
-        if (!TryRead(options, console, "check", entries))
-        {
-            return ExitUsage;
-        }
-
-        using var checker = new QueueChecker(kind.Value, features);
+        using var checker = new QueueChecker(kind, line.Features(result));
         var tally = new CheckTally();
-        int width = IndexWidth(entries.Count);
-        Span<char> text = stackalloc char[SmmuCommandDecoder.MaxDecodedLength];
-        for (int i = 0; i < entries.Count; i++)
+        var output = new DecodedWriter(console.Out);
+        int code = Read(result.GetValue(line.CheckInput) ?? "-", form, console, "check", (in SmmuCommand command, int _) =>
         {
-            Verdict verdict = checker.Check(entries[i].Command);
-            tally.Add(i, verdict);
-            if (verdict.Accepted && verdict.Note is null && !options.Verbose)
+            Verdict verdict = checker.Check(command);
+            int index = tally.Count;
+            tally.Add(index, verdict);
+            if (verdict.Accepted && verdict.Note is null && !verbose)
             {
-                continue;
+                return;
             }
 
-            WriteDecoded(console.Out, i, width, entries[i].Command, text);
-            string pad = new(' ', width + 2);
+            output.Write(index, command);
+            string pad = new(' ', index.ToString(CultureInfo.InvariantCulture).Length + 2);
             console.Out.WriteLine(verdict.Accepted ? $"{pad}accepted" : $"{pad}refused: {verdict.Reason}");
             if (verdict.Note is not null)
             {
                 console.Out.WriteLine($"{pad}{verdict.Note}");
             }
+        });
+        if (code != ExitSuccess)
+        {
+            return code;
         }
 
-        console.Out.WriteLine(tally.Summary(kind.Value, entries.Count));
+        console.Out.WriteLine(tally.Summary(kind, tally.Count));
         return tally.Refused == 0 ? ExitSuccess : ExitRefused;
     }
 
-    /// <summary>Reads the whole input in the form the options ask for; on failure prints why and returns false.</summary>
-    private static bool TryRead(ToolArguments options, ToolConsole console, string command, List<SourceEntry> entries)
+    /// <summary>Streams the input through <paramref name="sink"/>; on bad or unreadable input says why and returns 2.</summary>
+    private static int Read(string input, InputForm form, ToolConsole console, string command, EntrySink sink)
     {
-        string source = options.ReadsStdin ? "<stdin>" : options.Input!;
+        bool stdin = input == "-";
+        string source = stdin ? "<stdin>" : $"'{input}'";
         string error;
         try
         {
-            if (options.Binary && command != "encode") // encode reads text; its --binary is the output
+            if (form == InputForm.Binary)
             {
-                if (options.ReadsStdin && console.OpenStdin is null)
+                if (stdin && console.OpenStdin is null)
                 {
                     error = "binary input from standard input is not available here; give a FILE.";
                 }
-                else if (options.ReadsStdin)
-                {
-                    EntryReader.TryReadBinary(console.OpenStdin!(), entries, out error);
-                }
                 else
                 {
-                    using var file = File.OpenRead(options.Input!);
-                    EntryReader.TryReadBinary(file, entries, out error);
+                    using Stream stream = stdin ? console.OpenStdin!() : File.OpenRead(input);
+                    EntryReader.TryReadBinary(stream, sink, out error);
                 }
             }
             else
             {
-                using TextReader? file = options.ReadsStdin ? null : new StreamReader(options.Input!);
+                using TextReader? file = stdin ? null : new StreamReader(input);
                 TextReader reader = file ?? console.In;
-                if (options.Commands || command == "encode")
+                if (form == InputForm.Commands)
                 {
-                    EntryReader.TryReadCommands(reader, entries, out error);
+                    EntryReader.TryReadCommands(reader, sink, out error);
                 }
                 else
                 {
-                    EntryReader.TryReadHex(reader, entries, out error);
+                    EntryReader.TryReadHex(reader, sink, out error);
                 }
             }
         }
@@ -276,66 +225,57 @@ public static class SmmuCmdTool
             error = $"cannot read it: {e.Message}";
         }
 
-        if (error.Length == 0)
-        {
-            return true;
-        }
-
-        console.Error.WriteLine($"{Tool} {command}: {source}: {error}");
-        return false;
+        return error.Length == 0 ? ExitSuccess : ReportError(console, command, $"{source}: {error}");
     }
 
-    private static int WriteBinary(List<SourceEntry> entries, string output, ToolConsole console)
+    private static EntrySink HexSink(TextWriter writer)
     {
-        var bytes = new byte[entries.Count * SmmuCommandLayout.EntrySize];
-        for (int i = 0; i < entries.Count; i++)
+        char[] text = new char[2 * (2 + 16) + 1];
+        return (in SmmuCommand command, int _) =>
         {
-            entries[i].Command.Write(bytes.AsSpan(i * SmmuCommandLayout.EntrySize));
-        }
-
-        if (output != "-")
-        {
-            File.WriteAllBytes(output, bytes);
-            return ExitSuccess;
-        }
-
-        if (console.OpenStdout is null)
-        {
-            console.Error.WriteLine($"{Tool} encode: binary output to standard output is not available here; give -o FILE.");
-            return ExitUsage;
-        }
-
-        using var stdout = console.OpenStdout();
-        stdout.Write(bytes);
-        return ExitSuccess;
+            "0x".CopyTo(text);
+            command.Word0.TryFormat(text.AsSpan(2), out _, "x16", CultureInfo.InvariantCulture);
+            " 0x".CopyTo(text.AsSpan(18));
+            command.Word1.TryFormat(text.AsSpan(21), out _, "x16", CultureInfo.InvariantCulture);
+            writer.WriteLine(text.AsSpan(0, 37));
+        };
     }
 
-    private static void WriteHex(List<SourceEntry> entries, TextWriter writer)
+    private static EntrySink BinarySink(Stream stream)
     {
-        foreach (var entry in entries)
+        byte[] bytes = new byte[SmmuCommandLayout.EntrySize];
+        return (in SmmuCommand command, int _) =>
         {
-            writer.WriteLine(string.Create(CultureInfo.InvariantCulture, $"0x{entry.Command.Word0:x16} 0x{entry.Command.Word1:x16}"));
-        }
+            command.Write(bytes);
+            stream.Write(bytes);
+        };
     }
 
-    private static void WriteDecoded(TextWriter writer, int index, int width, in SmmuCommand command, Span<char> buffer)
+    private static int ReportError(ToolConsole console, string command, string error)
     {
-        string number = index.ToString(CultureInfo.InvariantCulture);
-        writer.Write(new string(' ', width - number.Length));
-        writer.Write(number);
-        writer.Write(": ");
-        SmmuCommandDecoder.TryFormat(command, buffer, out int written);
-        writer.Write(buffer[..written]);
-        writer.WriteLine();
-    }
-
-    private static int IndexWidth(int count) =>
-        (Math.Max(count, 1) - 1).ToString(CultureInfo.InvariantCulture).Length;
-
-    private static int UsageError(ToolConsole console, string command, string error)
-    {
-        console.Error.WriteLine($"{Tool} {command}: {error}");
-        console.Error.WriteLine($"Run '{Tool} {command} --help' for usage.");
+        console.Error.WriteLine($"{Tool} {command}: {MessageText.Escape(error)}");
         return ExitUsage;
+    }
+
+    private enum InputForm
+    {
+        Hex,
+        Binary,
+        Commands,
+    }
+
+    /// <summary>Writes 'INDEX: decoded' lines through one reusable buffer.</summary>
+    private sealed class DecodedWriter(TextWriter writer)
+    {
+        private readonly char[] _line = new char[DecodedLineLength];
+
+        public void Write(int index, in SmmuCommand command)
+        {
+            index.TryFormat(_line, out int written, default, CultureInfo.InvariantCulture);
+            _line[written++] = ':';
+            _line[written++] = ' ';
+            SmmuCommandDecoder.TryFormat(command, _line.AsSpan(written), out int text);
+            writer.WriteLine(_line.AsSpan(0, written + text));
+        }
     }
 }
