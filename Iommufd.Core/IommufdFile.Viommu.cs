@@ -18,6 +18,12 @@ public sealed partial class IommufdFile
     public Errno ViommuAlloc(uint devId, uint hwptId, IommuViommuType type, UserSpan data, out uint viommuId)
     {
         viommuId = 0;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         if (type == IommuViommuType.Default)
         {
             return Errno.EOPNOTSUPP;
@@ -74,6 +80,12 @@ public sealed partial class IommufdFile
     public Errno VdeviceAlloc(uint viommuId, uint devId, ulong virtId, out uint vdeviceId)
     {
         vdeviceId = 0;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         var rc = _objects.Get<ViommuObject>(viommuId, out var viommuRef);
         if (rc != Errno.Success)
         {
@@ -146,6 +158,12 @@ public sealed partial class IommufdFile
     {
         veventqId = 0;
         fd = -1;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         if (type == IommuVeventqType.Default)
         {
             return Errno.EOPNOTSUPP;
@@ -187,7 +205,14 @@ public sealed partial class IommufdFile
     /// </summary>
     public Task<Errno> WaitForEventsAsync(int fd, CancellationToken cancellationToken = default)
     {
-        if (!TryGetFile(fd, out var file) || file is not VeventqObject queue)
+        using var call = EnterCall();
+        if (call.Closed || !TryGetFile(fd, out var file))
+        {
+            return Task.FromResult(Errno.EBADF);
+        }
+
+        PutFile(file); // the wait itself holds nothing: destroying the queue completes it
+        if (file is not VeventqObject queue)
         {
             return Task.FromResult(Errno.EBADF);
         }
@@ -209,6 +234,12 @@ public sealed partial class IommufdFile
     public Errno HwQueueAlloc(uint viommuId, IommuHwQueueType type, uint index, ulong nestingParentIova, ulong length, out uint hwQueueId)
     {
         hwQueueId = 0;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         if (type == IommuHwQueueType.Default)
         {
             return Errno.EOPNOTSUPP;
