@@ -24,7 +24,7 @@ public sealed partial class IommufdFile : IDisposable
     private readonly Lock _attachLock = new(); // guards device attachments and the automatic domains
     private readonly Lock _fdLock = new(); // guards _files and _mappings
     private readonly Dictionary<int, IEventFile> _files = [];
-    private readonly List<MmioMapping> _mappings = [];
+    private readonly HashSet<MmioMapping> _mappings = [];
     private readonly ILogger _logger;
     private int _disposed;
     private int _callsInFlight;
@@ -53,6 +53,18 @@ public sealed partial class IommufdFile : IDisposable
             lock (_fdLock)
             {
                 return _files.Count;
+            }
+        }
+    }
+
+    /// <summary>Live mmaps of the file (for leak checks).</summary>
+    public int MappingCount
+    {
+        get
+        {
+            lock (_fdLock)
+            {
+                return _mappings.Count;
             }
         }
     }
@@ -241,7 +253,7 @@ public sealed partial class IommufdFile : IDisposable
             return rc;
         }
 
-        mapping = new MmioMapping(owner, region, offset);
+        mapping = new MmioMapping(this, owner, region, offset);
         lock (_fdLock)
         {
             _mappings.Add(mapping);
@@ -299,6 +311,15 @@ public sealed partial class IommufdFile : IDisposable
         }
 
         Log.FileClosed(_logger, destroyed);
+    }
+
+    /// <summary>munmap of <paramref name="mapping"/>: the file forgets it at once.</summary>
+    internal void ForgetMapping(MmioMapping mapping)
+    {
+        lock (_fdLock)
+        {
+            _mappings.Remove(mapping);
+        }
     }
 
     internal int AddFile(IEventFile file)
