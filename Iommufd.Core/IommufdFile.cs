@@ -57,6 +57,9 @@ public sealed partial class IommufdFile : IDisposable
         }
     }
 
+    /// <summary>True once <see cref="Dispose"/> began: every call answers EBADF.</summary>
+    public bool IsClosed => Volatile.Read(ref _disposed) != 0;
+
     /// <summary>Live mmaps of the file (for leak checks).</summary>
     public int MappingCount
     {
