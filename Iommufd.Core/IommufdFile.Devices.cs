@@ -27,6 +27,11 @@ public sealed partial class IommufdFile
             return Errno.EBADF;
         }
 
+        if (AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         if (!Platform.TryBind(device, this))
         {
             return Errno.EBUSY;
@@ -346,6 +351,11 @@ public sealed partial class IommufdFile
     private Errno CreatePagingHwpt(EndpointDevice device, IoasObject ioas, IommuHwptAllocFlags flags, FaultObject? fault, bool autoDomain, out HwptPagingObject hwpt)
     {
         hwpt = null!;
+        if (AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         var rc = device.Iommu.AllocPagingDomain(device, flags, out var domain);
         if (rc != Errno.Success)
         {

@@ -148,6 +148,11 @@ public sealed partial class IommufdFile
             return Errno.EBADF;
         }
 
+        if (AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         var fault = new FaultObject();
         fault.AddUser(); // the fd
         faultId = _objects.Add(fault);
@@ -405,6 +410,11 @@ public sealed partial class IommufdFile
 
         using (fault)
         {
+            if (AllocationFails())
+            {
+                return Errno.ENOMEM;
+            }
+
             rc = device.Iommu.AllocNestedDomain(device, parent.PagingDomain, flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
             if (rc != Errno.Success)
             {
@@ -439,6 +449,11 @@ public sealed partial class IommufdFile
 
         using (fault)
         {
+            if (AllocationFails())
+            {
+                return Errno.ENOMEM;
+            }
+
             rc = ops.AllocNestedDomain(flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
             if (rc != Errno.Success)
             {

@@ -25,7 +25,12 @@ public sealed partial class IommufdFile
             return Errno.EBADF;
         }
 
-        ioasId = _objects.Add(new IoasObject(Memory));
+        if (AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
+        ioasId = _objects.Add(new IoasObject(Memory, _faults));
         return Errno.Success;
     }
 

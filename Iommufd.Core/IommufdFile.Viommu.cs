@@ -57,6 +57,11 @@ public sealed partial class IommufdFile
                     return Errno.EINVAL;
                 }
 
+                if (AllocationFails())
+                {
+                    return Errno.ENOMEM;
+                }
+
                 var viommu = new ViommuObject(parent, device.Iommu, type, _mmaps);
                 var userData = new UserData((uint)type, data);
                 rc = device.Iommu.InitViommu(viommu, device, type, parent.PagingDomain, userData, out var driver);
@@ -121,6 +126,11 @@ public sealed partial class IommufdFile
                         return Errno.EEXIST;
                     }
 
+                    if (AllocationFails())
+                    {
+                        return Errno.ENOMEM;
+                    }
+
                     var vdev = new VdeviceObject(viommu, idev, virtId);
                     rc = viommu.AddVdevice(vdev);
                     if (rc != Errno.Success)
@@ -183,6 +193,11 @@ public sealed partial class IommufdFile
         using (viommuRef)
         {
             var viommu = viommuRef.Object;
+            if (AllocationFails())
+            {
+                return Errno.ENOMEM;
+            }
+
             var queue = new VeventqObject(viommu, type, depth);
             rc = viommu.AddEventQueue(queue);
             if (rc != Errno.Success)
@@ -277,6 +292,12 @@ public sealed partial class IommufdFile
 
             lock (viommu.HwQueueLock)
             {
+                if (AllocationFails())
+                {
+                    pin.Dispose();
+                    return Errno.ENOMEM;
+                }
+
                 var queue = new HwQueueObject(viommu, type, index, nestingParentIova, length, basePa, pin);
                 rc = ops.InitHwQueue(queue, out var driverQueue);
                 if (rc != Errno.Success)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Iommufd.Core.Devices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Objects;
 using Iommufd.Core.Viommu;
@@ -19,7 +20,8 @@ namespace Iommufd.Core;
 /// </remarks>
 public sealed partial class IommufdFile : IDisposable
 {
-    private readonly ObjectTable _objects = new();
+    private readonly ObjectTable _objects;
+    private readonly FailNth? _faults;
     private readonly MmapRegistry _mmaps = new();
     private readonly Lock _attachLock = new(); // guards device attachments and the automatic domains
     private readonly Lock _fdLock = new(); // guards _files and _mappings
@@ -29,8 +31,10 @@ public sealed partial class IommufdFile : IDisposable
     private int _disposed;
     private int _callsInFlight;
 
-    internal IommufdFile(Platform platform, UserMemory memory, ILogger logger)
+    internal IommufdFile(Platform platform, UserMemory memory, ILogger logger, FailNth? faults = null)
     {
+        _faults = faults;
+        _objects = new ObjectTable(faults);
         Platform = platform;
         Memory = memory;
         _logger = logger;
@@ -262,6 +266,8 @@ public sealed partial class IommufdFile : IDisposable
             _mappings.Add(mapping);
         }
 
+        IommufdMetrics.Mapped(1);
+
         return Errno.Success;
     }
 
@@ -323,7 +329,12 @@ public sealed partial class IommufdFile : IDisposable
         {
             _mappings.Remove(mapping);
         }
+
+        IommufdMetrics.Mapped(-1);
     }
+
+    /// <summary>A fault-injection point for the allocation of a new object (ENOMEM), before any side effect.</summary>
+    private bool AllocationFails() => _faults?.ShouldFail() == true;
 
     internal int AddFile(IEventFile file)
     {

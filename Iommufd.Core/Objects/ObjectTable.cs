@@ -64,11 +64,14 @@ internal sealed class ObjectTable
 {
     private static readonly object Tombstone = new();
 
+    private readonly Diagnostics.FailNth? _faults;
     private readonly Lock _lock = new(); // guards _slots, _free, _next and _count
     private readonly PriorityQueue<uint, uint> _free = new();
     private object?[] _slots = new object?[16];
     private uint _next = 1;
     private int _count;
+
+    public ObjectTable(Diagnostics.FailNth? faults = null) => _faults = faults;
 
     /// <summary>Live objects plus tombstones (objects being destroyed are not counted).</summary>
     public int Count
@@ -101,6 +104,7 @@ internal sealed class ObjectTable
             obj.SetState(ObjectState.Live);
             _slots[id] = obj;
             _count++;
+            IommufdMetrics.ObjectAdded(obj.Type);
             return id;
         }
     }
@@ -112,6 +116,12 @@ internal sealed class ObjectTable
     public Errno Get<T>(uint id, out ObjectRef<T> handle)
         where T : IommufdObject
     {
+        if (_faults?.ShouldFail() == true)
+        {
+            handle = default;
+            return Errno.ENOENT; // as iommufd_get_object under fail_nth
+        }
+
         lock (_lock)
         {
             if (id < _slots.Length && _slots[id] is T obj && obj.TryLock())
@@ -182,6 +192,7 @@ internal sealed class ObjectTable
         WaitForShortTermUsers(obj);
         obj.Destroy();
         obj.SetState(ObjectState.Destroyed);
+        IommufdMetrics.ObjectDestroyed(obj.Type);
     }
 
     /// <summary>
@@ -225,6 +236,7 @@ internal sealed class ObjectTable
         obj.RemoveUser(); // the table's reference
         obj.Destroy();
         obj.SetState(ObjectState.Destroyed);
+        IommufdMetrics.ObjectDestroyed(obj.Type);
     }
 
     /// <summary>
