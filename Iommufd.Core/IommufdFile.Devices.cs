@@ -4,6 +4,7 @@ using Iommufd.Core.Hwpt;
 using Iommufd.Core.Ioas;
 using Iommufd.Core.Objects;
 using Iommufd.Core.Uapi;
+using Iommufd.Core.Viommu;
 
 namespace Iommufd.Core;
 
@@ -20,6 +21,17 @@ public sealed partial class IommufdFile
     {
         ArgumentNullException.ThrowIfNull(device);
         devId = 0;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
+        if (AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         if (!Platform.TryBind(device, this))
         {
             return Errno.EBUSY;
@@ -43,6 +55,12 @@ public sealed partial class IommufdFile
     /// <summary>Detaches a device (VFIO_DEVICE_DETACH_IOMMUFD_PT): it blocks all DMA afterwards.</summary>
     public Errno DetachDevice(uint devId)
     {
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         var rc = _objects.Get<DeviceObject>(devId, out var idev);
         if (rc != Errno.Success)
         {
@@ -50,24 +68,36 @@ public sealed partial class IommufdFile
         }
 
         using (idev)
-        lock (_attachLock)
         {
-            if (idev.Object.Attached is null)
+            HwptPagingObject? released;
+            lock (_attachLock)
             {
-                return Errno.EINVAL;
+                if (idev.Object.Attached is null)
+                {
+                    return Errno.EINVAL;
+                }
+
+                released = DetachLocked(idev.Object);
             }
 
-            DetachLocked(idev.Object);
+            FinishAutoDomainRelease(released);
             return Errno.Success;
         }
     }
 
     /// <summary>
-    /// Unbinds a device (closing its VFIO cdev): detaches it and force-destroys its vDEVICE, whose ID stays a
-    /// tombstone (IOMMU_DESTROY on it is ENOENT) until the file is closed.
+    /// Unbinds a device (closing its VFIO cdev): waits for the ioctls using it, detaches it and force-destroys its
+    /// vDEVICE, whose ID stays a tombstone (IOMMU_DESTROY on it is ENOENT) until the file is closed. ENOENT when the
+    /// device is not bound here or is being unbound already.
     /// </summary>
     public Errno UnbindDevice(uint devId)
     {
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         var rc = _objects.Get<DeviceObject>(devId, out var handle);
         if (rc != Errno.Success)
         {
@@ -75,42 +105,62 @@ public sealed partial class IommufdFile
         }
 
         var idev = handle.Object;
-        handle.Dispose();
-        Unbind(idev);
-        return Errno.Success;
+        handle.Dispose(); // the unbind below waits for every lookup of the device, ours included
+        return Unbind(idev) ? Errno.Success : Errno.ENOENT;
     }
 
-    private void Unbind(DeviceObject idev)
+    /// <summary>
+    /// The order of iommufd_device_unbind (device.c) with VFIO's detach before it: new lookups of the device fail,
+    /// ioctls inside it drain (an attach racing the unbind completes first, so the detach below undoes it and the
+    /// device cannot keep translating), the device is detached, its vDEVICE destroyed to a tombstone, and once the
+    /// last reference on the device is gone (a vDEVICE a racing IOMMU_DESTROY claimed drops its own when its destroy
+    /// ends) the device leaves the table and the platform.
+    /// </summary>
+    private bool Unbind(DeviceObject idev)
     {
-        Viommu.VdeviceObject? vdev;
+        VdeviceObject? vdev;
         lock (idev)
         {
             if (idev.Unbinding)
             {
-                return;
+                return false;
             }
 
-            idev.Unbinding = true;
+            idev.Unbinding = true; // no new vDEVICE from here on
             vdev = idev.Vdevice;
         }
 
-        if (vdev is not null)
+        if (!_objects.BeginRemove(idev))
         {
-            _objects.Remove(vdev, leaveTombstone: true);
-            vdev.Destroy();
+            return false;
         }
 
+        ObjectTable.WaitForShortTermUsers(idev);
+        HwptPagingObject? released = null;
         lock (_attachLock)
         {
             if (idev.Attached is not null)
             {
-                DetachLocked(idev);
+                released = DetachLocked(idev);
             }
         }
 
-        idev.RemoveUser();
-        _objects.Remove(idev);
+        FinishAutoDomainRelease(released);
+        if (vdev is not null && _objects.BeginRemove(vdev))
+        {
+            _objects.FinishRemove(vdev, leaveTombstone: true);
+        }
+
+        var spin = default(SpinWait);
+        while (idev.Users > 2) // the table's reference and the binding
+        {
+            spin.SpinOnce(sleep1Threshold: 50);
+        }
+
+        idev.RemoveUser(); // the binding
+        _objects.FinishRemove(idev, leaveTombstone: false);
         Platform.Unbind(idev.Device);
+        return true;
     }
 
     private void UnbindAll()
@@ -123,6 +173,12 @@ public sealed partial class IommufdFile
 
     private Errno AttachOrReplace(uint devId, ref uint ptId, bool replace)
     {
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         var rc = _objects.Get<DeviceObject>(devId, out var idevRef);
         if (rc != Errno.Success)
         {
@@ -138,112 +194,168 @@ public sealed partial class IommufdFile
             }
 
             using (ptRef)
-            lock (_attachLock)
             {
-                var idev = idevRef.Object;
-                if ((idev.Attached is not null) != replace)
+                HwptPagingObject? releasedOld, releasedNew;
+                lock (_attachLock)
                 {
-                    return Errno.EINVAL;
+                    rc = AttachLocked(idevRef.Object, ptRef.Object, replace, ref ptId, out releasedOld, out releasedNew);
                 }
 
-                HwptObject hwpt;
-                switch (ptRef.Object)
-                {
-                    case IoasObject ioas:
-                        rc = GetAutoDomainLocked(idev.Device, ioas, out hwpt);
-                        if (rc != Errno.Success)
-                        {
-                            return rc;
-                        }
-
-                        break;
-                    case HwptObject h:
-                        hwpt = h;
-                        break;
-                    default:
-                        return Errno.EINVAL;
-                }
-
-                if (hwpt == idev.Attached)
-                {
-                    ptId = hwpt.Id;
-                    return Errno.Success;
-                }
-
-                rc = hwpt.Domain.Iommu != idev.Device.Iommu
-                    ? Errno.EINVAL
-                    : idev.Device.Iommu.Attach(idev.Device, hwpt.Domain);
-                if (rc != Errno.Success)
-                {
-                    ReleaseAutoDomainIfUnusedLocked(hwpt);
-                    return rc;
-                }
-
-                var old = idev.Attached;
-                hwpt.AddUser();
-                hwpt.AttachedDevices++;
-                idev.Attached = hwpt;
-                if (old is not null)
-                {
-                    ReleaseAttachmentLocked(old);
-                }
-
-                ptId = hwpt.Id;
-                return Errno.Success;
+                // Automatic domains left without devices are destroyed outside the attach lock: their destroy
+                // takes the IOAS lock and waits for handle drops (ObjectTable rule "Locks").
+                FinishAutoDomainRelease(releasedOld);
+                FinishAutoDomainRelease(releasedNew);
+                return rc;
             }
         }
     }
 
-    private void DetachLocked(DeviceObject idev)
+    private Errno AttachLocked(DeviceObject idev, IommufdObject pt, bool replace, ref uint ptId, out HwptPagingObject? releasedOld, out HwptPagingObject? releasedNew)
+    {
+        releasedOld = releasedNew = null;
+        if ((idev.Attached is not null) != replace)
+        {
+            return Errno.EINVAL;
+        }
+
+        HwptObject hwpt;
+        switch (pt)
+        {
+            case IoasObject ioas:
+                var rc = GetAutoDomainLocked(idev.Device, ioas, out var auto);
+                if (rc != Errno.Success)
+                {
+                    return rc;
+                }
+
+                // GetAutoDomainLocked holds a reference on the domain until the attachment has its own.
+                try
+                {
+                    rc = InstallLocked(idev, auto, ref ptId, out releasedOld);
+                }
+                finally
+                {
+                    auto.RemoveUser();
+                    releasedNew = TryClaimAutoDomainLocked(auto);
+                }
+
+                return rc;
+            case HwptObject h:
+                hwpt = h;
+                break;
+            default:
+                return Errno.EINVAL;
+        }
+
+        return InstallLocked(idev, hwpt, ref ptId, out releasedOld);
+    }
+
+    private Errno InstallLocked(DeviceObject idev, HwptObject hwpt, ref uint ptId, out HwptPagingObject? released)
+    {
+        released = null;
+        if (hwpt == idev.Attached)
+        {
+            ptId = hwpt.Id;
+            return Errno.Success;
+        }
+
+        var rc = hwpt.Domain.Iommu != idev.Device.Iommu
+            ? Errno.EINVAL
+            : idev.Device.Iommu.Attach(idev.Device, hwpt.Domain);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        var old = idev.Attached;
+        hwpt.AddUser(); // the attachment; the caller holds a reference on hwpt
+        hwpt.AttachedDevices++;
+        idev.Attached = hwpt;
+        ptId = hwpt.Id;
+        if (old is not null)
+        {
+            released = DropAttachmentLocked(old);
+        }
+
+        return Errno.Success;
+    }
+
+    /// <returns>An automatic domain claimed for destruction, for <see cref="FinishAutoDomainRelease"/>.</returns>
+    private HwptPagingObject? DetachLocked(DeviceObject idev)
     {
         idev.Device.Iommu.Detach(idev.Device);
         var old = idev.Attached!;
         idev.Attached = null;
-        ReleaseAttachmentLocked(old);
+        return DropAttachmentLocked(old);
     }
 
-    private void ReleaseAttachmentLocked(HwptObject hwpt)
+    private HwptPagingObject? DropAttachmentLocked(HwptObject hwpt)
     {
         hwpt.AttachedDevices--;
         hwpt.RemoveUser();
-        ReleaseAutoDomainIfUnusedLocked(hwpt);
+        return TryClaimAutoDomainLocked(hwpt);
     }
 
-    private Errno GetAutoDomainLocked(EndpointDevice device, IoasObject ioas, out HwptObject hwpt)
+    /// <summary>
+    /// Finds the IOAS's automatic domain on the device's IOMMU, or makes one, and returns it with a reference the
+    /// caller drops. Entries already claimed for destruction are skipped and forgotten.
+    /// </summary>
+    private Errno GetAutoDomainLocked(EndpointDevice device, IoasObject ioas, out HwptPagingObject hwpt)
     {
-        foreach (var auto in _autoDomains)
+        for (int i = _autoDomains.Count - 1; i >= 0; i--)
         {
-            if (auto.Ioas == ioas && auto.PagingDomain.Iommu == device.Iommu)
+            var auto = _autoDomains[i];
+            if (auto.State != ObjectState.Live)
+            {
+                _autoDomains.RemoveAt(i);
+            }
+            else if (auto.Ioas == ioas && auto.PagingDomain.Iommu == device.Iommu && auto.TryAddUser())
             {
                 hwpt = auto;
                 return Errno.Success;
             }
         }
 
-        hwpt = null!;
-        var rc = CreatePagingHwpt(device, ioas, 0, fault: null, autoDomain: true, out var paging);
+        var rc = CreatePagingHwpt(device, ioas, 0, fault: null, autoDomain: true, out hwpt);
         if (rc == Errno.Success)
         {
-            _autoDomains.Add(paging);
-            hwpt = paging;
+            _autoDomains.Add(hwpt);
         }
 
         return rc;
     }
 
-    private void ReleaseAutoDomainIfUnusedLocked(HwptObject hwpt)
+    /// <summary>
+    /// The kernel's auto-domain put (iommufd_hw_pagetable_put → iommufd_object_put_and_try_destroy): an automatic
+    /// domain without devices is claimed unless someone else holds it (then a later DESTROY or close removes it).
+    /// </summary>
+    private HwptPagingObject? TryClaimAutoDomainLocked(HwptObject hwpt)
     {
-        if (hwpt is HwptPagingObject { IsAutoDomain: true } auto && auto.AttachedDevices == 0)
+        if (hwpt is HwptPagingObject { IsAutoDomain: true } auto && auto.AttachedDevices == 0 && _objects.TryClaim(auto))
         {
             _autoDomains.Remove(auto);
-            _objects.Remove(auto);
-            auto.Destroy();
+            return auto;
+        }
+
+        return null;
+    }
+
+    private static void FinishAutoDomainRelease(HwptPagingObject? claimed)
+    {
+        if (claimed is not null)
+        {
+            ObjectTable.FinishDestroy(claimed);
         }
     }
 
     private Errno CreatePagingHwpt(EndpointDevice device, IoasObject ioas, IommuHwptAllocFlags flags, FaultObject? fault, bool autoDomain, out HwptPagingObject hwpt)
     {
         hwpt = null!;
+        if (AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         var rc = device.Iommu.AllocPagingDomain(device, flags, out var domain);
         if (rc != Errno.Success)
         {
@@ -260,6 +372,11 @@ public sealed partial class IommufdFile
         hwpt = new HwptPagingObject(ioas, domain) { Fault = fault, IsAutoDomain = autoDomain };
         ioas.AddUser();
         fault?.AddUser();
+        if (autoDomain)
+        {
+            hwpt.AddUser(); // the attaching caller's reference, so that no DESTROY can claim it before it is attached
+        }
+
         _objects.Add(hwpt);
         return Errno.Success;
     }

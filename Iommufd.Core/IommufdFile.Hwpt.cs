@@ -25,6 +25,12 @@ public sealed partial class IommufdFile
     public Errno HwptAlloc(uint devId, uint ptId, IommuHwptAllocFlags flags, IommuHwptDataType dataType, UserSpan data, uint faultId, out uint hwptId)
     {
         hwptId = 0;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         if ((dataType == IommuHwptDataType.None) != (data.Length == 0))
         {
             return Errno.EINVAL;
@@ -65,6 +71,12 @@ public sealed partial class IommufdFile
     public Errno GetHwInfo(uint devId, IommuHwInfoFlags flags, IommuHwInfoType requestedType, UserSpan data, out HwInfoResult info)
     {
         info = default;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         if ((flags & ~IommuHwInfoFlags.InputType) != 0)
         {
             return Errno.EOPNOTSUPP;
@@ -116,12 +128,32 @@ public sealed partial class IommufdFile
             throw new ArgumentException("the span must hold entryNum entries of entryLength bytes", nameof(entries));
         }
 
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            entryNum = 0;
+            return Errno.EBADF;
+        }
+
         return Invalidate(hwptId, new InvalidationArray(dataType, entryLength, entryNum, entries), entriesAreNull: false, ref entryNum);
     }
 
     /// <summary>IOMMU_FAULT_QUEUE_ALLOC: a fault queue and the fd its faults are read from.</summary>
     public Errno FaultQueueAlloc(out uint faultId, out int fd)
     {
+        faultId = 0;
+        fd = -1;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
+        if (AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         var fault = new FaultObject();
         fault.AddUser(); // the fd
         faultId = _objects.Add(fault);
@@ -132,6 +164,12 @@ public sealed partial class IommufdFile
     /// <summary>Queues an I/O page fault on the fault queue of the HWPT the device <paramref name="devId"/> is attached to.</summary>
     public Errno ReportPageFault(uint devId, ulong address, IommuHwptPgfaultPerm permissions)
     {
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         var rc = _objects.Get<DeviceObject>(devId, out var idev);
         if (rc != Errno.Success)
         {
@@ -165,6 +203,12 @@ public sealed partial class IommufdFile
     public Errno GetHwptDomain(uint hwptId, out IIommuDomain domain)
     {
         domain = null!;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         var rc = _objects.Get<HwptObject>(hwptId, out var hwpt);
         if (rc == Errno.Success)
         {
@@ -314,23 +358,14 @@ public sealed partial class IommufdFile
         return Errno.EOPNOTSUPP;
     }
 
-    private Errno LookupFault(IommuHwptAllocFlags flags, uint faultId, out FaultObject? fault)
+    /// <summary>
+    /// The fault queue FAULT_ID_VALID names, held until the caller's HWPT has taken its own reference (an empty
+    /// handle without the flag).
+    /// </summary>
+    private Errno LookupFault(IommuHwptAllocFlags flags, uint faultId, out ObjectRef<FaultObject> fault)
     {
-        fault = null;
-        if ((flags & IommuHwptAllocFlags.FaultIdValid) == 0)
-        {
-            return Errno.Success;
-        }
-
-        var rc = _objects.Get<FaultObject>(faultId, out var handle);
-        if (rc != Errno.Success)
-        {
-            return rc;
-        }
-
-        fault = handle.Object;
-        handle.Dispose(); // the HWPT takes a user reference once it exists
-        return Errno.Success;
+        fault = default;
+        return (flags & IommuHwptAllocFlags.FaultIdValid) == 0 ? Errno.Success : _objects.Get(faultId, out fault);
     }
 
     private Errno AllocPaging(EndpointDevice device, IoasObject ioas, IommuHwptAllocFlags flags, UserData data, uint faultId, out uint hwptId)
@@ -347,9 +382,12 @@ public sealed partial class IommufdFile
             return rc;
         }
 
-        rc = CreatePagingHwpt(device, ioas, flags & ~IommuHwptAllocFlags.FaultIdValid, fault, autoDomain: false, out var hwpt);
-        hwptId = rc == Errno.Success ? hwpt.Id : 0;
-        return rc;
+        using (fault)
+        {
+            rc = CreatePagingHwpt(device, ioas, flags & ~IommuHwptAllocFlags.FaultIdValid, fault.Object, autoDomain: false, out var hwpt);
+            hwptId = rc == Errno.Success ? hwpt.Id : 0;
+            return rc;
+        }
     }
 
     private Errno AllocNestedOnParent(EndpointDevice device, HwptPagingObject parent, IommuHwptAllocFlags flags, UserData data, uint faultId, out uint hwptId)
@@ -371,16 +409,24 @@ public sealed partial class IommufdFile
             return rc;
         }
 
-        rc = device.Iommu.AllocNestedDomain(device, parent.PagingDomain, flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
-        if (rc != Errno.Success)
+        using (fault)
         {
-            return rc;
-        }
+            if (AllocationFails())
+            {
+                return Errno.ENOMEM;
+            }
 
-        parent.AddUser();
-        fault?.AddUser();
-        hwptId = _objects.Add(new HwptNestedObject(domain, parent, viommu: null) { Fault = fault });
-        return Errno.Success;
+            rc = device.Iommu.AllocNestedDomain(device, parent.PagingDomain, flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            parent.AddUser();
+            fault.Object?.AddUser();
+            hwptId = _objects.Add(new HwptNestedObject(domain, parent, viommu: null) { Fault = fault.Object });
+            return Errno.Success;
+        }
     }
 
     private Errno AllocNestedOnViommu(EndpointDevice device, ViommuObject viommu, IommuHwptAllocFlags flags, UserData data, uint faultId, out uint hwptId)
@@ -402,15 +448,23 @@ public sealed partial class IommufdFile
             return rc;
         }
 
-        rc = ops.AllocNestedDomain(flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
-        if (rc != Errno.Success)
+        using (fault)
         {
-            return rc;
-        }
+            if (AllocationFails())
+            {
+                return Errno.ENOMEM;
+            }
 
-        viommu.AddUser();
-        fault?.AddUser();
-        hwptId = _objects.Add(new HwptNestedObject(domain, parent: null, viommu) { Fault = fault });
-        return Errno.Success;
+            rc = ops.AllocNestedDomain(flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            viommu.AddUser();
+            fault.Object?.AddUser();
+            hwptId = _objects.Add(new HwptNestedObject(domain, parent: null, viommu) { Fault = fault.Object });
+            return Errno.Success;
+        }
     }
 }

@@ -18,7 +18,19 @@ public sealed partial class IommufdFile
     /// <summary>IOMMU_IOAS_ALLOC: a new, empty IOAS.</summary>
     public Errno IoasAlloc(out uint ioasId)
     {
-        ioasId = _objects.Add(new IoasObject(Memory));
+        ioasId = 0;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
+        if (AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
+        ioasId = _objects.Add(new IoasObject(Memory, _faults));
         return Errno.Success;
     }
 
@@ -28,6 +40,12 @@ public sealed partial class IommufdFile
     /// </summary>
     public Errno IoasMap(uint ioasId, ulong userVa, ulong length, IommuIoasMapFlags flags, ref ulong iova)
     {
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         if ((flags & ~KnownMapFlags) != 0)
         {
             return Errno.EOPNOTSUPP;
@@ -51,6 +69,12 @@ public sealed partial class IommufdFile
     /// </summary>
     public Errno IoasUnmap(uint ioasId, ulong iova, ref ulong length)
     {
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         var rc = _objects.Get<IoasObject>(ioasId, out var ioas);
         if (rc != Errno.Success)
         {
@@ -72,6 +96,12 @@ public sealed partial class IommufdFile
     /// <summary>IOMMU_IOAS_COPY: maps the pages behind a source range into another (or the same) IOAS.</summary>
     public Errno IoasCopy(uint dstIoasId, uint srcIoasId, ulong length, ulong srcIova, IommuIoasMapFlags flags, ref ulong dstIova)
     {
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         if ((flags & ~KnownMapFlags) != 0)
         {
             return Errno.EOPNOTSUPP;
@@ -106,6 +136,12 @@ public sealed partial class IommufdFile
     {
         numIovas = 0;
         iovaAlignment = 0;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         var rc = _objects.Get<IoasObject>(ioasId, out var ioas);
         if (rc != Errno.Success)
         {
@@ -130,6 +166,12 @@ public sealed partial class IommufdFile
     /// <summary>IOMMU_IOAS_ALLOW_IOVAS: replaces the IOAS's allowed IOVA ranges (empty = everything).</summary>
     public Errno IoasAllowIovas(uint ioasId, ReadOnlySpan<IommuIovaRange> ranges)
     {
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         var rc = _objects.Get<IoasObject>(ioasId, out var ioas);
         if (rc != Errno.Success)
         {
@@ -143,7 +185,16 @@ public sealed partial class IommufdFile
     }
 
     /// <summary>IOMMU_IOAS_CHANGE_PROCESS: only file-backed mappings can move, and this emulation has none.</summary>
-    public Errno IoasChangeProcess() => HasAnyMapping() ? Errno.EINVAL : Errno.Success;
+    public Errno IoasChangeProcess()
+    {
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
+        return HasAnyMapping() ? Errno.EINVAL : Errno.Success;
+    }
 
     internal Errno RawIoasAlloc(ref IommuIoasAlloc cmd, ref bool respond)
     {

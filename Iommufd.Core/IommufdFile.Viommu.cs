@@ -18,6 +18,12 @@ public sealed partial class IommufdFile
     public Errno ViommuAlloc(uint devId, uint hwptId, IommuViommuType type, UserSpan data, out uint viommuId)
     {
         viommuId = 0;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         if (type == IommuViommuType.Default)
         {
             return Errno.EOPNOTSUPP;
@@ -51,6 +57,11 @@ public sealed partial class IommufdFile
                     return Errno.EINVAL;
                 }
 
+                if (AllocationFails())
+                {
+                    return Errno.ENOMEM;
+                }
+
                 var viommu = new ViommuObject(parent, device.Iommu, type, _mmaps);
                 var userData = new UserData((uint)type, data);
                 rc = device.Iommu.InitViommu(viommu, device, type, parent.PagingDomain, userData, out var driver);
@@ -74,6 +85,12 @@ public sealed partial class IommufdFile
     public Errno VdeviceAlloc(uint viommuId, uint devId, ulong virtId, out uint vdeviceId)
     {
         vdeviceId = 0;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         var rc = _objects.Get<ViommuObject>(viommuId, out var viommuRef);
         if (rc != Errno.Success)
         {
@@ -107,6 +124,11 @@ public sealed partial class IommufdFile
                     if (idev.Vdevice is not null)
                     {
                         return Errno.EEXIST;
+                    }
+
+                    if (AllocationFails())
+                    {
+                        return Errno.ENOMEM;
                     }
 
                     var vdev = new VdeviceObject(viommu, idev, virtId);
@@ -146,6 +168,12 @@ public sealed partial class IommufdFile
     {
         veventqId = 0;
         fd = -1;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         if (type == IommuVeventqType.Default)
         {
             return Errno.EOPNOTSUPP;
@@ -165,6 +193,11 @@ public sealed partial class IommufdFile
         using (viommuRef)
         {
             var viommu = viommuRef.Object;
+            if (AllocationFails())
+            {
+                return Errno.ENOMEM;
+            }
+
             var queue = new VeventqObject(viommu, type, depth);
             rc = viommu.AddEventQueue(queue);
             if (rc != Errno.Success)
@@ -187,7 +220,14 @@ public sealed partial class IommufdFile
     /// </summary>
     public Task<Errno> WaitForEventsAsync(int fd, CancellationToken cancellationToken = default)
     {
-        if (!TryGetFile(fd, out var file) || file is not VeventqObject queue)
+        using var call = EnterCall();
+        if (call.Closed || !TryGetFile(fd, out var file))
+        {
+            return Task.FromResult(Errno.EBADF);
+        }
+
+        PutFile(file); // the wait itself holds nothing: destroying the queue completes it
+        if (file is not VeventqObject queue)
         {
             return Task.FromResult(Errno.EBADF);
         }
@@ -209,6 +249,12 @@ public sealed partial class IommufdFile
     public Errno HwQueueAlloc(uint viommuId, IommuHwQueueType type, uint index, ulong nestingParentIova, ulong length, out uint hwQueueId)
     {
         hwQueueId = 0;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         if (type == IommuHwQueueType.Default)
         {
             return Errno.EOPNOTSUPP;
@@ -246,6 +292,12 @@ public sealed partial class IommufdFile
 
             lock (viommu.HwQueueLock)
             {
+                if (AllocationFails())
+                {
+                    pin.Dispose();
+                    return Errno.ENOMEM;
+                }
+
                 var queue = new HwQueueObject(viommu, type, index, nestingParentIova, length, basePa, pin);
                 rc = ops.InitHwQueue(queue, out var driverQueue);
                 if (rc != Errno.Success)

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Iommufd.Core.Devices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Objects;
 using Iommufd.Core.Viommu;
@@ -13,22 +14,27 @@ namespace Iommufd.Core;
 /// Neither throws for anything the kernel answers with an errno.
 /// </summary>
 /// <remarks>
-/// The object table, the IOAS and the vDEVICE tables are safe for concurrent ioctls from several threads.
-/// Disposing the file destroys every object, as closing the fd does.
+/// The object table, the IOAS and the vDEVICE tables are safe for concurrent ioctls from several threads; the
+/// lifetime rules are on <see cref="ObjectTable"/>. Disposing the file destroys every object, as closing the fd
+/// does: calls that start afterwards answer EBADF, calls in flight are waited for first.
 /// </remarks>
 public sealed partial class IommufdFile : IDisposable
 {
-    private readonly ObjectTable _objects = new();
+    private readonly ObjectTable _objects;
+    private readonly FailNth? _faults;
     private readonly MmapRegistry _mmaps = new();
     private readonly Lock _attachLock = new(); // guards device attachments and the automatic domains
     private readonly Lock _fdLock = new(); // guards _files and _mappings
     private readonly Dictionary<int, IEventFile> _files = [];
-    private readonly List<MmioMapping> _mappings = [];
+    private readonly HashSet<MmioMapping> _mappings = [];
     private readonly ILogger _logger;
     private int _disposed;
+    private int _callsInFlight;
 
-    internal IommufdFile(Platform platform, UserMemory memory, ILogger logger)
+    internal IommufdFile(Platform platform, UserMemory memory, ILogger logger, FailNth? faults = null)
     {
+        _faults = faults;
+        _objects = new ObjectTable(faults);
         Platform = platform;
         Memory = memory;
         _logger = logger;
@@ -55,6 +61,21 @@ public sealed partial class IommufdFile : IDisposable
         }
     }
 
+    /// <summary>True once <see cref="Dispose"/> began: every call answers EBADF.</summary>
+    public bool IsClosed => Volatile.Read(ref _disposed) != 0;
+
+    /// <summary>Live mmaps of the file (for leak checks).</summary>
+    public int MappingCount
+    {
+        get
+        {
+            lock (_fdLock)
+            {
+                return _mappings.Count;
+            }
+        }
+    }
+
     /// <summary>
     /// ioctl(2) with the argument at <paramref name="argumentAddress"/> in <see cref="Memory"/>, as a VMM calls it.
     /// An argument outside user memory is EFAULT.
@@ -76,14 +97,18 @@ public sealed partial class IommufdFile : IDisposable
     /// </summary>
     public Errno Ioctl(uint request, Span<byte> argument)
     {
-        var rc = Dispatch(request, argument);
+        Errno rc;
+        using (var call = EnterCall())
+        {
+            rc = call.Closed ? Errno.EBADF : Dispatch(request, argument);
+        }
+
         IommufdMetrics.RecordIoctl(request, rc);
         return rc;
     }
 
     private Errno Dispatch(uint request, Span<byte> argument)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (!IoctlTable.TryGet(request, out var command))
         {
             return Errno.ENOTTY;
@@ -129,6 +154,12 @@ public sealed partial class IommufdFile : IDisposable
     /// <summary>IOMMU_DESTROY: destroys any object nothing depends on (EBUSY otherwise, ENOENT if unknown).</summary>
     public Errno Destroy(uint id)
     {
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         var rc = _objects.Destroy(id);
         if (rc == Errno.Success)
         {
@@ -142,18 +173,50 @@ public sealed partial class IommufdFile : IDisposable
     public Errno Read(int fd, Span<byte> buffer, out int count, long position = 0)
     {
         count = 0;
-        return TryGetFile(fd, out var file) ? file.Read(buffer, position, out count) : Errno.EBADF;
+        using var call = EnterCall();
+        if (call.Closed || !TryGetFile(fd, out var file))
+        {
+            return Errno.EBADF;
+        }
+
+        try
+        {
+            return file.Read(buffer, position, out count);
+        }
+        finally
+        {
+            PutFile(file);
+        }
     }
 
     /// <summary>write(2) on an fd an ioctl returned (fault-queue responses).</summary>
     public Errno Write(int fd, ReadOnlySpan<byte> buffer, out int count, long position = 0)
     {
         count = 0;
-        return TryGetFile(fd, out var file) ? file.Write(buffer, position, out count) : Errno.EBADF;
+        using var call = EnterCall();
+        if (call.Closed || !TryGetFile(fd, out var file))
+        {
+            return Errno.EBADF;
+        }
+
+        try
+        {
+            return file.Write(buffer, position, out count);
+        }
+        finally
+        {
+            PutFile(file);
+        }
     }
 
     /// <summary>close(2) on an fd an ioctl returned.</summary>
     public Errno Close(int fd)
+    {
+        using var call = EnterCall();
+        return call.Closed ? Errno.EBADF : CloseFile(fd);
+    }
+
+    private Errno CloseFile(int fd)
     {
         IEventFile? file;
         lock (_fdLock)
@@ -176,6 +239,12 @@ public sealed partial class IommufdFile : IDisposable
     public Errno Mmap(ulong offset, ulong length, MmapProtection protection, out MmioMapping mapping)
     {
         mapping = null!;
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
         if (length == 0 || (length & (PhysicalMemory.PageSize - 1)) != 0 || (protection & MmapProtection.Shared) == 0)
         {
             return Errno.EINVAL;
@@ -192,21 +261,32 @@ public sealed partial class IommufdFile : IDisposable
             return rc;
         }
 
-        mapping = new MmioMapping(owner, region, offset);
+        mapping = new MmioMapping(this, owner, region, offset);
         lock (_fdLock)
         {
             _mappings.Add(mapping);
         }
 
+        IommufdMetrics.Mapped(1);
+
         return Errno.Success;
     }
 
-    /// <summary>Closes the file: unmaps, closes its fds, unbinds its devices and destroys every object.</summary>
+    /// <summary>
+    /// Closes the file: new calls answer EBADF from now on; once the calls in flight have returned, it unmaps, closes
+    /// its fds, unbinds its devices and destroys every object.
+    /// </summary>
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
+        }
+
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref _callsInFlight) != 0)
+        {
+            spin.SpinOnce(sleep1Threshold: 50);
         }
 
         int[] fds;
@@ -220,7 +300,7 @@ public sealed partial class IommufdFile : IDisposable
 
         foreach (var fd in fds)
         {
-            Close(fd);
+            CloseFile(fd);
         }
 
         foreach (var m in mappings)
@@ -229,9 +309,33 @@ public sealed partial class IommufdFile : IDisposable
         }
 
         UnbindAll();
-        int destroyed = _objects.DestroyAll();
+        int destroyed = _objects.DestroyAll(out int left);
+        lock (_attachLock)
+        {
+            _autoDomains.Clear();
+        }
+
+        if (left > 0)
+        {
+            Log.ObjectsLeftAtClose(_logger, left);
+        }
+
         Log.FileClosed(_logger, destroyed);
     }
+
+    /// <summary>munmap of <paramref name="mapping"/>: the file forgets it at once.</summary>
+    internal void ForgetMapping(MmioMapping mapping)
+    {
+        lock (_fdLock)
+        {
+            _mappings.Remove(mapping);
+        }
+
+        IommufdMetrics.Mapped(-1);
+    }
+
+    /// <summary>A fault-injection point for the allocation of a new object (ENOMEM), before any side effect.</summary>
+    private bool AllocationFails() => _faults?.ShouldFail() == true;
 
     internal int AddFile(IEventFile file)
     {
@@ -248,11 +352,55 @@ public sealed partial class IommufdFile : IDisposable
         }
     }
 
+    /// <summary>
+    /// fget(2) of an event fd: the file and a user reference on its object, so that a close racing the call cannot
+    /// let its object be destroyed under it. Release with <see cref="PutFile"/>.
+    /// </summary>
     private bool TryGetFile(int fd, out IEventFile file)
     {
         lock (_fdLock)
         {
-            return _files.TryGetValue(fd, out file!);
+            if (!_files.TryGetValue(fd, out file!))
+            {
+                return false;
+            }
+
+            ((IommufdObject)file).AddUser(); // the fd's own reference keeps it alive while we hold _fdLock
+            return true;
+        }
+    }
+
+    private static void PutFile(IEventFile file) => ((IommufdObject)file).RemoveUser();
+
+    /// <summary>Counts a call in flight unless the file is closed (then <see cref="Call.Closed"/> is true).</summary>
+    private Call EnterCall()
+    {
+        Interlocked.Increment(ref _callsInFlight);
+        if (Volatile.Read(ref _disposed) != 0)
+        {
+            Interlocked.Decrement(ref _callsInFlight);
+            return default;
+        }
+
+        return new Call(this);
+    }
+
+    /// <summary>A public call in flight on the file; disposing it ends the call.</summary>
+    private readonly ref struct Call
+    {
+        private readonly IommufdFile? _file;
+
+        public Call(IommufdFile file) => _file = file;
+
+        /// <summary>True when the file was closed before the call began: answer EBADF.</summary>
+        public bool Closed => _file is null;
+
+        public void Dispose()
+        {
+            if (_file is not null)
+            {
+                Interlocked.Decrement(ref _file._callsInFlight);
+            }
         }
     }
 }

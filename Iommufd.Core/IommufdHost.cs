@@ -1,4 +1,5 @@
 using Iommufd.Core.Devices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Memory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -12,12 +13,15 @@ namespace Iommufd.Core;
 public sealed class IommufdHost
 {
     private readonly ILoggerFactory _loggerFactory;
+    private readonly FailNth? _faults;
 
-    public IommufdHost(Platform platform, ILoggerFactory? loggerFactory = null)
+    public IommufdHost(Platform platform, ILoggerFactory? loggerFactory = null, FailNth? faults = null)
     {
         ArgumentNullException.ThrowIfNull(platform);
         Platform = platform;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
+        _faults = faults;
+        IommufdMetrics.Track(platform.Memory);
     }
 
     /// <summary>The emulated machine.</summary>
@@ -30,6 +34,6 @@ public sealed class IommufdHost
     public IommufdFile Open(UserMemory process)
     {
         ArgumentNullException.ThrowIfNull(process);
-        return new IommufdFile(Platform, process, _loggerFactory.CreateLogger<IommufdFile>());
+        return new IommufdFile(Platform, process, _loggerFactory.CreateLogger<IommufdFile>(), _faults);
     }
 }

@@ -1,10 +1,13 @@
 using System.Diagnostics.Metrics;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Objects;
 
 namespace Iommufd.Core;
 
 /// <summary>
-/// The core's counters (meter <c>Iommufd.Core</c>): every raw ioctl by command and result. Tags are built only
-/// when a listener is attached, so an unobserved ioctl pays one flag check.
+/// The core's instruments (meter <c>Iommufd.Core</c>): every raw ioctl by command and result, and the counts a leak
+/// shows in — live objects by type, pinned pages, live mmaps and physical frames. Tags are built only when a
+/// listener is attached, so an unobserved ioctl pays one flag check.
 /// </summary>
 public static class IommufdMetrics
 {
@@ -12,8 +15,23 @@ public static class IommufdMetrics
 
     private static readonly Meter Meter = new(MeterName);
 
+    private static readonly Lock MemoriesLock = new(); // guards Memories
+    private static readonly List<WeakReference<PhysicalMemory>> Memories = [];
+
     /// <summary><c>iommufd.ioctls</c>: raw ioctls, tagged <c>command</c> and <c>errno</c>.</summary>
     internal static readonly Counter<long> Ioctls = Meter.CreateCounter<long>("iommufd.ioctls", description: "Raw iommufd ioctls by command and result");
+
+    /// <summary><c>iommufd.objects</c>: objects in every file's table, tagged <c>type</c>.</summary>
+    internal static readonly UpDownCounter<long> Objects = Meter.CreateUpDownCounter<long>("iommufd.objects", unit: "{object}", description: "Live iommufd objects by type");
+
+    /// <summary><c>iommufd.pinned_pages</c>: user pages an IOAS mapping or a HW queue pins.</summary>
+    internal static readonly UpDownCounter<long> PinnedPages = Meter.CreateUpDownCounter<long>("iommufd.pinned_pages", unit: "{page}", description: "User pages pinned by IOAS mappings and HW queues");
+
+    /// <summary><c>iommufd.mmaps</c>: live mmaps of iommufd files.</summary>
+    internal static readonly UpDownCounter<long> Mmaps = Meter.CreateUpDownCounter<long>("iommufd.mmaps", unit: "{mapping}", description: "Live mmaps of iommufd files");
+
+    /// <summary><c>iommufd.frames</c>: physical frames present on every host's machine.</summary>
+    internal static readonly ObservableGauge<long> Frames = Meter.CreateObservableGauge("iommufd.frames", ObserveFrames, unit: "{frame}", description: "Physical frames present");
 
     internal static void RecordIoctl(uint request, Errno result)
     {
@@ -21,5 +39,60 @@ public static class IommufdMetrics
         {
             Ioctls.Add(1, new KeyValuePair<string, object?>("command", $"0x{request & 0xFF:x2}"), new KeyValuePair<string, object?>("errno", result.ToString()));
         }
+    }
+
+    internal static void ObjectAdded(IommufdObjectType type) => RecordObject(type, 1);
+
+    internal static void ObjectDestroyed(IommufdObjectType type) => RecordObject(type, -1);
+
+    internal static void Pinned(long pages)
+    {
+        if (PinnedPages.Enabled)
+        {
+            PinnedPages.Add(pages);
+        }
+    }
+
+    internal static void Mapped(int delta)
+    {
+        if (Mmaps.Enabled)
+        {
+            Mmaps.Add(delta);
+        }
+    }
+
+    /// <summary>Adds a machine's physical memory to <c>iommufd.frames</c> for as long as it lives.</summary>
+    internal static void Track(PhysicalMemory memory)
+    {
+        lock (MemoriesLock)
+        {
+            Memories.RemoveAll(w => !w.TryGetTarget(out _));
+            Memories.Add(new WeakReference<PhysicalMemory>(memory));
+        }
+    }
+
+    private static void RecordObject(IommufdObjectType type, int delta)
+    {
+        if (Objects.Enabled)
+        {
+            Objects.Add(delta, new KeyValuePair<string, object?>("type", type.ToString()));
+        }
+    }
+
+    private static long ObserveFrames()
+    {
+        long frames = 0;
+        lock (MemoriesLock)
+        {
+            foreach (var weak in Memories)
+            {
+                if (weak.TryGetTarget(out var memory))
+                {
+                    frames += memory.FrameCount;
+                }
+            }
+        }
+
+        return frames;
     }
 }

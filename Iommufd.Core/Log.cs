@@ -10,4 +10,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Debug, Message = "iommufd file closed; {Count} objects destroyed")]
     public static partial void FileClosed(ILogger logger, int count);
+
+    [LoggerMessage(EventId = 3, Level = LogLevel.Critical, Message = "iommufd file closed with {Count} objects still in use: a reference-counting bug; they are leaked")]
+    public static partial void ObjectsLeftAtClose(ILogger logger, int count);
 }

@@ -20,6 +20,7 @@ public static class IommufdServiceCollectionExtensions
         services.AddOptions<PlatformOptions>();
         services.TryAddSingleton<PhysicalMemory>();
         services.TryAddSingleton<Platform>();
+        services.TryAddSingleton<Diagnostics.FailNth>();
         services.TryAddSingleton<IommufdHost>();
         configure(new IommufdBuilder(services));
         return services;

@@ -23,7 +23,13 @@ internal sealed class IoasObject : IommufdObject
     private readonly List<IPagingDomain> _domains = [];
     private IommuIovaRange[] _allowed = [];
 
-    public IoasObject(UserMemory memory) => _memory = memory;
+    private readonly Diagnostics.FailNth? _faults;
+
+    public IoasObject(UserMemory memory, Diagnostics.FailNth? faults = null)
+    {
+        _memory = memory;
+        _faults = faults;
+    }
 
     public override IommufdObjectType Type => IommufdObjectType.Ioas;
 
@@ -75,6 +81,11 @@ internal sealed class IoasObject : IommufdObject
             else if (!TryAllocateIova(length, out iova))
             {
                 return Errno.ENOSPC;
+            }
+
+            if (_faults?.ShouldFail() == true)
+            {
+                return Errno.ENOMEM; // the area's allocation
             }
 
             return AddArea(new IovaArea(iova, length, region, offset, protection));
@@ -481,6 +492,7 @@ internal sealed class IoasObject : IommufdObject
         }
 
         area.Region.Pin();
+        IommufdMetrics.Pinned((long)(area.Length / PhysicalMemory.PageSize));
         _areas.Add(area.Iova, area);
         return Errno.Success;
     }
@@ -494,6 +506,7 @@ internal sealed class IoasObject : IommufdObject
 
         _areas.Remove(area.Iova);
         area.Region.Unpin();
+        IommufdMetrics.Pinned(-(long)(area.Length / PhysicalMemory.PageSize));
         _memory.ReleaseIfUnused(area.Region);
     }
 

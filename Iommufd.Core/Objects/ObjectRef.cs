@@ -1,6 +1,6 @@
 namespace Iommufd.Core.Objects;
 
-/// <summary>A short-term reference on an object, taken by a lookup and dropped by <see cref="Dispose"/>.</summary>
+/// <summary>A lookup's reference on an object (user + short-term), dropped by <see cref="Dispose"/>.</summary>
 internal readonly struct ObjectRef<T> : IDisposable
     where T : IommufdObject
 {
@@ -8,5 +8,5 @@ internal readonly struct ObjectRef<T> : IDisposable
 
     public T Object { get; }
 
-    public void Dispose() => Object?.RemoveShortTermUser();
+    public void Dispose() => Object?.Unlock();
 }

@@ -4,17 +4,76 @@ namespace Iommufd.Core.Objects;
 /// The ID → object table of one iommufd file (the kernel's <c>ictx->objects</c> xarray). IDs start at 1 and the
 /// lowest free ID is reused. Safe for concurrent ioctls.
 /// </summary>
+/// <remarks>
+/// <para>
+/// The lifetime rules every object kind follows, after drivers/iommu/iommufd/main.c and device.c:
+/// </para>
+/// <list type="number">
+/// <item><description>
+/// <b>Users.</b> An object's users count is the table's own reference (taken by <see cref="Add"/>, as
+/// <c>iommufd_object_finalize</c> publishes an object with one), plus one per dependent (a HWPT on its IOAS, a
+/// nested HWPT on its parent or vIOMMU, a vDEVICE on its vIOMMU and device, a vEVENTQ or HW queue on its vIOMMU, a
+/// HW queue on the queue before it, a device's attachment on its HWPT, an open fd, a live mmap, a bound device's
+/// binding), plus one per lookup in flight. A dependent takes its reference while its creator still holds a lookup
+/// of the object, so it never revives an object being destroyed (<see cref="IommufdObject.AddUser"/> checks this).
+/// Holders that found an object elsewhere than the table (the mmap registry) use the kernel's
+/// <c>refcount_inc_not_zero</c> (<see cref="IommufdObject.TryAddUser"/>).
+/// </description></item>
+/// <item><description>
+/// <b>Short-term users.</b> A lookup (<see cref="Get{T}"/>, the kernel's <c>iommufd_get_object</c> /
+/// <c>iommufd_lock_obj</c>) takes a user and a short-term reference under the table lock; disposing the handle
+/// (<c>iommufd_put_object</c>) drops the user first and then the short-term reference. The short-term count is
+/// what a destroyer waits for (the kernel's <c>destroy_wait</c>): once it is zero no ioctl is inside the object.
+/// </description></item>
+/// <item><description>
+/// <b>Destroy.</b> IOMMU_DESTROY (<see cref="Destroy(uint, IommufdObjectType?)"/>, <c>iommufd_object_remove</c>
+/// without a caller reference) claims the object only when the table's reference is the only one (users 1 → 0 under
+/// the table lock, the kernel's <c>refcount_dec_if_one</c>); otherwise the answer is EBUSY — also when the
+/// "other user" is an ioctl using the object right now, as in the kernel. Once claimed the ID is free, lookups fail
+/// (ENOENT), the destroyer waits for racing handle drops to finish and then runs the object's destroy exactly once.
+/// A missing ID, a tombstone or an object already claimed is ENOENT.
+/// </description></item>
+/// <item><description>
+/// <b>Removal by the core.</b> Objects the core destroys on its own go one of two ways. An automatic domain the last
+/// device detached from, or an object whose set-up failed, is destroyed only if nobody else holds it
+/// (<see cref="TryClaim"/>, the kernel's <c>iommufd_object_put_and_try_destroy</c>); otherwise it stays for a later
+/// IOMMU_DESTROY or close. A device being unbound and its vDEVICE are removed whatever their users
+/// (<see cref="BeginRemove"/> / <see cref="FinishRemove"/>, <c>iommufd_object_remove</c> with
+/// <c>REMOVE_WAIT_SHORTTERM</c>, as <c>iommufd_device_unbind</c> does): lookups fail from the first step, in-flight
+/// ioctls drain, the core undoes the object's dependents itself, and a vDEVICE leaves a tombstone.
+/// </description></item>
+/// <item><description>
+/// <b>Tombstones.</b> A vDEVICE destroyed by an unbind leaves its ID taken (the kernel stores
+/// <c>XA_ZERO_ENTRY</c>, <c>iommufd_object_tombstone_user</c>): lookups and IOMMU_DESTROY answer ENOENT and the ID is
+/// not reused until the file is closed, so a VMM never names a new object by a stale ID.
+/// </description></item>
+/// <item><description>
+/// <b>Close.</b> <see cref="DestroyAll"/> (<c>iommufd_fops_release</c>) repeatedly destroys every object whose only
+/// user is the table, which peels the dependency graph from its leaves. The file first makes new calls fail with
+/// EBADF and waits for calls in flight, so nothing races it.
+/// </description></item>
+/// <item><description>
+/// <b>Locks.</b> The table lock guards the slots and is the innermost lock: nothing is called under it. Nobody waits
+/// for short-term users while holding a lock that an ioctl may take after its lookup (the file's attach lock, an
+/// IOAS lock), so a waiting destroyer never deadlocks with the ioctl it waits for. An object with a
+/// <see cref="IommufdObject.DestroyGate"/> is claimed and destroyed under that gate (gate before table lock).
+/// </description></item>
+/// </list>
+/// </remarks>
 internal sealed class ObjectTable
 {
     private static readonly object Tombstone = new();
 
-    private readonly Lock _lock = new(); // guards _slots, _free and _count
+    private readonly Diagnostics.FailNth? _faults;
+    private readonly Lock _lock = new(); // guards _slots, _free, _next and _count
     private readonly PriorityQueue<uint, uint> _free = new();
     private object?[] _slots = new object?[16];
     private uint _next = 1;
     private int _count;
 
-    /// <summary>Live objects plus tombstones.</summary>
+    public ObjectTable(Diagnostics.FailNth? faults = null) => _faults = faults;
+
+    /// <summary>Live objects plus tombstones (objects being destroyed are not counted).</summary>
     public int Count
     {
         get
@@ -26,9 +85,13 @@ internal sealed class ObjectTable
         }
     }
 
-    /// <summary>Adds a fully built object and gives it its ID.</summary>
+    /// <summary>
+    /// Publishes a fully built object: gives it its ID and the table's user reference. From here on another thread
+    /// can see it, so the caller must not fail the creation afterwards.
+    /// </summary>
     public uint Add(IommufdObject obj)
     {
+        obj.AddUser(); // the table's reference
         lock (_lock)
         {
             uint id = _free.Count > 0 ? _free.Dequeue() : _next++;
@@ -38,24 +101,31 @@ internal sealed class ObjectTable
             }
 
             obj.Id = id;
+            obj.SetState(ObjectState.Live);
             _slots[id] = obj;
             _count++;
+            IommufdMetrics.ObjectAdded(obj.Type);
             return id;
         }
     }
 
     /// <summary>
-    /// Looks up <paramref name="id"/> as a <typeparamref name="T"/> and takes a short-term reference, released by
-    /// disposing the returned handle. A missing ID, a tombstone or another type is ENOENT.
+    /// Looks up <paramref name="id"/> as a <typeparamref name="T"/> and takes a lookup reference, released by
+    /// disposing the returned handle. A missing ID, a tombstone, an object being destroyed or another type is ENOENT.
     /// </summary>
     public Errno Get<T>(uint id, out ObjectRef<T> handle)
         where T : IommufdObject
     {
+        if (_faults?.ShouldFail() == true)
+        {
+            handle = default;
+            return Errno.ENOENT; // as iommufd_get_object under fail_nth
+        }
+
         lock (_lock)
         {
-            if (id < _slots.Length && _slots[id] is T obj)
+            if (id < _slots.Length && _slots[id] is T obj && obj.TryLock())
             {
-                obj.AddShortTermUser();
                 handle = new ObjectRef<T>(obj);
                 return Errno.Success;
             }
@@ -74,64 +144,85 @@ internal sealed class ObjectTable
     {
         lock (_lock)
         {
-            return [.. _slots.OfType<T>()];
+            return [.. _slots.OfType<T>().Where(o => o.State == ObjectState.Live)];
+        }
+    }
+
+    /// <summary>IOMMU_DESTROY: destroys the object if its only user is the table (EBUSY otherwise, ENOENT if unknown).</summary>
+    public Errno Destroy(uint id, IommufdObjectType? requiredType = null)
+    {
+        Lock? gate;
+        lock (_lock)
+        {
+            gate = id < _slots.Length && _slots[id] is IommufdObject o ? o.DestroyGate : null;
+        }
+
+        if (gate is null)
+        {
+            return ClaimAndDestroy(id, requiredType);
+        }
+
+        lock (gate)
+        {
+            return ClaimAndDestroy(id, requiredType);
         }
     }
 
     /// <summary>
-    /// IOMMU_DESTROY: removes the object if nothing depends on it. Waits for ioctls that are using it to finish,
-    /// then destroys it.
+    /// Claims <paramref name="obj"/> for destruction if the table holds the only reference, and frees its ID. The
+    /// caller then runs <see cref="FinishDestroy"/>, outside any lock an ioctl may take.
     /// </summary>
-    public Errno Destroy(uint id, IommufdObjectType? requiredType = null)
+    public bool TryClaim(IommufdObject obj)
     {
-        IommufdObject obj;
         lock (_lock)
         {
-            if (id >= _slots.Length || _slots[id] is not IommufdObject found
-                || (requiredType is { } t && found.Type != t))
+            if (obj.Id >= _slots.Length || !ReferenceEquals(_slots[obj.Id], obj) || !obj.TryClaim())
             {
-                return Errno.ENOENT;
+                return false;
             }
 
-            if (!found.DestroyableByUser || found.Users > 0)
-            {
-                return Errno.EBUSY;
-            }
-
-            obj = found;
-            _slots[id] = null; // no new lookups from here on
+            Release(obj.Id);
+            return true;
         }
+    }
 
+    /// <summary>Waits for racing handle drops on a claimed object, then destroys it.</summary>
+    public static void FinishDestroy(IommufdObject obj)
+    {
+        WaitForShortTermUsers(obj);
+        obj.Destroy();
+        obj.SetState(ObjectState.Destroyed);
+        IommufdMetrics.ObjectDestroyed(obj.Type);
+    }
+
+    /// <summary>
+    /// First step of a removal by the core whatever the object's users (a device being unbound, its vDEVICE):
+    /// lookups fail from now on. False when the object is not live in this table (someone else is destroying it).
+    /// Follow with <see cref="WaitForShortTermUsers"/> and <see cref="FinishRemove"/>.
+    /// </summary>
+    public bool BeginRemove(IommufdObject obj)
+    {
+        lock (_lock)
+        {
+            if (obj.Id >= _slots.Length || !ReferenceEquals(_slots[obj.Id], obj) || obj.State != ObjectState.Live)
+            {
+                return false;
+            }
+
+            obj.SetState(ObjectState.Dying);
+            return true;
+        }
+    }
+
+    /// <summary>
+    /// Last step of a removal begun by <see cref="BeginRemove"/>: waits for ioctls still inside the object, frees
+    /// its slot (or leaves a tombstone), drops the table's reference and destroys it.
+    /// </summary>
+    public void FinishRemove(IommufdObject obj, bool leaveTombstone)
+    {
         WaitForShortTermUsers(obj);
         lock (_lock)
         {
-            // An ioctl that held the object may have made something depend on it meanwhile.
-            if (obj.Users > 0)
-            {
-                _slots[id] = obj;
-                return Errno.EBUSY;
-            }
-
-            Release(id);
-        }
-
-        obj.Destroy();
-        return Errno.Success;
-    }
-
-    /// <summary>
-    /// Removes an object the core itself destroys (an automatic domain, an aborted allocation, a force-destroyed
-    /// vDEVICE). With <paramref name="leaveTombstone"/> the ID stays taken until the file is closed.
-    /// </summary>
-    public void Remove(IommufdObject obj, bool leaveTombstone = false)
-    {
-        lock (_lock)
-        {
-            if (obj.Id >= _slots.Length || !ReferenceEquals(_slots[obj.Id], obj))
-            {
-                throw new InvalidOperationException($"{obj.Type} {obj.Id} is not in the table");
-            }
-
             if (leaveTombstone)
             {
                 _slots[obj.Id] = Tombstone;
@@ -142,57 +233,91 @@ internal sealed class ObjectTable
             }
         }
 
-        WaitForShortTermUsers(obj);
+        obj.RemoveUser(); // the table's reference
+        obj.Destroy();
+        obj.SetState(ObjectState.Destroyed);
+        IommufdMetrics.ObjectDestroyed(obj.Type);
     }
 
     /// <summary>
-    /// Destroys everything, dependents first, as closing the file does. Returns the number of objects destroyed.
+    /// Destroys everything, dependents first, as closing the file does: repeatedly every object whose only user is
+    /// the table. Returns the number destroyed; <paramref name="left"/> counts objects that still had users at the
+    /// end (a reference-counting bug: they are left alone rather than destroyed under their users).
     /// </summary>
-    public int DestroyAll()
+    public int DestroyAll(out int left)
     {
         int destroyed = 0;
         while (true)
         {
-            IommufdObject? victim = null;
+            var victims = new List<IommufdObject>();
+            left = 0;
             lock (_lock)
             {
-                bool any = false;
                 for (uint id = 1; id < _slots.Length; id++)
                 {
                     switch (_slots[id])
                     {
-                        case IommufdObject o when o.Users == 0:
-                            victim = o;
+                        case IommufdObject o when o.TryClaim():
+                            victims.Add(o);
                             Release(id);
                             break;
                         case IommufdObject:
-                            any = true;
-                            continue;
+                            left++;
+                            break;
                         case null:
-                            continue;
+                            break;
                         default:
                             Release(id); // a tombstone
-                            continue;
+                            break;
                     }
-
-                    break;
-                }
-
-                if (victim is null)
-                {
-                    if (any)
-                    {
-                        throw new InvalidOperationException("objects still have users after every free object was destroyed");
-                    }
-
-                    return destroyed;
                 }
             }
 
-            WaitForShortTermUsers(victim);
-            victim.Destroy();
-            destroyed++;
+            if (victims.Count == 0)
+            {
+                return destroyed;
+            }
+
+            foreach (var victim in victims)
+            {
+                FinishDestroy(victim);
+                destroyed++;
+            }
         }
+    }
+
+    /// <summary>Waits until no lookup holds <paramref name="obj"/> (short spin, then sleeping).</summary>
+    public static void WaitForShortTermUsers(IommufdObject obj)
+    {
+        var spin = default(SpinWait);
+        while (obj.ShortTermUsers > 0)
+        {
+            spin.SpinOnce(sleep1Threshold: 50);
+        }
+    }
+
+    private Errno ClaimAndDestroy(uint id, IommufdObjectType? requiredType)
+    {
+        IommufdObject obj;
+        lock (_lock)
+        {
+            if (id >= _slots.Length || _slots[id] is not IommufdObject found || found.State != ObjectState.Live
+                || (requiredType is { } t && found.Type != t))
+            {
+                return Errno.ENOENT;
+            }
+
+            if (!found.DestroyableByUser || !found.TryClaim())
+            {
+                return Errno.EBUSY;
+            }
+
+            obj = found;
+            Release(id);
+        }
+
+        FinishDestroy(obj);
+        return Errno.Success;
     }
 
     private void Release(uint id)
@@ -200,14 +325,5 @@ internal sealed class ObjectTable
         _slots[id] = null;
         _count--;
         _free.Enqueue(id, id);
-    }
-
-    private static void WaitForShortTermUsers(IommufdObject obj)
-    {
-        var spin = default(SpinWait);
-        while (obj.ShortTermUsers > 0)
-        {
-            spin.SpinOnce(sleep1Threshold: 50);
-        }
     }
 }

@@ -24,6 +24,12 @@ internal sealed class HwQueueObject : IommufdObject, IHwQueueContext
 
     public override IommufdObjectType Type => IommufdObjectType.HwQueue;
 
+    /// <summary>
+    /// A driver links a new queue to the previous one under the vIOMMU's queue lock (<see cref="DependOn"/>), so
+    /// a queue is claimed and torn down under the same lock: a new queue never depends on one being destroyed.
+    /// </summary>
+    internal override Lock? DestroyGate => Viommu.HwQueueLock;
+
     public ViommuObject Viommu { get; }
 
     public IommuHwQueueType QueueType { get; }

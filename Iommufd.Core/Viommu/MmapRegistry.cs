@@ -54,15 +54,15 @@ internal sealed class MmapRegistry
 
     /// <summary>
     /// Finds the region registered at exactly (<paramref name="offset"/>, <paramref name="length"/>) and takes a
-    /// user reference on its owner for the mapping's lifetime.
+    /// user reference on its owner for the mapping's lifetime. An owner already claimed for destruction (its
+    /// registration not yet removed) is ENXIO, as if it were gone.
     /// </summary>
     public Errno Map(ulong offset, ulong length, out ViommuObject owner, out IMmioRegion region)
     {
         lock (_lock)
         {
-            if (_entries.TryGetValue(offset, out var entry) && entry.Length == length)
+            if (_entries.TryGetValue(offset, out var entry) && entry.Length == length && entry.Owner.TryAddUser())
             {
-                entry.Owner.AddUser();
                 owner = entry.Owner;
                 region = entry.Region;
                 return Errno.Success;

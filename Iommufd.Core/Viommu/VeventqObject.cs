@@ -147,8 +147,11 @@ internal sealed class VeventqObject : IommufdObject, IEventFile
     internal override void Destroy()
     {
         _viommu.RemoveEventQueue(this);
+        TaskCompletionSource? wake;
         lock (_lock)
         {
+            wake = _waiter;
+            _waiter = null;
             while (_events.TryDequeue(out var record))
             {
                 ArrayPool<byte>.Shared.Return(record.Data);
@@ -157,6 +160,7 @@ internal sealed class VeventqObject : IommufdObject, IEventFile
             _lostHeaderSequence = null;
         }
 
+        wake?.TrySetResult(); // a poll() waiting on the queue returns; its next read finds the fd closed
         _viommu.RemoveUser();
     }
 

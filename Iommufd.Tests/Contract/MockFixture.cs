@@ -51,6 +51,9 @@ internal sealed class MockFixture : IDisposable
 
     public IommufdHost Host { get; }
 
+    /// <summary>The machine's services (the fault-injection seam, for sweeps).</summary>
+    public IServiceProvider Services => _provider;
+
     public PhysicalMemory Memory => Host.Platform.Memory;
 
     /// <summary>The VMM's address space: user pointers of every ioctl resolve here.</summary>

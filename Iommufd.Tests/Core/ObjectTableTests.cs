@@ -44,13 +44,15 @@ public class ObjectTableTests
         var table = new ObjectTable();
         var obj = new Dependent();
         uint id = table.Add(obj);
-        table.Remove(obj, leaveTombstone: true);
+        Assert.That(table.BeginRemove(obj), Is.True);
+        table.FinishRemove(obj, leaveTombstone: true);
         Assert.Multiple(() =>
         {
             Assert.That(table.Destroy(id), Is.EqualTo(Errno.ENOENT));
             Assert.That(table.Get(id, out _), Is.EqualTo(Errno.ENOENT));
             Assert.That(table.Add(new Dependent()), Is.Not.EqualTo(id), "the ID is still taken");
-            Assert.That(table.DestroyAll(), Is.EqualTo(1), "the tombstone is cleared, the live object destroyed");
+            Assert.That(table.DestroyAll(out int left), Is.EqualTo(1), "the tombstone is cleared, the live object destroyed");
+            Assert.That(left, Is.Zero);
             Assert.That(table.Count, Is.Zero);
         });
     }
@@ -65,7 +67,7 @@ public class ObjectTableTests
         table.Add(child);
         Assert.Multiple(() =>
         {
-            Assert.That(table.DestroyAll(), Is.EqualTo(2));
+            Assert.That(table.DestroyAll(out _), Is.EqualTo(2));
             Assert.That(parent.Destroyed, Is.EqualTo(1));
             Assert.That(child.ParentHadUsersWhenDestroyed, Is.True);
         });
