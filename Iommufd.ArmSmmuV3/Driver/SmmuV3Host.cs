@@ -64,7 +64,9 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             prod => Hardware.WriteRegister((uint)SmmuRegister.CMDQ_PROD, prod),
             () => Hardware.IsErrorActive(GlobalError.CMDQ_ERR),
             () => Hardware.WriteRegister((uint)SmmuRegister.GERRORN, Hardware.Gerrorn ^ (uint)GlobalError.CMDQ_ERR),
-            options.SyncTimeout);
+            options.SyncTimeout,
+            logger);
+        Hardware.QueueFaulted += OnQueueFaulted;
         Log.Probed(_logger, Name, Probed);
     }
 
@@ -279,9 +281,12 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         return Errno.Success;
     }
 
+    /// <summary>Stops the implementation's and the SMMU's engine threads and frees the host's tables and queues.</summary>
     public void Dispose()
     {
+        (_implementation as IDisposable)?.Dispose();
         Hardware.Interrupt -= OnInterrupt;
+        Hardware.QueueFaulted -= OnQueueFaulted;
         Hardware.Dispose();
         _memory.Free(_streamTable);
         _memory.Free(_commandQueueMemory);
@@ -345,6 +350,12 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         }
 
         return count;
+    }
+
+    private void OnQueueFaulted(CommandQueue queue, Exception fault)
+    {
+        SmmuV3Metrics.RecordFault(queue.Name);
+        Log.QueueFaulted(_logger, queue.Name, fault);
     }
 
     private Master GetMaster(EndpointDevice device)
