@@ -19,4 +19,11 @@ public sealed class SmmuV3InstanceOptions
 
     /// <summary>How long the host waits for a CMD_SYNC before answering ETIMEDOUT (Linux: 1 s).</summary>
     public TimeSpan SyncTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How often an invalidation that an unmap, detach or domain free depends on is tried when its CMD_SYNC times
+    /// out (each failure logged) before the operation reports it (unmap: ETIMEDOUT; free: the VMID and tables
+    /// are kept, never reused).
+    /// </summary>
+    public int InvalidationAttempts { get; set; } = 3;
 }

@@ -23,6 +23,11 @@ public sealed class SmmuV3Options
                 errors.Add($"{i.Name}: HostQueueLog2Size must be 7..IDR1.CMDQS");
             }
 
+            if (i.InvalidationAttempts < 1)
+            {
+                errors.Add($"{i.Name}: InvalidationAttempts must be at least 1");
+            }
+
             if (i.SyncTimeout <= TimeSpan.Zero)
             {
                 errors.Add($"{i.Name}: SyncTimeout must be positive");

@@ -1,5 +1,6 @@
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
+using Microsoft.Extensions.Logging;
 
 namespace Iommufd.ArmSmmuV3.Driver;
 
@@ -20,13 +21,15 @@ public sealed class HostCommandQueue
     private readonly Action _acknowledgeError;
     private readonly Func<bool> _errorActive;
     private readonly TimeSpan _timeout;
+    private readonly ILogger _logger;
     private readonly Lock _produceLock = new(); // guards slot reservation, entry writes and PROD
     private readonly Lock _errorLock = new(); // guards _failures and error handling
     private readonly Dictionary<uint, CommandError> _failures = [];
     private long _batches;
 
-    internal HostCommandQueue(CommandQueue queue, Action<uint> ringProd, Func<bool> errorActive, Action acknowledgeError, TimeSpan timeout)
+    internal HostCommandQueue(CommandQueue queue, Action<uint> ringProd, Func<bool> errorActive, Action acknowledgeError, TimeSpan timeout, ILogger logger)
     {
+        _logger = logger;
         _queue = queue;
         _ringProd = ringProd;
         _errorActive = errorActive;
@@ -55,6 +58,8 @@ public sealed class HostCommandQueue
 
         uint count = (uint)commands.Length + 1;
         uint start;
+        long spaceDeadline = Environment.TickCount64 + (long)_timeout.TotalMilliseconds;
+        var spin = default(SpinWait);
         while (true)
         {
             lock (_produceLock)
@@ -75,9 +80,17 @@ public sealed class HostCommandQueue
                 }
             }
 
-            // Full: let the consumer (and any error handling) make room, without holding the lock.
+            // Full: let the consumer (and any error handling) make room, without holding the lock. The wait is
+            // bounded as arm-smmu-v3.c's arm_smmu_cmdq_poll_until_not_full is; the caller gets ETIMEDOUT instead of
+            // the kernel's endless retry, so an ioctl on a stalled SMMU ends.
             HandleErrorIfAny();
-            Thread.Yield();
+            if (Environment.TickCount64 >= spaceDeadline)
+            {
+                RecordTimeout("space", _queue.Prod, _queue.Cons);
+                return Errno.ETIMEDOUT;
+            }
+
+            spin.SpinOnce();
         }
 
         Interlocked.Increment(ref _batches);
@@ -86,6 +99,9 @@ public sealed class HostCommandQueue
         {
             if (!_queue.WaitUntilConsumed(end, _timeout, out var error))
             {
+                // arm_smmu_cmdq_poll_until_sync timing out: logged, counted, ETIMEDOUT. The entries stay in the queue
+                // and run if the SMMU consumes again; nothing of this batch is reported as done.
+                RecordTimeout("sync", end, _queue.Cons);
                 return Errno.ETIMEDOUT;
             }
 
@@ -98,6 +114,18 @@ public sealed class HostCommandQueue
         }
 
         return TakeFailure(start, count, out failedIndex);
+    }
+
+    /// <summary>Waits that ended in ETIMEDOUT (for queue space or for a CMD_SYNC).</summary>
+    public long Timeouts => Interlocked.Read(ref _timeouts);
+
+    private long _timeouts;
+
+    private void RecordTimeout(string wait, uint prod, uint cons)
+    {
+        Interlocked.Increment(ref _timeouts);
+        SmmuV3Metrics.RecordTimeout(_queue.Name, wait);
+        Log.QueueTimeout(_logger, _queue.Name, wait, prod, cons);
     }
 
     /// <summary>The errno a batch gets for a command error inside it.</summary>

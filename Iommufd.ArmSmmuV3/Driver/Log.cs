@@ -17,4 +17,13 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 103, Level = LogLevel.Warning, Message = "{Smmu}: event queue overflowed; events were lost")]
     public static partial void EventQueueOverflow(ILogger logger, string smmu);
+
+    [LoggerMessage(EventId = 104, Level = LogLevel.Error, Message = "{Queue}: timeout waiting for {Wait} (prod 0x{Prod:x8}, cons 0x{Cons:x8})")]
+    public static partial void QueueTimeout(ILogger logger, string queue, string wait, uint prod, uint cons);
+
+    [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "{Queue}: stopped by an unexpected exception (contained)")]
+    public static partial void QueueFaulted(ILogger logger, string queue, Exception exception);
+
+    [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "{Smmu}: {Operation} could not complete its invalidation ({Errno}), attempt {Attempt} of {Attempts}")]
+    public static partial void InvalidationIncomplete(ILogger logger, string smmu, string operation, Errno errno, int attempt, int attempts);
 }

@@ -47,7 +47,12 @@ internal sealed class SmmuS2Domain : IPagingDomain
         return Errno.Success;
     }
 
-    public void Unmap(ulong iova, ulong length)
+    /// <summary>
+    /// Clears the range from the table, then invalidates; returns once the SMMU dropped every cached translation
+    /// and no DMA that translated through one can still land (the CMD_SYNC's completion). ETIMEDOUT when the SMMU
+    /// did not complete it after every attempt: the caller must not reuse the memory.
+    /// </summary>
+    public Errno Unmap(ulong iova, ulong length)
     {
         Table.Unmap(iova, length);
 
@@ -55,8 +60,10 @@ internal sealed class SmmuS2Domain : IPagingDomain
         // attached ATS devices.
         Span<SmmuCommand> commands = stackalloc SmmuCommand[HostCommandQueue.MaxBatch];
         commands[0] = SmmuCommandBuilder.TlbiS12Vmall(Vmid);
-        int count = Host.AddAtcInvalidations(this, commands, 1);
-        Host.Issue(commands[..count], out _);
+        var rc = Errno.Success;
+        int count = Host.AddAtcInvalidations(this, commands, 1, ref rc);
+        var last = Host.Invalidate(commands[..count], "unmap");
+        return rc != Errno.Success ? rc : last;
     }
 
     public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection) =>
@@ -85,9 +92,15 @@ internal sealed class SmmuS2Domain : IPagingDomain
 
     public void Free()
     {
-        // Nothing may still use the VMID's entries once the domain is gone.
+        // Nothing may still use the VMID's entries once the domain is gone. If the SMMU never completed the
+        // invalidation (logged and counted by Invalidate), the VMID and the tables stay allocated: a stale entry
+        // can then only point at tables nobody reuses, and no new domain gets the VMID.
         Span<SmmuCommand> inv = [SmmuCommandBuilder.TlbiS12Vmall(Vmid)];
-        Host.Issue(inv, out _);
+        if (Host.Invalidate(inv, "domain free") != Errno.Success)
+        {
+            return;
+        }
+
         _tables.Free();
         Host.FreeVmid(Vmid);
     }

@@ -31,12 +31,14 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
     private readonly VmidAllocator _vmids;
     private readonly Lock _mastersLock = new(); // guards _masters and every master's attachment
     private readonly Dictionary<uint, Master> _masters = [];
+    private readonly int _invalidationAttempts;
     private ISmmuV3Implementation? _implementation;
 
     internal SmmuV3Host(SmmuV3InstanceOptions options, PhysicalMemory memory, ILogger logger)
     {
         _logger = logger;
         _memory = memory;
+        _invalidationAttempts = options.InvalidationAttempts;
         Name = options.Name;
         Hardware = new SmmuV3(options.Name, options.Features, memory, options.ExecutionMode);
         Probed = ProbedFeatures.FromRegisters(Hardware);
@@ -64,7 +66,9 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             prod => Hardware.WriteRegister((uint)SmmuRegister.CMDQ_PROD, prod),
             () => Hardware.IsErrorActive(GlobalError.CMDQ_ERR),
             () => Hardware.WriteRegister((uint)SmmuRegister.GERRORN, Hardware.Gerrorn ^ (uint)GlobalError.CMDQ_ERR),
-            options.SyncTimeout);
+            options.SyncTimeout,
+            logger);
+        Hardware.QueueFaulted += OnQueueFaulted;
         Log.Probed(_logger, Name, Probed);
     }
 
@@ -207,6 +211,8 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             master.VirtualSid = vsid;
         }
 
+        // As Linux's attach, this cannot fail once the STE is written; an invalidation that did not complete is
+        // logged and counted (Invalidate).
         WriteSte(device.StreamId, ste);
         if (old is not null && device.AtsCapable)
         {
@@ -225,6 +231,8 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             master.Vmaster = null;
         }
 
+        // Returns once the SMMU dropped the old STE (and the ATC its translations): CFGI_STE + CMD_SYNC, retried
+        // on a timeout; one that never completes is logged and counted (the contract has no errno, as in Linux).
         WriteSte(device.StreamId, AbortSte);
         if (device.AtsCapable)
         {
@@ -279,9 +287,12 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         return Errno.Success;
     }
 
+    /// <summary>Stops the implementation's and the SMMU's engine threads and frees the host's tables and queues.</summary>
     public void Dispose()
     {
+        (_implementation as IDisposable)?.Dispose();
         Hardware.Interrupt -= OnInterrupt;
+        Hardware.QueueFaulted -= OnQueueFaulted;
         Hardware.Dispose();
         _memory.Free(_streamTable);
         _memory.Free(_commandQueueMemory);
@@ -295,35 +306,56 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
     internal void FreeVmid(ushort vmid) => _vmids.Free(vmid);
 
     /// <summary>Writes an STE and makes the SMMU drop its cached copy (CFGI_STE + CMD_SYNC).</summary>
-    internal void WriteSte(uint sid, in StreamTableEntry ste)
+    internal Errno WriteSte(uint sid, in StreamTableEntry ste)
     {
         var slot = _streamTable.Span.Slice((int)sid * StreamTableEntry.Size, StreamTableEntry.Size);
         ste.Write(slot);
         Span<SmmuCommand> cfgi = [SmmuCommandBuilder.CfgiSte(sid, leaf: true)];
-        var rc = Issue(cfgi, out _);
-        if (rc != Errno.Success)
-        {
-            Log.CommandFailed(_logger, Name, "CFGI_STE", rc);
-        }
+        return Invalidate(cfgi, "CFGI_STE");
     }
 
     /// <summary>Invalidates everything an ATS device cached (ATC_INV of the whole space).</summary>
-    internal void InvalidateAtc(uint sid)
+    internal Errno InvalidateAtc(uint sid)
     {
         Span<SmmuCommand> inv = [SmmuCommandBuilder.AtcInv(sid, 0, ssv: false, global: false, address: 0, size: 52)];
-        var rc = Issue(inv, out _);
-        if (rc != Errno.Success)
+        return Invalidate(inv, "ATC_INV");
+    }
+
+    /// <summary>
+    /// Issues invalidations a caller's promise rests on (unmap, detach, domain free, STE update) and returns only
+    /// once they completed or every attempt failed. A CMD_SYNC that timed out is tried again, each failure logged
+    /// (as arm-smmu-v3.c's arm_smmu_cmdq_poll_until_sync logs "CMD_SYNC timeout"); the entries of a timed-out
+    /// batch stay queued and run when the SMMU consumes again, and invalidations are idempotent, so trying again
+    /// is safe. After the last attempt the failure is counted and returned.
+    /// </summary>
+    internal Errno Invalidate(ReadOnlySpan<SmmuCommand> commands, string operation)
+    {
+        var rc = Errno.Success;
+        for (int attempt = 1; attempt <= _invalidationAttempts; attempt++)
         {
-            Log.CommandFailed(_logger, Name, "ATC_INV", rc);
+            rc = Issue(commands, out _);
+            if (rc == Errno.Success)
+            {
+                return rc;
+            }
+
+            Log.InvalidationIncomplete(_logger, Name, operation, rc, attempt, _invalidationAttempts);
+            if (rc != Errno.ETIMEDOUT)
+            {
+                break; // a command error does not go away by trying again
+            }
         }
+
+        SmmuV3Metrics.RecordIncomplete(Name, operation);
+        return rc;
     }
 
     /// <summary>
     /// Appends an ATC_INV of everything for each ATS device attached to <paramref name="domain"/> to
-    /// <paramref name="commands"/> from <paramref name="count"/> on, issuing the buffer whenever it fills; returns
-    /// the new count.
+    /// <paramref name="commands"/> from <paramref name="count"/> on, issuing the buffer whenever it fills (a
+    /// failure of that goes to <paramref name="rc"/>); returns the new count.
     /// </summary>
-    internal int AddAtcInvalidations(IIommuDomain domain, Span<SmmuCommand> commands, int count)
+    internal int AddAtcInvalidations(IIommuDomain domain, Span<SmmuCommand> commands, int count, ref Errno rc)
     {
         lock (_mastersLock)
         {
@@ -336,7 +368,8 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
 
                 if (count == commands.Length)
                 {
-                    Issue(commands, out _);
+                    var flushed = Invalidate(commands, "unmap");
+                    rc = rc == Errno.Success ? flushed : rc;
                     count = 0;
                 }
 
@@ -345,6 +378,12 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         }
 
         return count;
+    }
+
+    private void OnQueueFaulted(CommandQueue queue, Exception fault)
+    {
+        SmmuV3Metrics.RecordFault(queue.Name);
+        Log.QueueFaulted(_logger, queue.Name, fault);
     }
 
     private Master GetMaster(EndpointDevice device)

@@ -9,6 +9,7 @@ public sealed class Atc
     private readonly Lock _lock = new(); // guards _entries
     private readonly Dictionary<(uint Ssid, ulong Block, int Shift), TlbEntry> _entries = [];
     private ulong _shifts;
+    private long _generation; // bumped by every invalidation (read without the lock, written under it)
 
     public int Count
     {
@@ -41,12 +42,24 @@ public sealed class Atc
         return false;
     }
 
-    public void Insert(uint ssid, in TlbEntry entry)
+    /// <summary>Changes with every invalidation (see <see cref="Iotlb.Generation"/>).</summary>
+    public long Generation => Volatile.Read(ref _generation);
+
+    public void Insert(uint ssid, in TlbEntry entry) => TryInsert(ssid, entry, generation: null);
+
+    /// <summary>Inserts <paramref name="entry"/> unless an invalidation ran since <paramref name="generation"/> was read.</summary>
+    public bool TryInsert(uint ssid, in TlbEntry entry, long? generation)
     {
         lock (_lock)
         {
+            if (generation is { } seen && seen != _generation)
+            {
+                return false;
+            }
+
             _entries[(ssid, entry.InputBase >> entry.Shift, entry.Shift)] = entry;
             _shifts |= 1UL << entry.Shift;
+            return true;
         }
     }
 
@@ -59,6 +72,7 @@ public sealed class Atc
         int removed = 0;
         lock (_lock)
         {
+            Volatile.Write(ref _generation, _generation + 1);
             foreach (var (key, entry) in _entries)
             {
                 if ((ssid is null || key.Ssid == ssid) && entry.Overlaps(start, last))
@@ -85,6 +99,7 @@ public sealed class Atc
     {
         lock (_lock)
         {
+            Volatile.Write(ref _generation, _generation + 1);
             _entries.Clear();
         }
     }

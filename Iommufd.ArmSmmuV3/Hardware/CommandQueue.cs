@@ -9,13 +9,20 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// <remarks>
 /// On a command error CONS stays on the failing entry, CONS.ERR holds the CERROR code, and nothing more is
 /// consumed until the owner's error is acknowledged (the owner tracks GERROR/GERRORN and calls
-/// <see cref="Consume{TExecutor}"/> again). Entries are read from memory one at a time, so software may rewrite
+/// <c>Consume</c> again). Entries are read from memory one at a time, so software may rewrite
 /// entries after the error, as the specification allows.
 /// </remarks>
 public sealed class CommandQueue
 {
     /// <summary>CMDQ_BASE.ADDR [51:5].</summary>
     public const ulong BaseAddressMask = 0x000F_FFFF_FFFF_FFE0;
+
+    /// <summary>
+    /// An executor's answer that stops the queue on the command without an error: CONS stays on it, CONS.ERR stays
+    /// clear and nothing is reported, as if the command were still executing. The owner resumes the queue with
+    /// <see cref="CompleteHeld"/> (the command was run elsewhere) or <see cref="FailHeld"/>.
+    /// </summary>
+    public const CommandError Hold = (CommandError)0xFF;
 
     private const int EntrySize = 16;
     private const int ErrShift = 24;
@@ -100,15 +107,29 @@ public sealed class CommandQueue
     /// on (CONS left on the failing entry with CONS.ERR set; the caller raises the owner's GERROR).
     /// </summary>
     public CommandError Consume<TExecutor>(ref TExecutor executor)
+        where TExecutor : ICommandExecutor => Consume(ref executor, int.MaxValue, out _);
+
+    /// <summary>
+    /// Executes at most <paramref name="budget"/> entries from CONS towards PROD (one engine slice);
+    /// <paramref name="more"/> is true when the budget ran out with entries left.
+    /// </summary>
+    public CommandError Consume<TExecutor>(ref TExecutor executor, int budget, out bool more)
         where TExecutor : ICommandExecutor
     {
         var error = CommandError.CERROR_NONE;
+        more = false;
         lock (_consumeLock)
         {
             Span<byte> entry = stackalloc byte[EntrySize];
             uint cons = Cons & IndexWrapMask;
-            while (cons != Prod)
+            while (cons != (Prod & IndexWrapMask)) // masked: BASE may have shrunk the queue since PROD was written
             {
+                if (budget-- == 0)
+                {
+                    more = true;
+                    break;
+                }
+
                 if (!_memory.TryRead(EntryAddress(cons), entry))
                 {
                     error = CommandError.CERROR_ABT;
@@ -127,9 +148,9 @@ public sealed class CommandQueue
                 Interlocked.Increment(ref _consumed);
             }
 
-            if (error != CommandError.CERROR_NONE)
+            if (error is not CommandError.CERROR_NONE and not Hold)
             {
-                Cons = cons | ((uint)error << ErrShift);
+                Cons = cons | ((uint)error << ErrShift); // a held command leaves CONS on it with ERR clear
             }
         }
 
@@ -182,6 +203,35 @@ public sealed class CommandQueue
                     Monitor.Wait(_progress, 1);
                 }
             }
+        }
+    }
+
+    /// <summary>A held command was executed by its owner: CONS moves past it.</summary>
+    public void CompleteHeld()
+    {
+        lock (_consumeLock)
+        {
+            Cons = Advance(Cons & IndexWrapMask, 1);
+            Interlocked.Increment(ref _consumed);
+        }
+
+        lock (_progress)
+        {
+            Monitor.PulseAll(_progress);
+        }
+    }
+
+    /// <summary>A held command cannot be executed: the queue stops on it with <paramref name="error"/> in CONS.ERR.</summary>
+    public void FailHeld(CommandError error)
+    {
+        lock (_consumeLock)
+        {
+            Cons = (Cons & IndexWrapMask) | ((uint)error << ErrShift);
+        }
+
+        lock (_progress)
+        {
+            Monitor.PulseAll(_progress);
         }
     }
 

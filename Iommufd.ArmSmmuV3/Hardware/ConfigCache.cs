@@ -9,6 +9,10 @@ public sealed class ConfigCache
     private readonly Lock _lock = new(); // guards both dictionaries
     private readonly Dictionary<uint, StreamTableEntry> _stes = [];
     private readonly Dictionary<(uint Sid, uint Ssid), ContextDescriptor> _cds = [];
+    private long _generation; // bumped by every invalidation (read without the lock, written under it)
+
+    /// <summary>Changes with every invalidation (see <see cref="Iotlb.Generation"/>): a fetch that raced a CFGI is not cached.</summary>
+    public long Generation => Volatile.Read(ref _generation);
 
     public int SteCount
     {
@@ -40,11 +44,14 @@ public sealed class ConfigCache
         }
     }
 
-    public void PutSte(uint sid, in StreamTableEntry ste)
+    public void PutSte(uint sid, in StreamTableEntry ste, long? generation = null)
     {
         lock (_lock)
         {
-            _stes[sid] = ste;
+            if (generation is null || generation == _generation)
+            {
+                _stes[sid] = ste;
+            }
         }
     }
 
@@ -56,11 +63,14 @@ public sealed class ConfigCache
         }
     }
 
-    public void PutCd(uint sid, uint ssid, in ContextDescriptor cd)
+    public void PutCd(uint sid, uint ssid, in ContextDescriptor cd, long? generation = null)
     {
         lock (_lock)
         {
-            _cds[(sid, ssid)] = cd;
+            if (generation is null || generation == _generation)
+            {
+                _cds[(sid, ssid)] = cd;
+            }
         }
     }
 
@@ -69,6 +79,7 @@ public sealed class ConfigCache
     {
         lock (_lock)
         {
+            Volatile.Write(ref _generation, _generation + 1);
             foreach (var sid in _stes.Keys)
             {
                 if (sid >= first && sid <= last)
@@ -92,6 +103,7 @@ public sealed class ConfigCache
     {
         lock (_lock)
         {
+            Volatile.Write(ref _generation, _generation + 1);
             foreach (var key in _cds.Keys)
             {
                 if (key.Sid == sid && (ssid is null || key.Ssid == ssid))
@@ -106,6 +118,7 @@ public sealed class ConfigCache
     {
         lock (_lock)
         {
+            Volatile.Write(ref _generation, _generation + 1);
             _stes.Clear();
             _cds.Clear();
         }

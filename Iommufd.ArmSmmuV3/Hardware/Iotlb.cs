@@ -15,6 +15,7 @@ public sealed class Iotlb
     private readonly Dictionary<Key, TlbEntry> _entries = [];
     private readonly int _capacity;
     private ulong _shifts; // bit n set: some entry has block shift n (lookups try only those sizes)
+    private long _generation; // bumped by every invalidation (read without the lock, written under it)
 
     public Iotlb(int capacity = 4096) => _capacity = capacity;
 
@@ -53,10 +54,25 @@ public sealed class Iotlb
     }
 
     /// <summary>Caches a translation.</summary>
-    public void Insert(in TlbEntry entry)
+    /// <summary>
+    /// Changes with every invalidation. A translation takes it before its lookup and walk and inserts with
+    /// <see cref="TryInsert"/>, so a walk that raced an invalidation cannot leave its (possibly stale) result
+    /// cached after the invalidation ran.
+    /// </summary>
+    public long Generation => Volatile.Read(ref _generation);
+
+    public void Insert(in TlbEntry entry) => TryInsert(entry, generation: null);
+
+    /// <summary>Inserts <paramref name="entry"/> unless an invalidation ran since <paramref name="generation"/> was read.</summary>
+    public bool TryInsert(in TlbEntry entry, long? generation)
     {
         lock (_lock)
         {
+            if (generation is { } seen && seen != _generation)
+            {
+                return false;
+            }
+
             if (_entries.Count >= _capacity)
             {
                 foreach (var victim in _entries.Keys)
@@ -68,6 +84,7 @@ public sealed class Iotlb
 
             _entries[KeyOf(entry)] = entry;
             _shifts |= 1UL << entry.Shift;
+            return true;
         }
     }
 
@@ -121,6 +138,7 @@ public sealed class Iotlb
         int removed = 0;
         lock (_lock)
         {
+            Volatile.Write(ref _generation, _generation + 1);
             foreach (var (key, entry) in _entries)
             {
                 if (predicate(entry, filter))

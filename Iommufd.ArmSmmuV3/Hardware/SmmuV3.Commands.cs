@@ -3,8 +3,9 @@ using System.Buffers.Binary;
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 // Command execution (spec §4): legality first (CERROR_ILL for what this implementation cannot take), then the
-// effect on the caches. Everything a command does is complete when it returns, so a CMD_SYNC completes as soon
-// as it is reached, unless an ATC invalidation before it timed out.
+// effect on the caches. Everything a command does to the caches is done when it returns; a CMD_SYNC completes
+// once the client transactions that were in flight when it was reached have finished (they may have translated
+// through an entry just removed), unless an ATC invalidation before it timed out.
 public sealed partial class SmmuV3 : ICommandExecutor
 {
     /// <summary>Largest SCALE used: with IDR5.DS, SCALE has six bits and values above 39 are treated as 39 (spec §4.4.1.1).</summary>
@@ -201,6 +202,8 @@ public sealed partial class SmmuV3 : ICommandExecutor
             return CommandError.CERROR_ATC_INV_SYNC;
         }
 
+        // Completion means no transaction still uses what the invalidations before it removed (spec §3.21).
+        _inFlight.WaitForEarlier();
         Interlocked.Increment(ref _syncsCompleted);
         switch (command.Cs)
         {

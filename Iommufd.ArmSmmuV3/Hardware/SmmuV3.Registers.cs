@@ -81,7 +81,7 @@ public sealed partial class SmmuV3
 
                 if ((v32 & Cr0CmdqEn) != 0 && (old & Cr0CmdqEn) == 0)
                 {
-                    KickCommandQueue();
+                    EnableCommandQueue();
                 }
 
                 if ((v32 & Cr0SmmuEn) == 0 && (old & Cr0SmmuEn) != 0)

@@ -19,16 +19,26 @@ public sealed partial class SmmuV3
         while (!buffer.IsEmpty)
         {
             int chunk = (int)Math.Min((ulong)buffer.Length, PhysicalMemory.PageSize - (iova & (PhysicalMemory.PageSize - 1)));
-            var status = Translate(sid, iova, write, out ulong pa);
+
+            // One transaction from lookup to memory access: a CMD_SYNC waits for it (see InFlightTransactions).
+            int slot = _inFlight.Enter();
+            DmaStatus status;
+            try
+            {
+                status = Translate(sid, iova, write, out ulong pa);
+                if (status == DmaStatus.Ok && !(write ? _memory.TryWrite(pa, buffer[..chunk]) : _memory.TryRead(pa, buffer[..chunk])))
+                {
+                    status = DmaStatus.BusError;
+                }
+            }
+            finally
+            {
+                _inFlight.Leave(slot);
+            }
+
             if (status != DmaStatus.Ok)
             {
                 return status;
-            }
-
-            bool ok = write ? _memory.TryWrite(pa, buffer[..chunk]) : _memory.TryRead(pa, buffer[..chunk]);
-            if (!ok)
-            {
-                return DmaStatus.BusError;
             }
 
             buffer = buffer[chunk..];
@@ -54,7 +64,12 @@ public sealed partial class SmmuV3
             return DmaStatus.Ok;
         }
 
-        if (!TryGetSte(sid, out var ste))
+        // Generations first: whatever this translation caches is dropped if an invalidation ran meanwhile.
+        long configGeneration = ConfigCache.Generation;
+        long tlbGeneration = Iotlb.Generation;
+        var deviceAtc = _atcs.GetValueOrDefault(sid);
+        long atcGeneration = deviceAtc?.Generation ?? 0;
+        if (!TryGetSte(sid, configGeneration, out var ste))
         {
             return DmaStatus.Blocked;
         }
@@ -68,7 +83,7 @@ public sealed partial class SmmuV3
                 return DmaStatus.Ok;
         }
 
-        var atc = ste.Eats == 1 ? _atcs.GetValueOrDefault(sid) : null;
+        var atc = ste.Eats == 1 ? deviceAtc : null;
         if (atc is not null && atc.TryLookup(0, iova, out var cached))
         {
             Interlocked.Increment(ref _tlbHits);
@@ -81,7 +96,7 @@ public sealed partial class SmmuV3
         int asid = TlbEntry.NoAsid;
         if (ste.Stage1Enabled)
         {
-            if (!TryGetCd(sid, ste, out cd))
+            if (!TryGetCd(sid, ste, configGeneration, out cd))
             {
                 return DmaStatus.Blocked;
             }
@@ -97,14 +112,14 @@ public sealed partial class SmmuV3
                 return fault;
             }
 
-            Iotlb.Insert(entry);
+            Iotlb.TryInsert(entry, tlbGeneration);
         }
         else
         {
             Interlocked.Increment(ref _tlbHits);
         }
 
-        atc?.Insert(0, entry);
+        atc?.TryInsert(0, entry, atcGeneration);
         var status = Use(entry, iova, write, out physicalAddress);
         if (status == DmaStatus.PermissionFault && (stage == TlbStage.Stage2 ? ste.S2R : cd.Record))
         {
@@ -200,7 +215,7 @@ public sealed partial class SmmuV3
     }
 
     /// <summary>The STE for <paramref name="sid"/>: from the configuration cache, or fetched and checked.</summary>
-    private bool TryGetSte(uint sid, out StreamTableEntry ste)
+    private bool TryGetSte(uint sid, long configGeneration, out StreamTableEntry ste)
     {
         if (ConfigCache.TryGetSte(sid, out ste))
         {
@@ -259,12 +274,12 @@ public sealed partial class SmmuV3
             return false;
         }
 
-        ConfigCache.PutSte(sid, ste);
+        ConfigCache.PutSte(sid, ste, configGeneration);
         return true;
     }
 
     /// <summary>The CD of substream 0: cached, or fetched (through stage 2 for a nested STE) and checked.</summary>
-    private bool TryGetCd(uint sid, in StreamTableEntry ste, out ContextDescriptor cd)
+    private bool TryGetCd(uint sid, in StreamTableEntry ste, long configGeneration, out ContextDescriptor cd)
     {
         if (ConfigCache.TryGetCd(sid, 0, out cd))
         {
@@ -299,7 +314,7 @@ public sealed partial class SmmuV3
             return false;
         }
 
-        ConfigCache.PutCd(sid, 0, cd);
+        ConfigCache.PutCd(sid, 0, cd, configGeneration);
         return true;
     }
 

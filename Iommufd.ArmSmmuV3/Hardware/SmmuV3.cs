@@ -23,6 +23,7 @@ public sealed partial class SmmuV3 : IDisposable
     private readonly QueueEngine? _engine;
     private readonly bool _ownsEngine;
     private readonly QueueEngine.Work _commandWork;
+    private readonly InFlightTransactions _inFlight = new();
 
     public SmmuV3(string name, SmmuV3Features features, PhysicalMemory memory, ExecutionMode mode = ExecutionMode.Inline, QueueEngine? engine = null)
     {
@@ -39,7 +40,7 @@ public sealed partial class SmmuV3 : IDisposable
         _memory = memory;
         Mode = mode;
         CommandQueue = new CommandQueue(memory, features.CmdqLog2Size, $"{name}.cmdq");
-        _commandWork = new QueueEngine.Work(ConsumeCommands);
+        _commandWork = new QueueEngine.Work(CommandQueue.Name, ConsumeCommands, (_, e) => QueueFaulted?.Invoke(CommandQueue, e));
         if (mode == ExecutionMode.Threaded)
         {
             _engine = engine ?? new QueueEngine(1, name);
@@ -62,6 +63,15 @@ public sealed partial class SmmuV3 : IDisposable
     public Iotlb Iotlb { get; } = new();
 
     public ConfigCache ConfigCache { get; } = new();
+
+    /// <summary>
+    /// Raised when consuming the command queue threw (a model bug, never guest input): the queue stops until
+    /// software re-enables it (CR0.CMDQEN 0 → 1). Handlers run on the consuming thread.
+    /// </summary>
+    public event Action<CommandQueue, Exception>? QueueFaulted;
+
+    /// <summary>True while the command queue is stopped by a fault (see <see cref="QueueFaulted"/>).</summary>
+    public bool CommandQueueBroken => _commandWork.Broken;
 
     /// <summary>Raised for each interrupt (wired line or MSI-less signal). Handlers run on the raising thread.</summary>
     public event Action<SmmuInterrupt>? Interrupt;
@@ -96,6 +106,7 @@ public sealed partial class SmmuV3 : IDisposable
     /// <summary>The ATC of the ATS device with <paramref name="sid"/>, if any.</summary>
     public Atc? GetAtc(uint sid) => _atcs.GetValueOrDefault(sid);
 
+    /// <summary>Stops the engine threads this SMMU started (a shared engine is its creator's to stop).</summary>
     public void Dispose()
     {
         if (_ownsEngine)
@@ -111,7 +122,7 @@ public sealed partial class SmmuV3 : IDisposable
     {
         if (_engine is null)
         {
-            ConsumeCommands();
+            _commandWork.RunInline();
         }
         else
         {
@@ -119,11 +130,19 @@ public sealed partial class SmmuV3 : IDisposable
         }
     }
 
-    private void ConsumeCommands()
+    /// <summary>CR0.CMDQEN 0 → 1: a queue a fault stopped starts afresh, then consumes.</summary>
+    private void EnableCommandQueue()
+    {
+        _commandWork.Repair();
+        KickCommandQueue();
+    }
+
+    /// <summary>One engine slice of the command queue; true when entries are left for the next slice.</summary>
+    private bool ConsumeCommands()
     {
         if ((Cr0 & Cr0CmdqEn) == 0 || IsErrorActive(GlobalError.CMDQ_ERR))
         {
-            return;
+            return false;
         }
 
         // With IDR0.SEV the SMMU sends a WFE wake-up when a queue that software could see full becomes non-full
@@ -131,7 +150,7 @@ public sealed partial class SmmuV3 : IDisposable
         bool wasFull = CommandQueue.IsFull;
         long consumedBefore = CommandQueue.Consumed;
         var self = this;
-        var error = CommandQueue.Consume(ref self);
+        var error = CommandQueue.Consume(ref self, QueueEngine.SliceEntries, out bool more);
         if (wasFull && Features.Sev && CommandQueue.Consumed != consumedBefore)
         {
             Interlocked.Increment(ref _sevSent);
@@ -141,5 +160,7 @@ public sealed partial class SmmuV3 : IDisposable
         {
             RaiseGlobalError(GlobalError.CMDQ_ERR);
         }
+
+        return more;
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Runtime.InteropServices;
 using Iommufd.ArmSmmuV3.Driver;
@@ -23,6 +24,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
     private static readonly Meter Meter = new("Iommufd.Cmdqv");
     private static readonly Counter<long> FixupCounter = Meter.CreateCounter<long>("iommufd.cmdqv.fixups", description: "Guest commands the host ran for a guest VCMDQ");
     private static readonly Counter<long> DroppedErrorCounter = Meter.CreateCounter<long>("iommufd.cmdqv.errors_not_relayed", description: "Guest queue errors with no vEVENTQ to report them to");
+    private static readonly Counter<long> FaultCounter = Meter.CreateCounter<long>("iommufd.cmdqv.queue_faults", description: "VCMDQs (or host fix-ups) stopped by an unexpected exception, contained on the consuming thread");
 
     private readonly ILogger _logger;
     private readonly Lock _vintfLock = new(); // guards _guests (and so which VINTFs are free)
@@ -30,6 +32,9 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
     private readonly HostCommandQueue[] _hostQueues = [];
     private readonly List<PhysicalBank> _hostQueueMemory = [];
     private readonly SoftwareVcmdqExecutor? _software;
+    private readonly ConcurrentQueue<HeldCommand> _heldCommands = new();
+    private readonly QueueEngine? _fixupEngine;
+    private readonly QueueEngine.Work _fixupWork;
     private long _fixups;
     private long _errorsNotRelayed;
 
@@ -51,7 +56,22 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
 
         _guests = new CmdqvViommu?[options.Features.Vintfs];
         Cmdqv.Interrupt += OnInterrupt;
-        Cmdqv.HostFixup = options.HostFixup ? Fixup : null;
+        Cmdqv.QueueFaulted += OnQueueFaulted;
+
+        // The host's error handler for held guest commands runs in its own context: a per-CMDQV worker when the
+        // hardware runs on engine threads, so a fix-up waiting on the main queue never holds up the engine threads
+        // every VM's VCMDQs depend on (inline: on the thread that rang the guest's doorbell).
+        _fixupWork = new QueueEngine.Work($"{host.Name}.cmdqv.fixups", RunHeldCommands, OnFixupFaulted);
+        if (options.HostFixup)
+        {
+            Cmdqv.HoldForHost = static c => HostFixup.Covers(c.Opcode);
+            Cmdqv.HostHold += OnHostHold;
+            if (host.Hardware.Mode == ExecutionMode.Threaded)
+            {
+                _fixupEngine = new QueueEngine(1, $"{host.Name}.cmdqv.fixups");
+            }
+        }
+
         Cmdqv.WriteRegister(CmdqvRegister.CONFIG, CmdqvRegister.CONFIG_CMDQV_EN);
         if (Backend == VcmdqBackend.Hardware)
         {
@@ -173,9 +193,13 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
         };
     }
 
+    /// <summary>Stops the fix-up worker and the CMDQV's engine threads, then frees the host queues' memory.</summary>
     public void Dispose()
     {
         Cmdqv.Interrupt -= OnInterrupt;
+        Cmdqv.HostHold -= OnHostHold;
+        Cmdqv.QueueFaulted -= OnQueueFaulted;
+        _fixupEngine?.Dispose();
         Cmdqv.Dispose();
         foreach (var bank in _hostQueueMemory)
         {
@@ -234,7 +258,8 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
                 prod => Cmdqv.WriteRegister(QueueRegister(queueIndex, CmdqvRegister.VCMDQ_PROD, page1: false), prod),
                 () => vcmdq.ErrorActive,
                 () => Cmdqv.WriteRegister(QueueRegister(queueIndex, CmdqvRegister.VCMDQ_GERRORN, page1: false), vcmdq.Gerror),
-                TimeSpan.FromSeconds(1));
+                TimeSpan.FromSeconds(1),
+                _logger);
         }
 
         return queues;
@@ -261,40 +286,95 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
         }
     }
 
-    /// <summary>
-    /// Host fix-up: a guest queue met a command it may not issue. When the trap path could run it, the host runs it
-    /// now (after the commands the queue already consumed, so a later CMD_SYNC still covers it) and the guest sees
-    /// it consumed; otherwise the error stands.
-    /// </summary>
-    private CommandError Fixup(Vcmdq queue, SmmuCommand command)
+    private void OnQueueFaulted(Vcmdq queue, Exception fault) => RecordFault(queue.Queue.Name, fault);
+
+    private void OnFixupFaulted(QueueEngine.Work work, Exception fault)
     {
-        if (!HostFixup.Covers(command.Opcode))
+        // A fault concerns one held command, which was released (as failed) on the way out: serve the others.
+        RecordFault(work.Name, fault);
+        work.Repair();
+        ScheduleHeldCommands();
+    }
+
+    private void RecordFault(string queue, Exception fault)
+    {
+        if (FaultCounter.Enabled)
         {
-            return CommandError.CERROR_ILL;
+            FaultCounter.Add(1, new KeyValuePair<string, object?>("smmu", Host.Name));
+        }
+
+        Log.QueueFaulted(_logger, Host.Name, queue, fault);
+    }
+
+    private void OnHostHold(Vcmdq queue, SmmuCommand command, long ticket)
+    {
+        _heldCommands.Enqueue(new HeldCommand(queue, command, ticket));
+        ScheduleHeldCommands();
+    }
+
+    private void ScheduleHeldCommands()
+    {
+        if (_fixupEngine is null)
+        {
+            _fixupWork.RunInline();
+        }
+        else
+        {
+            _fixupEngine.Schedule(_fixupWork);
+        }
+    }
+
+    /// <summary>One slice of the fix-up worker: runs held guest commands and releases their queues.</summary>
+    private bool RunHeldCommands()
+    {
+        for (int i = 0; i < QueueEngine.SliceEntries && _heldCommands.TryDequeue(out var held); i++)
+        {
+            bool executed = false;
+            try
+            {
+                executed = RunForGuest(held.Queue, held.Command);
+            }
+            finally
+            {
+                Cmdqv.ReleaseHeld(held.Queue, held.Ticket, executed); // a stale ticket (queue reset meanwhile) does nothing
+            }
+        }
+
+        return !_heldCommands.IsEmpty;
+    }
+
+    /// <summary>
+    /// Host fix-up: a guest queue stopped on a command it may not issue. When the trap path can run it, the host
+    /// runs it now on the main queue (after the commands the queue already consumed, so the guest's next CMD_SYNC
+    /// still covers it) and the guest sees it consumed; otherwise the error stands. The queue may have been
+    /// destroyed or given to another VM meanwhile: the owner is looked up once, and a release for a reset queue
+    /// changes nothing.
+    /// </summary>
+    private bool RunForGuest(Vcmdq queue, SmmuCommand command)
+    {
+        if (queue.Owner is not { } owner || owner.Index >= _guests.Length)
+        {
+            return false;
         }
 
         CmdqvViommu? guest;
         lock (_vintfLock)
         {
-            guest = queue.Owner is { } owner ? _guests[owner.Index] : null;
+            guest = _guests[owner.Index];
         }
 
-        if (guest is null)
-        {
-            return CommandError.CERROR_ILL;
-        }
-
-        _software?.Flush(queue.Queue, CommandError.CERROR_NONE);
         var converted = command;
-        if (GuestCommandConverter.Convert(ref converted, guest.Core.Vmid, guest.Core.Context, Host.Probed) != GuestCommandConverter.Refusal.None)
+        if (guest is null || GuestCommandConverter.Convert(ref converted, guest.Core.Vmid, guest.Core.Context, Host.Probed) != GuestCommandConverter.Refusal.None)
         {
-            return CommandError.CERROR_ILL;
+            return false;
         }
 
         Span<SmmuCommand> one = [converted];
-        if (Host.MainQueue.Issue(one, out _) != Errno.Success)
+        var rc = Host.MainQueue.Issue(one, out _);
+        if (rc != Errno.Success)
         {
-            return CommandError.CERROR_ILL;
+            Log.FixupFailed(_logger, Host.Name, owner.Index, command.Opcode, rc);
+            return false;
         }
 
         Interlocked.Increment(ref _fixups);
@@ -303,7 +383,10 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
             FixupCounter.Add(1, new KeyValuePair<string, object?>("opcode", command.Opcode.ToString()));
         }
 
-        Log.FixedUp(_logger, Host.Name, queue.Owner!.Index, command.Opcode);
-        return CommandError.CERROR_NONE;
+        Log.FixedUp(_logger, Host.Name, owner.Index, command.Opcode);
+        return true;
     }
+
+    /// <summary>A guest command a VCMDQ is held on, waiting for the fix-up worker.</summary>
+    private readonly record struct HeldCommand(Vcmdq Queue, SmmuCommand Command, long Ticket);
 }

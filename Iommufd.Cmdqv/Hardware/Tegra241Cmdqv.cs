@@ -10,7 +10,10 @@ namespace Iommufd.Cmdqv.Hardware;
 /// </summary>
 /// <remarks>
 /// Queues are consumed inline (a PROD write consumes on the writer's thread) or by a few shared engine threads,
-/// never a thread per queue. A queue error sets the queue's CONS.ERR and GERROR, its VINTF's LVCMDQ_ERR_MAP bit,
+/// never a thread per queue; each queue gets a bounded slice before the next ready queue runs. A fault of the model
+/// while consuming a queue stops only that queue (<see cref="QueueFaulted"/>). A guest command that
+/// <see cref="HoldsForHost"/> selects stops its queue with nothing visible to the guest and raises
+/// <see cref="HostHold"/>; the queue waits until the host calls <see cref="ReleaseHeld"/>. A queue error sets the queue's CONS.ERR and GERROR, its VINTF's LVCMDQ_ERR_MAP bit,
 /// the global VINTF_ERR_MAP and CMDQ_ERR_MAP bits, and raises <see cref="Interrupt"/>; acknowledging through
 /// GERRORN clears the map bits and consumption resumes.
 /// Not modelled: CONS_INDX_BASE write-back, the VINTF STATUS error field, VINTF_INT_MASK per-bit masking
@@ -27,6 +30,8 @@ public sealed class Tegra241Cmdqv : IDisposable
     private uint _config;
     private uint _intMask;
     private long _errors;
+    private long _faults;
+    private long _holdTickets;
 
     /// <summary>A CMDQV in front of <paramref name="smmu"/>: its queues' commands execute on that SMMU.</summary>
     public Tegra241Cmdqv(string name, CmdqvFeatures features, SmmuV3 smmu, QueueEngine? engine = null)
@@ -87,11 +92,26 @@ public sealed class Tegra241Cmdqv : IDisposable
     /// <summary>The CMDQV interrupt (one line for every VINTF's errors).</summary>
     public event Action? Interrupt;
 
+    /// <summary>Queue faults contained so far (see <see cref="QueueFaulted"/>).</summary>
+    public long Faults => Interlocked.Read(ref _faults);
+
     /// <summary>
-    /// Called on the consuming thread when a guest-owned queue meets a command it may not issue, before anything
-    /// is visible to the guest. Returning CERROR_NONE means the host ran the command and the queue moves on.
+    /// Selects the commands a guest-owned queue may not issue that the host wants to run for the guest. Called on
+    /// the consuming thread; it must only look at the command (it may not block).
     /// </summary>
-    public Func<Vcmdq, SmmuCommand, CommandError>? HostFixup { get; set; }
+    public Func<SmmuCommand, bool>? HoldForHost { get; set; }
+
+    /// <summary>
+    /// Raised (on the consuming thread, no lock held) when a queue stopped on a command <see cref="HoldForHost"/>
+    /// selected: the command and the ticket to pass to <see cref="ReleaseHeld"/>.
+    /// </summary>
+    public event Action<Vcmdq, SmmuCommand, long>? HostHold;
+
+    /// <summary>
+    /// Raised when consuming a queue threw (a model bug, never guest input): that queue stops until it is reset
+    /// (disabled and enabled, or reallocated). Handlers run on the consuming thread.
+    /// </summary>
+    public event Action<Vcmdq, Exception>? QueueFaulted;
 
     public IReadOnlyList<Vintf> Vintfs => _vintfs;
 
@@ -174,39 +194,137 @@ public sealed class Tegra241Cmdqv : IDisposable
         }
     }
 
-    internal CommandError OfferToHost(Vcmdq queue, in SmmuCommand command) =>
-        HostFixup?.Invoke(queue, command) ?? CommandError.CERROR_ILL;
+    internal bool HoldsForHost(in SmmuCommand command) => HoldForHost?.Invoke(command) == true;
 
-    /// <summary>Consumes one queue; on an error records it in the maps and raises the interrupt.</summary>
-    internal void Consume(Vcmdq queue)
+    /// <summary>
+    /// The host's answer for a held command: <paramref name="executed"/> moves CONS past it and the queue goes on;
+    /// otherwise the queue stops on it with CERROR_ILL, reported as any queue error. A ticket from before a reset
+    /// of the queue changes nothing.
+    /// </summary>
+    public void ReleaseHeld(Vcmdq queue, long ticket, bool executed)
     {
-        // One consumer per queue at a time, from the first fetch to the error report: two engine threads may both
-        // have been woken for it, and a batching target keeps per-queue state between Consume and Flush.
+        ArgumentNullException.ThrowIfNull(queue);
+        bool raise = false;
         lock (queue.ConsumeLock)
         {
-            ConsumeLocked(queue);
+            if (ticket == 0 || queue.HeldTicket != ticket)
+            {
+                return;
+            }
+
+            queue.HeldTicket = 0;
+            if (executed)
+            {
+                queue.Queue.CompleteHeld();
+            }
+            else
+            {
+                queue.Queue.FailHeld(CommandError.CERROR_ILL);
+                raise = RecordQueueError(queue);
+            }
+        }
+
+        if (raise)
+        {
+            Interrupt?.Invoke();
+        }
+
+        if (executed)
+        {
+            Kick(queue);
         }
     }
 
-    private void ConsumeLocked(Vcmdq queue)
+    internal void OnQueueFault(Vcmdq queue, Exception fault)
     {
-        if (!Enabled || !queue.Enabled || queue.ErrorActive || queue.Owner is not { Enabled: true })
+        Interlocked.Increment(ref _faults);
+        QueueFaulted?.Invoke(queue, fault);
+    }
+
+    /// <summary>
+    /// Consumes one slice of a queue; on an error records it in the maps and raises the interrupt. True when the
+    /// queue has entries left for its next slice.
+    /// </summary>
+    internal bool Consume(Vcmdq queue)
+    {
+        // One consumer per queue at a time, from the first fetch to the error report: two engine threads may both
+        // have been woken for it, and a batching target keeps per-queue state between Consume and Flush.
+        bool more;
+        bool raise = false;
+        long ticket = 0;
+        SmmuCommand held = default;
+        lock (queue.ConsumeLock)
         {
-            return;
+            var error = ConsumeLocked(queue, out more);
+            if (error == CommandQueue.Hold)
+            {
+                ticket = Interlocked.Increment(ref _holdTickets);
+                queue.HeldTicket = ticket;
+                held = queue.HeldCommand;
+            }
+            else if (error != CommandError.CERROR_NONE)
+            {
+                raise = RecordQueueError(queue);
+            }
+        }
+
+        if (raise)
+        {
+            Interrupt?.Invoke();
+        }
+
+        if (ticket != 0)
+        {
+            var handler = HostHold;
+            if (handler is null)
+            {
+                ReleaseHeld(queue, ticket, executed: false);
+            }
+            else
+            {
+                handler(queue, held, ticket);
+            }
+        }
+
+        return more;
+    }
+
+    private CommandError ConsumeLocked(Vcmdq queue, out bool more)
+    {
+        more = false;
+        if (!Enabled || !queue.Enabled || queue.ErrorActive || queue.Held || queue.Owner is not { Enabled: true })
+        {
+            return CommandError.CERROR_NONE;
         }
 
         var executor = queue;
-        var error = queue.Queue.Consume(ref executor);
+        var error = queue.Queue.Consume(ref executor, QueueEngine.SliceEntries, out more);
         if (Target is IBatchingExecutor batching)
         {
-            error = batching.Flush(queue.Queue, error);
+            // Before a hold too: the commands before the held one take effect before the host runs it.
+            var flushed = batching.Flush(queue.Queue, error == CommandQueue.Hold ? CommandError.CERROR_NONE : error);
+            if (error != CommandQueue.Hold)
+            {
+                error = flushed;
+            }
+            else if (flushed != CommandError.CERROR_NONE)
+            {
+                error = flushed; // the flush failed: report that on the held command, which the host then never runs
+                queue.Queue.FailHeld(flushed);
+            }
         }
 
-        if (error == CommandError.CERROR_NONE)
+        if (error != CommandError.CERROR_NONE)
         {
-            return;
+            more = false; // stopped: nothing more until the error is acknowledged or the hold released
         }
 
+        return error;
+    }
+
+    /// <summary>The queue's CMDQ_ERR becomes active: its GERROR, its VINTF's LVCMDQ_ERR_MAP bit. True to interrupt.</summary>
+    private bool RecordQueueError(Vcmdq queue)
+    {
         bool raise;
         lock (_lock)
         {
@@ -221,22 +339,30 @@ public sealed class Tegra241Cmdqv : IDisposable
         }
 
         Interlocked.Increment(ref _errors);
-        if (raise)
-        {
-            Interrupt?.Invoke();
-        }
+        return raise;
     }
 
     private void Kick(Vcmdq queue)
     {
         if (_engine is null)
         {
-            Consume(queue);
+            queue.Work.RunInline();
         }
         else
         {
             _engine.Schedule(queue.Work);
         }
+    }
+
+    /// <summary>The queue was disabled: a hold or a fault from before is forgotten, so enabling starts afresh.</summary>
+    private static void ResetQueueState(Vcmdq queue)
+    {
+        lock (queue.ConsumeLock)
+        {
+            queue.HeldTicket = 0;
+        }
+
+        queue.Work.Repair();
     }
 
     /// <summary>Finds the VCMDQ an address in the global or a VINTF's queue pages refers to.</summary>
@@ -328,6 +454,11 @@ public sealed class Tegra241Cmdqv : IDisposable
             case CmdqvRegister.VCMDQ_CONFIG:
                 bool wasEnabled = queue.Enabled;
                 queue.Config = v32 & CmdqvRegister.VCMDQ_EN;
+                if (!queue.Enabled)
+                {
+                    ResetQueueState(queue); // a disabled queue holds nothing; enabling again starts afresh
+                }
+
                 if (queue.Enabled && !wasEnabled)
                 {
                     Kick(queue);

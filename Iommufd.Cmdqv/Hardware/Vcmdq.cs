@@ -18,7 +18,7 @@ public sealed class Vcmdq : ICommandExecutor
         _cmdqv = cmdqv;
         GlobalIndex = globalIndex;
         Queue = queue;
-        Work = new QueueEngine.Work(() => cmdqv.Consume(this));
+        Work = new QueueEngine.Work(queue.Name, () => cmdqv.Consume(this), (_, e) => cmdqv.OnQueueFault(this, e));
     }
 
     public int GlobalIndex { get; }
@@ -49,6 +49,18 @@ public sealed class Vcmdq : ICommandExecutor
 
     internal QueueEngine.Work Work { get; }
 
+    /// <summary>True while consuming this queue is stopped by a fault of the model (never by guest input).</summary>
+    public bool Broken => Work.Broken;
+
+    /// <summary>True while the queue is stopped on a command held for the host (see <see cref="Tegra241Cmdqv.HostHold"/>).</summary>
+    public bool Held => HeldTicket != 0;
+
+    /// <summary>Non-zero while a command is held: identifies that hold, so a release after a reset changes nothing.</summary>
+    internal long HeldTicket { get; set; }
+
+    /// <summary>The command the queue is held on.</summary>
+    internal SmmuCommand HeldCommand { get; set; }
+
     /// <summary>Held by whoever consumes the queue (see <see cref="Tegra241Cmdqv"/>).</summary>
     internal Lock ConsumeLock { get; } = new();
 
@@ -72,8 +84,15 @@ public sealed class Vcmdq : ICommandExecutor
 
         if (!GuestMayIssue(command.Opcode))
         {
-            // The host may run it for the guest before the error is visible (tegra241 host fix-up).
-            return _cmdqv.OfferToHost(this, command);
+            // The host may run it for the guest: the queue stops on it with nothing visible to the guest until the
+            // host's handler has run it or let the error stand (see Tegra241Cmdqv.HostHold).
+            if (!_cmdqv.HoldsForHost(command))
+            {
+                return CommandError.CERROR_ILL;
+            }
+
+            HeldCommand = command;
+            return CommandQueue.Hold;
         }
 
         var rewritten = command;

@@ -19,9 +19,11 @@ public interface IPagingDomain : IIommuDomain
 
     /// <summary>
     /// Unmaps the range and invalidates the host's cached translations of it before returning (map_pages /
-    /// unmap_pages + iotlb_sync).
+    /// unmap_pages + iotlb_sync): on success no device can translate through the range any more and no DMA that
+    /// did can still land. An error (ETIMEDOUT: the IOMMU did not complete the invalidation) means that promise
+    /// does not hold yet; the range is gone from the table, but the memory behind it must stay pinned.
     /// </summary>
-    void Unmap(ulong iova, ulong length);
+    Errno Unmap(ulong iova, ulong length);
 
     /// <summary>The physical address <paramref name="iova"/> maps to, if any (the kernel's iova_to_phys).</summary>
     bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection);

@@ -206,7 +206,12 @@ internal sealed class IoasObject : IommufdObject
 
             foreach (var area in victims)
             {
-                RemoveArea(area);
+                var rc = RemoveArea(area);
+                if (rc != Errno.Success)
+                {
+                    return rc; // the areas before it are unmapped (reported in unmapped); this one and the rest stay
+                }
+
                 unmapped += area.Length;
             }
 
@@ -497,17 +502,30 @@ internal sealed class IoasObject : IommufdObject
         return Errno.Success;
     }
 
-    private void RemoveArea(IovaArea area)
+    /// <summary>
+    /// Unmaps an area from every domain and unpins it. When a domain could not complete its invalidation, a device
+    /// may still reach the pages: the area stays (pinned, still in the IOAS) and the errno is returned; a later
+    /// unmap tries again.
+    /// </summary>
+    private Errno RemoveArea(IovaArea area)
     {
+        var rc = Errno.Success;
         foreach (var domain in _domains)
         {
-            domain.Unmap(area.Iova, area.Length);
+            var unmapped = domain.Unmap(area.Iova, area.Length);
+            rc = rc == Errno.Success ? unmapped : rc;
+        }
+
+        if (rc != Errno.Success)
+        {
+            return rc;
         }
 
         _areas.Remove(area.Iova);
         area.Region.Unpin();
         IommufdMetrics.Pinned(-(long)(area.Length / PhysicalMemory.PageSize));
         _memory.ReleaseIfUnused(area.Region);
+        return Errno.Success;
     }
 
     private static Errno MapInto(IPagingDomain domain, IovaArea area)

@@ -92,11 +92,11 @@ internal sealed class MockPagingDomain : IPagingDomain
     /// Unmaps every page that intersects the range. The mock has no IOTLB for paging domains, so nothing stale can
     /// remain once the entries are gone.
     /// </summary>
-    public void Unmap(ulong iova, ulong length)
+    public Errno Unmap(ulong iova, ulong length)
     {
         if (length == 0)
         {
-            return;
+            return Errno.Success;
         }
 
         ulong first = iova >> PhysicalMemory.PageShift;
@@ -111,7 +111,7 @@ internal sealed class MockPagingDomain : IPagingDomain
                     _pages.Remove(page);
                 }
 
-                return;
+                return Errno.Success;
             }
 
             for (ulong page = first; page <= last; page++)
@@ -119,6 +119,8 @@ internal sealed class MockPagingDomain : IPagingDomain
                 _pages.Remove(page);
             }
         }
+
+        return Errno.Success;
     }
 
     public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection)

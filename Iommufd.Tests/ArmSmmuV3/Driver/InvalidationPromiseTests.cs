@@ -1,0 +1,227 @@
+using System.Buffers.Binary;
+using System.Diagnostics.Metrics;
+using Iommufd.ArmSmmuV3;
+using Iommufd.ArmSmmuV3.Driver;
+using Iommufd.ArmSmmuV3.Hardware;
+using Iommufd.Core;
+using Iommufd.Core.DependencyInjection;
+using Iommufd.Core.Devices;
+using Iommufd.Core.Driver;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Uapi;
+using Iommufd.Tests.ArmSmmuV3.Isolation;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Iommufd.Tests.ArmSmmuV3.Driver;
+
+/// <summary>
+/// Invalidation is a promise: an unmap returns only once no device can translate through the range and no DMA
+/// that did can still land; when the SMMU does not complete it, the caller gets ETIMEDOUT (logged, counted) and
+/// the memory stays pinned; and every host-queue wait, for space or for a CMD_SYNC, is bounded.
+/// </summary>
+[TestFixture]
+public class InvalidationPromiseTests
+{
+    private const ulong Iova = 0x80_0000;
+    private const int Page = 4096;
+
+    [TestCase(ExecutionMode.Inline)]
+    [TestCase(ExecutionMode.Threaded)]
+    public void With_the_host_queue_full_and_the_SMMU_stalled_HWPT_INVALIDATE_ends_with_ETIMEDOUT_and_works_again_after(ExecutionMode mode)
+    {
+        using var provider = Provider(mode);
+        var (host, smmu) = Resolve(provider);
+        using var guest = new SmmuGuest(host, host.Platform.GetDevice("a"), 5, 3);
+        var batch = Enumerable.Range(0, HostCommandQueue.MaxBatch)
+            .Select(i => SmmuCommandBuilder.TlbiNhVa(0, 3, (ulong)i << 12, leaf: true, ttl: 0, tg: 0, num: 0, scale: 0)).ToArray();
+        uint cr0 = Stall(smmu);
+
+        // 128 host entries: two batches of 63 + CMD_SYNC fill the queue, the third finds no space.
+        var results = Enumerable.Range(0, 3).Select(_ => (guest.Invalidate(batch, out uint done), done)).ToList();
+        smmu.Hardware.WriteRegister((uint)SmmuRegister.CR0, cr0);
+        var after = guest.Invalidate(batch, out uint doneAfter);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(results.Select(r => r.Item1), Is.All.EqualTo(Errno.ETIMEDOUT));
+            Assert.That(results.Select(r => r.done), Is.All.Zero, "nothing reported as done");
+            Assert.That(smmu.MainQueue.Timeouts, Is.EqualTo(3));
+            Assert.That(after, Is.EqualTo(Errno.Success));
+            Assert.That(doneAfter, Is.EqualTo((uint)batch.Length));
+        }
+    }
+
+    [TestCase(ExecutionMode.Inline)]
+    [TestCase(ExecutionMode.Threaded)]
+    public void An_unmap_the_SMMU_never_completes_is_ETIMEDOUT_counted_and_keeps_the_range_until_an_unmap_succeeds(ExecutionMode mode)
+    {
+        using var provider = Provider(mode);
+        var (host, smmu) = Resolve(provider);
+        using var incomplete = new CounterProbe("iommufd.smmuv3.invalidations_incomplete");
+        using var vm = new Vm(host);
+        Assert.That(vm.Read(), Is.EqualTo(DmaStatus.Ok));
+        uint cr0 = Stall(smmu);
+
+        ulong length = Page;
+        var stalled = vm.File.IoasUnmap(vm.Ioas, Iova, ref length);
+        smmu.Hardware.WriteRegister((uint)SmmuRegister.CR0, cr0);
+        ulong lengthAfter = Page;
+        var after = vm.File.IoasUnmap(vm.Ioas, Iova, ref lengthAfter);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(stalled, Is.EqualTo(Errno.ETIMEDOUT));
+            Assert.That(incomplete.Total, Is.EqualTo(1), "the unmap whose invalidation never completed is counted");
+            Assert.That(after, Is.EqualTo(Errno.Success), "the range was still in the IOAS");
+            Assert.That(lengthAfter, Is.EqualTo((ulong)Page));
+            Assert.That(vm.Read(), Is.EqualTo(DmaStatus.TranslationFault));
+            Assert.That(smmu.Hardware.Iotlb.Count, Is.Zero);
+        }
+    }
+
+    [Test]
+    public void DMA_in_flight_when_an_unmap_begins_has_landed_and_left_no_translation_behind_when_it_returns()
+    {
+        int seed = TestContext.CurrentContext.Random.Next();
+        TestContext.Out.WriteLine($"seed {seed}");
+        var random = new Random(seed);
+        using var provider = Provider(ExecutionMode.Threaded, TimeSpan.FromSeconds(10));
+        var (host, smmu) = Resolve(provider);
+        using var vm = new Vm(host, map: false);
+        var page = vm.Region.Span[..Page];
+        int stale = 0, lateWrites = 0;
+
+        for (int round = 0; round < 100; round++)
+        {
+            ulong iova = Iova + ((ulong)random.Next(64) * Page);
+            ulong va = vm.Region.Address;
+            Assert.That(vm.File.IoasMap(vm.Ioas, va, Page, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova), Is.EqualTo(Errno.Success));
+            using var stop = new ManualResetEventSlim();
+            int spins = random.Next(2_000);
+            long written = 0;
+            var dma = new Thread(() =>
+            {
+                Span<byte> value = stackalloc byte[8];
+                for (long n = 1; !stop.IsSet; n++)
+                {
+                    BinaryPrimitives.WriteInt64LittleEndian(value, n);
+                    if (vm.Device.DmaWrite(iova, value) == DmaStatus.Ok)
+                    {
+                        Volatile.Write(ref written, n);
+                    }
+                }
+            });
+            dma.Start();
+            while (Volatile.Read(ref written) == 0)
+            {
+                Thread.Yield();
+            }
+
+            Thread.SpinWait(spins);
+            ulong length = Page;
+            Assert.That(vm.File.IoasUnmap(vm.Ioas, iova, ref length), Is.EqualTo(Errno.Success));
+            long atReturn = BinaryPrimitives.ReadInt64LittleEndian(page);
+            bool cached = smmu.Hardware.Iotlb.Snapshot().Any(e => e.InputBase <= iova && iova <= e.InputLast);
+            Thread.SpinWait(spins);
+            stop.Set();
+            dma.Join();
+            stale += cached ? 1 : 0;
+            lateWrites += BinaryPrimitives.ReadInt64LittleEndian(page) != atReturn ? 1 : 0;
+        }
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(stale, Is.Zero, $"rounds with a translation cached after the unmap returned (seed {seed})");
+            Assert.That(lateWrites, Is.Zero, $"rounds where a DMA write landed after the unmap returned (seed {seed})");
+        }
+    }
+
+    private static ServiceProvider Provider(ExecutionMode mode, TimeSpan? timeout = null) =>
+        new ServiceCollection()
+            .AddIommufd(b => b
+                .AddArmSmmuV3("smmu0", o =>
+                {
+                    o.Features = new SmmuV3Features { SidBits = 8 };
+                    o.ExecutionMode = mode;
+                    o.HostQueueLog2Size = 7;
+                    o.SyncTimeout = timeout ?? TimeSpan.FromMilliseconds(30);
+                    o.InvalidationAttempts = 2;
+                })
+                .AddDevice("a", "smmu0", 0x10))
+            .BuildServiceProvider();
+
+    private static (IommufdHost Host, SmmuV3Host Smmu) Resolve(ServiceProvider provider)
+    {
+        var host = provider.GetRequiredService<IommufdHost>();
+        return (host, (SmmuV3Host)host.Platform.Iommus.Single());
+    }
+
+    /// <summary>CMDQEN off: the SMMU stops consuming its command queue (translation goes on).</summary>
+    private static uint Stall(SmmuV3Host smmu)
+    {
+        uint cr0 = (uint)smmu.Hardware.ReadRegister((uint)SmmuRegister.CR0);
+        smmu.Hardware.WriteRegister((uint)SmmuRegister.CR0, cr0 & ~SmmuV3.Cr0CmdqEn);
+        return cr0;
+    }
+
+    /// <summary>A VMM with device "a" attached to an IOAS (auto S2 domain), one page of its memory mapped at <see cref="Iova"/>.</summary>
+    private sealed class Vm : IDisposable
+    {
+        public Vm(IommufdHost host, bool map = true)
+        {
+            var process = host.CreateProcess();
+            Region = process.Map(Page);
+            File = host.Open(process);
+            Device = host.Platform.GetDevice("a");
+            Assert.That(File.BindDevice(Device, out uint devId), Is.EqualTo(Errno.Success));
+            Assert.That(File.IoasAlloc(out Ioas), Is.EqualTo(Errno.Success));
+            uint pt = Ioas;
+            Assert.That(File.AttachDevice(devId, ref pt), Is.EqualTo(Errno.Success));
+            if (map)
+            {
+                ulong iova = Iova;
+                Assert.That(File.IoasMap(Ioas, Region.Address, Page, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova), Is.EqualTo(Errno.Success));
+            }
+        }
+
+        public readonly uint Ioas;
+
+        public IommufdFile File { get; }
+
+        public EndpointDevice Device { get; }
+
+        public UserRegion Region { get; }
+
+        public DmaStatus Read()
+        {
+            Span<byte> b = stackalloc byte[8];
+            return Device.DmaRead(Iova, b);
+        }
+
+        public void Dispose() => File.Dispose();
+    }
+
+    /// <summary>Sums one counter of the SMMUv3 driver's meter while it lives.</summary>
+    private sealed class CounterProbe : IDisposable
+    {
+        private readonly MeterListener _listener = new();
+        private long _total;
+
+        public CounterProbe(string instrument)
+        {
+            _listener.InstrumentPublished = (i, l) =>
+            {
+                if (i.Meter.Name == SmmuV3Metrics.MeterName && i.Name == instrument)
+                {
+                    l.EnableMeasurementEvents(i);
+                }
+            };
+            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _total, value));
+            _listener.Start();
+        }
+
+        public long Total => Interlocked.Read(ref _total);
+
+        public void Dispose() => _listener.Dispose();
+    }
+}

@@ -1,0 +1,119 @@
+using Iommufd.ArmSmmuV3.Hardware;
+
+namespace Iommufd.Tests.ArmSmmuV3.Hardware;
+
+/// <summary>
+/// The engine threads behind threaded queues: a consumer that throws breaks only its own queue, a queue that
+/// always has more goes behind the ones waiting (a bounded slice each), and disposing stops every thread.
+/// </summary>
+[TestFixture]
+public class QueueEngineTests
+{
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    [Test]
+    public void A_slice_that_throws_breaks_only_its_work_and_the_same_thread_serves_the_next()
+    {
+        long threadsBefore = QueueEngine.LiveThreads;
+        using var engine = new QueueEngine(1, "test");
+        int badRuns = 0, faults = 0;
+        using var goodRan = new ManualResetEventSlim();
+        int badThread = 0, goodThread = 0;
+        var bad = new QueueEngine.Work("bad", () =>
+        {
+            Interlocked.Increment(ref badRuns);
+            badThread = Environment.CurrentManagedThreadId;
+            throw new InvalidOperationException("model bug");
+        }, (_, _) => Interlocked.Increment(ref faults));
+        var good = new QueueEngine.Work("good", () =>
+        {
+            goodThread = Environment.CurrentManagedThreadId;
+            goodRan.Set();
+            return false;
+        });
+
+        engine.Schedule(bad);
+        engine.Schedule(good);
+        Assert.That(goodRan.Wait(Patience), Is.True, "the thread survived and ran the next work");
+        engine.Schedule(bad); // broken: not run again
+        goodRan.Reset();
+        engine.Schedule(good);
+        Assert.That(goodRan.Wait(Patience), Is.True);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(bad.Broken, Is.True);
+            Assert.That(bad.Fault, Is.TypeOf<InvalidOperationException>());
+            Assert.That(Volatile.Read(ref badRuns), Is.EqualTo(1));
+            Assert.That(Volatile.Read(ref faults), Is.EqualTo(1));
+            Assert.That(goodThread, Is.EqualTo(badThread), "one engine thread did both");
+            Assert.That(QueueEngine.LiveThreads, Is.EqualTo(threadsBefore + 1));
+        }
+
+        bad.Repair();
+        Assert.That(bad.Broken, Is.False);
+    }
+
+    [Test]
+    public void A_queue_that_always_has_more_gets_one_slice_before_a_queue_that_became_ready()
+    {
+        using var engine = new QueueEngine(1, "test");
+        int streamSlices = 0;
+        int slicesBeforeOther = -1;
+        using var otherRan = new ManualResetEventSlim();
+        var other = new QueueEngine.Work("other", () =>
+        {
+            slicesBeforeOther = Volatile.Read(ref streamSlices);
+            otherRan.Set();
+            return false;
+        });
+        var stream = new QueueEngine.Work("stream", () =>
+        {
+            int n = Interlocked.Increment(ref streamSlices);
+            if (n == 5)
+            {
+                engine.Schedule(other); // the other VM rings its doorbell while this queue streams
+            }
+
+            return !otherRan.IsSet; // always more, until the other queue ran
+        });
+
+        engine.Schedule(stream);
+
+        Assert.That(otherRan.Wait(Patience), Is.True);
+        Assert.That(slicesBeforeOther, Is.EqualTo(5), "the streaming queue went behind the other after its slice");
+    }
+
+    [Test]
+    public void Inline_work_that_rings_its_own_doorbell_loops_instead_of_recursing()
+    {
+        int runs = 0;
+        QueueEngine.Work? work = null;
+        work = new QueueEngine.Work("inline", () =>
+        {
+            if (Interlocked.Increment(ref runs) < 10_000)
+            {
+                work!.RunInline(); // a release from inside a slice (a fix-up) re-rings the doorbell
+            }
+
+            return false;
+        });
+
+        work.RunInline();
+
+        Assert.That(runs, Is.EqualTo(10_000));
+    }
+
+    [Test]
+    public void Disposing_an_engine_stops_and_joins_all_its_threads()
+    {
+        long before = QueueEngine.LiveThreads;
+        var engine = new QueueEngine(3, "test");
+        Assert.That(QueueEngine.LiveThreads, Is.EqualTo(before + 3));
+
+        engine.Dispose();
+        engine.Dispose();
+
+        Assert.That(QueueEngine.LiveThreads, Is.EqualTo(before));
+    }
+}
