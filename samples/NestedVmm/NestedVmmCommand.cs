@@ -1,10 +1,12 @@
 using System.Globalization;
+using Iommufd.Vmm;
 
 namespace NestedVmm;
 
 /// <summary>
 /// The command line of the main job: <c>nested-vmm [--path trap|hw|sw|all] [--threads N] [--devices N]
-/// [--duration SECONDS] [--rounds N] [--quiet]</c>.
+/// [--duration SECONDS] [--rounds N] [--trap-cost PRESET|MICROSECONDS] [--json] [--quiet]</c>. With
+/// <c>--json</c>, standard output holds only the JSON document; everything else goes to standard error.
 /// </summary>
 public static class NestedVmmCommand
 {
@@ -13,20 +15,33 @@ public static class NestedVmmCommand
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        if (!TryParse(args, out var options, out string? problem))
+        if (!TryParse(args, out var options, out bool json, out string? problem))
         {
             error.WriteLine(problem);
-            error.WriteLine("usage: nested-vmm [--path trap|hw|sw|all] [--threads N] [--devices N] [--duration SECONDS] [--rounds N] [--quiet]");
+            error.WriteLine("usage: nested-vmm [--path trap|hw|sw|all] [--threads N] [--devices N] [--duration SECONDS] [--rounds N] [--trap-cost PRESET|MICROSECONDS] [--json] [--quiet]");
             return 2;
         }
 
-        var results = NestedVmmScenario.Run(options, output);
-        return results.All(r => r.Passed) ? 0 : 1;
+        var report = NestedVmmScenario.Run(options, json ? error : output);
+        if (json)
+        {
+            report.WriteJson(output);
+        }
+        else
+        {
+            output.WriteLine();
+            report.WriteTable(output);
+        }
+
+        return report.Passed ? 0 : 1;
     }
 
-    internal static bool TryParse(string[] args, out NestedVmmOptions options, out string? problem)
+    internal static bool TryParse(string[] args, out NestedVmmOptions options, out string? problem) => TryParse(args, out options, out _, out problem);
+
+    internal static bool TryParse(string[] args, out NestedVmmOptions options, out bool json, out string? problem)
     {
         options = new NestedVmmOptions();
+        json = false;
         problem = null;
         for (int i = 0; i < args.Length; i++)
         {
@@ -65,6 +80,13 @@ public static class NestedVmmCommand
                 case "--rounds" when TryInt(value, 1, 10_000_000, out int rounds):
                     options.RoundsPerThread = rounds;
                     i++;
+                    break;
+                case "--trap-cost" when TrapCost.TryParse(value, out var cost):
+                    options.TrapCost = cost;
+                    i++;
+                    break;
+                case "--json":
+                    json = true;
                     break;
                 case "--quiet":
                     options.Progress = false;
