@@ -1,3 +1,5 @@
+using System.Text.Json;
+using Iommufd.Vmm;
 using NestedVmm;
 
 namespace Iommufd.Tests.Samples;
@@ -10,12 +12,14 @@ public class NestedVmmTests
     [TestCase(GuestPath.SoftwareVcmdq)]
     public void A_short_run_forwards_invalidations_completes_syncs_and_never_uses_a_stale_translation(GuestPath path)
     {
-        var options = new NestedVmmOptions { GuestThreads = 2, Devices = 2, RoundsPerThread = 40, Progress = false };
+        var options = new NestedVmmOptions { GuestThreads = 2, Devices = 2, RoundsPerThread = 40, Progress = false, TrapCost = TrapCost.None };
         options.Paths.Clear();
         options.Paths.Add(path);
         var output = new StringWriter();
 
-        var result = NestedVmmScenario.Run(options, output).Single();
+        var report = NestedVmmScenario.Run(options, output);
+        report.WriteTable(output);
+        var result = report.Results.Single();
 
         Assert.Multiple(() =>
         {
@@ -36,8 +40,102 @@ public class NestedVmmTests
                 Assert.That(result.VmmIoctls, Is.LessThan(10), "TLBIs go to the VCMDQ, not through the VMM");
             }
 
+            Assert.That(result.Invalidation.Count, Is.EqualTo(80), "each unmap's invalidation is measured once");
+            Assert.That(result.Invalidation.P50Microseconds, Is.GreaterThan(0).And.LessThanOrEqualTo(result.Invalidation.P99Microseconds));
+            Assert.That(result.TrapCost, Is.SameAs(TrapCost.None));
             Assert.That(output.ToString(), Does.Contain("no stale translation"));
+            Assert.That(output.ToString(), Does.Contain("trap cost: none"), "the table says which trap cost it used");
         });
+    }
+
+    [Test]
+    public void Traps_are_what_the_trap_path_pays_per_batch_and_what_a_VCMDQ_avoids()
+    {
+        var options = new NestedVmmOptions { GuestThreads = 1, Devices = 1, RoundsPerThread = 20, Progress = false, TrapCost = TrapCost.None };
+        var report = NestedVmmScenario.Run(options, TextWriter.Null);
+        var trap = report.Results.Single(r => r.Path == GuestPath.Trap);
+        var direct = report.Results.Single(r => r.Path == GuestPath.HardwareVcmdq);
+        var software = report.Results.Single(r => r.Path == GuestPath.SoftwareVcmdq);
+        Assert.Multiple(() =>
+        {
+            // Setup traps aside, each guest batch on the vSMMU is one PROD write and one CONS read.
+            Assert.That(trap.Traps, Is.GreaterThanOrEqualTo(2 * trap.Syncs));
+            Assert.That(direct.Traps, Is.EqualTo(software.Traps), "the same guest setup, and no trap per invalidation on either VCMDQ");
+            Assert.That(direct.Traps, Is.LessThan(trap.Traps - (2 * 20)));
+            Assert.That(report.RatioToTrap(GuestPath.HardwareVcmdq), Is.Not.Null);
+            Assert.That(report.Conclusion, Does.StartWith("direct ÷ trap: p50 ").And.Contain("software ÷ trap: p50 ").And.EndWith("(trap cost none, 0 µs per trap)"));
+        });
+    }
+
+    [Test]
+    public void The_JSON_report_holds_every_figure_of_the_table_per_path_and_the_ratios()
+    {
+        var options = new NestedVmmOptions { GuestThreads = 1, Devices = 1, RoundsPerThread = 10, Progress = false, TrapCost = TrapCost.Hvc };
+        options.Paths.Clear();
+        options.Paths.AddRange([GuestPath.Trap, GuestPath.HardwareVcmdq]);
+        var report = NestedVmmScenario.Run(options, TextWriter.Null);
+        var text = new StringWriter();
+        report.WriteJson(text);
+
+        using var json = JsonDocument.Parse(text.ToString());
+        var root = json.RootElement;
+        var paths = root.GetProperty("paths").EnumerateArray().ToArray();
+        Assert.Multiple(() =>
+        {
+            Assert.That(root.GetProperty("trapCost").GetProperty("name").GetString(), Is.EqualTo("hvc"));
+            Assert.That(root.GetProperty("trapCost").GetProperty("microseconds").GetDouble(), Is.EqualTo(0.41));
+            Assert.That(paths.Select(p => p.GetProperty("path").GetString()), Is.EqualTo(new[] { "Trap", "HardwareVcmdq" }));
+            foreach (var key in new[] { "trapCostMicroseconds", "dmaOperations", "rounds", "commands", "syncs", "errors", "staleTranslations", "traps", "vmmIoctls", "invalidations", "p50Microseconds", "p90Microseconds", "p99Microseconds", "maxMicroseconds", "invalidationsPerSecond" })
+            {
+                Assert.That(paths.All(p => p.TryGetProperty(key, out _)), Is.True, key);
+            }
+
+            Assert.That(paths[0].GetProperty("rounds").GetInt64(), Is.EqualTo(10));
+            Assert.That(paths[0].GetProperty("invalidations").GetInt64(), Is.EqualTo(10));
+            Assert.That(root.GetProperty("ratiosToTrap").GetProperty("hardwareVcmdq").GetProperty("p50").GetDouble(), Is.GreaterThan(0));
+            Assert.That(root.GetProperty("ratiosToTrap").GetProperty("softwareVcmdq").ValueKind, Is.EqualTo(JsonValueKind.Null), "not run");
+            Assert.That(root.GetProperty("conclusion").GetString(), Is.EqualTo(report.Conclusion));
+        });
+    }
+
+    [Test]
+    public void Cancelling_ends_the_current_path_keeps_what_was_measured_and_starts_no_other()
+    {
+        var options = new NestedVmmOptions { GuestThreads = 1, Devices = 1, RoundsPerThread = 10, Progress = false, TrapCost = TrapCost.None };
+        using var cancel = new CancellationTokenSource();
+
+        // Cancel as the second path starts: the first finished, the second stops at once, the third never runs.
+        int started = 0;
+        var log = new CallbackWriter(line =>
+        {
+            if (line.StartsWith("running", StringComparison.Ordinal) && ++started == 2)
+            {
+                cancel.Cancel();
+            }
+        });
+        var report = NestedVmmScenario.Run(options, log, cancel.Token);
+        var table = new StringWriter();
+        report.WriteTable(table);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Cancelled, Is.True);
+            Assert.That(report.Results.Select(r => r.Path), Is.EqualTo(new[] { GuestPath.Trap, GuestPath.HardwareVcmdq }));
+            Assert.That(report.Results[0].Rounds, Is.EqualTo(10));
+            Assert.That(report.Results[0].Cancelled, Is.False);
+            Assert.That(report.Results[1].Cancelled, Is.True);
+            Assert.That(table.ToString(), Does.Contain("interrupted"));
+        });
+    }
+
+    /// <summary>Hands each written line to a callback.</summary>
+    private sealed class CallbackWriter(Action<string> onLine) : StringWriter
+    {
+        public override void WriteLine(string? value)
+        {
+            base.WriteLine(value);
+            onLine(value ?? string.Empty);
+        }
     }
 
     [Test]

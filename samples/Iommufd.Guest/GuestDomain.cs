@@ -14,5 +14,11 @@ internal sealed class GuestDomain(uint sid, ushort asid, bool ats, AArch64PageTa
 
     public AArch64PageTable PageTable { get; } = pageTable;
 
+    /// <summary>
+    /// Guards <see cref="PageTable"/>'s entries and the tables it allocates: map and unmap of one domain are
+    /// serialised, other domains and every invalidation run without it (Linux's io-pgtable works per domain too).
+    /// </summary>
+    public Lock PageTableLock { get; } = new();
+
     public ulong CdIpa { get; } = cdIpa;
 }

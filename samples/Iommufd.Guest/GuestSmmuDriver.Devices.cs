@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core.Driver;
@@ -44,7 +45,7 @@ public sealed partial class GuestSmmuDriver
 
     /// <summary>
     /// The stage-1 table of an attached device, for tools and tests that need to look at (or tamper with) the PTEs.
-    /// Changing it by hand skips the invalidation <see cref="Unmap"/> does.
+    /// Changing it by hand skips the invalidation <see cref="Unmap(uint, ulong, ulong)"/> does.
     /// </summary>
     public AArch64PageTable? GetPageTable(uint sid)
     {
@@ -143,7 +144,10 @@ public sealed partial class GuestSmmuDriver
     {
         var domain = Domain(sid);
         CheckRange(va, length);
-        domain.PageTable.Map(va, ipa, length, protection);
+        lock (domain.PageTableLock)
+        {
+            domain.PageTable.Map(va, ipa, length, protection);
+        }
     }
 
     /// <summary>
@@ -152,12 +156,27 @@ public sealed partial class GuestSmmuDriver
     /// syncs completed, so the caller may reuse the pages.
     /// </summary>
     /// <returns>True when every CMD_SYNC completed.</returns>
-    public bool Unmap(uint sid, ulong va, ulong length)
+    public bool Unmap(uint sid, ulong va, ulong length) => Unmap(sid, va, length, out _);
+
+    /// <summary>
+    /// <see cref="Unmap(uint, ulong, ulong)"/>, also telling how long the invalidation took: from the first TLBI
+    /// written to the last CMD_SYNC seen complete, in <see cref="Stopwatch"/> ticks. The PTE clear is not in it, and
+    /// no lock but the command queue's is held in it, so concurrent unmaps of other domains overlap.
+    /// </summary>
+    /// <returns>True when every CMD_SYNC completed.</returns>
+    public bool Unmap(uint sid, ulong va, ulong length, out long invalidationTicks)
     {
         var domain = Domain(sid);
         CheckRange(va, length);
-        domain.PageTable.Unmap(va, length);
-        return Invalidate(domain, va, length);
+        lock (domain.PageTableLock)
+        {
+            domain.PageTable.Unmap(va, length);
+        }
+
+        long start = Stopwatch.GetTimestamp();
+        bool ok = Invalidate(domain, va, length);
+        invalidationTicks = Stopwatch.GetTimestamp() - start;
+        return ok;
     }
 
     /// <summary>

@@ -40,6 +40,7 @@ public sealed class SmmuCommandQueuePath : ICommandPath
     private readonly TimeSpan _timeout;
     private readonly Lock _lock = new(); // one submitter at a time: guards _prod and the entries between CONS and PROD
     private uint _prod; // the driver's PROD: index and wrap bit
+    private uint _cons; // the last CONS read (index and wrap bit): free space is judged from it before CONS is read again
 
     /// <param name="name">Name for reports.</param>
     /// <param name="mmio">The register space holding <paramref name="registers"/>.</param>
@@ -68,6 +69,7 @@ public sealed class SmmuCommandQueuePath : ICommandPath
         _sync = SmmuCommandBuilder.CmdSync(syncCs);
         _timeout = timeout;
         _prod = (uint)mmio.Read(registers.Prod) & IndexWrapMask;
+        _cons = (uint)mmio.Read(registers.Cons) & IndexWrapMask;
     }
 
     public string Name { get; }
@@ -148,7 +150,7 @@ public sealed class SmmuCommandQueuePath : ICommandPath
         var spin = default(SpinWait);
         while (true)
         {
-            if (until == Until.Free ? FreeEntries() >= value : Passed(value))
+            if (until == Until.Free ? FreeEntries(value) >= value : Passed(value))
             {
                 return true;
             }
@@ -215,17 +217,27 @@ public sealed class SmmuCommandQueuePath : ICommandPath
         return true;
     }
 
-    private uint FreeEntries()
+    /// <summary>
+    /// Free entries, judged from the last CONS read and reading CONS again only when that shows too few: in a VM
+    /// every CONS read is an exit (Linux's driver keeps the same shadow of CONS for the same reason).
+    /// </summary>
+    private uint FreeEntries(uint wanted)
     {
-        uint cons = (uint)_mmio.Read(_registers.Cons) & IndexWrapMask;
-        uint used = (_prod - cons) & IndexWrapMask;
-        return (uint)Capacity - used;
+        uint free = (uint)Capacity - ((_prod - _cons) & IndexWrapMask);
+        if (free >= wanted)
+        {
+            return free;
+        }
+
+        _cons = (uint)_mmio.Read(_registers.Cons) & IndexWrapMask;
+        return (uint)Capacity - ((_prod - _cons) & IndexWrapMask);
     }
 
     /// <summary>True when CONS is at or past <paramref name="target"/> (less than one lap apart, as here).</summary>
     private bool Passed(uint target)
     {
         uint cons = (uint)_mmio.Read(_registers.Cons) & IndexWrapMask;
+        _cons = cons;
         uint remaining = (target - cons) & IndexWrapMask;
         return remaining == 0 || remaining > (uint)Capacity;
     }

@@ -12,7 +12,8 @@ namespace Iommufd.Vmm;
 /// hypervisor-owned). Its logical-queue page 0 is the host VINTF page the VMM mmapped, so the guest's PROD writes go
 /// straight to the (hardware or software) VCMDQ; the config page and page 1 are emulated. A HW queue is allocated once
 /// the guest has enabled the CMDQV and VINTF0, mapped the queue (CMDQ_ALLOC) and set its BASE; register writes made
-/// before that are kept and replayed. CMDQV vEVENTs set the guest's error maps and raise its CMDQV interrupt.
+/// before that are kept and replayed. Every emulated access is a trap and costs the VM's <see cref="TrapCost"/>; the
+/// mapped page costs nothing. CMDQV vEVENTs set the guest's error maps and raise its CMDQV interrupt.
 /// </summary>
 public sealed class VirtualCmdqv : IMmio, IDisposable
 {
@@ -69,18 +70,23 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
         if (offset >= CmdqvRegister.VintfPagesBase && offset < CmdqvRegister.VintfPagesBase + CmdqvRegister.PageSize)
         {
             int q = (int)((offset - CmdqvRegister.VintfPagesBase) / CmdqvRegister.VcmdqStride);
-            lock (_lock)
+            if (!IsDirect(q))
             {
-                if (q < _queues && _hwQueueIds[q] == 0)
+                _vm.ChargeTrap();
+                lock (_lock)
                 {
-                    // Not allocated yet: CONFIG reads back what was written, everything else reads 0.
-                    return (offset & (CmdqvRegister.VcmdqStride - 1)) == CmdqvRegister.VCMDQ_CONFIG ? _pendingConfig[q] : 0;
+                    if (q < _queues && _hwQueueIds[q] == 0)
+                    {
+                        // Not allocated yet: CONFIG reads back what was written, everything else reads 0.
+                        return (offset & (CmdqvRegister.VcmdqStride - 1)) == CmdqvRegister.VCMDQ_CONFIG ? _pendingConfig[q] : 0;
+                    }
                 }
             }
 
             return _window.Read64Or32(offset - CmdqvRegister.VintfPagesBase, size);
         }
 
+        _vm.ChargeTrap();
         lock (_lock)
         {
             if (offset >= CmdqvRegister.VintfPagesBase + CmdqvRegister.PageSize && offset < CmdqvRegister.VintfPagesBase + (2 * CmdqvRegister.PageSize))
@@ -117,6 +123,12 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
         {
             uint rel = offset - CmdqvRegister.VintfPagesBase;
             int q = (int)(rel / CmdqvRegister.VcmdqStride);
+            bool direct = IsDirect(q);
+            if (!direct)
+            {
+                _vm.ChargeTrap();
+            }
+
             lock (_lock)
             {
                 if (q < _queues && _hwQueueIds[q] == 0)
@@ -147,6 +159,7 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
             return;
         }
 
+        _vm.ChargeTrap();
         lock (_lock)
         {
             if (offset >= CmdqvRegister.VintfPagesBase + CmdqvRegister.PageSize && offset < CmdqvRegister.VintfPagesBase + (2 * CmdqvRegister.PageSize))
@@ -240,6 +253,12 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
         _window.Dispose();
         _vm.File.Close(_veventqFd);
     }
+
+    /// <summary>
+    /// True when logical queue <paramref name="q"/>'s registers are the host's VINTF page itself (its HW queue
+    /// exists): the guest reaches them without an exit. Before that the VMM emulates them, so each access traps.
+    /// </summary>
+    private bool IsDirect(int q) => q < _queues && Volatile.Read(ref _hwQueueIds[q]) != 0;
 
     /// <summary>Allocates the HW queue for logical queue <paramref name="q"/> once the guest has set it up completely.</summary>
     private void TryAllocate(int q)

@@ -13,6 +13,7 @@ namespace Iommufd.Vmm;
 public sealed class VirtualMachine : IDisposable
 {
     private readonly List<VmDevice> _devices = [];
+    private long _traps;
 
     public VirtualMachine(IommufdHost host, VirtualMachineOptions options)
     {
@@ -112,6 +113,12 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>The guest's CMDQV, or null.</summary>
     public VirtualCmdqv? Cmdqv { get; }
 
+    /// <summary>The trap cost charged for every emulated guest access (from the options).</summary>
+    public TrapCost TrapCost => Options.TrapCost;
+
+    /// <summary>Trapped guest accesses charged so far, on every front end of this VM.</summary>
+    public long Traps => Interlocked.Read(ref _traps);
+
     /// <summary>The device the guest knows as <paramref name="vsid"/>.</summary>
     public VmDevice? FindByVirtualSid(uint vsid) => _devices.Find(d => d.VirtualSid == vsid);
 
@@ -120,6 +127,17 @@ public sealed class VirtualMachine : IDisposable
         Cmdqv?.Dispose();
         Smmu.Dispose();
         File.Dispose();
+    }
+
+    /// <summary>
+    /// One trapped guest access: counted, and its exit cost spent on the calling (vCPU) thread before the front end
+    /// emulates it. Called once per access, whatever the access sets off (a PROD write that forwards 100 commands
+    /// is still one exit).
+    /// </summary>
+    internal void ChargeTrap()
+    {
+        Interlocked.Increment(ref _traps);
+        Options.TrapCost.Spend();
     }
 
     internal Errno Attach(VmDevice device, uint hwptId)

@@ -14,6 +14,12 @@ public sealed class VirtualMachineOptions
     /// <summary>Platform device names to pass through, with the vSID each gets.</summary>
     public List<(string Name, uint VirtualSid)> Devices { get; } = [];
 
+    /// <summary>
+    /// What each trapped guest access (any access to the emulated vSMMU, the CMDQV's emulated pages) costs before
+    /// it is emulated; <see cref="TrapCost.Default"/> unless set.
+    /// </summary>
+    public TrapCost TrapCost { get; set; } = TrapCost.Default;
+
     /// <summary>Depth of the vEVENTQs.</summary>
     public uint EventQueueDepth { get; set; } = 64;
 }

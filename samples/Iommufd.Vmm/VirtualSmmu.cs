@@ -16,7 +16,7 @@ namespace Iommufd.Vmm;
 /// <c>entry_num</c> points at. vEVENTQ records are copied into the guest's event queue.
 /// </summary>
 /// <remarks>
-/// Processing runs on the trapping (vCPU) thread, as QEMU does. Not modelled for the guest: MSIs, SEV, PRI, the
+/// Processing runs on the trapping (vCPU) thread, as QEMU does, after the VM's <see cref="TrapCost"/> for the exit. Not modelled for the guest: MSIs, SEV, PRI, the
 /// 2-level stream table and substreams (IDR1.SSIDSIZE reads 0).
 /// </remarks>
 public sealed class VirtualSmmu : IMmio, IDisposable
@@ -58,6 +58,7 @@ public sealed class VirtualSmmu : IMmio, IDisposable
 
     public ulong Read(uint offset, int size = 4)
     {
+        _vm.ChargeTrap(); // every vSMMU register is emulated: each access is an exit
         lock (_lock)
         {
             ulong value = offset switch
@@ -90,6 +91,7 @@ public sealed class VirtualSmmu : IMmio, IDisposable
     public void Write(uint offset, ulong value, int size = 4)
     {
         uint v32 = (uint)value;
+        _vm.ChargeTrap();
         lock (_lock)
         {
             switch (offset)

@@ -1,3 +1,5 @@
+using Iommufd.Vmm;
+
 namespace NestedVmm;
 
 /// <summary>What the main job runs.</summary>
@@ -20,6 +22,9 @@ public sealed class NestedVmmOptions
 
     /// <summary>Pages mapped per round.</summary>
     public int PagesPerRound { get; set; } = 4;
+
+    /// <summary>What each trapped guest access costs (the VM exit before the VMM's emulation).</summary>
+    public TrapCost TrapCost { get; set; } = TrapCost.Default;
 
     /// <summary>Print a progress line every second.</summary>
     public bool Progress { get; set; } = true;

@@ -24,8 +24,7 @@ internal sealed class PathRun : IDisposable
     private readonly VirtualMachine _vm;
     private readonly GuestSmmuDriver _guest;
     private readonly ICommandPath _path;
-    private readonly Lock _guestLock = new(); // the guest kernel's lock around its IOMMU driver
-    private readonly List<double>[] _latencies;
+    private readonly LatencyHistogram[] _latencies; // one per vCPU, written only by it
     private long _dma, _rounds, _stale, _faultEvents;
 
     public PathRun(GuestPath path, NestedVmmOptions options)
@@ -51,6 +50,7 @@ internal sealed class PathRun : IDisposable
         var vmOptions = new VirtualMachineOptions
         {
             RamSize = 32L << 20,
+            TrapCost = options.TrapCost,
             Viommu = path == GuestPath.Trap ? ViommuKind.SmmuV3 : ViommuKind.SmmuV3WithCmdqv,
         };
         for (int i = 0; i < options.Devices; i++)
@@ -77,20 +77,24 @@ internal sealed class PathRun : IDisposable
             }
         }
 
-        _latencies = new List<double>[options.GuestThreads];
+        _latencies = new LatencyHistogram[options.GuestThreads];
     }
 
     public GuestPath Path { get; }
 
-    public PathResult Run(Action<string>? progress)
+    /// <summary>
+    /// Runs the vCPUs until each has done its rounds, the duration is over, or <paramref name="cancel"/> is set;
+    /// what was measured until then is returned either way.
+    /// </summary>
+    public PathResult Run(Action<string>? progress, CancellationToken cancel)
     {
         var threads = new Thread[_options.GuestThreads];
         var deadline = Stopwatch.StartNew();
         for (int t = 0; t < threads.Length; t++)
         {
             int index = t;
-            _latencies[t] = [];
-            threads[t] = new Thread(() => GuestThread(index, deadline)) { IsBackground = true, Name = $"vcpu{t}" };
+            _latencies[t] = new LatencyHistogram();
+            threads[t] = new Thread(() => GuestThread(index, deadline, cancel)) { IsBackground = true, Name = $"vcpu{t}" };
             threads[t].Start();
         }
 
@@ -113,7 +117,12 @@ internal sealed class PathRun : IDisposable
 
         _vm.Smmu.DeliverEvents();
         var elapsed = deadline.Elapsed;
-        var all = _latencies.SelectMany(l => l).OrderBy(x => x).ToArray();
+        var all = new LatencyHistogram();
+        foreach (var histogram in _latencies)
+        {
+            all.Add(histogram);
+        }
+
         var stats = _path.Statistics;
         var smmuStats = _guest.Queue.Statistics;
         long commands = _path == _guest.Queue ? smmuStats.Commands : smmuStats.Commands + stats.Commands;
@@ -129,10 +138,11 @@ internal sealed class PathRun : IDisposable
             Interlocked.Read(ref _stale),
             Interlocked.Read(ref _faultEvents),
             _vm.Smmu.Counters.Ioctls,
-            Percentile(all, 0.50),
-            Percentile(all, 0.99),
-            all.Length / Math.Max(elapsed.TotalSeconds, 1e-9),
-            elapsed);
+            _vm.Traps,
+            _vm.TrapCost,
+            InvalidationStatistics.From(all, elapsed),
+            elapsed,
+            cancel.IsCancellationRequested);
     }
 
     public void Dispose()
@@ -142,10 +152,11 @@ internal sealed class PathRun : IDisposable
     }
 
     /// <summary>
-    /// A vCPU: map → DMA write → check → DMA read → unmap (timed: PTE clear + invalidation + CMD_SYNC) → DMA to the
-    /// unmapped address must fault. A DMA that succeeds after the unmap used a stale translation.
+    /// A vCPU: map → DMA write → check → DMA read → unmap (timed: only its TLBIs and CMD_SYNCs, see
+    /// <see cref="GuestSmmuDriver.Unmap(uint, ulong, ulong, out long)"/>) → DMA to the unmapped address must fault. A
+    /// DMA that succeeds after the unmap used a stale translation. No guest-wide lock: the driver locks per domain.
     /// </summary>
-    private void GuestThread(int index, Stopwatch clock)
+    private void GuestThread(int index, Stopwatch clock, CancellationToken cancel)
     {
         var device = _vm.Devices[index % _vm.Devices.Count];
         uint sid = device.VirtualSid;
@@ -155,13 +166,11 @@ internal sealed class PathRun : IDisposable
         Span<byte> pattern = stackalloc byte[64];
         Span<byte> readBack = stackalloc byte[64];
         long round = 0;
-        while (_options.RoundsPerThread > 0 ? round < _options.RoundsPerThread : clock.Elapsed < _options.Duration)
+        var latencies = _latencies[index];
+        while (!cancel.IsCancellationRequested && (_options.RoundsPerThread > 0 ? round < _options.RoundsPerThread : clock.Elapsed < _options.Duration))
         {
             round++;
-            lock (_guestLock)
-            {
-                _guest.Map(sid, va, buffer, bytes, IommuProtection.Read | IommuProtection.Write);
-            }
+            _guest.Map(sid, va, buffer, bytes, IommuProtection.Read | IommuProtection.Write);
 
             for (int page = 0; page < _options.PagesPerRound; page++)
             {
@@ -175,14 +184,8 @@ internal sealed class PathRun : IDisposable
                 }
             }
 
-            long start = Stopwatch.GetTimestamp();
-            bool invalidated;
-            lock (_guestLock)
-            {
-                invalidated = _guest.Unmap(sid, va, bytes);
-            }
-
-            _latencies[index].Add(Stopwatch.GetElapsedTime(start).TotalMicroseconds);
+            bool invalidated = _guest.Unmap(sid, va, bytes, out long ticks);
+            latencies.Record((long)(ticks * (1e9 / Stopwatch.Frequency)));
             if (!invalidated)
             {
                 throw new InvalidOperationException($"the guest's invalidation for vSID {sid} did not complete");
@@ -208,7 +211,4 @@ internal sealed class PathRun : IDisposable
             throw new InvalidOperationException($"{what} failed: {status}");
         }
     }
-
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? 0 : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }
