@@ -63,10 +63,18 @@ public sealed partial class IommufdFile : IDisposable
     {
         // get_user(size) first, then as many bytes as the caller says the struct has: copy_struct_from_user checks
         // the whole tail beyond the kernel struct, however long it is (iommufd-uapi.md §2.2 step 5).
+        Memory.BeginCall();
         var head = Memory.GetAccessiblePrefix(argumentAddress, sizeof(uint));
         uint size = head.Length == sizeof(uint) ? BinaryPrimitives.ReadUInt32LittleEndian(head) : 0;
         var prefix = Memory.GetAccessiblePrefix(argumentAddress, Math.Max(size, sizeof(uint)));
-        return Ioctl(request, prefix);
+        var rc = Dispatch(request, prefix, out int written);
+        if (written > 0 && !Memory.CopyBack(argumentAddress, prefix[..written]))
+        {
+            rc = Errno.EFAULT; // iommufd_ucmd_respond: the copy_to_user of the struct failed
+        }
+
+        IommufdMetrics.RecordIoctl(request, rc);
+        return rc;
     }
 
     /// <summary>
@@ -75,13 +83,14 @@ public sealed partial class IommufdFile : IDisposable
     /// </summary>
     public Errno Ioctl(uint request, Span<byte> argument)
     {
-        var rc = Dispatch(request, argument);
+        var rc = Dispatch(request, argument, out _);
         IommufdMetrics.RecordIoctl(request, rc);
         return rc;
     }
 
-    private Errno Dispatch(uint request, Span<byte> argument)
+    private Errno Dispatch(uint request, Span<byte> argument, out int written)
     {
+        written = 0;
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         if (!IoctlTable.TryGet(request, out var command))
         {
@@ -120,6 +129,7 @@ public sealed partial class IommufdFile : IDisposable
         if (respond)
         {
             kernel[..common].CopyTo(argument);
+            written = common;
         }
 
         return rc;
