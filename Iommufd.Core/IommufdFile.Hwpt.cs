@@ -110,6 +110,10 @@ public sealed partial class IommufdFile
                 int copy = (int)Math.Min((ulong)info.Length, data.Length);
                 kernel[..copy].CopyTo(data.Accessible);
                 data.Accessible[copy..].Clear();
+                if (!data.Commit(data.Accessible.Length))
+                {
+                    return Errno.EFAULT;
+                }
             }
 
             return Errno.Success;

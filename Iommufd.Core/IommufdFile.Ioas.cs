@@ -249,6 +249,12 @@ public sealed partial class IommufdFile
         }
 
         var rc = IoasIovaRanges(cmd.IoasId, MemoryMarshal.Cast<byte, IommuIovaRange>(user.Accessible), out cmd.NumIovas, out cmd.OutIovaAlignment);
+        int filled = (int)Math.Min(bytes, (ulong)cmd.NumIovas * (ulong)Marshal.SizeOf<IommuIovaRange>());
+        if (rc == Errno.Success && !user.Commit(filled))
+        {
+            return Errno.EFAULT;
+        }
+
         respond = rc is Errno.Success or Errno.EMSGSIZE;
         return rc;
     }

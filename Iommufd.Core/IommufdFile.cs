@@ -85,10 +85,29 @@ public sealed partial class IommufdFile : IDisposable
         // get_user(size) first, then as many bytes as the caller says the struct has: copy_struct_from_user checks
         // the whole tail beyond the kernel struct, however long it is (main.c iommufd_fops_ioctl() via
         // copy_struct_from_user()).
+        Errno rc;
+        using (var call = EnterCall())
+        {
+            rc = call.Closed ? Errno.EBADF : DispatchAt(request, argumentAddress);
+        }
+
+        IommufdMetrics.RecordIoctl(request, rc);
+        return rc;
+    }
+
+    private Errno DispatchAt(uint request, ulong argumentAddress)
+    {
+        Memory.BeginCall();
         var head = Memory.GetAccessiblePrefix(argumentAddress, sizeof(uint));
         uint size = head.Length == sizeof(uint) ? BinaryPrimitives.ReadUInt32LittleEndian(head) : 0;
         var prefix = Memory.GetAccessiblePrefix(argumentAddress, Math.Max(size, sizeof(uint)));
-        return Ioctl(request, prefix);
+        var rc = Dispatch(request, prefix, out int written);
+        if (written > 0 && !Memory.CopyBack(argumentAddress, prefix[..written]))
+        {
+            rc = Errno.EFAULT; // iommufd_ucmd_respond: the copy_to_user of the struct failed
+        }
+
+        return rc;
     }
 
     /// <summary>
@@ -100,15 +119,16 @@ public sealed partial class IommufdFile : IDisposable
         Errno rc;
         using (var call = EnterCall())
         {
-            rc = call.Closed ? Errno.EBADF : Dispatch(request, argument);
+            rc = call.Closed ? Errno.EBADF : Dispatch(request, argument, out _);
         }
 
         IommufdMetrics.RecordIoctl(request, rc);
         return rc;
     }
 
-    private Errno Dispatch(uint request, Span<byte> argument)
+    private Errno Dispatch(uint request, Span<byte> argument, out int written)
     {
+        written = 0;
         if (!IoctlTable.TryGet(request, out var command))
         {
             return Errno.ENOTTY;
@@ -146,6 +166,7 @@ public sealed partial class IommufdFile : IDisposable
         if (respond)
         {
             kernel[..common].CopyTo(argument);
+            written = common;
         }
 
         return rc;

@@ -66,6 +66,6 @@ public readonly ref struct UserData
         var bytes = MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value));
         int n = (int)Math.Min((ulong)bytes.Length, Length);
         bytes[..n].CopyTo(Buffer.Accessible);
-        return Errno.Success;
+        return Buffer.Commit(n) ? Errno.Success : Errno.EFAULT;
     }
 }

@@ -63,6 +63,13 @@ internal sealed class IoasObject : IommufdObject
             return Errno.EFAULT;
         }
 
+        var rc = MapRegion(region, offset, length, protection, fixedIova, ref iova);
+        _memory.ReleaseIfUnused(region); // a region pinned only for this call goes when the map failed
+        return rc;
+    }
+
+    private Errno MapRegion(UserRegion region, ulong offset, ulong length, IommuProtection protection, bool fixedIova, ref ulong iova)
+    {
         lock (_lock)
         {
             if (fixedIova)

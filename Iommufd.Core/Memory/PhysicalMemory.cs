@@ -1,15 +1,17 @@
-using System.Collections.Concurrent;
+using System.Buffers.Binary;
 
 namespace Iommufd.Core.Memory;
 
 /// <summary>
 /// The emulated machine's physical address space: what DMA and the hardware models (stream tables, command
 /// queues, page tables) read and write. Memory is handed out in <see cref="PhysicalMemory.PageSize"/> frames that
-/// belong to banks; a bank is a run of physically contiguous bytes backed by one managed array.
+/// belong to banks; a bank is a run of physically contiguous bytes backed by native memory (an anonymous
+/// mapping the kernel commits page by page as it is touched, or pages a calling process pinned).
 /// </summary>
 /// <remarks>
-/// Frames are looked up in a concurrent dictionary, so reads from device and engine threads take no lock.
-/// Physical addresses are never reused, which keeps a stale hardware pointer from silently aliasing new memory.
+/// Banks are kept in an immutable array sorted by address that is replaced when a bank comes or goes, so reads
+/// from device and engine threads take no lock. Physical addresses are never reused, which keeps a stale hardware
+/// pointer from silently aliasing new memory.
 /// </remarks>
 public sealed class PhysicalMemory
 {
@@ -22,47 +24,64 @@ public sealed class PhysicalMemory
     /// <summary>Where the first bank is placed: DRAM starts above the MMIO hole on most Arm platforms.</summary>
     public const ulong DramBase = 0x8000_0000;
 
-    private readonly ConcurrentDictionary<ulong, PhysicalBank> _frames = new();
-    private readonly Lock _allocLock = new(); // guards _next
+    /// <summary>The largest bank; a contiguous run longer than this is placed as adjacent banks.</summary>
+    internal const int MaxBankShift = 30;
+
+    internal const int MaxBankLength = 1 << MaxBankShift;
+
+    private readonly Lock _lock = new(); // guards writers of _banks, and _next
+    private PhysicalBank[] _banks = [];
     private ulong _next = DramBase;
+    private long _frames;
 
     /// <summary>Number of frames currently present (for leak checks in tests).</summary>
-    public int FrameCount => _frames.Count;
+    public int FrameCount => (int)Interlocked.Read(ref _frames);
 
     /// <summary>Allocates a physically contiguous, zeroed bank of at least <paramref name="length"/> bytes.</summary>
     /// <param name="length">Bytes wanted; rounded up to whole pages.</param>
     /// <param name="alignment">Physical alignment, a power of two of at least a page.</param>
-    public PhysicalBank Allocate(long length, ulong alignment = PageSize)
+    public unsafe PhysicalBank Allocate(long length, ulong alignment = PageSize)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(length, MaxBankLength);
         if (alignment < PageSize || !ulong.IsPow2(alignment))
         {
             throw new ArgumentOutOfRangeException(nameof(alignment), "alignment must be a power of two of at least a page");
         }
 
-        long rounded = RoundUpToPage(length);
-        var array = GC.AllocateArray<byte>(checked((int)rounded));
-        return AddBank(array, 0, (int)rounded, alignment);
+        int rounded = (int)RoundUpToPage(length);
+        var block = NativeBlock.Allocate((ulong)rounded);
+        lock (_lock)
+        {
+            var bank = NewBank(block.Pointer, rounded, alignment, 0, block);
+            Publish([bank]);
+            return bank;
+        }
     }
 
     /// <summary>
-    /// Places pages of <paramref name="backing"/> in physical memory: as one contiguous bank, or page by page at
-    /// scattered addresses (the usual state of user memory that was not backed by a huge page).
+    /// Places the pages of <paramref name="block"/> in physical memory: as one contiguous run, or page by page at
+    /// scattered addresses (the usual state of user memory that was not backed by a huge page). The caller owns
+    /// the block.
     /// </summary>
-    internal PhysicalBank[] Place(byte[] backing, bool contiguous)
+    internal unsafe PhysicalBank[] Place(NativeBlock block, bool contiguous)
     {
-        if (contiguous)
+        ulong length = block.Length;
+        int size = contiguous ? MaxBankLength : PageSize;
+        var banks = new PhysicalBank[(int)((length + (ulong)size - 1) / (ulong)size)];
+        lock (_lock)
         {
-            return [AddBank(backing, 0, backing.Length, PageSize)];
-        }
+            for (int i = 0; i < banks.Length; i++)
+            {
+                ulong offset = (ulong)i * (ulong)size;
+                int bankLength = (int)Math.Min((ulong)size, length - offset);
 
-        int pages = backing.Length / PageSize;
-        var banks = new PhysicalBank[pages];
-        for (int i = 0; i < pages; i++)
-        {
-            // A one-page gap between frames guarantees that neighbours in virtual memory are not neighbours in
-            // physical memory.
-            banks[i] = AddBank(backing, i * PageSize, PageSize, PageSize, gapPages: 1);
+                // Adjacent banks of a contiguous run touch; a one-page gap after each scattered frame guarantees
+                // that neighbours in virtual memory are not neighbours in physical memory.
+                banks[i] = NewBank(block.Pointer + offset, bankLength, PageSize, contiguous ? 0 : 1, null);
+            }
+
+            Publish(banks);
         }
 
         return banks;
@@ -72,9 +91,47 @@ public sealed class PhysicalMemory
     public void Free(PhysicalBank bank)
     {
         ArgumentNullException.ThrowIfNull(bank);
-        for (ulong pa = bank.BaseAddress; pa < bank.BaseAddress + (ulong)bank.Length; pa += PageSize)
+        lock (_lock)
         {
-            _frames.TryRemove(pa >> PageShift, out _);
+            int index = Array.IndexOf(_banks, bank);
+            if (index < 0)
+            {
+                return;
+            }
+
+            var banks = new PhysicalBank[_banks.Length - 1];
+            Array.Copy(_banks, 0, banks, 0, index);
+            Array.Copy(_banks, index + 1, banks, index, _banks.Length - index - 1);
+            Volatile.Write(ref _banks, banks);
+            Interlocked.Add(ref _frames, -(bank.Length >> PageShift));
+        }
+
+        bank.OwnedBlock?.Release();
+    }
+
+    /// <summary>Removes the frames of several banks at once (a region's), releasing the blocks they own.</summary>
+    internal void Free(IReadOnlyCollection<PhysicalBank> gone)
+    {
+        var set = gone.ToHashSet();
+        lock (_lock)
+        {
+            var banks = Array.FindAll(_banks, b => !set.Contains(b));
+            long pages = 0;
+            foreach (var bank in _banks)
+            {
+                if (set.Contains(bank))
+                {
+                    pages += bank.Length >> PageShift;
+                }
+            }
+
+            Volatile.Write(ref _banks, banks);
+            Interlocked.Add(ref _frames, -pages);
+        }
+
+        foreach (var bank in gone)
+        {
+            bank.OwnedBlock?.Release();
         }
     }
 
@@ -82,17 +139,32 @@ public sealed class PhysicalMemory
     /// Gets the bytes at <paramref name="address"/>: as many as are physically contiguous in one bank, at most
     /// <paramref name="maxLength"/>. Returns false for an unbacked address.
     /// </summary>
-    public bool TryGetSpan(ulong address, int maxLength, out Span<byte> span)
+    public unsafe bool TryGetSpan(ulong address, int maxLength, out Span<byte> span)
     {
-        if (!_frames.TryGetValue(address >> PageShift, out var bank))
+        var banks = Volatile.Read(ref _banks);
+        int lo = 0, hi = banks.Length - 1;
+        while (lo <= hi)
         {
-            span = default;
-            return false;
+            int mid = (lo + hi) >>> 1;
+            var bank = banks[mid];
+            if (address < bank.BaseAddress)
+            {
+                hi = mid - 1;
+            }
+            else if (address - bank.BaseAddress >= (ulong)bank.Length)
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                int offset = (int)(address - bank.BaseAddress);
+                span = new Span<byte>(bank.Pointer + offset, Math.Min(maxLength, bank.Length - offset));
+                return true;
+            }
         }
 
-        int offset = (int)(address - bank.BaseAddress);
-        span = bank.Array.AsSpan(bank.ArrayOffset + offset, Math.Min(maxLength, bank.Length - offset));
-        return true;
+        span = default;
+        return false;
     }
 
     /// <summary>Reads <paramref name="destination"/>.Length bytes; false if any byte is unbacked.</summary>
@@ -141,7 +213,7 @@ public sealed class PhysicalMemory
             return false;
         }
 
-        value = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(b);
+        value = BinaryPrimitives.ReadUInt64LittleEndian(b);
         return true;
     }
 
@@ -149,28 +221,33 @@ public sealed class PhysicalMemory
     public bool TryWriteUInt64(ulong address, ulong value)
     {
         Span<byte> b = stackalloc byte[8];
-        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(b, value);
+        BinaryPrimitives.WriteUInt64LittleEndian(b, value);
         return TryWrite(address, b);
     }
 
     /// <summary>Rounds a length up to whole pages.</summary>
     public static long RoundUpToPage(long length) => (length + PageSize - 1) & ~(long)(PageSize - 1);
 
-    private PhysicalBank AddBank(byte[] array, int arrayOffset, int length, ulong alignment, int gapPages = 0)
+    private unsafe PhysicalBank NewBank(byte* pointer, int length, ulong alignment, int gapPages, NativeBlock? ownedBlock)
     {
-        ulong basePa;
-        lock (_allocLock)
+        ulong basePa = (_next + alignment - 1) & ~(alignment - 1);
+        _next = basePa + (ulong)length + (ulong)gapPages * PageSize;
+        return new PhysicalBank(basePa, pointer, length, ownedBlock);
+    }
+
+    private void Publish(PhysicalBank[] added)
+    {
+        // Addresses only grow, so new banks go last and the array stays sorted.
+        var banks = new PhysicalBank[_banks.Length + added.Length];
+        _banks.CopyTo(banks, 0);
+        added.CopyTo(banks, _banks.Length);
+        Volatile.Write(ref _banks, banks);
+        long pages = 0;
+        foreach (var bank in added)
         {
-            basePa = (_next + alignment - 1) & ~(alignment - 1);
-            _next = basePa + (ulong)length + (ulong)gapPages * PageSize;
+            pages += bank.Length >> PageShift;
         }
 
-        var bank = new PhysicalBank(basePa, array, arrayOffset, length);
-        for (ulong pa = basePa; pa < basePa + (ulong)length; pa += PageSize)
-        {
-            _frames[pa >> PageShift] = bank;
-        }
-
-        return bank;
+        Interlocked.Add(ref _frames, pages);
     }
 }

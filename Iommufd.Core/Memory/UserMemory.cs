@@ -1,14 +1,17 @@
 namespace Iommufd.Core.Memory;
 
 /// <summary>
-/// The emulated address space of one VMM process. Pointer fields of ioctl structs (<c>data_uptr</c>,
-/// <c>user_va</c>, <c>allowed_iovas</c>) are addresses in it. An address that is not inside one live region is a
-/// fault (EFAULT), never a crash.
+/// The address space of one VMM process. Pointer fields of ioctl structs (<c>data_uptr</c>, <c>user_va</c>,
+/// <c>allowed_iovas</c>) are addresses in it. An address the process cannot access is a fault (EFAULT), never a
+/// crash. Two kinds exist: an emulated process (C# VMMs and tests map regions with <see cref="Map"/>), and the
+/// real process the emulator runs in (<see cref="ForCallingProcess"/>: a native program that loaded the library).
 /// </summary>
 /// <remarks>
-/// Regions are kept in an immutable sorted array that is replaced on map and unmap, so the lookups every ioctl
-/// makes take no lock. A range must lie inside one region; regions are never adjacent (a guard gap separates
-/// them), as if each were its own VMA.
+/// In an emulated process, regions are kept in an immutable sorted array that is replaced on map and unmap, so
+/// the lookups every ioctl makes take no lock. A range must lie inside one region; regions are never adjacent (a
+/// guard gap separates them), as if each were its own VMA. In the calling process, spans are copies made with
+/// copy_from_user semantics (<see cref="CallerAddressSpace"/>) and output goes back through
+/// <see cref="UserSpan.Commit"/>; <see cref="TryFind"/> pins the pages into a region of their own.
 /// </remarks>
 public sealed class UserMemory
 {
@@ -21,10 +24,22 @@ public sealed class UserMemory
     private ulong _next = MmapBase;
 
     public UserMemory(PhysicalMemory physical)
+        : this(physical, callingProcess: false)
+    {
+    }
+
+    private UserMemory(PhysicalMemory physical, bool callingProcess)
     {
         ArgumentNullException.ThrowIfNull(physical);
         _physical = physical;
+        IsCallingProcess = callingProcess;
     }
+
+    /// <summary>The real address space of the process the emulator runs in: user pointers are its own addresses.</summary>
+    public static UserMemory ForCallingProcess(PhysicalMemory physical) => new(physical, callingProcess: true);
+
+    /// <summary>True for the real address space of the calling process (see <see cref="ForCallingProcess"/>).</summary>
+    public bool IsCallingProcess { get; }
 
     /// <summary>Live regions, sorted by address.</summary>
     public IReadOnlyList<UserRegion> Regions => Volatile.Read(ref _regions);
@@ -36,12 +51,13 @@ public sealed class UserMemory
     public UserRegion Map(long length, bool contiguous = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
-        var backing = GC.AllocateArray<byte>(checked((int)PhysicalMemory.RoundUpToPage(length)));
+        ThrowIfCallingProcess();
+        var backing = NativeBlock.Allocate((ulong)PhysicalMemory.RoundUpToPage(length));
         var banks = _physical.Place(backing, contiguous);
         lock (_lock)
         {
-            var region = new UserRegion(_next, backing, banks);
-            _next += (ulong)backing.Length + PhysicalMemory.PageSize; // a guard page after each region
+            var region = new UserRegion(_next, backing, banks, contiguous);
+            _next += backing.Length + PhysicalMemory.PageSize; // a guard page after each region
             var regions = new UserRegion[_regions.Length + 1];
             _regions.CopyTo(regions, 0);
             regions[^1] = region;
@@ -57,6 +73,7 @@ public sealed class UserMemory
     public void Unmap(UserRegion region)
     {
         ArgumentNullException.ThrowIfNull(region);
+        ThrowIfCallingProcess();
         lock (_lock)
         {
             int index = Array.IndexOf(_regions, region);
@@ -75,9 +92,18 @@ public sealed class UserMemory
         ReleaseIfUnused(region);
     }
 
-    /// <summary>Finds the region holding [<paramref name="address"/>, +<paramref name="length"/>).</summary>
+    /// <summary>
+    /// Finds the region holding [<paramref name="address"/>, +<paramref name="length"/>). In the calling process the
+    /// range (page aligned) is pinned into a new region of its own, released when its last pin goes (or by
+    /// <see cref="ReleaseIfUnused"/> if it is never pinned).
+    /// </summary>
     public bool TryFind(ulong address, ulong length, out UserRegion region, out ulong offset)
     {
+        if (IsCallingProcess)
+        {
+            return TryPinCallerRange(address, length, out region, out offset);
+        }
+
         var regions = Volatile.Read(ref _regions);
         int lo = 0, hi = regions.Length - 1;
         while (lo <= hi)
@@ -122,13 +148,19 @@ public sealed class UserMemory
             return address != 0 || length == 0;
         }
 
-        if (!TryFind(address, length, out var region, out ulong offset))
+        if (IsCallingProcess)
+        {
+            span = CallerAddressSpace.CopyInPrefix(address, length);
+            return (ulong)span.Length == length;
+        }
+
+        if (length > int.MaxValue || !TryFind(address, length, out var region, out ulong offset))
         {
             span = default;
             return false;
         }
 
-        span = region.Backing.AsSpan((int)offset, (int)length);
+        span = region.Slice(offset, (int)length);
         return true;
     }
 
@@ -138,23 +170,65 @@ public sealed class UserMemory
     /// </summary>
     public Span<byte> GetAccessiblePrefix(ulong address, ulong length)
     {
+        if (IsCallingProcess)
+        {
+            return length == 0 ? default : CallerAddressSpace.CopyInPrefix(address, length);
+        }
+
         if (length == 0 || !TryFind(address, 1, out var region, out ulong offset))
         {
             return default;
         }
 
-        ulong available = Math.Min(length, region.Length - offset);
-        return region.Backing.AsSpan((int)offset, (int)available);
+        ulong available = Math.Min(Math.Min(length, region.Length - offset), int.MaxValue);
+        return region.Slice(offset, (int)available);
     }
 
+    /// <summary>
+    /// copy_to_user of bytes an ioctl produced in a span this address space handed out: a no-op for an emulated
+    /// process (the span is the memory), a copy into the caller's memory otherwise; false is EFAULT.
+    /// </summary>
+    internal bool CopyBack(ulong address, ReadOnlySpan<byte> bytes) =>
+        !IsCallingProcess || CallerAddressSpace.CopyOut(address, bytes);
+
+    /// <summary>Starts an ioctl: the copies the previous one made on this thread may be reused.</summary>
+    internal void BeginCall()
+    {
+        if (IsCallingProcess)
+        {
+            CallerAddressSpace.BeginCall();
+        }
+    }
+
+    /// <summary>Gives an unmapped (or never pinned caller) region's memory back once nothing pins it.</summary>
     internal void ReleaseIfUnused(UserRegion region)
     {
         if (region.Unmapped && !region.IsPinned)
         {
-            foreach (var bank in region.Banks)
-            {
-                _physical.Free(bank);
-            }
+            region.Release(_physical);
+        }
+    }
+
+    private bool TryPinCallerRange(ulong address, ulong length, out UserRegion region, out ulong offset)
+    {
+        region = null!;
+        offset = 0;
+        const ulong PageMask = PhysicalMemory.PageSize - 1;
+        if (length == 0 || ((address | length) & PageMask) != 0 || address + length < address
+            || CallerAddressSpace.TryPin(address, length, out var view) != Errno.Success)
+        {
+            return false;
+        }
+
+        region = new UserRegion(address, view, _physical.Place(view, contiguous: true), contiguous: true) { Unmapped = true };
+        return true;
+    }
+
+    private void ThrowIfCallingProcess()
+    {
+        if (IsCallingProcess)
+        {
+            throw new InvalidOperationException("the calling process maps its own memory");
         }
     }
 }

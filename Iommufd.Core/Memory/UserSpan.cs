@@ -3,7 +3,8 @@ namespace Iommufd.Core.Memory;
 /// <summary>
 /// A user pointer and length as the kernel sees them before it copies: the bytes that are accessible from the
 /// start of the range (possibly fewer than asked for) and whether the pointer was NULL. Copy helpers turn a
-/// short prefix into EFAULT at the moment the kernel's <c>copy_from_user</c> would fault.
+/// short prefix into EFAULT at the moment the kernel's <c>copy_from_user</c> would fault. Output written into
+/// <see cref="Accessible"/> reaches the caller through <see cref="Commit"/> (the kernel's <c>copy_to_user</c>).
 /// </summary>
 public readonly ref struct UserSpan
 {
@@ -14,11 +15,16 @@ public readonly ref struct UserSpan
         Length = (ulong)bytes.Length;
     }
 
-    internal UserSpan(Span<byte> accessible, ulong length, bool isNull)
+    private readonly UserMemory? _memory;
+    private readonly ulong _address;
+
+    internal UserSpan(Span<byte> accessible, ulong length, bool isNull, UserMemory? memory = null, ulong address = 0)
     {
         Accessible = accessible;
         Length = length;
         IsNull = isNull;
+        _memory = memory;
+        _address = address;
     }
 
     /// <summary>The accessible prefix of the range.</summary>
@@ -46,6 +52,12 @@ public readonly ref struct UserSpan
             return new UserSpan(default, length, isNull: true);
         }
 
-        return new UserSpan(memory.GetAccessiblePrefix(address, length), length, isNull: false);
+        return new UserSpan(memory.GetAccessiblePrefix(address, length), length, isNull: false, memory, address);
     }
+
+    /// <summary>
+    /// Makes the first <paramref name="count"/> bytes written into <see cref="Accessible"/> the caller's: for the
+    /// calling process a copy_to_user (false, EFAULT, when a page is not writable); otherwise the bytes already are.
+    /// </summary>
+    public bool Commit(int count) => _memory is null || _memory.CopyBack(_address, Accessible[..count]);
 }

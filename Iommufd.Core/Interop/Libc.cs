@@ -1,0 +1,77 @@
+using System.Runtime.InteropServices;
+
+namespace Iommufd.Core.Interop;
+
+/// <summary>
+/// The few Linux system calls the memory model needs: anonymous and memfd mappings for frames, and
+/// <c>process_vm_readv</c>/<c>process_vm_writev</c> on the own pid, which copy to and from the caller's memory
+/// the way <c>copy_from_user</c> does — an unmapped or unwritable page makes the call return short or EFAULT,
+/// it never faults the emulator.
+/// </summary>
+internal static unsafe partial class Libc
+{
+    private const string Library = "libc";
+
+    public const int PROT_NONE = 0;
+    public const int PROT_READ = 1;
+    public const int PROT_WRITE = 2;
+    public const int MAP_SHARED = 0x01;
+    public const int MAP_PRIVATE = 0x02;
+    public const int MAP_FIXED = 0x10;
+    public const int MAP_ANONYMOUS = 0x20;
+    public const int MAP_NORESERVE = 0x4000;
+    public const int MADV_DONTNEED = 4;
+    public const int MREMAP_MAYMOVE = 1;
+    public const int MREMAP_FIXED = 2;
+    public const uint MFD_CLOEXEC = 1;
+    public const int EFD_CLOEXEC = 0x80000;
+    public const int EFD_NONBLOCK = 0x800;
+
+    public static readonly nint MapFailed = -1;
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct IoVec
+    {
+        public void* Base;
+        public nuint Length;
+    }
+
+    [LibraryImport(Library, EntryPoint = "mmap", SetLastError = true)]
+    public static partial nint Mmap(nint address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport(Library, EntryPoint = "munmap", SetLastError = true)]
+    public static partial int Munmap(nint address, nuint length);
+
+    [LibraryImport(Library, EntryPoint = "madvise", SetLastError = true)]
+    public static partial int Madvise(nint address, nuint length, int advice);
+
+    [LibraryImport(Library, EntryPoint = "mremap", SetLastError = true)]
+    public static partial nint Mremap(nint oldAddress, nuint oldSize, nuint newSize, int flags, nint newAddress);
+
+    [LibraryImport(Library, EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int MemfdCreate(string name, uint flags);
+
+    [LibraryImport(Library, EntryPoint = "ftruncate", SetLastError = true)]
+    public static partial int Ftruncate(int fd, long length);
+
+    [LibraryImport(Library, EntryPoint = "close", SetLastError = true)]
+    public static partial int Close(int fd);
+
+    [LibraryImport(Library, EntryPoint = "getpid")]
+    public static partial int Getpid();
+
+    [LibraryImport(Library, EntryPoint = "process_vm_readv", SetLastError = true)]
+    public static partial nint ProcessVmReadv(int pid, IoVec* local, nuint localCount, IoVec* remote, nuint remoteCount, nuint flags);
+
+    [LibraryImport(Library, EntryPoint = "process_vm_writev", SetLastError = true)]
+    public static partial nint ProcessVmWritev(int pid, IoVec* local, nuint localCount, IoVec* remote, nuint remoteCount, nuint flags);
+
+    [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
+    public static partial int Eventfd(uint initial, int flags);
+
+    [LibraryImport(Library, EntryPoint = "read", SetLastError = true)]
+    public static partial nint Read(int fd, void* buffer, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
+    public static partial nint Write(int fd, void* buffer, nuint count);
+}

@@ -1,0 +1,202 @@
+using System.Runtime.InteropServices;
+using Iommufd.Core;
+using Iommufd.Core.Interop;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Uapi;
+using Iommufd.Tests.Support;
+
+namespace Iommufd.Tests.Native;
+
+/// <summary>
+/// The address space of the calling process (what the native library uses), exercised from this test process:
+/// user pointers are real addresses, copies fault softly, and IOAS_MAP pins the real pages.
+/// </summary>
+public unsafe partial class CallingProcessMemoryTests
+{
+    private const ulong Page = PhysicalMemory.PageSize;
+
+    private static nint MapAnonymous(ulong length, int protection = Libc.PROT_READ | Libc.PROT_WRITE)
+    {
+        nint p = Libc.Mmap(0, (nuint)length, protection, Libc.MAP_PRIVATE | Libc.MAP_ANONYMOUS | Libc.MAP_NORESERVE, -1, 0);
+        Assert.That(p, Is.Not.EqualTo(Libc.MapFailed), "mmap");
+        return p;
+    }
+
+    private static Errno MapIntoIoas(IommufdFile file, uint ioas, nint va, ulong length, ulong iova)
+    {
+        var cmd = new IommuIoasMap
+        {
+            IoasId = ioas, UserVa = (ulong)va, Length = length, Iova = iova,
+            Flags = (uint)(IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable),
+        };
+        return file.Ioctl(IommufdIoctl.IOMMU_IOAS_MAP, ref cmd);
+    }
+
+    private static uint AllocIoas(IommufdFile file)
+    {
+        var cmd = new IommuIoasAlloc();
+        Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, ref cmd), Is.EqualTo(Errno.Success));
+        return cmd.OutIoasId;
+    }
+
+    private static long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
+            }
+        }
+
+        throw new InvalidOperationException("no VmRSS");
+    }
+
+    private static (TestHost Host, IommufdFile File) OpenCallingProcess()
+    {
+        var host = new TestHost();
+        return (host, host.Host.Open(UserMemory.ForCallingProcess(host.Physical)));
+    }
+
+    [Test]
+    public void A_raw_ioctl_reads_and_writes_the_struct_at_its_real_address()
+    {
+        var (host, file) = OpenCallingProcess();
+        using (host)
+        using (file)
+        {
+            nint mem = MapAnonymous(Page);
+            var cmd = (IommuIoasAlloc*)mem;
+            cmd->Size = (uint)sizeof(IommuIoasAlloc);
+            Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, (ulong)mem), Is.EqualTo(Errno.Success));
+            Assert.That(cmd->OutIoasId, Is.EqualTo(1u));
+            Libc.Munmap(mem, (nuint)Page);
+        }
+    }
+
+    [Test]
+    public void An_unmapped_or_read_only_struct_is_EFAULT_and_never_a_crash()
+    {
+        var (host, file) = OpenCallingProcess();
+        using (host)
+        using (file)
+        {
+            nint mem = MapAnonymous(2 * Page);
+            Libc.Munmap(mem + (nint)Page, (nuint)Page);
+            var straddling = (IommuIoasAlloc*)(mem + (nint)Page - 8); // size and flags readable, the rest not
+            straddling->Size = (uint)sizeof(IommuIoasAlloc);
+            var readOnly = MapAnonymous(Page);
+            ((IommuIoasAlloc*)readOnly)->Size = (uint)sizeof(IommuIoasAlloc);
+            Assert.That(Mprotect(readOnly, Page, Libc.PROT_READ), Is.Zero);
+            Assert.Multiple(() =>
+            {
+                Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, (ulong)mem + Page), Is.EqualTo(Errno.EFAULT), "unmapped");
+                Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, (ulong)straddling), Is.EqualTo(Errno.EFAULT), "runs into a hole");
+                Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, (ulong)readOnly), Is.EqualTo(Errno.EFAULT), "read-only: the response cannot be written");
+                Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, 0UL), Is.EqualTo(Errno.EFAULT), "NULL");
+            });
+            Libc.Munmap(mem, (nuint)Page);
+            Libc.Munmap(readOnly, (nuint)Page);
+        }
+    }
+
+    [Test]
+    public void Ioas_map_pins_real_pages_that_the_program_and_the_frames_share_and_that_survive_munmap()
+    {
+        using var host = new TestHost();
+        var memory = UserMemory.ForCallingProcess(host.Physical);
+        nint mem = MapAnonymous(4 * Page);
+        new Span<byte>((void*)mem, 16).Fill(0x5A); // touched before the pin: copied into the pinned pages
+        Assert.That(memory.TryFind((ulong)mem, 4 * Page, out var region, out _), Is.True);
+        region.Pin();
+        ulong pa = region.PhysicalAddressAt(0);
+        var view = new byte[16];
+        Assert.That(host.Physical.TryRead(pa, view), Is.True);
+        Assert.That(view, Is.All.EqualTo((byte)0x5A), "contents before the pin");
+
+        *(byte*)(mem + 3 * (nint)Page) = 0x11; // a program store after the pin reaches the frame
+        Assert.That(host.Physical.TryWrite(pa + Page, [0x22]), Is.True); // a DMA write reaches the program
+        Assert.Multiple(() =>
+        {
+            Assert.That(host.Physical.TryRead(pa + 3 * Page, view.AsSpan(0, 1)) && view[0] == 0x11, Is.True, "program store seen by DMA");
+            Assert.That(*(byte*)(mem + (nint)Page), Is.EqualTo((byte)0x22), "DMA write seen by the program");
+        });
+
+        Libc.Munmap(mem, (nuint)(4 * Page));
+        Assert.That(host.Physical.TryWrite(pa + 2 * Page, [0x33]) && host.Physical.TryRead(pa + 2 * Page, view.AsSpan(0, 1)), Is.True, "pinned pages outlive the program's munmap");
+        Assert.That(view[0], Is.EqualTo((byte)0x33));
+        int frames = host.Physical.FrameCount;
+        region.Unpin();
+        memory.ReleaseIfUnused(region);
+        Assert.That(host.Physical.FrameCount, Is.EqualTo(frames - 4), "the last pin gives the frames back");
+    }
+
+    [Test]
+    public void Ioas_map_of_a_range_with_a_hole_is_EFAULT_and_pins_nothing()
+    {
+        var (host, file) = OpenCallingProcess();
+        using (host)
+        using (file)
+        {
+            uint ioas = AllocIoas(file);
+            nint mem = MapAnonymous(3 * Page);
+            Libc.Munmap(mem + (nint)Page, (nuint)Page);
+            int frames = host.Physical.FrameCount;
+            Assert.Multiple(() =>
+            {
+                Assert.That(MapIntoIoas(file, ioas, mem, 3 * Page, 1UL << 24), Is.EqualTo(Errno.EFAULT));
+                Assert.That(MapIntoIoas(file, ioas, mem, Page, 1UL << 24), Is.EqualTo(Errno.Success), "the mapped first page alone");
+                Assert.That(MapIntoIoas(file, ioas, mem, Page, 1UL << 24), Is.EqualTo(Errno.EEXIST), "a failed map releases its pin");
+                Assert.That(host.Physical.FrameCount, Is.EqualTo(frames + 1));
+            });
+            Libc.Munmap(mem, (nuint)(3 * Page));
+        }
+    }
+
+    [Test]
+    public void A_3_GiB_guest_RAM_of_the_calling_process_pins_and_costs_only_what_is_touched()
+    {
+        const ulong Size = 3UL << 30;
+        using var host = new TestHost();
+        var memory = UserMemory.ForCallingProcess(host.Physical);
+        nint ram = MapAnonymous(Size);
+        *(ulong*)((byte*)ram + (Size - 8)) = 0xfeedface;
+        long before = ResidentBytes();
+        Assert.That(memory.TryFind((ulong)ram, Size, out var region, out _), Is.True);
+        region.Pin();
+        long grown = ResidentBytes() - before;
+        Assert.Multiple(() =>
+        {
+            Assert.That(host.Physical.TryReadUInt64(region.PhysicalAddressAt(Size - 8), out ulong v) ? v : 0, Is.EqualTo(0xfeedfaceUL), "the touched last word is in the pinned frames");
+            Assert.That(grown, Is.LessThan(256L << 20), "resident memory after pinning 3 GiB of which one page was touched");
+        });
+        region.Unpin();
+        memory.ReleaseIfUnused(region);
+        Libc.Munmap(ram, (nuint)Size);
+    }
+
+    [Test]
+    public void A_3_GiB_emulated_region_maps_and_costs_only_what_is_touched()
+    {
+        using var host = new TestHost();
+        long before = ResidentBytes();
+        var region = host.Process.Map(3L << 30);
+        region.Slice((3UL << 30) - Page, (int)Page).Fill(0xA5);
+        uint ioas = AllocIoas(host.File);
+        var cmd = new IommuIoasMap { IoasId = ioas, UserVa = region.Address, Length = region.Length, Flags = (uint)(IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable) };
+        Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_MAP, ref cmd), Is.EqualTo(Errno.Success));
+        var last = new byte[1];
+        Assert.That(host.Physical.TryRead(region.PhysicalAddressAt(region.Length - 1), last), Is.True);
+        Assert.Multiple(() =>
+        {
+            Assert.That(last[0], Is.EqualTo((byte)0xA5));
+            Assert.That(ResidentBytes() - before, Is.LessThan(256L << 20), "resident memory for 3 GiB with one page touched");
+        });
+        host.Process.Unmap(region);
+    }
+
+    [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
+    private static partial int Mprotect(nint address, nuint length, int protection);
+
+    private static int Mprotect(nint address, ulong length, int protection) => Mprotect(address, (nuint)length, protection);
+}
