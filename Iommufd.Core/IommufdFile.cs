@@ -46,6 +46,12 @@ public sealed partial class IommufdFile : IDisposable
     /// <summary>The address space of the process that opened the file: user pointers resolve against it.</summary>
     public UserMemory Memory { get; }
 
+    /// <summary>
+    /// Makes the fd numbers of event files (vEVENTQs, fault queues). Unset, numbers count up from 3 within this
+    /// file; the native library sets it so that each such fd is a real one that poll() can watch.
+    /// </summary>
+    public Func<int>? EventFdFactory { get; set; }
+
     /// <summary>Objects in the table, tombstones included (for leak checks).</summary>
     public int ObjectCount => _objects.Count;
 
@@ -360,8 +366,16 @@ public sealed partial class IommufdFile : IDisposable
 
     internal int AddFile(IEventFile file)
     {
+        var factory = EventFdFactory;
         lock (_fdLock)
         {
+            if (factory is not null)
+            {
+                int real = factory();
+                _files.Add(real, file);
+                return real;
+            }
+
             int fd = 3; // 0–2 are the process's standard streams
             while (_files.ContainsKey(fd))
             {

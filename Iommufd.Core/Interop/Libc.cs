@@ -26,6 +26,7 @@ internal static unsafe partial class Libc
     public const uint MFD_CLOEXEC = 1;
     public const int EFD_CLOEXEC = 0x80000;
     public const int EFD_NONBLOCK = 0x800;
+    public const int F_DUPFD_CLOEXEC = 1030;
 
     public static readonly nint MapFailed = -1;
 
@@ -68,6 +69,9 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "eventfd", SetLastError = true)]
     public static partial int Eventfd(uint initial, int flags);
+
+    [LibraryImport(Library, EntryPoint = "fcntl", SetLastError = true)]
+    public static partial int Fcntl(int fd, int command, int argument);
 
     [LibraryImport(Library, EntryPoint = "read", SetLastError = true)]
     public static partial nint Read(int fd, void* buffer, nuint count);

@@ -1,0 +1,83 @@
+using System.Diagnostics;
+
+namespace Iommufd.Tests.Native;
+
+/// <summary>
+/// The native build (samples/native/build.sh): where its outputs are, and how to run a program under the shim.
+/// CI builds it before the tests (.ci/run), so there a missing build fails; locally the native tests say why
+/// they are skipped.
+/// </summary>
+internal static class NativeBuild
+{
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    public static string Directory => Path.Combine(RepositoryRoot, "samples", "native", "build");
+
+    public static string Shim => Path.Combine(Directory, "libiommufd-shim.so");
+
+    public static string Program(string name) => Path.Combine(Directory, name);
+
+    /// <summary>Fails (CI) or skips (elsewhere) unless the shim and <paramref name="program"/> are built.</summary>
+    public static void Require(string program)
+    {
+        string path = Program(program);
+        if (File.Exists(Shim) && File.Exists(path) && File.Exists(Path.Combine(Directory, "libiommufd-emu.so")))
+        {
+            return;
+        }
+
+        string why = $"the native build is missing ({path}); run samples/native/build.sh";
+        if (!string.IsNullOrEmpty(Environment.GetEnvironmentVariable("CI")))
+        {
+            Assert.Fail(why);
+        }
+
+        Assert.Ignore(why);
+    }
+
+    /// <summary>Runs <paramref name="program"/> (with the shim preloaded unless told otherwise); returns its exit code and output.</summary>
+    public static (int ExitCode, string Output) Run(string program, bool preload = true, params string[] arguments)
+    {
+        var start = new ProcessStartInfo(Program(program))
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var a in arguments)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        if (preload)
+        {
+            start.Environment["LD_PRELOAD"] = Shim;
+        }
+
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        string stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            process.Kill(entireProcessTree: true);
+            Assert.Fail($"{program} did not finish within 60 s:\n{stdout}");
+        }
+
+        string output = stdout + stderr.Result;
+        TestContext.Out.WriteLine(output);
+        return (process.ExitCode, output);
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Iommufd.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("the repository root (Iommufd.sln) is not above the test assembly");
+    }
+}

@@ -1,0 +1,165 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Iommufd.Core;
+using Iommufd.Core.Memory;
+
+namespace Iommufd.Native;
+
+/// <summary>
+/// The C entry points of the library (see samples/native/shim/iommufd-shim.c, their only caller). Each returns
+/// a non-negative result or a negative errno, as a system call does, and never lets an exception out: one that
+/// reaches here is a bug of the emulation, reported on stderr and answered with EIO.
+/// </summary>
+public static unsafe class Exports
+{
+    /// <summary>Start-up: the shim's callback for fds the library creates.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_init", CallConvs = [typeof(CallConvCdecl)])]
+    public static int Init(delegate* unmanaged<int, void> registerEventFd)
+    {
+        Shim.Initialize(registerEventFd);
+        return 0;
+    }
+
+    /// <summary>open("/dev/iommu"): a handle for the new file.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_open", CallConvs = [typeof(CallConvCdecl)])]
+    public static int Open()
+    {
+        try
+        {
+            return NativeFiles.Open();
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>The last close of a /dev/iommu fd.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_close", CallConvs = [typeof(CallConvCdecl)])]
+    public static int Close(int handle)
+    {
+        try
+        {
+            return NativeFiles.Close(handle) ? 0 : -(int)Errno.EBADF;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>ioctl(fd, request, arg) on a /dev/iommu fd: arg is a pointer in the calling process.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_ioctl", CallConvs = [typeof(CallConvCdecl)])]
+    public static int Ioctl(int handle, uint request, ulong argument)
+    {
+        try
+        {
+            var file = NativeFiles.Get(handle);
+            if (file is null)
+            {
+                return -(int)Errno.EBADF;
+            }
+
+            var rc = file.Ioctl(request, argument);
+            NativeFiles.ArmNewEventFds(file);
+            return -(int)rc;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>read() of an event fd: whole records, copied to the caller's buffer.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_event_read", CallConvs = [typeof(CallConvCdecl)])]
+    public static long EventRead(int fd, ulong buffer, ulong length)
+    {
+        try
+        {
+            var file = NativeFiles.GetEventOwner(fd);
+            if (file is null)
+            {
+                return 0; // the /dev/iommu file is gone: nothing will ever arrive
+            }
+
+            int size = (int)Math.Min(length, CallerAddressSpace.MaxCopy);
+            var kernel = ArrayPool<byte>.Shared.Rent(size);
+            try
+            {
+                var rc = file.Read(fd, kernel.AsSpan(0, size), out int count);
+                NativeFiles.Rearm(fd);
+                if (rc != Errno.Success)
+                {
+                    return -(int)rc;
+                }
+
+                return CallerAddressSpace.CopyOut(buffer, kernel.AsSpan(0, count)) ? count : -(int)Errno.EFAULT;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(kernel);
+            }
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>write() of an event fd (fault-queue responses).</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_event_write", CallConvs = [typeof(CallConvCdecl)])]
+    public static long EventWrite(int fd, ulong buffer, ulong length)
+    {
+        try
+        {
+            var file = NativeFiles.GetEventOwner(fd);
+            if (file is null)
+            {
+                return -(int)Errno.EBADF;
+            }
+
+            CallerAddressSpace.BeginCall();
+            var bytes = CallerAddressSpace.CopyInPrefix(buffer, length);
+            if ((ulong)bytes.Length != length)
+            {
+                return -(int)Errno.EFAULT;
+            }
+
+            var rc = file.Write(fd, bytes, out int count);
+            return rc == Errno.Success ? count : -(int)rc;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>The last close of an event fd.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_event_close", CallConvs = [typeof(CallConvCdecl)])]
+    public static int EventClose(int fd)
+    {
+        try
+        {
+            NativeFiles.CloseEventFd(fd);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    private static int Fail(Exception e)
+    {
+        try
+        {
+            Console.Error.WriteLine($"iommufd-emu: internal error: {e}");
+        }
+        catch (IOException)
+        {
+        }
+
+        return -(int)Errno.EIO;
+    }
+}

@@ -1,0 +1,381 @@
+// SPDX-License-Identifier: MIT
+//
+// LD_PRELOAD shim: routes open()/openat() of /dev/iommu, and ioctl(), read(), write(), close(), dup() and
+// fcntl(F_DUPFD*) on the fds it hands out, to the emulation in libiommufd-emu.so. Every other path and fd goes
+// straight to the C library (dlsym(RTLD_NEXT)). The emulation is loaded (dlopen) only at the first open of
+// /dev/iommu, so a program that never opens it runs exactly as without the shim, and a child forked by a
+// program that has not opened it yet loads its own emulation.
+//
+// Each fd handed out is a real fd: /dev/iommu gets an eventfd that never becomes readable, a vEVENTQ gets an
+// eventfd the emulation makes readable while records are queued, so poll/epoll/select just work.
+
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define MAX_FDS 65536
+#define MAX_HANDLES 4096
+
+enum fd_kind { FD_NONE = 0, FD_IOMMU = 1, FD_EVENT = 2 };
+
+struct fd_slot {
+	int kind;   // enum fd_kind
+	int handle; // FD_IOMMU: the emulation's file handle; FD_EVENT: the eventfd's own number at creation
+};
+
+static struct fd_slot slots[MAX_FDS];
+static int handle_refs[MAX_HANDLES];  // fds (dups included) that refer to each /dev/iommu handle
+static int event_refs[MAX_FDS];       // fds that refer to each event fd (indexed by its original number)
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER; // guards slots, handle_refs, event_refs
+static pid_t loaded_in;               // the process that loaded the emulation (0: not loaded)
+
+// The C library's functions.
+static int (*real_open)(const char *, int, ...);
+static int (*real_openat)(int, const char *, int, ...);
+static int (*real_ioctl)(int, unsigned long, ...);
+static ssize_t (*real_read)(int, void *, size_t);
+static ssize_t (*real_write)(int, const void *, size_t);
+static int (*real_close)(int);
+static int (*real_dup)(int);
+static int (*real_dup2)(int, int);
+static int (*real_dup3)(int, int, int);
+static int (*real_fcntl)(int, int, ...);
+
+// The emulation's entry points (samples/Iommufd.Native/Exports.cs).
+static int (*emu_init)(void (*)(int));
+static int (*emu_open)(void);
+static int (*emu_close)(int);
+static int (*emu_ioctl)(int, unsigned int, unsigned long);
+static long (*emu_event_read)(int, unsigned long, unsigned long);
+static long (*emu_event_write)(int, unsigned long, unsigned long);
+static int (*emu_event_close)(int);
+
+static void resolve_libc(void)
+{
+	if (real_close)
+		return;
+	real_open = dlsym(RTLD_NEXT, "open");
+	real_openat = dlsym(RTLD_NEXT, "openat");
+	real_ioctl = dlsym(RTLD_NEXT, "ioctl");
+	real_read = dlsym(RTLD_NEXT, "read");
+	real_write = dlsym(RTLD_NEXT, "write");
+	real_dup = dlsym(RTLD_NEXT, "dup");
+	real_dup2 = dlsym(RTLD_NEXT, "dup2");
+	real_dup3 = dlsym(RTLD_NEXT, "dup3");
+	real_fcntl = dlsym(RTLD_NEXT, "fcntl");
+	__atomic_store_n(&real_close, dlsym(RTLD_NEXT, "close"), __ATOMIC_RELEASE);
+}
+
+__attribute__((constructor)) static void shim_init(void) { resolve_libc(); }
+
+static inline struct fd_slot *slot_of(int fd)
+{
+	if (fd < 0 || fd >= MAX_FDS || __atomic_load_n(&slots[fd].kind, __ATOMIC_ACQUIRE) == FD_NONE)
+		return NULL;
+	return &slots[fd];
+}
+
+// Called by the emulation (with no shim lock held by it) for each eventfd it creates for a queue.
+static void register_event_fd(int fd)
+{
+	if (fd < 0 || fd >= MAX_FDS)
+		return;
+	pthread_mutex_lock(&table_lock);
+	slots[fd].handle = fd;
+	event_refs[fd] = 1;
+	__atomic_store_n(&slots[fd].kind, FD_EVENT, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&table_lock);
+}
+
+// The library sits next to the shim unless IOMMUFD_EMU_LIBRARY names it.
+static int load_emulation(void)
+{
+	static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
+	int rc = 0;
+	pthread_mutex_lock(&load_lock);
+	if (loaded_in == getpid())
+		goto out;
+	if (loaded_in != 0) {
+		// The emulation's runtime does not survive fork(): its threads stayed with the parent.
+		fprintf(stderr, "iommufd-shim: /dev/iommu was opened before fork(); the child cannot use it\n");
+		rc = -ENODEV;
+		goto out;
+	}
+	char path[PATH_MAX];
+	const char *named = getenv("IOMMUFD_EMU_LIBRARY");
+	if (named && *named) {
+		snprintf(path, sizeof(path), "%s", named);
+	} else {
+		Dl_info info;
+		if (!dladdr((void *)load_emulation, &info) || !info.dli_fname) {
+			rc = -ENODEV;
+			goto out;
+		}
+		snprintf(path, sizeof(path), "%s", info.dli_fname);
+		char *slash = strrchr(path, '/');
+		size_t dir = slash ? (size_t)(slash - path + 1) : 0;
+		snprintf(path + dir, sizeof(path) - dir, "libiommufd-emu.so");
+	}
+	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		fprintf(stderr, "iommufd-shim: cannot load the emulation: %s\n", dlerror());
+		rc = -ENODEV;
+		goto out;
+	}
+	emu_init = dlsym(lib, "iommufd_emu_init");
+	emu_open = dlsym(lib, "iommufd_emu_open");
+	emu_close = dlsym(lib, "iommufd_emu_close");
+	emu_ioctl = dlsym(lib, "iommufd_emu_ioctl");
+	emu_event_read = dlsym(lib, "iommufd_emu_event_read");
+	emu_event_write = dlsym(lib, "iommufd_emu_event_write");
+	emu_event_close = dlsym(lib, "iommufd_emu_event_close");
+	if (!emu_init || !emu_open || !emu_close || !emu_ioctl || !emu_event_read || !emu_event_write || !emu_event_close) {
+		fprintf(stderr, "iommufd-shim: %s lacks an entry point\n", path);
+		rc = -ENODEV;
+		goto out;
+	}
+	emu_init(register_event_fd);
+	loaded_in = getpid();
+out:
+	pthread_mutex_unlock(&load_lock);
+	return rc;
+}
+
+static int is_iommu_path(const char *path) { return path && strcmp(path, "/dev/iommu") == 0; }
+
+static int open_iommu(int flags)
+{
+	int rc = load_emulation();
+	if (rc < 0) {
+		errno = -rc;
+		return -1;
+	}
+	int fd = eventfd(0, (flags & O_CLOEXEC) ? EFD_CLOEXEC : 0);
+	if (fd < 0)
+		return -1;
+	if (fd >= MAX_FDS) {
+		real_close(fd);
+		errno = EMFILE;
+		return -1;
+	}
+	int handle = emu_open();
+	if (handle < 0 || handle >= MAX_HANDLES) {
+		if (handle >= 0)
+			emu_close(handle);
+		real_close(fd);
+		errno = handle < 0 ? -handle : EMFILE;
+		return -1;
+	}
+	pthread_mutex_lock(&table_lock);
+	handle_refs[handle] = 1;
+	slots[fd].handle = handle;
+	__atomic_store_n(&slots[fd].kind, FD_IOMMU, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&table_lock);
+	return fd;
+}
+
+static mode_t mode_arg(int flags, va_list ap)
+{
+	return (flags & (O_CREAT | O_TMPFILE)) ? va_arg(ap, mode_t) : 0;
+}
+
+int open(const char *path, int flags, ...)
+{
+	resolve_libc();
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (is_iommu_path(path))
+		return open_iommu(flags);
+	return real_open(path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...) __attribute__((alias("open")));
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	resolve_libc();
+	va_list ap;
+	va_start(ap, flags);
+	mode_t mode = mode_arg(flags, ap);
+	va_end(ap);
+	if (is_iommu_path(path))
+		return open_iommu(flags);
+	return real_openat(dirfd, path, flags, mode);
+}
+
+int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
+
+// _FORTIFY_SOURCE builds call these instead of open()/openat().
+int __open_2(const char *path, int flags) { return open(path, flags); }
+int __open64_2(const char *path, int flags) { return open(path, flags); }
+int __openat_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
+int __openat64_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
+
+static int syscall_result(long rc)
+{
+	if (rc < 0) {
+		errno = (int)-rc;
+		return -1;
+	}
+	return (int)rc;
+}
+
+int ioctl(int fd, unsigned long request, ...)
+{
+	va_list ap;
+	va_start(ap, request);
+	unsigned long arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	struct fd_slot *s = slot_of(fd);
+	if (s && s->kind == FD_IOMMU)
+		return syscall_result(emu_ioctl(s->handle, (unsigned int)request, arg));
+	if (s) {
+		errno = ENOTTY; // a vEVENTQ fd has no ioctls
+		return -1;
+	}
+	resolve_libc();
+	return real_ioctl(fd, request, arg);
+}
+
+ssize_t read(int fd, void *buf, size_t count)
+{
+	struct fd_slot *s = slot_of(fd);
+	if (s && s->kind == FD_EVENT)
+		return syscall_result(emu_event_read(s->handle, (unsigned long)buf, count));
+	if (s) {
+		errno = EINVAL; // /dev/iommu has no read op
+		return -1;
+	}
+	resolve_libc();
+	return real_read(fd, buf, count);
+}
+
+ssize_t write(int fd, const void *buf, size_t count)
+{
+	struct fd_slot *s = slot_of(fd);
+	if (s && s->kind == FD_EVENT)
+		return syscall_result(emu_event_write(s->handle, (unsigned long)buf, count));
+	if (s) {
+		errno = EINVAL; // /dev/iommu has no write op
+		return -1;
+	}
+	resolve_libc();
+	return real_write(fd, buf, count);
+}
+
+// Drops fd's reference on its emulated file; the last reference closes it. Call with table_lock held; returns
+// the close to make once the lock is released.
+struct pending_close {
+	int kind;
+	int handle;
+};
+
+static struct pending_close forget_locked(int fd)
+{
+	struct pending_close p = { FD_NONE, -1 };
+	if (fd < 0 || fd >= MAX_FDS || slots[fd].kind == FD_NONE)
+		return p;
+	struct fd_slot s = slots[fd];
+	__atomic_store_n(&slots[fd].kind, FD_NONE, __ATOMIC_RELEASE);
+	int *refs = s.kind == FD_IOMMU ? &handle_refs[s.handle] : &event_refs[s.handle];
+	if (--*refs == 0) {
+		p.kind = s.kind;
+		p.handle = s.handle;
+	}
+	return p;
+}
+
+static void finish_close(struct pending_close p)
+{
+	if (p.kind == FD_IOMMU)
+		emu_close(p.handle);
+	else if (p.kind == FD_EVENT)
+		emu_event_close(p.handle);
+}
+
+// newfd now refers to the same file as oldfd (after a successful dup of one of ours).
+static void copy_slot(int oldfd, int newfd)
+{
+	if (newfd < 0 || newfd >= MAX_FDS)
+		return;
+	pthread_mutex_lock(&table_lock);
+	struct pending_close p = forget_locked(newfd);
+	if (oldfd >= 0 && oldfd < MAX_FDS && slots[oldfd].kind != FD_NONE) {
+		struct fd_slot s = slots[oldfd];
+		++*(s.kind == FD_IOMMU ? &handle_refs[s.handle] : &event_refs[s.handle]);
+		slots[newfd].handle = s.handle;
+		__atomic_store_n(&slots[newfd].kind, s.kind, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&table_lock);
+	finish_close(p);
+}
+
+int close(int fd)
+{
+	resolve_libc();
+	if (slot_of(fd)) {
+		pthread_mutex_lock(&table_lock);
+		struct pending_close p = forget_locked(fd);
+		pthread_mutex_unlock(&table_lock);
+		finish_close(p);
+	}
+	return real_close(fd);
+}
+
+int dup(int oldfd)
+{
+	resolve_libc();
+	int newfd = real_dup(oldfd);
+	if (newfd >= 0 && slot_of(oldfd))
+		copy_slot(oldfd, newfd);
+	return newfd;
+}
+
+static int dup_onto(int oldfd, int newfd, int rc)
+{
+	// dup2/dup3 closed whatever newfd was (one of ours included) and made it a copy of oldfd.
+	if (rc >= 0 && oldfd != newfd && (slot_of(oldfd) || slot_of(newfd)))
+		copy_slot(oldfd, newfd);
+	return rc;
+}
+
+int dup2(int oldfd, int newfd)
+{
+	resolve_libc();
+	return dup_onto(oldfd, newfd, real_dup2(oldfd, newfd));
+}
+
+int dup3(int oldfd, int newfd, int flags)
+{
+	resolve_libc();
+	return dup_onto(oldfd, newfd, real_dup3(oldfd, newfd, flags));
+}
+
+int fcntl(int fd, int cmd, ...)
+{
+	resolve_libc();
+	va_list ap;
+	va_start(ap, cmd);
+	long arg = va_arg(ap, long);
+	va_end(ap);
+	int rc = real_fcntl(fd, cmd, arg);
+	if ((cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC) && rc >= 0 && slot_of(fd))
+		copy_slot(fd, rc);
+	return rc;
+}
+
+int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
