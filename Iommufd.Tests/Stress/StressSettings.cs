@@ -17,7 +17,7 @@ internal static class StressSettings
     public static int Seed { get; } =
         int.TryParse(Environment.GetEnvironmentVariable("IOMMUFD_STRESS_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed)
             ? seed
-            : Random.Shared.Next();
+            : Environment.TickCount & int.MaxValue; // a fresh seed per run, printed by every test
 
     /// <summary>Threads racing on one file, as in the VMM model.</summary>
     public const int Threads = 4;
