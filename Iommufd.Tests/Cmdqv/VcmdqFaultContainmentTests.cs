@@ -38,7 +38,14 @@ public class VcmdqFaultContainmentTests
         Submit(cmdqv, bad, 0, SmmuCommandBuilder.TlbiNsnhAll(), ThrowingTarget.Poison, SmmuCommandBuilder.TlbiNsnhAll());
         Submit(cmdqv, good, 1, SmmuCommandBuilder.TlbiNsnhAll(), SmmuCommandBuilder.TlbiNsnhAll());
         bool goodDrained = Poll.Until(() => cmdqv.Queues[1].Queue.IsEmpty);
-        bool faulted = Poll.Until(() => cmdqv.Queues[0].Broken);
+        // The queue is marked broken before its fault is reported (QueueEngine.Work.RunSlice): wait for the report.
+        bool faulted = Poll.Until(() =>
+        {
+            lock (faults)
+            {
+                return faults.Count > 0;
+            }
+        }) && cmdqv.Queues[0].Broken;
 
         using (Assert.EnterMultipleScope())
         {
