@@ -81,8 +81,12 @@ public unsafe partial class CallingProcessMemoryTests
         using (host)
         using (file)
         {
+            // The hole is a PROT_NONE page, not a munmapped one: the runtime (GC, JIT) maps memory on its own
+            // threads at any time and could take a freed address, which made this test flaky. The unmapped case
+            // uses a kernel-half address, which no user mapping can ever occupy.
             nint mem = MapAnonymous(2 * Page);
-            Libc.Munmap(mem + (nint)Page, (nuint)Page);
+            Assert.That(Mprotect(mem + (nint)Page, Page, 0 /* PROT_NONE */), Is.Zero);
+            const ulong unmapped = 0xFFFF_8000_0000_0000;
             var straddling = (IommuIoasAlloc*)(mem + (nint)Page - 8); // size and flags readable, the rest not
             straddling->Size = (uint)sizeof(IommuIoasAlloc);
             var readOnly = MapAnonymous(Page);
@@ -90,12 +94,13 @@ public unsafe partial class CallingProcessMemoryTests
             Assert.That(Mprotect(readOnly, Page, Libc.PROT_READ), Is.Zero);
             Assert.Multiple(() =>
             {
-                Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, (ulong)mem + Page), Is.EqualTo(Errno.EFAULT), "unmapped");
+                Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, unmapped), Is.EqualTo(Errno.EFAULT), "unmapped");
+                Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, (ulong)mem + Page), Is.EqualTo(Errno.EFAULT), "unreadable");
                 Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, (ulong)straddling), Is.EqualTo(Errno.EFAULT), "runs into a hole");
                 Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, (ulong)readOnly), Is.EqualTo(Errno.EFAULT), "read-only: the response cannot be written");
                 Assert.That(file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, 0UL), Is.EqualTo(Errno.EFAULT), "NULL");
             });
-            Libc.Munmap(mem, (nuint)Page);
+            Libc.Munmap(mem, 2 * (nuint)Page);
             Libc.Munmap(readOnly, (nuint)Page);
         }
     }
