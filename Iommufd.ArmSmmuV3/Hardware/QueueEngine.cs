@@ -170,7 +170,7 @@ public sealed class QueueEngine : IDisposable
                     bool more = false;
                     while ((Interlocked.Exchange(ref _again, 0) != 0 || more) && !Broken)
                     {
-                        more = RunSlice();
+                        more = RunSliceContained();
                     }
                 }
                 finally
@@ -180,8 +180,36 @@ public sealed class QueueEngine : IDisposable
             }
         }
 
-        /// <summary>One slice with its faults contained; true when there is more to do.</summary>
+        /// <summary>
+        /// One slice on an engine thread; true when the work should be scheduled again. A doorbell that rang while
+        /// the slice ran has cleared <see cref="Scheduled"/>, so a second engine thread may arrive here while the
+        /// first still runs: it only asks the runner to go round again, so one slice at a time ever runs and a
+        /// throwing entry is met (and reported) once, not once per thread that was woken for it.
+        /// </summary>
         internal bool RunSlice()
+        {
+            Volatile.Write(ref _again, 1);
+            if (Interlocked.CompareExchange(ref _running, 1, 0) != 0)
+            {
+                return false; // the runner sees _again after it lets go, and schedules the work again
+            }
+
+            bool more;
+            try
+            {
+                Volatile.Write(ref _again, 0);
+                more = RunSliceContained();
+            }
+            finally
+            {
+                Volatile.Write(ref _running, 0);
+            }
+
+            return (more || Volatile.Read(ref _again) != 0) && !Broken;
+        }
+
+        /// <summary>One slice with its faults contained; true when there is more to do.</summary>
+        private bool RunSliceContained()
         {
             if (Broken)
             {

@@ -54,6 +54,38 @@ public class QueueEngineTests
         Assert.That(bad.Broken, Is.False);
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void A_slice_asked_for_while_another_thread_runs_it_is_left_to_that_runner(bool throws)
+    {
+        // Two engine threads can both be handed one work (a doorbell during a slice schedules it again); the
+        // second must not run a slice beside the first, or a throwing entry is met, and reported, twice.
+        using var inSlice = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        int entries = 0, faults = 0;
+        var work = new QueueEngine.Work("w", () =>
+        {
+            Interlocked.Increment(ref entries);
+            inSlice.Set();
+            release.Wait(Patience);
+            return throws ? throw new InvalidOperationException("model bug") : false;
+        }, (_, _) => Interlocked.Increment(ref faults));
+
+        var runner = Task.Run(work.RunSlice);
+        Assert.That(inSlice.Wait(Patience), Is.True);
+        bool secondWantsMore = work.RunSlice();
+        release.Set();
+        Assert.That(runner.Wait(Patience), Is.True);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(secondWantsMore, Is.False, "the second thread leaves the work to its runner");
+            Assert.That(Volatile.Read(ref entries), Is.EqualTo(1));
+            Assert.That(Volatile.Read(ref faults), Is.EqualTo(throws ? 1 : 0));
+            Assert.That(runner.Result, Is.EqualTo(!throws), "a healthy runner goes round again for the doorbell it missed");
+        }
+    }
+
     [Test]
     public void A_queue_that_always_has_more_gets_one_slice_before_a_queue_that_became_ready()
     {
