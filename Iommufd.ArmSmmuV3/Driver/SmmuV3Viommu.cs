@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using CommunityToolkit.HighPerformance.Buffers;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
 using Iommufd.Core.Driver;
@@ -126,7 +127,8 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
             return Errno.ENOMEM;
         }
 
-        using var buffer = KernelBuffer.Rent<SmmuCommand>((int)count);
+        // The one copy of the caller's entries, into a pooled kernel buffer (steady state: no allocation).
+        using var buffer = SpanOwner<SmmuCommand>.Allocate((int)count);
         {
             var commands = buffer.Span;
             var rc = array.CopyAll(array.Type, commands);
