@@ -119,7 +119,7 @@ public sealed partial class IommufdFile
     private bool Unbind(DeviceObject idev)
     {
         VdeviceObject? vdev;
-        lock (idev)
+        lock (idev.VdeviceLock)
         {
             if (idev.Unbinding)
             {

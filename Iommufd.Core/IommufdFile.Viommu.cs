@@ -114,7 +114,7 @@ public sealed partial class IommufdFile
                     return Errno.EINVAL;
                 }
 
-                lock (idev)
+                lock (idev.VdeviceLock)
                 {
                     if (idev.Unbinding)
                     {

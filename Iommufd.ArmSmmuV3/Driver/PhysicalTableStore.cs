@@ -5,12 +5,13 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// <summary>Tables in host physical memory, as a host driver keeps its stage-2 tables.</summary>
 public sealed class PhysicalTableStore(PhysicalMemory memory) : ITableStore
 {
+    private readonly Lock _lock = new(); // guards _banks
     private readonly List<PhysicalBank> _banks = [];
 
     public ulong AllocateTable(int size)
     {
         var bank = memory.Allocate(size, (ulong)Math.Max(size, PhysicalMemory.PageSize));
-        lock (_banks)
+        lock (_lock)
         {
             _banks.Add(bank);
         }
@@ -32,7 +33,7 @@ public sealed class PhysicalTableStore(PhysicalMemory memory) : ITableStore
     /// <summary>Frees every table.</summary>
     public void Free()
     {
-        lock (_banks)
+        lock (_lock)
         {
             foreach (var bank in _banks)
             {

@@ -22,10 +22,13 @@ internal sealed class DeviceObject : IommufdObject
     /// <summary>The HWPT the device is attached to, or null. Guarded by the file's attach lock.</summary>
     public HwptObject? Attached { get; set; }
 
-    /// <summary>The device's vDEVICE, or null. Guarded by the file's vDEVICE lock.</summary>
+    /// <summary>Guards <see cref="Vdevice"/> and <see cref="Unbinding"/>.</summary>
+    public Lock VdeviceLock { get; } = new();
+
+    /// <summary>The device's vDEVICE, or null. Guarded by <see cref="VdeviceLock"/>.</summary>
     public VdeviceObject? Vdevice { get; set; }
 
-    /// <summary>True once unbinding started: no new vDEVICE may be made for it.</summary>
+    /// <summary>True once unbinding started: no new vDEVICE may be made for it. Guarded by <see cref="VdeviceLock"/>.</summary>
     public bool Unbinding { get; set; }
 
     internal override void Destroy()

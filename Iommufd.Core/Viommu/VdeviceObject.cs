@@ -37,7 +37,7 @@ internal sealed class VdeviceObject : IommufdObject, IVdeviceContext
         }
 
         Viommu.RemoveVdevice(this);
-        lock (Idev)
+        lock (Idev.VdeviceLock)
         {
             if (Idev.Vdevice == this)
             {

@@ -20,6 +20,7 @@ internal sealed class ViommuObject : IommufdObject, IViommuContext
     private readonly Lock _queueLock = new(); // guards _hwQueues; held across a HW queue's allocation
     private readonly Dictionary<(IommuHwQueueType, uint), HwQueueObject> _hwQueues = [];
     private readonly MmapRegistry _mmaps;
+    private readonly Lock _mmapLock = new(); // guards _mmapOffsets
     private readonly List<ulong> _mmapOffsets = [];
 
     public ViommuObject(HwptPagingObject parent, IIommuInstance iommu, IommuViommuType viommuType, MmapRegistry mmaps)
@@ -104,7 +105,7 @@ internal sealed class ViommuObject : IommufdObject, IViommuContext
         var rc = _mmaps.Register(this, region, out offset);
         if (rc == Errno.Success)
         {
-            lock (_mmapOffsets)
+            lock (_mmapLock)
             {
                 _mmapOffsets.Add(offset);
             }
@@ -115,7 +116,7 @@ internal sealed class ViommuObject : IommufdObject, IViommuContext
 
     public void FreeMmap(ulong offset)
     {
-        lock (_mmapOffsets)
+        lock (_mmapLock)
         {
             _mmapOffsets.Remove(offset);
         }
@@ -175,7 +176,7 @@ internal sealed class ViommuObject : IommufdObject, IViommuContext
     {
         Driver.Destroy();
         ulong[] leftover;
-        lock (_mmapOffsets)
+        lock (_mmapLock)
         {
             leftover = [.. _mmapOffsets];
             _mmapOffsets.Clear();
