@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Objects;
+using Iommufd.Core.Uapi;
 
 namespace Iommufd.Core;
 
@@ -33,13 +34,28 @@ public static class IommufdMetrics
     /// <summary><c>iommufd.frames</c>: physical frames present on every host's machine.</summary>
     internal static readonly ObservableGauge<long> Frames = Meter.CreateObservableGauge("iommufd.frames", ObserveFrames, unit: "{frame}", description: "Physical frames present");
 
+    // Tag values are the kernel's names ("IOMMU_IOAS_MAP", "EINVAL"), made once, so a recorded ioctl allocates nothing.
+    private static readonly string[] CommandNames = [.. Enum.GetValues<IommufdCommand>().Select(c => "IOMMU_" + SnakeCase(c.ToString()))];
+    private static readonly string?[] ErrnoNames = BuildErrnoNames();
+
     internal static void RecordIoctl(uint request, Errno result)
     {
         if (Ioctls.Enabled)
         {
-            Ioctls.Add(1, new KeyValuePair<string, object?>("command", $"0x{request & 0xFF:x2}"), new KeyValuePair<string, object?>("errno", result.ToString()));
+            Ioctls.Add(1, new KeyValuePair<string, object?>("command", CommandName(request)), new KeyValuePair<string, object?>("errno", ErrnoName(result)));
         }
     }
+
+    /// <summary>The kernel's name of an iommufd request ("IOMMU_HWPT_INVALIDATE"), or "unknown".</summary>
+    internal static string CommandName(uint request)
+    {
+        uint index = (request & 0xFF) - IommufdIoctl.CmdBase;
+        return (request & ~0xFFu) == IommufdIoctl.Type << 8 && index < (uint)CommandNames.Length ? CommandNames[index] : "unknown";
+    }
+
+    /// <summary>The errno's name ("EINVAL"; "Success" for 0).</summary>
+    internal static string ErrnoName(Errno errno) =>
+        (uint)errno < (uint)ErrnoNames.Length && ErrnoNames[(int)errno] is { } name ? name : errno.ToString();
 
     internal static void ObjectAdded(IommufdObjectType type) => RecordObject(type, 1);
 
@@ -78,6 +94,21 @@ public static class IommufdMetrics
             Objects.Add(delta, new KeyValuePair<string, object?>("type", type.ToString()));
         }
     }
+
+    private static string?[] BuildErrnoNames()
+    {
+        var values = Enum.GetValues<Errno>();
+        var names = new string?[(int)values.Max() + 1];
+        foreach (var e in values)
+        {
+            names[(int)e] = e.ToString();
+        }
+
+        return names;
+    }
+
+    private static string SnakeCase(string pascal) =>
+        string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : char.ToUpperInvariant(c).ToString()));
 
     private static long ObserveFrames()
     {

@@ -1,49 +1,50 @@
-using System.Diagnostics.Metrics;
 using Iommufd.Core;
 using Iommufd.Core.Uapi;
 using Iommufd.Tests.Support;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Iommufd.Tests.Core;
 
+/// <summary>The core's meter as a user's collector reads it: readable tag values, one measurement per raw ioctl.</summary>
 public class MetricsTests
 {
     [Test]
-    public void Every_raw_ioctl_is_counted_by_command_and_errno()
+    public void Every_raw_ioctl_is_counted_under_the_kernels_command_and_errno_names()
     {
         using var host = new TestHost();
-        var seen = new List<(long Value, string Command, string Errno)>();
-        using var listener = new MeterListener();
-        listener.InstrumentPublished = (instrument, l) =>
-        {
-            if (instrument.Meter.Name == IommufdMetrics.MeterName)
-            {
-                l.EnableMeasurementEvents(instrument);
-            }
-        };
-        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
-        {
-            string command = "", errno = "";
-            foreach (var tag in tags)
-            {
-                command = tag.Key == "command" ? (string)tag.Value! : command;
-                errno = tag.Key == "errno" ? (string)tag.Value! : errno;
-            }
-
-            lock (seen)
-            {
-                seen.Add((value, command, errno));
-            }
-        });
-        listener.Start();
+        using var ioctls = new MetricCollector<long>(null, IommufdMetrics.MeterName, "iommufd.ioctls");
 
         var alloc = new IommuIoasAlloc();
         host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, ref alloc);
         var destroy = new IommuDestroy { Id = 42 };
         host.File.Ioctl(IommufdIoctl.IOMMU_DESTROY, ref destroy);
+        var invalidate = new IommuHwptInvalidate { HwptId = 42 };
+        host.File.Ioctl(IommufdIoctl.IOMMU_HWPT_INVALIDATE, ref invalidate);
+        host.File.Ioctl((IommufdIoctl.Type << 8) | 0x7F, []);
 
-        lock (seen)
+        var seen = ioctls.GetMeasurementSnapshot().Select(m => (m.Value, Command: (string)m.Tags["command"]!, Errno: (string)m.Tags["errno"]!));
+        Assert.That(seen, Is.EqualTo(new[]
         {
-            Assert.That(seen, Is.SupersetOf(new[] { (1L, "0x81", "Success"), (1L, "0x80", "ENOENT") }));
+            (1L, "IOMMU_IOAS_ALLOC", "Success"),
+            (1L, "IOMMU_DESTROY", "ENOENT"),
+            (1L, "IOMMU_HWPT_INVALIDATE", "ENOENT"),
+            (1L, "unknown", "ENOTTY"),
+        }));
+    }
+
+    [Test]
+    public void Every_command_of_the_table_has_its_kernel_name()
+    {
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(IommufdMetrics.CommandName(IommufdIoctl.IOMMU_IOAS_IOVA_RANGES), Is.EqualTo("IOMMU_IOAS_IOVA_RANGES"));
+            Assert.That(IommufdMetrics.CommandName(IommufdIoctl.IOMMU_GET_HW_INFO), Is.EqualTo("IOMMU_GET_HW_INFO"));
+            Assert.That(IommufdMetrics.CommandName(IommufdIoctl.IOMMU_HWPT_SET_DIRTY_TRACKING), Is.EqualTo("IOMMU_HWPT_SET_DIRTY_TRACKING"));
+            Assert.That(IommufdMetrics.CommandName(IommufdIoctl.Number(IommufdCommand.FaultQueueAlloc)), Is.EqualTo("IOMMU_FAULT_QUEUE_ALLOC"));
+            Assert.That(IommufdMetrics.CommandName(IommufdIoctl.Number(IommufdCommand.HwQueueAlloc)), Is.EqualTo("IOMMU_HW_QUEUE_ALLOC"));
+            Assert.That(IommufdMetrics.CommandName(0x1234_0081), Is.EqualTo("unknown"), "another ioctl type");
+            Assert.That(IommufdMetrics.ErrnoName(Errno.EOPNOTSUPP), Is.EqualTo("EOPNOTSUPP"));
+            Assert.That(IommufdMetrics.ErrnoName((Errno)4095), Is.EqualTo("4095"));
         }
     }
 }
