@@ -139,6 +139,39 @@ public class NestedVmmTests
     }
 
     [Test]
+    public void A_progress_display_is_asked_once_per_path_and_sees_each_run_go_from_start_to_done()
+    {
+        var options = new NestedVmmOptions { GuestThreads = 2, Devices = 1, RoundsPerThread = 30, TrapCost = TrapCost.None };
+        options.Paths.Clear();
+        options.Paths.AddRange([GuestPath.Trap, GuestPath.SoftwareVcmdq]);
+        var log = new StringWriter();
+        var shown = new List<(GuestPath Path, string Description, List<PathProgress> Updates)>();
+
+        var report = NestedVmmScenario.Run(options, log, (path, description) =>
+        {
+            var updates = new List<PathProgress>();
+            shown.Add((path, description, updates));
+            return updates.Add;
+        }, CancellationToken.None);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(report.Passed, Is.True);
+            Assert.That(shown.Select(s => s.Path), Is.EqualTo(new[] { GuestPath.Trap, GuestPath.SoftwareVcmdq }));
+            Assert.That(shown[0].Description, Does.Contain("trap path"));
+            foreach (var (path, _, updates) in shown)
+            {
+                Assert.That(updates, Is.Not.Empty, $"{path}");
+                Assert.That(updates.Select(u => u.Fraction), Is.Ordered, $"{path}: progress never goes back");
+                Assert.That(updates[^1].Fraction, Is.EqualTo(1), $"{path}: the last update says done");
+                Assert.That(updates[^1].Rounds, Is.EqualTo(60), $"{path}: every round counted");
+            }
+
+            Assert.That(log.ToString(), Is.Empty, "with a display, the log gets only stale translations");
+        });
+    }
+
+    [Test]
     public void The_command_line_rejects_bad_arguments_with_exit_code_2()
     {
         var error = new StringWriter();

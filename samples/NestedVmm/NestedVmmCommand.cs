@@ -139,7 +139,9 @@ public static class NestedVmmCommand
     private static int Execute(NestedVmmOptions options, bool json, bool quiet, TextWriter output, TextWriter error, CancellationToken cancel)
     {
         var log = quiet ? TextWriter.Null : json ? error : output;
-        var report = NestedVmmScenario.Run(options, log, cancel);
+        var report = !quiet && !json && LiveProgress.Available(output)
+            ? LiveProgress.Run(options, output, cancel)
+            : NestedVmmScenario.Run(options, log, cancel);
         if (json)
         {
             report.WriteJson(output);

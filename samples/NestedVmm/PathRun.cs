@@ -82,11 +82,21 @@ internal sealed class PathRun : IDisposable
 
     public GuestPath Path { get; }
 
+    private PathProgress Progress(TimeSpan elapsed)
+    {
+        long rounds = Interlocked.Read(ref _rounds);
+        double fraction = _options.RoundsPerThread > 0
+            ? rounds / ((double)_options.RoundsPerThread * _options.GuestThreads)
+            : elapsed / _options.Duration;
+        return new PathProgress(Path, elapsed, Math.Clamp(fraction, 0, 1), rounds, Interlocked.Read(ref _dma));
+    }
+
     /// <summary>
     /// Runs the vCPUs until each has done its rounds, the duration is over, or <paramref name="cancel"/> is set;
-    /// what was measured until then is returned either way.
+    /// what was measured until then is returned either way. <paramref name="progress"/>, if given, is told how far
+    /// the run is a few times a second, on the calling thread.
     /// </summary>
-    public PathResult Run(Action<string>? progress, CancellationToken cancel)
+    public PathResult Run(Action<PathProgress>? progress, CancellationToken cancel)
     {
         var threads = new Thread[_options.GuestThreads];
         var deadline = Stopwatch.StartNew();
@@ -103,12 +113,14 @@ internal sealed class PathRun : IDisposable
         {
             Thread.Sleep(50);
             _vm.Smmu.DeliverEvents();
-            if (progress is not null && deadline.ElapsedMilliseconds - lastReport >= 1000)
+            if (progress is not null && deadline.ElapsedMilliseconds - lastReport >= 250)
             {
                 lastReport = deadline.ElapsedMilliseconds;
-                progress($"  {Path}: {deadline.Elapsed.TotalSeconds:0}s, {Interlocked.Read(ref _rounds)} rounds, {Interlocked.Read(ref _dma)} DMA operations");
+                progress(Progress(deadline.Elapsed));
             }
         }
+
+        progress?.Invoke(Progress(deadline.Elapsed) with { Fraction = 1 });
 
         foreach (var t in threads)
         {
