@@ -10,6 +10,7 @@ using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
 using Iommufd.Tests.ArmSmmuV3.Isolation;
+using Iommufd.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Iommufd.Tests.ArmSmmuV3.Driver;
@@ -38,15 +39,20 @@ public class InvalidationPromiseTests
 
         // 128 host entries: two batches of 63 + CMD_SYNC fill the queue, the third finds no space.
         var results = Enumerable.Range(0, 3).Select(_ => (guest.Invalidate(batch, out uint done), done)).ToList();
+        long timeoutsWhileStalled = smmu.MainQueue.Timeouts;
         smmu.Hardware.WriteRegister((uint)SmmuRegister.CR0, cr0);
-        var after = guest.Invalidate(batch, out uint doneAfter);
+
+        // With 30 ms per sync, a loaded machine may not schedule the resumed engine thread in time for the first
+        // call: what must hold is that the queue works again, so ask until it does (each miss is a timeout).
+        uint doneAfter = 0;
+        bool worksAgain = Poll.Until(() => guest.Invalidate(batch, out doneAfter) == Errno.Success);
 
         using (Assert.EnterMultipleScope())
         {
             Assert.That(results.Select(r => r.Item1), Is.All.EqualTo(Errno.ETIMEDOUT));
             Assert.That(results.Select(r => r.done), Is.All.Zero, "nothing reported as done");
-            Assert.That(smmu.MainQueue.Timeouts, Is.EqualTo(3));
-            Assert.That(after, Is.EqualTo(Errno.Success));
+            Assert.That(timeoutsWhileStalled, Is.EqualTo(3));
+            Assert.That(worksAgain, Is.True);
             Assert.That(doneAfter, Is.EqualTo((uint)batch.Length));
         }
     }
