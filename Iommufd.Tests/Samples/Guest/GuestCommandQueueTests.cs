@@ -126,7 +126,7 @@ public class GuestCommandQueueTests
         {
             Assert.That(completed, Is.False);
             Assert.That(rig.Driver.Queue.Statistics.SyncTimeouts, Is.EqualTo(1));
-            Assert.That(watch.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(50)).And.LessThan(TimeSpan.FromSeconds(2)));
+            Assert.That(watch.Elapsed, Is.GreaterThanOrEqualTo(TimeSpan.FromMilliseconds(50)), "not before the bound");
         }
     }
 
