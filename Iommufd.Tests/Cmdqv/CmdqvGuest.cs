@@ -6,6 +6,7 @@ using Iommufd.Core;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Uapi;
+using Iommufd.Tests.Support;
 using Iommufd.Vmm;
 
 namespace Iommufd.Tests.Cmdqv;
@@ -179,6 +180,7 @@ internal sealed class CmdqvGuest : IDisposable
         }
 
         File.Dispose();
+        ProcessExit.UnmapAll(File.Memory); // the VMM process ends too
     }
 
     private static int FindVintf(Tegra241Cmdqv cmdqv, uint vsid, uint psid)

@@ -1,0 +1,21 @@
+using System.Globalization;
+
+namespace Iommufd.Tests.Hostile;
+
+/// <summary>
+/// How many hostile commands each path gets and with which seed. By default a small count (a few seconds for all
+/// three paths) and a fresh seed that every test prints; <c>IOMMUFD_HOSTILE_COMMANDS</c> sets the per-path count for
+/// a long run and <c>IOMMUFD_HOSTILE_SEED</c> replays a printed seed.
+/// </summary>
+internal static class HostileSettings
+{
+    /// <summary>Guest command entries written per path.</summary>
+    public static int Commands { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("IOMMUFD_HOSTILE_COMMANDS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 6_000;
+
+    /// <summary>The seed of this run.</summary>
+    public static int Seed { get; } =
+        int.TryParse(Environment.GetEnvironmentVariable("IOMMUFD_HOSTILE_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed)
+            ? seed
+            : Environment.TickCount & int.MaxValue; // a fresh seed per run, printed by every test
+}
