@@ -370,7 +370,9 @@ internal sealed class IoasObject : IommufdObject
             }
 
             physicalAddress = basePa + (iova - first);
-            pin = new IoasPin(this, pieces);
+            long pages = (long)((end - first) / PhysicalMemory.PageSize);
+            pin = new IoasPin(this, pieces, pages);
+            IommufdMetrics.Pinned(pages); // a HW queue's pages count as pinned on their own (iopt_pin_pages)
             return Errno.Success;
         }
     }
@@ -394,7 +396,7 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
-    internal void Unpin(List<IovaArea> pieces)
+    internal void Unpin(List<IovaArea> pieces, long pages)
     {
         lock (_lock)
         {
@@ -403,6 +405,8 @@ internal sealed class IoasObject : IommufdObject
                 area.Pins--;
             }
         }
+
+        IommufdMetrics.Pinned(-pages);
     }
 
     internal override void Destroy()
