@@ -1,4 +1,4 @@
-using System.Globalization;
+using Iommufd.Tests.Support;
 
 namespace Iommufd.Tests.Hostile;
 
@@ -10,12 +10,8 @@ namespace Iommufd.Tests.Hostile;
 internal static class HostileSettings
 {
     /// <summary>Guest command entries written per path.</summary>
-    public static int Commands { get; } =
-        int.TryParse(Environment.GetEnvironmentVariable("IOMMUFD_HOSTILE_COMMANDS"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int n) && n > 0 ? n : 6_000;
+    public static int Commands { get; } = (int)Math.Min(EnvironmentSettings.Positive("IOMMUFD_HOSTILE_COMMANDS", 6_000), int.MaxValue);
 
     /// <summary>The seed of this run.</summary>
-    public static int Seed { get; } =
-        int.TryParse(Environment.GetEnvironmentVariable("IOMMUFD_HOSTILE_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed)
-            ? seed
-            : Environment.TickCount & int.MaxValue; // a fresh seed per run, printed by every test
+    public static int Seed { get; } = EnvironmentSettings.Seed("IOMMUFD_HOSTILE_SEED");
 }
