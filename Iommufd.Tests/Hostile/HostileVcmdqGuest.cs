@@ -4,6 +4,7 @@ using Iommufd.Cmdqv.Hardware;
 using Iommufd.Core;
 using Iommufd.Core.Uapi;
 using Iommufd.Tests.Cmdqv;
+using Iommufd.Tests.Support;
 
 namespace Iommufd.Tests.Hostile;
 
@@ -11,7 +12,8 @@ namespace Iommufd.Tests.Hostile;
 /// A hostile guest on a VCMDQ (hardware or software): random and garbage entries, PROD and CONS values that make no
 /// sense, random writes anywhere in its mmapped VINTF page, errors acknowledged or left standing, the queue reset,
 /// destroyed and allocated again while a second vCPU keeps ringing its doorbell, and the page munmapped and mmapped
-/// again. It waits a bounded time for its queue after each doorbell; a queue it left in error stays so.
+/// again. After each action it waits for its queue to drain, stop on an error or be off; a queue it left in error
+/// stays so.
 /// </summary>
 internal sealed class HostileVcmdqGuest : IHostileGuest
 {
@@ -26,7 +28,7 @@ internal sealed class HostileVcmdqGuest : IHostileGuest
     private readonly SmmuCommand[] _batch = new SmmuCommand[80];
     private GuestVcmdq _queue;
     private MmioMapping _window;
-    private long _written, _errors, _unsettled, _destroys, _remaps, _registerWrites;
+    private long _written, _errors, _destroys, _remaps, _registerWrites;
 
     public HostileVcmdqGuest(CmdqvRig rig, string device, uint vsid, ushort asid, VictimNames victim, Random random)
     {
@@ -44,7 +46,7 @@ internal sealed class HostileVcmdqGuest : IHostileGuest
     public IReadOnlyCollection<string> Problems => _problems;
 
     public string Summary =>
-        $"{_written} entries, {_errors} queue errors, {_registerWrites} register writes, {_destroys} destroys under the doorbell, {_remaps} re-mmaps, {_unsettled} waits given up";
+        $"{_written} entries, {_errors} queue errors, {_registerWrites} register writes, {_destroys} destroys under the doorbell, {_remaps} re-mmaps";
 
     public void Step()
     {
@@ -106,19 +108,20 @@ internal sealed class HostileVcmdqGuest : IHostileGuest
         _guest.Dispose();
     }
 
-    /// <summary>Waits (bounded) until the queue is empty, stopped on an error, or off; then deals with an error as it likes.</summary>
+    /// <summary>
+    /// Waits until the queue is empty, stopped on an error, or off; then deals with an error as it likes. A queue
+    /// that is none of these after <see cref="Poll.Patience"/> has stopped with entries pending and nothing to
+    /// acknowledge: a problem.
+    /// </summary>
     private void Settle()
     {
-        long deadline = Environment.TickCount64 + 2000;
-        while (!(_queue.Cons == (_queue.Read(CmdqvRegister.VCMDQ_PROD) & _queue.WrapMask) || _queue.ErrorActive || (_queue.Read(CmdqvRegister.VCMDQ_CONFIG) & CmdqvRegister.VCMDQ_EN) == 0))
+        if (!Poll.Until(() => _queue.Cons == (_queue.Read(CmdqvRegister.VCMDQ_PROD) & _queue.WrapMask) || _queue.ErrorActive || (_queue.Read(CmdqvRegister.VCMDQ_CONFIG) & CmdqvRegister.VCMDQ_EN) == 0))
         {
-            if (Environment.TickCount64 > deadline)
-            {
-                _unsettled++;
-                return;
-            }
-
-            Thread.Yield();
+            var v = _guest.Rig.Cmdqv.Vintfs[_guest.VintfIndex].Lvcmdqs[(int)Index];
+            _problems.Enqueue(v is null
+                ? "the LVCMDQ is gone"
+                : $"queue stalled: CONS 0x{v.Queue.Cons:x} PROD 0x{v.Queue.Prod:x}, held {v.Held}, error active {v.ErrorActive}, broken {v.Broken}");
+            return;
         }
 
         if (!_queue.ErrorActive)
