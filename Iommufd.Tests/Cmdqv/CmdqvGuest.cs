@@ -45,7 +45,7 @@ internal sealed class CmdqvGuest : IDisposable
         Window = window;
         if (veventq)
         {
-            Expect(File.VeventqAlloc(ViommuId, IommuVeventqType.Tegra241Cmdqv, 16, out _, out EventFd));
+            Expect(File.VeventqAlloc(ViommuId, IommuVeventqType.Tegra241Cmdqv, 16, out VeventqId, out EventFd));
         }
 
         // Guest stage 1: a CD with the ASID and EATS = 1 in the guest STE, so translations reach the ATC too.
@@ -101,6 +101,8 @@ internal sealed class CmdqvGuest : IDisposable
     public uint VdeviceId;
 
     public uint NestedId;
+
+    public uint VeventqId;
 
     public int EventFd = -1;
 
