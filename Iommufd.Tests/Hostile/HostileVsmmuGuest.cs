@@ -65,7 +65,7 @@ internal sealed class HostileVsmmuGuest : IHostileGuest
     public IReadOnlyCollection<string> Problems => [];
 
     public string Summary =>
-        $"{_written} entries, {_errors} queue errors, {_registerWrites} register writes, {_scribbles} STE scribbles, {_repairs} repairs; VMM: {_vm.Smmu.Counters.Ioctls} ioctls, {_vm.Smmu.Counters.ForwardedCommands} forwarded, {_vm.Smmu.Counters.SteInstalls} STE installs";
+        $"{_written} entries, {_errors} queue errors, {_registerWrites} register writes, {_scribbles} STE scribbles, {_repairs} repairs; VMM: {_vm.Smmu.Counters.Ioctls} IOMMU_HWPT_INVALIDATE, {_vm.Smmu.Counters.ForwardedCommands} entries done by the host, {_vm.Smmu.Counters.SteInstalls} STE installs";
 
     private Span<byte> Ste => _vm.Ram.Bytes(_driver.StreamTableIpa + ((ulong)_vsid * StreamTableEntry.Size), StreamTableEntry.Size);
 
@@ -87,7 +87,7 @@ internal sealed class HostileVsmmuGuest : IHostileGuest
                 ulong slot = ring + ((((uint)i + prod) & ((1u << log2) - 1)) * 16UL);
                 if (_vm.Ram.Contains(slot, 16))
                 {
-                    _commands.Next().Write(_vm.Ram.Bytes(slot, 16));
+                    (r.Next(3) == 0 ? _commands.Next() : _commands.NextForwardable()).Write(_vm.Ram.Bytes(slot, 16)); // most reach the host
                 }
             }
 
@@ -144,33 +144,41 @@ internal sealed class HostileVsmmuGuest : IHostileGuest
         ProcessExit.UnmapAll(_vm.File.Memory); // the VMM process ends too
     }
 
-    /// <summary>What a guest's error handler might do: fix the entry and acknowledge, acknowledge only, or nothing.</summary>
+    /// <summary>
+    /// What a guest's error handler might do, for each error in a row (up to a bound): fix the entry and
+    /// acknowledge, acknowledge only, or leave the queue stopped.
+    /// </summary>
     private void HandleError()
     {
         var smmu = _vm.Smmu;
-        uint gerror = (uint)smmu.Read((uint)SmmuRegister.GERROR);
-        if (((gerror ^ (uint)smmu.Read((uint)SmmuRegister.GERRORN)) & 1) == 0)
+        for (int round = 0; round < 16; round++)
         {
-            return;
-        }
-
-        _errors++;
-        int choice = _random.Next(6);
-        if (choice < 4)
-        {
-            ulong cmdqBase = smmu.Read((uint)SmmuRegister.CMDQ_BASE, 8);
-            int log2 = Math.Min((int)(cmdqBase & 0x1F), 10);
-            uint cons = (uint)smmu.Read((uint)SmmuRegister.CMDQ_CONS);
-            ulong slot = (cmdqBase & 0x000F_FFFF_FFFF_FFE0) + ((cons & ((1u << log2) - 1)) * 16UL);
-            if (_vm.Ram.Contains(slot, 16))
+            uint gerror = (uint)smmu.Read((uint)SmmuRegister.GERROR);
+            if (((gerror ^ (uint)smmu.Read((uint)SmmuRegister.GERRORN)) & 1) == 0)
             {
-                SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_NONE).Write(_vm.Ram.Bytes(slot, 16));
+                return;
             }
-        }
 
-        if (choice < 5)
-        {
-            smmu.Write((uint)SmmuRegister.GERRORN, gerror);
+            _errors++;
+            int choice = _random.Next(8);
+            if (choice < 6)
+            {
+                ulong cmdqBase = smmu.Read((uint)SmmuRegister.CMDQ_BASE, 8);
+                int log2 = Math.Min((int)(cmdqBase & 0x1F), 10);
+                uint cons = (uint)smmu.Read((uint)SmmuRegister.CMDQ_CONS);
+                ulong slot = (cmdqBase & 0x000F_FFFF_FFFF_FFE0) + ((cons & ((1u << log2) - 1)) * 16UL);
+                if (_vm.Ram.Contains(slot, 16))
+                {
+                    SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_NONE).Write(_vm.Ram.Bytes(slot, 16));
+                }
+            }
+
+            if (choice == 7)
+            {
+                return; // the guest ignores its interrupt
+            }
+
+            smmu.Write((uint)SmmuRegister.GERRORN, gerror); // the queue goes on from CONS
         }
     }
 
