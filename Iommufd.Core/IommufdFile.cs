@@ -200,40 +200,16 @@ public sealed partial class IommufdFile : IDisposable
     public Errno Read(int fd, Span<byte> buffer, out int count, long position = 0)
     {
         count = 0;
-        using var call = EnterCall();
-        if (call.Closed || !TryGetFile(fd, out var file))
-        {
-            return Errno.EBADF;
-        }
-
-        try
-        {
-            return file.Read(buffer, position, out count);
-        }
-        finally
-        {
-            PutFile(file);
-        }
+        using var call = EnterFileCall(fd);
+        return call.File is null ? Errno.EBADF : call.File.Read(buffer, position, out count);
     }
 
     /// <summary>write(2) on an fd an ioctl returned (fault-queue responses).</summary>
     public Errno Write(int fd, ReadOnlySpan<byte> buffer, out int count, long position = 0)
     {
         count = 0;
-        using var call = EnterCall();
-        if (call.Closed || !TryGetFile(fd, out var file))
-        {
-            return Errno.EBADF;
-        }
-
-        try
-        {
-            return file.Write(buffer, position, out count);
-        }
-        finally
-        {
-            PutFile(file);
-        }
+        using var call = EnterFileCall(fd);
+        return call.File is null ? Errno.EBADF : call.File.Write(buffer, position, out count);
     }
 
     /// <summary>close(2) on an fd an ioctl returned.</summary>
@@ -418,6 +394,42 @@ public sealed partial class IommufdFile : IDisposable
         }
 
         return new Call(this);
+    }
+
+    /// <summary>A call on one event fd: <see cref="FileCall.File"/> is null (EBADF) when the file is closed or the fd names none.</summary>
+    private FileCall EnterFileCall(int fd)
+    {
+        var call = EnterCall();
+        if (call.Closed || !TryGetFile(fd, out var file))
+        {
+            call.Dispose();
+            return default;
+        }
+
+        return new FileCall(call, file);
+    }
+
+    /// <summary>A call in flight with a reference on an fd's event file; disposing it drops both.</summary>
+    private readonly ref struct FileCall
+    {
+        private readonly Call _call;
+
+        public FileCall(Call call, IEventFile file)
+        {
+            _call = call;
+            File = file;
+        }
+
+        public IEventFile? File { get; }
+
+        public void Dispose()
+        {
+            if (File is not null)
+            {
+                PutFile(File);
+                _call.Dispose();
+            }
+        }
     }
 
     /// <summary>A public call in flight on the file; disposing it ends the call.</summary>

@@ -1,3 +1,4 @@
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Microsoft.Extensions.Logging;
@@ -15,7 +16,8 @@ internal sealed class SmmuV3Driver : IIommuDriver, IDisposable
         PhysicalMemory memory,
         IOptions<SmmuV3Options> options,
         IEnumerable<ISmmuV3ImplementationFactory> implementations,
-        ILoggerFactory? loggerFactory = null)
+        ILoggerFactory? loggerFactory = null,
+        FailNth? faults = null)
     {
         var errors = options.Value.Validate();
         if (errors.Count > 0)
@@ -27,7 +29,7 @@ internal sealed class SmmuV3Driver : IIommuDriver, IDisposable
         var factories = implementations.ToList();
         foreach (var instance in options.Value.Instances)
         {
-            var host = new SmmuV3Host(instance, memory, logger);
+            var host = new SmmuV3Host(instance, memory, logger, faults);
             host.SetImplementation(factories.Select(f => f.Create(host)).FirstOrDefault(i => i is not null));
             _hosts.Add(host);
         }

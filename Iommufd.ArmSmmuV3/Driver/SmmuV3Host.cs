@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
 using Iommufd.Core.Devices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
@@ -32,11 +33,13 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
     private readonly Lock _mastersLock = new(); // guards _masters and every master's attachment
     private readonly Dictionary<uint, Master> _masters = [];
     private readonly int _invalidationAttempts;
+    private readonly FailNth? _faults;
     private ISmmuV3Implementation? _implementation;
 
-    internal SmmuV3Host(SmmuV3InstanceOptions options, PhysicalMemory memory, ILogger logger)
+    internal SmmuV3Host(SmmuV3InstanceOptions options, PhysicalMemory memory, ILogger logger, FailNth? faults = null)
     {
         _logger = logger;
+        _faults = faults;
         _memory = memory;
         _invalidationAttempts = options.InvalidationAttempts;
         Name = options.Name;
@@ -145,6 +148,11 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             return Errno.EOPNOTSUPP; // no dirty tracking (HTTU is not modelled)
         }
 
+        if (AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         if (!_vmids.TryAllocate(out ushort vmid))
         {
             return Errno.ENOSPC;
@@ -168,6 +176,11 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             return Errno.EINVAL;
         }
 
+        if (AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         var core = new SmmuV3Viommu(this, context, s2);
         if (type == IommuViommuType.ArmSmmuV3)
         {
@@ -177,6 +190,12 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
 
         return _implementation is null ? Errno.EOPNOTSUPP : _implementation.InitViommu(core, type, data, out viommu);
     }
+
+    /// <summary>
+    /// A fault-injection point of the driver and its implementation (the core's <see cref="FailNth"/>, as the
+    /// kernel's allocations fail under iommufd_fail_nth.c): true when this allocation must fail with ENOMEM.
+    /// </summary>
+    internal bool AllocationFails() => _faults?.ShouldFail() == true;
 
     public Errno Attach(EndpointDevice device, IIommuDomain domain)
     {

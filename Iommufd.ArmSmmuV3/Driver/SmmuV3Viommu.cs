@@ -53,6 +53,11 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
             return Errno.EOPNOTSUPP;
         }
 
+        if (Host.AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         var rc = data.CopyFrom((uint)IommuHwptDataType.ArmSmmuV3, 16, out IommuHwptArmSmmuV3 vste);
         if (rc != Errno.Success)
         {

@@ -131,6 +131,11 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
             return Errno.EINVAL;
         }
 
+        if (Host.AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         var rc = data.CopyFrom((uint)IommuViommuType.Tegra241Cmdqv, 16, out IommuViommuTegra241Cmdqv request);
         if (rc != Errno.Success)
         {

@@ -109,6 +109,11 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
             return Errno.EINVAL;
         }
 
+        if (Core.Host.AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         int index = (int)queue.Index;
         lock (_lock)
         {

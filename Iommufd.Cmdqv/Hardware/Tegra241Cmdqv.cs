@@ -328,7 +328,15 @@ public sealed class Tegra241Cmdqv : IDisposable
         bool raise;
         lock (_lock)
         {
-            queue.Gerror ^= 1; // CMDQ_ERR becomes active (it was not: consumption stops while it is)
+            // GERROR toggles only to activate an inactive error (Arm IHI 0070 §6.3.19, as the SMMU's own GERROR).
+            // Software may have toggled GERRORN while the queue ran (CONSTRAINED UNPREDICTABLE for an inactive
+            // error); toggling GERROR then would make the error inactive and lose it, leaving the queue stopped on
+            // CONS.ERR with nothing to acknowledge.
+            if (!queue.ErrorActive)
+            {
+                queue.Gerror ^= 1;
+            }
+
             var owner = queue.Owner;
             if (owner is not null)
             {

@@ -186,13 +186,10 @@ internal sealed class IoasObject : IommufdObject
         lock (_lock)
         {
             var victims = new List<IovaArea>();
-            foreach (var area in _areas.Values)
+            var areas = _areas.Values;
+            for (int i = FirstEndingAtOrAfter(iova); i < areas.Count && areas[i].Iova <= last; i++)
             {
-                if (area.Last < iova || area.Iova > last)
-                {
-                    continue;
-                }
-
+                var area = areas[i];
                 if (area.Iova < iova || area.Last > last)
                 {
                     return Errno.ENOENT;
@@ -373,7 +370,9 @@ internal sealed class IoasObject : IommufdObject
             }
 
             physicalAddress = basePa + (iova - first);
-            pin = new IoasPin(this, pieces);
+            long pages = (long)((end - first) / PhysicalMemory.PageSize);
+            pin = new IoasPin(this, pieces, pages);
+            IommufdMetrics.Pinned(pages); // a HW queue's pages count as pinned on their own (iopt_pin_pages)
             return Errno.Success;
         }
     }
@@ -397,7 +396,7 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
-    internal void Unpin(List<IovaArea> pieces)
+    internal void Unpin(List<IovaArea> pieces, long pages)
     {
         lock (_lock)
         {
@@ -406,6 +405,8 @@ internal sealed class IoasObject : IommufdObject
                 area.Pins--;
             }
         }
+
+        IommufdMetrics.Pinned(-pages);
     }
 
     internal override void Destroy()
@@ -440,32 +441,34 @@ internal sealed class IoasObject : IommufdObject
             }
         }
 
-        foreach (var area in _areas.Values)
-        {
-            if (area.Iova <= last && iova <= area.Last)
-            {
-                return Errno.EEXIST;
-            }
-        }
-
-        return Errno.Success;
+        int first = FirstEndingAtOrAfter(iova);
+        return first < _areas.Count && _areas.Values[first].Iova <= last ? Errno.EEXIST : Errno.Success;
     }
 
     private bool TryAllocateIova(ulong length, out ulong iova)
     {
         foreach (var range in GetUsableRangesLocked())
         {
+            // The areas are sorted and disjoint: find the first that can block once, then walk on from it (each
+            // blocker moves the candidate past itself, so no area is looked at twice).
             ulong candidate = AlignUp(range.Start);
+            var areas = _areas.Values;
+            int next = FirstEndingAtOrAfter(candidate);
             while (candidate >= range.Start && candidate <= range.Last && range.Last - candidate >= length - 1)
             {
                 ulong last = candidate + length - 1;
-                var blocker = _areas.Values.FirstOrDefault(a => a.Iova <= last && candidate <= a.Last);
-                if (blocker is null)
+                while (next < areas.Count && areas[next].Last < candidate)
+                {
+                    next++;
+                }
+
+                if (next == areas.Count || areas[next].Iova > last)
                 {
                     iova = candidate;
                     return true;
                 }
 
+                var blocker = areas[next];
                 if (blocker.Last == ulong.MaxValue)
                 {
                     break;
@@ -560,27 +563,33 @@ internal sealed class IoasObject : IommufdObject
 
     private IovaArea? FindArea(ulong iova)
     {
-        var keys = _areas.Keys;
-        int lo = 0, hi = keys.Count - 1;
-        while (lo <= hi)
+        int i = FirstEndingAtOrAfter(iova);
+        return i < _areas.Count && _areas.Values[i].Iova <= iova ? _areas.Values[i] : null;
+    }
+
+    /// <summary>
+    /// Binary search: the index of the first area whose last byte is at or after <paramref name="iova"/> (the
+    /// count when there is none). Areas are disjoint and sorted by start, so their ends are sorted too; the first
+    /// area that can overlap anything from <paramref name="iova"/> on is this one.
+    /// </summary>
+    private int FirstEndingAtOrAfter(ulong iova)
+    {
+        var areas = _areas.Values;
+        int lo = 0, hi = areas.Count;
+        while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
-            var a = _areas.Values[mid];
-            if (iova < a.Iova)
-            {
-                hi = mid - 1;
-            }
-            else if (iova > a.Last)
+            if (areas[mid].Last < iova)
             {
                 lo = mid + 1;
             }
             else
             {
-                return a;
+                hi = mid;
             }
         }
 
-        return null;
+        return lo;
     }
 
     /// <summary>

@@ -5,15 +5,17 @@ internal sealed class IoasPin : IDisposable
 {
     private IoasObject? _ioas;
     private readonly List<IovaArea> _areas;
+    private readonly long _pages;
 
-    public IoasPin(IoasObject ioas, List<IovaArea> areas)
+    public IoasPin(IoasObject ioas, List<IovaArea> areas, long pages)
     {
         _ioas = ioas;
         _areas = areas;
+        _pages = pages;
     }
 
     public void Dispose()
     {
-        Interlocked.Exchange(ref _ioas, null)?.Unpin(_areas);
+        Interlocked.Exchange(ref _ioas, null)?.Unpin(_areas, _pages);
     }
 }

@@ -6,6 +6,7 @@ using Iommufd.Core;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Uapi;
+using Iommufd.Tests.Support;
 using Iommufd.Vmm;
 
 namespace Iommufd.Tests.Cmdqv;
@@ -44,7 +45,7 @@ internal sealed class CmdqvGuest : IDisposable
         Window = window;
         if (veventq)
         {
-            Expect(File.VeventqAlloc(ViommuId, IommuVeventqType.Tegra241Cmdqv, 16, out _, out EventFd));
+            Expect(File.VeventqAlloc(ViommuId, IommuVeventqType.Tegra241Cmdqv, 16, out VeventqId, out EventFd));
         }
 
         // Guest stage 1: a CD with the ASID and EATS = 1 in the guest STE, so translations reach the ATC too.
@@ -100,6 +101,8 @@ internal sealed class CmdqvGuest : IDisposable
     public uint VdeviceId;
 
     public uint NestedId;
+
+    public uint VeventqId;
 
     public int EventFd = -1;
 
@@ -179,6 +182,7 @@ internal sealed class CmdqvGuest : IDisposable
         }
 
         File.Dispose();
+        ProcessExit.UnmapAll(File.Memory); // the VMM process ends too
     }
 
     private static int FindVintf(Tegra241Cmdqv cmdqv, uint vsid, uint psid)

@@ -6,6 +6,7 @@ using Iommufd.Cmdqv.Driver;
 using Iommufd.Cmdqv.Hardware;
 using Iommufd.Core;
 using Iommufd.Core.DependencyInjection;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Devices;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -56,6 +57,9 @@ internal sealed class CmdqvRig : IDisposable
     public SmmuV3 Hardware => Smmu.Hardware;
 
     public CmdqvImplementation Implementation { get; }
+
+    /// <summary>The machine's fault-injection seam.</summary>
+    public FailNth Faults => _provider.GetRequiredService<FailNth>();
 
     public Tegra241Cmdqv Cmdqv => Implementation.Cmdqv;
 

@@ -90,9 +90,18 @@ internal sealed class GuestVcmdq
     /// <summary>Acknowledges the queue error: GERRORN.CMDQ_ERR toggled to equal GERROR.CMDQ_ERR.</summary>
     public void Acknowledge() => Write(CmdqvRegister.VCMDQ_GERRORN, Gerror);
 
+    /// <summary>Writes any value to PROD, as a buggy or hostile guest may; the guest goes on from its index and wrap bit.</summary>
+    public void RingAt(uint value)
+    {
+        Write(CmdqvRegister.VCMDQ_PROD, value);
+        Prod = value & WrapMask;
+    }
+
+    /// <summary>Reads one of the queue's page-0 registers through the window.</summary>
+    public uint Read(uint register) => _guest.Window.Read32((Index * CmdqvRegister.VcmdqStride) + register);
+
+    /// <summary>Writes one of the queue's page-0 registers through the window.</summary>
+    public void Write(uint register, uint value) => _guest.Window.Write32((Index * CmdqvRegister.VcmdqStride) + register, value);
+
     private ulong Slot(uint position) => _ipa + ((position & (Entries - 1)) * 16UL);
-
-    private uint Read(uint register) => _guest.Window.Read32((Index * CmdqvRegister.VcmdqStride) + register);
-
-    private void Write(uint register, uint value) => _guest.Window.Write32((Index * CmdqvRegister.VcmdqStride) + register, value);
 }

@@ -8,7 +8,8 @@ namespace Iommufd.Tests.Cmdqv;
 /// <summary>
 /// An exception while a VCMDQ is consumed (a bug of whatever executes its commands) is contained: that queue
 /// alone stops, the fault is reported once, the engine thread goes on with the other queues, and disabling and
-/// enabling the queue starts it afresh.
+/// enabling the queue starts it afresh. A queue error raised while software toggled GERRORN during consumption stays
+/// active, so the queue never stops without an error to acknowledge.
 /// </summary>
 [TestFixture]
 public class VcmdqFaultContainmentTests
@@ -71,6 +72,34 @@ public class VcmdqFaultContainmentTests
         }
     }
 
+    [Test]
+    public void An_error_raised_after_software_toggled_GERRORN_mid_slice_stays_active_and_the_queue_resumes_once_acknowledged()
+    {
+        var memory = new PhysicalMemory();
+        var target = new GerrornToggler();
+        using var cmdqv = new Tegra241Cmdqv("t", new CmdqvFeatures(), target, memory, Log2Entries, ExecutionMode.Inline);
+        target.Cmdqv = cmdqv;
+        cmdqv.WriteRegister(CmdqvRegister.CONFIG, CmdqvRegister.CONFIG_CMDQV_EN);
+        cmdqv.WriteRegister(CmdqvRegister.VintfBase + CmdqvRegister.VINTF_CONFIG, CmdqvRegister.VINTF_CONFIG_EN); // guest-owned
+        var bank = SetUpQueue(cmdqv, memory, 0);
+
+        // The first entry runs and, as a second vCPU would, toggles GERRORN; the second is refused (CERROR_ILL).
+        Submit(cmdqv, bank, 0, GerrornToggler.Marker, SmmuCommandBuilder.TlbiS12Vmall(1), SmmuCommandBuilder.TlbiNhAsid(0, 1));
+        var queue = cmdqv.Queues[0];
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(queue.Queue.Error, Is.EqualTo(CommandError.CERROR_ILL));
+            Assert.That(queue.Queue.Cons & 0x1F, Is.EqualTo(1u), "stopped on the refused entry");
+            Assert.That(queue.ErrorActive, Is.True, "the error is active, so the guest sees it and acknowledges");
+            Assert.That(cmdqv.Vintfs[0].ErrorMap, Is.EqualTo(UInt128.One), "and its VINTF's LVCMDQ_ERR_MAP shows it");
+        }
+
+        SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_NONE).Write(bank.Span.Slice(16, 16));
+        WriteQueue(cmdqv, 0, CmdqvRegister.VCMDQ_GERRORN, queue.Gerror);
+        Assert.That((queue.Queue.IsEmpty, queue.ErrorActive, cmdqv.Vintfs[0].ErrorMap), Is.EqualTo((true, false, UInt128.Zero)), "acknowledged: the rest runs");
+    }
+
     private static PhysicalBank SetUpQueue(Tegra241Cmdqv cmdqv, PhysicalMemory memory, int q)
     {
         var bank = memory.Allocate(16 << Log2Entries);
@@ -92,6 +121,24 @@ public class VcmdqFaultContainmentTests
 
     private static void WriteQueue(Tegra241Cmdqv cmdqv, int q, uint register, uint value) =>
         cmdqv.WriteRegister(CmdqvRegister.GlobalVcmdqPage0 + ((uint)q * CmdqvRegister.VcmdqStride) + register, value);
+
+    /// <summary>A command target that toggles queue 0's GERRORN on one entry, as another vCPU might while it runs.</summary>
+    private sealed class GerrornToggler : ICommandExecutor
+    {
+        public static readonly SmmuCommand Marker = SmmuCommandBuilder.TlbiNhAsid(0, 0xABC);
+
+        public Tegra241Cmdqv? Cmdqv { get; set; }
+
+        public CommandError Execute(in SmmuCommand command, CommandQueue queue)
+        {
+            if (command.Opcode == SmmuOpcode.TLBI_NH_ASID && command.Asid == 0xABC)
+            {
+                WriteQueue(Cmdqv!, 0, CmdqvRegister.VCMDQ_GERRORN, Cmdqv!.Queues[0].Gerrorn ^ 1);
+            }
+
+            return CommandError.CERROR_NONE;
+        }
+    }
 
     /// <summary>A command target with a bug: it throws on one particular entry.</summary>
     private sealed class ThrowingTarget : ICommandExecutor

@@ -20,6 +20,7 @@ public class FailNthSweepTests
         for (; n < 200; n++)
         {
             using var fx = new MockFixture();
+            Assert.That(fx.File.UnbindDevice(fx.DevId), Is.EqualTo(Errno.Success), "the sequence binds the device itself");
             var faults = fx.Services.GetRequiredService<FailNth>();
             faults.Arm(n);
             string? failed = RunSequence(fx, out int objectsBefore, out int domainsBefore);
@@ -47,16 +48,22 @@ public class FailNthSweepTests
 
     private static string? RunSequence(MockFixture fx, out int objectsBefore, out int domainsBefore)
     {
-        uint parent = 0, viommu = 0;
+        uint dev = 0, parent = 0, viommu = 0;
         (string Name, Func<Errno> Step)[] steps =
         [
+            ("bind", () => fx.File.BindDevice(fx.Device, out dev)),
             ("IOAS_MAP", () => fx.MapGuestRamAt(0, MockFixture.PageSize, SelftestConstants.MockApertureStart, IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable)),
-            ("HWPT_ALLOC nest parent", () => fx.AllocHwpt(fx.DevId, fx.IoasId, IommuHwptAllocFlags.NestParent, out parent)),
-            ("VIOMMU_ALLOC", () => fx.AllocViommu(fx.DevId, parent, (uint)IommuViommuType.Selftest, out viommu)),
-            ("VDEVICE_ALLOC", () => fx.AllocVdevice(viommu, fx.DevId, 7, out _)),
+            ("HWPT_ALLOC nest parent", () => fx.AllocHwpt(dev, fx.IoasId, IommuHwptAllocFlags.NestParent, out parent)),
+            ("VIOMMU_ALLOC", () => fx.AllocViommu(dev, parent, (uint)IommuViommuType.Selftest, out viommu)),
+            ("VDEVICE_ALLOC", () => fx.AllocVdevice(viommu, dev, 7, out _)),
             ("VEVENTQ_ALLOC", () => fx.AllocVeventq(viommu, IommuVeventqType.Selftest, 4, out _, out _)),
+            ("HW_QUEUE_ALLOC", () => fx.AllocHwQueue(viommu, IommuHwQueueType.Selftest, 0, SelftestConstants.MockApertureStart, MockFixture.PageSize, out _)),
             ("HWPT_ALLOC nested", () => fx.AllocNested(viommu, out _)),
-            ("attach IOAS", () => fx.Attach(fx.IoasId)),
+            ("attach IOAS", () =>
+            {
+                uint pt = fx.IoasId;
+                return fx.File.AttachDevice(dev, ref pt);
+            }),
         ];
         foreach (var (name, step) in steps)
         {

@@ -146,6 +146,49 @@ public class IoasTests
     }
 
     [Test]
+    public void With_2047_one_page_areas_allocation_finds_the_lowest_hole_and_overlaps_are_found_anywhere()
+    {
+        const int Areas = 2047;
+        using var host = new TestHost();
+        uint ioas = AllocIoas(host);
+        var region = host.Process.Map(Areas * (long)Page);
+        var iovas = new ulong[Areas];
+        for (int i = 0; i < Areas; i++)
+        {
+            Assert.That(Map(host, ioas, region.Address + ((ulong)i * Page), Page, ref iovas[i]), Is.EqualTo(Errno.Success));
+        }
+
+        // Allocation is first fit from the lowest usable IOVA, so the areas lie side by side.
+        Assert.That(iovas.Zip(iovas.Skip(1), (a, b) => b - a), Is.All.EqualTo(Page), "each area right after the one before");
+
+        // Free every third area (one-page holes), the last one (2046) too.
+        var freed = new SortedSet<ulong>();
+        for (int i = 0; i < Areas; i += 3)
+        {
+            ulong length = Page;
+            Assert.That(Unmap(host, ioas, iovas[i], ref length), Is.EqualTo(Errno.Success));
+            freed.Add(iovas[i]);
+        }
+
+        ulong two = 0, one = 0, fixedInHole = iovas[3], fixedOnArea = iovas[1000], straddle = iovas[1998];
+        ulong span = 3 * Page, half = Page;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Map(host, ioas, region.Address, 2 * Page, ref two), Is.EqualTo(Errno.Success));
+            Assert.That(two, Is.EqualTo(iovas[Areas - 1]), "no hole holds two pages: where the last area was, which is free to the end");
+            Assert.That(Map(host, ioas, region.Address, Page, ref one), Is.EqualTo(Errno.Success));
+            Assert.That(one, Is.EqualTo(freed.Min), "one page goes into the lowest hole");
+            Assert.That(Map(host, ioas, region.Address, Page, ref fixedInHole, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable), Is.EqualTo(Errno.Success), "a fixed IOVA in a hole");
+            Assert.That(Map(host, ioas, region.Address, Page, ref fixedOnArea, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable), Is.EqualTo(Errno.EEXIST), "a fixed IOVA on an area");
+            Assert.That(Map(host, ioas, region.Address, 2 * Page, ref straddle, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable), Is.EqualTo(Errno.EEXIST), "a hole and the area after it");
+            Assert.That(Unmap(host, ioas, iovas[1001], ref half), Is.EqualTo(Errno.Success), "one whole area");
+            Assert.That(Unmap(host, ioas, iovas[1003], ref span), Is.EqualTo(Errno.Success), "areas 1003 and 1004 around the hole of 1005");
+            Assert.That(span, Is.EqualTo(2 * Page), "the bytes of the two areas");
+            Assert.That(Unmap(host, ioas, two, ref half), Is.EqualTo(Errno.ENOENT), "half of the two-page area");
+        }
+    }
+
+    [Test]
     public void Unmap_all_removes_every_mapping_and_succeeds_on_an_empty_ioas()
     {
         using var host = new TestHost();

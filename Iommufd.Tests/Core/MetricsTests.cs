@@ -1,5 +1,6 @@
 using Iommufd.Core;
 using Iommufd.Core.Uapi;
+using Iommufd.Tests.Contract;
 using Iommufd.Tests.Support;
 using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
@@ -46,5 +47,32 @@ public class MetricsTests
             Assert.That(IommufdMetrics.ErrnoName(Errno.EOPNOTSUPP), Is.EqualTo("EOPNOTSUPP"));
             Assert.That(IommufdMetrics.ErrnoName((Errno)4095), Is.EqualTo("4095"));
         }
+    }
+
+    [Test]
+    public void The_leak_gauges_show_pins_of_mappings_and_HW_queues_objects_and_mmaps_until_they_are_released()
+    {
+        using var fx = new MockFixture();
+        int objectsBefore = fx.File.ObjectCount; // the IOAS and the device, made before the listener counts
+        using var gauges = new LeakGauges(fx.Memory);
+        var start = gauges.Read();
+        MockFixture.Expect(fx.MapGuestRamAt(0, 2 * MockFixture.PageSize, SelftestConstants.MockApertureStart, IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable), "map");
+        var (_, viommu, _) = fx.SetUpViommu();
+        MockFixture.Expect(fx.AllocHwQueue(viommu, IommuHwQueueType.Selftest, 0, SelftestConstants.MockApertureStart, MockFixture.PageSize, out uint queue), "HW queue");
+        var held = gauges.Read();
+        MockFixture.Expect(fx.Destroy(queue), "destroy the HW queue");
+        var released = gauges.Read();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(held.PinnedPages - start.PinnedPages, Is.EqualTo(3), "two mapped pages and the HW queue's page");
+            Assert.That(held.Objects - start.Objects, Is.GreaterThanOrEqualTo(4), "the parent, the vIOMMU, the nested HWPT and the HW queue");
+            Assert.That(released.PinnedPages - start.PinnedPages, Is.EqualTo(2), "the HW queue's pin is gone with it");
+            Assert.That(released.Objects, Is.EqualTo(held.Objects - 1));
+        }
+
+        fx.Dispose();
+        var closed = gauges.Read();
+        Assert.That(closed, Is.EqualTo(start with { Objects = -objectsBefore, Frames = 0 }), "every object, pin and frame released when the file closes");
     }
 }

@@ -217,10 +217,7 @@ public sealed class DriverContractRig : IDisposable
 
         _closed = true;
         File.Dispose();
-        foreach (var region in Process.Regions.ToList())
-        {
-            Process.Unmap(region);
-        }
+        ProcessExit.UnmapAll(Process);
     }
 
     public void Dispose()

@@ -1,4 +1,4 @@
-using System.Globalization;
+using Iommufd.Tests.Support;
 
 namespace Iommufd.Tests.Stress;
 
@@ -10,14 +10,10 @@ namespace Iommufd.Tests.Stress;
 internal static class StressSettings
 {
     /// <summary>Seconds all race cases of one plugin share (default 1.5, so both plugins take about 3 s).</summary>
-    public static double TotalSeconds { get; } =
-        double.TryParse(Environment.GetEnvironmentVariable("IOMMUFD_STRESS_SECONDS"), NumberStyles.Float, CultureInfo.InvariantCulture, out double s) && s > 0 ? s : 1.5;
+    public static double TotalSeconds { get; } = EnvironmentSettings.Positive("IOMMUFD_STRESS_SECONDS", 1.5);
 
     /// <summary>The seed of this run.</summary>
-    public static int Seed { get; } =
-        int.TryParse(Environment.GetEnvironmentVariable("IOMMUFD_STRESS_SEED"), NumberStyles.Integer, CultureInfo.InvariantCulture, out int seed)
-            ? seed
-            : Environment.TickCount & int.MaxValue; // a fresh seed per run, printed by every test
+    public static int Seed { get; } = EnvironmentSettings.Seed("IOMMUFD_STRESS_SEED");
 
     /// <summary>Threads racing on one file, as in the VMM model.</summary>
     public const int Threads = 4;

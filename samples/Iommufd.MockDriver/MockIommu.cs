@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using Iommufd.Core;
 using Iommufd.Core.Devices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
@@ -23,9 +24,10 @@ namespace Iommufd.MockDriver;
 /// </para>
 /// <para>
 /// Not modelled: dirty tracking (DIRTY_TRACKING is EOPNOTSUPP), PASID attach and the PASID table, huge pages and the
-/// generic_pt page-table format (the page table is a map of 4 KiB pages), I/O page faults raised by DMA (the core's
-/// <c>IommufdFile.ReportPageFault</c> stands in for TRIGGER_IOPF), and fault injection
-/// (tools/testing/selftests/iommu/iommufd_fail_nth.c).
+/// generic_pt page-table format (the page table is a map of 4 KiB pages), and I/O page faults raised by DMA (the core's
+/// <c>IommufdFile.ReportPageFault</c> stands in for TRIGGER_IOPF). Fault injection goes through the core's
+/// <see cref="FailNth"/> at every allocation (domain, vIOMMU, HW queue) and page-table map, as the selftest driver's
+/// allocations are failable under tools/testing/selftests/iommu/iommufd_fail_nth.c.
 /// </para>
 /// <para>
 /// Thread safety: every hook may run concurrently with any other. Each piece of state says which lock guards it.
@@ -41,10 +43,11 @@ public sealed class MockIommu : IIommuInstance
     private int _domainCount;
     private int _viommuCount;
 
-    internal MockIommu(string name, PhysicalMemory memory)
+    internal MockIommu(string name, PhysicalMemory memory, FailNth? faults = null)
     {
         Name = name;
         Memory = memory;
+        Faults = faults;
     }
 
     public string Name { get; }
@@ -57,6 +60,12 @@ public sealed class MockIommu : IIommuInstance
 
     /// <summary>The machine's physical memory, which DMA and the vIOMMU's mmap pages live in.</summary>
     internal PhysicalMemory Memory { get; }
+
+    /// <summary>The fault-injection seam, when the machine has one.</summary>
+    internal FailNth? Faults { get; }
+
+    /// <summary>An injection point: true when this allocation must fail (ENOMEM).</summary>
+    internal bool AllocationFails() => Faults?.ShouldFail() == true;
 
     public void ProbeDevice(EndpointDevice device)
     {
@@ -100,6 +109,11 @@ public sealed class MockIommu : IIommuInstance
         if ((flags & ~supported) != 0)
         {
             return Errno.EOPNOTSUPP;
+        }
+
+        if (AllocationFails())
+        {
+            return Errno.ENOMEM;
         }
 
         domain = new MockPagingDomain(this, isNestParent: (flags & IommuHwptAllocFlags.NestParent) != 0);

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Microsoft.Extensions.Options;
@@ -12,7 +13,7 @@ namespace Iommufd.MockDriver;
 [SuppressMessage("Performance", "CA1812:Avoid uninstantiated internal classes", Justification = "Created by dependency injection.")]
 internal sealed class MockIommuDriver : IIommuDriver
 {
-    public MockIommuDriver(PhysicalMemory memory, IOptions<MockIommuOptions> options)
+    public MockIommuDriver(PhysicalMemory memory, IOptions<MockIommuOptions> options, FailNth? faults = null)
     {
         ArgumentNullException.ThrowIfNull(memory);
         ArgumentNullException.ThrowIfNull(options);
@@ -22,7 +23,7 @@ internal sealed class MockIommuDriver : IIommuDriver
             throw new OptionsValidationException(nameof(MockIommuOptions), typeof(MockIommuOptions), errors);
         }
 
-        Instances = [.. options.Value.EffectiveInstanceNames.Select(name => new MockIommu(name, memory))];
+        Instances = [.. options.Value.EffectiveInstanceNames.Select(name => new MockIommu(name, memory, faults))];
     }
 
     public string Name => "mock";

@@ -62,6 +62,11 @@ internal sealed class MockNestedDomain : INestedDomain, IUserCacheInvalidation
             return rc;
         }
 
+        if (iommu.AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         domain = new MockNestedDomain(iommu, parent, viommu, config.Iotlb);
         return Errno.Success;
     }

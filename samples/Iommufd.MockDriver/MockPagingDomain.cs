@@ -66,6 +66,11 @@ internal sealed class MockPagingDomain : IPagingDomain
             return Errno.EINVAL;
         }
 
+        if (_iommu.AllocationFails())
+        {
+            return Errno.ENOMEM; // a page-table allocation; iommufd_fail_nth.c sweeps IOAS_MAP through these
+        }
+
         ulong first = iova >> PhysicalMemory.PageShift;
         ulong count = length >> PhysicalMemory.PageShift;
         lock (_lock)

@@ -59,6 +59,11 @@ internal sealed class MockViommu : IViommu, IUserCacheInvalidation, IViommuNeste
     public static Errno Create(MockIommu iommu, IViommuContext context, MockPagingDomain parent, UserData data, out MockViommu viommu)
     {
         viommu = null!;
+        if (iommu.AllocationFails())
+        {
+            return Errno.ENOMEM;
+        }
+
         if (data.IsEmpty)
         {
             viommu = new MockViommu(iommu, context, parent, mmap: null, mmapOffset: 0);
@@ -222,6 +227,11 @@ internal sealed class MockViommu : IViommu, IUserCacheInvalidation, IViommuNeste
             if (previous is not null)
             {
                 queue.DependOn(previous.Context);
+            }
+
+            if (_iommu.AllocationFails())
+            {
+                return Errno.ENOMEM;
             }
 
             var mock = new MockHwQueue(this, queue);
