@@ -135,7 +135,10 @@ public sealed partial class IommufdFile : IDisposable
     private Errno Dispatch(uint request, Span<byte> argument, out int written)
     {
         written = 0;
-        if (!IoctlTable.TryGet(request, out var command))
+
+        // main.c iommufd_fops_ioctl(): a number in the table's range reads the size (EFAULT) before the request is
+        // matched against the table entry (ENOIOCTLCMD, which userspace sees as ENOTTY).
+        if (!IoctlTable.InRange(request))
         {
             return Errno.ENOTTY;
         }
@@ -143,6 +146,11 @@ public sealed partial class IommufdFile : IDisposable
         if (argument.Length < sizeof(uint))
         {
             return Errno.EFAULT;
+        }
+
+        if (!IoctlTable.TryGet(request, out var command))
+        {
+            return Errno.ENOTTY;
         }
 
         uint size = BinaryPrimitives.ReadUInt32LittleEndian(argument);
