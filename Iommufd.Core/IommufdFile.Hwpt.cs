@@ -292,7 +292,7 @@ public sealed partial class IommufdFile
             return Errno.EOPNOTSUPP;
         }
 
-        return DirtyTrackingUnsupported(cmd.HwptId);
+        return DirtyTrackingUnsupported(cmd.HwptId, cmd.Iova, cmd.Length, cmd.PageSize);
     }
 
     internal Errno RawFaultQueueAlloc(ref IommuFaultAlloc cmd, ref bool respond)
@@ -349,17 +349,40 @@ public sealed partial class IommufdFile
         }
     }
 
-    private Errno DirtyTrackingUnsupported(uint hwptId)
+    /// <summary>
+    /// No driver here tracks dirty pages: paging HWPTs are never allocated with DIRTY_TRACKING, so past the lookup
+    /// the answer is EOPNOTSUPP (io_pagetable.c iopt_set_dirty_tracking()) — for GET_DIRTY_BITMAP only after the
+    /// range is checked (io_pagetable.c iopt_read_and_clear_dirty_data() calls iommufd_check_iova_range() first).
+    /// </summary>
+    private Errno DirtyTrackingUnsupported(uint hwptId, ulong iova = 0, ulong length = 0, ulong? pageSize = null)
     {
-        // No driver here tracks dirty pages: paging HWPTs are never allocated with DIRTY_TRACKING.
         var rc = _objects.Get<HwptPagingObject>(hwptId, out var hwpt);
         if (rc != Errno.Success)
         {
             return rc;
         }
 
-        hwpt.Dispose();
-        return Errno.EOPNOTSUPP;
+        using (hwpt)
+        {
+            return pageSize is { } size ? CheckDirtyRange(hwpt.Object.Ioas.IovaAlignment, iova, length, size) ?? Errno.EOPNOTSUPP : Errno.EOPNOTSUPP;
+        }
+    }
+
+    /// <summary>io_pagetable.c iommufd_check_iova_range(): null when the bitmap's range is well formed.</summary>
+    private static Errno? CheckDirtyRange(ulong alignment, ulong iova, ulong length, ulong pageSize)
+    {
+        if (length - 1 > ulong.MaxValue - iova)
+        {
+            return Errno.EOVERFLOW; // iova + (length - 1) carries out of 64 bits (length 0 wraps to U64_MAX)
+        }
+
+        ulong end = iova + length;
+        if (((iova | end) & (alignment - 1)) != 0 || pageSize == 0 || ((iova | end) & (pageSize - 1)) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        return null;
     }
 
     /// <summary>

@@ -133,11 +133,7 @@ public sealed partial class IommufdFile
         }
 
         // ioas.c iommufd_ioas_copy(): flags, U64_MAX values, no access, then the source's pages, then the destination.
-        var rc = CheckMapArguments(flags, srcIova, length);
-        if (rc == Errno.Success && dstIova == ulong.MaxValue)
-        {
-            rc = Errno.EOVERFLOW;
-        }
+        var rc = CheckMapArguments(flags, Math.Max(srcIova, dstIova), length); // either IOVA at U64_MAX is EOVERFLOW
 
         if (rc != Errno.Success)
         {
