@@ -12,7 +12,7 @@ namespace Iommufd.Core;
 internal static class IoctlTable
 {
     /// <summary>Large enough for the biggest command struct.</summary>
-    public const int MaxKernelSize = 64;
+    public const int MaxKernelSize = 72;
 
     // iommufd_ioctl_ops[] runs to IOMMU_TEST_CMD (CONFIG_IOMMUFD_TEST); the numbers between have no entry.
     private const uint TableLength = (uint)(IommufdCommand.TestCmd - IommufdCommand.Destroy) + 1;
@@ -42,6 +42,7 @@ internal static class IoctlTable
         Add(IommufdCommand.IoasChangeProcess, 8, static (IommufdFile f, ref IommuIoasChangeProcess c, ref bool r) => f.RawIoasChangeProcess(ref c));
         Add(IommufdCommand.VeventqAlloc, 28, static (IommufdFile f, ref IommuVeventqAlloc c, ref bool r) => f.RawVeventqAlloc(ref c, ref r));
         Add(IommufdCommand.HwQueueAlloc, 40, static (IommufdFile f, ref IommuHwQueueAlloc c, ref bool r) => f.RawHwQueueAlloc(ref c, ref r));
+        Add(IommufdCommand.TestCmd, 68, static (IommufdFile f, ref IommuTestCmd c, ref bool r) => f.RawTestCmd(ref c, ref r));
     }
 
     /// <summary>Runs a command on the kernel copy of its struct; sets <c>respond</c> to copy the struct back.</summary>

@@ -114,7 +114,7 @@ internal sealed class IoasObject : IommufdObject
 
             rc = _faults?.ShouldFail() == true
                 ? Errno.ENOMEM // the area's allocation
-                : AddArea(new IovaArea(iova, length, region, offset, protection, (protection & IommuProtection.Write) != 0));
+                : AddArea(new IovaArea(iova, length, region, offset, protection, (protection & IommuProtection.Write) != 0, new object()));
             _memory.ReleaseIfUnused(region); // a region pinned only for this call goes when the map failed
             return rc;
         }
@@ -163,7 +163,7 @@ internal sealed class IoasObject : IommufdObject
             foreach (var piece in pieces)
             {
                 // iopt_insert_area(): write access needs writable pages; the slice's page offset follows the alignment.
-                var area = new IovaArea(iova, piece.Length, piece.Region, piece.RegionOffset, protection, piece.Writable);
+                var area = new IovaArea(iova, piece.Length, piece.Region, piece.RegionOffset, protection, piece.Writable, piece.Pages);
                 rc = (protection & IommuProtection.Write) != 0 && !piece.Writable ? Errno.EPERM
                     : (piece.UserVa & (PhysicalMemory.PageSize - 1) & (_iovaAlignment - 1)) != 0 ? Errno.EINVAL
                     : AddArea(area);
@@ -455,6 +455,29 @@ internal sealed class IoasObject : IommufdObject
             physicalAddress = basePa + (iova - first);
             pin = new IoasPin(this, pieces);
             return Errno.Success;
+        }
+    }
+
+    /// <summary>
+    /// Adds the pins this IOAS holds on the CPU page at <paramref name="userPage"/>: one per page set not in
+    /// <paramref name="seen"/> yet whose area covers the page and is held by a domain or a HW queue (pages.c pins a
+    /// page set's pages when it fills a domain or an access; without either the map is only a lazy reference).
+    /// </summary>
+    public int CountPins(ulong userPage, HashSet<object> seen)
+    {
+        lock (_lock)
+        {
+            int pins = 0;
+            foreach (var area in _areas.Values)
+            {
+                if ((_domains.Count > 0 || area.Pins > 0) && area.UserVa < userPage + PhysicalMemory.PageSize
+                    && userPage < area.UserVa + area.Length && seen.Add(area.Pages))
+                {
+                    pins++;
+                }
+            }
+
+            return pins;
         }
     }
 
@@ -895,7 +918,7 @@ internal sealed class IoasObject : IommufdObject
         foreach (var area in areas)
         {
             ulong end = Math.Min(last, area.Last);
-            slices.Add(new IovaArea(cursor, end - cursor + 1, area.Region, area.RegionOffset + (cursor - area.Iova), area.Protection, area.Writable));
+            slices.Add(new IovaArea(cursor, end - cursor + 1, area.Region, area.RegionOffset + (cursor - area.Iova), area.Protection, area.Writable, area.Pages));
             cursor = end + 1;
         }
 

@@ -6,8 +6,9 @@ namespace Iommufd.Core.Ioas;
 /// <summary>One IOAS mapping: an IOVA range backed by pinned user pages (the kernel's <c>struct iopt_area</c>).</summary>
 internal sealed class IovaArea
 {
-    public IovaArea(ulong iova, ulong length, UserRegion region, ulong regionOffset, IommuProtection protection, bool writable)
+    public IovaArea(ulong iova, ulong length, UserRegion region, ulong regionOffset, IommuProtection protection, bool writable, object pages)
     {
+        Pages = pages;
         Iova = iova;
         Length = length;
         Region = region;
@@ -33,6 +34,12 @@ internal sealed class IovaArea
     /// every IOAS_COPY of them (the kernel's <c>iopt_pages.writable</c>, io_pagetable.c iopt_insert_area()).
     /// </summary>
     public bool Writable { get; }
+
+    /// <summary>
+    /// The page set the area takes a slice of: one per IOAS_MAP, shared by every IOAS_COPY of it (the kernel's
+    /// <c>struct iopt_pages</c>, which pins each page once however many areas use it).
+    /// </summary>
+    public object Pages { get; }
 
     /// <summary>The user address of the area's first byte.</summary>
     public ulong UserVa => Region.Address + RegionOffset;
