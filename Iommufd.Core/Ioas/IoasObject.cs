@@ -85,7 +85,8 @@ internal sealed class IoasObject : IommufdObject
     /// <summary>
     /// IOMMU_IOAS_MAP after the ioctl's own checks: maps user memory at a fixed or an allocated IOVA, checked in the
     /// order of pages.c iopt_alloc_user_pages() and io_pagetable.c iopt_alloc_area_pages() / iopt_insert_area(),
-    /// the user pages last (they are pinned when the domains are filled).
+    /// the user pages last: they are looked up and pinned when a domain is filled (EFAULT), so with no domain a map
+    /// of memory the process does not have succeeds and the failure comes when a domain arrives.
     /// </summary>
     public Errno Map(ulong userVa, ulong length, IommuProtection protection, bool fixedIova, ref ulong iova)
     {
@@ -107,16 +108,13 @@ internal sealed class IoasObject : IommufdObject
                 return rc;
             }
 
-            if (!_memory.TryFind(userVa, length, out var region, out ulong offset))
+            if (_faults?.ShouldFail() == true)
             {
-                return Errno.EFAULT;
+                return Errno.ENOMEM; // the area's allocation
             }
 
-            rc = _faults?.ShouldFail() == true
-                ? Errno.ENOMEM // the area's allocation
-                : AddArea(new IovaArea(iova, length, region, offset, protection, (protection & IommuProtection.Write) != 0, new object()));
-            _memory.ReleaseIfUnused(region); // a region pinned only for this call goes when the map failed
-            return rc;
+            var pages = new IoasPages(userVa, length, (protection & IommuProtection.Write) != 0);
+            return AddArea(new IovaArea(iova, length, pages, 0, protection));
         }
     }
 
@@ -163,8 +161,8 @@ internal sealed class IoasObject : IommufdObject
             foreach (var piece in pieces)
             {
                 // iopt_insert_area(): write access needs writable pages; the slice's page offset follows the alignment.
-                var area = new IovaArea(iova, piece.Length, piece.Region, piece.RegionOffset, protection, piece.Writable, piece.Pages);
-                rc = (protection & IommuProtection.Write) != 0 && !piece.Writable ? Errno.EPERM
+                var area = new IovaArea(iova, piece.Length, piece.Pages, piece.StartByte, protection);
+                rc = (protection & IommuProtection.Write) != 0 && !piece.Pages.Writable ? Errno.EPERM
                     : (piece.UserVa & (PhysicalMemory.PageSize - 1) & (_iovaAlignment - 1)) != 0 ? Errno.EINVAL
                     : AddArea(area);
                 if (rc != Errno.Success)
@@ -345,8 +343,9 @@ internal sealed class IoasObject : IommufdObject
     /// <summary>
     /// Adds a paging domain that mirrors this IOAS (io_pagetable.c iopt_table_add_domain()): its smallest page may
     /// raise the IOVA alignment (above a CPU page EINVAL; an area it misaligns EADDRINUSE), what lies outside its
-    /// aperture becomes reserved (an area or allowed range there: EADDRINUSE), then every area is mapped into it.
-    /// Nothing changes on failure.
+    /// aperture becomes reserved (an area or allowed range there: EADDRINUSE), then every area's pages are pinned
+    /// (EFAULT for memory the process no longer has, iopt_fill_domain()) and mapped into it. Nothing changes on
+    /// failure.
     /// </summary>
     public Errno AddDomain(IPagingDomain domain)
     {
@@ -370,12 +369,21 @@ internal sealed class IoasObject : IommufdObject
             }
 
             var mapped = new List<IovaArea>();
+            var pinned = new List<IovaArea>();
             for (int i = 0; rc == Errno.Success && i < _areas.Count; i++)
             {
-                rc = MapInto(domain, _areas.Values[i]);
+                var area = _areas.Values[i];
+                bool wasPinned = area.Pinned;
+                rc = PinLocked(area);
+                if (rc == Errno.Success && !wasPinned)
+                {
+                    pinned.Add(area);
+                }
+
+                rc = rc == Errno.Success ? MapInto(domain, area) : rc;
                 if (rc == Errno.Success)
                 {
-                    mapped.Add(_areas.Values[i]);
+                    mapped.Add(area);
                 }
             }
 
@@ -384,6 +392,11 @@ internal sealed class IoasObject : IommufdObject
                 foreach (var m in mapped)
                 {
                     domain.Unmap(m.Iova, m.Length);
+                }
+
+                foreach (var p in pinned)
+                {
+                    UnpinLocked(p);
                 }
 
                 _reserved.RemoveAll(r => r.Owner == domain);
@@ -437,6 +450,14 @@ internal sealed class IoasObject : IommufdObject
                 return Errno.ENOENT;
             }
 
+            foreach (var area in pieces)
+            {
+                if (PinLocked(area) != Errno.Success)
+                {
+                    return Errno.EFAULT;
+                }
+            }
+
             ulong basePa = pieces[0].PhysicalAddressOf(first);
             for (ulong page = first; page < end; page += PhysicalMemory.PageSize)
             {
@@ -487,7 +508,7 @@ internal sealed class IoasObject : IommufdObject
         lock (_lock)
         {
             var area = FindArea(iova);
-            if (area is null)
+            if (area is null || !area.Pinned)
             {
                 physicalAddress = 0;
                 protection = IommuProtection.None;
@@ -779,6 +800,11 @@ internal sealed class IoasObject : IommufdObject
 
     private Errno AddArea(IovaArea area)
     {
+        if (_domains.Count > 0 && PinLocked(area) != Errno.Success)
+        {
+            return Errno.EFAULT; // pages.c: filling the domains pins the user pages
+        }
+
         var mapped = new List<IPagingDomain>();
         foreach (var domain in _domains)
         {
@@ -790,16 +816,43 @@ internal sealed class IoasObject : IommufdObject
                     d.Unmap(area.Iova, area.Length);
                 }
 
+                UnpinLocked(area);
                 return rc;
             }
 
             mapped.Add(domain);
         }
 
-        area.Region.Pin();
-        IommufdMetrics.Pinned((long)area.PageCount);
         _areas.Add(area.Iova, area);
         return Errno.Success;
+    }
+
+    /// <summary>Pins the area's pages, once (EFAULT when the process does not have the memory).</summary>
+    private Errno PinLocked(IovaArea area)
+    {
+        if (area.Pinned)
+        {
+            return Errno.Success;
+        }
+
+        if (!area.Pages.TryPin(_memory))
+        {
+            return Errno.EFAULT;
+        }
+
+        area.Pinned = true;
+        IommufdMetrics.Pinned((long)area.PageCount);
+        return Errno.Success;
+    }
+
+    private void UnpinLocked(IovaArea area)
+    {
+        if (area.Pinned)
+        {
+            area.Pinned = false;
+            area.Pages.Unpin(_memory);
+            IommufdMetrics.Pinned(-(long)area.PageCount);
+        }
     }
 
     /// <summary>
@@ -822,9 +875,7 @@ internal sealed class IoasObject : IommufdObject
         }
 
         _areas.Remove(area.Iova);
-        area.Region.Unpin();
-        IommufdMetrics.Pinned(-(long)area.PageCount);
-        _memory.ReleaseIfUnused(area.Region);
+        UnpinLocked(area);
         return Errno.Success;
     }
 
@@ -918,7 +969,7 @@ internal sealed class IoasObject : IommufdObject
         foreach (var area in areas)
         {
             ulong end = Math.Min(last, area.Last);
-            slices.Add(new IovaArea(cursor, end - cursor + 1, area.Region, area.RegionOffset + (cursor - area.Iova), area.Protection, area.Writable, area.Pages));
+            slices.Add(new IovaArea(cursor, end - cursor + 1, area.Pages, area.StartByte + (cursor - area.Iova), area.Protection));
             cursor = end + 1;
         }
 

@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Iommufd.Core;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
+using Iommufd.MockDriver;
 using Iommufd.Tests.Support;
 
 namespace Iommufd.Tests.Core;
@@ -73,7 +74,7 @@ public class IoasTests
         Assert.Multiple(() =>
         {
             Assert.That(iova % Page, Is.Zero);
-            Assert.That(region.IsPinned, Is.True, "mapped pages are pinned");
+            Assert.That(region.IsPinned, Is.False, "no domain needs the pages yet: pages.c pins lazily");
             Assert.That(Unmap(host, ioas, iova, ref length), Is.EqualTo(Errno.Success));
             Assert.That(length, Is.EqualTo(4 * Page));
             Assert.That(region.IsPinned, Is.False);
@@ -81,16 +82,18 @@ public class IoasTests
     }
 
     [Test]
-    public void Map_of_memory_outside_the_process_is_EFAULT()
+    public void Map_of_memory_outside_the_process_succeeds_until_a_domain_needs_the_pages()
     {
+        // pages.c: with no domain an IOAS_MAP takes only a lazy reference; pinning (and EFAULT) comes with a domain.
         using var host = new TestHost();
         uint ioas = AllocIoas(host);
         var region = host.Process.Map((long)Page);
-        ulong iova = 0;
+        ulong iova = 0, past = 0;
         Assert.Multiple(() =>
         {
-            Assert.That(Map(host, ioas, 0x1000, Page, ref iova), Is.EqualTo(Errno.EFAULT));
-            Assert.That(Map(host, ioas, region.Address, 2 * Page, ref iova), Is.EqualTo(Errno.EFAULT), "runs past the region");
+            Assert.That(Map(host, ioas, 0x1000, Page, ref iova), Is.EqualTo(Errno.Success));
+            Assert.That(Map(host, ioas, region.Address, 2 * Page, ref past), Is.EqualTo(Errno.Success), "runs past the region");
+            Assert.That(region.IsPinned, Is.False);
         });
     }
 
@@ -231,22 +234,31 @@ public class IoasTests
             Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_COPY, ref copy), Is.EqualTo(Errno.Success));
         });
 
-        ulong all = ulong.MaxValue;
+        ulong all = ulong.MaxValue, copied = ulong.MaxValue;
         Unmap(host, src, 0, ref all);
-        Assert.That(region.IsPinned, Is.True, "the copy still pins the pages");
+        Assert.Multiple(() =>
+        {
+            Assert.That(Unmap(host, dst, 0, ref copied), Is.EqualTo(Errno.Success), "the copies outlive the source");
+            Assert.That(copied, Is.EqualTo(3 * Page));
+        });
     }
 
     [Test]
     public void Destroying_an_ioas_unpins_its_pages_and_pinned_pages_outlive_the_user_mapping()
     {
-        using var host = new TestHost();
+        // A domain makes the map pin the pages (pages.c); they outlive the user's munmap until the IOAS goes.
+        using var host = new TestHost(b => b.AddMockIommu().AddDevice("dev0", "mock0", streamId: 0x10));
         uint ioas = AllocIoas(host);
+        Assert.That(host.File.BindDevice(host.Host.Platform.GetDevice("dev0"), out uint devId), Is.EqualTo(Errno.Success));
+        uint pt = ioas;
+        Assert.That(host.File.AttachDevice(devId, ref pt), Is.EqualTo(Errno.Success));
         int framesBefore = host.Physical.FrameCount;
         var region = host.Process.Map(2 * (long)Page, contiguous: false);
         ulong iova = 0;
-        Map(host, ioas, region.Address, 2 * Page, ref iova);
+        Assert.That(Map(host, ioas, region.Address, 2 * Page, ref iova), Is.EqualTo(Errno.Success));
         host.Process.Unmap(region);
         Assert.That(host.Physical.FrameCount, Is.EqualTo(framesBefore + 2), "pinned pages stay");
+        Assert.That(host.File.DetachDevice(devId), Is.EqualTo(Errno.Success));
         Assert.That(host.File.Destroy(ioas), Is.EqualTo(Errno.Success));
         Assert.That(host.Physical.FrameCount, Is.EqualTo(framesBefore), "released with the last pin");
     }

@@ -17,6 +17,7 @@ public class CheckOrderTests
     private const ulong Page = MockFixture.PageSize;
     private const uint NoSuchId = 999;
     private const ulong Unmapped = 0x10; // never user memory
+    private const ulong UnmappedPage = 0x10_0000; // never user memory either, and page aligned
 
     /// <summary>One row: a name, a setup that returns the call under test, the errno and the kernel function.</summary>
     internal sealed record Row(string Name, Func<MockFixture, Func<Errno>> Arrange, Errno Expected, string Kernel)
@@ -44,7 +45,8 @@ public class CheckOrderTests
         new("IOVA overflow before the user pages", fx => () => fx.MapAt(fx.IoasId, Unmapped, 2 * Page, ulong.MaxValue - Page + 1), Errno.EOVERFLOW, "io_pagetable.c iopt_check_iova()"),
         new("a reserved IOVA before the user pages", fx => Attached(fx, () => fx.MapAt(fx.IoasId, Unmapped, Page, 0x1000)), Errno.EINVAL, "io_pagetable.c iopt_check_iova()"),
         new("an IOVA off the domain page before the user pages", fx => Attached(fx, () => fx.MapAt(fx.IoasId, Unmapped, Page, SelftestConstants.MockApertureStart + 0x10)), Errno.EINVAL, "io_pagetable.c iopt_check_iova()"),
-        new("unmapped user pages", fx => () => fx.MapAuto(fx.IoasId, Unmapped, Page, out _), Errno.EFAULT, "pages.c pfn_reader (pin_user_pages)"));
+        new("unmapped user pages with a domain", fx => Attached(fx, () => fx.MapAuto(fx.IoasId, UnmappedPage, Page, out _)), Errno.EFAULT, "io_pagetable.c iopt_fill_domains_pages(): pages.c pins the user pages"),
+        new("unmapped user pages without a domain", fx => () => fx.MapAuto(fx.IoasId, Unmapped, Page, out _), Errno.Success, "pages.c: a lazy reference until a domain needs the pages"));
 
     internal static IEnumerable<TestCaseData> IoasUnmap() => Rows("IOAS_UNMAP",
         new("the IOAS before U64_MAX", fx => () => fx.UnmapRange(NoSuchId, ulong.MaxValue, 0, out _), Errno.ENOENT, "ioas.c iommufd_ioas_unmap()"),

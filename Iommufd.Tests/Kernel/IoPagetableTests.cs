@@ -17,6 +17,7 @@ public class IoPagetableTests
 {
     private const ulong Page = MockFixture.PageSize;
     private const ulong MockPage = MockPagingDomain.IoPageSize;
+    private static readonly ulong Aperture = SelftestConstants.MockApertureStart;
 
     [Test]
     public void The_alignment_is_1_without_a_domain_and_the_mock_page_with_one_and_ranges_follow_the_aperture()
@@ -82,6 +83,33 @@ public class IoPagetableTests
             Assert.That(misaligned, Is.EqualTo(Errno.EADDRINUSE));
             Assert.That(outside, Is.EqualTo(Errno.EADDRINUSE));
             Assert.That((ranges.NumIovas, ranges.Alignment, ranges.Ranges[0].Start), Is.EqualTo((1u, 1ul, 0ul)), "no reservation left behind");
+        }
+    }
+
+    [Test]
+    public void Without_a_domain_the_pages_are_a_lazy_reference_and_the_domain_that_needs_them_fails_with_EFAULT()
+    {
+        // pages.c (pages are pinned when a domain is filled, io_pagetable.c iopt_fill_domain()): a map of memory the
+        // process does not have succeeds with no domain; the attach that needs the pages is EFAULT and leaves no
+        // domain; once the bad area is gone the attach works, and pins what the areas left cover.
+        using var fx = new MockFixture();
+        var region = fx.Process.Map(2 * (long)Page);
+        MockFixture.Expect(fx.MapAt(fx.IoasId, region.Address, 2 * Page, Aperture), "map");
+        MockFixture.Expect(fx.MapAt(fx.IoasId, 0x10_0000, Page, Aperture + 0x10_0000), "map of memory the process lacks");
+        bool pinnedBefore = region.IsPinned;
+        var attach = fx.Attach(fx.IoasId);
+        var ranges = fx.IovaRanges(fx.IoasId, 1);
+        MockFixture.Expect(fx.UnmapRange(fx.IoasId, Aperture + 0x10_0000, Page, out _), "unmap the bad area");
+        fx.Process.Unmap(region);
+        var afterMunmap = fx.Attach(fx.IoasId);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(pinnedBefore, Is.False, "nothing pinned without a domain");
+            Assert.That(attach, Is.EqualTo(Errno.EFAULT));
+            Assert.That(ranges.Alignment, Is.EqualTo(1ul), "the refused domain left nothing");
+            Assert.That(region.IsPinned, Is.False, "the good area's pin was undone with the domain");
+            Assert.That(afterMunmap, Is.EqualTo(Errno.EFAULT), "the user unmapped the memory before a domain needed it");
         }
     }
 
@@ -227,7 +255,8 @@ public class IoPagetableTests
         }
 
         MockFixture.Expect(fx.UnmapRange(fx.IoasId, 0, ulong.MaxValue, out _), "unmap the source");
-        Assert.That(fx.GuestRam.IsPinned, Is.True, "the copies still pin the pages");
+        Assert.That(fx.UnmapRange(dst, 0, ulong.MaxValue, out ulong copies), Is.EqualTo(Errno.Success), "the copies outlive the source");
+        Assert.That(copies, Is.EqualTo(2 * Page), "the slices at 0x60800 and 0x80000");
     }
 
     [Test]
