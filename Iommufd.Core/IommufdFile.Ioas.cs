@@ -13,7 +13,9 @@ public sealed partial class IommufdFile
     private const IommuIoasMapFlags KnownMapFlags =
         IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Writeable | IommuIoasMapFlags.Readable;
 
-    private uint _vfioCompatIoas;
+    // IOMMU_VFIO_IOAS: the compat IOAS itself, not its ID, since a destroyed IOAS's ID is handed out again and the
+    // kernel forgets the compat IOAS when it is destroyed (main.c iommufd_object_remove()).
+    private IoasObject? _vfioCompatIoas;
     private int _accountModeMm; // IOMMU_OPTION_RLIMIT_MODE: 0 per user (IOPT_PAGES_ACCOUNT_USER), 1 per mm
 
     /// <summary>IOMMU_IOAS_ALLOC: a new, empty IOAS.</summary>
@@ -413,14 +415,20 @@ public sealed partial class IommufdFile
         switch ((IommuVfioIoasOp)cmd.Op)
         {
             case IommuVfioIoasOp.Get:
-                uint current = Volatile.Read(ref _vfioCompatIoas);
-                if (current == 0 || _objects.Get<IoasObject>(current, out var found) != Errno.Success)
+                var current = Volatile.Read(ref _vfioCompatIoas);
+                if (current is null || _objects.Get<IoasObject>(current.Id, out var found) != Errno.Success)
                 {
                     return Errno.ENODEV;
                 }
 
+                bool same = ReferenceEquals(found.Object, current);
                 found.Dispose();
-                cmd.IoasId = current;
+                if (!same)
+                {
+                    return Errno.ENODEV; // vfio_compat.c get_compat_ioas(): the compat IOAS was destroyed
+                }
+
+                cmd.IoasId = current.Id;
                 respond = true;
                 return Errno.Success;
             case IommuVfioIoasOp.Set:
@@ -430,11 +438,11 @@ public sealed partial class IommufdFile
                     return rc;
                 }
 
+                Volatile.Write(ref _vfioCompatIoas, ioas.Object);
                 ioas.Dispose();
-                Volatile.Write(ref _vfioCompatIoas, cmd.IoasId);
                 return Errno.Success;
             case IommuVfioIoasOp.Clear:
-                Volatile.Write(ref _vfioCompatIoas, 0);
+                Volatile.Write(ref _vfioCompatIoas, null);
                 return Errno.Success;
             default:
                 return Errno.EOPNOTSUPP;

@@ -112,44 +112,14 @@ public sealed partial class IommufdFile
             }
         }
 
-        public Errno GetPagingDomain(uint hwptId, out IPagingDomain domain)
-        {
-            domain = null!;
-            var rc = file._objects.Get<HwptPagingObject>(hwptId, out var hwpt);
-            if (rc == Errno.Success)
-            {
-                domain = hwpt.Object.PagingDomain;
-                hwpt.Dispose();
-            }
+        public Errno GetPagingDomain(uint hwptId, out IPagingDomain domain) =>
+            Lookup(hwptId, (HwptPagingObject h) => h.PagingDomain, out domain);
 
-            return rc;
-        }
+        public Errno GetNestedDomain(uint hwptId, out INestedDomain domain) =>
+            Lookup(hwptId, (HwptNestedObject h) => h.NestedDomain, out domain);
 
-        public Errno GetNestedDomain(uint hwptId, out INestedDomain domain)
-        {
-            domain = null!;
-            var rc = file._objects.Get<HwptNestedObject>(hwptId, out var hwpt);
-            if (rc == Errno.Success)
-            {
-                domain = hwpt.Object.NestedDomain;
-                hwpt.Dispose();
-            }
-
-            return rc;
-        }
-
-        public Errno GetDevice(uint devId, out EndpointDevice device)
-        {
-            device = null!;
-            var rc = file._objects.Get<DeviceObject>(devId, out var idev);
-            if (rc == Errno.Success)
-            {
-                device = idev.Object.Device;
-                idev.Dispose();
-            }
-
-            return rc;
-        }
+        public Errno GetDevice(uint devId, out EndpointDevice device) =>
+            Lookup(devId, (DeviceObject d) => d.Device, out device);
 
         public int CountPins(ulong userPage) => file.CountPins(userPage);
 
@@ -157,6 +127,21 @@ public sealed partial class IommufdFile
         {
             ArgumentNullException.ThrowIfNull(iommu);
             return file.CreateSelftestDevice(iommu, probed, ptId, out ids);
+        }
+
+        /// <summary>iommufd_get_object() of one kind, the part selftest.c reads taken, and the reference put back.</summary>
+        private Errno Lookup<T, TResult>(uint id, Func<T, TResult> select, out TResult result)
+            where T : Objects.IommufdObject
+        {
+            result = default!;
+            var rc = file._objects.Get<T>(id, out var handle);
+            if (rc == Errno.Success)
+            {
+                result = select(handle.Object);
+                handle.Dispose();
+            }
+
+            return rc;
         }
 
         public Errno ReplaceDevice(uint stdevId, ref uint ptId)

@@ -95,7 +95,8 @@ public class CheckOrderTests
         new("reserved before the op", fx => () => Vfio(fx, new IommuVfioIoas { Reserved = 1, Op = 9 }), Errno.EOPNOTSUPP, "vfio_compat.c iommufd_vfio_ioas()"),
         new("GET with none set", fx => () => Vfio(fx, new IommuVfioIoas { Op = (ushort)IommuVfioIoasOp.Get }), Errno.ENODEV, "vfio_compat.c get_compat_ioas()"),
         new("SET of no IOAS", fx => () => Vfio(fx, new IommuVfioIoas { Op = (ushort)IommuVfioIoasOp.Set, IoasId = NoSuchId }), Errno.ENOENT, "vfio_compat.c iommufd_vfio_ioas()"),
-        new("an unknown op", fx => () => Vfio(fx, new IommuVfioIoas { Op = 9 }), Errno.EOPNOTSUPP, "vfio_compat.c iommufd_vfio_ioas()"));
+        new("an unknown op", fx => () => Vfio(fx, new IommuVfioIoas { Op = 9 }), Errno.EOPNOTSUPP, "vfio_compat.c iommufd_vfio_ioas()"),
+        new("GET after the compat IOAS was destroyed and its ID reused", fx => CompatReused(fx, () => Vfio(fx, new IommuVfioIoas { Op = (ushort)IommuVfioIoasOp.Get })), Errno.ENODEV, "main.c iommufd_object_remove() clears ictx->vfio_ioas"));
 
     internal static IEnumerable<TestCaseData> HwptAlloc() => Rows("HWPT_ALLOC",
         new("reserved before the data", fx => () => Hwpt(fx, new IommuHwptAlloc { Reserved = 1, DataLen = 4, DevId = NoSuchId }), Errno.EOPNOTSUPP, "hw_pagetable.c iommufd_hwpt_alloc()"),
@@ -220,6 +221,16 @@ public class CheckOrderTests
     private static Func<Errno> Attached(MockFixture fx, Func<Errno> call)
     {
         MockFixture.Expect(fx.Attach(fx.IoasId), "attach");
+        return call;
+    }
+
+    /// <summary>A compat IOAS set, destroyed, and its ID given to a new IOAS.</summary>
+    private static Func<Errno> CompatReused(MockFixture fx, Func<Errno> call)
+    {
+        uint compat = fx.AllocIoas();
+        MockFixture.Expect(Vfio(fx, new IommuVfioIoas { Op = (ushort)IommuVfioIoasOp.Set, IoasId = compat }), "VFIO_IOAS SET");
+        MockFixture.Expect(fx.File.RawDestroy(compat), "destroy");
+        Assert.That(fx.AllocIoas(), Is.EqualTo(compat), "the ID is reused");
         return call;
     }
 
