@@ -12,9 +12,12 @@ namespace Iommufd.Core;
 internal static class IoctlTable
 {
     /// <summary>Large enough for the biggest command struct.</summary>
-    public const int MaxKernelSize = 64;
+    public const int MaxKernelSize = 72;
 
-    private static readonly Command?[] Commands = new Command?[(int)(IommufdCommand.HwQueueAlloc - IommufdCommand.Destroy) + 1];
+    // iommufd_ioctl_ops[] runs to IOMMU_TEST_CMD (CONFIG_IOMMUFD_TEST); the numbers between have no entry.
+    private const uint TableLength = (uint)(IommufdCommand.TestCmd - IommufdCommand.Destroy) + 1;
+
+    private static readonly Command?[] Commands = new Command?[TableLength];
 
     static IoctlTable()
     {
@@ -33,12 +36,13 @@ internal static class IoctlTable
         Add(IommufdCommand.HwptGetDirtyBitmap, 48, static (IommufdFile f, ref IommuHwptGetDirtyBitmap c, ref bool r) => f.RawHwptGetDirtyBitmap(ref c));
         Add(IommufdCommand.HwptInvalidate, 32, static (IommufdFile f, ref IommuHwptInvalidate c, ref bool r) => f.RawHwptInvalidate(ref c, ref r));
         Add(IommufdCommand.FaultQueueAlloc, 16, static (IommufdFile f, ref IommuFaultAlloc c, ref bool r) => f.RawFaultQueueAlloc(ref c, ref r));
-        Add(IommufdCommand.IoasMapFile, 40, static (IommufdFile f, ref IommuIoasMapFile c, ref bool r) => IommufdFile.RawIoasMapFile(ref c));
+        Add(IommufdCommand.IoasMapFile, 40, static (IommufdFile f, ref IommuIoasMapFile c, ref bool r) => f.RawIoasMapFile(ref c));
         Add(IommufdCommand.ViommuAlloc, 24, static (IommufdFile f, ref IommuViommuAlloc c, ref bool r) => f.RawViommuAlloc(ref c, ref r));
         Add(IommufdCommand.VdeviceAlloc, 24, static (IommufdFile f, ref IommuVdeviceAlloc c, ref bool r) => f.RawVdeviceAlloc(ref c, ref r));
         Add(IommufdCommand.IoasChangeProcess, 8, static (IommufdFile f, ref IommuIoasChangeProcess c, ref bool r) => f.RawIoasChangeProcess(ref c));
         Add(IommufdCommand.VeventqAlloc, 28, static (IommufdFile f, ref IommuVeventqAlloc c, ref bool r) => f.RawVeventqAlloc(ref c, ref r));
         Add(IommufdCommand.HwQueueAlloc, 40, static (IommufdFile f, ref IommuHwQueueAlloc c, ref bool r) => f.RawHwQueueAlloc(ref c, ref r));
+        Add(IommufdCommand.TestCmd, 68, static (IommufdFile f, ref IommuTestCmd c, ref bool r) => f.RawTestCmd(ref c, ref r));
     }
 
     /// <summary>Runs a command on the kernel copy of its struct; sets <c>respond</c> to copy the struct back.</summary>
@@ -46,6 +50,13 @@ internal static class IoctlTable
 
     private delegate Errno TypedHandler<T>(IommufdFile file, ref T command, ref bool respond)
         where T : unmanaged;
+
+    /// <summary>
+    /// True when the request's number (<c>_IOC_NR</c>, whatever its type and direction bits) indexes the table, so
+    /// that the kernel reads the argument's size before it compares the request (main.c iommufd_fops_ioctl()).
+    /// </summary>
+    public static bool InRange(uint request) =>
+        (request & 0xFF) >= IommufdIoctl.CmdBase && (request & 0xFF) - IommufdIoctl.CmdBase < TableLength;
 
     /// <summary>Finds the command for an ioctl request number (<c>_IO(';', nr)</c>).</summary>
     public static bool TryGet(uint request, out Command command)

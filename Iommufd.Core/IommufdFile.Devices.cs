@@ -316,7 +316,7 @@ public sealed partial class IommufdFile
             }
         }
 
-        var rc = CreatePagingHwpt(device, ioas, 0, fault: null, autoDomain: true, out hwpt);
+        var rc = CreatePagingHwpt(device, ioas, 0, faultId: 0, autoDomain: true, out hwpt);
         if (rc == Errno.Success)
         {
             _autoDomains.Add(hwpt);
@@ -348,7 +348,11 @@ public sealed partial class IommufdFile
         }
     }
 
-    private Errno CreatePagingHwpt(EndpointDevice device, IoasObject ioas, IommuHwptAllocFlags flags, FaultObject? fault, bool autoDomain, out HwptPagingObject hwpt)
+    /// <summary>
+    /// hw_pagetable.c iommufd_hwpt_paging_alloc() and, for HWPT_ALLOC, the fault queue looked up after the domain
+    /// exists (iommufd_hwpt_alloc()): a bad fault ID undoes the domain.
+    /// </summary>
+    private Errno CreatePagingHwpt(EndpointDevice device, IoasObject ioas, IommuHwptAllocFlags flags, uint faultId, bool autoDomain, out HwptPagingObject hwpt)
     {
         hwpt = null!;
         if (AllocationFails())
@@ -356,7 +360,7 @@ public sealed partial class IommufdFile
             return Errno.ENOMEM;
         }
 
-        var rc = device.Iommu.AllocPagingDomain(device, flags, out var domain);
+        var rc = device.Iommu.AllocPagingDomain(device, flags & ~IommuHwptAllocFlags.FaultIdValid, out var domain);
         if (rc != Errno.Success)
         {
             return rc;
@@ -369,15 +373,26 @@ public sealed partial class IommufdFile
             return rc;
         }
 
-        hwpt = new HwptPagingObject(ioas, domain) { Fault = fault, IsAutoDomain = autoDomain };
-        ioas.AddUser();
-        fault?.AddUser();
-        if (autoDomain)
+        rc = LookupFault(flags, faultId, out var fault);
+        if (rc != Errno.Success)
         {
-            hwpt.AddUser(); // the attaching caller's reference, so that no DESTROY can claim it before it is attached
+            ioas.RemoveDomain(domain);
+            domain.Free();
+            return rc;
         }
 
-        _objects.Add(hwpt);
-        return Errno.Success;
+        using (fault)
+        {
+            hwpt = new HwptPagingObject(ioas, domain) { Fault = fault.Object, IsAutoDomain = autoDomain };
+            ioas.AddUser();
+            fault.Object?.AddUser();
+            if (autoDomain)
+            {
+                hwpt.AddUser(); // the attaching caller's reference, so that no DESTROY can claim it before it is attached
+            }
+
+            _objects.Add(hwpt);
+            return Errno.Success;
+        }
     }
 }

@@ -292,7 +292,7 @@ public sealed partial class IommufdFile
             return Errno.EOPNOTSUPP;
         }
 
-        return DirtyTrackingUnsupported(cmd.HwptId);
+        return DirtyTrackingUnsupported(cmd.HwptId, cmd.Iova, cmd.Length, cmd.PageSize);
     }
 
     internal Errno RawFaultQueueAlloc(ref IommuFaultAlloc cmd, ref bool respond)
@@ -349,17 +349,40 @@ public sealed partial class IommufdFile
         }
     }
 
-    private Errno DirtyTrackingUnsupported(uint hwptId)
+    /// <summary>
+    /// No driver here tracks dirty pages: paging HWPTs are never allocated with DIRTY_TRACKING, so past the lookup
+    /// the answer is EOPNOTSUPP (io_pagetable.c iopt_set_dirty_tracking()) — for GET_DIRTY_BITMAP only after the
+    /// range is checked (io_pagetable.c iopt_read_and_clear_dirty_data() calls iommufd_check_iova_range() first).
+    /// </summary>
+    private Errno DirtyTrackingUnsupported(uint hwptId, ulong iova = 0, ulong length = 0, ulong? pageSize = null)
     {
-        // No driver here tracks dirty pages: paging HWPTs are never allocated with DIRTY_TRACKING.
         var rc = _objects.Get<HwptPagingObject>(hwptId, out var hwpt);
         if (rc != Errno.Success)
         {
             return rc;
         }
 
-        hwpt.Dispose();
-        return Errno.EOPNOTSUPP;
+        using (hwpt)
+        {
+            return pageSize is { } size ? CheckDirtyRange(hwpt.Object.Ioas.IovaAlignment, iova, length, size) ?? Errno.EOPNOTSUPP : Errno.EOPNOTSUPP;
+        }
+    }
+
+    /// <summary>io_pagetable.c iommufd_check_iova_range(): null when the bitmap's range is well formed.</summary>
+    private static Errno? CheckDirtyRange(ulong alignment, ulong iova, ulong length, ulong pageSize)
+    {
+        if (length - 1 > ulong.MaxValue - iova)
+        {
+            return Errno.EOVERFLOW; // iova + (length - 1) carries out of 64 bits (length 0 wraps to U64_MAX)
+        }
+
+        ulong end = iova + length;
+        if (((iova | end) & (alignment - 1)) != 0 || pageSize == 0 || ((iova | end) & (pageSize - 1)) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        return null;
     }
 
     /// <summary>
@@ -380,18 +403,9 @@ public sealed partial class IommufdFile
             return Errno.EOPNOTSUPP;
         }
 
-        var rc = LookupFault(flags, faultId, out var fault);
-        if (rc != Errno.Success)
-        {
-            return rc;
-        }
-
-        using (fault)
-        {
-            rc = CreatePagingHwpt(device, ioas, flags & ~IommuHwptAllocFlags.FaultIdValid, fault.Object, autoDomain: false, out var hwpt);
-            hwptId = rc == Errno.Success ? hwpt.Id : 0;
-            return rc;
-        }
+        var rc = CreatePagingHwpt(device, ioas, flags, faultId, autoDomain: false, out var hwpt);
+        hwptId = rc == Errno.Success ? hwpt.Id : 0;
+        return rc;
     }
 
     private Errno AllocNestedOnParent(EndpointDevice device, HwptPagingObject parent, IommuHwptAllocFlags flags, UserData data, uint faultId, out uint hwptId)
@@ -407,67 +421,57 @@ public sealed partial class IommufdFile
             return Errno.EINVAL;
         }
 
-        var rc = LookupFault(flags, faultId, out var fault);
-        if (rc != Errno.Success)
+        if (AllocationFails())
         {
-            return rc;
+            return Errno.ENOMEM;
         }
 
-        using (fault)
-        {
-            if (AllocationFails())
-            {
-                return Errno.ENOMEM;
-            }
-
-            rc = device.Iommu.AllocNestedDomain(device, parent.PagingDomain, flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
-            if (rc != Errno.Success)
-            {
-                return rc;
-            }
-
-            parent.AddUser();
-            fault.Object?.AddUser();
-            hwptId = _objects.Add(new HwptNestedObject(domain, parent, viommu: null) { Fault = fault.Object });
-            return Errno.Success;
-        }
+        var rc = device.Iommu.AllocNestedDomain(device, parent.PagingDomain, flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
+        return rc != Errno.Success ? rc : AddNested(domain, parent, viommu: null, flags, faultId, out hwptId);
     }
 
     private Errno AllocNestedOnViommu(EndpointDevice device, ViommuObject viommu, IommuHwptAllocFlags flags, UserData data, uint faultId, out uint hwptId)
     {
         hwptId = 0;
+        if (viommu.Iommu != device.Iommu)
+        {
+            return Errno.EINVAL; // iommufd_hwpt_alloc() checks the vIOMMU's IOMMU before the flags
+        }
+
         if ((flags & ~ViommuNestedFlags) != 0 || data.IsEmpty || viommu.Driver is not IViommuNestedDomains ops)
         {
             return Errno.EOPNOTSUPP;
         }
 
-        if (viommu.Iommu != device.Iommu)
+        if (AllocationFails())
         {
-            return Errno.EINVAL;
+            return Errno.ENOMEM;
         }
 
+        var rc = ops.AllocNestedDomain(flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
+        return rc != Errno.Success ? rc : AddNested(domain, parent: null, viommu, flags, faultId, out hwptId);
+    }
+
+    /// <summary>
+    /// Publishes a nested HWPT once its domain exists; the fault queue is looked up only now, and a bad one frees the
+    /// domain (hw_pagetable.c iommufd_hwpt_alloc()).
+    /// </summary>
+    private Errno AddNested(INestedDomain domain, HwptPagingObject? parent, ViommuObject? viommu, IommuHwptAllocFlags flags, uint faultId, out uint hwptId)
+    {
+        hwptId = 0;
         var rc = LookupFault(flags, faultId, out var fault);
         if (rc != Errno.Success)
         {
+            domain.Free();
             return rc;
         }
 
         using (fault)
         {
-            if (AllocationFails())
-            {
-                return Errno.ENOMEM;
-            }
-
-            rc = ops.AllocNestedDomain(flags & ~IommuHwptAllocFlags.FaultIdValid, data, out var domain);
-            if (rc != Errno.Success)
-            {
-                return rc;
-            }
-
-            viommu.AddUser();
+            parent?.AddUser();
+            viommu?.AddUser();
             fault.Object?.AddUser();
-            hwptId = _objects.Add(new HwptNestedObject(domain, parent: null, viommu) { Fault = fault.Object });
+            hwptId = _objects.Add(new HwptNestedObject(domain, parent, viommu) { Fault = fault.Object });
             return Errno.Success;
         }
     }

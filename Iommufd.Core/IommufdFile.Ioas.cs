@@ -13,7 +13,10 @@ public sealed partial class IommufdFile
     private const IommuIoasMapFlags KnownMapFlags =
         IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Writeable | IommuIoasMapFlags.Readable;
 
-    private uint _vfioCompatIoas;
+    // IOMMU_VFIO_IOAS: the compat IOAS itself, not its ID, since a destroyed IOAS's ID is handed out again and the
+    // kernel forgets the compat IOAS when it is destroyed (main.c iommufd_object_remove()).
+    private IoasObject? _vfioCompatIoas;
+    private int _accountModeMm; // IOMMU_OPTION_RLIMIT_MODE: 0 per user (IOPT_PAGES_ACCOUNT_USER), 1 per mm
 
     /// <summary>IOMMU_IOAS_ALLOC: a new, empty IOAS.</summary>
     public Errno IoasAlloc(out uint ioasId)
@@ -36,7 +39,8 @@ public sealed partial class IommufdFile
 
     /// <summary>
     /// IOMMU_IOAS_MAP: maps [<paramref name="userVa"/>, +<paramref name="length"/>) of user memory. With
-    /// <see cref="IommuIoasMapFlags.FixedIova"/> at <paramref name="iova"/>, else at an IOVA the IOAS picks.
+    /// <see cref="IommuIoasMapFlags.FixedIova"/> at <paramref name="iova"/>, else at an IOVA the IOAS picks. Checks
+    /// in the order of ioas.c iommufd_ioas_map(): flags, U64_MAX values (EOVERFLOW), no access (EINVAL), the IOAS.
     /// </summary>
     public Errno IoasMap(uint ioasId, ulong userVa, ulong length, IommuIoasMapFlags flags, ref ulong iova)
     {
@@ -46,12 +50,13 @@ public sealed partial class IommufdFile
             return Errno.EBADF;
         }
 
-        if ((flags & ~KnownMapFlags) != 0)
+        var rc = CheckMapArguments(flags, iova, length);
+        if (rc != Errno.Success)
         {
-            return Errno.EOPNOTSUPP;
+            return rc;
         }
 
-        var rc = _objects.Get<IoasObject>(ioasId, out var ioas);
+        rc = _objects.Get<IoasObject>(ioasId, out var ioas);
         if (rc != Errno.Success)
         {
             return rc;
@@ -83,7 +88,34 @@ public sealed partial class IommufdFile
 
         using (ioas)
         {
-            rc = ioas.Object.Unmap(iova, length, out ulong unmapped);
+            // ioas.c iommufd_ioas_unmap(), then io_pagetable.c iopt_unmap_iova(): the IOAS first, then the range.
+            ulong last = ulong.MaxValue;
+            bool all = iova == 0 && length == ulong.MaxValue;
+            if (!all)
+            {
+                if (iova == ulong.MaxValue || length == ulong.MaxValue)
+                {
+                    return Errno.EOVERFLOW;
+                }
+
+                if (length == 0)
+                {
+                    return Errno.EINVAL;
+                }
+
+                last = iova + (length - 1);
+                if (last < iova)
+                {
+                    return Errno.EOVERFLOW;
+                }
+            }
+
+            rc = ioas.Object.Unmap(iova, last, out ulong unmapped);
+            if (rc == Errno.Success && unmapped == 0 && !all)
+            {
+                rc = Errno.ENOENT; // a range with nothing in it; the all-of-it form succeeds on an empty IOAS
+            }
+
             if (rc == Errno.Success)
             {
                 length = unmapped;
@@ -102,68 +134,60 @@ public sealed partial class IommufdFile
             return Errno.EBADF;
         }
 
-        if ((flags & ~KnownMapFlags) != 0)
-        {
-            return Errno.EOPNOTSUPP;
-        }
+        // ioas.c iommufd_ioas_copy(): flags, U64_MAX values, no access, then the source's pages, then the destination.
+        var rc = CheckMapArguments(flags, Math.Max(srcIova, dstIova), length); // either IOVA at U64_MAX is EOVERFLOW
 
-        var rc = _objects.Get<IoasObject>(srcIoasId, out var src);
         if (rc != Errno.Success)
         {
             return rc;
         }
 
+        rc = _objects.Get<IoasObject>(srcIoasId, out var src);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        List<IovaArea> pages;
         using (src)
         {
-            rc = _objects.Get<IoasObject>(dstIoasId, out var dst);
+            rc = src.Object.GetPages(srcIova, length, out pages);
             if (rc != Errno.Success)
             {
                 return rc;
             }
-
-            using (dst)
-            {
-                return dst.Object.CopyFrom(src.Object, srcIova, length, ToProtection(flags), (flags & IommuIoasMapFlags.FixedIova) != 0, ref dstIova);
-            }
-        }
-    }
-
-    /// <summary>
-    /// IOMMU_IOAS_IOVA_RANGES: writes the usable IOVA ranges into <paramref name="ranges"/>; EMSGSIZE (with
-    /// <paramref name="numIovas"/> still set) when it is too short.
-    /// </summary>
-    public Errno IoasIovaRanges(uint ioasId, Span<IommuIovaRange> ranges, out uint numIovas, out ulong iovaAlignment)
-    {
-        numIovas = 0;
-        iovaAlignment = 0;
-        using var call = EnterCall();
-        if (call.Closed)
-        {
-            return Errno.EBADF;
         }
 
-        var rc = _objects.Get<IoasObject>(ioasId, out var ioas);
+        rc = _objects.Get<IoasObject>(dstIoasId, out var dst);
         if (rc != Errno.Success)
         {
             return rc;
         }
 
-        using (ioas)
+        using (dst)
         {
-            var usable = ioas.Object.GetUsableRanges();
-            numIovas = (uint)usable.Count;
-            iovaAlignment = IoasObject.IovaAlignment;
-            if (usable.Count > ranges.Length)
-            {
-                return Errno.EMSGSIZE;
-            }
-
-            CollectionsMarshal.AsSpan(usable).CopyTo(ranges);
-            return Errno.Success;
+            return dst.Object.MapPages(pages, length, ToProtection(flags), (flags & IommuIoasMapFlags.FixedIova) != 0, ref dstIova);
         }
     }
 
-    /// <summary>IOMMU_IOAS_ALLOW_IOVAS: replaces the IOAS's allowed IOVA ranges (empty = everything).</summary>
+    /// <summary>
+    /// IOMMU_IOAS_IOVA_RANGES: writes the usable IOVA ranges into <paramref name="ranges"/> as far as it reaches and
+    /// sets <paramref name="numIovas"/> to how many there are; EMSGSIZE when that is more than it holds.
+    /// </summary>
+    public Errno IoasIovaRanges(uint ioasId, Span<IommuIovaRange> ranges, out uint numIovas, out ulong iovaAlignment)
+    {
+        using var call = EnterCall();
+        if (call.Closed)
+        {
+            numIovas = 0;
+            iovaAlignment = 0;
+            return Errno.EBADF;
+        }
+
+        return IovaRanges(ioasId, ranges, (uint)ranges.Length, out numIovas, out iovaAlignment, out _);
+    }
+
+    /// <summary>IOMMU_IOAS_ALLOW_IOVAS: replaces the IOAS's allowed IOVA ranges (empty = none, the allocator may use anything).</summary>
     public Errno IoasAllowIovas(uint ioasId, ReadOnlySpan<IommuIovaRange> ranges)
     {
         using var call = EnterCall();
@@ -172,16 +196,7 @@ public sealed partial class IommufdFile
             return Errno.EBADF;
         }
 
-        var rc = _objects.Get<IoasObject>(ioasId, out var ioas);
-        if (rc != Errno.Success)
-        {
-            return rc;
-        }
-
-        using (ioas)
-        {
-            return ioas.Object.SetAllowedRanges(ranges);
-        }
+        return AllowIovas(ioasId, ranges, (uint)ranges.Length);
     }
 
     /// <summary>IOMMU_IOAS_CHANGE_PROCESS: only file-backed mappings can move, and this emulation has none.</summary>
@@ -241,21 +256,22 @@ public sealed partial class IommufdFile
             return Errno.EOPNOTSUPP;
         }
 
-        ulong bytes = (ulong)cmd.NumIovas * (ulong)Marshal.SizeOf<IommuIovaRange>();
-        var user = UserSpan.Resolve(Memory, cmd.AllowedIovas, bytes);
-        if (cmd.NumIovas != 0 && !user.IsFullyAccessible)
+        int size = Marshal.SizeOf<IommuIovaRange>();
+        var user = UserSpan.Resolve(Memory, cmd.AllowedIovas, (ulong)cmd.NumIovas * (ulong)size);
+        var buffer = MemoryMarshal.Cast<byte, IommuIovaRange>(user.Accessible);
+        var rc = IovaRanges(cmd.IoasId, buffer, cmd.NumIovas, out uint num, out ulong alignment, out int written);
+        if (written > 0 && !user.Commit(written * size))
         {
-            return Errno.EFAULT;
+            rc = Errno.EFAULT;
         }
 
-        var rc = IoasIovaRanges(cmd.IoasId, MemoryMarshal.Cast<byte, IommuIovaRange>(user.Accessible), out cmd.NumIovas, out cmd.OutIovaAlignment);
-        int filled = (int)Math.Min(bytes, (ulong)cmd.NumIovas * (ulong)Marshal.SizeOf<IommuIovaRange>());
-        if (rc == Errno.Success && !user.Commit(filled))
+        if (rc is Errno.Success or Errno.EMSGSIZE)
         {
-            return Errno.EFAULT;
+            cmd.NumIovas = num;
+            cmd.OutIovaAlignment = alignment;
+            respond = true;
         }
 
-        respond = rc is Errno.Success or Errno.EMSGSIZE;
         return rc;
     }
 
@@ -266,16 +282,57 @@ public sealed partial class IommufdFile
             return Errno.EOPNOTSUPP;
         }
 
-        ulong bytes = (ulong)cmd.NumIovas * (ulong)Marshal.SizeOf<IommuIovaRange>();
-        var user = UserSpan.Resolve(Memory, cmd.AllowedIovas, bytes);
-        if (cmd.NumIovas != 0 && !user.IsFullyAccessible)
-        {
-            return Errno.EFAULT;
-        }
-
-        return IoasAllowIovas(cmd.IoasId, MemoryMarshal.Cast<byte, IommuIovaRange>(user.Accessible));
+        var user = UserSpan.Resolve(Memory, cmd.AllowedIovas, (ulong)cmd.NumIovas * (ulong)Marshal.SizeOf<IommuIovaRange>());
+        return AllowIovas(cmd.IoasId, MemoryMarshal.Cast<byte, IommuIovaRange>(user.Accessible), cmd.NumIovas);
     }
 
+    /// <summary>
+    /// ioas.c iommufd_ioas_iova_ranges(): the IOAS, then the ranges one by one into <paramref name="buffer"/> while
+    /// fewer than <paramref name="max"/> are written (one past the buffer is EFAULT), then EMSGSIZE when there are
+    /// more than <paramref name="max"/>.
+    /// </summary>
+    private Errno IovaRanges(uint ioasId, Span<IommuIovaRange> buffer, uint max, out uint num, out ulong alignment, out int written)
+    {
+        num = 0;
+        alignment = 0;
+        written = 0;
+        var rc = _objects.Get<IoasObject>(ioasId, out var ioas);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        using (ioas)
+        {
+            var usable = ioas.Object.GetUsableRanges();
+            alignment = ioas.Object.IovaAlignment;
+            num = (uint)usable.Count;
+            written = (int)Math.Min(Math.Min(num, max), (uint)buffer.Length);
+            CollectionsMarshal.AsSpan(usable)[..written].CopyTo(buffer);
+            return written < Math.Min(num, max) ? Errno.EFAULT : num > max ? Errno.EMSGSIZE : Errno.Success;
+        }
+    }
+
+    /// <summary>ioas.c iommufd_ioas_allow_iovas(): the IOAS first, then the ranges are loaded (see <see cref="IoasObject.SetAllowedRanges"/>).</summary>
+    private Errno AllowIovas(uint ioasId, ReadOnlySpan<IommuIovaRange> ranges, uint count)
+    {
+        var rc = _objects.Get<IoasObject>(ioasId, out var ioas);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        using (ioas)
+        {
+            return ioas.Object.SetAllowedRanges(ranges, count);
+        }
+    }
+
+    /// <summary>
+    /// IOMMU_OPTION (main.c iommufd_option()): the option picks the handler before the op is looked at.
+    /// RLIMIT_MODE (ioas.c iommufd_option_rlimit_mode()) is file-wide: an object ID is EOPNOTSUPP, and SET is EBUSY
+    /// once the file holds any object. HUGE_PAGES (ioas.c iommufd_ioas_option()) needs the IOAS before the op.
+    /// </summary>
     internal Errno RawOption(ref IommuOption cmd, ref bool respond)
     {
         if (cmd.Reserved != 0)
@@ -283,26 +340,14 @@ public sealed partial class IommufdFile
             return Errno.EOPNOTSUPP;
         }
 
-        if (cmd.Op != (ushort)IommuOptionOp.Set && cmd.Op != (ushort)IommuOptionOp.Get)
-        {
-            return Errno.EOPNOTSUPP;
-        }
-
-        bool get = cmd.Op == (ushort)IommuOptionOp.Get;
+        Errno rc;
         switch ((IommuOptionId)cmd.OptionId)
         {
-            case IommuOptionId.RlimitMode when cmd.ObjectId == 0:
-                // Page accounting is not emulated: the mode reads as 0 (per user) and only 0 or 1 may be set.
-                if (get)
-                {
-                    cmd.Val64 = 0;
-                    respond = true;
-                    return Errno.Success;
-                }
-
-                return cmd.Val64 <= 1 ? Errno.Success : Errno.EINVAL;
+            case IommuOptionId.RlimitMode:
+                rc = RlimitModeOption(ref cmd);
+                break;
             case IommuOptionId.HugePages:
-                var rc = _objects.Get<IoasObject>(cmd.ObjectId, out var ioas);
+                rc = _objects.Get<IoasObject>(cmd.ObjectId, out var ioas);
                 if (rc != Errno.Success)
                 {
                     return rc;
@@ -310,16 +355,51 @@ public sealed partial class IommufdFile
 
                 using (ioas)
                 {
-                    if (get)
+                    rc = (IommuOptionOp)cmd.Op switch
                     {
-                        cmd.Val64 = 1;
-                        respond = true;
-                        return Errno.Success;
-                    }
-
-                    return cmd.Val64 <= 1 ? Errno.Success : Errno.EINVAL;
+                        IommuOptionOp.Get => Errno.Success,
+                        IommuOptionOp.Set when cmd.Val64 <= 1 => ioas.Object.SetHugePages(cmd.Val64 == 1),
+                        IommuOptionOp.Set => Errno.EINVAL,
+                        _ => Errno.EOPNOTSUPP,
+                    };
+                    cmd.Val64 = (IommuOptionOp)cmd.Op == IommuOptionOp.Get ? (ioas.Object.HugePages ? 1UL : 0) : cmd.Val64;
                 }
 
+                break;
+            default:
+                return Errno.EOPNOTSUPP;
+        }
+
+        respond = rc == Errno.Success; // only val64 changes
+        return rc;
+    }
+
+    private Errno RlimitModeOption(ref IommuOption cmd)
+    {
+        if (cmd.ObjectId != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        switch ((IommuOptionOp)cmd.Op)
+        {
+            case IommuOptionOp.Get:
+                cmd.Val64 = (ulong)Volatile.Read(ref _accountModeMm);
+                return Errno.Success;
+            case IommuOptionOp.Set:
+                // The caller is taken to have CAP_SYS_RESOURCE; page accounting itself is not emulated.
+                if (_objects.Count > 0)
+                {
+                    return Errno.EBUSY;
+                }
+
+                if (cmd.Val64 > 1)
+                {
+                    return Errno.EINVAL;
+                }
+
+                Volatile.Write(ref _accountModeMm, (int)cmd.Val64);
+                return Errno.Success;
             default:
                 return Errno.EOPNOTSUPP;
         }
@@ -335,14 +415,20 @@ public sealed partial class IommufdFile
         switch ((IommuVfioIoasOp)cmd.Op)
         {
             case IommuVfioIoasOp.Get:
-                uint current = Volatile.Read(ref _vfioCompatIoas);
-                if (current == 0 || _objects.Get<IoasObject>(current, out var found) != Errno.Success)
+                var current = Volatile.Read(ref _vfioCompatIoas);
+                if (current is null || _objects.Get<IoasObject>(current.Id, out var found) != Errno.Success)
                 {
                     return Errno.ENODEV;
                 }
 
+                bool same = ReferenceEquals(found.Object, current);
                 found.Dispose();
-                cmd.IoasId = current;
+                if (!same)
+                {
+                    return Errno.ENODEV; // vfio_compat.c get_compat_ioas(): the compat IOAS was destroyed
+                }
+
+                cmd.IoasId = current.Id;
                 respond = true;
                 return Errno.Success;
             case IommuVfioIoasOp.Set:
@@ -352,25 +438,33 @@ public sealed partial class IommufdFile
                     return rc;
                 }
 
+                Volatile.Write(ref _vfioCompatIoas, ioas.Object);
                 ioas.Dispose();
-                Volatile.Write(ref _vfioCompatIoas, cmd.IoasId);
                 return Errno.Success;
             case IommuVfioIoasOp.Clear:
-                Volatile.Write(ref _vfioCompatIoas, 0);
+                Volatile.Write(ref _vfioCompatIoas, null);
                 return Errno.Success;
             default:
                 return Errno.EOPNOTSUPP;
         }
     }
 
-    internal static Errno RawIoasMapFile(ref IommuIoasMapFile cmd)
+    internal Errno RawIoasMapFile(ref IommuIoasMapFile cmd)
     {
-        // This emulation has no memfds, so no fd can name one.
-        if ((cmd.Flags & ~(uint)KnownMapFlags) != 0)
+        // ioas.c iommufd_ioas_map_file(): the map checks and the IOAS before the fd; no fd names a memfd here.
+        var rc = CheckMapArguments((IommuIoasMapFlags)cmd.Flags, cmd.Iova, cmd.Length);
+        if (rc != Errno.Success)
         {
-            return Errno.EOPNOTSUPP;
+            return rc;
         }
 
+        rc = _objects.Get<IoasObject>(cmd.IoasId, out var ioas);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        ioas.Dispose();
         return Errno.EBADF;
     }
 
@@ -380,6 +474,16 @@ public sealed partial class IommufdFile
     internal Errno RawDestroy(ref IommuDestroy cmd) => Destroy(cmd.Id);
 
     private bool HasAnyMapping() => _objects.Snapshot<IoasObject>().Exists(ioas => ioas.AreaCount > 0);
+
+    /// <summary>
+    /// The checks IOAS_MAP, MAP_FILE and COPY make before any lookup (ioas.c iommufd_ioas_map()): unknown flags
+    /// (EOPNOTSUPP), an IOVA or length of U64_MAX (EOVERFLOW), neither READABLE nor WRITEABLE (EINVAL).
+    /// </summary>
+    private static Errno CheckMapArguments(IommuIoasMapFlags flags, ulong iova, ulong length) =>
+        (flags & ~KnownMapFlags) != 0 ? Errno.EOPNOTSUPP
+        : iova == ulong.MaxValue || length == ulong.MaxValue ? Errno.EOVERFLOW
+        : (flags & (IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable)) == 0 ? Errno.EINVAL
+        : Errno.Success;
 
     private static IommuProtection ToProtection(IommuIoasMapFlags flags) =>
         ((flags & IommuIoasMapFlags.Readable) != 0 ? IommuProtection.Read : 0)

@@ -135,14 +135,22 @@ public sealed partial class IommufdFile : IDisposable
     private Errno Dispatch(uint request, Span<byte> argument, out int written)
     {
         written = 0;
-        if (!IoctlTable.TryGet(request, out var command))
+
+        // main.c iommufd_fops_ioctl(): a number in the table's range reads the size (EFAULT) before the request is
+        // matched against the table entry (ENOIOCTLCMD, which userspace sees as ENOTTY).
+        if (!IoctlTable.InRange(request) || (request == Uapi.IommufdIoctl.IOMMU_TEST_CMD && Selftest is null))
         {
-            return Errno.ENOTTY;
+            return Errno.ENOTTY; // without a selftest plugin the table ends before IOMMU_TEST_CMD
         }
 
         if (argument.Length < sizeof(uint))
         {
             return Errno.EFAULT;
+        }
+
+        if (!IoctlTable.TryGet(request, out var command))
+        {
+            return Errno.ENOTTY;
         }
 
         uint size = BinaryPrimitives.ReadUInt32LittleEndian(argument);
@@ -235,9 +243,10 @@ public sealed partial class IommufdFile : IDisposable
     }
 
     /// <summary>
-    /// mmap(2) on the iommufd file: maps a region a vIOMMU registered. The offset and length must be exactly the
-    /// registered ones (ENXIO), the length whole pages (EINVAL), the mapping shared (EINVAL) and not executable
-    /// (EPERM).
+    /// mmap(2) on the iommufd file: maps a region a vIOMMU registered. As the syscall does, an offset off a page is
+    /// EINVAL, a length of 0 EINVAL, and the length is rounded up to whole pages (ENOMEM if that wraps; mm/mmap.c
+    /// do_mmap()); then main.c iommufd_fops_mmap(): the mapping must be shared (EINVAL) and not executable (EPERM),
+    /// and the offset and rounded length exactly the registered ones (ENXIO).
     /// </summary>
     public Errno Mmap(ulong offset, ulong length, MmapProtection protection, out MmioMapping mapping)
     {
@@ -248,7 +257,18 @@ public sealed partial class IommufdFile : IDisposable
             return Errno.EBADF;
         }
 
-        if (length == 0 || (length & (PhysicalMemory.PageSize - 1)) != 0 || (protection & MmapProtection.Shared) == 0)
+        if ((offset & (PhysicalMemory.PageSize - 1)) != 0 || length == 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (length > ulong.MaxValue - (PhysicalMemory.PageSize - 1))
+        {
+            return Errno.ENOMEM;
+        }
+
+        length = (length + PhysicalMemory.PageSize - 1) & ~((ulong)PhysicalMemory.PageSize - 1);
+        if ((protection & MmapProtection.Shared) == 0)
         {
             return Errno.EINVAL;
         }

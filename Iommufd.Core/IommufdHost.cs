@@ -1,5 +1,6 @@
 using Iommufd.Core.Devices;
 using Iommufd.Core.Diagnostics;
+using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -14,9 +15,11 @@ public sealed class IommufdHost
 {
     private readonly ILoggerFactory _loggerFactory;
     private readonly FailNth? _faults;
+    private readonly ISelftestCommands? _selftest;
 
-    public IommufdHost(Platform platform, ILoggerFactory? loggerFactory = null, FailNth? faults = null)
+    public IommufdHost(Platform platform, ILoggerFactory? loggerFactory = null, FailNth? faults = null, ISelftestCommands? selftest = null)
     {
+        _selftest = selftest;
         ArgumentNullException.ThrowIfNull(platform);
         Platform = platform;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
@@ -34,6 +37,6 @@ public sealed class IommufdHost
     public IommufdFile Open(UserMemory process)
     {
         ArgumentNullException.ThrowIfNull(process);
-        return new IommufdFile(Platform, process, _loggerFactory.CreateLogger<IommufdFile>(), _faults);
+        return new IommufdFile(Platform, process, _loggerFactory.CreateLogger<IommufdFile>(), _faults) { Selftest = _selftest };
     }
 }

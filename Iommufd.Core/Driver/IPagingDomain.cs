@@ -11,6 +11,12 @@ public interface IPagingDomain : IIommuDomain
     /// <summary>Last IOVA (inclusive) the domain can translate.</summary>
     ulong ApertureLast { get; }
 
+    /// <summary>
+    /// The page sizes the domain maps (iommu_domain.pgsize_bitmap); its lowest bit sets the IOVA alignment of every
+    /// IOAS the domain mirrors (io_pagetable.c iopt_table_add_domain()). A CPU page unless the driver says otherwise.
+    /// </summary>
+    ulong PageSizeBitmap => Memory.PhysicalMemory.PageSize;
+
     /// <summary>True when the domain was allocated with NEST_PARENT.</summary>
     bool IsNestParent { get; }
 

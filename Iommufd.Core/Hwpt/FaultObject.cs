@@ -75,12 +75,13 @@ internal sealed class FaultObject : IommufdObject, IEventFile
             while (buffer.Length - count >= size)
             {
                 var response = MemoryMarshal.Read<IommuHwptPageResponse>(buffer[count..]);
-                if (response.Code > 1)
+                // eventq.c iommufd_fault_fops_write(): an unknown code, or a cookie no fault awaits (never sent, or
+                // answered already), stops the write: EINVAL when it is the first response, else the count so far.
+                if (response.Code > 1 || !_awaitingResponse.Remove(response.Cookie))
                 {
                     return count > 0 ? Errno.Success : Errno.EINVAL;
                 }
 
-                _awaitingResponse.Remove(response.Cookie);
                 count += size;
             }
         }

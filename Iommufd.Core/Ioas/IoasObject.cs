@@ -1,3 +1,4 @@
+using System.Numerics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Objects;
@@ -6,22 +7,30 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Core.Ioas;
 
 /// <summary>
-/// An I/O address space: IOVA → user memory mappings, the allowed and reserved IOVA ranges, and the paging domains
-/// that mirror it (the kernel's <c>struct iommufd_ioas</c> with its <c>io_pagetable</c>).
+/// An I/O address space: IOVA → user memory mappings (areas), the allowed and reserved IOVA ranges, the IOVA
+/// alignment and the paging domains that mirror it — the kernel's <c>struct iommufd_ioas</c> with its
+/// <c>io_pagetable</c> (drivers/iommu/iommufd/io_pagetable.c).
 /// </summary>
 internal sealed class IoasObject : IommufdObject
 {
-    /// <summary>The IOVA alignment every mapping follows.</summary>
-    public const ulong IovaAlignment = PhysicalMemory.PageSize;
+    /// <summary>
+    /// The largest alignment the IOVA allocator keeps from the user address (HPAGE_SIZE with transparent huge pages,
+    /// io_pagetable.c iopt_alloc_iova()).
+    /// </summary>
+    public const ulong HugePageSize = 2UL << 20;
 
     private readonly UserMemory _memory;
 
-    // Guards _areas, _allowed and _domains. Domain map/unmap calls run under it so that a domain never misses a
-    // mapping; drivers must not call back into the IOAS.
+    // Guards _areas, _allowed, _reserved, _domains, _iovaAlignment and _disableLargePages (the kernel's iova_rwsem
+    // and domains_rwsem in one). Domain map/unmap calls run under it so that a domain never misses a mapping;
+    // drivers must not call back into the IOAS.
     private readonly Lock _lock = new();
     private readonly SortedList<ulong, IovaArea> _areas = [];
     private readonly List<IPagingDomain> _domains = [];
+    private readonly List<ReservedRange> _reserved = [];
     private IommuIovaRange[] _allowed = [];
+    private ulong _iovaAlignment = 1; // io_pagetable.c iopt_init_table(): a table with no domain has no restriction
+    private bool _disableLargePages;
 
     private readonly Diagnostics.FailNth? _faults;
 
@@ -45,49 +54,58 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
-    /// <summary>IOMMU_IOAS_MAP: maps user memory at a fixed or an allocated IOVA.</summary>
+    /// <summary>
+    /// The alignment every IOVA, length and page offset follows: 1 with no domain, else the smallest page of the
+    /// attached domain with the largest one, and at least a CPU page with huge pages off (io_pagetable.c
+    /// iopt_calculate_iova_alignment()).
+    /// </summary>
+    public ulong IovaAlignment
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _iovaAlignment;
+            }
+        }
+    }
+
+    /// <summary>IOMMU_OPTION_HUGE_PAGES as IOMMU_OPTION_OP_GET reads it.</summary>
+    public bool HugePages
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return !_disableLargePages;
+            }
+        }
+    }
+
+    /// <summary>
+    /// IOMMU_IOAS_MAP after the ioctl's own checks: maps user memory at a fixed or an allocated IOVA, checked in the
+    /// order of pages.c iopt_alloc_user_pages() and io_pagetable.c iopt_alloc_area_pages() / iopt_insert_area(),
+    /// the user pages last: they are looked up and pinned when a domain is filled (EFAULT), so with no domain a map
+    /// of memory the process does not have succeeds and the failure comes when a domain arrives.
+    /// </summary>
     public Errno Map(ulong userVa, ulong length, IommuProtection protection, bool fixedIova, ref ulong iova)
     {
-        if (length == 0 || (userVa & (PhysicalMemory.PageSize - 1)) != 0 || (length & (PhysicalMemory.PageSize - 1)) != 0)
-        {
-            return Errno.EINVAL;
-        }
-
-        if (userVa + length - 1 < userVa || (fixedIova && iova + length - 1 < iova))
+        if (userVa + length < userVa)
         {
             return Errno.EOVERFLOW;
         }
 
-        if (!_memory.TryFind(userVa, length, out var region, out ulong offset))
+        if (length == 0 || length > ulong.MaxValue - PhysicalMemory.PageSize)
         {
-            return Errno.EFAULT;
+            return Errno.EINVAL;
         }
 
-        var rc = MapRegion(region, offset, length, protection, fixedIova, ref iova);
-        _memory.ReleaseIfUnused(region); // a region pinned only for this call goes when the map failed
-        return rc;
-    }
-
-    private Errno MapRegion(UserRegion region, ulong offset, ulong length, IommuProtection protection, bool fixedIova, ref ulong iova)
-    {
         lock (_lock)
         {
-            if (fixedIova)
+            var rc = PlaceLocked(userVa, length, fixedIova, ref iova);
+            if (rc != Errno.Success)
             {
-                if ((iova & (IovaAlignment - 1)) != 0)
-                {
-                    return Errno.EINVAL;
-                }
-
-                var check = CheckIova(iova, length);
-                if (check != Errno.Success)
-                {
-                    return check;
-                }
-            }
-            else if (!TryAllocateIova(length, out iova))
-            {
-                return Errno.ENOSPC;
+                return rc;
             }
 
             if (_faults?.ShouldFail() == true)
@@ -95,54 +113,58 @@ internal sealed class IoasObject : IommufdObject
                 return Errno.ENOMEM; // the area's allocation
             }
 
-            return AddArea(new IovaArea(iova, length, region, offset, protection));
+            var pages = new IoasPages(userVa, length, (protection & IommuProtection.Write) != 0);
+            return AddArea(new IovaArea(iova, length, pages, 0, protection));
         }
     }
 
-    /// <summary>IOMMU_IOAS_COPY: maps the pages behind [srcIova, +length) of <paramref name="source"/> here too.</summary>
-    public Errno CopyFrom(IoasObject source, ulong srcIova, ulong length, IommuProtection protection, bool fixedIova, ref ulong dstIova)
+    /// <summary>
+    /// IOMMU_IOAS_COPY, source side (io_pagetable.c iopt_get_pages()): the slices of the areas behind
+    /// [iova, +length). The range may start and end inside areas; it must be mapped without a gap (ENOENT).
+    /// </summary>
+    public Errno GetPages(ulong iova, ulong length, out List<IovaArea> slices)
     {
+        slices = [];
         if (length == 0)
         {
             return Errno.EINVAL;
         }
 
-        if (srcIova + length - 1 < srcIova || (fixedIova && dstIova + length - 1 < dstIova))
+        if (iova + (length - 1) < iova)
         {
             return Errno.EOVERFLOW;
         }
 
-        // Take what the source maps first; the source and destination may be the same IOAS.
-        List<IovaArea> pieces;
-        lock (source._lock)
-        {
-            var found = source.FindCovering(srcIova, length, out pieces);
-            if (found != Errno.Success)
-            {
-                return found;
-            }
-        }
-
         lock (_lock)
         {
-            if (fixedIova)
+            return TryGetSlices(iova, length, out slices) ? Errno.Success : Errno.ENOENT;
+        }
+    }
+
+    /// <summary>
+    /// IOMMU_IOAS_COPY, destination side (io_pagetable.c iopt_map_pages()): maps slices taken by
+    /// <see cref="GetPages"/> back to back at a fixed or an allocated IOVA; the first slice's user address guides
+    /// the allocator.
+    /// </summary>
+    public Errno MapPages(List<IovaArea> pieces, ulong length, IommuProtection protection, bool fixedIova, ref ulong dstIova)
+    {
+        lock (_lock)
+        {
+            var rc = PlaceLocked(pieces[0].UserVa, length, fixedIova, ref dstIova);
+            if (rc != Errno.Success)
             {
-                var check = (dstIova & (IovaAlignment - 1)) != 0 ? Errno.EINVAL : CheckIova(dstIova, length);
-                if (check != Errno.Success)
-                {
-                    return check;
-                }
-            }
-            else if (!TryAllocateIova(length, out dstIova))
-            {
-                return Errno.ENOSPC;
+                return rc;
             }
 
             var added = new List<IovaArea>();
+            ulong iova = dstIova;
             foreach (var piece in pieces)
             {
-                var area = new IovaArea(dstIova + (piece.Iova - srcIova), piece.Length, piece.Region, piece.RegionOffset, protection);
-                var rc = AddArea(area);
+                // iopt_insert_area(): write access needs writable pages; the slice's page offset follows the alignment.
+                var area = new IovaArea(iova, piece.Length, piece.Pages, piece.StartByte, protection);
+                rc = (protection & IommuProtection.Write) != 0 && !piece.Pages.Writable ? Errno.EPERM
+                    : (piece.UserVa & (PhysicalMemory.PageSize - 1) & (_iovaAlignment - 1)) != 0 ? Errno.EINVAL
+                    : AddArea(area);
                 if (rc != Errno.Success)
                 {
                     foreach (var a in added)
@@ -154,6 +176,7 @@ internal sealed class IoasObject : IommufdObject
                 }
 
                 added.Add(area);
+                iova += piece.Length;
             }
 
             return Errno.Success;
@@ -161,59 +184,32 @@ internal sealed class IoasObject : IommufdObject
     }
 
     /// <summary>
-    /// IOMMU_IOAS_UNMAP. Every mapping touched must lie wholly inside the range (no splitting), a range with
-    /// pinned pages is EBUSY, and a range with nothing mapped is ENOENT. The all-of-it form (0, U64_MAX)
-    /// succeeds on an empty IOAS.
+    /// IOMMU_IOAS_UNMAP of [iova, last] after the ioctl's own checks (io_pagetable.c iopt_unmap_iova_range()): the
+    /// areas are taken lowest first, and each must lie wholly inside the range and be unlocked. The first that is not
+    /// stops the unmap (ENOENT for one that the range cuts, EBUSY for one a HW queue pinned) with every area before it
+    /// already unmapped; <paramref name="unmapped"/> counts those bytes either way.
     /// </summary>
-    public Errno Unmap(ulong iova, ulong length, out ulong unmapped)
+    public Errno Unmap(ulong iova, ulong last, out ulong unmapped)
     {
         unmapped = 0;
-        bool all = iova == 0 && length == ulong.MaxValue;
-        if (!all)
-        {
-            if (length == 0)
-            {
-                return Errno.EINVAL;
-            }
-
-            if (iova + length - 1 < iova)
-            {
-                return Errno.EOVERFLOW;
-            }
-        }
-
-        ulong last = all ? ulong.MaxValue : iova + length - 1;
         lock (_lock)
         {
-            var victims = new List<IovaArea>();
-            var areas = _areas.Values;
-            for (int i = FirstEndingAtOrAfter(iova); i < areas.Count && areas[i].Iova <= last; i++)
+            while (FirstAreaIn(iova, last) is { } area)
             {
-                var area = areas[i];
-                if (area.Iova < iova || area.Last > last)
-                {
-                    return Errno.ENOENT;
-                }
-
                 if (area.Pins > 0)
                 {
                     return Errno.EBUSY;
                 }
 
-                victims.Add(area);
-            }
+                if (area.Iova < iova || area.Last > last)
+                {
+                    return Errno.ENOENT;
+                }
 
-            if (victims.Count == 0)
-            {
-                return all ? Errno.Success : Errno.ENOENT;
-            }
-
-            foreach (var area in victims)
-            {
                 var rc = RemoveArea(area);
                 if (rc != Errno.Success)
                 {
-                    return rc; // the areas before it are unmapped (reported in unmapped); this one and the rest stay
+                    return rc; // this area and the rest stay
                 }
 
                 unmapped += area.Length;
@@ -223,102 +219,200 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
-    /// <summary>IOMMU_IOAS_IOVA_RANGES: the usable IOVA ranges (allowed minus reserved), lowest first.</summary>
+    /// <summary>
+    /// IOMMU_IOAS_IOVA_RANGES: the holes between reserved ranges, lowest first (ioas.c iommufd_ioas_iova_ranges()).
+    /// Allowed ranges do not show here; they only steer the allocator.
+    /// </summary>
     public List<IommuIovaRange> GetUsableRanges()
     {
         lock (_lock)
         {
-            var usable = new List<IommuIovaRange>();
-            var allowed = _allowed.Length > 0 ? _allowed : [new IommuIovaRange { Start = 0, Last = ulong.MaxValue }];
-            foreach (var range in allowed.OrderBy(r => r.Start))
+            var holes = new List<IommuIovaRange>();
+            ulong cursor = 0;
+            foreach (var (start, last) in MergedReservedLocked())
             {
-                ulong start = range.Start;
-                ulong last = range.Last;
-                foreach (var domain in _domains)
+                if (start > cursor)
                 {
-                    start = Math.Max(start, domain.ApertureStart);
-                    last = Math.Min(last, domain.ApertureLast);
+                    holes.Add(new IommuIovaRange { Start = cursor, Last = start - 1 });
                 }
 
-                if (start <= last)
+                if (last == ulong.MaxValue)
                 {
-                    usable.Add(new IommuIovaRange { Start = start, Last = last });
+                    return holes;
                 }
+
+                cursor = Math.Max(cursor, last + 1);
             }
 
-            return usable;
-        }
-    }
-
-    /// <summary>IOMMU_IOAS_ALLOW_IOVAS: replaces the allowed list. Existing mappings must stay inside it.</summary>
-    public Errno SetAllowedRanges(ReadOnlySpan<IommuIovaRange> ranges)
-    {
-        foreach (var r in ranges)
-        {
-            if (r.Start > r.Last)
-            {
-                return Errno.EINVAL;
-            }
-        }
-
-        var copy = ranges.ToArray();
-        lock (_lock)
-        {
-            if (copy.Length > 0)
-            {
-                foreach (var area in _areas.Values)
-                {
-                    if (!Array.Exists(copy, r => r.Start <= area.Iova && area.Last <= r.Last))
-                    {
-                        return Errno.EADDRINUSE;
-                    }
-                }
-            }
-
-            _allowed = copy;
-            return Errno.Success;
+            holes.Add(new IommuIovaRange { Start = cursor, Last = ulong.MaxValue });
+            return holes;
         }
     }
 
     /// <summary>
-    /// Adds a paging domain that mirrors this IOAS: every mapping is mapped into it. A mapping outside the
-    /// domain's aperture is EADDRINUSE (the aperture becomes reserved IOVA space).
+    /// IOMMU_IOAS_ALLOW_IOVAS: loads the new list in order — each range must have start &lt; last and not overlap
+    /// one loaded before it (EINVAL); <paramref name="count"/> ranges are asked for, and one past
+    /// <paramref name="ranges"/> is a fault (EFAULT) — then swaps it in unless an allowed range meets a reserved one
+    /// (EADDRINUSE). Existing areas are not checked (ioas.c iommufd_ioas_load_iovas(), io_pagetable.c
+    /// iopt_set_allow_iova()).
     /// </summary>
-    public Errno AddDomain(IPagingDomain domain)
+    public Errno SetAllowedRanges(ReadOnlySpan<IommuIovaRange> ranges, uint count)
     {
+        var loaded = new List<IommuIovaRange>();
+        for (uint i = 0; i < count; i++)
+        {
+            if (i >= ranges.Length)
+            {
+                return Errno.EFAULT;
+            }
+
+            var r = ranges[(int)i];
+            if (r.Start >= r.Last || loaded.Exists(l => l.Start <= r.Last && r.Start <= l.Last))
+            {
+                return Errno.EINVAL;
+            }
+
+            loaded.Add(r);
+        }
+
+        loaded.Sort((a, b) => a.Start.CompareTo(b.Start));
         lock (_lock)
         {
-            foreach (var area in _areas.Values)
+            foreach (var r in loaded)
             {
-                if (area.Iova < domain.ApertureStart || area.Last > domain.ApertureLast)
+                if (_reserved.Exists(x => x.Start <= r.Last && r.Start <= x.Last))
                 {
                     return Errno.EADDRINUSE;
                 }
             }
 
-            var mapped = new List<IovaArea>();
-            foreach (var area in _areas.Values)
+            _allowed = [.. loaded];
+            return Errno.Success;
+        }
+    }
+
+    /// <summary>
+    /// Reserves [start, last] for <paramref name="owner"/> (null: the selftest's IOMMU_TEST_OP_ADD_RESERVED). A range
+    /// that meets an area or an allowed range is EADDRINUSE (io_pagetable.c iopt_reserve_iova()).
+    /// </summary>
+    public Errno Reserve(ulong start, ulong last, object? owner)
+    {
+        lock (_lock)
+        {
+            return ReserveLocked(start, last, owner);
+        }
+    }
+
+    /// <summary>
+    /// IOMMU_OPTION_HUGE_PAGES set. Turning them off is EINVAL once a domain holds mappings, and EADDRINUSE when an
+    /// area does not follow the CPU page alignment it brings (io_pagetable.c iopt_disable_large_pages(),
+    /// iopt_enable_large_pages()).
+    /// </summary>
+    public Errno SetHugePages(bool enable)
+    {
+        lock (_lock)
+        {
+            if (enable)
             {
-                var rc = MapInto(domain, area);
-                if (rc != Errno.Success)
-                {
-                    foreach (var m in mapped)
-                    {
-                        domain.Unmap(m.Iova, m.Length);
-                    }
-
-                    return rc;
-                }
-
-                mapped.Add(area);
+                _disableLargePages = false;
+                RecalculateAlignmentLocked();
+                return Errno.Success;
             }
 
+            if (_disableLargePages)
+            {
+                return Errno.Success;
+            }
+
+            if (_domains.Count > 0 && _areas.Count > 0)
+            {
+                return Errno.EINVAL;
+            }
+
+            _disableLargePages = true;
+            var rc = RecalculateAlignmentLocked();
+            if (rc != Errno.Success)
+            {
+                _disableLargePages = false;
+            }
+
+            return rc;
+        }
+    }
+
+    /// <summary>
+    /// Adds a paging domain that mirrors this IOAS (io_pagetable.c iopt_table_add_domain()): its smallest page may
+    /// raise the IOVA alignment (above a CPU page EINVAL; an area it misaligns EADDRINUSE), what lies outside its
+    /// aperture becomes reserved (an area or allowed range there: EADDRINUSE), then every area's pages are pinned
+    /// (EFAULT for memory the process no longer has, iopt_fill_domain()) and mapped into it. Nothing changes on
+    /// failure.
+    /// </summary>
+    public Errno AddDomain(IPagingDomain domain)
+    {
+        lock (_lock)
+        {
+            ulong alignment = Math.Max(MinimumPage(domain), _iovaAlignment);
+            if (alignment > PhysicalMemory.PageSize)
+            {
+                return Errno.EINVAL;
+            }
+
+            if (alignment != _iovaAlignment && !AreasFollowLocked(alignment))
+            {
+                return Errno.EADDRINUSE;
+            }
+
+            var rc = domain.ApertureStart != 0 ? ReserveLocked(0, domain.ApertureStart - 1, domain) : Errno.Success;
+            if (rc == Errno.Success && domain.ApertureLast != ulong.MaxValue)
+            {
+                rc = ReserveLocked(domain.ApertureLast + 1, ulong.MaxValue, domain);
+            }
+
+            var mapped = new List<IovaArea>();
+            var pinned = new List<IovaArea>();
+            for (int i = 0; rc == Errno.Success && i < _areas.Count; i++)
+            {
+                var area = _areas.Values[i];
+                bool wasPinned = area.Pinned;
+                rc = PinLocked(area);
+                if (rc == Errno.Success && !wasPinned)
+                {
+                    pinned.Add(area);
+                }
+
+                rc = rc == Errno.Success ? MapInto(domain, area) : rc;
+                if (rc == Errno.Success)
+                {
+                    mapped.Add(area);
+                }
+            }
+
+            if (rc != Errno.Success)
+            {
+                foreach (var m in mapped)
+                {
+                    domain.Unmap(m.Iova, m.Length);
+                }
+
+                foreach (var p in pinned)
+                {
+                    UnpinLocked(p);
+                }
+
+                _reserved.RemoveAll(r => r.Owner == domain);
+                return rc;
+            }
+
+            _iovaAlignment = alignment;
             _domains.Add(domain);
             return Errno.Success;
         }
     }
 
-    /// <summary>Removes a domain added by <see cref="AddDomain"/> and unmaps everything from it.</summary>
+    /// <summary>
+    /// Removes a domain added by <see cref="AddDomain"/>: unmaps everything from it, drops the ranges it reserved
+    /// and recomputes the alignment (io_pagetable.c iopt_table_remove_domain()).
+    /// </summary>
     public void RemoveDomain(IPagingDomain domain)
     {
         lock (_lock)
@@ -332,6 +426,9 @@ internal sealed class IoasObject : IommufdObject
             {
                 domain.Unmap(area.Iova, area.Length);
             }
+
+            _reserved.RemoveAll(r => r.Owner == domain);
+            RecalculateAlignmentLocked();
         }
     }
 
@@ -348,10 +445,17 @@ internal sealed class IoasObject : IommufdObject
         ulong end = (iova + length + PhysicalMemory.PageSize - 1) & ~(ulong)(PhysicalMemory.PageSize - 1);
         lock (_lock)
         {
-            var found = FindCovering(first, end - first, out var pieces, requireWholeAreas: false);
-            if (found != Errno.Success)
+            if (!TryFindCovering(first, end - first, out var pieces))
             {
                 return Errno.ENOENT;
+            }
+
+            foreach (var area in pieces)
+            {
+                if (PinLocked(area) != Errno.Success)
+                {
+                    return Errno.EFAULT;
+                }
             }
 
             ulong basePa = pieces[0].PhysicalAddressOf(first);
@@ -370,10 +474,31 @@ internal sealed class IoasObject : IommufdObject
             }
 
             physicalAddress = basePa + (iova - first);
-            long pages = (long)((end - first) / PhysicalMemory.PageSize);
-            pin = new IoasPin(this, pieces, pages);
-            IommufdMetrics.Pinned(pages); // a HW queue's pages count as pinned on their own (iopt_pin_pages)
+            pin = new IoasPin(this, pieces); // PinLocked counted the pages once, as pages.c counts npinned
             return Errno.Success;
+        }
+    }
+
+    /// <summary>
+    /// Adds the pins this IOAS holds on the CPU page at <paramref name="userPage"/>: one per page set not in
+    /// <paramref name="seen"/> yet whose area covers the page and is held by a domain or a HW queue (pages.c pins a
+    /// page set's pages when it fills a domain or an access; without either the map is only a lazy reference).
+    /// </summary>
+    public int CountPins(ulong userPage, HashSet<object> seen)
+    {
+        lock (_lock)
+        {
+            int pins = 0;
+            foreach (var area in _areas.Values)
+            {
+                if ((_domains.Count > 0 || area.Pins > 0) && area.UserVa < userPage + PhysicalMemory.PageSize
+                    && userPage < area.UserVa + area.Length && seen.Add(area.Pages))
+                {
+                    pins++;
+                }
+            }
+
+            return pins;
         }
     }
 
@@ -383,7 +508,7 @@ internal sealed class IoasObject : IommufdObject
         lock (_lock)
         {
             var area = FindArea(iova);
-            if (area is null)
+            if (area is null || !area.Pinned)
             {
                 physicalAddress = 0;
                 protection = IommuProtection.None;
@@ -396,7 +521,7 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
-    internal void Unpin(List<IovaArea> pieces, long pages)
+    internal void Unpin(List<IovaArea> pieces)
     {
         lock (_lock)
         {
@@ -405,8 +530,6 @@ internal sealed class IoasObject : IommufdObject
                 area.Pins--;
             }
         }
-
-        IommufdMetrics.Pinned(-pages);
     }
 
     internal override void Destroy()
@@ -418,77 +541,270 @@ internal sealed class IoasObject : IommufdObject
                 throw new InvalidOperationException("an IOAS with domains was destroyed");
             }
 
-            foreach (var area in _areas.Values.ToList())
+            while (_areas.Count > 0)
             {
-                RemoveArea(area);
+                RemoveArea(_areas.Values[^1]);
             }
+
+            _reserved.Clear();
         }
     }
 
-    private Errno CheckIova(ulong iova, ulong length)
+    /// <summary>
+    /// Finds the IOVA of a new area of <paramref name="length"/> bytes whose pages start at user address
+    /// <paramref name="userVa"/>: checks a fixed one, or allocates one (io_pagetable.c iopt_alloc_area_pages()).
+    /// </summary>
+    private Errno PlaceLocked(ulong userVa, ulong length, bool fixedIova, ref ulong iova)
     {
-        ulong last = iova + length - 1;
-        if (_allowed.Length > 0 && !Array.Exists(_allowed, r => r.Start <= iova && last <= r.Last))
+        if ((length & (_iovaAlignment - 1)) != 0)
         {
             return Errno.EINVAL;
         }
 
+        var rc = fixedIova ? CheckIovaLocked(iova, length) : AllocateIovaLocked(userVa, length, out iova);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        // iopt_insert_area(): the area's offset into its first CPU page follows the alignment too.
+        return (userVa & (PhysicalMemory.PageSize - 1) & (_iovaAlignment - 1)) != 0 ? Errno.EINVAL : Errno.Success;
+    }
+
+    /// <summary>A fixed IOVA (io_pagetable.c iopt_check_iova()). Allowed ranges do not constrain it.</summary>
+    private Errno CheckIovaLocked(ulong iova, ulong length)
+    {
+        if ((iova & (_iovaAlignment - 1)) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        ulong last = iova + (length - 1);
+        if (last < iova)
+        {
+            return Errno.EOVERFLOW;
+        }
+
+        if (_reserved.Exists(r => r.Start <= last && iova <= r.Last))
+        {
+            return Errno.EINVAL;
+        }
+
+        return FirstAreaIn(iova, last) is null ? Errno.Success : Errno.EEXIST;
+    }
+
+    /// <summary>
+    /// The kernel's IOVA allocator (io_pagetable.c iopt_alloc_iova()): the alignment is the length rounded up to a
+    /// power of two, lowered to the alignment of the user address and capped at <see cref="HugePageSize"/>; the
+    /// user address's offset into its page is kept. The first fitting hole between reserved ranges and areas wins,
+    /// searched inside the allowed ranges (all of [PAGE_SIZE, U64_MAX − PAGE_SIZE] when none is set), lowest first,
+    /// so IOVA 0 is never handed out.
+    /// </summary>
+    private Errno AllocateIovaLocked(ulong userVa, ulong length, out ulong iova)
+    {
+        iova = 0;
+        if (length == 0 || length >= ulong.MaxValue / 2)
+        {
+            return Errno.EOVERFLOW;
+        }
+
+        ulong alignment = BitOperations.RoundUpToPowerOf2(length);
+        if (userVa != 0)
+        {
+            alignment = Math.Min(alignment, 1UL << BitOperations.TrailingZeroCount(userVa));
+        }
+
+        alignment = Math.Min(alignment, HugePageSize);
+        if (alignment < _iovaAlignment)
+        {
+            return Errno.EINVAL;
+        }
+
+        ulong pageOffset = userVa & (PhysicalMemory.PageSize - 1);
+        foreach (var (spanStart, spanLast) in AllowedSpansLocked(PhysicalMemory.PageSize, ulong.MaxValue - PhysicalMemory.PageSize))
+        {
+            ulong start = spanStart;
+            if (!FitsAligned(ref start, spanLast, length, alignment, pageOffset))
+            {
+                continue;
+            }
+
+            foreach (var (holeFirst, holeLast) in HolesLocked(start, spanLast))
+            {
+                ulong holeStart = holeFirst;
+                if (FitsAligned(ref holeStart, holeLast, length, alignment, pageOffset))
+                {
+                    iova = holeStart;
+                    return Errno.Success;
+                }
+            }
+        }
+
+        return Errno.ENOSPC;
+    }
+
+    /// <summary>
+    /// io_pagetable.c __alloc_iova_check_range(): aligns <paramref name="start"/> up, adds the page offset, and
+    /// answers whether <paramref name="length"/> bytes fit before <paramref name="last"/>.
+    /// </summary>
+    private static bool FitsAligned(ref ulong start, ulong last, ulong length, ulong alignment, ulong pageOffset)
+    {
+        if (start > ulong.MaxValue - (alignment - 1))
+        {
+            return false;
+        }
+
+        ulong aligned = ((start + alignment - 1) & ~(alignment - 1)) | pageOffset;
+        if (aligned >= last || last - aligned < length - 1)
+        {
+            return false;
+        }
+
+        start = aligned;
+        return true;
+    }
+
+    /// <summary>
+    /// The holes in [first, last] between reserved ranges and areas, lowest first (the unused spans of
+    /// interval_tree_for_each_double_span over the reserved and area trees).
+    /// </summary>
+    private List<(ulong Start, ulong Last)> HolesLocked(ulong first, ulong last)
+    {
+        var holes = new List<(ulong Start, ulong Last)>();
+        ulong cursor = first;
+        foreach (var (usedStart, usedLast) in UsedSpansLocked(first, last))
+        {
+            if (usedStart > cursor)
+            {
+                holes.Add((cursor, usedStart - 1));
+            }
+
+            if (usedLast >= last)
+            {
+                return holes;
+            }
+
+            cursor = Math.Max(cursor, usedLast + 1);
+        }
+
+        holes.Add((cursor, last));
+        return holes;
+    }
+
+    /// <summary>The allowed ranges merged into spans and clipped to [first, last]; the whole window when none is set.</summary>
+    private List<(ulong Start, ulong Last)> AllowedSpansLocked(ulong first, ulong last)
+    {
+        if (_allowed.Length == 0)
+        {
+            return [(first, last)];
+        }
+
+        var spans = new List<(ulong Start, ulong Last)>();
+        foreach (var (start, end) in Merge(_allowed.Select(r => (r.Start, r.Last))))
+        {
+            if (end >= first && start <= last)
+            {
+                spans.Add((Math.Max(start, first), Math.Min(end, last)));
+            }
+        }
+
+        return spans;
+    }
+
+    /// <summary>Reserved ranges and areas that meet [first, last], merged, lowest first.</summary>
+    private List<(ulong Start, ulong Last)> UsedSpansLocked(ulong first, ulong last)
+    {
+        var used = new List<(ulong Start, ulong Last)>();
+        foreach (var r in _reserved)
+        {
+            if (r.Last >= first && r.Start <= last)
+            {
+                used.Add((r.Start, r.Last));
+            }
+        }
+
+        for (int i = FirstAreaIndexFrom(first); i < _areas.Count && _areas.Values[i].Iova <= last; i++)
+        {
+            used.Add((_areas.Values[i].Iova, _areas.Values[i].Last));
+        }
+
+        return Merge(used);
+    }
+
+    private List<(ulong Start, ulong Last)> MergedReservedLocked() => Merge(_reserved.Select(r => (r.Start, r.Last)));
+
+    /// <summary>Sorts ranges and merges the ones that overlap or touch (what interval_tree_span_iter sees as one span).</summary>
+    private static List<(ulong Start, ulong Last)> Merge(IEnumerable<(ulong Start, ulong Last)> ranges)
+    {
+        var merged = new List<(ulong Start, ulong Last)>();
+        foreach (var (start, last) in ranges.OrderBy(r => r.Start))
+        {
+            if (merged.Count > 0 && (merged[^1].Last == ulong.MaxValue || start <= merged[^1].Last + 1))
+            {
+                merged[^1] = (merged[^1].Start, Math.Max(merged[^1].Last, last));
+            }
+            else
+            {
+                merged.Add((start, last));
+            }
+        }
+
+        return merged;
+    }
+
+    private Errno ReserveLocked(ulong start, ulong last, object? owner)
+    {
+        if (FirstAreaIn(start, last) is not null || Array.Exists(_allowed, r => r.Start <= last && start <= r.Last))
+        {
+            return Errno.EADDRINUSE;
+        }
+
+        _reserved.Add(new ReservedRange(start, last, owner));
+        return Errno.Success;
+    }
+
+    /// <summary>io_pagetable.c iopt_calculate_iova_alignment(); an increase that an area does not follow is EADDRINUSE.</summary>
+    private Errno RecalculateAlignmentLocked()
+    {
+        ulong alignment = _disableLargePages ? PhysicalMemory.PageSize : 1UL;
         foreach (var domain in _domains)
         {
-            if (iova < domain.ApertureStart || last > domain.ApertureLast)
-            {
-                return Errno.EINVAL;
-            }
+            alignment = Math.Max(alignment, MinimumPage(domain));
         }
 
-        int first = FirstEndingAtOrAfter(iova);
-        return first < _areas.Count && _areas.Values[first].Iova <= last ? Errno.EEXIST : Errno.Success;
-    }
-
-    private bool TryAllocateIova(ulong length, out ulong iova)
-    {
-        foreach (var range in GetUsableRangesLocked())
+        if (alignment > _iovaAlignment && !AreasFollowLocked(alignment))
         {
-            // The areas are sorted and disjoint: find the first that can block once, then walk on from it (each
-            // blocker moves the candidate past itself, so no area is looked at twice).
-            ulong candidate = AlignUp(range.Start);
-            var areas = _areas.Values;
-            int next = FirstEndingAtOrAfter(candidate);
-            while (candidate >= range.Start && candidate <= range.Last && range.Last - candidate >= length - 1)
+            return Errno.EADDRINUSE;
+        }
+
+        _iovaAlignment = alignment;
+        return Errno.Success;
+    }
+
+    /// <summary>io_pagetable.c iopt_check_iova_alignment(): every area's IOVA, length and page offset are aligned.</summary>
+    private bool AreasFollowLocked(ulong alignment)
+    {
+        ulong mask = alignment - 1;
+        foreach (var area in _areas.Values)
+        {
+            if (((area.Iova | area.Length | (area.UserVa & (PhysicalMemory.PageSize - 1))) & mask) != 0)
             {
-                ulong last = candidate + length - 1;
-                while (next < areas.Count && areas[next].Last < candidate)
-                {
-                    next++;
-                }
-
-                if (next == areas.Count || areas[next].Iova > last)
-                {
-                    iova = candidate;
-                    return true;
-                }
-
-                var blocker = areas[next];
-                if (blocker.Last == ulong.MaxValue)
-                {
-                    break;
-                }
-
-                candidate = AlignUp(blocker.Last + 1);
+                return false;
             }
         }
 
-        iova = 0;
-        return false;
+        return true;
     }
 
-    private List<IommuIovaRange> GetUsableRangesLocked() => GetUsableRanges(); // the lock is re-entrant
-
-    private static ulong AlignUp(ulong value) =>
-        value > ulong.MaxValue - (IovaAlignment - 1) ? ulong.MaxValue : (value + IovaAlignment - 1) & ~(IovaAlignment - 1);
+    private static ulong MinimumPage(IPagingDomain domain) => domain.PageSizeBitmap & (0 - domain.PageSizeBitmap);
 
     private Errno AddArea(IovaArea area)
     {
+        if (_domains.Count > 0 && PinLocked(area) != Errno.Success)
+        {
+            return Errno.EFAULT; // pages.c: filling the domains pins the user pages
+        }
+
         var mapped = new List<IPagingDomain>();
         foreach (var domain in _domains)
         {
@@ -500,16 +816,43 @@ internal sealed class IoasObject : IommufdObject
                     d.Unmap(area.Iova, area.Length);
                 }
 
+                UnpinLocked(area);
                 return rc;
             }
 
             mapped.Add(domain);
         }
 
-        area.Region.Pin();
-        IommufdMetrics.Pinned((long)(area.Length / PhysicalMemory.PageSize));
         _areas.Add(area.Iova, area);
         return Errno.Success;
+    }
+
+    /// <summary>Pins the area's pages, once (EFAULT when the process does not have the memory).</summary>
+    private Errno PinLocked(IovaArea area)
+    {
+        if (area.Pinned)
+        {
+            return Errno.Success;
+        }
+
+        if (!area.Pages.TryPin(_memory))
+        {
+            return Errno.EFAULT;
+        }
+
+        area.Pinned = true;
+        IommufdMetrics.Pinned((long)area.PageCount);
+        return Errno.Success;
+    }
+
+    private void UnpinLocked(IovaArea area)
+    {
+        if (area.Pinned)
+        {
+            area.Pinned = false;
+            area.Pages.Unpin(_memory);
+            IommufdMetrics.Pinned(-(long)area.PageCount);
+        }
     }
 
     /// <summary>
@@ -532,9 +875,7 @@ internal sealed class IoasObject : IommufdObject
         }
 
         _areas.Remove(area.Iova);
-        area.Region.Unpin();
-        IommufdMetrics.Pinned(-(long)(area.Length / PhysicalMemory.PageSize));
-        _memory.ReleaseIfUnused(area.Region);
+        UnpinLocked(area);
         return Errno.Success;
     }
 
@@ -561,25 +902,15 @@ internal sealed class IoasObject : IommufdObject
         return Errno.Success;
     }
 
-    private IovaArea? FindArea(ulong iova)
+    /// <summary>Index of the first area that ends at or after <paramref name="iova"/> (areas never overlap).</summary>
+    private int FirstAreaIndexFrom(ulong iova)
     {
-        int i = FirstEndingAtOrAfter(iova);
-        return i < _areas.Count && _areas.Values[i].Iova <= iova ? _areas.Values[i] : null;
-    }
-
-    /// <summary>
-    /// Binary search: the index of the first area whose last byte is at or after <paramref name="iova"/> (the
-    /// count when there is none). Areas are disjoint and sorted by start, so their ends are sorted too; the first
-    /// area that can overlap anything from <paramref name="iova"/> on is this one.
-    /// </summary>
-    private int FirstEndingAtOrAfter(ulong iova)
-    {
-        var areas = _areas.Values;
-        int lo = 0, hi = areas.Count;
+        var keys = _areas.Keys;
+        int lo = 0, hi = keys.Count;
         while (lo < hi)
         {
             int mid = (lo + hi) >>> 1;
-            if (areas[mid].Last < iova)
+            if (keys[mid] <= iova)
             {
                 lo = mid + 1;
             }
@@ -589,33 +920,62 @@ internal sealed class IoasObject : IommufdObject
             }
         }
 
-        return lo;
+        return lo > 0 && _areas.Values[lo - 1].Last >= iova ? lo - 1 : lo;
     }
 
-    /// <summary>
-    /// The areas that together cover [iova, +length) without a gap. With <paramref name="requireWholeAreas"/>
-    /// each must also lie wholly inside the range (IOAS_COPY cannot split a mapping).
-    /// </summary>
-    private Errno FindCovering(ulong iova, ulong length, out List<IovaArea> pieces, bool requireWholeAreas = true)
+    /// <summary>The lowest area that meets [first, last] (io_pagetable.c iopt_area_iter_first()).</summary>
+    private IovaArea? FirstAreaIn(ulong first, ulong last)
     {
-        pieces = [];
-        ulong last = iova + length - 1;
-        ulong cursor = iova;
-        while (true)
-        {
-            var area = FindArea(cursor);
-            if (area is null || (requireWholeAreas && (area.Iova < iova || area.Last > last)))
-            {
-                return Errno.ENOENT;
-            }
+        int i = FirstAreaIndexFrom(first);
+        return i < _areas.Count && _areas.Values[i].Iova <= last ? _areas.Values[i] : null;
+    }
 
-            pieces.Add(area);
+    private IovaArea? FindArea(ulong iova) => FirstAreaIn(iova, iova);
+
+    /// <summary>The areas that together cover [iova, +length) without a gap (io_pagetable.c iopt_area_contig_init()).</summary>
+    private bool TryFindCovering(ulong iova, ulong length, out List<IovaArea> areas)
+    {
+        areas = [];
+        ulong last = iova + (length - 1);
+        ulong cursor = iova;
+        while (FindArea(cursor) is { } area)
+        {
+            areas.Add(area);
             if (area.Last >= last)
             {
-                return Errno.Success;
+                return true;
             }
 
             cursor = area.Last + 1;
         }
+
+        return false;
     }
+
+    /// <summary>
+    /// The slices of the areas that cover [iova, +length) (io_pagetable.c iopt_get_pages()): each keeps its
+    /// area's pages, writability and protection, cut to the range.
+    /// </summary>
+    private bool TryGetSlices(ulong iova, ulong length, out List<IovaArea> slices)
+    {
+        slices = [];
+        if (!TryFindCovering(iova, length, out var areas))
+        {
+            return false;
+        }
+
+        ulong last = iova + (length - 1);
+        ulong cursor = iova;
+        foreach (var area in areas)
+        {
+            ulong end = Math.Min(last, area.Last);
+            slices.Add(new IovaArea(cursor, end - cursor + 1, area.Pages, area.StartByte + (cursor - area.Iova), area.Protection));
+            cursor = end + 1;
+        }
+
+        return true;
+    }
+
+    /// <summary>A reserved IOVA range and who reserved it (a domain's aperture, or null for the selftest's ADD_RESERVED).</summary>
+    private readonly record struct ReservedRange(ulong Start, ulong Last, object? Owner);
 }

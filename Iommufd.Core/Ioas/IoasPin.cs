@@ -5,17 +5,15 @@ internal sealed class IoasPin : IDisposable
 {
     private IoasObject? _ioas;
     private readonly List<IovaArea> _areas;
-    private readonly long _pages;
 
-    public IoasPin(IoasObject ioas, List<IovaArea> areas, long pages)
+    public IoasPin(IoasObject ioas, List<IovaArea> areas)
     {
         _ioas = ioas;
         _areas = areas;
-        _pages = pages;
     }
 
     public void Dispose()
     {
-        Interlocked.Exchange(ref _ioas, null)?.Unpin(_areas, _pages);
+        Interlocked.Exchange(ref _ioas, null)?.Unpin(_areas);
     }
 }

@@ -3,15 +3,18 @@ using Iommufd.Core.Memory;
 
 namespace Iommufd.Core.Ioas;
 
-/// <summary>One IOAS mapping: an IOVA range backed by pinned user pages (the kernel's <c>struct iopt_area</c>).</summary>
+/// <summary>
+/// One IOAS mapping: an IOVA range over a slice of a page set (the kernel's <c>struct iopt_area</c>). The area pins
+/// its pages in user memory once something needs them (<see cref="Pinned"/>).
+/// </summary>
 internal sealed class IovaArea
 {
-    public IovaArea(ulong iova, ulong length, UserRegion region, ulong regionOffset, IommuProtection protection)
+    public IovaArea(ulong iova, ulong length, IoasPages pages, ulong startByte, IommuProtection protection)
     {
         Iova = iova;
         Length = length;
-        Region = region;
-        RegionOffset = regionOffset;
+        Pages = pages;
+        StartByte = startByte;
         Protection = protection;
     }
 
@@ -21,15 +24,32 @@ internal sealed class IovaArea
 
     public ulong Last => Iova + Length - 1;
 
-    public UserRegion Region { get; }
+    /// <summary>The page set the area takes a slice of.</summary>
+    public IoasPages Pages { get; }
 
-    public ulong RegionOffset { get; }
+    /// <summary>Where the slice starts in <see cref="Pages"/>.</summary>
+    public ulong StartByte { get; }
 
     public IommuProtection Protection { get; }
+
+    /// <summary>The user address of the area's first byte.</summary>
+    public ulong UserVa => Pages.UserVa + StartByte;
+
+    /// <summary>The CPU pages the area touches (what it pins).</summary>
+    public ulong PageCount =>
+        ((UserVa & (PhysicalMemory.PageSize - 1)) + Length + PhysicalMemory.PageSize - 1) / PhysicalMemory.PageSize;
+
+    /// <summary>True once the area pinned its user memory (a domain or a HW queue needed the pages).</summary>
+    public bool Pinned { get; set; }
 
     /// <summary>Accesses (HW queues) that pinned part of this area; unmapping it is EBUSY while non-zero.</summary>
     public int Pins { get; set; }
 
-    /// <summary>Physical address of <paramref name="iova"/>, which must lie inside the area.</summary>
+    /// <summary>The user memory region and offset of the area's first byte; the pages must be resolved.</summary>
+    public UserRegion Region => Pages.Region ?? throw new InvalidOperationException("the area's pages were never looked up");
+
+    public ulong RegionOffset => Pages.RegionOffset + StartByte;
+
+    /// <summary>Physical address of <paramref name="iova"/>, which must lie inside a pinned area.</summary>
     public ulong PhysicalAddressOf(ulong iova) => Region.PhysicalAddressAt(RegionOffset + (iova - Iova));
 }

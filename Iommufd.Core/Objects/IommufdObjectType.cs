@@ -12,4 +12,7 @@ public enum IommufdObjectType
     Veventq,
     HwQueue,
     Fault,
+
+    /// <summary>IOMMUFD_OBJ_SELFTEST: a device IOMMU_TEST_CMD made.</summary>
+    Selftest,
 }

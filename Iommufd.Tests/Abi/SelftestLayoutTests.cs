@@ -42,4 +42,31 @@ public class SelftestLayoutTests
         AbiLayout.AssertLayout<IommuTestHwInfo>(8,
             (nameof(IommuTestHwInfo.Flags), 0),
             (nameof(IommuTestHwInfo.TestReg), 4));
+
+    [Test]
+    public void IommuTestCmd_matches_the_reference_layout() =>
+        AbiLayout.AssertLayout<IommuTestCmd>(72,
+            (nameof(IommuTestCmd.Size), 0),
+            (nameof(IommuTestCmd.Op), 4),
+            (nameof(IommuTestCmd.Id), 8),
+            (nameof(IommuTestCmd.Reserved), 12),
+            (nameof(IommuTestCmd.AddReservedStart), 16),
+            (nameof(IommuTestCmd.AddReservedLength), 24),
+            (nameof(IommuTestCmd.MockDomainOutStdevId), 16),
+            (nameof(IommuTestCmd.MockDomainOutHwptId), 20),
+            (nameof(IommuTestCmd.MockDomainOutIdevId), 24),
+            (nameof(IommuTestCmd.MockDomainFlagsDevFlags), 28),
+            (nameof(IommuTestCmd.MockDomainReplacePtId), 16),
+            (nameof(IommuTestCmd.CheckMapIova), 16),
+            (nameof(IommuTestCmd.CheckMapLength), 24),
+            (nameof(IommuTestCmd.CheckMapUptr), 32),
+            (nameof(IommuTestCmd.CheckRefsLength), 16),
+            (nameof(IommuTestCmd.CheckRefsUptr), 24),
+            (nameof(IommuTestCmd.CheckRefsRefs), 32),
+            (nameof(IommuTestCmd.MemoryLimitLimit), 16),
+            (nameof(IommuTestCmd.CheckIotlbId), 16),
+            (nameof(IommuTestCmd.CheckIotlbIotlb), 20),
+            (nameof(IommuTestCmd.CheckDevCacheId), 16),
+            (nameof(IommuTestCmd.CheckDevCacheCache), 20),
+            (nameof(IommuTestCmd.Last), 64));
 }

@@ -54,9 +54,19 @@ public class VintfMmapTests(VcmdqBackend backend)
     }
 
     [Test]
-    public void A_length_that_is_not_whole_pages_is_EINVAL()
+    public void A_length_is_rounded_up_to_whole_pages_and_an_offset_off_a_page_is_EINVAL()
     {
-        Assert.That(_vm.File.Mmap(_vm.MmapOffset, _vm.MmapLength + 1, MmapProtection.ReadWriteShared, out _), Is.EqualTo(Errno.EINVAL));
+        // mm/mmap.c do_mmap() takes PAGE_ALIGN(len) (0 is EINVAL) and the syscall an offset in whole pages; main.c
+        // iommufd_fops_mmap() then wants the registered length exactly.
+        Assert.Multiple(() =>
+        {
+            Assert.That(_vm.File.Mmap(_vm.MmapOffset, _vm.MmapLength + 1, MmapProtection.ReadWriteShared, out _), Is.EqualTo(Errno.ENXIO), "one byte over is one page over");
+            Assert.That(_vm.File.Mmap(_vm.MmapOffset + 1, _vm.MmapLength, MmapProtection.ReadWriteShared, out _), Is.EqualTo(Errno.EINVAL));
+            Assert.That(_vm.File.Mmap(_vm.MmapOffset, 0, MmapProtection.ReadWriteShared, out _), Is.EqualTo(Errno.EINVAL));
+            Assert.That(_vm.File.Mmap(_vm.MmapOffset, ulong.MaxValue, MmapProtection.ReadWriteShared, out _), Is.EqualTo(Errno.ENOMEM));
+            Assert.That(_vm.File.Mmap(_vm.MmapOffset, _vm.MmapLength - 1, MmapProtection.ReadWriteShared, out var rounded), Is.EqualTo(Errno.Success), "one byte under rounds to the registered length");
+            rounded?.Dispose();
+        });
     }
 
     [Test]

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using Iommufd.Core;
 using Iommufd.Core.Uapi;
+using Iommufd.MockDriver;
 using Iommufd.Tests.Support;
 
 namespace Iommufd.Tests.Core;
@@ -12,13 +13,16 @@ namespace Iommufd.Tests.Core;
 /// </summary>
 public class SizeRuleTests
 {
+    /// <summary>A host with the mock plugin and no device: it answers IOMMU_TEST_CMD, so every table entry exists.</summary>
+    private static TestHost NewHost() => new(b => b.AddMockIommu());
+
     private static IEnumerable<TestCaseData> Commands() =>
         IoctlTable.All.Select(c => new TestCaseData(c.Command, c.Entry.Size, (int)c.Entry.MinSize).SetArgDisplayNames(c.Command.ToString()));
 
     [TestCaseSource(nameof(Commands))]
     public void A_struct_shorter_than_the_minimum_is_EINVAL(IommufdCommand command, int size, int minSize)
     {
-        using var host = new TestHost();
+        using var host = NewHost();
         var arg = new byte[size + 1];
         BinaryPrimitives.WriteUInt32LittleEndian(arg, (uint)(minSize - 1));
         Assert.That(host.File.Ioctl(IommufdIoctl.Number(command), arg), Is.EqualTo(Errno.EINVAL));
@@ -27,7 +31,7 @@ public class SizeRuleTests
     [TestCaseSource(nameof(Commands))]
     public void A_longer_struct_with_a_nonzero_tail_is_E2BIG_and_nothing_is_written(IommufdCommand command, int size, int minSize)
     {
-        using var host = new TestHost();
+        using var host = NewHost();
         var arg = new byte[size + 1];
         BinaryPrimitives.WriteUInt32LittleEndian(arg, (uint)(size + 1));
         arg[size] = 0xFF;
@@ -43,8 +47,8 @@ public class SizeRuleTests
     [TestCaseSource(nameof(Commands))]
     public void A_longer_struct_with_a_zero_tail_behaves_as_the_kernel_sized_one(IommufdCommand command, int size, int minSize)
     {
-        using var exact = new TestHost();
-        using var longer = new TestHost();
+        using var exact = NewHost();
+        using var longer = NewHost();
         var a = new byte[size];
         var b = new byte[size + 1];
         BinaryPrimitives.WriteUInt32LittleEndian(a, (uint)size);
@@ -69,7 +73,7 @@ public class SizeRuleTests
     [TestCase(0x13B80u)]
     public void An_unknown_request_is_ENOTTY(uint request)
     {
-        using var host = new TestHost();
+        using var host = new TestHost(); // no selftest plugin: IOMMU_TEST_CMD (0x3BA0) is unknown too
         var arg = new byte[64];
         BinaryPrimitives.WriteUInt32LittleEndian(arg, 64);
         Assert.That(host.File.Ioctl(request, arg), Is.EqualTo(Errno.ENOTTY));
@@ -78,7 +82,7 @@ public class SizeRuleTests
     [Test]
     public void An_argument_shorter_than_its_size_field_is_EFAULT()
     {
-        using var host = new TestHost();
+        using var host = NewHost();
         var arg = new byte[8];
         BinaryPrimitives.WriteUInt32LittleEndian(arg, 12); // IOAS_ALLOC is 12 bytes, only 8 are there
         Assert.Multiple(() =>
@@ -92,14 +96,14 @@ public class SizeRuleTests
     [Test]
     public void An_argument_address_outside_user_memory_is_EFAULT()
     {
-        using var host = new TestHost();
+        using var host = NewHost();
         Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, 0xdead_0000UL), Is.EqualTo(Errno.EFAULT));
     }
 
     [Test]
     public void An_argument_in_user_memory_gets_its_output_written_back()
     {
-        using var host = new TestHost();
+        using var host = NewHost();
         var region = host.Process.Map(4096);
         BinaryPrimitives.WriteUInt32LittleEndian(region.Span, 12);
         Assert.Multiple(() =>

@@ -23,6 +23,7 @@ public static class MockDriverBuilderExtensions
         // TryAddEnumerable: the platform enumerates every IIommuDriver, and each plugin must appear once even when
         // its builder extension runs several times.
         builder.Services.TryAddEnumerable(ServiceDescriptor.Singleton<IIommuDriver, MockIommuDriver>());
+        builder.Services.TryAddSingleton<ISelftestCommands, MockSelftest>(); // IOMMU_TEST_CMD, as CONFIG_IOMMUFD_TEST
         builder.Services.AddOptions<MockIommuOptions>().Configure(o =>
         {
             if (!o.InstanceNames.Contains(name))

@@ -6,7 +6,7 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.MockDriver;
 
 /// <summary>
-/// A mock paging domain: a software page table of 4 KiB pages, IOVA → (physical address, protection), over the
+/// A mock paging domain: a software page table of MOCK_IO_PAGE_SIZE (half a CPU page, selftest.c) pages, IOVA → (physical address, protection), over the
 /// mock aperture [MOCK_APERTURE_START, MOCK_APERTURE_LAST] (iommufd_test.h). The core mirrors an IOAS into it with
 /// <see cref="Map"/> and <see cref="Unmap"/>; DMA and HW-queue checks read it with <see cref="TryTranslate"/>.
 /// </summary>
@@ -16,7 +16,11 @@ namespace Iommufd.MockDriver;
 /// </remarks>
 internal sealed class MockPagingDomain : IPagingDomain
 {
-    private const ulong PageMask = PhysicalMemory.PageSize - 1;
+    /// <summary>MOCK_IO_PAGE_SIZE (selftest.c): half a CPU page, so an IOAS with a mock domain aligns IOVAs to 2 KiB.</summary>
+    public const ulong IoPageSize = PhysicalMemory.PageSize / 2;
+
+    private const int IoPageShift = PhysicalMemory.PageShift - 1;
+    private const ulong PageMask = IoPageSize - 1;
 
     private readonly MockIommu _iommu;
 
@@ -40,6 +44,9 @@ internal sealed class MockPagingDomain : IPagingDomain
     public ulong ApertureLast => SelftestConstants.MockApertureLast;
 
     public bool IsNestParent { get; }
+
+    /// <summary>mock_domain_alloc_paging(): pgsize_bitmap is MOCK_IO_PAGE_SIZE.</summary>
+    public ulong PageSizeBitmap => IoPageSize;
 
     /// <summary>Pages mapped right now (for leak checks).</summary>
     public int MappedPages
@@ -71,8 +78,8 @@ internal sealed class MockPagingDomain : IPagingDomain
             return Errno.ENOMEM; // a page-table allocation; iommufd_fail_nth.c sweeps IOAS_MAP through these
         }
 
-        ulong first = iova >> PhysicalMemory.PageShift;
-        ulong count = length >> PhysicalMemory.PageShift;
+        ulong first = iova >> IoPageShift;
+        ulong count = length >> IoPageShift;
         lock (_lock)
         {
             ObjectDisposedException.ThrowIf(_freed, this);
@@ -86,7 +93,7 @@ internal sealed class MockPagingDomain : IPagingDomain
 
             for (ulong i = 0; i < count; i++)
             {
-                _pages.Add(first + i, new Pte(physicalAddress + (i << PhysicalMemory.PageShift), protection));
+                _pages.Add(first + i, new Pte(physicalAddress + (i << IoPageShift), protection));
             }
         }
 
@@ -104,8 +111,8 @@ internal sealed class MockPagingDomain : IPagingDomain
             return Errno.Success;
         }
 
-        ulong first = iova >> PhysicalMemory.PageShift;
-        ulong last = (iova + Math.Min(length - 1, ulong.MaxValue - iova)) >> PhysicalMemory.PageShift;
+        ulong first = iova >> IoPageShift;
+        ulong last = (iova + Math.Min(length - 1, ulong.MaxValue - iova)) >> IoPageShift;
         lock (_lock)
         {
             if (last - first >= (ulong)_pages.Count)
@@ -132,7 +139,7 @@ internal sealed class MockPagingDomain : IPagingDomain
     {
         lock (_lock)
         {
-            if (_pages.TryGetValue(iova >> PhysicalMemory.PageShift, out var pte))
+            if (_pages.TryGetValue(iova >> IoPageShift, out var pte))
             {
                 physicalAddress = pte.PhysicalAddress + (iova & PageMask);
                 protection = pte.Protection;

@@ -1,0 +1,50 @@
+using Iommufd.Core.Devices;
+using Iommufd.Core.Memory;
+
+namespace Iommufd.Core.Driver;
+
+/// <summary>
+/// What the core lends IOMMU_TEST_CMD: the file's objects as selftest.c reaches them through iommufd_get_object()
+/// and friends, and the calling process's memory. Lookups answer ENOENT for an ID that is not of the kind asked for.
+/// </summary>
+public interface ISelftestContext
+{
+    /// <summary>The address space of the process that opened the file.</summary>
+    UserMemory Memory { get; }
+
+    /// <summary>The physical address under a user VA, as get_user_pages_fast() finds the page (false: not mapped).</summary>
+    bool TryGetPhysicalAddress(ulong userVa, out ulong physicalAddress);
+
+    /// <summary>IOMMU_TEST_OP_ADD_RESERVED: io_pagetable.c iopt_reserve_iova() with no owner.</summary>
+    Errno ReserveIova(uint ioasId, ulong start, ulong last);
+
+    /// <summary>The domain of a paging HWPT (selftest.c get_md_pagetable()).</summary>
+    Errno GetPagingDomain(uint hwptId, out IPagingDomain domain);
+
+    /// <summary>The domain of a nested HWPT (selftest.c get_md_pagetable_nested()).</summary>
+    Errno GetNestedDomain(uint hwptId, out INestedDomain domain);
+
+    /// <summary>The device bound as <paramref name="devId"/> (iommufd_get_device()).</summary>
+    Errno GetDevice(uint devId, out EndpointDevice device);
+
+    /// <summary>
+    /// How many times the CPU page at <paramref name="userPage"/> is pinned: once per page set (what one IOAS_MAP
+    /// took, shared by its copies) that a domain or a HW queue holds, as page_ref_count() / GUP_PIN_COUNTING_BIAS
+    /// would count in IOMMU_TEST_OP_MD_CHECK_REFS.
+    /// </summary>
+    int CountPins(ulong userPage);
+
+    /// <summary>
+    /// IOMMU_TEST_OP_MOCK_DOMAIN (selftest.c iommufd_test_mock_domain()): a new device behind
+    /// <paramref name="iommu"/>, handed to <paramref name="probed"/> before it is bound to the file and attached to
+    /// <paramref name="ptId"/>, and a selftest object that owns it (IOMMU_DESTROY of it detaches, unbinds and removes
+    /// the device). Nothing is left on failure.
+    /// </summary>
+    Errno CreateDevice(IIommuInstance iommu, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids);
+
+    /// <summary>IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE: moves the selftest object's device to <paramref name="ptId"/>.</summary>
+    Errno ReplaceDevice(uint stdevId, ref uint ptId);
+}
+
+/// <summary>What MOCK_DOMAIN returns: the selftest object, the HWPT attached to and the bound device's ID.</summary>
+public readonly record struct SelftestDeviceIds(uint StdevId, uint HwptId, uint IdevId, EndpointDevice Device);

@@ -1,0 +1,287 @@
+using System.Runtime.CompilerServices;
+using Iommufd.Core;
+using Iommufd.Core.Uapi;
+using Iommufd.Tests.Contract;
+using Iommufd.Tests.Support;
+using static Iommufd.Tests.Kernel.IoasCalls;
+
+namespace Iommufd.Tests.Kernel;
+
+/// <summary>
+/// The order in which each command checks its arguments, one table per command. Every row breaks two or more
+/// things at once and expects the errno of the check the kernel function it names makes first; a refused row must
+/// leave the object table as it was. Rows run through the raw entry point on the mock.
+/// </summary>
+public class CheckOrderTests
+{
+    private const ulong Page = MockFixture.PageSize;
+    private const uint NoSuchId = 999;
+    private const ulong Unmapped = 0x10; // never user memory
+    private const ulong UnmappedPage = 0x10_0000; // never user memory either, and page aligned
+
+    /// <summary>One row: a name, a setup that returns the call under test, the errno and the kernel function.</summary>
+    internal sealed record Row(string Name, Func<MockFixture, Func<Errno>> Arrange, Errno Expected, string Kernel)
+    {
+        public override string ToString() => Name;
+    }
+
+    internal static IEnumerable<TestCaseData> Dispatch() => Rows("dispatch",
+        new("a number in the table with a foreign type reads the size first", fx => () => fx.File.Ioctl(('X' << 8) | 0x83u, Unmapped), Errno.EFAULT, "main.c iommufd_fops_ioctl(): get_user(size) before op->ioctl_num"),
+        new("a number in the table with a foreign type", fx => () => fx.File.Ioctl(('X' << 8) | 0x83u, fx.Put(24u)), Errno.ENOTTY, "main.c iommufd_fops_ioctl(): ENOIOCTLCMD"),
+        new("a number between the table's entries reads the size first", fx => () => fx.File.Ioctl(IommufdIoctl.Type << 8 | 0x9Fu, Unmapped), Errno.EFAULT, "main.c iommufd_fops_ioctl()"),
+        new("a number below the table", fx => () => fx.File.Ioctl(IommufdIoctl.Type << 8 | 0x7Fu, Unmapped), Errno.ENOTTY, "main.c iommufd_fops_ioctl(): iommufd_vfio_ioctl()"),
+        new("a size below min_size before a non-zero tail", fx => () => fx.File.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, fx.Put(4u, 0u, 0u, 0u, 1u)), Errno.EINVAL, "main.c iommufd_fops_ioctl(): min_size"),
+        new("a non-zero tail before the handler's flags", fx => () => fx.File.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, fx.Put(16u, 1u, 0u, 1u)), Errno.E2BIG, "main.c iommufd_fops_ioctl(): copy_struct_from_user()"));
+
+    internal static IEnumerable<TestCaseData> IoasMap() => Rows("IOAS_MAP",
+        new("unknown flag before a missing IOAS", fx => () => fx.MapAt(NoSuchId, fx.GuestRam.Address, Page, 0, (IommuIoasMapFlags)0x80 | Rw), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_map()"),
+        new("reserved before U64_MAX", fx => () => Map(fx, new IommuIoasMap { IoasId = NoSuchId, Reserved = 1, Length = ulong.MaxValue, Flags = (uint)Rw }), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_map()"),
+        new("an IOVA of U64_MAX before no access", fx => () => Map(fx, new IommuIoasMap { IoasId = NoSuchId, Iova = ulong.MaxValue, Length = Page }), Errno.EOVERFLOW, "ioas.c iommufd_ioas_map()"),
+        new("no access before the IOAS", fx => () => fx.MapAt(NoSuchId, fx.GuestRam.Address, Page, 0, 0), Errno.EINVAL, "ioas.c iommufd_ioas_map()"),
+        new("the IOAS before the length", fx => () => fx.MapAt(NoSuchId, fx.GuestRam.Address, 0, 0), Errno.ENOENT, "ioas.c iommufd_ioas_map()"),
+        new("user address overflow before the IOVA", fx => Occupied(fx, () => fx.MapAt(fx.IoasId, ulong.MaxValue - Page + 1, 2 * Page, 0x10000)), Errno.EOVERFLOW, "pages.c iopt_alloc_user_pages()"),
+        new("length 0 before the IOVA", fx => Occupied(fx, () => fx.MapAt(fx.IoasId, fx.GuestRam.Address, 0, 0x10000)), Errno.EINVAL, "pages.c iopt_alloc_pages()"),
+        new("an IOVA in use before the user pages", fx => Occupied(fx, () => fx.MapAt(fx.IoasId, Unmapped, Page, 0x10000)), Errno.EEXIST, "io_pagetable.c iopt_check_iova() before iopt_fill_domains_pages()"),
+        new("IOVA overflow before the user pages", fx => () => fx.MapAt(fx.IoasId, Unmapped, 2 * Page, ulong.MaxValue - Page + 1), Errno.EOVERFLOW, "io_pagetable.c iopt_check_iova()"),
+        new("a reserved IOVA before the user pages", fx => Attached(fx, () => fx.MapAt(fx.IoasId, Unmapped, Page, 0x1000)), Errno.EINVAL, "io_pagetable.c iopt_check_iova()"),
+        new("an IOVA off the domain page before the user pages", fx => Attached(fx, () => fx.MapAt(fx.IoasId, Unmapped, Page, SelftestConstants.MockApertureStart + 0x10)), Errno.EINVAL, "io_pagetable.c iopt_check_iova()"),
+        new("unmapped user pages with a domain", fx => Attached(fx, () => fx.MapAuto(fx.IoasId, UnmappedPage, Page, out _)), Errno.EFAULT, "io_pagetable.c iopt_fill_domains_pages(): pages.c pins the user pages"),
+        new("unmapped user pages without a domain", fx => () => fx.MapAuto(fx.IoasId, Unmapped, Page, out _), Errno.Success, "pages.c: a lazy reference until a domain needs the pages"));
+
+    internal static IEnumerable<TestCaseData> IoasUnmap() => Rows("IOAS_UNMAP",
+        new("the IOAS before U64_MAX", fx => () => fx.UnmapRange(NoSuchId, ulong.MaxValue, 0, out _), Errno.ENOENT, "ioas.c iommufd_ioas_unmap()"),
+        new("U64_MAX before length 0", fx => () => fx.UnmapRange(fx.IoasId, ulong.MaxValue, 0, out _), Errno.EOVERFLOW, "ioas.c iommufd_ioas_unmap()"),
+        new("length 0", fx => () => fx.UnmapRange(fx.IoasId, Page, 0, out _), Errno.EINVAL, "io_pagetable.c iopt_unmap_iova()"),
+        new("a range that wraps", fx => () => fx.UnmapRange(fx.IoasId, ulong.MaxValue - Page, 2 * Page, out _), Errno.EOVERFLOW, "io_pagetable.c iopt_unmap_iova()"),
+        new("a range with nothing in it", fx => () => fx.UnmapRange(fx.IoasId, Page, Page, out _), Errno.ENOENT, "ioas.c iommufd_ioas_unmap()"),
+        new("all of an empty IOAS", fx => () => fx.UnmapRange(fx.IoasId, 0, ulong.MaxValue, out _), Errno.Success, "io_pagetable.c iopt_unmap_all()"));
+
+    internal static IEnumerable<TestCaseData> IoasCopy() => Rows("IOAS_COPY",
+        new("unknown flag before U64_MAX", fx => () => fx.Copy(NoSuchId, NoSuchId, ulong.MaxValue, Page, 0, (IommuIoasMapFlags)0x80), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_copy()"),
+        new("a destination IOVA of U64_MAX before no access", fx => () => fx.Copy(NoSuchId, NoSuchId, 0, Page, ulong.MaxValue, IommuIoasMapFlags.FixedIova), Errno.EOVERFLOW, "ioas.c iommufd_ioas_copy()"),
+        new("no access before the source", fx => () => fx.Copy(NoSuchId, NoSuchId, 0, Page, 0, IommuIoasMapFlags.FixedIova), Errno.EINVAL, "ioas.c iommufd_ioas_copy()"),
+        new("the source before the length", fx => () => fx.Copy(fx.IoasId, NoSuchId, 0, 0, 0), Errno.ENOENT, "ioas.c iommufd_ioas_copy()"),
+        new("length 0 before the destination", fx => () => fx.Copy(NoSuchId, fx.IoasId, 0, 0, 0), Errno.EINVAL, "io_pagetable.c iopt_get_pages()"),
+        new("a source range that wraps before the destination", fx => () => fx.Copy(NoSuchId, fx.IoasId, ulong.MaxValue - Page, 2 * Page, 0), Errno.EOVERFLOW, "io_pagetable.c iopt_get_pages()"),
+        new("an unmapped source before the destination", fx => () => fx.Copy(NoSuchId, fx.IoasId, Page, Page, 0), Errno.ENOENT, "io_pagetable.c iopt_get_pages()"),
+        new("the destination", fx => Occupied(fx, () => fx.Copy(NoSuchId, fx.IoasId, 0x10000, Page, 0)), Errno.ENOENT, "ioas.c iommufd_ioas_copy()"),
+        new("a destination IOVA in use", fx => Occupied(fx, () => fx.Copy(fx.IoasId, fx.IoasId, 0x10000, Page, 0x10000)), Errno.EEXIST, "io_pagetable.c iopt_check_iova()"));
+
+    internal static IEnumerable<TestCaseData> IoasIovaRanges() => Rows("IOAS_IOVA_RANGES",
+        new("reserved before the IOAS", fx => () => Ranges(fx, new IommuIoasIovaRanges { IoasId = NoSuchId, Reserved = 1 }), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_iova_ranges()"),
+        new("the IOAS before the array", fx => () => Ranges(fx, new IommuIoasIovaRanges { IoasId = NoSuchId, NumIovas = 1, AllowedIovas = Unmapped }), Errno.ENOENT, "ioas.c iommufd_ioas_iova_ranges()"),
+        new("an unwritable array", fx => () => Ranges(fx, new IommuIoasIovaRanges { IoasId = fx.IoasId, NumIovas = 1, AllowedIovas = Unmapped }), Errno.EFAULT, "ioas.c iommufd_ioas_iova_ranges(): copy_to_user()"),
+        new("no array is only EMSGSIZE", fx => () => Ranges(fx, new IommuIoasIovaRanges { IoasId = fx.IoasId, AllowedIovas = Unmapped }), Errno.EMSGSIZE, "ioas.c iommufd_ioas_iova_ranges()"));
+
+    internal static IEnumerable<TestCaseData> IoasAllowIovas() => Rows("IOAS_ALLOW_IOVAS",
+        new("reserved before the IOAS", fx => () => Allow(fx, new IommuIoasAllowIovas { IoasId = NoSuchId, Reserved = 1 }), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_allow_iovas()"),
+        new("the IOAS before the array", fx => () => Allow(fx, new IommuIoasAllowIovas { IoasId = NoSuchId, NumIovas = 1, AllowedIovas = Unmapped }), Errno.ENOENT, "ioas.c iommufd_ioas_allow_iovas()"),
+        new("an unreadable array", fx => () => Allow(fx, new IommuIoasAllowIovas { IoasId = fx.IoasId, NumIovas = 1, AllowedIovas = Unmapped }), Errno.EFAULT, "ioas.c iommufd_ioas_load_iovas()"),
+        new("a range of one byte", fx => () => fx.AllowIovas(fx.IoasId, Range(Page, Page)), Errno.EINVAL, "ioas.c iommufd_ioas_load_iovas()"),
+        new("a bad range before one meeting a reservation", fx => Attached(fx, () => fx.AllowIovas(fx.IoasId, Range(0, Page), Range(2 * Page, Page))), Errno.EINVAL, "ioas.c iommufd_ioas_load_iovas() before iopt_set_allow_iova()"),
+        new("a range meeting a reservation", fx => Attached(fx, () => fx.AllowIovas(fx.IoasId, Range(0, Page))), Errno.EADDRINUSE, "io_pagetable.c iopt_set_allow_iova()"));
+
+    internal static IEnumerable<TestCaseData> Option() => Rows("OPTION",
+        new("reserved before the option", fx => () => Opt(fx, new IommuOption { Reserved = 1, OptionId = 99 }), Errno.EOPNOTSUPP, "main.c iommufd_option()"),
+        new("an unknown option", fx => () => Opt(fx, new IommuOption { OptionId = 99, Op = (ushort)IommuOptionOp.Get }), Errno.EOPNOTSUPP, "main.c iommufd_option()"),
+        new("HUGE_PAGES: the IOAS before the op", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.HugePages, Op = 7, ObjectId = NoSuchId }), Errno.ENOENT, "ioas.c iommufd_ioas_option()"),
+        new("HUGE_PAGES: an unknown op", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.HugePages, Op = 7, ObjectId = fx.IoasId }), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_option_huge_pages()"),
+        new("HUGE_PAGES: value 2", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.HugePages, ObjectId = fx.IoasId, Val64 = 2 }), Errno.EINVAL, "ioas.c iommufd_ioas_option_huge_pages()"),
+        new("RLIMIT_MODE: an object before the op", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Op = 7, ObjectId = 1 }), Errno.EOPNOTSUPP, "ioas.c iommufd_option_rlimit_mode()"),
+        new("RLIMIT_MODE: objects before the value", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Val64 = 2 }), Errno.EBUSY, "ioas.c iommufd_option_rlimit_mode()"),
+        new("RLIMIT_MODE: an unknown op", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Op = 7 }), Errno.EOPNOTSUPP, "ioas.c iommufd_option_rlimit_mode()"));
+
+    internal static IEnumerable<TestCaseData> VfioIoas() => Rows("VFIO_IOAS",
+        new("reserved before the op", fx => () => Vfio(fx, new IommuVfioIoas { Reserved = 1, Op = 9 }), Errno.EOPNOTSUPP, "vfio_compat.c iommufd_vfio_ioas()"),
+        new("GET with none set", fx => () => Vfio(fx, new IommuVfioIoas { Op = (ushort)IommuVfioIoasOp.Get }), Errno.ENODEV, "vfio_compat.c get_compat_ioas()"),
+        new("SET of no IOAS", fx => () => Vfio(fx, new IommuVfioIoas { Op = (ushort)IommuVfioIoasOp.Set, IoasId = NoSuchId }), Errno.ENOENT, "vfio_compat.c iommufd_vfio_ioas()"),
+        new("an unknown op", fx => () => Vfio(fx, new IommuVfioIoas { Op = 9 }), Errno.EOPNOTSUPP, "vfio_compat.c iommufd_vfio_ioas()"),
+        new("GET after the compat IOAS was destroyed and its ID reused", fx => CompatReused(fx, () => Vfio(fx, new IommuVfioIoas { Op = (ushort)IommuVfioIoasOp.Get })), Errno.ENODEV, "main.c iommufd_object_remove() clears ictx->vfio_ioas"));
+
+    internal static IEnumerable<TestCaseData> HwptAlloc() => Rows("HWPT_ALLOC",
+        new("reserved before the data", fx => () => Hwpt(fx, new IommuHwptAlloc { Reserved = 1, DataLen = 4, DevId = NoSuchId }), Errno.EOPNOTSUPP, "hw_pagetable.c iommufd_hwpt_alloc()"),
+        new("data length without a type before the device", fx => () => Hwpt(fx, new IommuHwptAlloc { DataLen = 4, DevId = NoSuchId }), Errno.EINVAL, "hw_pagetable.c iommufd_hwpt_alloc()"),
+        new("a type without data before the device", fx => () => Hwpt(fx, new IommuHwptAlloc { DataType = (uint)IommuHwptDataType.Selftest, DevId = NoSuchId }), Errno.EINVAL, "hw_pagetable.c iommufd_hwpt_alloc()"),
+        new("the device before the page table", fx => () => Hwpt(fx, new IommuHwptAlloc { DevId = NoSuchId, PtId = NoSuchId }), Errno.ENOENT, "hw_pagetable.c iommufd_hwpt_alloc()"),
+        new("no page table is EINVAL, not ENOENT", fx => () => Hwpt(fx, new IommuHwptAlloc { DevId = fx.DevId, PtId = NoSuchId }), Errno.EINVAL, "hw_pagetable.c iommufd_hwpt_alloc()"),
+        new("a device as the page table", fx => () => Hwpt(fx, new IommuHwptAlloc { DevId = fx.DevId, PtId = fx.DevId }), Errno.EINVAL, "hw_pagetable.c iommufd_hwpt_alloc()"),
+        new("an IOAS: unknown flag", fx => () => Hwpt(fx, new IommuHwptAlloc { DevId = fx.DevId, PtId = fx.IoasId, Flags = 0x100 }), Errno.EOPNOTSUPP, "hw_pagetable.c iommufd_hwpt_paging_alloc()"),
+        new("a parent: flags before the parent", fx => Parent(fx, false, p => Nested(fx, p, IommuHwptAllocFlags.NestParent)), Errno.EOPNOTSUPP, "hw_pagetable.c iommufd_hwpt_nested_alloc()"),
+        new("a parent that is no nest parent", fx => Parent(fx, false, p => Nested(fx, p, 0)), Errno.EINVAL, "hw_pagetable.c iommufd_hwpt_nested_alloc()"),
+        new("a parent: the driver before the fault queue", fx => Parent(fx, true, p => Nested(fx, p, IommuHwptAllocFlags.FaultIdValid, dataType: IommuHwptDataType.ArmSmmuV3, faultId: NoSuchId)), Errno.EOPNOTSUPP, "hw_pagetable.c iommufd_hwpt_alloc(): the fault after the domain"),
+        new("a parent: no fault queue", fx => Parent(fx, true, p => Nested(fx, p, IommuHwptAllocFlags.FaultIdValid, faultId: NoSuchId)), Errno.ENOENT, "hw_pagetable.c iommufd_hwpt_alloc()"),
+        new("an IOAS: no fault queue", fx => () => Hwpt(fx, new IommuHwptAlloc { DevId = fx.DevId, PtId = fx.IoasId, Flags = (uint)IommuHwptAllocFlags.FaultIdValid, FaultId = NoSuchId }), Errno.ENOENT, "hw_pagetable.c iommufd_hwpt_alloc()"),
+        new("a vIOMMU: flags", fx => Viommu(fx, v => Nested(fx, v, IommuHwptAllocFlags.NestParent)), Errno.EOPNOTSUPP, "hw_pagetable.c iommufd_viommu_alloc_hwpt_nested()"),
+        new("a vIOMMU: the driver before the fault queue", fx => Viommu(fx, v => Nested(fx, v, IommuHwptAllocFlags.FaultIdValid, dataType: IommuHwptDataType.ArmSmmuV3, faultId: NoSuchId)), Errno.EOPNOTSUPP, "hw_pagetable.c iommufd_hwpt_alloc(): the fault after the domain"));
+
+    internal static IEnumerable<TestCaseData> HwptInvalidate() => Rows("HWPT_INVALIDATE",
+        new("reserved before the entries", fx => () => Inval(fx, new IommuHwptInvalidate { Reserved = 1, EntryNum = 1, HwptId = NoSuchId }), Errno.EOPNOTSUPP, "hw_pagetable.c iommufd_hwpt_invalidate()"),
+        new("entries with no pointer before the object", fx => () => Inval(fx, new IommuHwptInvalidate { EntryNum = 1, EntryLen = 8, HwptId = NoSuchId }), Errno.EINVAL, "hw_pagetable.c iommufd_hwpt_invalidate()"),
+        new("entries of length 0 before the object", fx => () => Inval(fx, new IommuHwptInvalidate { EntryNum = 1, DataUptr = Unmapped, HwptId = NoSuchId }), Errno.EINVAL, "hw_pagetable.c iommufd_hwpt_invalidate()"),
+        new("no object", fx => () => Inval(fx, new IommuHwptInvalidate { HwptId = NoSuchId }), Errno.ENOENT, "hw_pagetable.c iommufd_hwpt_invalidate()"),
+        new("an IOAS", fx => () => Inval(fx, new IommuHwptInvalidate { HwptId = fx.IoasId }), Errno.EINVAL, "hw_pagetable.c iommufd_hwpt_invalidate()"),
+        new("a paging HWPT", fx => Parent(fx, true, p => () => Inval(fx, new IommuHwptInvalidate { HwptId = p })), Errno.EINVAL, "hw_pagetable.c iommufd_hwpt_invalidate()"));
+
+    internal static IEnumerable<TestCaseData> DirtyTracking() => Rows("HWPT dirty tracking",
+        new("SET: unknown flag before the HWPT", fx => () => SetDirty(fx, new IommuHwptSetDirtyTracking { Flags = 2, HwptId = NoSuchId }), Errno.EOPNOTSUPP, "hw_pagetable.c iommufd_hwpt_set_dirty_tracking()"),
+        new("SET: a nested HWPT is no paging HWPT", fx => Viommu(fx, v => fx.AllocNested(v) is var nested ? () => SetDirty(fx, new IommuHwptSetDirtyTracking { HwptId = nested }) : null!), Errno.ENOENT, "hw_pagetable.c iommufd_get_hwpt_paging()"),
+        new("SET: a domain without dirty ops", fx => Parent(fx, true, p => () => SetDirty(fx, new IommuHwptSetDirtyTracking { HwptId = p, Flags = 1 })), Errno.EOPNOTSUPP, "io_pagetable.c iopt_set_dirty_tracking()"),
+        new("GET: reserved before the HWPT", fx => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { Reserved = 1, HwptId = NoSuchId }), Errno.EOPNOTSUPP, "hw_pagetable.c iommufd_hwpt_get_dirty_bitmap()"),
+        new("GET: the HWPT before the range", fx => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { HwptId = NoSuchId, Iova = 1, Length = ulong.MaxValue }), Errno.ENOENT, "hw_pagetable.c iommufd_hwpt_get_dirty_bitmap()"),
+        new("GET: a wrapping range before the dirty ops", fx => Parent(fx, true, p => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { HwptId = p, Iova = Page, Length = ulong.MaxValue, PageSize = Page })), Errno.EOVERFLOW, "io_pagetable.c iommufd_check_iova_range()"),
+        new("GET: page size 0 before the dirty ops", fx => Parent(fx, true, p => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { HwptId = p, Iova = Page, Length = Page })), Errno.EINVAL, "io_pagetable.c iommufd_check_iova_range()"),
+        new("GET: a range off the page size before the dirty ops", fx => Parent(fx, true, p => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { HwptId = p, Iova = 0x800, Length = Page, PageSize = Page })), Errno.EINVAL, "io_pagetable.c iommufd_check_iova_range()"),
+        new("GET: a domain without dirty ops", fx => Parent(fx, true, p => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { HwptId = p, Iova = Page, Length = Page, PageSize = Page })), Errno.EOPNOTSUPP, "io_pagetable.c iommu_read_and_clear_dirty()"));
+
+    internal static IEnumerable<TestCaseData> GetHwInfo() => Rows("GET_HW_INFO",
+        new("unknown flag before the device", fx => () => HwInfo(fx, new IommuHwInfo { Flags = 2, DevId = NoSuchId }), Errno.EOPNOTSUPP, "device.c iommufd_get_hw_info()"),
+        new("reserved before the device", fx => () => HwInfo(fx, WithReserved(new IommuHwInfo { DevId = NoSuchId })), Errno.EOPNOTSUPP, "device.c iommufd_get_hw_info()"),
+        new("the device before the buffer", fx => () => HwInfo(fx, new IommuHwInfo { DevId = NoSuchId, DataLen = 8, DataUptr = Unmapped }), Errno.ENOENT, "device.c iommufd_get_hw_info()"),
+        new("an unwritable buffer", fx => () => HwInfo(fx, new IommuHwInfo { DevId = fx.DevId, DataLen = 8, DataUptr = Unmapped }), Errno.EFAULT, "device.c iommufd_get_hw_info(): copy_to_user()"));
+
+    internal static IEnumerable<TestCaseData> ViommuAlloc() => Rows("VIOMMU_ALLOC",
+        new("flags before the device", fx => () => Vi(fx, new IommuViommuAlloc { Flags = 1, Type = (uint)IommuViommuType.Selftest, DevId = NoSuchId }), Errno.EOPNOTSUPP, "viommu.c iommufd_viommu_alloc_ioctl()"),
+        new("type DEFAULT before the device", fx => () => Vi(fx, new IommuViommuAlloc { DevId = NoSuchId }), Errno.EOPNOTSUPP, "viommu.c iommufd_viommu_alloc_ioctl()"),
+        new("the device before the type", fx => () => Vi(fx, new IommuViommuAlloc { Type = 99, DevId = NoSuchId }), Errno.ENOENT, "viommu.c iommufd_viommu_alloc_ioctl()"),
+        new("a type the driver lacks before the HWPT", fx => () => Vi(fx, new IommuViommuAlloc { Type = 99, DevId = fx.DevId, HwptId = NoSuchId }), Errno.EOPNOTSUPP, "viommu.c iommufd_viommu_alloc_ioctl(): get_viommu_size()"),
+        new("an IOAS is no paging HWPT", fx => () => Vi(fx, new IommuViommuAlloc { Type = (uint)IommuViommuType.Selftest, DevId = fx.DevId, HwptId = fx.IoasId }), Errno.ENOENT, "viommu.c iommufd_viommu_alloc_ioctl(): iommufd_get_hwpt_paging()"),
+        new("a HWPT that is no nest parent", fx => Parent(fx, false, p => () => Vi(fx, new IommuViommuAlloc { Type = (uint)IommuViommuType.Selftest, DevId = fx.DevId, HwptId = p })), Errno.EINVAL, "viommu.c iommufd_viommu_alloc_ioctl()"));
+
+    internal static IEnumerable<TestCaseData> VdeviceAlloc() => Rows("VDEVICE_ALLOC",
+        new("the vIOMMU before the device", fx => () => Vd(fx, new IommuVdeviceAlloc { ViommuId = NoSuchId, DevId = NoSuchId }), Errno.ENOENT, "viommu.c iommufd_vdevice_alloc_ioctl()"),
+        new("the device", fx => Viommu(fx, v => () => Vd(fx, new IommuVdeviceAlloc { ViommuId = v, DevId = NoSuchId })), Errno.ENOENT, "viommu.c iommufd_vdevice_alloc_ioctl()"),
+        new("a device with a vDEVICE before the virtual ID", fx => Viommu(fx, v => Then(fx.AllocVdevice(v, fx.DevId, 5, out _), () => Vd(fx, new IommuVdeviceAlloc { ViommuId = v, DevId = fx.DevId, VirtId = 5 }))), Errno.EEXIST, "viommu.c iommufd_vdevice_alloc_ioctl(): idev->vdev"));
+
+    internal static IEnumerable<TestCaseData> VeventqAlloc() => Rows("VEVENTQ_ALLOC",
+        new("flags before the depth", fx => () => Veq(fx, new IommuVeventqAlloc { Flags = 1, Type = (uint)IommuVeventqType.Selftest, ViommuId = NoSuchId }), Errno.EOPNOTSUPP, "eventq.c iommufd_veventq_alloc()"),
+        new("type DEFAULT before the depth", fx => () => Veq(fx, new IommuVeventqAlloc { ViommuId = NoSuchId }), Errno.EOPNOTSUPP, "eventq.c iommufd_veventq_alloc()"),
+        new("depth 0 before the vIOMMU", fx => () => Veq(fx, new IommuVeventqAlloc { Type = (uint)IommuVeventqType.Selftest, ViommuId = NoSuchId }), Errno.EINVAL, "eventq.c iommufd_veventq_alloc()"),
+        new("the vIOMMU", fx => () => Veq(fx, new IommuVeventqAlloc { Type = (uint)IommuVeventqType.Selftest, VeventqDepth = 2, ViommuId = NoSuchId }), Errno.ENOENT, "eventq.c iommufd_veventq_alloc()"));
+
+    internal static IEnumerable<TestCaseData> HwQueueAlloc() => Rows("HW_QUEUE_ALLOC",
+        new("flags before the length", fx => () => Hwq(fx, new IommuHwQueueAlloc { Flags = 1, Type = (uint)IommuHwQueueType.Selftest, ViommuId = NoSuchId }), Errno.EOPNOTSUPP, "viommu.c iommufd_hw_queue_alloc_ioctl()"),
+        new("type DEFAULT before the length", fx => () => Hwq(fx, new IommuHwQueueAlloc { ViommuId = NoSuchId }), Errno.EOPNOTSUPP, "viommu.c iommufd_hw_queue_alloc_ioctl()"),
+        new("length 0 before the vIOMMU", fx => () => Hwq(fx, new IommuHwQueueAlloc { Type = (uint)IommuHwQueueType.Selftest, ViommuId = NoSuchId }), Errno.EINVAL, "viommu.c iommufd_hw_queue_alloc_ioctl()"),
+        new("a wrapping range before the vIOMMU", fx => () => Hwq(fx, new IommuHwQueueAlloc { Type = (uint)IommuHwQueueType.Selftest, NestingParentIova = ulong.MaxValue, Length = 2, ViommuId = NoSuchId }), Errno.EOVERFLOW, "viommu.c iommufd_hw_queue_alloc_ioctl()"),
+        new("the vIOMMU", fx => () => Hwq(fx, new IommuHwQueueAlloc { Type = (uint)IommuHwQueueType.Selftest, Length = Page, ViommuId = NoSuchId }), Errno.ENOENT, "viommu.c iommufd_hw_queue_alloc_ioctl()"),
+        new("a type the driver lacks before the pages", fx => Viommu(fx, v => () => Hwq(fx, new IommuHwQueueAlloc { Type = 99, Length = Page, NestingParentIova = Page, ViommuId = v })), Errno.EOPNOTSUPP, "viommu.c iommufd_hw_queue_alloc_ioctl(): get_hw_queue_size()"),
+        new("unmapped pages", fx => Viommu(fx, v => () => Hwq(fx, new IommuHwQueueAlloc { Type = (uint)IommuHwQueueType.Selftest, Length = Page, NestingParentIova = Page, ViommuId = v })), Errno.ENOENT, "device.c iommufd_access_pin_pages()"));
+
+    internal static IEnumerable<TestCaseData> Destroy() => Rows("DESTROY",
+        new("no object", fx => () => fx.File.RawDestroy(NoSuchId), Errno.ENOENT, "main.c iommufd_object_remove()"),
+        new("an IOAS a HWPT depends on", fx => Parent(fx, true, _ => () => fx.File.RawDestroy(fx.IoasId)), Errno.EBUSY, "main.c iommufd_object_remove(): refcount_dec_if_one()"));
+
+    [TestCaseSource(nameof(Dispatch))]
+    [TestCaseSource(nameof(IoasMap))]
+    [TestCaseSource(nameof(IoasUnmap))]
+    [TestCaseSource(nameof(IoasCopy))]
+    [TestCaseSource(nameof(IoasIovaRanges))]
+    [TestCaseSource(nameof(IoasAllowIovas))]
+    [TestCaseSource(nameof(Option))]
+    [TestCaseSource(nameof(VfioIoas))]
+    [TestCaseSource(nameof(HwptAlloc))]
+    [TestCaseSource(nameof(HwptInvalidate))]
+    [TestCaseSource(nameof(DirtyTracking))]
+    [TestCaseSource(nameof(GetHwInfo))]
+    [TestCaseSource(nameof(ViommuAlloc))]
+    [TestCaseSource(nameof(VdeviceAlloc))]
+    [TestCaseSource(nameof(VeventqAlloc))]
+    [TestCaseSource(nameof(HwQueueAlloc))]
+    [TestCaseSource(nameof(Destroy))]
+    public void The_first_check_the_kernel_makes_decides_the_errno(object testRow)
+    {
+        var row = (Row)testRow; // Row names the internal fixture, so the public test method takes it as an object
+        using var fx = new MockFixture();
+        var call = row.Arrange(fx);
+        int objects = fx.File.ObjectCount;
+
+        var rc = call();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(rc, Is.EqualTo(row.Expected), row.Kernel);
+            if (row.Expected != Errno.Success)
+            {
+                Assert.That(fx.File.ObjectCount, Is.EqualTo(objects), "a refused call leaves the object table as it was");
+            }
+        }
+    }
+
+    private static IEnumerable<TestCaseData> Rows(string command, params Row[] rows) =>
+        rows.Select(r => new TestCaseData(r).SetName($"{command}: {r.Name}"));
+
+    /// <summary>The fixture's IOAS with one page mapped at IOVA 0x10000.</summary>
+    private static Func<Errno> Occupied(MockFixture fx, Func<Errno> call)
+    {
+        MockFixture.Expect(fx.MapAt(fx.IoasId, fx.GuestRam.Address, Page, 0x10000), "map at 0x10000");
+        return call;
+    }
+
+    /// <summary>dev0 attached to the fixture's IOAS: the mock's aperture is reserved and IOVAs align to its page.</summary>
+    private static Func<Errno> Attached(MockFixture fx, Func<Errno> call)
+    {
+        MockFixture.Expect(fx.Attach(fx.IoasId), "attach");
+        return call;
+    }
+
+    /// <summary>A compat IOAS set, destroyed, and its ID given to a new IOAS.</summary>
+    private static Func<Errno> CompatReused(MockFixture fx, Func<Errno> call)
+    {
+        uint compat = fx.AllocIoas();
+        MockFixture.Expect(Vfio(fx, new IommuVfioIoas { Op = (ushort)IommuVfioIoasOp.Set, IoasId = compat }), "VFIO_IOAS SET");
+        MockFixture.Expect(fx.File.RawDestroy(compat), "destroy");
+        Assert.That(fx.AllocIoas(), Is.EqualTo(compat), "the ID is reused");
+        return call;
+    }
+
+    private static Func<Errno> Parent(MockFixture fx, bool nestParent, Func<uint, Func<Errno>> call) =>
+        call(fx.AllocPaging(nestParent ? IommuHwptAllocFlags.NestParent : 0));
+
+    private static Func<Errno> Viommu(MockFixture fx, Func<uint, Func<Errno>> call) => call(fx.SetUpViommu().ViommuId);
+
+    private static Func<Errno> Then(Errno setup, Func<Errno> call)
+    {
+        MockFixture.Expect(setup, "setup");
+        return call;
+    }
+
+    private static Func<Errno> Nested(MockFixture fx, uint ptId, IommuHwptAllocFlags flags, IommuHwptDataType dataType = IommuHwptDataType.Selftest, uint faultId = 0)
+    {
+        ulong data = fx.Put(new IommuHwptSelftest { Iotlb = MockFixture.IotlbDefault });
+        return () => fx.AllocHwpt(fx.DevId, ptId, flags, out _, dataType, data, (uint)Unsafe.SizeOf<IommuHwptSelftest>(), faultId);
+    }
+
+    private static Errno Map(MockFixture fx, IommuIoasMap cmd) => fx.Raw(IommufdIoctl.IOMMU_IOAS_MAP, ref cmd);
+
+    private static Errno Ranges(MockFixture fx, IommuIoasIovaRanges cmd) => fx.Raw(IommufdIoctl.IOMMU_IOAS_IOVA_RANGES, ref cmd);
+
+    private static Errno Allow(MockFixture fx, IommuIoasAllowIovas cmd) => fx.Raw(IommufdIoctl.IOMMU_IOAS_ALLOW_IOVAS, ref cmd);
+
+    private static Errno Opt(MockFixture fx, IommuOption cmd) => fx.Raw(IommufdIoctl.IOMMU_OPTION, ref cmd);
+
+    private static Errno Vfio(MockFixture fx, IommuVfioIoas cmd) => fx.Raw(IommufdIoctl.IOMMU_VFIO_IOAS, ref cmd);
+
+    private static Errno Hwpt(MockFixture fx, IommuHwptAlloc cmd) => fx.Raw(IommufdIoctl.IOMMU_HWPT_ALLOC, ref cmd);
+
+    private static Errno Inval(MockFixture fx, IommuHwptInvalidate cmd) => fx.Raw(IommufdIoctl.IOMMU_HWPT_INVALIDATE, ref cmd);
+
+    private static Errno SetDirty(MockFixture fx, IommuHwptSetDirtyTracking cmd) => fx.Raw(IommufdIoctl.IOMMU_HWPT_SET_DIRTY_TRACKING, ref cmd);
+
+    private static Errno GetDirty(MockFixture fx, IommuHwptGetDirtyBitmap cmd) => fx.Raw(IommufdIoctl.IOMMU_HWPT_GET_DIRTY_BITMAP, ref cmd);
+
+    private static IommuHwInfo WithReserved(IommuHwInfo cmd)
+    {
+        cmd.Reserved[1] = 1;
+        return cmd;
+    }
+
+    private static Errno HwInfo(MockFixture fx, IommuHwInfo cmd) => fx.Raw(IommufdIoctl.IOMMU_GET_HW_INFO, ref cmd);
+
+    private static Errno Vi(MockFixture fx, IommuViommuAlloc cmd) => fx.Raw(IommufdIoctl.IOMMU_VIOMMU_ALLOC, ref cmd);
+
+    private static Errno Vd(MockFixture fx, IommuVdeviceAlloc cmd) => fx.Raw(IommufdIoctl.IOMMU_VDEVICE_ALLOC, ref cmd);
+
+    private static Errno Veq(MockFixture fx, IommuVeventqAlloc cmd) => fx.Raw(IommufdIoctl.IOMMU_VEVENTQ_ALLOC, ref cmd);
+
+    private static Errno Hwq(MockFixture fx, IommuHwQueueAlloc cmd) => fx.Raw(IommufdIoctl.IOMMU_HW_QUEUE_ALLOC, ref cmd);
+}

@@ -1,0 +1,290 @@
+using Iommufd.Core;
+using Iommufd.Core.Uapi;
+using Iommufd.MockDriver;
+using Iommufd.Tests.Contract;
+using Iommufd.Tests.Support;
+using static Iommufd.Tests.Kernel.IoasCalls;
+
+namespace Iommufd.Tests.Kernel;
+
+/// <summary>
+/// IOMMU_TEST_CMD (0xA0) on the mock, through raw ioctls only, as tools/testing/selftests/iommu/iommufd.c drives it
+/// (test_cmd_mock_domain, test_cmd_check_map, test_cmd_check_refs, ...). Each test names the selftest.c op handler
+/// and the selftest case it follows.
+/// </summary>
+public class TestCmdTests
+{
+    private const ulong Page = MockFixture.PageSize;
+    private const ulong MockPage = MockPagingDomain.IoPageSize;
+    private static readonly ulong Aperture = SelftestConstants.MockApertureStart;
+
+    [Test]
+    public void Without_a_selftest_plugin_the_command_does_not_exist()
+    {
+        // main.c iommufd_ioctl_ops[]: IOMMU_TEST_CMD is there only with CONFIG_IOMMUFD_TEST; beyond the table the
+        // number goes to iommufd_vfio_ioctl(), which does not read the argument.
+        using var host = new TestHost();
+        var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.AddReserved };
+        Assert.Multiple(() =>
+        {
+            Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, ref cmd), Is.EqualTo(Errno.ENOTTY));
+            Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, 0x10ul), Is.EqualTo(Errno.ENOTTY));
+        });
+    }
+
+    [Test]
+    public void An_unknown_op_is_EOPNOTSUPP_and_the_first_version_ends_at_last()
+    {
+        // selftest.c iommufd_test(): default case; main.c IOCTL_OP(IOMMU_TEST_CMD, ..., last): min_size 68.
+        using var fx = new MockFixture();
+        var unknown = new IommuTestCmd { Op = 999 };
+        var bytes = Raw.Bytes(new IommuTestCmd { Op = (uint)IommuTestOp.SetTempMemoryLimit, MemoryLimitLimit = 64 });
+        BitConverter.TryWriteBytes(bytes, 67u);
+        Assert.Multiple(() =>
+        {
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref unknown), Is.EqualTo(Errno.EOPNOTSUPP));
+            Assert.That(fx.File.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, bytes.AsSpan()), Is.EqualTo(Errno.EINVAL));
+            BitConverter.TryWriteBytes(bytes, 68u);
+            Assert.That(fx.File.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, bytes.AsSpan()), Is.EqualTo(Errno.Success));
+        });
+    }
+
+    [Test]
+    public void Add_reserved_splits_iova_ranges_and_EMSGSIZE_still_fills_what_fits()
+    {
+        // selftest.c iommufd_test_add_reserved(), ioas.c iommufd_ioas_iova_ranges(); selftest iommufd_ioas.iova_ranges
+        // (the no-domain variant).
+        using var fx = new MockFixture();
+        var reserve = new IommuTestCmd { Op = (uint)IommuTestOp.AddReserved, Id = fx.IoasId, AddReservedStart = Page, AddReservedLength = Page };
+        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref reserve), "ADD_RESERVED");
+        var all = fx.IovaRanges(fx.IoasId, 8);
+        var one = fx.IovaRanges(fx.IoasId, 1);
+        var none = fx.IovaRanges(fx.IoasId, 0);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((all.Rc, all.NumIovas), Is.EqualTo((Errno.Success, 2u)));
+            Assert.That((all.Ranges[0].Start, all.Ranges[0].Last), Is.EqualTo((0ul, Page - 1)));
+            Assert.That((all.Ranges[1].Start, all.Ranges[1].Last), Is.EqualTo((2 * Page, ulong.MaxValue)));
+            Assert.That((one.Rc, one.NumIovas), Is.EqualTo((Errno.EMSGSIZE, 2u)));
+            Assert.That((one.Ranges[0].Start, one.Ranges[0].Last), Is.EqualTo((0ul, Page - 1)), "the ranges that fit are written");
+            Assert.That((none.Rc, none.NumIovas, none.Ranges[0].Last), Is.EqualTo((Errno.EMSGSIZE, 2u, 0ul)), "nothing is written into an array of 0");
+        }
+    }
+
+    [Test]
+    public void Reserved_iova_is_skipped_by_the_allocator_refused_to_fixed_maps_and_cannot_meet_areas_or_allowed_ranges()
+    {
+        // io_pagetable.c iopt_reserve_iova() (EADDRINUSE), iopt_check_iova() (EINVAL), iopt_alloc_iova(); selftest
+        // iommufd_ioas.area_auto_iova and area_allowed.
+        using var fx = new MockFixture();
+        ulong va = fx.GuestRam.Address;
+        Errno Reserve(uint ioas, ulong start, ulong length)
+        {
+            var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.AddReserved, Id = ioas, AddReservedStart = start, AddReservedLength = length };
+            return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+        }
+
+        MockFixture.Expect(Reserve(fx.IoasId, Page, 100 * Page), "ADD_RESERVED");
+        var auto = fx.MapAuto(fx.IoasId, va, 2 * Page, out ulong iova);
+        var intoReserved = fx.MapAt(fx.IoasId, va, Page, 50 * Page);
+        var overArea = Reserve(fx.IoasId, iova, Page);
+        uint allowed = fx.AllocIoas();
+        MockFixture.Expect(fx.AllowIovas(allowed, Range(0x10_0000, 0x1F_FFFF)), "ALLOW_IOVAS");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(auto, Is.EqualTo(Errno.Success));
+            Assert.That(iova, Is.GreaterThanOrEqualTo(101 * Page), "the hole after the reservation");
+            Assert.That(intoReserved, Is.EqualTo(Errno.EINVAL));
+            Assert.That(overArea, Is.EqualTo(Errno.EADDRINUSE));
+            Assert.That(Reserve(allowed, 0x10_0000 + Page, Page), Is.EqualTo(Errno.EADDRINUSE));
+            Assert.That(Reserve(NoSuchIoas, 0, Page), Is.EqualTo(Errno.ENOENT));
+        }
+    }
+
+    [Test]
+    public void Mock_domain_binds_and_attaches_a_new_device_and_destroying_the_selftest_object_undoes_it()
+    {
+        // selftest.c iommufd_test_mock_domain() and iommufd_selftest_destroy(); selftest FIXTURE_SETUP(iommufd_ioas)
+        // with mock_domains = 1 (its iova_ranges case sees the mock aperture and MOCK_PAGE_SIZE).
+        using var fx = new MockFixture();
+        uint ioas = fx.AllocIoas();
+        var md = MockDomain(fx, ioas);
+        var ranges = fx.IovaRanges(ioas, 2);
+        var destroyDevice = fx.File.RawDestroy(md.IdevId);
+        var destroy = fx.File.RawDestroy(md.StdevId);
+        var hwptGone = fx.File.RawDestroy(md.HwptId);
+        var after = fx.IovaRanges(ioas, 2);
+        int objects = fx.File.ObjectCount;
+        var bad = new IommuTestCmd { Op = (uint)IommuTestOp.MockDomain, Id = NoSuchIoas };
+        var badFlags = new IommuTestCmd { Op = (uint)IommuTestOp.MockDomainFlags, Id = ioas, MockDomainFlagsDevFlags = 1 << 8 };
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(md.Rc, Is.EqualTo(Errno.Success));
+            Assert.That(new[] { md.StdevId, md.HwptId, md.IdevId }, Is.Unique.And.All.GreaterThan(0u));
+            Assert.That((ranges.NumIovas, ranges.Alignment, ranges.Ranges[0].Start), Is.EqualTo((1u, MockPage, Aperture)));
+            Assert.That(destroyDevice, Is.Not.EqualTo(Errno.Success), "the bound device belongs to the selftest object");
+            Assert.That(destroy, Is.EqualTo(Errno.Success));
+            Assert.That(hwptGone, Is.EqualTo(Errno.ENOENT), "the automatic domain went with its last device");
+            Assert.That((after.NumIovas, after.Alignment, after.Ranges[0].Start), Is.EqualTo((1u, 1ul, 0ul)));
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref bad), Is.EqualTo(Errno.ENOENT));
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref badFlags), Is.EqualTo(Errno.EINVAL), "mock_dev_create()");
+            Assert.That(fx.File.ObjectCount, Is.EqualTo(objects), "a refused MOCK_DOMAIN leaves nothing");
+        }
+    }
+
+    [Test]
+    public void Check_map_compares_every_mock_page_with_the_user_pages()
+    {
+        // selftest.c iommufd_test_md_check_pa(); selftest iommufd_mock_domain.basic / all_aligns (test_cmd_check_map).
+        using var fx = new MockFixture();
+        ulong va = fx.GuestRam.Address;
+        var md = MockDomain(fx, fx.IoasId);
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va, 4 * Page, Aperture), "map");
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va + 4 * Page + MockPage, MockPage, Aperture + 0x10_0000 + MockPage), "half-page map");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(CheckMap(fx, md.HwptId, Aperture, 4 * Page, va), Is.EqualTo(Errno.Success));
+            Assert.That(CheckMap(fx, md.HwptId, Aperture + Page, Page, va + Page), Is.EqualTo(Errno.Success), "a sub-range");
+            Assert.That(CheckMap(fx, md.HwptId, Aperture + 0x10_0000 + MockPage, MockPage, va + 4 * Page + MockPage), Is.EqualTo(Errno.Success), "mock page granular");
+            Assert.That(CheckMap(fx, md.HwptId, Aperture, Page, va + Page), Is.EqualTo(Errno.EINVAL), "other pages");
+            Assert.That(CheckMap(fx, md.HwptId, Aperture + 4 * Page, Page, va + 4 * Page), Is.EqualTo(Errno.EINVAL), "a hole");
+            Assert.That(CheckMap(fx, md.HwptId, Aperture + 0x400, Page, va), Is.EqualTo(Errno.EINVAL), "IOVA off the mock page");
+            Assert.That(CheckMap(fx, fx.IoasId, Aperture, Page, va), Is.EqualTo(Errno.ENOENT), "an IOAS is no paging HWPT");
+            Assert.That(CheckMap(fx, md.HwptId, Aperture, Page, 0x10_0000), Is.EqualTo(Errno.EFAULT), "unmapped user memory");
+        }
+
+        MockFixture.Expect(fx.UnmapRange(fx.IoasId, 0, ulong.MaxValue, out _), "unmap all");
+        Assert.That(CheckMap(fx, md.HwptId, Aperture, Page, va), Is.EqualTo(Errno.EINVAL), "unmapped from the domain");
+    }
+
+    [Test]
+    public void Check_refs_counts_one_pin_per_page_set_held_by_a_domain()
+    {
+        // selftest.c iommufd_test_md_check_refs(); pages.c pins a page set once however many areas share it (COPY),
+        // and only once a domain (or an access) needs the pages. Selftest iommufd_ioas.copy_area / check_refs uses.
+        using var fx = new MockFixture();
+        ulong va = fx.GuestRam.Address;
+        uint second = fx.AllocIoas();
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va, 2 * Page, Aperture), "map");
+        var lazy = CheckRefs(fx, va, 2 * Page, 0);
+        MockDomain(fx, fx.IoasId);
+        var pinned = CheckRefs(fx, va, 2 * Page, 1);
+        MockDomain(fx, second);
+        MockFixture.Expect(fx.Copy(second, fx.IoasId, Aperture, 2 * Page, Aperture), "copy");
+        var shared = CheckRefs(fx, va, 2 * Page, 1);
+        MockFixture.Expect(fx.MapAt(second, va, Page, Aperture + 0x10_0000), "a second map of the first page");
+        var twice = CheckRefs(fx, va, Page, 2);
+        var wrong = CheckRefs(fx, va, Page, 1);
+        MockFixture.Expect(fx.UnmapRange(fx.IoasId, 0, ulong.MaxValue, out _), "unmap the first IOAS");
+        MockFixture.Expect(fx.UnmapRange(second, 0, ulong.MaxValue, out _), "unmap the second IOAS");
+        var released = CheckRefs(fx, va, 2 * Page, 0);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(lazy, Is.EqualTo(Errno.Success), "no domain: no pin");
+            Assert.That(pinned, Is.EqualTo(Errno.Success));
+            Assert.That(shared, Is.EqualTo(Errno.Success), "a copy shares the page set");
+            Assert.That(twice, Is.EqualTo(Errno.Success));
+            Assert.That(wrong, Is.EqualTo(Errno.EIO));
+            Assert.That(released, Is.EqualTo(Errno.Success));
+            Assert.That(CheckRefs(fx, va + 1, Page, 0), Is.EqualTo(Errno.EINVAL), "unaligned");
+            Assert.That(CheckRefs(fx, 0x10_0000, Page, 0), Is.EqualTo(Errno.EFAULT), "unmapped user memory");
+        }
+    }
+
+    [Test]
+    public void Check_iotlb_and_check_cache_read_the_mock_state()
+    {
+        // selftest.c iommufd_test_md_check_iotlb() and iommufd_test_dev_check_cache(); selftest
+        // FIXTURE_SETUP(iommufd_ioas) (test_cmd_dev_check_cache_all) and iommufd_ioas.alloc_hwpt_nested.
+        using var fx = new MockFixture();
+        var md = MockDomain(fx, fx.IoasId);
+        var parent = new IommuHwptAlloc { DevId = md.IdevId, PtId = fx.IoasId, Flags = (uint)IommuHwptAllocFlags.NestParent };
+        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_HWPT_ALLOC, ref parent), "nest parent");
+        MockFixture.Expect(fx.AllocNested(parent.OutHwptId, out uint nested), "nested");
+
+        using (Assert.EnterMultipleScope())
+        {
+            for (uint slot = 0; slot <= SelftestConstants.MockNestedDomainIotlbIdMax; slot++)
+            {
+                Assert.That(Check(fx, IommuTestOp.MdCheckIotlb, nested, slot, SelftestConstants.IotlbDefault), Is.EqualTo(Errno.Success));
+                Assert.That(Check(fx, IommuTestOp.DevCheckCache, md.IdevId, slot, SelftestConstants.DevCacheDefault), Is.EqualTo(Errno.Success));
+            }
+
+            Assert.That(Check(fx, IommuTestOp.MdCheckIotlb, nested, 4, SelftestConstants.IotlbDefault), Is.EqualTo(Errno.EINVAL));
+            Assert.That(Check(fx, IommuTestOp.MdCheckIotlb, nested, 0, 1), Is.EqualTo(Errno.EINVAL));
+            Assert.That(Check(fx, IommuTestOp.MdCheckIotlb, parent.OutHwptId, 0, SelftestConstants.IotlbDefault), Is.EqualTo(Errno.ENOENT), "a paging HWPT");
+            Assert.That(Check(fx, IommuTestOp.DevCheckCache, md.IdevId, 4, SelftestConstants.DevCacheDefault), Is.EqualTo(Errno.EINVAL));
+            Assert.That(Check(fx, IommuTestOp.DevCheckCache, fx.IoasId, 0, SelftestConstants.DevCacheDefault), Is.EqualTo(Errno.ENOENT));
+        }
+    }
+
+    [Test]
+    public void Mock_domain_replace_moves_the_device_and_returns_the_hwpt()
+    {
+        // selftest.c iommufd_test_mock_domain_replace(); selftest iommufd_mock_domain.replace (test_cmd_mock_domain_replace).
+        using var fx = new MockFixture();
+        var md = MockDomain(fx, fx.IoasId);
+        uint other = fx.AllocIoas();
+        var replace = new IommuTestCmd { Op = (uint)IommuTestOp.MockDomainReplace, Id = md.StdevId, MockDomainReplacePtId = other };
+        var rc = fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref replace);
+        var ranges = fx.IovaRanges(other, 1);
+        var badStdev = new IommuTestCmd { Op = (uint)IommuTestOp.MockDomainReplace, Id = md.IdevId, MockDomainReplacePtId = other };
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(rc, Is.EqualTo(Errno.Success));
+            Assert.That(replace.MockDomainReplacePtId, Is.Not.EqualTo(other).And.Not.EqualTo(md.HwptId), "the new automatic domain's HWPT");
+            Assert.That(ranges.Alignment, Is.EqualTo(MockPage), "the other IOAS has the device's domain now");
+            Assert.That(fx.File.RawDestroy(md.HwptId), Is.EqualTo(Errno.ENOENT), "the old automatic domain is gone");
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref badStdev), Is.EqualTo(Errno.ENOENT), "a device ID is no selftest object");
+        }
+    }
+
+    [Test]
+    public void Set_temp_memory_limit_refuses_a_limit_below_one_batch_element()
+    {
+        // selftest.c iommufd_test(): IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT, below sizeof(unsigned long) + sizeof(u32).
+        using var fx = new MockFixture();
+        var small = new IommuTestCmd { Op = (uint)IommuTestOp.SetTempMemoryLimit, MemoryLimitLimit = 11 };
+        var enough = small with { MemoryLimitLimit = 12 };
+        Assert.Multiple(() =>
+        {
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref small), Is.EqualTo(Errno.EINVAL));
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref enough), Is.EqualTo(Errno.Success));
+        });
+    }
+
+    private const uint NoSuchIoas = 999;
+
+    private static (Errno Rc, uint StdevId, uint HwptId, uint IdevId) MockDomain(MockFixture fx, uint ptId)
+    {
+        var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.MockDomain, Id = ptId };
+        var rc = fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+        MockFixture.Expect(rc, "MOCK_DOMAIN");
+        return (rc, cmd.MockDomainOutStdevId, cmd.MockDomainOutHwptId, cmd.MockDomainOutIdevId);
+    }
+
+    private static Errno CheckMap(MockFixture fx, uint hwptId, ulong iova, ulong length, ulong uptr)
+    {
+        var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.MdCheckMap, Id = hwptId, CheckMapIova = iova, CheckMapLength = length, CheckMapUptr = uptr };
+        return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+    }
+
+    private static Errno CheckRefs(MockFixture fx, ulong uptr, ulong length, uint refs)
+    {
+        var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.MdCheckRefs, CheckRefsUptr = uptr, CheckRefsLength = length, CheckRefsRefs = refs };
+        return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+    }
+
+    private static Errno Check(MockFixture fx, IommuTestOp op, uint id, uint slot, uint value)
+    {
+        // check_iotlb and check_dev_cache share one layout: {id, value} after the header.
+        var cmd = new IommuTestCmd { Op = (uint)op, Id = id, CheckIotlbId = slot, CheckIotlbIotlb = value };
+        return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+    }
+}

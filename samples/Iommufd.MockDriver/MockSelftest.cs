@@ -1,0 +1,180 @@
+using System.Runtime.CompilerServices;
+using Iommufd.Core;
+using Iommufd.Core.Devices;
+using Iommufd.Core.Driver;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Uapi;
+
+namespace Iommufd.MockDriver;
+
+/// <summary>
+/// IOMMU_TEST_CMD on the mock IOMMU, op by op as drivers/iommu/iommufd/selftest.c iommufd_test() dispatches them.
+/// Ops not modelled yet answer EOPNOTSUPP, the kernel's answer to an unknown op.
+/// </summary>
+internal sealed class MockSelftest : ISelftestCommands
+{
+    // selftest.c mock_dev_create(): the device flags MOCK_DOMAIN_FLAGS accepts.
+    private const uint KnownDeviceFlags = 0b111; // MOCK_FLAGS_DEVICE_NO_DIRTY | _HUGE_IOVA | _PASID
+
+    private readonly Platform _platform;
+    private readonly ConditionalWeakTable<EndpointDevice, StrongBox<uint>> _deviceFlags = [];
+
+    public MockSelftest(Platform platform) => _platform = platform;
+
+    /// <summary>The MOCK_FLAGS_DEVICE_* a MOCK_DOMAIN_FLAGS device was made with (0 for other devices).</summary>
+    public uint DeviceFlags(EndpointDevice device) => _deviceFlags.TryGetValue(device, out var flags) ? flags.Value : 0;
+
+    public Errno Execute(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        switch ((IommuTestOp)cmd.Op)
+        {
+            case IommuTestOp.AddReserved:
+                // selftest.c iommufd_test_add_reserved(): start + length - 1, unchecked, as the kernel computes it.
+                return context.ReserveIova(cmd.Id, cmd.AddReservedStart, cmd.AddReservedStart + cmd.AddReservedLength - 1);
+            case IommuTestOp.MockDomain:
+            case IommuTestOp.MockDomainFlags:
+                return MockDomain(context, ref cmd, ref respond);
+            case IommuTestOp.MockDomainReplace:
+                var rc = context.ReplaceDevice(cmd.Id, ref cmd.MockDomainReplacePtId);
+                respond = rc == Errno.Success;
+                return rc;
+            case IommuTestOp.MdCheckMap:
+                return CheckMap(context, cmd.Id, cmd.CheckMapIova, cmd.CheckMapLength, cmd.CheckMapUptr);
+            case IommuTestOp.MdCheckRefs:
+                return CheckRefs(context, cmd.CheckRefsUptr, cmd.CheckRefsLength, cmd.CheckRefsRefs);
+            case IommuTestOp.MdCheckIotlb:
+                return CheckIotlb(context, cmd.Id, cmd.CheckIotlbId, cmd.CheckIotlbIotlb);
+            case IommuTestOp.DevCheckCache:
+                return CheckDeviceCache(context, cmd.Id, cmd.CheckDevCacheId, cmd.CheckDevCacheCache);
+            case IommuTestOp.SetTempMemoryLimit:
+                // iommufd_test(): below sizeof(unsigned long) + sizeof(u32) is EINVAL. The emulation has no batch
+                // memory to limit, so a valid limit changes nothing.
+                return cmd.MemoryLimitLimit < sizeof(ulong) + sizeof(uint) ? Errno.EINVAL : Errno.Success;
+            default:
+                return Errno.EOPNOTSUPP;
+        }
+    }
+
+    /// <summary>
+    /// selftest.c iommufd_test_mock_domain(): a device (flags checked by mock_dev_create(), EINVAL), bound and
+    /// attached to <c>id</c> (an IOAS or a HWPT).
+    /// </summary>
+    private Errno MockDomain(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond)
+    {
+        uint flags = (IommuTestOp)cmd.Op == IommuTestOp.MockDomainFlags ? cmd.MockDomainFlagsDevFlags : 0;
+        if ((flags & ~KnownDeviceFlags) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        var iommu = _platform.Iommus.OfType<MockIommu>().First();
+        var rc = context.CreateDevice(iommu, d => _deviceFlags.AddOrUpdate(d, new StrongBox<uint>(flags)), cmd.Id, out var ids);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        cmd.MockDomainOutStdevId = ids.StdevId;
+        cmd.MockDomainOutHwptId = ids.HwptId;
+        cmd.MockDomainOutIdevId = ids.IdevId;
+        respond = true;
+        return Errno.Success;
+    }
+
+    /// <summary>
+    /// selftest.c iommufd_test_md_check_pa(): alignment to MOCK_IO_PAGE_SIZE (EINVAL), the paging HWPT (ENOENT; not
+    /// a mock domain EINVAL), then each mock page of the range must map the physical address under the user VA
+    /// (unmapped user memory EFAULT, a mismatch or a hole EINVAL).
+    /// </summary>
+    private static Errno CheckMap(ISelftestContext context, uint hwptId, ulong iova, ulong length, ulong uptr)
+    {
+        const ulong page = MockPagingDomain.IoPageSize;
+        if (iova % page != 0 || length % page != 0 || uptr % page != 0 || uptr + length < uptr)
+        {
+            return Errno.EINVAL;
+        }
+
+        var rc = context.GetPagingDomain(hwptId, out var domain);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        if (domain is not MockPagingDomain)
+        {
+            return Errno.EINVAL;
+        }
+
+        for (; length > 0; length -= page, iova += page, uptr += page)
+        {
+            if (!context.TryGetPhysicalAddress(uptr, out ulong expected))
+            {
+                return Errno.EFAULT;
+            }
+
+            if (!domain.TryTranslate(iova, out ulong actual, out _) || actual != expected)
+            {
+                return Errno.EINVAL;
+            }
+        }
+
+        return Errno.Success;
+    }
+
+    /// <summary>
+    /// selftest.c iommufd_test_md_check_refs(): alignment to PAGE_SIZE (EINVAL), then each page's pin count must be
+    /// <paramref name="refs"/> (unmapped user memory EFAULT, another count EIO).
+    /// </summary>
+    private static Errno CheckRefs(ISelftestContext context, ulong uptr, ulong length, uint refs)
+    {
+        const ulong page = PhysicalMemory.PageSize;
+        if (length % page != 0 || uptr % page != 0 || uptr + length < uptr)
+        {
+            return Errno.EINVAL;
+        }
+
+        for (; length > 0; length -= page, uptr += page)
+        {
+            if (!context.TryGetPhysicalAddress(uptr, out _))
+            {
+                return Errno.EFAULT;
+            }
+
+            if (context.CountPins(uptr) != refs)
+            {
+                return Errno.EIO;
+            }
+        }
+
+        return Errno.Success;
+    }
+
+    /// <summary>selftest.c iommufd_test_md_check_iotlb(): the nested HWPT (ENOENT), its mock domain and slot (EINVAL).</summary>
+    private static Errno CheckIotlb(ISelftestContext context, uint hwptId, uint slot, uint iotlb)
+    {
+        var rc = context.GetNestedDomain(hwptId, out var domain);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        return domain is MockNestedDomain mock && slot <= SelftestConstants.MockNestedDomainIotlbIdMax && mock.GetIotlb((int)slot) == iotlb
+            ? Errno.Success
+            : Errno.EINVAL;
+    }
+
+    /// <summary>selftest.c iommufd_test_dev_check_cache(): the device (ENOENT), then the slot and its value (EINVAL).</summary>
+    private static Errno CheckDeviceCache(ISelftestContext context, uint devId, uint slot, uint cache)
+    {
+        var rc = context.GetDevice(devId, out var device);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        return device.Iommu is MockIommu mock && slot <= SelftestConstants.MockDevCacheIdMax && mock.GetDeviceCache(device, (int)slot) == cache
+            ? Errno.Success
+            : Errno.EINVAL;
+    }
+}
