@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Iommufd.Core;
+using Iommufd.Core.Devices;
 using Iommufd.Core.Memory;
 
 namespace Iommufd.Native;
@@ -13,12 +14,28 @@ namespace Iommufd.Native;
 /// </summary>
 public static unsafe class Exports
 {
-    /// <summary>Start-up: the shim's callback for fds the library creates.</summary>
+    /// <summary>
+    /// Start-up: the shim's callbacks for fds the library creates and for the /dev/iommu fd a device binds to.
+    /// </summary>
     [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_init", CallConvs = [typeof(CallConvCdecl)])]
-    public static int Init(delegate* unmanaged<int, void> registerEventFd)
+    public static int Init(delegate* unmanaged<int, void> registerEventFd, delegate* unmanaged<int, int> getIommufd, delegate* unmanaged<int, void> putIommufd)
     {
-        Shim.Initialize(registerEventFd);
+        Shim.Initialize(registerEventFd, getIommufd, putIommufd);
         return 0;
+    }
+
+    /// <summary>open("/dev/vfio/devices/vfioN"): a handle for the new device file, or -ENOENT.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_vfio_open", CallConvs = [typeof(CallConvCdecl)])]
+    public static int VfioOpen(int index)
+    {
+        try
+        {
+            return NativeFiles.OpenVfio(index);
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
     }
 
     /// <summary>open("/dev/iommu"): a handle for the new file.</summary>
@@ -35,7 +52,7 @@ public static unsafe class Exports
         }
     }
 
-    /// <summary>The last close of a /dev/iommu fd.</summary>
+    /// <summary>The last close of a /dev/iommu or device fd.</summary>
     [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_close", CallConvs = [typeof(CallConvCdecl)])]
     public static int Close(int handle)
     {
@@ -49,21 +66,23 @@ public static unsafe class Exports
         }
     }
 
-    /// <summary>ioctl(fd, request, arg) on a /dev/iommu fd: arg is a pointer in the calling process.</summary>
+    /// <summary>ioctl(fd, request, arg) on a /dev/iommu or device fd: arg is a pointer in the calling process.</summary>
     [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_ioctl", CallConvs = [typeof(CallConvCdecl)])]
     public static int Ioctl(int handle, uint request, ulong argument)
     {
         try
         {
-            var file = NativeFiles.Get(handle);
-            if (file is null)
+            switch (NativeFiles.Get(handle))
             {
-                return -(int)Errno.EBADF;
+                case IommufdFile file:
+                    var rc = file.Ioctl(request, argument);
+                    NativeFiles.ArmNewEventFds(file);
+                    return -(int)rc;
+                case VfioDeviceFile device:
+                    return -(int)device.Ioctl(request, argument);
+                default:
+                    return -(int)Errno.EBADF;
             }
-
-            var rc = file.Ioctl(request, argument);
-            NativeFiles.ArmNewEventFds(file);
-            return -(int)rc;
         }
         catch (Exception e)
         {

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: MIT
 //
-// LD_PRELOAD shim: routes open()/openat() of /dev/iommu, and ioctl(), read(), write(), close(), dup() and
-// fcntl(F_DUPFD*) on the fds it hands out, to the emulation in libiommufd-emu.so. Every other path and fd goes
+// LD_PRELOAD shim: routes open()/openat() of /dev/iommu and /dev/vfio/devices/vfioN, and ioctl(), read(),
+// write(), close(), dup() and fcntl(F_DUPFD*) on the fds it hands out, to the emulation in libiommufd-emu.so. Every other path and fd goes
 // straight to the C library (dlsym(RTLD_NEXT)). The emulation is loaded (dlopen) only at the first open of
 // /dev/iommu, so a program that never opens it runs exactly as without the shim, and a child forked by a
 // program that has not opened it yet loads its own emulation.
 //
-// Each fd handed out is a real fd: /dev/iommu gets an eventfd that never becomes readable, a vEVENTQ gets an
-// eventfd the emulation makes readable while records are queued, so poll/epoll/select just work.
+// Each fd handed out is a real fd: /dev/iommu and a device node get an eventfd that never becomes readable, a
+// vEVENTQ gets an eventfd the emulation makes readable while records are queued, so poll/epoll/select just work.
+// A device bound to a /dev/iommu file holds a reference on it (as the kernel's iommufd_ctx_from_fd does), so
+// that file stays open until the device fd is closed too.
 
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -28,15 +30,15 @@
 #define MAX_FDS 65536
 #define MAX_HANDLES 4096
 
-enum fd_kind { FD_NONE = 0, FD_IOMMU = 1, FD_EVENT = 2 };
+enum fd_kind { FD_NONE = 0, FD_IOMMU = 1, FD_EVENT = 2, FD_VFIO = 3 };
 
 struct fd_slot {
 	int kind;   // enum fd_kind
-	int handle; // FD_IOMMU: the emulation's file handle; FD_EVENT: the eventfd's own number at creation
+	int handle; // FD_IOMMU, FD_VFIO: the emulation's file handle; FD_EVENT: the eventfd's own number at creation
 };
 
 static struct fd_slot slots[MAX_FDS];
-static int handle_refs[MAX_HANDLES];  // fds (dups included) that refer to each /dev/iommu handle
+static int handle_refs[MAX_HANDLES];  // fds (dups included) and device bindings that refer to each file handle
 static int event_refs[MAX_FDS];       // fds that refer to each event fd (indexed by its original number)
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER; // guards slots, handle_refs, event_refs
 static pid_t loaded_in;               // the process that loaded the emulation (0: not loaded)
@@ -54,8 +56,9 @@ static int (*real_dup3)(int, int, int);
 static int (*real_fcntl)(int, int, ...);
 
 // The emulation's entry points (samples/Iommufd.Native/Exports.cs).
-static int (*emu_init)(void (*)(int));
+static int (*emu_init)(void (*)(int), int (*)(int), void (*)(int));
 static int (*emu_open)(void);
+static int (*emu_vfio_open)(int);
 static int (*emu_close)(int);
 static int (*emu_ioctl)(int, unsigned int, unsigned long);
 static long (*emu_event_read)(int, unsigned long, unsigned long);
@@ -99,6 +102,41 @@ static void register_event_fd(int fd)
 	pthread_mutex_unlock(&table_lock);
 }
 
+struct pending_close {
+	int kind;
+	int handle;
+};
+
+static void finish_close(struct pending_close p);
+
+// Called by the emulation while it binds a device: the /dev/iommu handle open as fd, with a reference for the
+// binding; -EBADF when fd is not open, -EBADFD when it is not /dev/iommu (iommufd_ctx_from_fd, main.c).
+static int get_iommufd(int fd)
+{
+	int handle = -EBADFD;
+	pthread_mutex_lock(&table_lock);
+	if (fd >= 0 && fd < MAX_FDS && slots[fd].kind == FD_IOMMU) {
+		handle = slots[fd].handle;
+		handle_refs[handle]++;
+	}
+	pthread_mutex_unlock(&table_lock);
+	if (handle == -EBADFD && real_fcntl(fd, F_GETFD) < 0)
+		handle = -EBADF;
+	return handle;
+}
+
+// Called by the emulation when a binding ends: the last reference closes the /dev/iommu file.
+static void put_iommufd(int handle)
+{
+	if (handle < 0 || handle >= MAX_HANDLES)
+		return;
+	pthread_mutex_lock(&table_lock);
+	int last = --handle_refs[handle] == 0;
+	pthread_mutex_unlock(&table_lock);
+	if (last)
+		finish_close((struct pending_close){ FD_IOMMU, handle });
+}
+
 // The library sits next to the shim unless IOMMUFD_EMU_LIBRARY names it.
 static int load_emulation(void)
 {
@@ -136,41 +174,66 @@ static int load_emulation(void)
 	}
 	emu_init = dlsym(lib, "iommufd_emu_init");
 	emu_open = dlsym(lib, "iommufd_emu_open");
+	emu_vfio_open = dlsym(lib, "iommufd_emu_vfio_open");
 	emu_close = dlsym(lib, "iommufd_emu_close");
 	emu_ioctl = dlsym(lib, "iommufd_emu_ioctl");
 	emu_event_read = dlsym(lib, "iommufd_emu_event_read");
 	emu_event_write = dlsym(lib, "iommufd_emu_event_write");
 	emu_event_close = dlsym(lib, "iommufd_emu_event_close");
-	if (!emu_init || !emu_open || !emu_close || !emu_ioctl || !emu_event_read || !emu_event_write || !emu_event_close) {
+	if (!emu_init || !emu_open || !emu_vfio_open || !emu_close || !emu_ioctl || !emu_event_read || !emu_event_write || !emu_event_close) {
 		fprintf(stderr, "iommufd-shim: %s lacks an entry point\n", path);
 		rc = -ENODEV;
 		goto out;
 	}
-	emu_init(register_event_fd);
+	emu_init(register_event_fd, get_iommufd, put_iommufd);
 	loaded_in = getpid();
 out:
 	pthread_mutex_unlock(&load_lock);
 	return rc;
 }
 
-static int is_iommu_path(const char *path) { return path && strcmp(path, "/dev/iommu") == 0; }
+// Which emulated node a path names: FD_IOMMU, FD_VFIO (with *index its N), or FD_NONE.
+static int emulated_node(const char *path, int *index)
+{
+	static const char vfio[] = "/dev/vfio/devices/vfio";
+	if (!path)
+		return FD_NONE;
+	if (strcmp(path, "/dev/iommu") == 0)
+		return FD_IOMMU;
+	if (strncmp(path, vfio, sizeof(vfio) - 1) != 0)
+		return FD_NONE;
+	const char *n = path + sizeof(vfio) - 1;
+	// The kernel names the nodes vfio0, vfio1, ...: decimal, no leading zero.
+	if (*n < '0' || *n > '9' || (n[0] == '0' && n[1] != '\0') || strlen(n) > 6)
+		return FD_NONE;
+	for (const char *c = n; *c; c++)
+		if (*c < '0' || *c > '9')
+			return FD_NONE;
+	*index = atoi(n);
+	return FD_VFIO;
+}
 
-static int open_iommu(int flags)
+// Opens an emulated node; returns -2 (with errno unchanged) when the emulation has no such device, so that the
+// C library answers for the path.
+static int open_emulated(int kind, int index, int flags)
 {
 	int rc = load_emulation();
 	if (rc < 0) {
 		errno = -rc;
 		return -1;
 	}
-	int fd = eventfd(0, (flags & O_CLOEXEC) ? EFD_CLOEXEC : 0);
-	if (fd < 0)
-		return -1;
-	if (fd >= MAX_FDS) {
-		real_close(fd);
-		errno = EMFILE;
+	int handle = kind == FD_IOMMU ? emu_open() : emu_vfio_open(index);
+	if (handle == -ENOENT && kind == FD_VFIO)
+		return -2;
+	int fd = handle < 0 ? -1 : eventfd(0, (flags & O_CLOEXEC) ? EFD_CLOEXEC : 0);
+	if (handle >= 0 && (fd < 0 || fd >= MAX_FDS)) {
+		int err = fd < 0 ? errno : EMFILE;
+		if (fd >= 0)
+			real_close(fd);
+		emu_close(handle);
+		errno = err;
 		return -1;
 	}
-	int handle = emu_open();
 	if (handle < 0 || handle >= MAX_HANDLES) {
 		if (handle >= 0)
 			emu_close(handle);
@@ -181,7 +244,7 @@ static int open_iommu(int flags)
 	pthread_mutex_lock(&table_lock);
 	handle_refs[handle] = 1;
 	slots[fd].handle = handle;
-	__atomic_store_n(&slots[fd].kind, FD_IOMMU, __ATOMIC_RELEASE);
+	__atomic_store_n(&slots[fd].kind, kind, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&table_lock);
 	return fd;
 }
@@ -198,8 +261,12 @@ int open(const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = mode_arg(flags, ap);
 	va_end(ap);
-	if (is_iommu_path(path))
-		return open_iommu(flags);
+	int index = 0, kind = emulated_node(path, &index);
+	if (kind != FD_NONE) {
+		int fd = open_emulated(kind, index, flags);
+		if (fd != -2)
+			return fd;
+	}
 	return real_open(path, flags, mode);
 }
 
@@ -212,8 +279,12 @@ int openat(int dirfd, const char *path, int flags, ...)
 	va_start(ap, flags);
 	mode_t mode = mode_arg(flags, ap);
 	va_end(ap);
-	if (is_iommu_path(path))
-		return open_iommu(flags);
+	int index = 0, kind = emulated_node(path, &index);
+	if (kind != FD_NONE) {
+		int fd = open_emulated(kind, index, flags);
+		if (fd != -2)
+			return fd;
+	}
 	return real_openat(dirfd, path, flags, mode);
 }
 
@@ -241,7 +312,7 @@ int ioctl(int fd, unsigned long request, ...)
 	unsigned long arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	struct fd_slot *s = slot_of(fd);
-	if (s && s->kind == FD_IOMMU)
+	if (s && (s->kind == FD_IOMMU || s->kind == FD_VFIO))
 		return syscall_result(emu_ioctl(s->handle, (unsigned int)request, arg));
 	if (s) {
 		errno = ENOTTY; // a vEVENTQ fd has no ioctls
@@ -257,7 +328,7 @@ ssize_t read(int fd, void *buf, size_t count)
 	if (s && s->kind == FD_EVENT)
 		return syscall_result(emu_event_read(s->handle, (unsigned long)buf, count));
 	if (s) {
-		errno = EINVAL; // /dev/iommu has no read op
+		errno = EINVAL; // /dev/iommu has no read op; a device's config space is not readable yet
 		return -1;
 	}
 	resolve_libc();
@@ -270,7 +341,7 @@ ssize_t write(int fd, const void *buf, size_t count)
 	if (s && s->kind == FD_EVENT)
 		return syscall_result(emu_event_write(s->handle, (unsigned long)buf, count));
 	if (s) {
-		errno = EINVAL; // /dev/iommu has no write op
+		errno = EINVAL; // /dev/iommu has no write op; a device's config space is not writable yet
 		return -1;
 	}
 	resolve_libc();
@@ -279,10 +350,7 @@ ssize_t write(int fd, const void *buf, size_t count)
 
 // Drops fd's reference on its emulated file; the last reference closes it. Call with table_lock held; returns
 // the close to make once the lock is released.
-struct pending_close {
-	int kind;
-	int handle;
-};
+static int *refs_of(struct fd_slot s) { return s.kind == FD_EVENT ? &event_refs[s.handle] : &handle_refs[s.handle]; }
 
 static struct pending_close forget_locked(int fd)
 {
@@ -291,8 +359,7 @@ static struct pending_close forget_locked(int fd)
 		return p;
 	struct fd_slot s = slots[fd];
 	__atomic_store_n(&slots[fd].kind, FD_NONE, __ATOMIC_RELEASE);
-	int *refs = s.kind == FD_IOMMU ? &handle_refs[s.handle] : &event_refs[s.handle];
-	if (--*refs == 0) {
+	if (--*refs_of(s) == 0) {
 		p.kind = s.kind;
 		p.handle = s.handle;
 	}
@@ -301,8 +368,8 @@ static struct pending_close forget_locked(int fd)
 
 static void finish_close(struct pending_close p)
 {
-	if (p.kind == FD_IOMMU)
-		emu_close(p.handle);
+	if (p.kind == FD_IOMMU || p.kind == FD_VFIO)
+		emu_close(p.handle); // a device file's close may in turn drop its binding's reference (put_iommufd)
 	else if (p.kind == FD_EVENT)
 		emu_event_close(p.handle);
 }
@@ -316,7 +383,7 @@ static void copy_slot(int oldfd, int newfd)
 	struct pending_close p = forget_locked(newfd);
 	if (oldfd >= 0 && oldfd < MAX_FDS && slots[oldfd].kind != FD_NONE) {
 		struct fd_slot s = slots[oldfd];
-		++*(s.kind == FD_IOMMU ? &handle_refs[s.handle] : &event_refs[s.handle]);
+		++*refs_of(s);
 		slots[newfd].handle = s.handle;
 		__atomic_store_n(&slots[newfd].kind, s.kind, __ATOMIC_RELEASE);
 	}

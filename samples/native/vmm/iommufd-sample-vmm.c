@@ -7,6 +7,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,130 @@ static void check(const char *step, int rc, int expected_errno, const char *deta
 	       ok || !err ? "" : " errno=", ok || !err ? "" : strerrorname_np(err));
 	if (!ok && !err)
 		printf("     expected %s\n", strerrorname_np(expected_errno));
+}
+
+// A device through its VFIO cdev: bind it to the iommufd, attach it to a nest parent, and build the nested
+// SMMUv3 stack over it (vIOMMU, vDEVICE, vEVENTQ, nested HWPT), then invalidate with raw guest commands.
+static void device_steps(int iommufd, uint32_t ioas_id)
+{
+	char detail[160];
+	int vfio = open("/dev/vfio/devices/vfio0", O_RDWR | O_CLOEXEC);
+	snprintf(detail, sizeof(detail), "fd=%d", vfio);
+	check("open /dev/vfio/devices/vfio0", vfio, 0, detail);
+	check("open /dev/vfio/devices/vfio9 (no such device)", open("/dev/vfio/devices/vfio9", O_RDWR), ENOENT, NULL);
+	if (vfio < 0)
+		return;
+
+	struct vfio_device_info info = { .argsz = sizeof(info) };
+	check("VFIO_DEVICE_GET_INFO before bind", ioctl(vfio, VFIO_DEVICE_GET_INFO, &info), EINVAL, NULL);
+	struct vfio_device_bind_iommufd bind = { .argsz = 16, .iommufd = 999 };
+	check("VFIO_DEVICE_BIND_IOMMUFD to a closed fd", ioctl(vfio, VFIO_DEVICE_BIND_IOMMUFD, &bind), EBADF, NULL);
+	bind.iommufd = STDOUT_FILENO;
+	check("VFIO_DEVICE_BIND_IOMMUFD to a non-iommufd fd", ioctl(vfio, VFIO_DEVICE_BIND_IOMMUFD, &bind), EBADFD, NULL);
+	bind.iommufd = iommufd;
+	int rc = ioctl(vfio, VFIO_DEVICE_BIND_IOMMUFD, &bind);
+	snprintf(detail, sizeof(detail), "dev_id=%u", bind.out_devid);
+	check("VFIO_DEVICE_BIND_IOMMUFD", rc, 0, detail);
+	check("VFIO_DEVICE_BIND_IOMMUFD again", ioctl(vfio, VFIO_DEVICE_BIND_IOMMUFD, &bind), EINVAL, NULL);
+	uint32_t dev_id = bind.out_devid;
+
+	rc = ioctl(vfio, VFIO_DEVICE_GET_INFO, &info);
+	snprintf(detail, sizeof(detail), "flags=0x%x num_regions=%u num_irqs=%u", info.flags, info.num_regions,
+		 info.num_irqs);
+	check("VFIO_DEVICE_GET_INFO", rc == 0 && (info.flags & VFIO_DEVICE_FLAGS_PCI) ? 0 : -1, 0, detail);
+	struct vfio_region_info region = { .argsz = sizeof(region), .index = VFIO_PCI_CONFIG_REGION_INDEX };
+	rc = ioctl(vfio, VFIO_DEVICE_GET_REGION_INFO, &region);
+	snprintf(detail, sizeof(detail), "config: size=0x%llx offset=0x%llx flags=0x%x",
+		 (unsigned long long)region.size, (unsigned long long)region.offset, region.flags);
+	check("VFIO_DEVICE_GET_REGION_INFO", rc, 0, detail);
+	region.index = VFIO_PCI_VGA_REGION_INDEX;
+	check("VFIO_DEVICE_GET_REGION_INFO of VGA", ioctl(vfio, VFIO_DEVICE_GET_REGION_INFO, &region), EINVAL, NULL);
+
+	struct iommu_hw_info_arm_smmuv3 smmu = { 0 };
+	struct iommu_hw_info hw = { .size = sizeof(hw), .dev_id = dev_id, .data_len = sizeof(smmu),
+				    .data_uptr = (uintptr_t)&smmu };
+	rc = ioctl(iommufd, IOMMU_GET_HW_INFO, &hw);
+	snprintf(detail, sizeof(detail), "type=%u idr0=0x%08x", hw.out_data_type, smmu.idr[0]);
+	check("IOMMU_GET_HW_INFO", rc, 0, detail);
+
+	struct iommu_hwpt_alloc parent = { .size = sizeof(parent), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
+					   .dev_id = dev_id, .pt_id = ioas_id };
+	rc = ioctl(iommufd, IOMMU_HWPT_ALLOC, &parent);
+	snprintf(detail, sizeof(detail), "hwpt_id=%u", parent.out_hwpt_id);
+	check("IOMMU_HWPT_ALLOC nest parent", rc, 0, detail);
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach), .pt_id = parent.out_hwpt_id };
+	rc = ioctl(vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach);
+	snprintf(detail, sizeof(detail), "pt_id=%u", attach.pt_id);
+	check("VFIO_DEVICE_ATTACH_IOMMUFD_PT nest parent", rc, 0, detail);
+
+	struct iommu_viommu_alloc viommu = { .size = sizeof(viommu), .type = IOMMU_VIOMMU_TYPE_ARM_SMMUV3,
+					     .dev_id = dev_id, .hwpt_id = parent.out_hwpt_id };
+	rc = ioctl(iommufd, IOMMU_VIOMMU_ALLOC, &viommu);
+	snprintf(detail, sizeof(detail), "viommu_id=%u", viommu.out_viommu_id);
+	check("IOMMU_VIOMMU_ALLOC ARM_SMMUV3", rc, 0, detail);
+	struct iommu_vdevice_alloc vdev = { .size = sizeof(vdev), .viommu_id = viommu.out_viommu_id,
+					    .dev_id = dev_id, .virt_id = 0x8 };
+	rc = ioctl(iommufd, IOMMU_VDEVICE_ALLOC, &vdev);
+	snprintf(detail, sizeof(detail), "vdevice_id=%u virt_id=0x%llx", vdev.out_vdevice_id,
+		 (unsigned long long)vdev.virt_id);
+	check("IOMMU_VDEVICE_ALLOC", rc, 0, detail);
+
+	struct iommu_veventq_alloc veventq = { .size = sizeof(veventq), .viommu_id = viommu.out_viommu_id,
+					       .type = IOMMU_VEVENTQ_TYPE_ARM_SMMUV3, .veventq_depth = 16 };
+	rc = ioctl(iommufd, IOMMU_VEVENTQ_ALLOC, &veventq);
+	int event_fd = rc < 0 ? -1 : (int)veventq.out_veventq_fd;
+	snprintf(detail, sizeof(detail), "veventq_id=%u fd=%d", veventq.out_veventq_id, event_fd);
+	check("IOMMU_VEVENTQ_ALLOC ARM_SMMUV3", rc, 0, detail);
+	struct pollfd pfd = { .fd = event_fd, .events = POLLIN };
+	check("poll of an empty vEVENTQ: not readable", poll(&pfd, 1, 0) == 0 ? 0 : -1, 0, NULL);
+	unsigned char records[256];
+	check("read of an empty vEVENTQ returns 0", read(event_fd, records, sizeof(records)) == 0 ? 0 : -1, 0, NULL);
+
+	// A guest STE that bypasses stage 1 (IHI 0070 5.2: V = 1, Config = 0b100), stage 2 from the parent.
+	struct iommu_hwpt_arm_smmuv3 ste = { .ste = { 0x9, 0 } };
+	struct iommu_hwpt_alloc nested = { .size = sizeof(nested), .dev_id = dev_id, .pt_id = viommu.out_viommu_id,
+					   .data_type = IOMMU_HWPT_DATA_ARM_SMMUV3, .data_len = sizeof(ste),
+					   .data_uptr = (uintptr_t)&ste };
+	rc = ioctl(iommufd, IOMMU_HWPT_ALLOC, &nested);
+	snprintf(detail, sizeof(detail), "hwpt_id=%u", nested.out_hwpt_id);
+	check("IOMMU_HWPT_ALLOC nested (bypass STE)", rc, 0, detail);
+	attach.pt_id = nested.out_hwpt_id;
+	check("VFIO_DEVICE_ATTACH_IOMMUFD_PT nested (replace)", ioctl(vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach), 0,
+	      NULL);
+
+	// Raw guest commands (IHI 0070 4.1): TLBI_NH_ASID (0x11, ASID in bits [63:48]) and CFGI_CD_ALL (0x06, the
+	// guest's StreamID in bits [63:32]), then one the vIOMMU must refuse: TLBI_S12_VMALL (0x28).
+	struct iommu_viommu_arm_smmuv3_invalidate cmds[3] = {
+		{ { 0x11 | (1ull << 48), 0 } },
+		{ { 0x06 | (0x8ull << 32), 0 } },
+		{ { 0x28, 0 } },
+	};
+	struct iommu_hwpt_invalidate inv = { .size = sizeof(inv), .hwpt_id = viommu.out_viommu_id,
+					     .data_uptr = (uintptr_t)cmds,
+					     .data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3,
+					     .entry_len = sizeof(cmds[0]), .entry_num = 2 };
+	rc = ioctl(iommufd, IOMMU_HWPT_INVALIDATE, &inv);
+	snprintf(detail, sizeof(detail), "entry_num=%u", inv.entry_num);
+	check("IOMMU_HWPT_INVALIDATE 2 raw SMMUv3 entries", rc == 0 && inv.entry_num == 2 ? 0 : -1, 0, detail);
+	inv.entry_num = 3;
+	rc = ioctl(iommufd, IOMMU_HWPT_INVALIDATE, &inv);
+	snprintf(detail, sizeof(detail), "entry_num=%u (the refused entry's index)", inv.entry_num);
+	check("IOMMU_HWPT_INVALIDATE with an illegal entry", rc < 0 && inv.entry_num == 2 ? rc : 0, EIO, detail);
+
+	struct vfio_device_detach_iommufd_pt detach = { .argsz = sizeof(detach) };
+	check("VFIO_DEVICE_DETACH_IOMMUFD_PT", ioctl(vfio, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach), 0, NULL);
+	check("close the vEVENTQ fd", close(event_fd), 0, NULL);
+	check("close the device fd (unbinds it)", close(vfio), 0, NULL);
+	struct iommu_destroy destroy = { .size = sizeof(destroy), .id = vdev.out_vdevice_id };
+	check("IOMMU_DESTROY of the unbound device's vDEVICE", ioctl(iommufd, IOMMU_DESTROY, &destroy), ENOENT, NULL);
+	destroy.id = nested.out_hwpt_id;
+	check("IOMMU_DESTROY nested HWPT", ioctl(iommufd, IOMMU_DESTROY, &destroy), 0, NULL);
+	destroy.id = veventq.out_veventq_id;
+	check("IOMMU_DESTROY vEVENTQ", ioctl(iommufd, IOMMU_DESTROY, &destroy), 0, NULL);
+	destroy.id = viommu.out_viommu_id;
+	check("IOMMU_DESTROY vIOMMU", ioctl(iommufd, IOMMU_DESTROY, &destroy), 0, NULL);
+	destroy.id = parent.out_hwpt_id;
+	check("IOMMU_DESTROY nest parent", ioctl(iommufd, IOMMU_DESTROY, &destroy), 0, NULL);
 }
 
 int main(void)
@@ -86,6 +211,9 @@ int main(void)
 	check("IOMMU_IOAS_IOVA_RANGES", rc, 0, detail);
 
 	check("unknown ioctl", ioctl(fd, _IO(IOMMUFD_IOCTL_TYPE, 0x7f), &alloc), ENOTTY, NULL);
+
+	device_steps(fd, alloc.out_ioas_id);
+
 	struct iommu_destroy destroy = { .size = sizeof(destroy), .id = 999 };
 	check("IOMMU_DESTROY of an unknown id", ioctl(fd, IOMMU_DESTROY, &destroy), ENOENT, NULL);
 	destroy.id = alloc.out_ioas_id;
