@@ -15,7 +15,8 @@ internal static class NativeBuild
 
     public static string Shim => Path.Combine(Directory, "libiommufd-shim.so");
 
-    public static string Program(string name) => Path.Combine(Directory, name);
+    /// <summary>A program of the native build, or <paramref name="name"/> itself when it is an absolute path.</summary>
+    public static string Program(string name) => Path.IsPathRooted(name) ? name : Path.Combine(Directory, name);
 
     /// <summary>Fails (CI) or skips (elsewhere) unless the shim and <paramref name="program"/> are built.</summary>
     public static void Require(string program)

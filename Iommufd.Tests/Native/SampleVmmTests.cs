@@ -23,6 +23,21 @@ public class SampleVmmTests
         "IOMMU_HWPT_INVALIDATE with an illegal entry",
         "close the device fd (unbinds it)",
         "IOMMU_DESTROY of the unbound device's vDEVICE",
+        "IOMMU_VIOMMU_ALLOC TEGRA241_CMDQV",
+        "mmap of the VINTF page MAP_PRIVATE",
+        "mmap of the VINTF page PROT_EXEC",
+        "mmap at an unregistered offset",
+        "mmap of half the VINTF page",
+        "mmap of the VINTF page ",
+        "plain store VCMDQ_CONFIG.EN, STATUS reads enabled",
+        "plain store PROD=2: the CMDQV consumed both",
+        "an illegal entry: CONS.ERR = CERROR_ILL at entry 2",
+        "poll of the vEVENTQ after the error: readable",
+        "read with room for less than one record returns 0",
+        "read of the vEVENTQ: one whole record",
+        "poll after reading it: not readable",
+        "munmap of the VINTF page",
+        "IOMMU_DESTROY of a mapped IOAS",
     ];
 
     [Test]

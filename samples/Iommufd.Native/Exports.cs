@@ -90,6 +90,53 @@ public static unsafe class Exports
         }
     }
 
+    /// <summary>
+    /// mmap(fd, offset, length, prot, flags) on a /dev/iommu fd, before the shim maps the program's page: the
+    /// mapping's id, or a negative errno.
+    /// </summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_mmap", CallConvs = [typeof(CallConvCdecl)])]
+    public static long Mmap(int handle, ulong offset, ulong length, int prot, int flags)
+    {
+        try
+        {
+            return NativeFiles.Get(handle) is IommufdFile file ? PageMirror.Map(file, offset, length, prot, flags) : -(long)Errno.ENODEV;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>The program's page for mapping <paramref name="id"/> exists; <paramref name="alias"/> is a second view of it.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_mmap_place", CallConvs = [typeof(CallConvCdecl)])]
+    public static int MmapPlace(long id, ulong alias)
+    {
+        try
+        {
+            PageMirror.Place(id, (nint)alias);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>munmap of mapping <paramref name="id"/> (or the shim could not map its page).</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_munmap", CallConvs = [typeof(CallConvCdecl)])]
+    public static int Munmap(long id)
+    {
+        try
+        {
+            PageMirror.Unmap(id);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
     /// <summary>read() of an event fd: whole records, copied to the caller's buffer.</summary>
     [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_event_read", CallConvs = [typeof(CallConvCdecl)])]
     public static long EventRead(int fd, ulong buffer, ulong length)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 //
-// LD_PRELOAD shim: routes open()/openat() of /dev/iommu and /dev/vfio/devices/vfioN, and ioctl(), read(),
-// write(), close(), dup() and fcntl(F_DUPFD*) on the fds it hands out, to the emulation in libiommufd-emu.so. Every other path and fd goes
+// LD_PRELOAD shim: routes open()/openat() of /dev/iommu and /dev/vfio/devices/vfioN, and ioctl(), mmap(),
+// munmap(), read(), write(), close(), dup() and fcntl(F_DUPFD*) on the fds it hands out, to the emulation in
+// libiommufd-emu.so. Every other path and fd goes
 // straight to the C library (dlsym(RTLD_NEXT)). The emulation is loaded (dlopen) only at the first open of
 // /dev/iommu, so a program that never opens it runs exactly as without the shim, and a child forked by a
 // program that has not opened it yet loads its own emulation.
@@ -9,7 +10,11 @@
 // Each fd handed out is a real fd: /dev/iommu and a device node get an eventfd that never becomes readable, a
 // vEVENTQ gets an eventfd the emulation makes readable while records are queued, so poll/epoll/select just work.
 // A device bound to a /dev/iommu file holds a reference on it (as the kernel's iommufd_ctx_from_fd does), so
-// that file stays open until the device fd is closed too.
+// that file stays open until the device fd is closed too; so does an mmap of it (as a VMA holds its file).
+//
+// mmap() of a region on /dev/iommu (a Tegra241 VINTF page) gives the program real shared memory; the emulation
+// keeps a second view of it and polls it like a device polls its registers (samples/Iommufd.Native/
+// PageMirror.cs), so plain loads and stores work. munmap() of any part of such a range unmaps all of it.
 
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -24,6 +29,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <unistd.h>
 
@@ -54,6 +60,8 @@ static int (*real_dup)(int);
 static int (*real_dup2)(int, int);
 static int (*real_dup3)(int, int, int);
 static int (*real_fcntl)(int, int, ...);
+static void *(*real_mmap)(void *, size_t, int, int, int, off_t);
+static int (*real_munmap)(void *, size_t);
 
 // The emulation's entry points (samples/Iommufd.Native/Exports.cs).
 static int (*emu_init)(void (*)(int), int (*)(int), void (*)(int));
@@ -64,6 +72,22 @@ static int (*emu_ioctl)(int, unsigned int, unsigned long);
 static long (*emu_event_read)(int, unsigned long, unsigned long);
 static long (*emu_event_write)(int, unsigned long, unsigned long);
 static int (*emu_event_close)(int);
+static long (*emu_mmap)(int, unsigned long, unsigned long, int, int);
+static int (*emu_mmap_place)(long, unsigned long);
+static int (*emu_munmap)(long);
+
+// The program's mappings of emulated regions: its page, the emulation's view of the same memory, the mapping's
+// id in the emulation and the /dev/iommu handle it holds open.
+#define MAX_MAPS 256
+struct emu_map {
+	uintptr_t start;
+	size_t length; // 0: a free entry
+	void *alias;
+	long id;
+	int handle;
+};
+static struct emu_map maps[MAX_MAPS]; // guarded by table_lock
+static int map_count;                 // live entries; read without the lock on munmap's fast path
 
 static void resolve_libc(void)
 {
@@ -78,6 +102,8 @@ static void resolve_libc(void)
 	real_dup2 = dlsym(RTLD_NEXT, "dup2");
 	real_dup3 = dlsym(RTLD_NEXT, "dup3");
 	real_fcntl = dlsym(RTLD_NEXT, "fcntl");
+	real_mmap = dlsym(RTLD_NEXT, "mmap");
+	real_munmap = dlsym(RTLD_NEXT, "munmap");
 	__atomic_store_n(&real_close, dlsym(RTLD_NEXT, "close"), __ATOMIC_RELEASE);
 }
 
@@ -180,7 +206,11 @@ static int load_emulation(void)
 	emu_event_read = dlsym(lib, "iommufd_emu_event_read");
 	emu_event_write = dlsym(lib, "iommufd_emu_event_write");
 	emu_event_close = dlsym(lib, "iommufd_emu_event_close");
-	if (!emu_init || !emu_open || !emu_vfio_open || !emu_close || !emu_ioctl || !emu_event_read || !emu_event_write || !emu_event_close) {
+	emu_mmap = dlsym(lib, "iommufd_emu_mmap");
+	emu_mmap_place = dlsym(lib, "iommufd_emu_mmap_place");
+	emu_munmap = dlsym(lib, "iommufd_emu_munmap");
+	if (!emu_init || !emu_open || !emu_vfio_open || !emu_close || !emu_ioctl || !emu_event_read ||
+	    !emu_event_write || !emu_event_close || !emu_mmap || !emu_mmap_place || !emu_munmap) {
 		fprintf(stderr, "iommufd-shim: %s lacks an entry point\n", path);
 		rc = -ENODEV;
 		goto out;
@@ -446,3 +476,112 @@ int fcntl(int fd, int cmd, ...)
 }
 
 int fcntl64(int fd, int cmd, ...) __attribute__((alias("fcntl")));
+
+// Before the C library's functions are resolved (the allocator may map memory that early), the system calls.
+static void *pass_mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+{
+	if (real_mmap)
+		return real_mmap(addr, length, prot, flags, fd, offset);
+	return (void *)syscall(SYS_mmap, addr, length, prot, flags, fd, offset);
+}
+
+static int pass_munmap(void *addr, size_t length)
+{
+	return real_munmap ? real_munmap(addr, length) : (int)syscall(SYS_munmap, addr, length);
+}
+
+static void *map_failed(int err)
+{
+	errno = err;
+	return MAP_FAILED;
+}
+
+// mmap of a region of a /dev/iommu file: the checks of the mmap system call (page-aligned offset, a length
+// rounded up to pages), then the file's (iommufd_fops_mmap), then the program's page and the emulation's view.
+static void *mmap_emulated(struct fd_slot *s, void *addr, size_t length, int prot, int flags, off_t offset)
+{
+	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (s->kind == FD_EVENT)
+		return map_failed(ENODEV); // a vEVENTQ file has no mmap
+	if (s->kind == FD_VFIO)
+		return map_failed(EINVAL); // vfio_pci_core_mmap: no region of these devices can be mapped
+	if (length == 0 || (offset & (off_t)(page - 1)) != 0)
+		return map_failed(EINVAL);
+	size_t len = (length + page - 1) & ~(page - 1);
+	int handle = s->handle;
+	long id = emu_mmap(handle, (unsigned long)offset, len, prot, flags);
+	if (id < 0)
+		return map_failed((int)-id);
+
+	int keep = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_POPULATE | MAP_LOCKED | MAP_NORESERVE);
+	void *mem = pass_mmap(addr, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | keep, -1, 0);
+	void *alias = mem == MAP_FAILED ? MAP_FAILED : mremap(mem, 0, len, MREMAP_MAYMOVE);
+	int err = errno;
+	if (alias != MAP_FAILED && prot != (PROT_READ | PROT_WRITE) && mprotect(mem, len, prot) != 0) {
+		err = errno;
+		pass_munmap(alias, len);
+		alias = MAP_FAILED;
+	}
+	int slot = -1;
+	if (alias != MAP_FAILED) {
+		pthread_mutex_lock(&table_lock);
+		for (int i = 0; i < MAX_MAPS && slot < 0; i++)
+			if (maps[i].length == 0)
+				slot = i;
+		if (slot >= 0) {
+			maps[slot] = (struct emu_map){ (uintptr_t)mem, len, alias, id, handle };
+			handle_refs[handle]++;
+			__atomic_add_fetch(&map_count, 1, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&table_lock);
+		if (slot < 0) {
+			err = ENOMEM;
+			pass_munmap(alias, len);
+		}
+	}
+	if (slot < 0) {
+		if (mem != MAP_FAILED)
+			pass_munmap(mem, len);
+		emu_munmap(id);
+		return map_failed(err);
+	}
+	emu_mmap_place(id, (unsigned long)alias);
+	return mem;
+}
+
+void *mmap(void *addr, size_t length, int prot, int flags, int fd, off_t offset)
+{
+	struct fd_slot *s = (flags & MAP_ANONYMOUS) ? NULL : slot_of(fd);
+	if (s)
+		return mmap_emulated(s, addr, length, prot, flags, offset);
+	return pass_mmap(addr, length, prot, flags, fd, offset);
+}
+
+void *mmap64(void *addr, size_t length, int prot, int flags, int fd, off_t offset) __attribute__((alias("mmap")));
+
+int munmap(void *addr, size_t length)
+{
+	const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+	uintptr_t start = (uintptr_t)addr, end = start + length;
+	if (__atomic_load_n(&map_count, __ATOMIC_ACQUIRE) > 0 && (start & (page - 1)) == 0 && length > 0) {
+		struct emu_map hit[MAX_MAPS];
+		int n = 0;
+		pthread_mutex_lock(&table_lock);
+		for (int i = 0; i < MAX_MAPS; i++) {
+			if (maps[i].length && maps[i].start < end && start < maps[i].start + maps[i].length) {
+				hit[n++] = maps[i];
+				maps[i].length = 0;
+				__atomic_sub_fetch(&map_count, 1, __ATOMIC_RELEASE);
+			}
+		}
+		pthread_mutex_unlock(&table_lock);
+		for (int i = 0; i < n; i++) {
+			emu_munmap(hit[i].id); // the poller stops before the memory goes
+			pass_munmap(hit[i].alias, hit[i].length);
+			if (hit[i].start < start || hit[i].start + hit[i].length > end)
+				pass_munmap((void *)hit[i].start, hit[i].length);
+			put_iommufd(hit[i].handle);
+		}
+	}
+	return pass_munmap(addr, length);
+}
