@@ -220,6 +220,13 @@ public static unsafe class Exports
     {
         try
         {
+            if (e is InvalidDataException)
+            {
+                // The platform (IOMMUFD_PLATFORM) is not valid: the nodes do not exist.
+                Console.Error.WriteLine($"iommufd-emu: {e.Message}");
+                return -(int)Errno.ENODEV;
+            }
+
             Console.Error.WriteLine($"iommufd-emu: internal error: {e}");
         }
         catch (IOException)
