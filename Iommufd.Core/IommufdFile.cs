@@ -110,10 +110,35 @@ public sealed partial class IommufdFile : IDisposable
         var rc = Dispatch(request, prefix, out int written);
         if (written > 0 && !Memory.CopyBack(argumentAddress, prefix[..written]))
         {
+            if (rc == Errno.Success)
+            {
+                AbortAllocation(request, prefix[..written]);
+            }
+
             rc = Errno.EFAULT; // iommufd_ucmd_respond: the copy_to_user of the struct failed
         }
 
         return rc;
+    }
+
+    /// <summary>
+    /// The struct of a successful allocation could not be copied back: as the kernel's allocation ioctls do on a
+    /// failed iommufd_ucmd_respond (iommufd_object_abort_and_destroy, and an fd reserved but never installed), the
+    /// new object goes and its fd is closed.
+    /// </summary>
+    private void AbortAllocation(uint request, ReadOnlySpan<byte> response)
+    {
+        if (!IoctlTable.TryGet(request, out var command) || command.OutIdOffset < 0)
+        {
+            return;
+        }
+
+        if (command.OutFdOffset >= 0)
+        {
+            CloseFile(BinaryPrimitives.ReadInt32LittleEndian(response[command.OutFdOffset..]));
+        }
+
+        _objects.Destroy(BinaryPrimitives.ReadUInt32LittleEndian(response[command.OutIdOffset..]));
     }
 
     /// <summary>

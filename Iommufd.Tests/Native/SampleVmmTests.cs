@@ -10,6 +10,11 @@ public class SampleVmmTests
     private static readonly string[] RequiredSteps =
     [
         "IOMMU_IOAS_MAP own memory",
+        "IOMMU_IOAS_ALLOC into read-only memory",
+        "the aborted IOAS left its ID free",
+        "IOMMU_IOAS_IOVA_RANGES into a read-only array",
+        "VFIO_DEVICE_BIND_IOMMUFD into read-only memory",
+        "VFIO_DEVICE_GET_INFO into read-only memory",
         "open /dev/vfio/devices/vfio0",
         "VFIO_DEVICE_BIND_IOMMUFD to a non-iommufd fd",
         "VFIO_DEVICE_BIND_IOMMUFD ",

@@ -76,7 +76,7 @@ public static unsafe class Exports
             {
                 case IommufdFile file:
                     var rc = file.Ioctl(request, argument);
-                    NativeFiles.ArmNewEventFds(file);
+                    NativeFiles.ArmNewEventFds(file, rc);
                     return -(int)rc;
                 case VfioDeviceFile device:
                     return -(int)device.Ioctl(request, argument);

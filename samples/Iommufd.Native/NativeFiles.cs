@@ -107,8 +107,11 @@ internal static unsafe class NativeFiles
         return true;
     }
 
-    /// <summary>Arms readiness for the event fds the last ioctl on this thread created.</summary>
-    public static void ArmNewEventFds(IommufdFile file)
+    /// <summary>
+    /// After an ioctl: the event fds it created become the program's (the shim routes them here) and are armed;
+    /// when it failed they are closed, as the kernel puts an fd it reserved but never installed.
+    /// </summary>
+    public static void ArmNewEventFds(IommufdFile file, Errno rc)
     {
         if (t_newEventFds is not { Count: > 0 } fds)
         {
@@ -117,6 +120,14 @@ internal static unsafe class NativeFiles
 
         foreach (var (fd, signal) in fds)
         {
+            if (rc != Errno.Success)
+            {
+                Libc.Close(signal);
+                Libc.Close(fd);
+                continue;
+            }
+
+            Shim.RegisterEventFd(fd);
             var entry = new EventFd(file, signal);
             lock (s_lock)
             {
@@ -181,7 +192,6 @@ internal static unsafe class NativeFiles
         }
 
         (t_newEventFds ??= []).Add((fd, Libc.Fcntl(fd, Libc.F_DUPFD_CLOEXEC, 0)));
-        Shim.RegisterEventFd(fd);
         return fd;
     }
 

@@ -32,6 +32,40 @@ static void check(const char *step, int rc, int expected_errno, const char *deta
 		printf("     expected %s\n", strerrorname_np(expected_errno));
 }
 
+// A page the program can read but not write: where an ioctl's output cannot go.
+static void *read_only_page(const void *contents, size_t size)
+{
+	void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memcpy(page, contents, size);
+	mprotect(page, 4096, PROT_READ);
+	return page;
+}
+
+// Outputs into read-only memory: copy_to_user fails, the call is EFAULT, and an allocation leaves nothing behind
+// (iommufd_object_abort_and_destroy), so its ID is the next one handed out.
+static void read_only_steps(int fd, uint32_t ioas_id)
+{
+	char detail[96];
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	void *ro = read_only_page(&alloc, sizeof(alloc));
+	check("IOMMU_IOAS_ALLOC into read-only memory", ioctl(fd, IOMMU_IOAS_ALLOC, ro), EFAULT, NULL);
+	int rc = ioctl(fd, IOMMU_IOAS_ALLOC, &alloc);
+	snprintf(detail, sizeof(detail), "ioas_id=%u", alloc.out_ioas_id);
+	check("the aborted IOAS left its ID free", rc == 0 && alloc.out_ioas_id == ioas_id + 1 ? 0 : -1, 0, detail);
+	struct iommu_destroy destroy = { .size = sizeof(destroy), .id = alloc.out_ioas_id };
+	ioctl(fd, IOMMU_DESTROY, &destroy);
+	munmap(ro, 4096);
+
+	struct iommu_iova_range ranges[4];
+	ro = read_only_page(ranges, sizeof(ranges));
+	struct iommu_ioas_iova_ranges iova_ranges = {
+		.size = sizeof(iova_ranges), .ioas_id = ioas_id, .num_iovas = 4, .allowed_iovas = (uintptr_t)ro,
+	};
+	check("IOMMU_IOAS_IOVA_RANGES into a read-only array", ioctl(fd, IOMMU_IOAS_IOVA_RANGES, &iova_ranges), EFAULT,
+	      NULL);
+	munmap(ro, 4096);
+}
+
 // A device through its VFIO cdev: bind it to the iommufd, attach it to a nest parent, and build the nested
 // SMMUv3 stack over it (vIOMMU, vDEVICE, vEVENTQ, nested HWPT), then invalidate with raw guest commands.
 static void device_steps(int iommufd, uint32_t ioas_id)
@@ -51,12 +85,17 @@ static void device_steps(int iommufd, uint32_t ioas_id)
 	bind.iommufd = STDOUT_FILENO;
 	check("VFIO_DEVICE_BIND_IOMMUFD to a non-iommufd fd", ioctl(vfio, VFIO_DEVICE_BIND_IOMMUFD, &bind), EBADFD, NULL);
 	bind.iommufd = iommufd;
+	void *ro = read_only_page(&bind, sizeof(bind));
+	check("VFIO_DEVICE_BIND_IOMMUFD into read-only memory", ioctl(vfio, VFIO_DEVICE_BIND_IOMMUFD, ro), EFAULT, NULL);
 	int rc = ioctl(vfio, VFIO_DEVICE_BIND_IOMMUFD, &bind);
 	snprintf(detail, sizeof(detail), "dev_id=%u", bind.out_devid);
 	check("VFIO_DEVICE_BIND_IOMMUFD", rc, 0, detail);
 	check("VFIO_DEVICE_BIND_IOMMUFD again", ioctl(vfio, VFIO_DEVICE_BIND_IOMMUFD, &bind), EINVAL, NULL);
 	uint32_t dev_id = bind.out_devid;
 
+	// The read-only page still holds the bind struct: its argsz (16) is all GET_INFO needs.
+	check("VFIO_DEVICE_GET_INFO into read-only memory", ioctl(vfio, VFIO_DEVICE_GET_INFO, ro), EFAULT, NULL);
+	munmap(ro, 4096);
 	rc = ioctl(vfio, VFIO_DEVICE_GET_INFO, &info);
 	snprintf(detail, sizeof(detail), "flags=0x%x num_regions=%u num_irqs=%u", info.flags, info.num_regions,
 		 info.num_irqs);
@@ -352,6 +391,7 @@ int main(void)
 
 	check("unknown ioctl", ioctl(fd, _IO(IOMMUFD_IOCTL_TYPE, 0x7f), &alloc), ENOTTY, NULL);
 
+	read_only_steps(fd, alloc.out_ioas_id);
 	device_steps(fd, alloc.out_ioas_id);
 	tegra241_steps(fd, alloc.out_ioas_id, ram);
 
