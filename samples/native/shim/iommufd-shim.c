@@ -4,8 +4,9 @@
 // munmap(), read(), write(), close(), dup() and fcntl(F_DUPFD*) on the fds it hands out, to the emulation in
 // libiommufd-emu.so. Every other path and fd goes
 // straight to the C library (dlsym(RTLD_NEXT)). The emulation is loaded (dlopen) only at the first open of
-// /dev/iommu, so a program that never opens it runs exactly as without the shim, and a child forked by a
-// program that has not opened it yet loads its own emulation.
+// /dev/iommu, so a program that never opens it runs exactly as without the shim. A fork() child loads an
+// emulation of its own at its first open (a private copy when the parent had loaded one); the emulated fds it
+// inherited answer ENODEV.
 //
 // Each fd handed out is a real fd: /dev/iommu and a device node get an eventfd that never becomes readable, a
 // vEVENTQ gets an eventfd the emulation makes readable while records are queued, so poll/epoll/select just work.
@@ -36,7 +37,8 @@
 #define MAX_FDS 65536
 #define MAX_HANDLES 4096
 
-enum fd_kind { FD_NONE = 0, FD_IOMMU = 1, FD_EVENT = 2, FD_VFIO = 3 };
+// FD_INHERITED: an emulated fd a fork()ed child inherited; its emulation stayed with the parent.
+enum fd_kind { FD_NONE = 0, FD_IOMMU = 1, FD_EVENT = 2, FD_VFIO = 3, FD_INHERITED = 4 };
 
 struct fd_slot {
 	int kind;   // enum fd_kind
@@ -47,7 +49,9 @@ static struct fd_slot slots[MAX_FDS];
 static int handle_refs[MAX_HANDLES];  // fds (dups included) and device bindings that refer to each file handle
 static int event_refs[MAX_FDS];       // fds that refer to each event fd (indexed by its original number)
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER; // guards slots, handle_refs, event_refs
-static pid_t loaded_in;               // the process that loaded the emulation (0: not loaded)
+static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER; // guards loading the emulation
+static int loaded;                    // the emulation is loaded in this process
+static int forked_from_loaded;        // this process is a fork() child of one that had loaded it
 
 // The C library's functions.
 static int (*real_open)(const char *, int, ...);
@@ -107,7 +111,40 @@ static void resolve_libc(void)
 	__atomic_store_n(&real_close, dlsym(RTLD_NEXT, "close"), __ATOMIC_RELEASE);
 }
 
-__attribute__((constructor)) static void shim_init(void) { resolve_libc(); }
+// fork(): no lock is held across it, and the child starts without an emulation (the parent's runtime threads
+// did not come along). Its inherited emulated fds answer ENODEV; an open in the child loads a fresh emulation.
+static void before_fork(void)
+{
+	pthread_mutex_lock(&load_lock);
+	pthread_mutex_lock(&table_lock);
+}
+
+static void after_fork_parent(void)
+{
+	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_unlock(&load_lock);
+}
+
+static void after_fork_child(void)
+{
+	for (int fd = 0; fd < MAX_FDS; fd++)
+		if (slots[fd].kind != FD_NONE)
+			slots[fd].kind = FD_INHERITED;
+	memset(handle_refs, 0, sizeof(handle_refs));
+	memset(event_refs, 0, sizeof(event_refs));
+	memset(maps, 0, sizeof(maps)); // the pages stay mapped in the child as plain shared memory
+	map_count = 0;
+	forked_from_loaded |= loaded;
+	loaded = 0;
+	pthread_mutex_unlock(&table_lock);
+	pthread_mutex_unlock(&load_lock);
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	resolve_libc();
+	pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
 
 static inline struct fd_slot *slot_of(int fd)
 {
@@ -163,20 +200,34 @@ static void put_iommufd(int handle)
 		finish_close((struct pending_close){ FD_IOMMU, handle });
 }
 
+// Copies the library at path into a memfd; *copy names it as /proc/self/fd/N (kept open for the process's life).
+static int copy_library(const char *path, char *copy, size_t size)
+{
+	int in = real_open(path, O_RDONLY | O_CLOEXEC);
+	int out = in < 0 ? -1 : memfd_create("libiommufd-emu.so", MFD_CLOEXEC);
+	char buf[1 << 16];
+	ssize_t n = 0;
+	while (out >= 0 && (n = real_read(in, buf, sizeof(buf))) > 0)
+		if (real_write(out, buf, (size_t)n) != n)
+			n = -1;
+	if (in >= 0)
+		real_close(in);
+	if (out < 0 || n < 0) {
+		if (out >= 0)
+			real_close(out);
+		return -1;
+	}
+	snprintf(copy, size, "/proc/self/fd/%d", out);
+	return 0;
+}
+
 // The library sits next to the shim unless IOMMUFD_EMU_LIBRARY names it.
 static int load_emulation(void)
 {
-	static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 	int rc = 0;
 	pthread_mutex_lock(&load_lock);
-	if (loaded_in == getpid())
+	if (loaded)
 		goto out;
-	if (loaded_in != 0) {
-		// The emulation's runtime does not survive fork(): its threads stayed with the parent.
-		fprintf(stderr, "iommufd-shim: /dev/iommu was opened before fork(); the child cannot use it\n");
-		rc = -ENODEV;
-		goto out;
-	}
 	char path[PATH_MAX];
 	const char *named = getenv("IOMMUFD_EMU_LIBRARY");
 	if (named && *named) {
@@ -192,6 +243,11 @@ static int load_emulation(void)
 		size_t dir = slash ? (size_t)(slash - path + 1) : 0;
 		snprintf(path + dir, sizeof(path) - dir, "libiommufd-emu.so");
 	}
+	// A fork() child of a process that had loaded the emulation still has that copy mapped, with a runtime whose
+	// threads did not survive the fork: it loads a copy of its own, from a memfd (a new file to the loader).
+	char copy[64];
+	if (forked_from_loaded && copy_library(path, copy, sizeof(copy)) == 0)
+		snprintf(path, sizeof(path), "%s", copy);
 	void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
 	if (!lib) {
 		fprintf(stderr, "iommufd-shim: cannot load the emulation: %s\n", dlerror());
@@ -216,7 +272,7 @@ static int load_emulation(void)
 		goto out;
 	}
 	emu_init(register_event_fd, get_iommufd, put_iommufd);
-	loaded_in = getpid();
+	loaded = 1;
 out:
 	pthread_mutex_unlock(&load_lock);
 	return rc;
@@ -326,6 +382,16 @@ int __open64_2(const char *path, int flags) { return open(path, flags); }
 int __openat_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
 int __openat64_2(int dirfd, const char *path, int flags) { return openat(dirfd, path, flags); }
 
+// A call on an fd this fork() child inherited: its emulation (its objects) stayed with the parent.
+static int inherited(int fd)
+{
+	static int told;
+	if (!__atomic_exchange_n(&told, 1, __ATOMIC_RELAXED))
+		fprintf(stderr, "iommufd-shim: fd %d was opened before fork(); its emulation stayed with the parent\n", fd);
+	errno = ENODEV;
+	return -1;
+}
+
 static int syscall_result(long rc)
 {
 	if (rc < 0) {
@@ -344,6 +410,8 @@ int ioctl(int fd, unsigned long request, ...)
 	struct fd_slot *s = slot_of(fd);
 	if (s && (s->kind == FD_IOMMU || s->kind == FD_VFIO))
 		return syscall_result(emu_ioctl(s->handle, (unsigned int)request, arg));
+	if (s && s->kind == FD_INHERITED)
+		return inherited(fd);
 	if (s) {
 		errno = ENOTTY; // a vEVENTQ fd has no ioctls
 		return -1;
@@ -357,6 +425,8 @@ ssize_t read(int fd, void *buf, size_t count)
 	struct fd_slot *s = slot_of(fd);
 	if (s && s->kind == FD_EVENT)
 		return syscall_result(emu_event_read(s->handle, (unsigned long)buf, count));
+	if (s && s->kind == FD_INHERITED)
+		return inherited(fd);
 	if (s) {
 		errno = EINVAL; // /dev/iommu has no read op; a device's config space is not readable yet
 		return -1;
@@ -370,6 +440,8 @@ ssize_t write(int fd, const void *buf, size_t count)
 	struct fd_slot *s = slot_of(fd);
 	if (s && s->kind == FD_EVENT)
 		return syscall_result(emu_event_write(s->handle, (unsigned long)buf, count));
+	if (s && s->kind == FD_INHERITED)
+		return inherited(fd);
 	if (s) {
 		errno = EINVAL; // /dev/iommu has no write op; a device's config space is not writable yet
 		return -1;
@@ -389,7 +461,7 @@ static struct pending_close forget_locked(int fd)
 		return p;
 	struct fd_slot s = slots[fd];
 	__atomic_store_n(&slots[fd].kind, FD_NONE, __ATOMIC_RELEASE);
-	if (--*refs_of(s) == 0) {
+	if (s.kind != FD_INHERITED && --*refs_of(s) == 0) {
 		p.kind = s.kind;
 		p.handle = s.handle;
 	}
@@ -413,7 +485,8 @@ static void copy_slot(int oldfd, int newfd)
 	struct pending_close p = forget_locked(newfd);
 	if (oldfd >= 0 && oldfd < MAX_FDS && slots[oldfd].kind != FD_NONE) {
 		struct fd_slot s = slots[oldfd];
-		++*refs_of(s);
+		if (s.kind != FD_INHERITED)
+			++*refs_of(s);
 		slots[newfd].handle = s.handle;
 		__atomic_store_n(&slots[newfd].kind, s.kind, __ATOMIC_RELEASE);
 	}
@@ -501,6 +574,10 @@ static void *map_failed(int err)
 static void *mmap_emulated(struct fd_slot *s, void *addr, size_t length, int prot, int flags, off_t offset)
 {
 	const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	if (s->kind == FD_INHERITED) {
+		inherited(-1);
+		return MAP_FAILED;
+	}
 	if (s->kind == FD_EVENT)
 		return map_failed(ENODEV); // a vEVENTQ file has no mmap
 	if (s->kind == FD_VFIO)
