@@ -103,10 +103,17 @@ public sealed partial class IommufdFile : IDisposable
 
     private Errno DispatchAt(uint request, ulong argumentAddress)
     {
+        // One copy covers the usual struct: a copy from the caller's memory is a system call.
         Memory.BeginCall();
-        var head = Memory.GetAccessiblePrefix(argumentAddress, sizeof(uint));
-        uint size = head.Length == sizeof(uint) ? BinaryPrimitives.ReadUInt32LittleEndian(head) : 0;
-        var prefix = Memory.GetAccessiblePrefix(argumentAddress, Math.Max(size, sizeof(uint)));
+        var head = Memory.GetAccessiblePrefix(argumentAddress, IoctlTable.MaxKernelSize);
+        if (head.Length < sizeof(uint))
+        {
+            head = Memory.GetAccessiblePrefix(argumentAddress, sizeof(uint));
+        }
+
+        uint size = head.Length >= sizeof(uint) ? BinaryPrimitives.ReadUInt32LittleEndian(head) : 0;
+        uint wanted = Math.Max(size, sizeof(uint));
+        var prefix = head.Length >= wanted ? head[..(int)wanted] : Memory.GetAccessiblePrefix(argumentAddress, wanted);
         var rc = Dispatch(request, prefix, out int written);
         if (written > 0 && !Memory.CopyBack(argumentAddress, prefix[..written]))
         {
