@@ -38,6 +38,7 @@ public class SampleVmmTests
         "plain store PROD=2: the CMDQV consumed both",
         "an illegal entry: CONS.ERR = CERROR_ILL at entry 2",
         "poll of the vEVENTQ after the error: readable",
+        "read of the vEVENTQ into read-only memory (the record stays)",
         "read with room for less than one record returns 0",
         "read of the vEVENTQ: one whole record",
         "poll after reading it: not readable",

@@ -14,6 +14,9 @@ namespace Iommufd.Native;
 /// </summary>
 public static unsafe class Exports
 {
+    /// <summary>The most one read() of an event fd returns: whole records up to this many bytes.</summary>
+    private const int ReadProbe = 4096;
+
     /// <summary>
     /// Start-up: the shim's callbacks for fds the library creates and for the /dev/iommu fd a device binds to.
     /// </summary>
@@ -149,7 +152,17 @@ public static unsafe class Exports
                 return 0; // the /dev/iommu file is gone: nothing will ever arrive
             }
 
-            int size = (int)Math.Min(length, CallerAddressSpace.MaxCopy);
+            // A record that cannot be copied out stays queued (iommufd_veventq_fops_read restores it, eventq.c):
+            // records are taken only for the part of the buffer known to be writable, found by writing its bytes
+            // back unchanged. Nothing writable: EFAULT while a record waits, 0 (nothing to read) otherwise.
+            CallerAddressSpace.BeginCall();
+            var probe = CallerAddressSpace.CopyInPrefix(buffer, Math.Min(length, ReadProbe));
+            int size = probe.Length > 0 && CallerAddressSpace.CopyOut(buffer, probe) ? probe.Length : 0;
+            if (size == 0)
+            {
+                return length > 0 && file.WaitForEventsAsync(fd).IsCompletedSuccessfully ? -(int)Errno.EFAULT : 0;
+            }
+
             var kernel = ArrayPool<byte>.Shared.Rent(size);
             try
             {

@@ -308,6 +308,10 @@ static void tegra241_steps(int iommufd, uint32_t ioas_id, unsigned char *ram)
 	snprintf(detail, sizeof(detail), "revents=0x%x", pfd.revents);
 	check("poll of the vEVENTQ after the error: readable", rc == 1 && (pfd.revents & POLLIN) ? 0 : -1, 0, detail);
 	unsigned char records[64];
+	void *ro = read_only_page(records, sizeof(records));
+	check("read of the vEVENTQ into read-only memory (the record stays)",
+	      read(event_fd, ro, sizeof(records)) < 0 ? -1 : 0, EFAULT, NULL);
+	munmap(ro, 4096);
 	check("read with room for less than one record returns 0", read(event_fd, records, 20) == 0 ? 0 : -1, 0, NULL);
 	ssize_t got = read(event_fd, records, sizeof(records));
 	struct iommufd_vevent_header header;
