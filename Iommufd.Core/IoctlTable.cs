@@ -22,7 +22,7 @@ internal static class IoctlTable
     static IoctlTable()
     {
         Add(IommufdCommand.Destroy, 8, static (IommufdFile f, ref IommuDestroy c, ref bool r) => f.RawDestroy(ref c));
-        Add(IommufdCommand.IoasAlloc, 12, static (IommufdFile f, ref IommuIoasAlloc c, ref bool r) => f.RawIoasAlloc(ref c, ref r));
+        Add(IommufdCommand.IoasAlloc, 12, static (IommufdFile f, ref IommuIoasAlloc c, ref bool r) => f.RawIoasAlloc(ref c, ref r), outId: nameof(IommuIoasAlloc.OutIoasId));
         Add(IommufdCommand.IoasAllowIovas, 24, static (IommufdFile f, ref IommuIoasAllowIovas c, ref bool r) => f.RawIoasAllowIovas(ref c));
         Add(IommufdCommand.IoasCopy, 40, static (IommufdFile f, ref IommuIoasCopy c, ref bool r) => f.RawIoasCopy(ref c, ref r));
         Add(IommufdCommand.IoasIovaRanges, 32, static (IommufdFile f, ref IommuIoasIovaRanges c, ref bool r) => f.RawIoasIovaRanges(ref c, ref r));
@@ -30,18 +30,18 @@ internal static class IoctlTable
         Add(IommufdCommand.IoasUnmap, 24, static (IommufdFile f, ref IommuIoasUnmap c, ref bool r) => f.RawIoasUnmap(ref c, ref r));
         Add(IommufdCommand.Option, 24, static (IommufdFile f, ref IommuOption c, ref bool r) => f.RawOption(ref c, ref r));
         Add(IommufdCommand.VfioIoas, 12, static (IommufdFile f, ref IommuVfioIoas c, ref bool r) => f.RawVfioIoas(ref c, ref r));
-        Add(IommufdCommand.HwptAlloc, 24, static (IommufdFile f, ref IommuHwptAlloc c, ref bool r) => f.RawHwptAlloc(ref c, ref r));
+        Add(IommufdCommand.HwptAlloc, 24, static (IommufdFile f, ref IommuHwptAlloc c, ref bool r) => f.RawHwptAlloc(ref c, ref r), outId: nameof(IommuHwptAlloc.OutHwptId));
         Add(IommufdCommand.GetHwInfo, 32, static (IommufdFile f, ref IommuHwInfo c, ref bool r) => f.RawGetHwInfo(ref c, ref r));
         Add(IommufdCommand.HwptSetDirtyTracking, 16, static (IommufdFile f, ref IommuHwptSetDirtyTracking c, ref bool r) => f.RawHwptSetDirtyTracking(ref c));
         Add(IommufdCommand.HwptGetDirtyBitmap, 48, static (IommufdFile f, ref IommuHwptGetDirtyBitmap c, ref bool r) => f.RawHwptGetDirtyBitmap(ref c));
         Add(IommufdCommand.HwptInvalidate, 32, static (IommufdFile f, ref IommuHwptInvalidate c, ref bool r) => f.RawHwptInvalidate(ref c, ref r));
-        Add(IommufdCommand.FaultQueueAlloc, 16, static (IommufdFile f, ref IommuFaultAlloc c, ref bool r) => f.RawFaultQueueAlloc(ref c, ref r));
+        Add(IommufdCommand.FaultQueueAlloc, 16, static (IommufdFile f, ref IommuFaultAlloc c, ref bool r) => f.RawFaultQueueAlloc(ref c, ref r), outId: nameof(IommuFaultAlloc.OutFaultId), outFd: nameof(IommuFaultAlloc.OutFaultFd));
         Add(IommufdCommand.IoasMapFile, 40, static (IommufdFile f, ref IommuIoasMapFile c, ref bool r) => f.RawIoasMapFile(ref c));
-        Add(IommufdCommand.ViommuAlloc, 24, static (IommufdFile f, ref IommuViommuAlloc c, ref bool r) => f.RawViommuAlloc(ref c, ref r));
-        Add(IommufdCommand.VdeviceAlloc, 24, static (IommufdFile f, ref IommuVdeviceAlloc c, ref bool r) => f.RawVdeviceAlloc(ref c, ref r));
+        Add(IommufdCommand.ViommuAlloc, 24, static (IommufdFile f, ref IommuViommuAlloc c, ref bool r) => f.RawViommuAlloc(ref c, ref r), outId: nameof(IommuViommuAlloc.OutViommuId));
+        Add(IommufdCommand.VdeviceAlloc, 24, static (IommufdFile f, ref IommuVdeviceAlloc c, ref bool r) => f.RawVdeviceAlloc(ref c, ref r), outId: nameof(IommuVdeviceAlloc.OutVdeviceId));
         Add(IommufdCommand.IoasChangeProcess, 8, static (IommufdFile f, ref IommuIoasChangeProcess c, ref bool r) => f.RawIoasChangeProcess(ref c));
-        Add(IommufdCommand.VeventqAlloc, 28, static (IommufdFile f, ref IommuVeventqAlloc c, ref bool r) => f.RawVeventqAlloc(ref c, ref r));
-        Add(IommufdCommand.HwQueueAlloc, 40, static (IommufdFile f, ref IommuHwQueueAlloc c, ref bool r) => f.RawHwQueueAlloc(ref c, ref r));
+        Add(IommufdCommand.VeventqAlloc, 28, static (IommufdFile f, ref IommuVeventqAlloc c, ref bool r) => f.RawVeventqAlloc(ref c, ref r), outId: nameof(IommuVeventqAlloc.OutVeventqId), outFd: nameof(IommuVeventqAlloc.OutVeventqFd));
+        Add(IommufdCommand.HwQueueAlloc, 40, static (IommufdFile f, ref IommuHwQueueAlloc c, ref bool r) => f.RawHwQueueAlloc(ref c, ref r), outId: nameof(IommuHwQueueAlloc.OutHwQueueId));
         Add(IommufdCommand.TestCmd, 68, static (IommufdFile f, ref IommuTestCmd c, ref bool r) => f.RawTestCmd(ref c, ref r));
     }
 
@@ -78,7 +78,11 @@ internal static class IoctlTable
         Commands.Select((c, i) => ((IommufdCommand)(IommufdIoctl.CmdBase + (uint)i), c)).Where(p => p.c is not null)
             .Select(p => (p.Item1, p.c!.Value));
 
-    private static void Add<T>(IommufdCommand nr, uint minSize, TypedHandler<T> handler)
+    /// <summary>
+    /// A row: <paramref name="outId"/> names the field an allocating command returns its new object's ID in,
+    /// <paramref name="outFd"/> the field of its new fd, if any.
+    /// </summary>
+    private static void Add<T>(IommufdCommand nr, uint minSize, TypedHandler<T> handler, string? outId = null, string? outFd = null)
         where T : unmanaged
     {
         if (Unsafe.SizeOf<T>() > MaxKernelSize)
@@ -89,9 +93,14 @@ internal static class IoctlTable
         Commands[nr - IommufdCommand.Destroy] = new Command(
             Unsafe.SizeOf<T>(),
             minSize,
-            (IommufdFile file, Span<byte> bytes, ref bool respond) => handler(file, ref MemoryMarshal.AsRef<T>(bytes), ref respond));
+            (IommufdFile file, Span<byte> bytes, ref bool respond) => handler(file, ref MemoryMarshal.AsRef<T>(bytes), ref respond),
+            outId is null ? -1 : (int)Marshal.OffsetOf<T>(outId),
+            outFd is null ? -1 : (int)Marshal.OffsetOf<T>(outFd));
     }
 
-    /// <summary>One table row.</summary>
-    public readonly record struct Command(int Size, uint MinSize, Handler Handler);
+    /// <summary>
+    /// One table row. An allocating command names where its struct returns the new object's ID and fd
+    /// (<see cref="OutIdOffset"/>, <see cref="OutFdOffset"/>; −1 for none).
+    /// </summary>
+    public readonly record struct Command(int Size, uint MinSize, Handler Handler, int OutIdOffset, int OutFdOffset);
 }

@@ -103,17 +103,49 @@ public sealed partial class IommufdFile : IDisposable
 
     private Errno DispatchAt(uint request, ulong argumentAddress)
     {
+        // One copy covers the usual struct: a copy from the caller's memory is a system call.
         Memory.BeginCall();
-        var head = Memory.GetAccessiblePrefix(argumentAddress, sizeof(uint));
-        uint size = head.Length == sizeof(uint) ? BinaryPrimitives.ReadUInt32LittleEndian(head) : 0;
-        var prefix = Memory.GetAccessiblePrefix(argumentAddress, Math.Max(size, sizeof(uint)));
+        var head = Memory.GetAccessiblePrefix(argumentAddress, IoctlTable.MaxKernelSize);
+        if (head.Length < sizeof(uint))
+        {
+            head = Memory.GetAccessiblePrefix(argumentAddress, sizeof(uint));
+        }
+
+        uint size = head.Length >= sizeof(uint) ? BinaryPrimitives.ReadUInt32LittleEndian(head) : 0;
+        uint wanted = Math.Max(size, sizeof(uint));
+        var prefix = head.Length >= wanted ? head[..(int)wanted] : Memory.GetAccessiblePrefix(argumentAddress, wanted);
         var rc = Dispatch(request, prefix, out int written);
         if (written > 0 && !Memory.CopyBack(argumentAddress, prefix[..written]))
         {
+            if (rc == Errno.Success)
+            {
+                AbortAllocation(request, prefix[..written]);
+            }
+
             rc = Errno.EFAULT; // iommufd_ucmd_respond: the copy_to_user of the struct failed
         }
 
         return rc;
+    }
+
+    /// <summary>
+    /// The struct of a successful allocation could not be copied back: as the kernel's allocation ioctls do on a
+    /// failed iommufd_ucmd_respond (iommufd_object_abort_and_destroy, and an fd reserved but never installed), the
+    /// new object goes and its fd is closed.
+    /// </summary>
+    private void AbortAllocation(uint request, ReadOnlySpan<byte> response)
+    {
+        if (!IoctlTable.TryGet(request, out var command) || command.OutIdOffset < 0)
+        {
+            return;
+        }
+
+        if (command.OutFdOffset >= 0)
+        {
+            CloseFile(BinaryPrimitives.ReadInt32LittleEndian(response[command.OutFdOffset..]));
+        }
+
+        _objects.Destroy(BinaryPrimitives.ReadUInt32LittleEndian(response[command.OutIdOffset..]));
     }
 
     /// <summary>

@@ -35,6 +35,9 @@ public sealed class MmioMapping : IDisposable
     /// <summary>Length in bytes.</summary>
     public ulong Length => _region.Length;
 
+    /// <summary>The bytes from the start that hold registers or memory (see <see cref="IMmioRegion.RegisterLength"/>).</summary>
+    public ulong RegisterLength => _region.RegisterLength;
+
     /// <summary>True until <see cref="Dispose"/>.</summary>
     public bool IsMapped => Volatile.Read(ref _owner) is not null;
 

@@ -11,6 +11,9 @@ internal sealed class VintfWindow(Tegra241Cmdqv cmdqv, int vintf) : IMmioRegion
 {
     public ulong Length => CmdqvRegister.PageSize;
 
+    /// <summary>The VINTF's logical queues' registers, 0x80 bytes each; the rest of the page is reserved.</summary>
+    public ulong RegisterLength => (ulong)cmdqv.Features.LvcmdqsPerVintf * CmdqvRegister.VcmdqStride;
+
     public ulong Read(ulong offset, int size) => cmdqv.ReadVintfPage0(vintf, (uint)offset, size);
 
     public void Write(ulong offset, int size, ulong value) => cmdqv.WriteVintfPage0(vintf, (uint)offset, value, size);

@@ -9,6 +9,12 @@ public interface IMmioRegion
     /// <summary>Length in bytes (whole pages).</summary>
     ulong Length { get; }
 
+    /// <summary>
+    /// The bytes from the start that hold anything (registers or memory); the rest reads as zero and ignores
+    /// writes. A real page that mirrors the region (the native library's mmap) need only watch these.
+    /// </summary>
+    ulong RegisterLength => Length;
+
     /// <summary>Reads a 4- or 8-byte register at <paramref name="offset"/>.</summary>
     ulong Read(ulong offset, int size);
 

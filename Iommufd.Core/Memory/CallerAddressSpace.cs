@@ -27,6 +27,10 @@ internal static unsafe class CallerAddressSpace
 
     private const int ArenaKeep = 1 << 20;
 
+    // getpid() is a system call on every use: the copies, two or three per ioctl, ask once. A fork() child never
+    // uses this copy of the library (the shim loads a fresh one there).
+    private static readonly int s_pid = Libc.Getpid();
+
     [ThreadStatic]
     private static byte[]? t_arena;
 
@@ -66,7 +70,7 @@ internal static unsafe class CallerAddressSpace
         {
             var local = new Libc.IoVec { Base = p, Length = (nuint)destination.Length };
             var remote = new Libc.IoVec { Base = (void*)address, Length = (nuint)destination.Length };
-            nint n = Libc.ProcessVmReadv(Libc.Getpid(), &local, 1, &remote, 1, 0);
+            nint n = Libc.ProcessVmReadv(s_pid, &local, 1, &remote, 1, 0);
             return n < 0 ? 0 : (int)n;
         }
     }
@@ -83,7 +87,7 @@ internal static unsafe class CallerAddressSpace
         {
             var local = new Libc.IoVec { Base = p, Length = (nuint)source.Length };
             var remote = new Libc.IoVec { Base = (void*)address, Length = (nuint)source.Length };
-            return Libc.ProcessVmWritev(Libc.Getpid(), &local, 1, &remote, 1, 0) == source.Length;
+            return Libc.ProcessVmWritev(s_pid, &local, 1, &remote, 1, 0) == source.Length;
         }
     }
 

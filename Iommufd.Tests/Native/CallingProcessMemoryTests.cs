@@ -106,6 +106,33 @@ public unsafe partial class CallingProcessMemoryTests
     }
 
     [Test]
+    public void An_allocation_whose_response_cannot_be_written_leaves_no_object_as_the_kernel_aborts_it()
+    {
+        var (host, file) = OpenCallingProcess();
+        using (host)
+        using (file)
+        {
+            var readOnly = MapAnonymous(Page);
+            ((IommuIoasAlloc*)readOnly)->Size = (uint)sizeof(IommuIoasAlloc);
+            Assert.That(Mprotect(readOnly, Page, Libc.PROT_READ), Is.Zero);
+            var rc = file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, (ulong)readOnly);
+            int left = file.ObjectCount;
+            var next = new IommuIoasAlloc { Size = (uint)sizeof(IommuIoasAlloc) };
+            var rcNext = file.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, (ulong)&next);
+            uint nextId = next.OutIoasId;
+            Libc.Munmap(readOnly, (nuint)Page);
+
+            Assert.Multiple(() =>
+            {
+                Assert.That(rc, Is.EqualTo(Errno.EFAULT));
+                Assert.That(left, Is.Zero, "iommufd_object_abort_and_destroy: nothing stays");
+                Assert.That(rcNext, Is.EqualTo(Errno.Success));
+                Assert.That(nextId, Is.EqualTo(1u), "the aborted object's ID is handed out again");
+            });
+        }
+    }
+
+    [Test]
     public void Ioas_map_pins_real_pages_that_the_program_and_the_frames_share_and_that_survive_munmap()
     {
         using var host = new TestHost();

@@ -15,7 +15,8 @@ internal static class NativeBuild
 
     public static string Shim => Path.Combine(Directory, "libiommufd-shim.so");
 
-    public static string Program(string name) => Path.Combine(Directory, name);
+    /// <summary>A program of the native build, or <paramref name="name"/> itself when it is an absolute path.</summary>
+    public static string Program(string name) => Path.IsPathRooted(name) ? name : Path.Combine(Directory, name);
 
     /// <summary>Fails (CI) or skips (elsewhere) unless the shim and <paramref name="program"/> are built.</summary>
     public static void Require(string program)
@@ -36,7 +37,11 @@ internal static class NativeBuild
     }
 
     /// <summary>Runs <paramref name="program"/> (with the shim preloaded unless told otherwise); returns its exit code and output.</summary>
-    public static (int ExitCode, string Output) Run(string program, bool preload = true, params string[] arguments)
+    public static (int ExitCode, string Output) Run(string program, bool preload = true, params string[] arguments) =>
+        Run(program, new Dictionary<string, string>(), preload, arguments);
+
+    /// <summary>As <see cref="Run(string, bool, string[])"/>, with <paramref name="environment"/> added to the program's environment.</summary>
+    public static (int ExitCode, string Output) Run(string program, IReadOnlyDictionary<string, string> environment, bool preload = true, params string[] arguments)
     {
         var start = new ProcessStartInfo(Program(program))
         {
@@ -52,6 +57,11 @@ internal static class NativeBuild
         if (preload)
         {
             start.Environment["LD_PRELOAD"] = Shim;
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
         }
 
         using var process = System.Diagnostics.Process.Start(start)!;

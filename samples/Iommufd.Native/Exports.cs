@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Iommufd.Core;
+using Iommufd.Core.Devices;
 using Iommufd.Core.Memory;
 
 namespace Iommufd.Native;
@@ -13,12 +14,31 @@ namespace Iommufd.Native;
 /// </summary>
 public static unsafe class Exports
 {
-    /// <summary>Start-up: the shim's callback for fds the library creates.</summary>
+    /// <summary>The most one read() of an event fd returns: whole records up to this many bytes.</summary>
+    private const int ReadProbe = 4096;
+
+    /// <summary>
+    /// Start-up: the shim's callbacks for fds the library creates and for the /dev/iommu fd a device binds to.
+    /// </summary>
     [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_init", CallConvs = [typeof(CallConvCdecl)])]
-    public static int Init(delegate* unmanaged<int, void> registerEventFd)
+    public static int Init(delegate* unmanaged<int, void> registerEventFd, delegate* unmanaged<int, int> getIommufd, delegate* unmanaged<int, void> putIommufd)
     {
-        Shim.Initialize(registerEventFd);
+        Shim.Initialize(registerEventFd, getIommufd, putIommufd);
         return 0;
+    }
+
+    /// <summary>open("/dev/vfio/devices/vfioN"): a handle for the new device file, or -ENOENT.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_vfio_open", CallConvs = [typeof(CallConvCdecl)])]
+    public static int VfioOpen(int index)
+    {
+        try
+        {
+            return NativeFiles.OpenVfio(index);
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
     }
 
     /// <summary>open("/dev/iommu"): a handle for the new file.</summary>
@@ -35,7 +55,7 @@ public static unsafe class Exports
         }
     }
 
-    /// <summary>The last close of a /dev/iommu fd.</summary>
+    /// <summary>The last close of a /dev/iommu or device fd.</summary>
     [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_close", CallConvs = [typeof(CallConvCdecl)])]
     public static int Close(int handle)
     {
@@ -49,21 +69,70 @@ public static unsafe class Exports
         }
     }
 
-    /// <summary>ioctl(fd, request, arg) on a /dev/iommu fd: arg is a pointer in the calling process.</summary>
+    /// <summary>ioctl(fd, request, arg) on a /dev/iommu or device fd: arg is a pointer in the calling process.</summary>
     [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_ioctl", CallConvs = [typeof(CallConvCdecl)])]
     public static int Ioctl(int handle, uint request, ulong argument)
     {
         try
         {
-            var file = NativeFiles.Get(handle);
-            if (file is null)
+            switch (NativeFiles.Get(handle))
             {
-                return -(int)Errno.EBADF;
+                case IommufdFile file:
+                    var rc = file.Ioctl(request, argument);
+                    NativeFiles.ArmNewEventFds(file, rc);
+                    return -(int)rc;
+                case VfioDeviceFile device:
+                    return -(int)device.Ioctl(request, argument);
+                default:
+                    return -(int)Errno.EBADF;
             }
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
 
-            var rc = file.Ioctl(request, argument);
-            NativeFiles.ArmNewEventFds(file);
-            return -(int)rc;
+    /// <summary>
+    /// mmap(fd, offset, length, prot, flags) on a /dev/iommu fd, before the shim maps the program's page: the
+    /// mapping's id, or a negative errno.
+    /// </summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_mmap", CallConvs = [typeof(CallConvCdecl)])]
+    public static long Mmap(int handle, ulong offset, ulong length, int prot, int flags)
+    {
+        try
+        {
+            return NativeFiles.Get(handle) is IommufdFile file ? PageMirror.Map(file, offset, length, prot, flags) : -(long)Errno.ENODEV;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>The program's page for mapping <paramref name="id"/> exists; <paramref name="alias"/> is a second view of it.</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_mmap_place", CallConvs = [typeof(CallConvCdecl)])]
+    public static int MmapPlace(long id, ulong alias)
+    {
+        try
+        {
+            PageMirror.Place(id, (nint)alias);
+            return 0;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>munmap of mapping <paramref name="id"/> (or the shim could not map its page).</summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_munmap", CallConvs = [typeof(CallConvCdecl)])]
+    public static int Munmap(long id)
+    {
+        try
+        {
+            PageMirror.Unmap(id);
+            return 0;
         }
         catch (Exception e)
         {
@@ -83,7 +152,17 @@ public static unsafe class Exports
                 return 0; // the /dev/iommu file is gone: nothing will ever arrive
             }
 
-            int size = (int)Math.Min(length, CallerAddressSpace.MaxCopy);
+            // A record that cannot be copied out stays queued (iommufd_veventq_fops_read restores it, eventq.c):
+            // records are taken only for the part of the buffer known to be writable, found by writing its bytes
+            // back unchanged. Nothing writable: EFAULT while a record waits, 0 (nothing to read) otherwise.
+            CallerAddressSpace.BeginCall();
+            var probe = CallerAddressSpace.CopyInPrefix(buffer, Math.Min(length, ReadProbe));
+            int size = probe.Length > 0 && CallerAddressSpace.CopyOut(buffer, probe) ? probe.Length : 0;
+            if (size == 0)
+            {
+                return length > 0 && file.WaitForEventsAsync(fd).IsCompletedSuccessfully ? -(int)Errno.EFAULT : 0;
+            }
+
             var kernel = ArrayPool<byte>.Shared.Rent(size);
             try
             {
@@ -154,6 +233,13 @@ public static unsafe class Exports
     {
         try
         {
+            if (e is InvalidDataException)
+            {
+                // The platform (IOMMUFD_PLATFORM) is not valid: the nodes do not exist.
+                Console.Error.WriteLine($"iommufd-emu: {e.Message}");
+                return -(int)Errno.ENODEV;
+            }
+
             Console.Error.WriteLine($"iommufd-emu: internal error: {e}");
         }
         catch (IOException)

@@ -1,13 +1,14 @@
 using System.Runtime.InteropServices;
 using Iommufd.Core;
+using Iommufd.Core.Devices;
 using Iommufd.Core.Interop;
 using Iommufd.Core.Memory;
 
 namespace Iommufd.Native;
 
 /// <summary>
-/// The open <c>/dev/iommu</c> files of the process (by handle) and the real eventfds handed out for their
-/// vEVENTQs and fault queues (by fd number). An event fd is readable (its eventfd counter is non-zero) while
+/// The open <c>/dev/iommu</c> files and <c>/dev/vfio/devices/vfioN</c> device files of the process (by handle,
+/// one numbering for both) and the real eventfds handed out for vEVENTQs and fault queues (by fd number). An event fd is readable (its eventfd counter is non-zero) while
 /// its queue holds a record, so poll, epoll and select work on it unchanged.
 /// </summary>
 /// <remarks>
@@ -17,7 +18,7 @@ namespace Iommufd.Native;
 internal static unsafe class NativeFiles
 {
     private static readonly Lock s_lock = new(); // guards writers of s_files and s_events
-    private static IommufdFile?[] s_files = new IommufdFile?[16];
+    private static object?[] s_files = new object?[16];
     private static readonly Dictionary<int, EventFd> s_events = [];
 
     [ThreadStatic]
@@ -29,6 +30,27 @@ internal static unsafe class NativeFiles
         var host = NativeHost.Host;
         var file = host.Open(UserMemory.ForCallingProcess(host.Platform.Memory));
         file.EventFdFactory = NewEventFd;
+        return Add(file);
+    }
+
+    /// <summary>
+    /// Opens /dev/vfio/devices/vfio<paramref name="index"/>: the platform's devices in configuration order. ENOENT
+    /// (as a negative errno) when there is no such device.
+    /// </summary>
+    public static int OpenVfio(int index)
+    {
+        var platform = NativeHost.Host.Platform;
+        var device = index >= 0 ? platform.Devices.ElementAtOrDefault(index) : null;
+        if (device is null)
+        {
+            return -(int)Errno.ENOENT;
+        }
+
+        return Add(new VfioDeviceFile(device, UserMemory.ForCallingProcess(platform.Memory), ShimFdTable.Instance));
+    }
+
+    private static int Add(object file)
+    {
         lock (s_lock)
         {
             int handle = Array.IndexOf(s_files, null);
@@ -43,16 +65,29 @@ internal static unsafe class NativeFiles
         }
     }
 
-    public static IommufdFile? Get(int handle)
+    /// <summary>The file (an <see cref="IommufdFile"/> or a <see cref="VfioDeviceFile"/>) behind a handle.</summary>
+    public static object? Get(int handle)
     {
         var files = Volatile.Read(ref s_files);
         return (uint)handle < (uint)files.Length ? files[handle] : null;
     }
 
-    /// <summary>Closes a file: its objects go; its event fds stay open but read as empty from now on.</summary>
+    /// <summary>The handle of an open file; -1 when it is not open.</summary>
+    public static int HandleOf(object file)
+    {
+        lock (s_lock)
+        {
+            return Array.IndexOf(s_files, file);
+        }
+    }
+
+    /// <summary>
+    /// Closes a file. A /dev/iommu file's objects go and its event fds stay open but read as empty from now on; a
+    /// device file unbinds its device, which drops its reference on the /dev/iommu file it was bound to.
+    /// </summary>
     public static bool Close(int handle)
     {
-        IommufdFile? file;
+        object? file;
         lock (s_lock)
         {
             file = Get(handle);
@@ -68,12 +103,15 @@ internal static unsafe class NativeFiles
             }
         }
 
-        file.Dispose();
+        ((IDisposable)file).Dispose();
         return true;
     }
 
-    /// <summary>Arms readiness for the event fds the last ioctl on this thread created.</summary>
-    public static void ArmNewEventFds(IommufdFile file)
+    /// <summary>
+    /// After an ioctl: the event fds it created become the program's (the shim routes them here) and are armed;
+    /// when it failed they are closed, as the kernel puts an fd it reserved but never installed.
+    /// </summary>
+    public static void ArmNewEventFds(IommufdFile file, Errno rc)
     {
         if (t_newEventFds is not { Count: > 0 } fds)
         {
@@ -82,6 +120,14 @@ internal static unsafe class NativeFiles
 
         foreach (var (fd, signal) in fds)
         {
+            if (rc != Errno.Success)
+            {
+                Libc.Close(signal);
+                Libc.Close(fd);
+                continue;
+            }
+
+            Shim.RegisterEventFd(fd);
             var entry = new EventFd(file, signal);
             lock (s_lock)
             {
@@ -146,7 +192,6 @@ internal static unsafe class NativeFiles
         }
 
         (t_newEventFds ??= []).Add((fd, Libc.Fcntl(fd, Libc.F_DUPFD_CLOEXEC, 0)));
-        Shim.RegisterEventFd(fd);
         return fd;
     }
 

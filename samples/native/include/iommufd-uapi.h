@@ -236,4 +236,73 @@ struct iommu_hw_queue_alloc {
 	uint64_t length;
 };
 
+/* ---- VFIO device cdev: /dev/vfio/devices/vfioN (the same ioctl magic ';', commands from VFIO_BASE 100) ---- */
+#define VFIO_TYPE 0x3b
+#define VFIO_BASE 100
+#define VFIO_REQUEST(nr) _IO(VFIO_TYPE, VFIO_BASE + (nr))
+
+#define VFIO_DEVICE_GET_INFO          VFIO_REQUEST(7)
+#define VFIO_DEVICE_GET_REGION_INFO   VFIO_REQUEST(8)
+#define VFIO_DEVICE_BIND_IOMMUFD      VFIO_REQUEST(18)
+#define VFIO_DEVICE_ATTACH_IOMMUFD_PT VFIO_REQUEST(19)
+#define VFIO_DEVICE_DETACH_IOMMUFD_PT VFIO_REQUEST(20)
+
+/* Every VFIO struct starts with argsz, the size the caller provides. */
+#define VFIO_DEVICE_BIND_FLAG_TOKEN (1u << 0)
+struct vfio_device_bind_iommufd {
+	uint32_t argsz;
+	uint32_t flags;
+	int32_t iommufd;        /* the /dev/iommu fd */
+	uint32_t out_devid;     /* the device's dev_id in that iommufd */
+	uint64_t token_uuid_ptr; /* with VFIO_DEVICE_BIND_FLAG_TOKEN only */
+};
+
+#define VFIO_DEVICE_ATTACH_PASID (1u << 0)
+struct vfio_device_attach_iommufd_pt {
+	uint32_t argsz;
+	uint32_t flags;
+	uint32_t pt_id; /* in: an IOAS or HWPT; out: the HWPT attached */
+	uint32_t pasid;
+};
+
+#define VFIO_DEVICE_DETACH_PASID (1u << 0)
+struct vfio_device_detach_iommufd_pt {
+	uint32_t argsz;
+	uint32_t flags;
+	uint32_t pasid;
+};
+
+#define VFIO_DEVICE_FLAGS_RESET (1u << 0)
+#define VFIO_DEVICE_FLAGS_PCI   (1u << 1)
+#define VFIO_DEVICE_FLAGS_CAPS  (1u << 7)
+struct vfio_device_info {
+	uint32_t argsz;
+	uint32_t flags;
+	uint32_t num_regions;
+	uint32_t num_irqs;
+	uint32_t cap_offset;
+	uint32_t pad;
+};
+
+#define VFIO_REGION_INFO_FLAG_READ  (1u << 0)
+#define VFIO_REGION_INFO_FLAG_WRITE (1u << 1)
+#define VFIO_REGION_INFO_FLAG_MMAP  (1u << 2)
+#define VFIO_REGION_INFO_FLAG_CAPS  (1u << 3)
+struct vfio_region_info {
+	uint32_t argsz;
+	uint32_t flags;
+	uint32_t index;
+	uint32_t cap_offset;
+	uint64_t size;
+	uint64_t offset; /* where the region starts on the device fd */
+};
+
+/* vfio-pci region indexes; region i starts at offset i << VFIO_PCI_OFFSET_SHIFT of the device fd. */
+#define VFIO_PCI_BAR0_REGION_INDEX   0
+#define VFIO_PCI_ROM_REGION_INDEX    6
+#define VFIO_PCI_CONFIG_REGION_INDEX 7
+#define VFIO_PCI_VGA_REGION_INDEX    8
+#define VFIO_PCI_NUM_REGIONS         9
+#define VFIO_PCI_OFFSET_SHIFT        40
+
 #endif

@@ -1,0 +1,331 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Uapi;
+
+namespace Iommufd.Core.Devices;
+
+/// <summary>
+/// One open <c>/dev/vfio/devices/vfioN</c> of a platform device: the VFIO device cdev a VMM uses with iommufd.
+/// <see cref="Ioctl"/> takes the Linux request numbers and struct bytes at a user address; binding and attaching
+/// go through the same <see cref="IommufdFile"/> calls the C# API uses (<see cref="IommufdFile.BindDevice"/>,
+/// <see cref="IommufdFile.AttachDevice"/>, <see cref="IommufdFile.ReplaceDevice"/>,
+/// <see cref="IommufdFile.DetachDevice"/>, <see cref="IommufdFile.UnbindDevice"/>).
+/// </summary>
+/// <remarks>
+/// The device looks like a vfio-pci PCIe function without BARs, ROM, VGA or PASID support: its config space is
+/// region 7 (not readable through this class yet), every BAR and the ROM are empty regions. Other device ioctls
+/// (VFIO_DEVICE_FEATURE, RESET, IRQs) are ENOTTY. Closing (<see cref="Dispose"/>) unbinds as
+/// vfio_df_unbind_iommufd (drivers/vfio/device_cdev.c) does: detach, unbind, then the iommufd reference goes.
+/// </remarks>
+public sealed class VfioDeviceFile : IDisposable
+{
+    private const int PciExpressConfigSize = 4096; // PCI_CFG_SPACE_EXP_SIZE: a PCIe function's config space
+
+    private readonly IIommufdFdTable _fds;
+    private readonly Lock _lock = new(); // the device set's lock: guards _iommufd, _devId, _attached
+    private IommufdFile? _iommufd;
+    private uint _devId;
+    private bool _attached;
+    private int _closed;
+
+    public VfioDeviceFile(EndpointDevice device, UserMemory memory, IIommufdFdTable fds)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(memory);
+        ArgumentNullException.ThrowIfNull(fds);
+        Device = device;
+        Memory = memory;
+        _fds = fds;
+    }
+
+    /// <summary>The platform device behind the node.</summary>
+    public EndpointDevice Device { get; }
+
+    /// <summary>The address space of the process that opened the node: user pointers resolve against it.</summary>
+    public UserMemory Memory { get; }
+
+    /// <summary>The iommufd the device is bound to, or null before VFIO_DEVICE_BIND_IOMMUFD.</summary>
+    public IommufdFile? Iommufd => Volatile.Read(ref _iommufd);
+
+    /// <summary>
+    /// ioctl(2) on the device fd with the argument at <paramref name="argumentAddress"/> in <see cref="Memory"/>.
+    /// </summary>
+    public Errno Ioctl(uint request, ulong argumentAddress)
+    {
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            return Errno.EBADF;
+        }
+
+        Memory.BeginCall();
+        if (request == VfioIoctl.VFIO_DEVICE_BIND_IOMMUFD)
+        {
+            return Bind(argumentAddress);
+        }
+
+        // vfio_device_fops_unl_ioctl (drivers/vfio/vfio_main.c): nothing but BIND before access is granted.
+        if (Iommufd is null)
+        {
+            return Errno.EINVAL;
+        }
+
+        return request switch
+        {
+            VfioIoctl.VFIO_DEVICE_ATTACH_IOMMUFD_PT => Attach(argumentAddress),
+            VfioIoctl.VFIO_DEVICE_DETACH_IOMMUFD_PT => Detach(argumentAddress),
+            VfioIoctl.VFIO_DEVICE_GET_INFO => GetInfo(argumentAddress),
+            VfioIoctl.VFIO_DEVICE_GET_REGION_INFO => GetRegionInfo(argumentAddress),
+            _ => Errno.ENOTTY, // vfio_pci_core_ioctl: an unknown request
+        };
+    }
+
+    /// <summary>The last close of the device fd: detaches and unbinds the device and drops the iommufd.</summary>
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (Interlocked.Exchange(ref _closed, 1) != 0)
+            {
+                return;
+            }
+
+            if (_iommufd is { } file)
+            {
+                file.UnbindDevice(_devId);
+                _fds.Release(file);
+                Volatile.Write(ref _iommufd, null);
+            }
+        }
+    }
+
+    /// <summary>vfio_df_ioctl_bind_iommufd (drivers/vfio/device_cdev.c), in its order of checks.</summary>
+    private Errno Bind(ulong address)
+    {
+        const int minSize = 16; // offsetofend(struct vfio_device_bind_iommufd, out_devid)
+        if (!TryRead(address, minSize, out VfioDeviceBindIommufd bind))
+        {
+            return Errno.EFAULT;
+        }
+
+        // The token flag (for SR-IOV VFs) is refused as by kernels before it existed: no device here is a VF.
+        if (bind.Argsz < minSize || bind.Flags != 0 || bind.Iommufd < 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        lock (_lock)
+        {
+            if (_iommufd is not null || _closed != 0)
+            {
+                return Errno.EINVAL; // one device file cannot be bound twice
+            }
+
+            var rc = _fds.Acquire(bind.Iommufd, out var file);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            rc = file.BindDevice(Device, out uint devId);
+            if (rc != Errno.Success)
+            {
+                _fds.Release(file);
+
+                // Bound through another device file: vfio_df_open lets the cdev path open a device only once.
+                return rc == Errno.EBUSY ? Errno.EINVAL : rc;
+            }
+
+            if (!TryWrite(address + 12, devId))
+            {
+                file.UnbindDevice(devId);
+                _fds.Release(file);
+                return Errno.EFAULT;
+            }
+
+            _devId = devId;
+            _attached = false;
+            Volatile.Write(ref _iommufd, file);
+            return Errno.Success;
+        }
+    }
+
+    /// <summary>
+    /// vfio_df_ioctl_attach_pt (device_cdev.c) and vfio_iommufd_physical_attach_ioas (drivers/vfio/iommufd.c): a
+    /// second attach replaces the page table.
+    /// </summary>
+    private Errno Attach(ulong address)
+    {
+        const int minSize = 12; // offsetofend(struct vfio_device_attach_iommufd_pt, pt_id)
+        if (!TryRead(address, minSize, out VfioDeviceAttachIommufdPt attach))
+        {
+            return Errno.EFAULT;
+        }
+
+        var rc = CheckPasidFlags(address, attach.Argsz, attach.Flags, minSize, minSize + 4);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        lock (_lock)
+        {
+            var file = _iommufd!;
+            uint ptId = attach.PtId;
+            rc = _attached ? file.ReplaceDevice(_devId, ref ptId) : file.AttachDevice(_devId, ref ptId);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            _attached = true;
+            if (!TryWrite(address + 8, ptId))
+            {
+                file.DetachDevice(_devId);
+                _attached = false;
+                return Errno.EFAULT;
+            }
+
+            return Errno.Success;
+        }
+    }
+
+    /// <summary>vfio_df_ioctl_detach_pt (device_cdev.c): detaching a device that is not attached succeeds.</summary>
+    private Errno Detach(ulong address)
+    {
+        const int minSize = 8; // offsetofend(struct vfio_device_detach_iommufd_pt, flags)
+        if (!TryRead(address, minSize, out VfioDeviceDetachIommufdPt detach))
+        {
+            return Errno.EFAULT;
+        }
+
+        var rc = CheckPasidFlags(address, detach.Argsz, detach.Flags, minSize, minSize + 4);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        lock (_lock)
+        {
+            if (_attached)
+            {
+                _iommufd!.DetachDevice(_devId);
+                _attached = false;
+            }
+
+            return Errno.Success;
+        }
+    }
+
+    /// <summary>
+    /// The argsz and flags rules attach and detach share (device_cdev.c). With the PASID flag the longer struct must
+    /// be there and readable; then EOPNOTSUPP, as for a device without PASID ops: PASIDs are not modelled.
+    /// </summary>
+    private Errno CheckPasidFlags(ulong address, uint argsz, uint flags, int minSize, int pasidEnd)
+    {
+        if (argsz < minSize || (flags & ~VfioIoctl.VFIO_DEVICE_PASID) != 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (flags == 0)
+        {
+            return Errno.Success;
+        }
+
+        if (argsz < pasidEnd)
+        {
+            return Errno.EINVAL;
+        }
+
+        return Memory.GetAccessiblePrefix(address, (ulong)pasidEnd).Length < pasidEnd ? Errno.EFAULT : Errno.EOPNOTSUPP;
+    }
+
+    /// <summary>vfio_pci_ioctl_get_info (drivers/vfio/pci/vfio_pci_core.c): no reset, no capabilities.</summary>
+    private Errno GetInfo(ulong address)
+    {
+        const int minSize = 16; // offsetofend(struct vfio_device_info, num_irqs)
+        if (!TryRead(address, minSize, out VfioDeviceInfo info))
+        {
+            return Errno.EFAULT;
+        }
+
+        if (info.Argsz < minSize)
+        {
+            return Errno.EINVAL;
+        }
+
+        info.Flags = VfioIoctl.VFIO_DEVICE_FLAGS_PCI;
+        info.NumRegions = VfioIoctl.VFIO_PCI_NUM_REGIONS;
+        info.NumIrqs = VfioIoctl.VFIO_PCI_NUM_IRQS;
+        int length = (int)Math.Min(info.Argsz, (uint)Unsafe.SizeOf<VfioDeviceInfo>());
+        return TryWrite(address, MemoryMarshal.AsBytes(new Span<VfioDeviceInfo>(ref info))[..length]) ? Errno.Success : Errno.EFAULT;
+    }
+
+    /// <summary>vfio_pci_ioctl_get_region_info (vfio_pci_core.c) for a function without BARs, ROM or VGA.</summary>
+    private Errno GetRegionInfo(ulong address)
+    {
+        const int minSize = 32; // offsetofend(struct vfio_region_info, offset)
+        if (!TryRead(address, minSize, out VfioRegionInfo info))
+        {
+            return Errno.EFAULT;
+        }
+
+        if (info.Argsz < minSize)
+        {
+            return Errno.EINVAL;
+        }
+
+        switch (info.Index)
+        {
+            case VfioIoctl.VFIO_PCI_CONFIG_REGION_INDEX:
+                info.Size = PciExpressConfigSize;
+                info.Flags = VfioIoctl.VFIO_REGION_INFO_FLAG_READ | VfioIoctl.VFIO_REGION_INFO_FLAG_WRITE;
+                break;
+            case <= VfioIoctl.VFIO_PCI_ROM_REGION_INDEX:
+                info.Size = 0; // an unimplemented BAR, no ROM
+                info.Flags = 0;
+                break;
+            default:
+                return Errno.EINVAL; // no VGA, no device-specific regions
+        }
+
+        info.Offset = (ulong)info.Index << VfioIoctl.VFIO_PCI_OFFSET_SHIFT;
+        return TryWrite(address, MemoryMarshal.AsBytes(new Span<VfioRegionInfo>(ref info))) ? Errno.Success : Errno.EFAULT;
+    }
+
+    /// <summary>copy_from_user of the first <paramref name="length"/> bytes of a struct (the rest stays zero).</summary>
+    private bool TryRead<T>(ulong address, int length, out T value)
+        where T : unmanaged
+    {
+        value = default;
+        var bytes = Memory.GetAccessiblePrefix(address, (ulong)length);
+        if (bytes.Length < length)
+        {
+            return false;
+        }
+
+        bytes[..length].CopyTo(MemoryMarshal.AsBytes(new Span<T>(ref value)));
+        return true;
+    }
+
+    private bool TryWrite(ulong address, uint value) =>
+        TryWrite(address, MemoryMarshal.AsBytes(new ReadOnlySpan<uint>(in value)));
+
+    /// <summary>copy_to_user: false (EFAULT) unless every byte landed.</summary>
+    private bool TryWrite(ulong address, ReadOnlySpan<byte> bytes)
+    {
+        if (Memory.IsCallingProcess)
+        {
+            return Memory.CopyBack(address, bytes);
+        }
+
+        if (!Memory.TryGetSpan(address, (ulong)bytes.Length, out var target))
+        {
+            return false;
+        }
+
+        bytes.CopyTo(target);
+        return true;
+    }
+}
