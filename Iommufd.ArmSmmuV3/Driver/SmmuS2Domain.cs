@@ -5,12 +5,12 @@ using Iommufd.Core.Driver;
 namespace Iommufd.ArmSmmuV3.Driver;
 
 /// <summary>
-/// A paging domain: a stage-2 table (4K granule, 48-bit IPA) tagged with its own VMID. Unmapping invalidates the
+/// A paging domain: a stage-2 table (4K granule, an IPA as wide as the OAS up to 48 bits, as arm-smmu-v3.c
+/// arm_smmu_domain_finalise() sizes it) tagged with its own VMID. Unmapping invalidates the
 /// SMMU's cached translations (and the ATCs of attached ATS devices) before it returns.
 /// </summary>
 internal sealed class SmmuS2Domain : IPagingDomain
 {
-    private const int IpaBits = 48;
     private readonly PhysicalTableStore _tables;
 
     public SmmuS2Domain(SmmuV3Host host, ushort vmid, bool nestParent)
@@ -19,6 +19,7 @@ internal sealed class SmmuS2Domain : IPagingDomain
         Vmid = vmid;
         IsNestParent = nestParent;
         _tables = new PhysicalTableStore(host.Memory);
+        IpaBits = Math.Min(48, host.Probed.OutputAddressBits);
         Table = new AArch64PageTable(_tables, TableFormat.ForInputBits(TranslationGranule.Size4K, IpaBits), stage2: true);
     }
 
@@ -32,9 +33,12 @@ internal sealed class SmmuS2Domain : IPagingDomain
 
     public bool IsNestParent { get; }
 
+    /// <summary>The IPA size the table translates.</summary>
+    public int IpaBits { get; }
+
     public ulong ApertureStart => 0;
 
-    public ulong ApertureLast => (1UL << Math.Min(IpaBits, Host.Probed.OutputAddressBits)) - 1;
+    public ulong ApertureLast => (1UL << IpaBits) - 1;
 
     public Errno Map(ulong iova, ulong physicalAddress, ulong length, IommuProtection protection)
     {
@@ -73,8 +77,8 @@ internal sealed class SmmuS2Domain : IPagingDomain
     public (ulong Word2, ulong Word3) Stage2Words()
     {
         ulong w2 = Vmid
-            | (16UL << 32) // S2T0SZ: 48-bit IPA
-            | (2UL << 38) // S2SL0: start at level 0 (4K granule)
+            | ((ulong)(64 - IpaBits) << 32) // S2T0SZ
+            | ((ulong)(2 - Table.Format.StartLevel) << 38) // S2SL0 (4K granule: 0 = level 2, 1 = level 1, 2 = level 0)
             | (1UL << 40) | (1UL << 42) | (3UL << 44) // S2IR0/S2OR0 write-back, S2SH0 inner shareable
             | ((ulong)Math.Min(Host.Probed.OasEncoding, 5) << 48) // S2PS
             | (1UL << 51) // S2AA64

@@ -57,6 +57,10 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         _eventQueueMemory = memory.Allocate(SmmuEvent.Size << EventQueueLog2Size);
         Hardware.WriteRegister((uint)SmmuRegister.EVENTQ_BASE, _eventQueueMemory.BaseAddress | EventQueueLog2Size, 8);
 
+        // CR2 as arm-smmu-v3.c arm_smmu_device_reset() programs it: PTM (no broadcast TLB maintenance) and
+        // RECINVSID (record C_BAD_STREAMID for StreamIDs that reach no STE).
+        Hardware.WriteRegister((uint)SmmuRegister.CR2, SmmuV3.Cr2Ptm | SmmuV3.Cr2RecInvSid);
+
         Hardware.Interrupt += OnInterrupt;
         Hardware.WriteRegister((uint)SmmuRegister.IRQ_CTRL, 0x5); // GERROR and EVENTQ interrupts
         Hardware.WriteRegister((uint)SmmuRegister.CR0, SmmuV3.Cr0SmmuEn | SmmuV3.Cr0EventqEn | SmmuV3.Cr0CmdqEn);

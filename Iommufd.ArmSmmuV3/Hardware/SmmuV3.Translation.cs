@@ -74,13 +74,29 @@ public sealed partial class SmmuV3
             return DmaStatus.Blocked;
         }
 
-        switch (ste.Config)
+        if (ste.Config < StreamTableEntry.ConfigBypass)
         {
-            case StreamTableEntry.ConfigAbort:
-                return DmaStatus.Blocked; // abort without an event
-            case StreamTableEntry.ConfigBypass:
-                physicalAddress = iova;
-                return DmaStatus.Ok;
+            return DmaStatus.Blocked; // 0b000 and the reserved 0b0xx: abort without an event (spec §5.2 Config)
+        }
+
+        // Substreams enabled (S1CDMax > 0): a transaction without a SubstreamID follows S1DSS (spec §5.2 S1DSS):
+        // terminate (0b00, and the reserved 0b11), bypass stage 1 (0b01), or use the CD of substream 0 (0b10).
+        bool stage1 = ste.Stage1Enabled;
+        if (stage1 && Features.SsidBits != 0 && ste.S1CdMax != 0 && ste.S1Dss != 2)
+        {
+            if (ste.S1Dss != 1)
+            {
+                RecordEvent(SmmuEvent.Create(SmmuEventId.F_STREAM_DISABLED, sid));
+                return DmaStatus.Blocked;
+            }
+
+            stage1 = false;
+        }
+
+        if (!stage1 && !ste.Stage2Enabled)
+        {
+            physicalAddress = iova;
+            return DmaStatus.Ok;
         }
 
         var atc = ste.Eats == 1 ? deviceAtc : null;
@@ -91,10 +107,10 @@ public sealed partial class SmmuV3
         }
 
         ushort vmid = Features.Stage2 ? ste.S2Vmid : (ushort)0;
-        var stage = ste.Stage1Enabled ? (ste.Stage2Enabled ? TlbStage.Nested : TlbStage.Stage1) : TlbStage.Stage2;
+        var stage = stage1 ? (ste.Stage2Enabled ? TlbStage.Nested : TlbStage.Stage1) : TlbStage.Stage2;
         ContextDescriptor cd = default;
         int asid = TlbEntry.NoAsid;
-        if (ste.Stage1Enabled)
+        if (stage1)
         {
             if (!TryGetCd(sid, ste, configGeneration, out cd))
             {
@@ -152,6 +168,12 @@ public sealed partial class SmmuV3
 
             entry = new TlbEntry(vmid, TlbEntry.NoAsid, stage, iova & ~((1UL << s2.BlockShift) - 1), s2.BlockShift, s2.Level, s2.OutputBase, s2.Readable, s2.Writable);
             return DmaStatus.Ok;
+        }
+
+        if (cd.Epd0)
+        {
+            // EPD0: a TLB miss through TTB0 is a Translation fault without a walk (spec §5.4 EPD0, §5.4.1.1).
+            return Fault(sid, TranslationFault.Translation, iova, write, stage2: false, eventClass: 2, ipa: 0, record: cd.Record);
         }
 
         WalkResult s1;
@@ -228,7 +250,7 @@ public sealed partial class SmmuV3
         ulong tableBase = _strtabBase & StrtabBaseAddressMask;
         if (log2Size < 32 && sid >> log2Size != 0)
         {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STREAMID, sid));
+            BadStreamId(sid);
             return false;
         }
 
@@ -241,11 +263,13 @@ public sealed partial class SmmuV3
                 return false;
             }
 
+            // L1STD.Span (spec §5.1.1): 0, the reserved 12..31 and a span beyond the split point (more than
+            // SPLIT + 1) make every StreamID of the descriptor invalid, as does one beyond the span.
             int span = (int)(l1 & 0x1F);
             ulong index = sid & ((1UL << split) - 1);
-            if (span == 0 || index >= 1UL << (span - 1))
+            if (span is 0 or >= 12 || span > split + 1 || index >= 1UL << (span - 1))
             {
-                RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STREAMID, sid));
+                BadStreamId(sid);
                 return false;
             }
 
@@ -264,11 +288,7 @@ public sealed partial class SmmuV3
         }
 
         ste = StreamTableEntry.Read(bytes);
-        bool legal = ste.Valid
-            && ste.Config is StreamTableEntry.ConfigAbort or >= StreamTableEntry.ConfigBypass
-            && (!ste.Stage1Enabled || Features.Stage1)
-            && (!ste.Stage2Enabled || (Features.Stage2 && ste.S2Aa64));
-        if (!legal)
+        if (ConfigurationValidity.SteIllegal(ste, Features))
         {
             RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STE, sid));
             return false;
@@ -308,7 +328,7 @@ public sealed partial class SmmuV3
         }
 
         cd = ContextDescriptor.Read(bytes);
-        if (!cd.IsUsable)
+        if (ConfigurationValidity.CdIllegal(ste, cd, Features))
         {
             RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_CD, sid));
             return false;
@@ -316,6 +336,15 @@ public sealed partial class SmmuV3
 
         ConfigCache.PutCd(sid, 0, cd, configGeneration);
         return true;
+    }
+
+    /// <summary>A StreamID that reaches no STE: C_BAD_STREAMID only when CR2.RECINVSID asks for it (spec §6.3.12).</summary>
+    private void BadStreamId(uint sid)
+    {
+        if ((Volatile.Read(ref _cr2) & Cr2RecInvSid) != 0)
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STREAMID, sid));
+        }
     }
 
     /// <summary>Reads descriptors straight from physical memory.</summary>
