@@ -59,15 +59,7 @@ internal sealed class SmmuS2Domain : IPagingDomain
     public Errno Unmap(ulong iova, ulong length)
     {
         Table.Unmap(iova, length);
-
-        // A nest parent also backs guest stage-1 entries tagged with its VMID: drop both stages, then the ATCs of
-        // attached ATS devices.
-        Span<SmmuCommand> commands = stackalloc SmmuCommand[HostCommandQueue.MaxBatch];
-        commands[0] = SmmuCommandBuilder.TlbiS12Vmall(Vmid);
-        var rc = Errno.Success;
-        int count = Host.AddAtcInvalidations(this, commands, 1, ref rc);
-        var last = Host.Invalidate(commands[..count], "unmap");
-        return rc != Errno.Success ? rc : last;
+        return Host.InvalidateRange(this, Vmid, asid: -1, IsNestParent, iova, length);
     }
 
     public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection) =>

@@ -15,8 +15,8 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// attached domains and relays faults to vEVENTQs.
 /// </summary>
 /// <remarks>
-/// Paging domains are stage-2 tables (every VMID-tagged domain can then be a nest parent); devices that are not
-/// attached get an aborting STE. The stream table is linear.
+/// Paging domains are stage-2 tables (every VMID-tagged domain can then be a nest parent), or stage-1 tables on an
+/// SMMU without stage 2; devices that are not attached get an aborting STE. The stream table is linear.
 /// </remarks>
 public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
 {
@@ -29,6 +29,7 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
     private readonly PhysicalBank _eventQueueMemory;
     private readonly int _streamTableLog2;
     private readonly VmidAllocator _vmids;
+    private readonly VmidAllocator _asids;
     private readonly Lock _mastersLock = new(); // guards _masters and every master's attachment
     private readonly Dictionary<uint, Master> _masters = [];
     private readonly int _invalidationAttempts;
@@ -43,6 +44,7 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         Hardware = new SmmuV3(options.Name, options.Features, memory, options.ExecutionMode);
         Probed = ProbedFeatures.FromRegisters(Hardware);
         _vmids = new VmidAllocator(Probed.Vmid16 ? 16 : 8);
+        _asids = new VmidAllocator(Probed.Asid16 ? 16 : 8);
 
         // Stream table: linear, one 64-byte STE per StreamID, all aborting until a device is attached.
         _streamTableLog2 = Math.Min(Probed.SidBits, 16);
@@ -141,12 +143,35 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         return Errno.EOPNOTSUPP;
     }
 
+    /// <summary>
+    /// A paging domain as arm-smmu-v3.c arm_smmu_domain_alloc_paging_flags() allocates it: NEST_PARENT needs both
+    /// stages (ARM_SMMU_FEAT_NESTING, EOPNOTSUPP otherwise) and is a stage-2 domain; an SMMU without stage 2 gets a
+    /// stage-1 domain. A plain domain on an SMMU with both stages is stage 2 here (Linux prefers stage 1; see the
+    /// README), so that every host domain can back a vIOMMU.
+    /// </summary>
     public Errno AllocPagingDomain(EndpointDevice device, IommuHwptAllocFlags flags, out IPagingDomain domain)
     {
         domain = null!;
-        if ((flags & ~(IommuHwptAllocFlags.NestParent | IommuHwptAllocFlags.AllocPasid)) != 0 || !Probed.Stage2)
+        if ((flags & ~(IommuHwptAllocFlags.NestParent | IommuHwptAllocFlags.AllocPasid)) != 0)
         {
             return Errno.EOPNOTSUPP; // no dirty tracking (HTTU is not modelled)
+        }
+
+        bool nestParent = (flags & IommuHwptAllocFlags.NestParent) != 0;
+        if (nestParent && !(Probed.Stage1 && Probed.Stage2))
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        if (!Probed.Stage2)
+        {
+            if (!_asids.TryAllocate(out ushort asid))
+            {
+                return Errno.ENOSPC;
+            }
+
+            domain = new SmmuS1Domain(this, asid);
+            return Errno.Success;
         }
 
         if (!_vmids.TryAllocate(out ushort vmid))
@@ -154,7 +179,7 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             return Errno.ENOSPC;
         }
 
-        domain = new SmmuS2Domain(this, vmid, (flags & IommuHwptAllocFlags.NestParent) != 0);
+        domain = new SmmuS2Domain(this, vmid, nestParent);
         return Errno.Success;
     }
 
@@ -192,6 +217,9 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         {
             case SmmuS2Domain s2 when s2.Host == this:
                 ste = s2.MakeSte(ats: device.AtsCapable);
+                break;
+            case SmmuS1Domain s1 when s1.Host == this:
+                ste = s1.MakeSte(ats: device.AtsCapable);
                 break;
             case SmmuNestedDomain nested when nested.Viommu.Host == this:
                 if (nested.IsStage1 && !nested.Viommu.Context.TryGetVirtId(device, out vsid))
@@ -308,6 +336,64 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
     internal bool TryAllocateVmid(out ushort vmid) => _vmids.TryAllocate(out vmid);
 
     internal void FreeVmid(ushort vmid) => _vmids.Free(vmid);
+
+    internal void FreeAsid(ushort asid) => _asids.Free(asid);
+
+    /// <summary>
+    /// Invalidates what the SMMU cached of [<paramref name="iova"/>, + <paramref name="length"/>) of a paging
+    /// domain, as arm-smmu-v3.c arm_smmu_tlb_inv_range_domain() does: TLBIs by address of the range (TLBI_S2_IPA
+    /// by VMID for a stage-2 domain, <paramref name="asid"/> &lt; 0; TLBI_NH_VA by ASID for a stage-1 domain), as
+    /// range TLBIs with IDR3.RIL, otherwise one per page up to <see cref="MaxTlbiOps"/> pages and the whole VMID
+    /// or ASID beyond (arm_smmu_inv_size_too_big()); a nest parent adds TLBI_NH_ALL of its VMID, since the guest's
+    /// combined entries need not match TLBI_S2_IPA (spec §4.4.4); then the ATCs of its ATS devices. Returns once
+    /// all completed (see <see cref="Invalidate"/>).
+    /// </summary>
+    internal Errno InvalidateRange(IIommuDomain domain, ushort vmid, int asid, bool nestParent, ulong iova, ulong length)
+    {
+        const int PageShift = 12;
+        const byte LeafTtl = 3; // the host tables hold level-3 pages only (AArch64PageTable)
+        Span<SmmuCommand> commands = stackalloc SmmuCommand[MaxTlbiOps + 2];
+        int count = 0;
+        ulong pages = length >> PageShift;
+        if (Probed.RangeInvalidation)
+        {
+            while (pages != 0)
+            {
+                var (num, scale, covered) = RangeInvalidation.NextRange(pages);
+                commands[count++] = ByAddress(vmid, asid, iova, LeafTtl, SmmuCommand.TG_4K, num, scale);
+                iova += covered << PageShift;
+                pages -= covered;
+            }
+        }
+        else if (pages <= MaxTlbiOps)
+        {
+            for (ulong i = 0; i < pages; i++)
+            {
+                commands[count++] = ByAddress(vmid, asid, iova + (i << PageShift), 0, SmmuCommand.TG_ANY, 0, 0);
+            }
+        }
+        else
+        {
+            commands[count++] = asid < 0 ? SmmuCommandBuilder.TlbiS12Vmall(vmid) : SmmuCommandBuilder.TlbiNhAsid(vmid, (ushort)asid);
+        }
+
+        if (nestParent)
+        {
+            commands[count++] = SmmuCommandBuilder.TlbiNhAll(vmid);
+        }
+
+        var rc = Errno.Success;
+        count = AddAtcInvalidations(domain, commands, count, ref rc);
+        var last = Invalidate(commands[..count], "unmap");
+        return rc != Errno.Success ? rc : last;
+
+        static SmmuCommand ByAddress(ushort vmid, int asid, ulong address, byte ttl, byte tg, byte num, byte scale) => asid < 0
+            ? SmmuCommandBuilder.TlbiS2Ipa(vmid, address, leaf: true, ttl, tg, num, scale)
+            : SmmuCommandBuilder.TlbiNhVa(vmid, (ushort)asid, address, leaf: true, ttl, tg, num, scale);
+    }
+
+    /// <summary>The most TLBIs by address one invalidation issues (arm-smmu-v3.c CMDQ_MAX_TLBI_OPS with 4K pages).</summary>
+    internal const int MaxTlbiOps = 512;
 
     /// <summary>Writes an STE and makes the SMMU drop its cached copy (CFGI_STE + CMD_SYNC).</summary>
     internal Errno WriteSte(uint sid, in StreamTableEntry ste)

@@ -28,10 +28,10 @@ internal sealed class SmmuGuest : IDisposable
         Ram = new GuestRam(process.Map(RamSize), RamIpa);
         File = host.Open(process);
         Expect(File.BindDevice(device, out DevId));
-        Expect(File.IoasAlloc(out uint ioas));
+        Expect(File.IoasAlloc(out IoasId));
         ulong iova = RamIpa;
-        Expect(File.IoasMap(ioas, Ram.Region.Address, (ulong)RamSize, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova));
-        Expect(File.HwptAlloc(DevId, ioas, IommuHwptAllocFlags.NestParent, IommuHwptDataType.None, default, 0, out uint parent));
+        Expect(File.IoasMap(IoasId, Ram.Region.Address, (ulong)RamSize, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova));
+        Expect(File.HwptAlloc(DevId, IoasId, IommuHwptAllocFlags.NestParent, IommuHwptDataType.None, default, 0, out uint parent));
         Expect(File.ViommuAlloc(DevId, parent, IommuViommuType.ArmSmmuV3, default, out ViommuId));
         Expect(File.VdeviceAlloc(ViommuId, DevId, vsid, out _));
         Table = new AArch64PageTable(Ram, TableFormat.ForInputBits(TranslationGranule.Size4K, 48), stage2: false);
@@ -61,6 +61,9 @@ internal sealed class SmmuGuest : IDisposable
     public uint ViommuId;
 
     public uint DevId;
+
+    /// <summary>The IOAS holding the guest's RAM (the nest parent's mappings).</summary>
+    public uint IoasId;
 
     public AArch64PageTable Table { get; }
 
