@@ -88,6 +88,19 @@ public class HostDomainRulesTests
         }
     }
 
+    [Test]
+    public void A_plain_paging_domain_on_an_SMMU_with_both_stages_is_stage_2_where_Linux_prefers_stage_1()
+    {
+        using var provider = Provider(new SmmuV3Features());
+        using var vm = new Vm(provider);
+        vm.MapAndAttach(0x10_0000, 1);
+
+        var steBytes = new byte[32];
+        Assert.That(vm.Smmu.Memory.TryRead(StreamTableBase(vm.Smmu) + (0x10UL * 64), steBytes), Is.True);
+
+        Assert.That(StreamTableEntry.Read(steBytes).Config, Is.EqualTo(StreamTableEntry.ConfigS2Translate), "README: differs from upstream");
+    }
+
     [TestCase(true, TestName = "Unmap with range invalidation drops only the range")]
     [TestCase(false, TestName = "Unmap without range invalidation drops only the range, page by page")]
     public void An_S2_unmap_invalidates_the_unmapped_range_not_the_whole_VMID(bool ril)
