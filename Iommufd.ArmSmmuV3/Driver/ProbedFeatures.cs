@@ -18,7 +18,8 @@ public readonly record struct ProbedFeatures(
     int SsidBits,
     int CmdqLog2Size,
     int OutputAddressBits,
-    int OasEncoding)
+    int OasEncoding,
+    int ArchMinorRevision)
 {
     public static ProbedFeatures FromRegisters(SmmuV3 smmu)
     {
@@ -42,6 +43,7 @@ public readonly record struct ProbedFeatures(
             SsidBits: (int)((idr1 >> 6) & 0x1F),
             CmdqLog2Size: (int)((idr1 >> 21) & 0x1F),
             OutputAddressBits: oas switch { 0 => 32, 1 => 36, 2 => 40, 3 => 42, 4 => 44, 5 => 48, _ => 52 },
-            OasEncoding: oas);
+            OasEncoding: oas,
+            ArchMinorRevision: (int)(smmu.ReadRegister((uint)SmmuRegister.AIDR) & 0xF));
     }
 }
