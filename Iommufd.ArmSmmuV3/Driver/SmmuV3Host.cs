@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
@@ -443,19 +444,31 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
     /// <summary>
     /// Appends an ATC_INV of everything for each ATS device attached to <paramref name="domain"/> to
     /// <paramref name="commands"/> from <paramref name="count"/> on, issuing the buffer whenever it fills (a
-    /// failure of that goes to <paramref name="rc"/>); returns the new count.
+    /// failure of that goes to <paramref name="rc"/>); returns the new count. The devices are collected under the
+    /// masters lock, and nothing is issued while it is held (arm-smmu-v3.c arm_smmu_atc_inv_domain() walks the
+    /// domain's masters under a spinlock only to build the batch): an ATC invalidation can wait on the device for
+    /// as long as the sync timeout, and attach, detach and event relay need the lock meanwhile.
     /// </summary>
     internal int AddAtcInvalidations(IIommuDomain domain, Span<SmmuCommand> commands, int count, ref Errno rc)
     {
+        uint[] sids;
+        int found = 0;
         lock (_mastersLock)
         {
+            sids = ArrayPool<uint>.Shared.Rent(Math.Max(_masters.Count, 1));
             foreach (var m in _masters.Values)
             {
-                if (m.Domain != domain || !m.Device.AtsCapable)
+                if (m.Domain == domain && m.Device.AtsCapable)
                 {
-                    continue;
+                    sids[found++] = m.Device.StreamId;
                 }
+            }
+        }
 
+        try
+        {
+            for (int i = 0; i < found; i++)
+            {
                 if (count == commands.Length)
                 {
                     var flushed = Invalidate(commands, "unmap");
@@ -463,8 +476,12 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
                     count = 0;
                 }
 
-                commands[count++] = SmmuCommandBuilder.AtcInv(m.Device.StreamId, 0, ssv: false, global: false, address: 0, size: 52);
+                commands[count++] = SmmuCommandBuilder.AtcInv(sids[i], 0, ssv: false, global: false, address: 0, size: 52);
             }
+        }
+        finally
+        {
+            ArrayPool<uint>.Shared.Return(sids);
         }
 
         return count;
