@@ -41,6 +41,7 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         _logger = logger;
         _memory = memory;
         _invalidationAttempts = options.InvalidationAttempts;
+        SyncTimeout = options.SyncTimeout;
         Name = options.Name;
         Hardware = new SmmuV3(options.Name, options.Features, memory, options.ExecutionMode);
         Probed = ProbedFeatures.FromRegisters(Hardware);
@@ -86,6 +87,9 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
 
     /// <summary>What the probe read from the ID registers.</summary>
     public ProbedFeatures Probed { get; }
+
+    /// <summary>How long a host queue waits for a CMD_SYNC (and for space) before ETIMEDOUT.</summary>
+    public TimeSpan SyncTimeout { get; }
 
     /// <summary>The SMMU's main command queue as the host drives it.</summary>
     public HostCommandQueue MainQueue { get; }
