@@ -400,14 +400,29 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
     /// <summary>The most TLBIs by address one invalidation issues (arm-smmu-v3.c CMDQ_MAX_TLBI_OPS with 4K pages).</summary>
     internal const int MaxTlbiOps = 512;
 
-    /// <summary>Writes an STE and makes the SMMU drop its cached copy (CFGI_STE + CMD_SYNC).</summary>
+    /// <summary>
+    /// Moves the live STE of <paramref name="sid"/> to <paramref name="ste"/> in the order of arm-smmu-v3.c
+    /// arm_smmu_write_entry() (<see cref="SteWriter"/>), one 64-bit store at a time with CFGI_STE + CMD_SYNC
+    /// between steps, so the SMMU never fetches a torn configuration; returns the first failed sync.
+    /// </summary>
     internal Errno WriteSte(uint sid, in StreamTableEntry ste)
     {
-        var slot = _streamTable.Span.Slice((int)sid * StreamTableEntry.Size, StreamTableEntry.Size);
-        ste.Write(slot);
-        Span<SmmuCommand> cfgi = [SmmuCommandBuilder.CfgiSte(sid, leaf: true)];
-        return Invalidate(cfgi, "CFGI_STE");
+        var words = StreamTableWords(sid);
+        Span<ulong> entry = stackalloc ulong[SteWriter.Qwords];
+        for (int i = 0; i < SteWriter.Qwords; i++)
+        {
+            entry[i] = Volatile.Read(ref words[i]);
+        }
+
+        ReadOnlySpan<ulong> target = [ste.Word0, ste.Word1, ste.Word2, ste.Word3];
+        var sink = new SteSink(this, sid);
+        SteWriter.Write(entry, target, ref sink);
+        return sink.Result;
     }
+
+    /// <summary>The 64-bit words of the STE of <paramref name="sid"/> in the stream table.</summary>
+    private Span<ulong> StreamTableWords(uint sid) =>
+        MemoryMarshal.Cast<byte, ulong>(_streamTable.Span.Slice((int)sid * StreamTableEntry.Size, StreamTableEntry.Size));
 
     /// <summary>Invalidates everything an ATS device cached (ATC_INV of the whole space).</summary>
     internal Errno InvalidateAtc(uint sid)
@@ -509,6 +524,21 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
 
     /// <summary>V = 1, Config = abort: DMA is terminated without an event.</summary>
     internal static StreamTableEntry AbortSte => new(1, 0, 0, 0);
+
+    /// <summary>Writes STE words into the stream table and syncs each step with CFGI_STE + CMD_SYNC.</summary>
+    private struct SteSink(SmmuV3Host host, uint sid) : ISteSink
+    {
+        public Errno Result { get; private set; }
+
+        public readonly void WriteQword(int index, ulong value) => Volatile.Write(ref host.StreamTableWords(sid)[index], value);
+
+        public void Sync()
+        {
+            Span<SmmuCommand> cfgi = [SmmuCommandBuilder.CfgiSte(sid, leaf: true)];
+            var rc = host.Invalidate(cfgi, "CFGI_STE");
+            Result = Result == Errno.Success ? rc : Result;
+        }
+    }
 
     /// <summary>Per-device driver state (the kernel's <c>arm_smmu_master</c>).</summary>
     private sealed class Master(EndpointDevice device)

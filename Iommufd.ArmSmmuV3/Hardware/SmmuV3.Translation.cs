@@ -337,14 +337,16 @@ public sealed partial class SmmuV3
             address = tableBase + ((ulong)sid * StreamTableEntry.Size);
         }
 
-        Span<byte> bytes = stackalloc byte[32];
-        if (!_memory.TryRead(address, bytes))
+        // One 64-bit read per word, as an SMMU fetches: a driver that updates a live STE word by word in a
+        // hitless order (arm-smmu-v3.c arm_smmu_write_entry()) is never seen half-way through a word.
+        if (!_memory.TryReadUInt64(address, out ulong w0) || !_memory.TryReadUInt64(address + 8, out ulong w1)
+            || !_memory.TryReadUInt64(address + 16, out ulong w2) || !_memory.TryReadUInt64(address + 24, out ulong w3))
         {
             RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid, fetchAddress: address));
             return false;
         }
 
-        ste = StreamTableEntry.Read(bytes);
+        ste = new StreamTableEntry(w0, w1, w2, w3);
         if (ConfigurationValidity.SteIllegal(ste, Features))
         {
             RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STE, sid));
