@@ -17,15 +17,21 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// </summary>
 /// <remarks>
 /// Paging domains are stage-2 tables (every VMID-tagged domain can then be a nest parent), or stage-1 tables on an
-/// SMMU without stage 2; devices that are not attached get an aborting STE. The stream table is linear.
+/// SMMU without stage 2; devices that are not attached get an aborting STE. The stream table has two levels when
+/// the SMMU offers them and has more than 256 StreamIDs.
 /// </remarks>
 public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
 {
     private const int EventQueueLog2Size = 8;
 
+    /// <summary>StreamID bits resolved by a level-2 array (arm-smmu-v3.h STRTAB_SPLIT).</summary>
+    private const int StrtabSplit = 8;
+
     private readonly ILogger _logger;
     private readonly PhysicalMemory _memory;
-    private readonly PhysicalBank _streamTable;
+    private readonly PhysicalBank _streamTable; // the linear table, or the level-1 table of a 2-level one
+    private readonly PhysicalBank?[]? _level2; // level-2 arrays by level-1 index, created on probe (2-level only)
+    private readonly Lock _level2Lock = new(); // guards creating level-2 arrays
     private readonly PhysicalBank _commandQueueMemory;
     private readonly PhysicalBank _eventQueueMemory;
     private readonly int _streamTableLog2;
@@ -48,11 +54,25 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         _vmids = new VmidAllocator(Probed.Vmid16 ? 16 : 8);
         _asids = new VmidAllocator(Probed.Asid16 ? 16 : 8);
 
-        // Stream table: linear, one 64-byte STE per StreamID, all aborting until a device is attached.
-        _streamTableLog2 = Math.Min(Probed.SidBits, 16);
-        _streamTable = memory.Allocate((long)StreamTableEntry.Size << _streamTableLog2);
-        Hardware.WriteRegister((uint)SmmuRegister.STRTAB_BASE, _streamTable.BaseAddress, 8);
-        Hardware.WriteRegister((uint)SmmuRegister.STRTAB_BASE_CFG, (uint)_streamTableLog2);
+        // Stream table (arm-smmu-v3.c arm_smmu_init_strtab()): two levels when the SMMU has them and more StreamIDs
+        // than one level-2 array holds, split at STRTAB_SPLIT with at most 2^16 level-1 descriptors, level-2 arrays
+        // made as devices are probed; otherwise linear. Every STE aborts until its device is attached.
+        if (Probed.TwoLevelStreamTable && Probed.SidBits > StrtabSplit)
+        {
+            _streamTableLog2 = Math.Min(Probed.SidBits, StrtabSplit + 16);
+            int l1Entries = 1 << (_streamTableLog2 - StrtabSplit);
+            _streamTable = memory.Allocate(Math.Max(l1Entries * 8L, 64));
+            _level2 = new PhysicalBank?[l1Entries];
+            Hardware.WriteRegister((uint)SmmuRegister.STRTAB_BASE, _streamTable.BaseAddress, 8);
+            Hardware.WriteRegister((uint)SmmuRegister.STRTAB_BASE_CFG, (uint)_streamTableLog2 | (StrtabSplit << 6) | (1u << 16));
+        }
+        else
+        {
+            _streamTableLog2 = Math.Min(Probed.SidBits, 16);
+            _streamTable = memory.Allocate((long)StreamTableEntry.Size << _streamTableLog2);
+            Hardware.WriteRegister((uint)SmmuRegister.STRTAB_BASE, _streamTable.BaseAddress, 8);
+            Hardware.WriteRegister((uint)SmmuRegister.STRTAB_BASE_CFG, (uint)_streamTableLog2);
+        }
 
         int cmdqLog2 = Math.Min(options.HostQueueLog2Size, Probed.CmdqLog2Size);
         _commandQueueMemory = memory.Allocate(16L << cmdqLog2, (ulong)Math.Max(16L << cmdqLog2, PhysicalMemory.PageSize));
@@ -110,6 +130,7 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             throw new ArgumentException($"{device}: StreamID beyond the stream table ({_streamTableLog2} bits)", nameof(device));
         }
 
+        EnsureLevel2(device.StreamId);
         Hardware.ConnectEndpoint(device);
         lock (_mastersLock)
         {
@@ -332,6 +353,13 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         Hardware.QueueFaulted -= OnQueueFaulted;
         Hardware.Dispose();
         _memory.Free(_streamTable);
+        foreach (var level2 in _level2 ?? [])
+        {
+            if (level2 is not null)
+            {
+                _memory.Free(level2);
+            }
+        }
         _memory.Free(_commandQueueMemory);
         _memory.Free(_eventQueueMemory);
     }
@@ -420,9 +448,56 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         return sink.Result;
     }
 
-    /// <summary>The 64-bit words of the STE of <paramref name="sid"/> in the stream table.</summary>
-    private Span<ulong> StreamTableWords(uint sid) =>
-        MemoryMarshal.Cast<byte, ulong>(_streamTable.Span.Slice((int)sid * StreamTableEntry.Size, StreamTableEntry.Size));
+    /// <summary>The STE of <paramref name="sid"/> as it is in the stream table (what the SMMU fetches).</summary>
+    internal StreamTableEntry ReadSte(uint sid)
+    {
+        var words = StreamTableWords(sid);
+        return new StreamTableEntry(Volatile.Read(ref words[0]), Volatile.Read(ref words[1]), Volatile.Read(ref words[2]), Volatile.Read(ref words[3]));
+    }
+
+    /// <summary>The 64-bit words of the STE of <paramref name="sid"/> in the stream table (its level-2 array).</summary>
+    private Span<ulong> StreamTableWords(uint sid)
+    {
+        var bank = _level2 is null ? _streamTable : Volatile.Read(ref _level2[sid >> StrtabSplit])!;
+        uint index = _level2 is null ? sid : sid & ((1u << StrtabSplit) - 1);
+        return MemoryMarshal.Cast<byte, ulong>(bank.Span.Slice((int)index * StreamTableEntry.Size, StreamTableEntry.Size));
+    }
+
+    /// <summary>
+    /// Makes the level-2 array that holds <paramref name="sid"/> (arm-smmu-v3.c arm_smmu_init_l2_strtab()): 2^SPLIT
+    /// aborting STEs, aligned to their size, then the level-1 descriptor in one 64-bit store (Span = SPLIT + 1) and
+    /// a non-leaf CFGI_STE, which a level-1 descriptor that becomes valid needs (spec §5.1.1).
+    /// </summary>
+    private void EnsureLevel2(uint sid)
+    {
+        if (_level2 is null)
+        {
+            return;
+        }
+
+        uint l1 = sid >> StrtabSplit;
+        lock (_level2Lock)
+        {
+            if (_level2[l1] is not null)
+            {
+                return;
+            }
+
+            long size = (long)StreamTableEntry.Size << StrtabSplit;
+            var bank = _memory.Allocate(size, (ulong)size);
+            var stes = MemoryMarshal.Cast<byte, ulong>(bank.Span);
+            for (int i = 0; i < 1 << StrtabSplit; i++)
+            {
+                stes[i * (StreamTableEntry.Size / 8)] = AbortSte.Word0;
+            }
+
+            Volatile.Write(ref _level2[l1], bank);
+            Volatile.Write(ref MemoryMarshal.Cast<byte, ulong>(_streamTable.Span)[(int)l1], bank.BaseAddress | (StrtabSplit + 1));
+        }
+
+        Span<SmmuCommand> cfgi = [SmmuCommandBuilder.CfgiSte(sid, leaf: false)];
+        Invalidate(cfgi, "CFGI_STE");
+    }
 
     /// <summary>Invalidates everything an ATS device cached (ATC_INV of the whole space).</summary>
     internal Errno InvalidateAtc(uint sid)
