@@ -9,64 +9,37 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// the domain's own ASID, as arm-smmu-v3.c arm_smmu_domain_alloc_paging_flags() chooses stage 1 when it exists and
 /// arm_smmu_make_s1_cd() fills the CD. Unmapping invalidates the range by ASID and the ATCs of attached ATS devices.
 /// </summary>
-internal sealed class SmmuS1Domain : IPagingDomain
+internal sealed class SmmuS1Domain : SmmuPagingDomain
 {
     private const int VaBits = 48;
-    private readonly PhysicalTableStore _tables;
 
     public SmmuS1Domain(SmmuV3Host host, ushort asid)
+        : base(host, VaBits, stage2: false)
     {
-        Host = host;
         Asid = asid;
-        _tables = new PhysicalTableStore(host.Memory);
-        Table = new AArch64PageTable(_tables, TableFormat.ForInputBits(TranslationGranule.Size4K, VaBits), stage2: false);
 
         // CD (Arm IHI 0070 §5.4): T0SZ for 48 bits, TG0 4K, IR0/OR0 write-back, SH0 inner shareable, EPD1, V, IPS =
         // the OAS (at most 48 bits, what 4K tables hold), AA64, R (record faults), A (abort faulting transactions).
-        CdAddress = _tables.AllocateTable(ContextDescriptor.Size);
+        CdAddress = Tables.AllocateTable(ContextDescriptor.Size);
         ulong w0 = (ulong)(64 - VaBits) | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 30) | (1UL << 31)
             | ((ulong)Math.Min(host.Probed.OasEncoding, 5) << 32) | (1UL << 41) | (1UL << 45) | (1UL << 46) | ((ulong)asid << 48);
-        _tables.Write(CdAddress + 8, Table.Root);
-        _tables.Write(CdAddress, w0); // V last
+        Tables.Write(CdAddress + 8, Table.Root);
+        Tables.Write(CdAddress, w0); // V last
     }
 
-    public SmmuV3Host Host { get; }
-
-    public IIommuInstance Iommu => Host;
-
     public ushort Asid { get; }
-
-    public AArch64PageTable Table { get; }
 
     /// <summary>Where the domain's CD is (the STE's S1ContextPtr).</summary>
     public ulong CdAddress { get; }
 
-    public bool IsNestParent => false;
-
-    public ulong ApertureStart => 0;
-
-    public ulong ApertureLast => (1UL << VaBits) - 1;
-
-    public Errno Map(ulong iova, ulong physicalAddress, ulong length, IommuProtection protection)
-    {
-        if (iova + length - 1 > ApertureLast)
-        {
-            return Errno.EINVAL;
-        }
-
-        Table.Map(iova, physicalAddress, length, protection);
-        return Errno.Success;
-    }
+    public override bool IsNestParent => false;
 
     /// <summary>Clears the range, then invalidates it (TLBI_NH_VA by ASID) and the ATCs before returning.</summary>
-    public Errno Unmap(ulong iova, ulong length)
+    public override Errno Unmap(ulong iova, ulong length)
     {
         Table.Unmap(iova, length);
         return Host.InvalidateRange(this, vmid: 0, Asid, nestParent: false, iova, length);
     }
-
-    public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection) =>
-        Table.TryTranslate(iova, out physicalAddress, out protection);
 
     /// <summary>
     /// A stage-1 STE (Config = stage 1 translate, stage 2 bypass) for the domain's CD: one CD (S1CDMax 0), CD
@@ -79,7 +52,7 @@ internal sealed class SmmuS1Domain : IPagingDomain
         return new StreamTableEntry(w0, w1, 0, 0);
     }
 
-    public void Free()
+    public override void Free()
     {
         // As SmmuS2Domain.Free: the ASID and the tables are reused only once the SMMU dropped every entry.
         Span<SmmuCommand> inv = [SmmuCommandBuilder.TlbiNhAsid(0, Asid)];
@@ -88,7 +61,7 @@ internal sealed class SmmuS1Domain : IPagingDomain
             return;
         }
 
-        _tables.Free();
+        Tables.Free();
         Host.FreeAsid(Asid);
     }
 }

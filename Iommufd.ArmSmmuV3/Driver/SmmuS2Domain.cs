@@ -9,61 +9,32 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// arm_smmu_domain_finalise() sizes it) tagged with its own VMID. Unmapping invalidates the
 /// SMMU's cached translations (and the ATCs of attached ATS devices) before it returns.
 /// </summary>
-internal sealed class SmmuS2Domain : IPagingDomain
+internal sealed class SmmuS2Domain : SmmuPagingDomain
 {
-    private readonly PhysicalTableStore _tables;
-
     public SmmuS2Domain(SmmuV3Host host, ushort vmid, bool nestParent)
+        : base(host, Math.Min(48, host.Probed.OutputAddressBits), stage2: true)
     {
-        Host = host;
         Vmid = vmid;
         IsNestParent = nestParent;
-        _tables = new PhysicalTableStore(host.Memory);
-        IpaBits = Math.Min(48, host.Probed.OutputAddressBits);
-        Table = new AArch64PageTable(_tables, TableFormat.ForInputBits(TranslationGranule.Size4K, IpaBits), stage2: true);
     }
-
-    public SmmuV3Host Host { get; }
-
-    public IIommuInstance Iommu => Host;
 
     public ushort Vmid { get; }
 
-    public AArch64PageTable Table { get; }
-
-    public bool IsNestParent { get; }
+    public override bool IsNestParent { get; }
 
     /// <summary>The IPA size the table translates.</summary>
-    public int IpaBits { get; }
-
-    public ulong ApertureStart => 0;
-
-    public ulong ApertureLast => (1UL << IpaBits) - 1;
-
-    public Errno Map(ulong iova, ulong physicalAddress, ulong length, IommuProtection protection)
-    {
-        if (iova + length - 1 > ApertureLast)
-        {
-            return Errno.EINVAL;
-        }
-
-        Table.Map(iova, physicalAddress, length, protection);
-        return Errno.Success;
-    }
+    public int IpaBits => InputBits;
 
     /// <summary>
     /// Clears the range from the table, then invalidates; returns once the SMMU dropped every cached translation
     /// and no DMA that translated through one can still land (the CMD_SYNC's completion). ETIMEDOUT when the SMMU
     /// did not complete it after every attempt: the caller must not reuse the memory.
     /// </summary>
-    public Errno Unmap(ulong iova, ulong length)
+    public override Errno Unmap(ulong iova, ulong length)
     {
         Table.Unmap(iova, length);
         return Host.InvalidateRange(this, Vmid, asid: -1, IsNestParent, iova, length);
     }
-
-    public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection) =>
-        Table.TryTranslate(iova, out physicalAddress, out protection);
 
     /// <summary>The stage-2 words of an STE for this domain (words 2 and 3).</summary>
     public (ulong Word2, ulong Word3) Stage2Words()
@@ -86,7 +57,7 @@ internal sealed class SmmuS2Domain : IPagingDomain
         return new StreamTableEntry(1 | (StreamTableEntry.ConfigS2Translate << 1), w1, w2, w3);
     }
 
-    public void Free()
+    public override void Free()
     {
         // Nothing may still use the VMID's entries once the domain is gone. If the SMMU never completed the
         // invalidation (logged and counted by Invalidate), the VMID and the tables stay allocated: a stale entry
@@ -97,7 +68,7 @@ internal sealed class SmmuS2Domain : IPagingDomain
             return;
         }
 
-        _tables.Free();
+        Tables.Free();
         Host.FreeVmid(Vmid);
     }
 }
