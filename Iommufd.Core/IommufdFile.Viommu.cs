@@ -284,6 +284,13 @@ public sealed partial class IommufdFile
                 return Errno.EOPNOTSUPP;
             }
 
+            // viommu.c iommufd_hw_queue_alloc_phys(): the page count of [iova, + length) must be computable.
+            ulong offset = nestingParentIova & (PhysicalMemory.PageSize - 1);
+            if (length > ulong.MaxValue - offset || offset + length > ulong.MaxValue - (PhysicalMemory.PageSize - 1))
+            {
+                return Errno.ERANGE;
+            }
+
             rc = viommu.ParentHwpt.Ioas.PinContiguous(nestingParentIova, length, out ulong basePa, out var pin);
             if (rc != Errno.Success)
             {

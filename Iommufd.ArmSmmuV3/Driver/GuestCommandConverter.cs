@@ -65,7 +65,7 @@ public static class GuestCommandConverter
             return Refusal.OpcodeNotAllowed;
         }
 
-        if (SmmuCommandLayout.HasReservedBitsSet(command) || command.SSec)
+        if (SmmuCommandLayout.HasReservedBitsSet(command, host.ArchMinorRevision) || command.SSec)
         {
             return Refusal.ReservedBits;
         }

@@ -24,6 +24,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 105, Level = LogLevel.Error, Message = "{Queue}: stopped by an unexpected exception (contained)")]
     public static partial void QueueFaulted(ILogger logger, string queue, Exception exception);
 
+    [LoggerMessage(EventId = 107, Level = LogLevel.Warning, Message = "{Smmu}: stage-2 fault {Event} kept by the host, never relayed to a guest")]
+    public static partial void Stage2Fault(ILogger logger, string smmu, Hardware.SmmuEvent @event);
+
     [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "{Smmu}: {Operation} could not complete its invalidation ({Errno}), attempt {Attempt} of {Attempts}")]
     public static partial void InvalidationIncomplete(ILogger logger, string smmu, string operation, Errno errno, int attempt, int attempts);
 }

@@ -10,14 +10,17 @@ public readonly record struct ProbedFeatures(
     bool Ats,
     bool Msi,
     bool Sev,
+    bool Asid16,
     bool Vmid16,
     bool RangeInvalidation,
     bool Ds,
+    bool TwoLevelStreamTable,
     int SidBits,
     int SsidBits,
     int CmdqLog2Size,
     int OutputAddressBits,
-    int OasEncoding)
+    int OasEncoding,
+    int ArchMinorRevision)
 {
     public static ProbedFeatures FromRegisters(SmmuV3 smmu)
     {
@@ -33,13 +36,16 @@ public readonly record struct ProbedFeatures(
             Ats: (idr0 & (1 << 10)) != 0,
             Msi: (idr0 & (1 << 13)) != 0,
             Sev: (idr0 & (1 << 14)) != 0,
+            Asid16: (idr0 & (1 << 12)) != 0,
             Vmid16: (idr0 & (1 << 18)) != 0,
             RangeInvalidation: (idr3 & (1 << 10)) != 0,
             Ds: (idr5 & (1 << 7)) != 0,
+            TwoLevelStreamTable: ((idr0 >> 27) & 3) == 1,
             SidBits: (int)(idr1 & 0x3F),
             SsidBits: (int)((idr1 >> 6) & 0x1F),
             CmdqLog2Size: (int)((idr1 >> 21) & 0x1F),
             OutputAddressBits: oas switch { 0 => 32, 1 => 36, 2 => 40, 3 => 42, 4 => 44, 5 => 48, _ => 52 },
-            OasEncoding: oas);
+            OasEncoding: oas,
+            ArchMinorRevision: (int)(smmu.ReadRegister((uint)SmmuRegister.AIDR) & 0xF));
     }
 }

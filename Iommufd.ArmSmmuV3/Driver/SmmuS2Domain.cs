@@ -5,76 +5,43 @@ using Iommufd.Core.Driver;
 namespace Iommufd.ArmSmmuV3.Driver;
 
 /// <summary>
-/// A paging domain: a stage-2 table (4K granule, 48-bit IPA) tagged with its own VMID. Unmapping invalidates the
+/// A paging domain: a stage-2 table (4K granule, an IPA as wide as the OAS up to 48 bits, as arm-smmu-v3.c
+/// arm_smmu_domain_finalise() sizes it) tagged with its own VMID. Unmapping invalidates the
 /// SMMU's cached translations (and the ATCs of attached ATS devices) before it returns.
 /// </summary>
-internal sealed class SmmuS2Domain : IPagingDomain
+internal sealed class SmmuS2Domain : SmmuPagingDomain
 {
-    private const int IpaBits = 48;
-    private readonly PhysicalTableStore _tables;
-
     public SmmuS2Domain(SmmuV3Host host, ushort vmid, bool nestParent)
+        : base(host, Math.Min(48, host.Probed.OutputAddressBits), stage2: true)
     {
-        Host = host;
         Vmid = vmid;
         IsNestParent = nestParent;
-        _tables = new PhysicalTableStore(host.Memory);
-        Table = new AArch64PageTable(_tables, TableFormat.ForInputBits(TranslationGranule.Size4K, IpaBits), stage2: true);
     }
-
-    public SmmuV3Host Host { get; }
-
-    public IIommuInstance Iommu => Host;
 
     public ushort Vmid { get; }
 
-    public AArch64PageTable Table { get; }
+    public override bool IsNestParent { get; }
 
-    public bool IsNestParent { get; }
-
-    public ulong ApertureStart => 0;
-
-    public ulong ApertureLast => (1UL << Math.Min(IpaBits, Host.Probed.OutputAddressBits)) - 1;
-
-    public Errno Map(ulong iova, ulong physicalAddress, ulong length, IommuProtection protection)
-    {
-        if (iova + length - 1 > ApertureLast)
-        {
-            return Errno.EINVAL;
-        }
-
-        Table.Map(iova, physicalAddress, length, protection);
-        return Errno.Success;
-    }
+    /// <summary>The IPA size the table translates.</summary>
+    public int IpaBits => InputBits;
 
     /// <summary>
     /// Clears the range from the table, then invalidates; returns once the SMMU dropped every cached translation
     /// and no DMA that translated through one can still land (the CMD_SYNC's completion). ETIMEDOUT when the SMMU
     /// did not complete it after every attempt: the caller must not reuse the memory.
     /// </summary>
-    public Errno Unmap(ulong iova, ulong length)
+    public override Errno Unmap(ulong iova, ulong length)
     {
         Table.Unmap(iova, length);
-
-        // A nest parent also backs guest stage-1 entries tagged with its VMID: drop both stages, then the ATCs of
-        // attached ATS devices.
-        Span<SmmuCommand> commands = stackalloc SmmuCommand[HostCommandQueue.MaxBatch];
-        commands[0] = SmmuCommandBuilder.TlbiS12Vmall(Vmid);
-        var rc = Errno.Success;
-        int count = Host.AddAtcInvalidations(this, commands, 1, ref rc);
-        var last = Host.Invalidate(commands[..count], "unmap");
-        return rc != Errno.Success ? rc : last;
+        return Host.InvalidateRange(this, Vmid, asid: -1, IsNestParent, iova, length);
     }
-
-    public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection) =>
-        Table.TryTranslate(iova, out physicalAddress, out protection);
 
     /// <summary>The stage-2 words of an STE for this domain (words 2 and 3).</summary>
     public (ulong Word2, ulong Word3) Stage2Words()
     {
         ulong w2 = Vmid
-            | (16UL << 32) // S2T0SZ: 48-bit IPA
-            | (2UL << 38) // S2SL0: start at level 0 (4K granule)
+            | ((ulong)(64 - IpaBits) << 32) // S2T0SZ
+            | ((ulong)(2 - Table.Format.StartLevel) << 38) // S2SL0 (4K granule: 0 = level 2, 1 = level 1, 2 = level 0)
             | (1UL << 40) | (1UL << 42) | (3UL << 44) // S2IR0/S2OR0 write-back, S2SH0 inner shareable
             | ((ulong)Math.Min(Host.Probed.OasEncoding, 5) << 48) // S2PS
             | (1UL << 51) // S2AA64
@@ -90,7 +57,7 @@ internal sealed class SmmuS2Domain : IPagingDomain
         return new StreamTableEntry(1 | (StreamTableEntry.ConfigS2Translate << 1), w1, w2, w3);
     }
 
-    public void Free()
+    public override void Free()
     {
         // Nothing may still use the VMID's entries once the domain is gone. If the SMMU never completed the
         // invalidation (logged and counted by Invalidate), the VMID and the tables stay allocated: a stale entry
@@ -101,7 +68,7 @@ internal sealed class SmmuS2Domain : IPagingDomain
             return;
         }
 
-        _tables.Free();
+        Tables.Free();
         Host.FreeVmid(Vmid);
     }
 }

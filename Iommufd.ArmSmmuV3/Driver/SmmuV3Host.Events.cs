@@ -5,16 +5,22 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.ArmSmmuV3.Driver;
 
 // Interrupts: the event queue is drained and faults of devices owned by a guest are relayed to the vIOMMU's
-// vEVENTQ with the StreamID rewritten to the vSID (arm-smmu-v3-iommufd.c arm_vmaster_report_event()).
+// vEVENTQ with the StreamID rewritten to the vSID (arm-smmu-v3-iommufd.c arm_vmaster_report_event()). Only
+// records with S2 = 0 go to a guest (arm-smmu-v3.c arm_smmu_handle_event()): a stage-2 fault is the host's, its
+// IPA an address of the host's stage 2, so it is logged and counted and never relayed.
 public sealed partial class SmmuV3Host
 {
     private const uint OverflowFlag = 1u << 31;
 
     private readonly Lock _eventDrainLock = new(); // one drainer at a time
     private long _eventsRelayed;
+    private long _stage2Faults;
 
     /// <summary>Events relayed to vEVENTQs.</summary>
     public long EventsRelayed => Interlocked.Read(ref _eventsRelayed);
+
+    /// <summary>Stage-2 faults of devices owned by a guest, which the host kept.</summary>
+    public long Stage2FaultsKept => Interlocked.Read(ref _stage2Faults);
 
     /// <summary>Every event the host read, relayed or not (for diagnostics and tests).</summary>
     public event Action<SmmuEvent>? EventReceived;
@@ -92,6 +98,14 @@ public sealed partial class SmmuV3Host
         if (!IsForwarded(record.Id))
         {
             Log.EventNotRelayed(_logger, Name, record, "not an event a guest may see");
+            return;
+        }
+
+        if (record.Stage2)
+        {
+            Interlocked.Increment(ref _stage2Faults);
+            SmmuV3Metrics.RecordStage2Fault(Name);
+            Log.Stage2Fault(_logger, Name, record);
             return;
         }
 

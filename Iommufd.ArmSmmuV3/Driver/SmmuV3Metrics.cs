@@ -5,7 +5,7 @@ namespace Iommufd.ArmSmmuV3.Driver;
 
 /// <summary>
 /// The SMMUv3 driver's instruments (meter <c>Iommufd.ArmSmmuV3</c>): queue waits that timed out, invalidations that
-/// could not complete, contained engine faults, and the engine threads alive. Tags are built only when observed.
+/// could not complete, stage-2 faults kept by the host, contained engine faults, and the engine threads alive. Tags are built only when observed.
 /// </summary>
 public static class SmmuV3Metrics
 {
@@ -18,6 +18,8 @@ public static class SmmuV3Metrics
     private static readonly Counter<long> Incomplete = Meter.CreateCounter<long>("iommufd.smmuv3.invalidations_incomplete", description: "Unmaps, detaches and domain frees whose invalidation did not complete after every retry");
 
     private static readonly Counter<long> Faults = Meter.CreateCounter<long>("iommufd.smmuv3.queue_faults", description: "Command queues stopped by an unexpected exception, contained on the consuming thread");
+
+    private static readonly Counter<long> Stage2Faults = Meter.CreateCounter<long>("iommufd.smmuv3.stage2_faults", description: "Stage-2 fault events the host kept (never relayed to a guest's vEVENTQ)");
 
     private static readonly ObservableGauge<long> EngineThreads = Meter.CreateObservableGauge("iommufd.engine_threads", () => QueueEngine.LiveThreads, description: "Queue engine threads alive");
 
@@ -34,6 +36,14 @@ public static class SmmuV3Metrics
         if (Incomplete.Enabled)
         {
             Incomplete.Add(1, new KeyValuePair<string, object?>("smmu", smmu), new KeyValuePair<string, object?>("operation", operation));
+        }
+    }
+
+    internal static void RecordStage2Fault(string smmu)
+    {
+        if (Stage2Faults.Enabled)
+        {
+            Stage2Faults.Add(1, new KeyValuePair<string, object?>("smmu", smmu));
         }
     }
 

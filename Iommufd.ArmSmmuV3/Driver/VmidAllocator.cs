@@ -1,6 +1,6 @@
 namespace Iommufd.ArmSmmuV3.Driver;
 
-/// <summary>Hands out VMIDs 1..max (0 is kept for bypass and stage-1-only configurations).</summary>
+/// <summary>Hands out VMIDs (or ASIDs) 1..max; 0 is kept for bypass and stage-1-only configurations.</summary>
 internal sealed class VmidAllocator(int bits)
 {
     private readonly Lock _lock = new(); // guards _used and _next

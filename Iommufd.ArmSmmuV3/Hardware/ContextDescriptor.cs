@@ -15,6 +15,15 @@ public readonly record struct ContextDescriptor(ulong Word0, ulong Word1, ulong 
 
     public bool Endi => (Word0 & (1UL << 15)) != 0;
 
+    /// <summary>T1SZ [21:16].</summary>
+    public int T1sz => (int)((Word0 >> 16) & 0x3F);
+
+    /// <summary>TG1 [23:22]: 0 reserved, 1 = 16K, 2 = 4K, 3 = 64K.</summary>
+    public int Tg1 => (int)((Word0 >> 22) & 0x3);
+
+    /// <summary>EPD1 [30]: no walks through TTB1.</summary>
+    public bool Epd1 => (Word0 & (1UL << 30)) != 0;
+
     public bool Valid => (Word0 & (1UL << 31)) != 0;
 
     /// <summary>IPS [34:32].</summary>
@@ -37,18 +46,18 @@ public readonly record struct ContextDescriptor(ulong Word0, ulong Word1, ulong 
 
     public ushort Asid => (ushort)(Word0 >> 48);
 
+    /// <summary>The whole TTB0 field [119:68] (address bits [55:4]; [55:52] are RES0 on SMMUv3.1).</summary>
+    public ulong Ttb0Field => Word1 & 0x00FF_FFFF_FFFF_FFF0;
+
+    /// <summary>The whole TTB1 field [183:132].</summary>
+    public ulong Ttb1Field => Word2 & 0x00FF_FFFF_FFFF_FFF0;
+
     /// <summary>TTB0 [51:4] of word 1.</summary>
     public ulong Ttb0 => Word1 & 0x000F_FFFF_FFFF_FFF0;
 
     public TranslationGranule Granule => Tg0 switch { 1 => TranslationGranule.Size64K, 2 => TranslationGranule.Size16K, _ => TranslationGranule.Size4K };
 
     public TableFormat Format => TableFormat.ForInputBits(Granule, 64 - T0sz);
-
-    /// <summary>
-    /// True when the model can use the CD: V, AA64 and A set, S, HA and HD clear, little-endian, T0SZ in 16..39 and
-    /// a defined granule (otherwise C_BAD_CD, Arm IHI 0070 §5.4).
-    /// </summary>
-    public bool IsUsable => Valid && Aa64 && Abort && !Stall && !Ha && !Hd && !Endi && T0sz is >= 16 and <= 39 && Tg0 != 3;
 
     public static ContextDescriptor Read(ReadOnlySpan<byte> bytes)
     {

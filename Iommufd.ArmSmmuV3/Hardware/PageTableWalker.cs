@@ -1,7 +1,8 @@
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
-/// A VMSAv8-64 table walker for one stage (4K, 16K and 64K granules; 48-bit output). It reads descriptors through
+/// A VMSAv8-64 table walker for one stage (4K, 16K and 64K granules; 48-bit output), which checks table and
+/// output addresses against <c>outputBits</c> (the effective IPS or S2PS). It reads descriptors through
 /// an <see cref="ITableMemory"/> struct (so no allocation per walk) and reports the leaf's permissions; the
 /// caller checks them against the access.
 /// </summary>
@@ -24,7 +25,7 @@ internal static class PageTableWalker
             var read = memory.TryRead(address, out ulong descriptor);
             if (read != TranslationFault.None)
             {
-                return WalkResult.Failed(read, level);
+                return WalkResult.Failed(read, level, address);
             }
 
             if ((descriptor & Descriptor.Valid) == 0)
@@ -35,7 +36,13 @@ internal static class PageTableWalker
             bool tableOrPage = (descriptor & Descriptor.TableOrPage) != 0;
             if (level < 3 && tableOrPage)
             {
+                // Next-level table addresses are checked against the output size too (spec §5.4 IPS, §5.2 S2PS).
                 table = Descriptor.Address(descriptor, format.PageShift);
+                if (outputBits < 64 && (table >> outputBits) != 0)
+                {
+                    return WalkResult.Failed(TranslationFault.AddressSize, level);
+                }
+
                 continue;
             }
 

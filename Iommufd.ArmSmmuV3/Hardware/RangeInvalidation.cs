@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
@@ -6,6 +8,36 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// </summary>
 public static class RangeInvalidation
 {
+    /// <summary>NUM is five bits: one range TLBI covers at most 32 units of 2^SCALE pages.</summary>
+    private const int MaxUnits = 32;
+
+    /// <summary>SCALE is five bits without IDR5.DS.</summary>
+    private const int MaxScale = 31;
+
+    /// <summary>
+    /// The first range TLBI for <paramref name="pages"/> pages (spec §4.4.1.1; as arm-smmu-v3.c
+    /// __arm_smmu_tlb_inv_range() splits a range): SCALE is the number of trailing zero bits of the page count
+    /// (capped at 31) and NUM + 1 the five bits above it, so each command takes away the lowest set bits and the
+    /// count falls to zero in at most ⌈64 / 5⌉ steps. Returns the pages that command covers.
+    /// </summary>
+    public static (byte Num, byte Scale, ulong Pages) NextRange(ulong pages)
+    {
+        ArgumentOutOfRangeException.ThrowIfZero(pages);
+        int scale = BitOperations.TrailingZeroCount(pages);
+        ulong units;
+        if (scale > MaxScale)
+        {
+            scale = MaxScale;
+            units = Math.Min(pages >> MaxScale, MaxUnits);
+        }
+        else
+        {
+            units = (pages >> scale) & (MaxUnits - 1); // odd, so never 0
+        }
+
+        return ((byte)(units - 1), (byte)scale, units << scale);
+    }
+
     /// <summary>
     /// Without IDR3.RIL, TG, TTL, NUM and SCALE are RES0; with TG = 0, TTL, NUM and SCALE are RES0; SCALE[5] exists
     /// only with IDR5.DS; and NUM = SCALE = 0 with an effective TTL of 0 is the Reserved combination. TTL = 1 with

@@ -107,6 +107,9 @@ public static class SmmuCommandLayout
     /// <summary>Bits [55:52] of a PA, IPA or MSIAddress field, RES0 in SMMUv3.1–v3.3.</summary>
     public const ulong W1_PA_55_52 = 0x00F0_0000_0000_0000;
 
+    /// <summary>Bits [55:48] of a PA, IPA or MSIAddress field, RES0 in SMMUv3.0.</summary>
+    public const ulong W1_PA_55_48 = 0x00FF_0000_0000_0000;
+
     /// <summary>CFGI_STE_RANGE Range, w1[4:0].</summary>
     public const ulong W1_RANGE = 0x1F;
 
@@ -154,6 +157,34 @@ public static class SmmuCommandLayout
     {
         DefinedMask(command.Opcode, out ulong w0, out ulong w1);
         return ((command.Word0 & ~w0) | (command.Word1 & ~w1)) != 0;
+    }
+
+    /// <summary>
+    /// Whether any bit of <paramref name="command"/> is RES0 on this implementation (spec §4.1.5): outside its
+    /// opcode's fields, or in a field this SMMU does not have: TTL128 (no VMSAv9-128 descriptors), and address bits
+    /// above the implemented size in a PA, IPA or MSIAddress field (bits [55:52] in SMMUv3.1–v3.3, [55:48] in
+    /// SMMUv3.0, per <paramref name="archMinorRevision"/>, SMMU_AIDR.ArchMinorRev). The model and the host's guest
+    /// command checks both use it, so that they refuse the same commands.
+    /// </summary>
+    public static bool HasReservedBitsSet(in SmmuCommand command, int archMinorRevision)
+    {
+        if (HasReservedBitsSet(command))
+        {
+            return true;
+        }
+
+        if (!TryGetFields(command.Opcode, out var fields))
+        {
+            return false;
+        }
+
+        ulong unimplemented = (fields & SmmuCommandFields.Ttl128) != 0 ? W1_TTL128 : 0;
+        if ((fields & (SmmuCommandFields.Ipa | SmmuCommandFields.Pa | SmmuCommandFields.MsiAddress)) != 0 && archMinorRevision < 4)
+        {
+            unimplemented |= archMinorRevision == 0 ? W1_PA_55_48 : W1_PA_55_52;
+        }
+
+        return (command.Word1 & unimplemented) != 0;
     }
 
     /// <summary>The fields an architected opcode defines; false for Reserved and IMPLEMENTATION DEFINED ones.</summary>

@@ -22,12 +22,23 @@ public readonly record struct SmmuEvent(ulong Word0, ulong Word1, ulong Word2, u
     /// <summary>CLASS [41:40]: 0 CD, 1 TTD, 2 IN.</summary>
     public int Class => (int)((Word1 >> 40) & 3);
 
+    /// <summary>TTRnW [44]: a stage-2 Permission fault of a stage-1 table access (CLASS = TT) came from a read.</summary>
+    public bool TableRead => (Word1 & (1UL << 44)) != 0;
+
     public ulong InputAddress => Word2;
 
     public ulong Ipa => Word3 & 0x000F_FFFF_FFFF_F000;
 
-    /// <summary>Builds a record; <paramref name="ssid"/> null means no substream (SSV = 0).</summary>
-    public static SmmuEvent Create(SmmuEventId id, uint sid, uint? ssid = null, ulong inputAddress = 0, bool read = false, bool stage2 = false, int eventClass = 0, ulong ipa = 0)
+    /// <summary>FetchAddr [55:3] of word 3 (F_STE_FETCH, F_CD_FETCH, F_WALK_EABT: spec §7.3.4, §7.3.10, §7.3.12).</summary>
+    public ulong FetchAddress => Word3 & 0x00FF_FFFF_FFFF_FFF8;
+
+    /// <summary>
+    /// Builds a record; <paramref name="ssid"/> null means no substream (SSV = 0). Word 3 holds the IPA of a fault
+    /// (translation-class events) or the FetchAddr of an abort (fetch events); a record has one or the other.
+    /// </summary>
+    public static SmmuEvent Create(
+        SmmuEventId id, uint sid, uint? ssid = null, ulong inputAddress = 0, bool read = false, bool stage2 = false, int eventClass = 0,
+        ulong ipa = 0, ulong fetchAddress = 0, bool tableRead = false)
     {
         ulong w0 = (byte)id | ((ulong)sid << 32);
         if (ssid is uint s)
@@ -35,8 +46,8 @@ public readonly record struct SmmuEvent(ulong Word0, ulong Word1, ulong Word2, u
             w0 |= (1UL << 11) | ((ulong)(s & 0xFFFFF) << 12);
         }
 
-        ulong w1 = (read ? 1UL << 35 : 0) | (stage2 ? 1UL << 39 : 0) | ((ulong)(eventClass & 3) << 40);
-        return new SmmuEvent(w0, w1, inputAddress, ipa & 0x000F_FFFF_FFFF_F000);
+        ulong w1 = (read ? 1UL << 35 : 0) | (stage2 ? 1UL << 39 : 0) | ((ulong)(eventClass & 3) << 40) | (tableRead ? 1UL << 44 : 0);
+        return new SmmuEvent(w0, w1, inputAddress, (ipa & 0x000F_FFFF_FFFF_F000) | (fetchAddress & 0x00FF_FFFF_FFFF_FFF8));
     }
 
     /// <summary>The same record with the StreamID field replaced (a host relays faults with the guest's vSID).</summary>

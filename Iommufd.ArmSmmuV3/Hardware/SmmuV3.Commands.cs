@@ -98,7 +98,7 @@ public sealed partial class SmmuV3 : ICommandExecutor
     public CommandError CheckLegal(in SmmuCommand command)
     {
         var f = Features;
-        if (!SmmuCommandLayout.IsDefined(command.Opcode) || SmmuCommandLayout.HasReservedBitsSet(command) || command.SSec)
+        if (!SmmuCommandLayout.IsDefined(command.Opcode) || SmmuCommandLayout.HasReservedBitsSet(command, f.ArchMinorRevision) || command.SSec)
         {
             return CommandError.CERROR_ILL;
         }

@@ -6,6 +6,8 @@ public sealed partial class SmmuV3
     internal const uint Cr0SmmuEn = 1 << 0;
     internal const uint Cr0EventqEn = 1 << 2;
     internal const uint Cr0CmdqEn = 1 << 3;
+    internal const uint Cr2RecInvSid = 1 << 1;
+    internal const uint Cr2Ptm = 1 << 2;
     private const uint GbpaAbort = 1 << 20;
     private const uint GbpaUpdate = 1u << 31;
     private const uint IrqCtrlGerror = 1 << 0;
@@ -94,7 +96,7 @@ public sealed partial class SmmuV3
                 _cr1 = v32;
                 break;
             case (uint)SmmuRegister.CR2:
-                _cr2 = v32;
+                _cr2 = v32 & 0x7; // E2H, RECINVSID, PTM
                 break;
             case (uint)SmmuRegister.GBPA:
                 if ((v32 & GbpaUpdate) != 0)

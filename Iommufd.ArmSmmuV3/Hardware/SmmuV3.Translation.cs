@@ -9,6 +9,15 @@ public sealed partial class SmmuV3
 {
     private const ulong StrtabBaseAddressMask = 0x000F_FFFF_FFFF_FFC0;
 
+    /// <summary>Event CLASS (spec §7.3): the fault arose fetching a CD.</summary>
+    private const int ClassCd = 0;
+
+    /// <summary>Event CLASS: the fault arose fetching a stage-1 translation table descriptor.</summary>
+    private const int ClassTt = 1;
+
+    /// <summary>Event CLASS: the input address caused the fault.</summary>
+    private const int ClassIn = 2;
+
     /// <summary>
     /// A DMA transaction from the device with StreamID <paramref name="sid"/>, split at 4 KiB boundaries, each
     /// piece translated and then performed on physical memory.
@@ -74,13 +83,29 @@ public sealed partial class SmmuV3
             return DmaStatus.Blocked;
         }
 
-        switch (ste.Config)
+        if (ste.Config < StreamTableEntry.ConfigBypass)
         {
-            case StreamTableEntry.ConfigAbort:
-                return DmaStatus.Blocked; // abort without an event
-            case StreamTableEntry.ConfigBypass:
-                physicalAddress = iova;
-                return DmaStatus.Ok;
+            return DmaStatus.Blocked; // 0b000 and the reserved 0b0xx: abort without an event (spec §5.2 Config)
+        }
+
+        // Substreams enabled (S1CDMax > 0): a transaction without a SubstreamID follows S1DSS (spec §5.2 S1DSS):
+        // terminate (0b00, and the reserved 0b11), bypass stage 1 (0b01), or use the CD of substream 0 (0b10).
+        bool stage1 = ste.Stage1Enabled;
+        if (stage1 && Features.SsidBits != 0 && ste.S1CdMax != 0 && ste.S1Dss != 2)
+        {
+            if (ste.S1Dss != 1)
+            {
+                RecordEvent(SmmuEvent.Create(SmmuEventId.F_STREAM_DISABLED, sid));
+                return DmaStatus.Blocked;
+            }
+
+            stage1 = false;
+        }
+
+        if (!stage1 && !ste.Stage2Enabled)
+        {
+            physicalAddress = iova;
+            return DmaStatus.Ok;
         }
 
         var atc = ste.Eats == 1 ? deviceAtc : null;
@@ -91,12 +116,12 @@ public sealed partial class SmmuV3
         }
 
         ushort vmid = Features.Stage2 ? ste.S2Vmid : (ushort)0;
-        var stage = ste.Stage1Enabled ? (ste.Stage2Enabled ? TlbStage.Nested : TlbStage.Stage1) : TlbStage.Stage2;
+        var stage = stage1 ? (ste.Stage2Enabled ? TlbStage.Nested : TlbStage.Stage1) : TlbStage.Stage2;
         ContextDescriptor cd = default;
         int asid = TlbEntry.NoAsid;
-        if (ste.Stage1Enabled)
+        if (stage1)
         {
-            if (!TryGetCd(sid, ste, configGeneration, out cd))
+            if (!TryGetCd(sid, ste, configGeneration, iova, write, out cd))
             {
                 return DmaStatus.Blocked;
             }
@@ -121,12 +146,39 @@ public sealed partial class SmmuV3
 
         atc?.TryInsert(0, entry, atcGeneration);
         var status = Use(entry, iova, write, out physicalAddress);
-        if (status == DmaStatus.PermissionFault && (stage == TlbStage.Stage2 ? ste.S2R : cd.Record))
+        if (status == DmaStatus.PermissionFault)
         {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.F_PERMISSION, sid, null, iova, read: !write, stage2: stage == TlbStage.Stage2, eventClass: 2));
+            RecordPermissionFault(sid, ste, cd, stage, iova, write);
         }
 
         return status;
+    }
+
+    /// <summary>
+    /// The F_PERMISSION of a cached entry that forbids the access (spec §7.3.16): at stage 1 (S2 = 0) or stage 2
+    /// (S2 = 1, with the IPA), CLASS = IN. A combined nested entry holds only the intersection of both stages'
+    /// permissions, so the walk is done again to find the stage that forbids it and the IPA.
+    /// </summary>
+    private void RecordPermissionFault(uint sid, in StreamTableEntry ste, in ContextDescriptor cd, TlbStage stage, ulong iova, bool write)
+    {
+        bool stage2 = stage == TlbStage.Stage2;
+        ulong ipa = stage2 ? iova : 0;
+        if (stage == TlbStage.Nested)
+        {
+            int s2Bits = ConfigurationValidity.EffectiveSize(ste.S2Ps, Features);
+            var viaStage2 = new Stage2Memory(_memory, ste, s2Bits);
+            var s1 = PageTableWalker.Walk(ref viaStage2, cd.Format, cd.Ttb0, iova, stage2: false, ConfigurationValidity.EffectiveSize(cd.Ips, Features));
+            if (!s1.IsFault && (write ? s1.Writable : s1.Readable))
+            {
+                stage2 = true;
+                ipa = s1.Output(iova);
+            }
+        }
+
+        if (stage2 ? ste.S2R : cd.Record)
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.F_PERMISSION, sid, null, iova, read: !write, stage2: stage2, eventClass: ClassIn, ipa: ipa));
+        }
     }
 
     private static DmaStatus Use(in TlbEntry entry, ulong iova, bool write, out ulong physicalAddress)
@@ -135,33 +187,47 @@ public sealed partial class SmmuV3
         return (write ? entry.Writable : entry.Readable) ? DmaStatus.Ok : DmaStatus.PermissionFault;
     }
 
-    /// <summary>Walks the table(s) for a miss and builds the IOTLB entry; records the fault event on failure.</summary>
+    /// <summary>
+    /// Walks the table(s) for a miss and builds the IOTLB entry; records the fault event on failure with the
+    /// fields of spec §7.3.12–§7.3.16: S2 and CLASS (TT for a stage-2 fault or an abort of a stage-1 table access,
+    /// IN otherwise), the IPA of a stage-2 fault, the FetchAddr of an abort. Stage 1 outputs are checked against
+    /// CD.IPS and stage 2 outputs against STE.S2PS, each capped at the OAS.
+    /// </summary>
     private DmaStatus Walk(uint sid, in StreamTableEntry ste, in ContextDescriptor cd, TlbStage stage, ushort vmid, ulong iova, bool write, out TlbEntry entry)
     {
         Interlocked.Increment(ref _walks);
         entry = default;
-        int oas = Features.OutputAddressBits;
+        int s2Bits = ConfigurationValidity.EffectiveSize(ste.S2Ps, Features);
         if (stage == TlbStage.Stage2)
         {
             var direct = new DirectMemory(_memory);
-            var s2 = PageTableWalker.Walk(ref direct, ste.Stage2Format, ste.S2Ttb, iova, stage2: true, oas);
+            var s2 = PageTableWalker.Walk(ref direct, ste.Stage2Format, ste.S2Ttb, iova, stage2: true, s2Bits);
             if (s2.IsFault)
             {
-                return Fault(sid, s2.Fault, iova, write, stage2: true, eventClass: 2, ipa: iova, record: ste.S2R);
+                return Fault(sid, s2, iova, write, stage2: true, ClassIn, ipa: iova, record: ste.S2R);
             }
 
             entry = new TlbEntry(vmid, TlbEntry.NoAsid, stage, iova & ~((1UL << s2.BlockShift) - 1), s2.BlockShift, s2.Level, s2.OutputBase, s2.Readable, s2.Writable);
             return DmaStatus.Ok;
         }
 
+        if (cd.Epd0)
+        {
+            // EPD0: a TLB miss through TTB0 is a Translation fault without a walk (spec §5.4 EPD0, §5.4.1.1).
+            return Fault(sid, WalkResult.Failed(TranslationFault.Translation, 0), iova, write, stage2: false, ClassIn, ipa: 0, record: cd.Record);
+        }
+
+        int ipsBits = ConfigurationValidity.EffectiveSize(cd.Ips, Features);
         WalkResult s1;
         if (stage == TlbStage.Stage1)
         {
             var direct = new DirectMemory(_memory);
-            s1 = PageTableWalker.Walk(ref direct, cd.Format, cd.Ttb0, iova, stage2: false, oas);
+            s1 = PageTableWalker.Walk(ref direct, cd.Format, cd.Ttb0, iova, stage2: false, ipsBits);
             if (s1.IsFault)
             {
-                return Fault(sid, s1.Fault, iova, write, stage2: false, eventClass: 2, ipa: 0, record: cd.Record);
+                // An abort reading a stage-1 descriptor is CLASS = TT, unlike the other stage-1 faults (§7.3.12).
+                int eventClass = s1.Fault == TranslationFault.WalkExternalAbort ? ClassTt : ClassIn;
+                return Fault(sid, s1, iova, write, stage2: false, eventClass, ipa: 0, record: cd.Record);
             }
 
             int asid1 = s1.Global ? TlbEntry.NoAsid : cd.Asid;
@@ -170,20 +236,22 @@ public sealed partial class SmmuV3
         }
 
         // Nested: every stage-1 table address is an IPA that stage 2 translates first.
-        var viaStage2 = new Stage2Memory(_memory, ste, oas);
-        s1 = PageTableWalker.Walk(ref viaStage2, cd.Format, cd.Ttb0, iova, stage2: false, 48);
+        var viaStage2 = new Stage2Memory(_memory, ste, s2Bits);
+        s1 = PageTableWalker.Walk(ref viaStage2, cd.Format, cd.Ttb0, iova, stage2: false, ipsBits);
         if (s1.IsFault)
         {
             bool atStage2 = viaStage2.FaultAtStage2;
-            return Fault(sid, s1.Fault, iova, write, stage2: atStage2, eventClass: atStage2 ? 1 : 2, ipa: viaStage2.FaultIpa, record: atStage2 ? ste.S2R : cd.Record);
+            bool tableAccess = atStage2 || s1.Fault == TranslationFault.WalkExternalAbort;
+            var reported = s1 with { FetchAddress = viaStage2.FetchAddress };
+            return Fault(sid, reported, iova, write, atStage2, tableAccess ? ClassTt : ClassIn, ipa: viaStage2.FaultIpa, record: atStage2 ? ste.S2R : cd.Record);
         }
 
         ulong ipa = s1.Output(iova);
         var direct2 = new DirectMemory(_memory);
-        var s2n = PageTableWalker.Walk(ref direct2, ste.Stage2Format, ste.S2Ttb, ipa, stage2: true, oas);
+        var s2n = PageTableWalker.Walk(ref direct2, ste.Stage2Format, ste.S2Ttb, ipa, stage2: true, s2Bits);
         if (s2n.IsFault)
         {
-            return Fault(sid, s2n.Fault, iova, write, stage2: true, eventClass: 2, ipa: ipa, record: ste.S2R);
+            return Fault(sid, s2n, iova, write, stage2: true, ClassIn, ipa: ipa, record: ste.S2R);
         }
 
         int shift = Math.Min(s1.BlockShift, s2n.BlockShift);
@@ -194,9 +262,14 @@ public sealed partial class SmmuV3
         return DmaStatus.Ok;
     }
 
-    private DmaStatus Fault(uint sid, TranslationFault fault, ulong iova, bool write, bool stage2, int eventClass, ulong ipa, bool record)
+    /// <summary>
+    /// Records the event of a failed walk: <paramref name="iova"/> and <paramref name="write"/> are the
+    /// transaction's (InputAddr, RnW), never those of the walk's own accesses, which are reads (TTRnW = 1 for a
+    /// CLASS = TT Permission fault, §7.3.16).
+    /// </summary>
+    private DmaStatus Fault(uint sid, in WalkResult walk, ulong iova, bool write, bool stage2, int eventClass, ulong ipa, bool record)
     {
-        var id = fault switch
+        var id = walk.Fault switch
         {
             TranslationFault.AddressSize => SmmuEventId.F_ADDR_SIZE,
             TranslationFault.AccessFlag => SmmuEventId.F_ACCESS,
@@ -205,13 +278,18 @@ public sealed partial class SmmuV3
             _ => SmmuEventId.F_TRANSLATION,
         };
 
-        // External aborts are always recorded; translation-class faults only when CD.R / STE.S2R say so.
-        if (record || id == SmmuEventId.F_WALK_EABT)
+        // External aborts are always recorded (FetchAddr, no IPA); the others when CD.R / STE.S2R say so (§5.5).
+        if (id == SmmuEventId.F_WALK_EABT)
         {
-            RecordEvent(SmmuEvent.Create(id, sid, null, iova, read: !write, stage2: stage2, eventClass: eventClass, ipa: ipa));
+            RecordEvent(SmmuEvent.Create(id, sid, null, iova, read: !write, stage2: stage2, eventClass: eventClass, fetchAddress: walk.FetchAddress));
+        }
+        else if (record)
+        {
+            bool tableRead = id == SmmuEventId.F_PERMISSION && eventClass == ClassTt;
+            RecordEvent(SmmuEvent.Create(id, sid, null, iova, read: !write, stage2: stage2, eventClass: eventClass, ipa: stage2 ? ipa : 0, tableRead: tableRead));
         }
 
-        return fault == TranslationFault.Permission ? DmaStatus.PermissionFault : DmaStatus.TranslationFault;
+        return walk.Fault == TranslationFault.Permission ? DmaStatus.PermissionFault : DmaStatus.TranslationFault;
     }
 
     /// <summary>The STE for <paramref name="sid"/>: from the configuration cache, or fetched and checked.</summary>
@@ -228,24 +306,27 @@ public sealed partial class SmmuV3
         ulong tableBase = _strtabBase & StrtabBaseAddressMask;
         if (log2Size < 32 && sid >> log2Size != 0)
         {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STREAMID, sid));
+            BadStreamId(sid);
             return false;
         }
 
         ulong address;
         if (fmt == 1 && Features.TwoLevelStreamTable)
         {
-            if (!_memory.TryReadUInt64(tableBase + ((ulong)(sid >> split) * 8), out ulong l1))
+            ulong l1Address = tableBase + ((ulong)(sid >> split) * 8);
+            if (!_memory.TryReadUInt64(l1Address, out ulong l1))
             {
-                RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid));
+                RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid, fetchAddress: l1Address));
                 return false;
             }
 
+            // L1STD.Span (spec §5.1.1): 0, the reserved 12..31 and a span beyond the split point (more than
+            // SPLIT + 1) make every StreamID of the descriptor invalid, as does one beyond the span.
             int span = (int)(l1 & 0x1F);
             ulong index = sid & ((1UL << split) - 1);
-            if (span == 0 || index >= 1UL << (span - 1))
+            if (span is 0 or >= 12 || span > split + 1 || index >= 1UL << (span - 1))
             {
-                RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STREAMID, sid));
+                BadStreamId(sid);
                 return false;
             }
 
@@ -256,19 +337,17 @@ public sealed partial class SmmuV3
             address = tableBase + ((ulong)sid * StreamTableEntry.Size);
         }
 
-        Span<byte> bytes = stackalloc byte[32];
-        if (!_memory.TryRead(address, bytes))
+        // One 64-bit read per word, as an SMMU fetches: a driver that updates a live STE word by word in a
+        // hitless order (arm-smmu-v3.c arm_smmu_write_entry()) is never seen half-way through a word.
+        if (!_memory.TryReadUInt64(address, out ulong w0) || !_memory.TryReadUInt64(address + 8, out ulong w1)
+            || !_memory.TryReadUInt64(address + 16, out ulong w2) || !_memory.TryReadUInt64(address + 24, out ulong w3))
         {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid));
+            RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid, fetchAddress: address));
             return false;
         }
 
-        ste = StreamTableEntry.Read(bytes);
-        bool legal = ste.Valid
-            && ste.Config is StreamTableEntry.ConfigAbort or >= StreamTableEntry.ConfigBypass
-            && (!ste.Stage1Enabled || Features.Stage1)
-            && (!ste.Stage2Enabled || (Features.Stage2 && ste.S2Aa64));
-        if (!legal)
+        ste = new StreamTableEntry(w0, w1, w2, w3);
+        if (ConfigurationValidity.SteIllegal(ste, Features))
         {
             RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STE, sid));
             return false;
@@ -278,8 +357,12 @@ public sealed partial class SmmuV3
         return true;
     }
 
-    /// <summary>The CD of substream 0: cached, or fetched (through stage 2 for a nested STE) and checked.</summary>
-    private bool TryGetCd(uint sid, in StreamTableEntry ste, long configGeneration, out ContextDescriptor cd)
+    /// <summary>
+    /// The CD of substream 0: cached, or fetched (through stage 2 for a nested STE) and checked. A stage-2 fault
+    /// of the fetch is CLASS = CD with the CD's IPA and the transaction's address and RnW (spec §7.3.13); an
+    /// abort reading the CD is F_CD_FETCH with its FetchAddr (§7.3.10).
+    /// </summary>
+    private bool TryGetCd(uint sid, in StreamTableEntry ste, long configGeneration, ulong iova, bool write, out ContextDescriptor cd)
     {
         if (ConfigCache.TryGetCd(sid, 0, out cd))
         {
@@ -290,10 +373,15 @@ public sealed partial class SmmuV3
         if (ste.Stage2Enabled)
         {
             var direct = new DirectMemory(_memory);
-            var s2 = PageTableWalker.Walk(ref direct, ste.Stage2Format, ste.S2Ttb, address, stage2: true, Features.OutputAddressBits);
+            var s2 = PageTableWalker.Walk(ref direct, ste.Stage2Format, ste.S2Ttb, address, stage2: true, ConfigurationValidity.EffectiveSize(ste.S2Ps, Features));
+            if (!s2.IsFault && !s2.Readable)
+            {
+                s2 = WalkResult.Failed(TranslationFault.Permission, s2.Level);
+            }
+
             if (s2.IsFault)
             {
-                Fault(sid, s2.Fault, address, write: false, stage2: true, eventClass: 0, ipa: address, record: ste.S2R);
+                Fault(sid, s2, iova, write, stage2: true, ClassCd, ipa: address, record: ste.S2R);
                 return false;
             }
 
@@ -303,12 +391,12 @@ public sealed partial class SmmuV3
         Span<byte> bytes = stackalloc byte[32];
         if (!_memory.TryRead(address, bytes))
         {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.F_CD_FETCH, sid));
+            RecordEvent(SmmuEvent.Create(SmmuEventId.F_CD_FETCH, sid, fetchAddress: address));
             return false;
         }
 
         cd = ContextDescriptor.Read(bytes);
-        if (!cd.IsUsable)
+        if (ConfigurationValidity.CdIllegal(ste, cd, Features))
         {
             RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_CD, sid));
             return false;
@@ -318,6 +406,15 @@ public sealed partial class SmmuV3
         return true;
     }
 
+    /// <summary>A StreamID that reaches no STE: C_BAD_STREAMID only when CR2.RECINVSID asks for it (spec §6.3.12).</summary>
+    private void BadStreamId(uint sid)
+    {
+        if ((Volatile.Read(ref _cr2) & Cr2RecInvSid) != 0)
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STREAMID, sid));
+        }
+    }
+
     /// <summary>Reads descriptors straight from physical memory.</summary>
     private readonly struct DirectMemory(PhysicalMemory memory) : ITableMemory
     {
@@ -325,12 +422,18 @@ public sealed partial class SmmuV3
             memory.TryReadUInt64(address, out descriptor) ? TranslationFault.None : TranslationFault.WalkExternalAbort;
     }
 
-    /// <summary>Reads stage-1 descriptors whose addresses are IPAs, translating each through stage 2.</summary>
+    /// <summary>
+    /// Reads stage-1 descriptors whose addresses are IPAs, translating each through stage 2; keeps what an event
+    /// needs of a failure: whether stage 2 failed (with the descriptor's IPA) and, for an abort, the address
+    /// that could not be read (a stage-2 descriptor, or the stage-1 descriptor's PA).
+    /// </summary>
     private struct Stage2Memory(PhysicalMemory memory, StreamTableEntry ste, int outputBits) : ITableMemory
     {
         public bool FaultAtStage2 { get; private set; }
 
         public ulong FaultIpa { get; private set; }
+
+        public ulong FetchAddress { get; private set; }
 
         public TranslationFault TryRead(ulong address, out ulong descriptor)
         {
@@ -340,11 +443,15 @@ public sealed partial class SmmuV3
             {
                 FaultAtStage2 = true;
                 FaultIpa = address;
+                FetchAddress = s2.FetchAddress;
                 descriptor = 0;
                 return s2.IsFault ? s2.Fault : TranslationFault.Permission;
             }
 
-            return direct.TryRead(s2.Output(address), out descriptor);
+            ulong pa = s2.Output(address);
+            var read = direct.TryRead(pa, out descriptor);
+            FetchAddress = read == TranslationFault.None ? 0 : pa;
+            return read;
         }
     }
 }

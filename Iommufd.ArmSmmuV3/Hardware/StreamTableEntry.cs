@@ -78,11 +78,40 @@ public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong W
     /// <summary>S2AA64 [179].</summary>
     public bool S2Aa64 => (Word2 & (1UL << 51)) != 0;
 
+    /// <summary>S2ENDI [180]: big-endian stage-2 tables.</summary>
+    public bool S2Endi => (Word2 & (1UL << 52)) != 0;
+
+    /// <summary>S2HD [183]: hardware update of stage-2 dirty state.</summary>
+    public bool S2Hd => (Word2 & (1UL << 55)) != 0;
+
+    /// <summary>S2HA [184]: hardware update of stage-2 access flags.</summary>
+    public bool S2Ha => (Word2 & (1UL << 56)) != 0;
+
+    /// <summary>S2S [185]: stall stage-2 faults.</summary>
+    public bool S2S => (Word2 & (1UL << 57)) != 0;
+
     /// <summary>S2R [186]: record stage-2 faults.</summary>
     public bool S2R => (Word2 & (1UL << 58)) != 0;
 
     /// <summary>S2TTB [51:4] of word 3.</summary>
     public ulong S2Ttb => Word3 & 0x000F_FFFF_FFFF_FFF0;
+
+    /// <summary>The whole S2TTB field [247:196] (address bits [55:4]; [55:52] are RES0 on SMMUv3.1).</summary>
+    public ulong S2TtbField => Word3 & 0x00FF_FFFF_FFFF_FFF0;
+
+    /// <summary>The whole S1ContextPtr field [55:6].</summary>
+    public ulong S1ContextPtrField => Word0 & 0x00FF_FFFF_FFFF_FFC0;
+
+    /// <summary>
+    /// The stage-2 walk's start level from S2SL0 and S2TG (the VTCR_EL2.SL0 encoding, Arm IHI 0070 §5.2 S2SL0), or
+    /// -1 for an encoding that is reserved without FEAT_TTST/FEAT_LPA2 (4K SL0 = 3; 16K or 64K SL0 = 3).
+    /// </summary>
+    public int Stage2StartLevel => (S2Tg, S2Sl0) switch
+    {
+        (_, 3) => -1,
+        (1 or 2, var sl0) => 3 - sl0,
+        (_, var sl0) => 2 - sl0,
+    };
 
     public static StreamTableEntry Read(ReadOnlySpan<byte> bytes)
     {
@@ -103,9 +132,7 @@ public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong W
         get
         {
             var granule = S2Tg switch { 1 => TranslationGranule.Size64K, 2 => TranslationGranule.Size16K, _ => TranslationGranule.Size4K };
-            // SL0 counts down from the granule's deepest usable start level (4K: 0 → level 2; 16K/64K: 0 → level 3).
-            int startLevel = granule == TranslationGranule.Size4K ? 2 - S2Sl0 : 3 - S2Sl0;
-            return new TableFormat(granule, 64 - S2T0sz, startLevel);
+            return new TableFormat(granule, 64 - S2T0sz, Stage2StartLevel);
         }
     }
 }

@@ -20,7 +20,6 @@ namespace Iommufd.Cmdqv.Driver;
 /// </summary>
 internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
 {
-    private const int HostQueueLog2Size = 8;
     private static readonly Meter Meter = new("Iommufd.Cmdqv");
     private static readonly Counter<long> FixupCounter = Meter.CreateCounter<long>("iommufd.cmdqv.fixups", description: "Guest commands the host ran for a guest VCMDQ");
     private static readonly Counter<long> DroppedErrorCounter = Meter.CreateCounter<long>("iommufd.cmdqv.errors_not_relayed", description: "Guest queue errors with no vEVENTQ to report them to");
@@ -240,10 +239,13 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
 
     /// <summary>
     /// VINTF0 for the host: HYP_OWN (unless the options model a driver that reads it back as 0), every LVCMDQ
-    /// mapped in ascending order, with host memory behind it and enabled.
+    /// mapped in ascending order, with host memory behind it and enabled. Each queue is as large as the SMMU's main
+    /// queue, so capped by IDR1.CMDQS (tegra241-cmdqv.c tegra241_vcmdq_alloc_smmu_cmdq()), and waits for a
+    /// CMD_SYNC as long as the main queue does.
     /// </summary>
     private HostCommandQueue[] SetUpHostVintf()
     {
+        int hostQueueLog2Size = Host.MainQueue.Queue.Log2Size;
         uint config = CmdqvRegister.VINTF_CONFIG_EN | (Options.HostVintfHypOwn ? CmdqvRegister.VINTF_CONFIG_HYP_OWN : 0);
         Cmdqv.WriteRegister(CmdqvRegister.VintfBase + CmdqvRegister.VINTF_CONFIG, config);
         int n = Options.Features.LvcmdqsPerVintf;
@@ -251,10 +253,10 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
         for (int lidx = 0; lidx < n; lidx++)
         {
             int q = GlobalQueue(0, lidx);
-            var memory = Host.Memory.Allocate(16L << HostQueueLog2Size);
+            var memory = Host.Memory.Allocate(16L << hostQueueLog2Size, (ulong)Math.Max(16L << hostQueueLog2Size, PhysicalMemory.PageSize));
             _hostQueueMemory.Add(memory);
             Cmdqv.WriteRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)q * 4), CmdqvRegister.CMDQ_ALLOC_ALLOCATED | ((uint)lidx << CmdqvRegister.CMDQ_ALLOC_LVCMDQ_SHIFT));
-            Cmdqv.WriteRegister(QueueRegister(q, CmdqvRegister.VCMDQ_BASE, page1: true), memory.BaseAddress | HostQueueLog2Size, 8);
+            Cmdqv.WriteRegister(QueueRegister(q, CmdqvRegister.VCMDQ_BASE, page1: true), memory.BaseAddress | (uint)hostQueueLog2Size, 8);
             Cmdqv.WriteRegister(QueueRegister(q, CmdqvRegister.VCMDQ_CONFIG, page1: false), CmdqvRegister.VCMDQ_EN);
             var vcmdq = Cmdqv.Queues[q];
             int queueIndex = q;
@@ -263,7 +265,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
                 prod => Cmdqv.WriteRegister(QueueRegister(queueIndex, CmdqvRegister.VCMDQ_PROD, page1: false), prod),
                 () => vcmdq.ErrorActive,
                 () => Cmdqv.WriteRegister(QueueRegister(queueIndex, CmdqvRegister.VCMDQ_GERRORN, page1: false), vcmdq.Gerror),
-                TimeSpan.FromSeconds(1),
+                Host.SyncTimeout,
                 _logger);
         }
 

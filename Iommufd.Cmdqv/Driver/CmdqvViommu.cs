@@ -55,11 +55,15 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
     public Errno AllocNestedDomain(IommuHwptAllocFlags flags, UserData data, out INestedDomain domain) =>
         Core.AllocNestedDomain(flags, data, out domain);
 
-    /// <summary>A SID pair for the vDEVICE: SID_REPLACE = pSID, SID_MATCH = vSID &lt;&lt; 1 | enable.</summary>
+    /// <summary>
+    /// A SID pair for the vDEVICE: SID_REPLACE = pSID, SID_MATCH = vSID &lt;&lt; 1 | enable. As tegra241-cmdqv.c
+    /// tegra241_vintf_init_vsid(), every 32-bit vSID is accepted and the 32-bit register keeps vSID[30:0]: a vSID
+    /// with bit 31 set is matched by the VCMDQ as the vSID without it (the trap path looks up the whole vSID).
+    /// </summary>
     public Errno InitVdevice(IVdeviceContext vdevice)
     {
         ArgumentNullException.ThrowIfNull(vdevice);
-        if (vdevice.VirtId > uint.MaxValue >> 1)
+        if (vdevice.VirtId > uint.MaxValue)
         {
             return Errno.EINVAL;
         }

@@ -43,6 +43,9 @@ public static class CmdqvRegister
     public const uint VCMDQ_CONFIG = 0x08;
     public const uint VCMDQ_STATUS = 0x0C;
     public const uint VCMDQ_GERROR = 0x10;
+
+    /// <summary>VCMDQ_GERROR.CMDQ_INIT_ERR [2]: the queue could not be initialised.</summary>
+    public const uint VCMDQ_GERROR_CMDQ_INIT_ERR = 1u << 2;
     public const uint VCMDQ_GERRORN = 0x14;
 
     // VCMDQ page 1 registers (0x80 stride).

@@ -52,7 +52,7 @@ internal sealed class CmdqvGuest : IDisposable
         Table = new AArch64PageTable(Ram, TableFormat.ForInputBits(TranslationGranule.Size4K, 48), stage2: false);
         ulong cdIpa = Ram.Allocate(64, 64);
         new ContextDescriptor(
-            16UL | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 31) | (5UL << 32) | (1UL << 41) | (1UL << 45) | (1UL << 46) | ((ulong)asid << 48),
+            16UL | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 30) | (1UL << 31) | (5UL << 32) | (1UL << 41) | (1UL << 45) | (1UL << 46) | ((ulong)asid << 48),
             Table.Root, 0, 0).Write(Ram.Bytes(cdIpa, 64));
         var vste = new IommuHwptArmSmmuV3();
         vste.Ste[0] = 1 | (StreamTableEntry.ConfigS1Translate << 1) | cdIpa;

@@ -45,7 +45,7 @@ public class CmdqvSmokeTests
         // Guest stage 1 and a cached translation.
         var table = new AArch64PageTable(ram, TableFormat.ForInputBits(TranslationGranule.Size4K, 48), stage2: false);
         ulong cdIpa = ram.Allocate(64, 64);
-        new ContextDescriptor(16UL | (1UL << 31) | (5UL << 32) | (1UL << 41) | (1UL << 45) | (1UL << 46) | (3UL << 48), table.Root, 0, 0).Write(ram.Bytes(cdIpa, 64));
+        new ContextDescriptor(16UL | (1UL << 30) | (1UL << 31) | (5UL << 32) | (1UL << 41) | (1UL << 45) | (1UL << 46) | (3UL << 48), table.Root, 0, 0).Write(ram.Bytes(cdIpa, 64));
         var vste = new IommuHwptArmSmmuV3();
         vste.Ste[0] = 1 | (StreamTableEntry.ConfigS1Translate << 1) | cdIpa;
         file.HwptAlloc(devId, viommu, 0, IommuHwptDataType.ArmSmmuV3, MemoryMarshal.AsBytes(new Span<IommuHwptArmSmmuV3>(ref vste)), 0, out uint nested);

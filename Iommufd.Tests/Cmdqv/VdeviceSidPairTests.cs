@@ -91,6 +91,22 @@ public class VdeviceSidPairTests(VcmdqBackend backend)
     }
 
     [Test]
+    public void A_vSID_with_bit_31_is_accepted_and_SID_MATCH_keeps_its_low_31_bits()
+    {
+        // tegra241_vintf_init_vsid(): EINVAL only above UINT_MAX; the 32-bit SID_MATCH write drops vSID bit 31.
+        Assert.That(_vm.File.BindDevice(_rig.Device("b"), out uint devB), Is.EqualTo(Errno.Success));
+
+        var rc = _vm.File.VdeviceAlloc(_vm.ViommuId, devB, 0x8000_0005, out _);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(rc, Is.EqualTo(Errno.Success));
+            Assert.That(Match(1), Is.EqualTo((5u << 1) | 1));
+            Assert.That(Replace(1), Is.EqualTo(CmdqvRig.SidB));
+        });
+    }
+
+    [Test]
     public void Each_VINTF_has_its_own_pairs()
     {
         using var other = new CmdqvGuest(_rig, "b", vsid: 0x55, asid: 3);

@@ -51,6 +51,17 @@ public class HwQueueContractTests : MockContractTest
         Assert.That(rc, Is.EqualTo(Errno.EOVERFLOW));
     }
 
+    [TestCase(1UL, ulong.MaxValue, TestName = "A queue whose page-offset plus length overflows is ERANGE")]
+    [TestCase(0UL, ulong.MaxValue - 100, TestName = "A queue whose length rounded up to pages overflows is ERANGE")]
+    public void A_range_whose_pages_cannot_be_counted_is_ERANGE(ulong iova, ulong length)
+    {
+        // viommu.c iommufd_hw_queue_alloc_phys(): offset + length, then + PAGE_SIZE - 1, must not overflow; both
+        // ranges pass the EOVERFLOW check on iova + length - 1 first.
+        var rc = Fx.AllocHwQueue(_viommu, Selftest, 0, iova, length, out _);
+
+        Assert.That(rc, Is.EqualTo(Errno.ERANGE));
+    }
+
     [Test]
     public void An_IOVA_that_is_not_mapped_is_ENOENT()
     {

@@ -66,7 +66,7 @@ public sealed class SmmuV3Plugin : IDriverContractPlugin
         ulong cdIpa = _guest.Allocate(ContextDescriptor.Size, ContextDescriptor.Size);
         var cd = new ContextDescriptor(
             16UL /* T0SZ: 48-bit VA */ | (1UL << 8) | (1UL << 10) | (3UL << 12) /* IR0, OR0 WB; SH0 inner */
-            | (1UL << 31) /* V */ | (5UL << 32) /* IPS: 48 bits */ | (1UL << 41) /* AA64 */
+            | (1UL << 30) /* EPD1 */ | (1UL << 31) /* V */ | (5UL << 32) /* IPS: 48 bits */ | (1UL << 41) /* AA64 */
             | (1UL << 45) /* R */ | (1UL << 46) /* A */ | ((ulong)Asid << 48),
             _stage1.Root,
             0,

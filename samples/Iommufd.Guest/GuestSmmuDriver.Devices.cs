@@ -89,10 +89,11 @@ public sealed partial class GuestSmmuDriver
             }
         }
 
-        // CD (spec §5.4): T0SZ = 16, TG0 = 4K (0), IR0 = OR0 = WB-RA (1), SH0 = ISH (3), V, IPS = the SMMU's OAS
+        // CD (spec §5.4): T0SZ = 16, TG0 = 4K (0), IR0 = OR0 = WB-RA (1), SH0 = ISH (3), EPD1 (no TTB1, as
+        // arm-smmu-v3.c arm_smmu_make_s1_cd() sets it), V, IPS = the SMMU's OAS
         // (at most 48 bits, what the 4K tables hold), AA64, R (record faults), A (abort faulting transactions), ASID.
         ulong ips = (ulong)Math.Min(Capabilities.Oas, 5);
-        ulong cd0 = 16UL | (0UL << 6) | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 31) | (ips << 32)
+        ulong cd0 = 16UL | (0UL << 6) | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 30) | (1UL << 31) | (ips << 32)
             | (1UL << 41) | (1UL << 45) | (1UL << 46) | ((ulong)asid << 48);
         WriteValidLast(cdIpa, ContextDescriptor.Size, cd0, table.Root & CdTtb0Mask, 0, CdMair);
 

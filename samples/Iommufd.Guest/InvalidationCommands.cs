@@ -12,12 +12,6 @@ internal static class InvalidationCommands
     /// <summary>The guest's stage-1 tables use the 4 KiB granule.</summary>
     public const int PageShift = 12;
 
-    /// <summary>NUM is five bits: one range TLBI covers at most 32 units of 2^SCALE pages.</summary>
-    private const int MaxUnits = 32;
-
-    /// <summary>SCALE is five bits without IDR5.DS.</summary>
-    private const int MaxScale = 31;
-
     /// <summary>
     /// Level hint for the page tables built by <see cref="ArmSmmuV3.Driver.AArch64PageTable"/>: only level-3 pages
     /// (no blocks), so the leaf entries are at level 3. A range TLBI needs a non-zero TTL when NUM = SCALE = 0, since
@@ -25,28 +19,8 @@ internal static class InvalidationCommands
     /// </summary>
     private const byte LeafTtl = 3;
 
-    /// <summary>
-    /// The first range TLBI for <paramref name="pages"/> pages: SCALE is the number of trailing zero bits of the page
-    /// count (capped at 31) and NUM + 1 the five bits above it, so each command takes away the lowest set bits and
-    /// the count falls to zero in at most ⌈64 / 5⌉ steps. Returns the pages that command covers.
-    /// </summary>
-    public static (byte Num, byte Scale, ulong Pages) NextRange(ulong pages)
-    {
-        ArgumentOutOfRangeException.ThrowIfZero(pages);
-        int scale = BitOperations.TrailingZeroCount(pages);
-        ulong units;
-        if (scale > MaxScale)
-        {
-            scale = MaxScale;
-            units = Math.Min(pages >> MaxScale, MaxUnits);
-        }
-        else
-        {
-            units = (pages >> scale) & (MaxUnits - 1); // odd, so never 0
-        }
-
-        return ((byte)(units - 1), (byte)scale, units << scale);
-    }
+    /// <summary>The first range TLBI for <paramref name="pages"/> pages (<see cref="RangeInvalidation.NextRange"/>).</summary>
+    public static (byte Num, byte Scale, ulong Pages) NextRange(ulong pages) => RangeInvalidation.NextRange(pages);
 
     /// <summary>How many range TLBIs cover <paramref name="pages"/> pages.</summary>
     public static int RangeCount(ulong pages)

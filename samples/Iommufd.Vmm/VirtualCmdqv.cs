@@ -12,8 +12,10 @@ namespace Iommufd.Vmm;
 /// hypervisor-owned). Its logical-queue page 0 is the host VINTF page the VMM mmapped, so the guest's PROD writes go
 /// straight to the (hardware or software) VCMDQ; the config page and page 1 are emulated. A HW queue is allocated once
 /// the guest has enabled the CMDQV and VINTF0, mapped the queue (CMDQ_ALLOC) and set its BASE; register writes made
-/// before that are kept and replayed. Every emulated access is a trap and costs the VM's <see cref="TrapCost"/>; the
-/// mapped page costs nothing. CMDQV vEVENTs set the guest's error maps and raise its CMDQV interrupt.
+/// before that are kept and replayed. A HW queue the host refuses shows as that queue's GERROR.CMDQ_INIT_ERR (the
+/// guest sets the queue up again and acknowledges through GERRORN); disabling VINTF0 or the CMDQV frees every HW
+/// queue. Every emulated access is a trap and costs the VM's <see cref="TrapCost"/>; the mapped page costs nothing.
+/// CMDQV vEVENTs set the guest's error maps and raise its CMDQV interrupt.
 /// </summary>
 public sealed class VirtualCmdqv : IMmio, IDisposable
 {
@@ -27,6 +29,8 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
     private readonly ulong[] _base;
     private readonly uint[] _pendingConfig; // CONFIG written before the HW queue existed
     private readonly uint[] _hwQueueIds;
+    private readonly uint[] _gerror; // GERROR/GERRORN of a queue whose HW queue does not exist (CMDQ_INIT_ERR)
+    private readonly uint[] _gerrorn;
     private uint _config;
     private uint _vintfConfig;
     private uint _intMask;
@@ -49,6 +53,8 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
         _base = new ulong[_queues];
         _pendingConfig = new uint[_queues];
         _hwQueueIds = new uint[_queues];
+        _gerror = new uint[_queues];
+        _gerrorn = new uint[_queues];
         rc = vm.File.VeventqAlloc(vm.ViommuId, IommuVeventqType.Tegra241Cmdqv, vm.Options.EventQueueDepth, out _, out _veventqFd);
         rc.ThrowIfError("VEVENTQ_ALLOC TEGRA241_CMDQV");
     }
@@ -77,8 +83,15 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
                 {
                     if (q < _queues && _hwQueueIds[q] == 0)
                     {
-                        // Not allocated yet: CONFIG reads back what was written, everything else reads 0.
-                        return (offset & (CmdqvRegister.VcmdqStride - 1)) == CmdqvRegister.VCMDQ_CONFIG ? _pendingConfig[q] : 0;
+                        // Not allocated yet: CONFIG reads back what was written, GERROR(N) hold an allocation failure,
+                        // everything else reads 0.
+                        return (offset & (CmdqvRegister.VcmdqStride - 1)) switch
+                        {
+                            CmdqvRegister.VCMDQ_CONFIG => _pendingConfig[q],
+                            CmdqvRegister.VCMDQ_GERROR => _gerror[q],
+                            CmdqvRegister.VCMDQ_GERRORN => _gerrorn[q],
+                            _ => 0,
+                        };
                     }
                 }
             }
@@ -133,9 +146,14 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
             {
                 if (q < _queues && _hwQueueIds[q] == 0)
                 {
-                    if (rel % CmdqvRegister.VcmdqStride == CmdqvRegister.VCMDQ_CONFIG)
+                    switch (rel % CmdqvRegister.VcmdqStride)
                     {
-                        _pendingConfig[q] = v32;
+                        case CmdqvRegister.VCMDQ_CONFIG:
+                            _pendingConfig[q] = v32;
+                            break;
+                        case CmdqvRegister.VCMDQ_GERRORN:
+                            _gerrorn[q] = v32 & CmdqvRegister.VCMDQ_GERROR_CMDQ_INIT_ERR;
+                            break;
                     }
 
                     return; // kept until the HW queue exists
@@ -178,6 +196,10 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
             else if (offset == CmdqvRegister.CONFIG)
             {
                 _config = v32 & 1;
+                if (_config == 0)
+                {
+                    FreeFrom(0); // a disabled CMDQV keeps no HW queue
+                }
             }
             else if (offset == CmdqvRegister.VINTF_INT_MASK)
             {
@@ -186,6 +208,10 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
             else if (offset == CmdqvRegister.VintfBase + CmdqvRegister.VINTF_CONFIG)
             {
                 _vintfConfig = v32 & CmdqvRegister.VINTF_CONFIG_EN; // HYP_OWN stays 0 for a guest; its VMID is the host's choice
+                if (_vintfConfig == 0)
+                {
+                    FreeFrom(0); // nor has a disabled VINTF
+                }
             }
             else if (offset >= CmdqvRegister.CMDQ_ALLOC && offset < CmdqvRegister.CMDQ_ALLOC + ((uint)_queues * 4))
             {
@@ -275,8 +301,15 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
         var rc = _vm.File.HwQueueAlloc(_vm.ViommuId, IommuHwQueueType.Tegra241Cmdqv, (uint)q, ipa, length, out uint id);
         if (rc != Errno.Success)
         {
+            // The guest sees its queue not come up (GERROR.CMDQ_INIT_ERR, raised unless still active) and must set
+            // it up again.
             HwQueueAllocFailures++;
-            _base[q] = 0; // the guest sees its queue not come up and must set it up again
+            _base[q] = 0;
+            if (((_gerror[q] ^ _gerrorn[q]) & CmdqvRegister.VCMDQ_GERROR_CMDQ_INIT_ERR) == 0)
+            {
+                _gerror[q] ^= CmdqvRegister.VCMDQ_GERROR_CMDQ_INIT_ERR;
+            }
+
             return;
         }
 

@@ -110,9 +110,9 @@ internal sealed class QueueChecker : IDisposable
             return "SSec = 1 on the Non-secure queue (spec §4.1.6)";
         }
 
-        if (SmmuCommandLayout.HasReservedBitsSet(c))
+        if (SmmuCommandLayout.HasReservedBitsSet(c, f.ArchMinorRevision))
         {
-            return Res0Reason(c);
+            return Res0Reason(c, f.ArchMinorRevision);
         }
 
         string? why = op switch
@@ -156,7 +156,7 @@ internal sealed class QueueChecker : IDisposable
                     + "TLBI_NH_ASID, TLBI_NH_VA, TLBI_NH_VAA, TLBI_NSNH_ALL, ATC_INV, CFGI_CD and CFGI_CD_ALL";
                 return op == SmmuOpcode.CMD_SYNC ? reason + " (the host appends its own CMD_SYNC)" : reason;
             case GuestCommandConverter.Refusal.ReservedBits:
-                return c.SSec ? "SSec = 1 (spec §4.1.6)" : Res0Reason(c);
+                return c.SSec ? "SSec = 1 (spec §4.1.6)" : Res0Reason(c, _host.ArchMinorRevision);
             case GuestCommandConverter.Refusal.UnknownStreamId:
                 return $"no vDEVICE has virtual StreamID 0x{c.StreamId:x}";
         }
@@ -232,10 +232,18 @@ internal sealed class QueueChecker : IDisposable
     }
 
     /// <summary>The reserved bits that are set, as runs numbered over the 128-bit entry (bit 64 is w1[0]).</summary>
-    private static string Res0Reason(in SmmuCommand c)
+    private static string Res0Reason(in SmmuCommand c, int archMinorRevision)
     {
         SmmuCommandLayout.DefinedMask(c.Opcode, out ulong m0, out ulong m1);
         UInt128 res0 = new(c.Word1 & ~m1, c.Word0 & ~m0);
+        if (res0 == UInt128.Zero)
+        {
+            // Defined by the architecture, but not implemented here (SmmuCommandLayout.HasReservedBitsSet).
+            return (c.Word1 & SmmuCommandLayout.W1_TTL128) != 0
+                ? $"TTL128 is RES0 without 128-bit descriptors for {NameOf(c.Opcode)}"
+                : $"address bits above the implemented size are RES0 on SMMUv3.{archMinorRevision} for {NameOf(c.Opcode)}";
+        }
+
         var runs = new StringBuilder();
         for (int bit = 0; bit < 128; bit++)
         {

@@ -71,7 +71,7 @@ public class NestedSmmuTests
             GuestTable = new AArch64PageTable(Ram, TableFormat.ForInputBits(TranslationGranule.Size4K, 48), stage2: false);
             ulong cdIpa = Ram.Allocate(64, 64);
             var cd = new ContextDescriptor(
-                16UL /* T0SZ */ | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 31) /* V */ | (5UL << 32) /* IPS */
+                16UL /* T0SZ */ | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 30) /* EPD1 */ | (1UL << 31) /* V */ | (5UL << 32) /* IPS */
                 | (1UL << 41) /* AA64 */ | (1UL << 45) /* R */ | (1UL << 46) /* A */ | ((ulong)Asid << 48),
                 GuestTable.Root, 0, 0);
             cd.Write(Ram.Bytes(cdIpa, 64));

@@ -22,6 +22,7 @@ internal sealed class SmmuTestBench : IDisposable
     public const uint Cr0SmmuEn = 1 << 0;
     public const uint Cr0EventqEn = 1 << 2;
     public const uint Cr0CmdqEn = 1 << 3;
+    public const uint Cr2RecInvSid = 1 << 1;
     public const uint IrqCtrlGerrorIrqEn = 1 << 0;
     public const uint IrqCtrlEventqIrqEn = 1 << 2;
     public const uint OverflowFlag = 1u << 31;
@@ -121,10 +122,10 @@ internal sealed class SmmuTestBench : IDisposable
     public static StreamTableEntry NestedSte(ulong cdIpa, ushort vmid, ulong s2ttb, bool record = true) =>
         new(1 | (StreamTableEntry.ConfigNested << 1) | cdIpa, 0, Stage2Word2(vmid, record), s2ttb);
 
-    /// <summary>An AArch64 CD: T0SZ 16, 4K granule, IPS 48 bits, AA64, A = 1, R as asked.</summary>
+    /// <summary>An AArch64 CD: T0SZ 16, 4K granule, EPD1 (no TTB1), IPS 48 bits, AA64, A = 1, R as asked.</summary>
     public static ContextDescriptor Cd(ushort asid, ulong ttb0, bool record = true)
     {
-        ulong w0 = 16UL /* T0SZ */ | (1UL << 31) /* V */ | (5UL << 32) /* IPS 48 bits */ | (1UL << 41) /* AA64 */
+        ulong w0 = 16UL /* T0SZ */ | (1UL << 30) /* EPD1 */ | (1UL << 31) /* V */ | (5UL << 32) /* IPS 48 bits */ | (1UL << 41) /* AA64 */
             | (record ? 1UL << 45 : 0) /* R */ | (1UL << 46) /* A */ | ((ulong)asid << 48);
         return new ContextDescriptor(w0, ttb0, 0, 0);
     }
@@ -141,6 +142,7 @@ internal sealed class SmmuTestBench : IDisposable
         Write(SmmuRegister.EVENTQ_PROD, 0);
         Write(SmmuRegister.EVENTQ_CONS, 0);
         Write(SmmuRegister.IRQ_CTRL, irqCtrl);
+        Write(SmmuRegister.CR2, Cr2RecInvSid);
         Write(SmmuRegister.CR0, Cr0SmmuEn | Cr0EventqEn | Cr0CmdqEn);
         _cmdqProd = 0;
         _eventqCons = 0;

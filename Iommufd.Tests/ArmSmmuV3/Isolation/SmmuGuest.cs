@@ -28,16 +28,16 @@ internal sealed class SmmuGuest : IDisposable
         Ram = new GuestRam(process.Map(RamSize), RamIpa);
         File = host.Open(process);
         Expect(File.BindDevice(device, out DevId));
-        Expect(File.IoasAlloc(out uint ioas));
+        Expect(File.IoasAlloc(out IoasId));
         ulong iova = RamIpa;
-        Expect(File.IoasMap(ioas, Ram.Region.Address, (ulong)RamSize, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova));
-        Expect(File.HwptAlloc(DevId, ioas, IommuHwptAllocFlags.NestParent, IommuHwptDataType.None, default, 0, out uint parent));
+        Expect(File.IoasMap(IoasId, Ram.Region.Address, (ulong)RamSize, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova));
+        Expect(File.HwptAlloc(DevId, IoasId, IommuHwptAllocFlags.NestParent, IommuHwptDataType.None, default, 0, out uint parent));
         Expect(File.ViommuAlloc(DevId, parent, IommuViommuType.ArmSmmuV3, default, out ViommuId));
         Expect(File.VdeviceAlloc(ViommuId, DevId, vsid, out _));
         Table = new AArch64PageTable(Ram, TableFormat.ForInputBits(TranslationGranule.Size4K, 48), stage2: false);
         ulong cdIpa = Ram.Allocate(64, 64);
         new ContextDescriptor(
-            16UL | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 31) | (5UL << 32) | (1UL << 41) | (1UL << 45) | (1UL << 46) | ((ulong)asid << 48),
+            16UL | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 30) | (1UL << 31) | (5UL << 32) | (1UL << 41) | (1UL << 45) | (1UL << 46) | ((ulong)asid << 48),
             Table.Root, 0, 0).Write(Ram.Bytes(cdIpa, 64));
         var vste = new IommuHwptArmSmmuV3();
         vste.Ste[0] = 1 | (StreamTableEntry.ConfigS1Translate << 1) | cdIpa;
@@ -61,6 +61,9 @@ internal sealed class SmmuGuest : IDisposable
     public uint ViommuId;
 
     public uint DevId;
+
+    /// <summary>The IOAS holding the guest's RAM (the nest parent's mappings).</summary>
+    public uint IoasId;
 
     public AArch64PageTable Table { get; }
 

@@ -74,7 +74,7 @@ public class GuestSmmuDriverTests
             Assert.That(ste.S1CdMax, Is.Zero);
             Assert.That(ste.S1Dss, Is.Zero);
             Assert.That(ste.Eats, Is.EqualTo(1ul));
-            Assert.That(cd.IsUsable, Is.True, "V, AA64, A set; S, HA, HD clear; T0SZ and TG0 legal");
+            Assert.That(ConfigurationValidity.CdIllegal(ste, cd, new SmmuV3Features()), Is.False, "not ILLEGAL (IHI 0070 §5.4.2)");
             Assert.That(cd.T0sz, Is.EqualTo(16));
             Assert.That(cd.Tg0, Is.Zero, "4K");
             Assert.That(cd.Record, Is.True);

@@ -1,0 +1,34 @@
+using Iommufd.ArmSmmuV3.Hardware;
+using Iommufd.Cmdqv;
+using Iommufd.Cmdqv.Driver;
+using Iommufd.Cmdqv.Hardware;
+
+namespace Iommufd.Tests.Cmdqv;
+
+/// <summary>
+/// The host's VINTF0 queues as tegra241-cmdqv.c tegra241_vcmdq_alloc_smmu_cmdq() sizes them: like the SMMU's
+/// main queue, so never above IDR1.CMDQS.
+/// </summary>
+[TestFixture]
+public class HostVintfQueueTests
+{
+    [TestCase(19, 9, 9, TestName = "VINTF0 queues take the host queue size")]
+    [TestCase(8, 8, 8, TestName = "VINTF0 queues at IDR1.CMDQS (the options refuse a host queue above it)")]
+    public void VINTF0_queues_are_sized_like_the_main_queue_within_IDR1_CMDQS(int cmdqs, int hostQueueLog2, int expected)
+    {
+        using var rig = new CmdqvRig(VcmdqBackend.Hardware, smmu: o =>
+        {
+            o.Features = o.Features with { CmdqLog2Size = cmdqs };
+            o.HostQueueLog2Size = hostQueueLog2;
+        });
+
+        ulong baseRegister = rig.Cmdqv.ReadRegister(CmdqvImplementation.QueueRegister(0, CmdqvRegister.VCMDQ_BASE, page1: true), 8);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(rig.Smmu.MainQueue.Queue.Log2Size, Is.EqualTo(expected));
+            Assert.That((int)(baseRegister & 0x1F), Is.EqualTo(expected), "VCMDQ_BASE.LOG2SIZE of VINTF0's LVCMDQ 0");
+            Assert.That(baseRegister & CommandQueue.BaseAddressMask & ((16UL << expected) - 1), Is.Zero, "naturally aligned");
+        }
+    }
+}
