@@ -33,6 +33,13 @@ public sealed class CmdqvOptions
     /// <summary>Send no host invalidation to VINTF0 (the kernel's bypass_vcmdq knob).</summary>
     public bool BypassHostVcmdq { get; set; }
 
+    /// <summary>
+    /// How long the software VCMDQ's idle host worker polls its queues before it parks (threaded hardware only). While
+    /// it polls, a guest's PROD write costs one cross-thread hand-off and no wake-up (a side core); it yields the core
+    /// as it polls, so it never starves the vCPUs on a machine with fewer cores than threads. Zero: park at once.
+    /// </summary>
+    public TimeSpan SoftwareWorkerSpin { get; set; } = TimeSpan.FromMilliseconds(1);
+
     /// <summary>The backend in effect.</summary>
     public VcmdqBackend EffectiveBackend => Backend switch
     {
@@ -46,6 +53,11 @@ public sealed class CmdqvOptions
         if (Backend == VcmdqBackend.Hardware && !HardwarePresent)
         {
             errors.Add($"CMDQV beside '{Smmu}': the hardware backend needs CMDQV hardware (HardwarePresent)");
+        }
+
+        if (SoftwareWorkerSpin < TimeSpan.Zero || SoftwareWorkerSpin > TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"CMDQV beside '{Smmu}': SoftwareWorkerSpin must be between 0 and 1 s");
         }
 
         if (Features.Vintfs < 2)

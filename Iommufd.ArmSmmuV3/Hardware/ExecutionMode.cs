@@ -6,6 +6,9 @@ public enum ExecutionMode
     /// <summary>A doorbell (PROD write) consumes the queue on the writer's thread: deterministic, for tests.</summary>
     Inline,
 
-    /// <summary>Engine threads consume queues: realistic concurrency, for the samples and benchmarks.</summary>
+    /// <summary>
+    /// Engine threads consume queues, and a doorbell consumes on the ringing thread while no engine thread is busy with
+    /// the queue: realistic concurrency, for the samples and benchmarks.
+    /// </summary>
     Threaded,
 }

@@ -1,15 +1,28 @@
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
 /// A few engine threads that serve many queues: a doorbell schedules a queue's consumer once, whichever thread
 /// picks it up runs one bounded slice of it, and a queue with more to do goes to the back of the ready list, so
-/// every other ready queue gets its slice first (round robin between queues, whichever VM they belong to). Idle
-/// threads spin briefly, then park. There is never a thread per queue.
+/// every other ready queue gets its slice first (round robin between queues, whichever VM they belong to). There is
+/// never a thread per queue.
 /// </summary>
 /// <remarks>
+/// <para>
+/// A doorbell rung through <see cref="Kick"/> runs the slice on the ringing thread when no thread runs the queue
+/// (the model of hardware that starts at once: no hand-off), unless the engine is a host worker
+/// (<c>runOnCaller: false</c>), whose point is to run on another core. One idle thread at a time polls the ready list
+/// for the spin budget before it parks (a side core, as in the vIOMMU paper's sidecore, Amit et al., USENIX ATC 2011), so a doorbell it sees costs one
+/// cross-thread hand-off and no wake-up; the other idle threads park at once. The poller yields the core while it
+/// spins (SpinWait: pause, then Thread.Yield and Sleep(0)), so threads that outnumber the cores still progress.
+/// </para>
+/// <para>
 /// Nothing a consumer meets can end an engine thread: an exception out of a slice is contained, recorded on the
 /// <see cref="Work"/> (which is then broken and never run again until its owner repairs it) and reported to the
 /// owner's fault handler. Only that queue stops; the thread goes on serving the others.
+/// </para>
 /// </remarks>
 public sealed class QueueEngine : IDisposable
 {
@@ -22,12 +35,25 @@ public sealed class QueueEngine : IDisposable
     private readonly Queue<Work> _ready = new();
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim _signal = new(0);
+    private readonly long _spinTicks;
+    private readonly bool _runOnCaller;
+    private int _readyCount; // _ready.Count, readable without the lock by the polling thread
+    private int _parked; // threads blocked, or about to block, on _signal
+    private int _polling; // 1 while an idle thread polls the ready list (at most one does)
     private bool _stopping;
     private int _disposed;
 
-    public QueueEngine(int threads, string name)
+    /// <summary>
+    /// Starts <paramref name="threads"/> engine threads. An idle thread polls for <paramref name="spin"/> before it
+    /// parks (zero: it parks at once). With <paramref name="runOnCaller"/>, <see cref="Kick"/> runs a slice on the
+    /// ringing thread when the queue is free; without it every slice runs on an engine thread.
+    /// </summary>
+    public QueueEngine(int threads, string name, TimeSpan spin = default, bool runOnCaller = true)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(threads);
+        ArgumentOutOfRangeException.ThrowIfLessThan(spin, TimeSpan.Zero);
+        _spinTicks = (long)(spin.TotalSeconds * Stopwatch.Frequency);
+        _runOnCaller = runOnCaller;
         _threads = new Thread[threads];
         for (int i = 0; i < threads; i++)
         {
@@ -40,6 +66,24 @@ public sealed class QueueEngine : IDisposable
     /// <summary>Engine threads alive in the process (every engine's): a leak shows here.</summary>
     public static long LiveThreads => Interlocked.Read(ref s_liveThreads);
 
+    /// <summary>
+    /// A doorbell: runs one slice of <paramref name="work"/> on the calling thread when the engine lets callers run
+    /// and no thread runs the work now (the rest, if any, is scheduled); otherwise schedules it. A slice that is
+    /// running is asked to go round again instead, so one slice at a time ever runs.
+    /// </summary>
+    public void Kick(Work work)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (!_runOnCaller)
+        {
+            Schedule(work);
+        }
+        else if (work.TryRunSlice(out bool again) && again)
+        {
+            Schedule(work);
+        }
+    }
+
     /// <summary>Schedules <paramref name="work"/> unless it is already waiting to run, is broken, or the engine stopped.</summary>
     public void Schedule(Work work)
     {
@@ -49,6 +93,7 @@ public sealed class QueueEngine : IDisposable
             return;
         }
 
+        int ready;
         lock (_lock)
         {
             if (_stopping)
@@ -57,9 +102,17 @@ public sealed class QueueEngine : IDisposable
             }
 
             _ready.Enqueue(work);
+            ready = _ready.Count;
+            Volatile.Write(ref _readyCount, ready);
         }
 
-        _signal.Release();
+        // A full fence between the enqueue and the reads: a thread that is going to park announces it (_parked)
+        // before it looks at the ready list a last time, so one of the two sees the other.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _parked) > 0 && (Volatile.Read(ref _polling) == 0 || ready > 1))
+        {
+            _signal.Release();
+        }
     }
 
     /// <summary>Stops the threads (a slice that runs finishes first) and waits for them.</summary>
@@ -74,6 +127,7 @@ public sealed class QueueEngine : IDisposable
         {
             _stopping = true;
             _ready.Clear();
+            Volatile.Write(ref _readyCount, 0);
         }
 
         _signal.Release(_threads.Length);
@@ -90,24 +144,8 @@ public sealed class QueueEngine : IDisposable
     {
         try
         {
-            while (true)
+            while (TryTake(out var work) || WaitForWork(out work))
             {
-                // SemaphoreSlim spins briefly before it blocks.
-                _signal.Wait();
-                Work? work;
-                lock (_lock)
-                {
-                    if (_stopping)
-                    {
-                        return;
-                    }
-
-                    if (!_ready.TryDequeue(out work))
-                    {
-                        continue;
-                    }
-                }
-
                 // Clear the flag first: a doorbell that rings while the slice runs schedules it again.
                 Volatile.Write(ref work.Scheduled, 0);
                 if (work.RunSlice())
@@ -119,6 +157,84 @@ public sealed class QueueEngine : IDisposable
         finally
         {
             Interlocked.Decrement(ref s_liveThreads);
+        }
+    }
+
+    /// <summary>Idle: polls for the spin budget (one thread at a time), then parks. False when the engine stops.</summary>
+    private bool WaitForWork([NotNullWhen(true)] out Work? work)
+    {
+        while (true)
+        {
+            if (_spinTicks > 0 && Interlocked.CompareExchange(ref _polling, 1, 0) == 0)
+            {
+                bool found = Poll();
+                Interlocked.Exchange(ref _polling, 0);
+                if (found)
+                {
+                    if (TryTake(out work))
+                    {
+                        return true;
+                    }
+
+                    continue; // another thread took it: poll again
+                }
+            }
+
+            Interlocked.Increment(ref _parked);
+            if (TryTake(out work))
+            {
+                Interlocked.Decrement(ref _parked);
+                return true;
+            }
+
+            if (!Volatile.Read(ref _stopping))
+            {
+                _signal.Wait(); // SemaphoreSlim spins briefly before it blocks
+            }
+
+            Interlocked.Decrement(ref _parked);
+            if (Volatile.Read(ref _stopping))
+            {
+                return false;
+            }
+
+            if (TryTake(out work))
+            {
+                return true;
+            }
+        }
+    }
+
+    /// <summary>Polls the ready list until it holds work, the budget ends or the engine stops; true when work is ready.</summary>
+    private bool Poll()
+    {
+        long deadline = Stopwatch.GetTimestamp() + _spinTicks;
+        var spin = default(SpinWait);
+        while (Volatile.Read(ref _readyCount) == 0)
+        {
+            if (Volatile.Read(ref _stopping) || Stopwatch.GetTimestamp() >= deadline)
+            {
+                return false;
+            }
+
+            spin.SpinOnce(sleep1Threshold: -1); // pause, then yield to any thread that wants the core; never sleep 1 ms
+        }
+
+        return true;
+    }
+
+    private bool TryTake([NotNullWhen(true)] out Work? work)
+    {
+        lock (_lock)
+        {
+            if (_stopping || !_ready.TryDequeue(out work))
+            {
+                work = null;
+                return false;
+            }
+
+            Volatile.Write(ref _readyCount, _ready.Count);
+            return true;
         }
     }
 
@@ -162,21 +278,8 @@ public sealed class QueueEngine : IDisposable
         /// </summary>
         public void RunInline()
         {
-            Volatile.Write(ref _again, 1);
-            while (Volatile.Read(ref _again) != 0 && Interlocked.CompareExchange(ref _running, 1, 0) == 0)
+            while (TryRunSlice(out bool again) && again)
             {
-                try
-                {
-                    bool more = false;
-                    while ((Interlocked.Exchange(ref _again, 0) != 0 || more) && !Broken)
-                    {
-                        more = RunSliceContained();
-                    }
-                }
-                finally
-                {
-                    Volatile.Write(ref _running, 0);
-                }
             }
         }
 
@@ -186,26 +289,39 @@ public sealed class QueueEngine : IDisposable
         /// first still runs: it only asks the runner to go round again, so one slice at a time ever runs and a
         /// throwing entry is met (and reported) once, not once per thread that was woken for it.
         /// </summary>
-        internal bool RunSlice()
+        internal bool RunSlice() => TryRunSlice(out bool again) && again;
+
+        /// <summary>
+        /// Runs one slice here unless another thread runs one now; false when it was left to that runner (which was
+        /// asked to go round again). <paramref name="again"/>: the work has more, or a doorbell rang during the slice.
+        /// </summary>
+        /// <remarks>
+        /// Every flag access that orders a doorbell against the runner is a full fence: the runner's release of
+        /// <c>_running</c> before it reads <c>_again</c>, and its clearing of <c>_again</c> before the slice reads
+        /// PROD, may not be reordered with those reads (a store may pass a later load on x86), or a doorbell is lost.
+        /// </remarks>
+        internal bool TryRunSlice(out bool again)
         {
-            Volatile.Write(ref _again, 1);
+            again = false;
+            Interlocked.Exchange(ref _again, 1);
             if (Interlocked.CompareExchange(ref _running, 1, 0) != 0)
             {
-                return false; // the runner sees _again after it lets go, and schedules the work again
+                return false; // the runner sees _again after it lets go and goes round again
             }
 
             bool more;
             try
             {
-                Volatile.Write(ref _again, 0);
+                Interlocked.Exchange(ref _again, 0);
                 more = RunSliceContained();
             }
             finally
             {
-                Volatile.Write(ref _running, 0);
+                Interlocked.Exchange(ref _running, 0);
             }
 
-            return (more || Volatile.Read(ref _again) != 0) && !Broken;
+            again = (more || Volatile.Read(ref _again) != 0) && !Broken;
+            return true;
         }
 
         /// <summary>One slice with its faults contained; true when there is more to do.</summary>

@@ -117,7 +117,10 @@ public sealed partial class SmmuV3 : IDisposable
 
     private void Raise(SmmuInterrupt interrupt) => Interrupt?.Invoke(interrupt);
 
-    /// <summary>Rings the command queue's doorbell: consume now (inline) or wake an engine thread.</summary>
+    /// <summary>
+    /// Rings the command queue's doorbell: consume now (inline), or threaded a slice on the ringing thread when no
+    /// engine thread is busy with the queue (the rest, and a doorbell during a running slice, go to the engine).
+    /// </summary>
     private void KickCommandQueue()
     {
         if (_engine is null)
@@ -126,7 +129,7 @@ public sealed partial class SmmuV3 : IDisposable
         }
         else
         {
-            _engine.Schedule(_commandWork);
+            _engine.Kick(_commandWork);
         }
     }
 

@@ -31,6 +31,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
     private readonly HostCommandQueue[] _hostQueues = [];
     private readonly List<PhysicalBank> _hostQueueMemory = [];
     private readonly SoftwareVcmdqExecutor? _software;
+    private readonly QueueEngine? _softwareWorker;
     private readonly ConcurrentQueue<HeldCommand> _heldCommands = new();
     private readonly QueueEngine? _fixupEngine;
     private readonly QueueEngine.Work _fixupWork;
@@ -45,8 +46,15 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
         Backend = options.EffectiveBackend;
         if (Backend == VcmdqBackend.Software)
         {
+            // The host worker runs on its own thread, never on the guest's (a PROD write to the page is no trap), and
+            // polls before it parks; the host queue it issues on is consumed on the worker's thread when free.
             _software = new SoftwareVcmdqExecutor(host);
-            Cmdqv = new Tegra241Cmdqv($"{host.Name}.swcmdqv", options.Features, _software, host.Memory, host.Probed.CmdqLog2Size, host.Hardware.Mode);
+            if (host.Hardware.Mode == ExecutionMode.Threaded)
+            {
+                _softwareWorker = new QueueEngine(2, $"{host.Name}.swcmdqv", options.SoftwareWorkerSpin, runOnCaller: false);
+            }
+
+            Cmdqv = new Tegra241Cmdqv($"{host.Name}.swcmdqv", options.Features, _software, host.Memory, host.Probed.CmdqLog2Size, host.Hardware.Mode, _softwareWorker);
         }
         else
         {
@@ -197,7 +205,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
         };
     }
 
-    /// <summary>Stops the fix-up worker and the CMDQV's engine threads, then frees the host queues' memory.</summary>
+    /// <summary>Stops the fix-up worker, the CMDQV's engine threads and the software worker, then frees the host queues' memory.</summary>
     public void Dispose()
     {
         Cmdqv.Interrupt -= OnInterrupt;
@@ -205,6 +213,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
         Cmdqv.QueueFaulted -= OnQueueFaulted;
         _fixupEngine?.Dispose();
         Cmdqv.Dispose();
+        _softwareWorker?.Dispose();
         foreach (var bank in _hostQueueMemory)
         {
             Host.Memory.Free(bank);

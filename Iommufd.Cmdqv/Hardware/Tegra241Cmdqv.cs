@@ -358,7 +358,7 @@ public sealed class Tegra241Cmdqv : IDisposable
         }
         else
         {
-            _engine.Schedule(queue.Work);
+            _engine.Kick(queue.Work); // on the ringing thread when the queue is free, unless the engine is a host worker
         }
     }
 

@@ -20,9 +20,6 @@ namespace Iommufd.Benchmarks;
 /// pooled buffer (the floor any implementation pays).
 /// </summary>
 [MemoryDiagnoser]
-[InProcess]
-[WarmupCount(3)]
-[IterationCount(10)]
 public class SmmuInvalidateBenchmarks
 {
     private ServiceProvider _provider = null!;

@@ -136,6 +136,69 @@ public class QueueEngineTests
         Assert.That(runs, Is.EqualTo(10_000));
     }
 
+    [TestCase(true)]
+    [TestCase(false)]
+    public void Kick_runs_a_free_work_on_the_caller_unless_the_engine_is_a_host_worker(bool runOnCaller)
+    {
+        using var engine = new QueueEngine(1, "test", TimeSpan.FromMilliseconds(1), runOnCaller);
+        using var ran = new ManualResetEventSlim();
+        int thread = 0;
+        var work = new QueueEngine.Work("w", () =>
+        {
+            thread = Environment.CurrentManagedThreadId;
+            ran.Set();
+            return false;
+        });
+
+        engine.Kick(work);
+
+        Assert.That(ran.Wait(Patience), Is.True);
+        Assert.That(thread == Environment.CurrentManagedThreadId, Is.EqualTo(runOnCaller));
+    }
+
+    [Test]
+    public void Polling_engines_that_outnumber_the_cores_lose_no_doorbell_and_all_progress()
+    {
+        // Each engine's idle thread polls for a whole second: with more pollers than cores they must yield to each
+        // other and to the producers, or the doorbells below are never all served.
+        int engines = Environment.ProcessorCount * 2;
+        const int DoorbellsPerWork = 2_000;
+        var pool = Enumerable.Range(0, engines).Select(i => new QueueEngine(1, $"poll{i}", TimeSpan.FromSeconds(1), runOnCaller: i % 2 == 0)).ToArray();
+        try
+        {
+            var pending = new int[engines];
+            var served = new long[engines];
+            var works = Enumerable.Range(0, engines).Select(i => new QueueEngine.Work($"w{i}", () =>
+            {
+                // Take what was rung so far, as a consumer reads PROD; any later doorbell runs another slice.
+                Interlocked.Add(ref served[i], Interlocked.Exchange(ref pending[i], 0));
+                return false;
+            })).ToArray();
+
+            var producers = Enumerable.Range(0, engines).Select(i => Task.Run(() =>
+            {
+                for (int n = 0; n < DoorbellsPerWork; n++)
+                {
+                    Interlocked.Increment(ref pending[i]);
+                    pool[i].Kick(works[i]);
+                }
+            })).ToArray();
+
+            Assert.That(Task.WaitAll(producers, Patience), Is.True);
+            bool allServed = SpinWait.SpinUntil(() => Enumerable.Range(0, engines).All(i => Interlocked.Read(ref served[i]) == DoorbellsPerWork), Patience);
+
+            Assert.That(allServed, Is.True, "no doorbell is lost");
+            Assert.That(pending, Is.All.Zero);
+        }
+        finally
+        {
+            foreach (var engine in pool)
+            {
+                engine.Dispose();
+            }
+        }
+    }
+
     [Test]
     public void Disposing_an_engine_stops_and_joins_all_its_threads()
     {

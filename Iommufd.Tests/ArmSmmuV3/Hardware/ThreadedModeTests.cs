@@ -4,7 +4,8 @@ using static Iommufd.ArmSmmuV3.Hardware.SmmuCommandBuilder;
 namespace Iommufd.Tests.ArmSmmuV3.Hardware;
 
 /// <summary>
-/// <see cref="ExecutionMode.Threaded"/>: a PROD write only rings the doorbell; an engine thread consumes, and
+/// <see cref="ExecutionMode.Threaded"/>: a PROD write to a free queue consumes one slice on the writer's thread (no
+/// hand-off), the rest and a doorbell during someone else's slice go to the running consumer or the engine, and
 /// <see cref="CommandQueue.WaitUntilConsumed"/> lets the producer wait for it.
 /// </summary>
 [TestFixture]
@@ -13,7 +14,7 @@ public class ThreadedModeTests
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     [Test]
-    public void A_PROD_write_is_consumed_on_the_engine_thread_and_WaitUntilConsumed_returns()
+    public void A_PROD_write_to_a_free_queue_is_consumed_on_the_writing_thread_and_WaitUntilConsumed_returns()
     {
         using var bench = new SmmuTestBench(mode: ExecutionMode.Threaded);
         int syncThread = 0;
@@ -35,7 +36,87 @@ public class ThreadedModeTests
             Assert.That(bench.CmdqCons, Is.EqualTo(3));
             Assert.That(bench.ReadMsi(0), Is.EqualTo(0x5EED));
             Assert.That(bench.Smmu.SyncsCompleted, Is.EqualTo(2));
-            Assert.That(Volatile.Read(ref syncThread), Is.Not.Zero.And.Not.EqualTo(Environment.CurrentManagedThreadId));
+            Assert.That(Volatile.Read(ref syncThread), Is.EqualTo(Environment.CurrentManagedThreadId), "no hand-off");
+        }
+    }
+
+    [Test]
+    public void A_writer_consumes_one_slice_and_an_engine_thread_the_rest()
+    {
+        using var bench = new SmmuTestBench(cmdqLog2: 8, mode: ExecutionMode.Threaded);
+        var threads = new List<int>();
+        bench.Smmu.Interrupt += i =>
+        {
+            if (i == SmmuInterrupt.CmdSync)
+            {
+                lock (threads)
+                {
+                    threads.Add(Environment.CurrentManagedThreadId);
+                }
+            }
+        };
+
+        var syncs = Enumerable.Repeat(CmdSync(SmmuCommand.CS_SIG_IRQ), QueueEngine.SliceEntries + 10).ToArray();
+        uint prod = bench.Submit(syncs);
+        bool consumed = bench.Smmu.CommandQueue.WaitUntilConsumed(prod, Timeout, out _);
+
+        int me = Environment.CurrentManagedThreadId;
+        lock (threads)
+        {
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(consumed, Is.True);
+                Assert.That(threads, Has.Count.EqualTo(syncs.Length));
+                Assert.That(threads.Take(QueueEngine.SliceEntries), Is.All.EqualTo(me), "the writer's slice");
+                Assert.That(threads.Skip(QueueEngine.SliceEntries), Is.All.Not.EqualTo(me), "the rest on the engine");
+            }
+        }
+    }
+
+    [Test]
+    public void A_PROD_write_while_another_thread_consumes_is_left_to_that_consumer()
+    {
+        using var bench = new SmmuTestBench(mode: ExecutionMode.Threaded);
+        using var inSlice = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var threads = new List<int>();
+        bench.Smmu.Interrupt += i =>
+        {
+            if (i != SmmuInterrupt.CmdSync)
+            {
+                return;
+            }
+
+            lock (threads)
+            {
+                threads.Add(Environment.CurrentManagedThreadId);
+            }
+
+            inSlice.Set();
+            release.Wait(Timeout); // the first consumer is busy while the second doorbell rings
+        };
+
+        int first = 0;
+        var consumer = Task.Run(() =>
+        {
+            first = Environment.CurrentManagedThreadId;
+            bench.Submit(CmdSync(SmmuCommand.CS_SIG_IRQ));
+        });
+        Assert.That(inSlice.Wait(Timeout), Is.True);
+        uint prod = bench.Submit(TlbiNsnhAll(), CmdSync(SmmuCommand.CS_SIG_IRQ)); // returns: nothing consumed here
+        release.Set();
+        bool consumed = bench.Smmu.CommandQueue.WaitUntilConsumed(prod, Timeout, out _);
+        Assert.That(consumer.Wait(Timeout), Is.True);
+
+        lock (threads)
+        {
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(consumed, Is.True);
+                Assert.That(threads, Has.Count.EqualTo(2));
+                Assert.That(threads, Is.All.Not.EqualTo(Environment.CurrentManagedThreadId), "one consumer at a time");
+                Assert.That(threads[0], Is.EqualTo(first));
+            }
         }
     }
 
