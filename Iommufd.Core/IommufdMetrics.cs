@@ -35,7 +35,7 @@ public static class IommufdMetrics
     internal static readonly ObservableGauge<long> Frames = Meter.CreateObservableGauge("iommufd.frames", ObserveFrames, unit: "{frame}", description: "Physical frames present");
 
     // Tag values are the kernel's names ("IOMMU_IOAS_MAP", "EINVAL"), made once, so a recorded ioctl allocates nothing.
-    private static readonly string[] CommandNames = [.. Enum.GetValues<IommufdCommand>().Select(c => "IOMMU_" + SnakeCase(c.ToString()))];
+    private static readonly string?[] CommandNames = BuildCommandNames();
     private static readonly string?[] ErrnoNames = BuildErrnoNames();
 
     internal static void RecordIoctl(uint request, Errno result)
@@ -50,7 +50,7 @@ public static class IommufdMetrics
     internal static string CommandName(uint request)
     {
         uint index = (request & 0xFF) - IommufdIoctl.CmdBase;
-        return (request & ~0xFFu) == IommufdIoctl.Type << 8 && index < (uint)CommandNames.Length ? CommandNames[index] : "unknown";
+        return (request & ~0xFFu) == IommufdIoctl.Type << 8 && index < (uint)CommandNames.Length && CommandNames[index] is { } name ? name : "unknown";
     }
 
     /// <summary>The errno's name ("EINVAL"; "Success" for 0).</summary>
@@ -93,6 +93,19 @@ public static class IommufdMetrics
         {
             Objects.Add(delta, new KeyValuePair<string, object?>("type", type.ToString()));
         }
+    }
+
+    // Indexed by nr − 0x80; the numbers between the last allocation command and IOMMU_TEST_CMD have none.
+    private static string?[] BuildCommandNames()
+    {
+        var commands = Enum.GetValues<IommufdCommand>();
+        var names = new string?[(int)(commands.Max() - IommufdCommand.Destroy) + 1];
+        foreach (var c in commands)
+        {
+            names[c - IommufdCommand.Destroy] = "IOMMU_" + SnakeCase(c.ToString());
+        }
+
+        return names;
     }
 
     private static string?[] BuildErrnoNames()

@@ -43,6 +43,8 @@ public class MetricsTests
             Assert.That(IommufdMetrics.CommandName(IommufdIoctl.IOMMU_HWPT_SET_DIRTY_TRACKING), Is.EqualTo("IOMMU_HWPT_SET_DIRTY_TRACKING"));
             Assert.That(IommufdMetrics.CommandName(IommufdIoctl.Number(IommufdCommand.FaultQueueAlloc)), Is.EqualTo("IOMMU_FAULT_QUEUE_ALLOC"));
             Assert.That(IommufdMetrics.CommandName(IommufdIoctl.Number(IommufdCommand.HwQueueAlloc)), Is.EqualTo("IOMMU_HW_QUEUE_ALLOC"));
+            Assert.That(IommufdMetrics.CommandName(IommufdIoctl.Number(IommufdCommand.TestCmd)), Is.EqualTo("IOMMU_TEST_CMD"));
+            Assert.That(IommufdMetrics.CommandName(IommufdIoctl.Number(IommufdCommand.HwQueueAlloc) + 1), Is.EqualTo("unknown"), "no command between");
             Assert.That(IommufdMetrics.CommandName(0x1234_0081), Is.EqualTo("unknown"), "another ioctl type");
             Assert.That(IommufdMetrics.ErrnoName(Errno.EOPNOTSUPP), Is.EqualTo("EOPNOTSUPP"));
             Assert.That(IommufdMetrics.ErrnoName((Errno)4095), Is.EqualTo("4095"));
