@@ -29,10 +29,12 @@ internal sealed class SmmuNestedDomain(SmmuV3Viommu viommu, ulong ste0, ulong st
         switch (GuestConfig)
         {
             case StreamTableEntry.ConfigS1Translate:
-                var (w2, w3) = Viommu.Parent.Stage2Words();
+                // The parent's S2 STE with the guest's stage-1 words merged in and MEV set
+                // (arm-smmu-v3-iommufd.c arm_smmu_make_nested_cd_table_ste()): SHCFG and EATS come from the S2 STE.
+                var s2 = Viommu.Parent.MakeSte(ats && enableAts);
                 ulong w0 = (Ste0 & ~0xEUL) | 1 | (StreamTableEntry.ConfigNested << 1);
-                ulong w1 = Ste1 | (1UL << 19) /* MEV */ | (ats && enableAts ? 1UL << 28 : 0);
-                return new StreamTableEntry(w0, w1, w2, w3);
+                ulong w1 = s2.Word1 | Ste1 | (1UL << 19) /* MEV */;
+                return new StreamTableEntry(w0, w1, s2.Word2, s2.Word3);
             case StreamTableEntry.ConfigBypass:
                 return Viommu.Parent.MakeSte(ats: false);
             default:

@@ -181,7 +181,10 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
             return Errno.Success;
         }
 
-        var rc = Host.Issue(chunk, out int completed);
+        // On the SMMU's main queue whatever secondary queues an implementation has, as arm-smmu-v3-iommufd.c
+        // arm_vsmmu_cache_invalidate() issues every chunk to smmu->cmdq (also for a Tegra241 CMDQV vIOMMU).
+        var rc = Host.MainQueue.Issue(chunk, out int failed);
+        int completed = rc == Errno.Success ? chunk.Length : Math.Clamp(failed, 0, chunk.Length);
         Interlocked.Increment(ref _batchesIssued);
         Interlocked.Add(ref _commandsForwarded, completed);
 

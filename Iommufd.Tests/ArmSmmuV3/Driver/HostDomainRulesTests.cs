@@ -50,6 +50,25 @@ public class HostDomainRulesTests
         }
     }
 
+    [Test]
+    public void A_nested_STE_is_the_parents_S2_STE_with_the_guests_stage_1_words_and_MEV()
+    {
+        using var provider = Provider(new SmmuV3Features());
+        var host = provider.GetRequiredService<IommufdHost>();
+        var smmu = (SmmuV3Host)host.Platform.Iommus.Single();
+        using var guest = new SmmuGuest(host, host.Platform.GetDevice("a"), vsid: 7, asid: 3);
+
+        var ste = smmu.ReadSte(0x10);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(ste.Config, Is.EqualTo(StreamTableEntry.ConfigNested));
+            Assert.That((ste.Word1 >> 44) & 3, Is.EqualTo(1UL), "SHCFG = incoming, from the S2 STE (arm_smmu_make_nested_cd_table_ste)");
+            Assert.That(ste.Mev, Is.True);
+            Assert.That(ste.S2Aa64 && ste.S2R, Is.True, "the parent's stage-2 words");
+        }
+    }
+
     [TestCase(false, true, TestName = "NEST_PARENT on a stage-1-only SMMU is EOPNOTSUPP")]
     [TestCase(true, false, TestName = "NEST_PARENT on a stage-2-only SMMU is EOPNOTSUPP")]
     public void NEST_PARENT_needs_both_stages(bool stage2, bool stage1)
