@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
+using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
 
@@ -13,9 +14,10 @@ namespace Iommufd.Core.Devices;
 /// <see cref="IommufdFile.DetachDevice"/>, <see cref="IommufdFile.UnbindDevice"/>).
 /// </summary>
 /// <remarks>
-/// The device looks like a vfio-pci PCIe function without BARs, ROM, VGA or PASID support: its config space is
-/// region 7 (not readable through this class yet), every BAR and the ROM are empty regions. Other device ioctls
-/// (VFIO_DEVICE_FEATURE, RESET, IRQs) are ENOTTY. Closing (<see cref="Dispose"/>) unbinds as
+/// The device looks like a vfio-pci PCIe function whose BAR0 (4 KiB, mmappable) holds the test
+/// <see cref="DmaEngine"/>; its config space is region 7 (not readable through this class yet); the other BARs and
+/// the ROM are empty regions; no VGA, no PASID support. Other device ioctls (VFIO_DEVICE_FEATURE, RESET, IRQs) are
+/// ENOTTY. Closing (<see cref="Dispose"/>) unbinds as
 /// vfio_df_unbind_iommufd (drivers/vfio/device_cdev.c) does: detach, unbind, then the iommufd reference goes.
 /// </remarks>
 public sealed class VfioDeviceFile : IDisposable
@@ -37,7 +39,11 @@ public sealed class VfioDeviceFile : IDisposable
         Device = device;
         Memory = memory;
         _fds = fds;
+        Dma = new DmaEngine(device);
     }
+
+    /// <summary>BAR0: the device's DMA engine.</summary>
+    public DmaEngine Dma { get; }
 
     /// <summary>The platform device behind the node.</summary>
     public EndpointDevice Device { get; }
@@ -78,6 +84,21 @@ public sealed class VfioDeviceFile : IDisposable
             VfioIoctl.VFIO_DEVICE_GET_REGION_INFO => GetRegionInfo(argumentAddress),
             _ => Errno.ENOTTY, // vfio_pci_core_ioctl: an unknown request
         };
+    }
+
+    /// <summary>
+    /// mmap(2) of the device fd at <paramref name="offset"/> (region index &lt;&lt; 40, plus an offset inside it), as
+    /// vfio_pci_core_mmap (vfio_pci_core.c) allows it: only a BAR that supports mmap, within the BAR, shared; all
+    /// else EINVAL, and nothing before the device is bound.
+    /// </summary>
+    public Errno Mmap(ulong offset, ulong length, MmapProtection protection, out IMmioRegion region)
+    {
+        region = Dma;
+        ulong index = offset >> VfioIoctl.VFIO_PCI_OFFSET_SHIFT;
+        ulong start = offset & ((1UL << VfioIoctl.VFIO_PCI_OFFSET_SHIFT) - 1);
+        bool valid = Iommufd is not null && Volatile.Read(ref _closed) == 0 && index == 0 && (protection & MmapProtection.Shared) != 0
+            && length != 0 && length <= Dma.Length - Math.Min(start, Dma.Length) && start < Dma.Length;
+        return valid ? Errno.Success : Errno.EINVAL;
     }
 
     /// <summary>The last close of the device fd: detaches and unbinds the device and drops the iommufd.</summary>
@@ -281,6 +302,10 @@ public sealed class VfioDeviceFile : IDisposable
             case VfioIoctl.VFIO_PCI_CONFIG_REGION_INDEX:
                 info.Size = PciExpressConfigSize;
                 info.Flags = VfioIoctl.VFIO_REGION_INFO_FLAG_READ | VfioIoctl.VFIO_REGION_INFO_FLAG_WRITE;
+                break;
+            case 0:
+                info.Size = Dma.Length; // BAR0: the DMA engine
+                info.Flags = VfioIoctl.VFIO_REGION_INFO_FLAG_READ | VfioIoctl.VFIO_REGION_INFO_FLAG_WRITE | VfioIoctl.VFIO_REGION_INFO_FLAG_MMAP;
                 break;
             case <= VfioIoctl.VFIO_PCI_ROM_REGION_INDEX:
                 info.Size = 0; // an unimplemented BAR, no ROM

@@ -197,7 +197,8 @@ public class VfioDeviceFileTests
         }
     }
 
-    [TestCase(0u, 0ul, 0u)]
+    [TestCase(0u, 4096ul, VfioIoctl.VFIO_REGION_INFO_FLAG_READ | VfioIoctl.VFIO_REGION_INFO_FLAG_WRITE | VfioIoctl.VFIO_REGION_INFO_FLAG_MMAP)]
+    [TestCase(1u, 0ul, 0u)]
     [TestCase(5u, 0ul, 0u)]
     [TestCase(6u, 0ul, 0u)]
     [TestCase(7u, 4096ul, VfioIoctl.VFIO_REGION_INFO_FLAG_READ | VfioIoctl.VFIO_REGION_INFO_FLAG_WRITE)]
@@ -222,6 +223,66 @@ public class VfioDeviceFileTests
         Bind();
         var info = new VfioRegionInfo { Argsz = argsz, Index = index };
         Assert.That(Call(VfioIoctl.VFIO_DEVICE_GET_REGION_INFO, ref info), Is.EqualTo(Errno.EINVAL));
+    }
+
+    [Test]
+    public void Only_BAR0_maps_shared_within_its_4_KiB_and_only_once_bound()
+    {
+        var before = _vfio.Mmap(0, 4096, MmapProtection.ReadWriteShared, out _);
+        Bind();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(before, Is.EqualTo(Errno.EINVAL), "vfio_device_fops_mmap: access not granted");
+            Assert.That(_vfio.Mmap(0, 4096, MmapProtection.ReadWriteShared, out var region), Is.EqualTo(Errno.Success));
+            Assert.That(region, Is.SameAs(_vfio.Dma));
+            Assert.That(_vfio.Mmap(0, 4096, MmapProtection.Read | MmapProtection.Write, out _), Is.EqualTo(Errno.EINVAL), "private");
+            Assert.That(_vfio.Mmap(0, 8192, MmapProtection.ReadWriteShared, out _), Is.EqualTo(Errno.EINVAL), "beyond the BAR");
+            Assert.That(_vfio.Mmap(1UL << 40, 4096, MmapProtection.ReadWriteShared, out _), Is.EqualTo(Errno.EINVAL), "BAR1 is empty");
+            Assert.That(_vfio.Mmap(7UL << 40, 4096, MmapProtection.ReadWriteShared, out _), Is.EqualTo(Errno.EINVAL), "config space");
+        }
+    }
+
+    [Test]
+    public void The_DMA_engine_copies_through_the_attachment_and_reports_a_fault_without_writing()
+    {
+        const ulong Iova = 1UL << 24; // inside the mock's aperture
+        Bind();
+        var ram = _host.Process.Map(2 * 4096);
+        ram.Span[..4096].Fill(0xA5);
+        ulong iova = Iova;
+        Assert.That(_host.File.IoasMap(_ioasId, ram.Address, 2 * 4096, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova), Is.EqualTo(Errno.Success));
+        var dma = _vfio.Dma;
+        uint blocked = Copy(dma, Iova, Iova + 4096, 4096);
+        var attach = new VfioDeviceAttachIommufdPt { Argsz = 12, PtId = _ioasId };
+        Assert.That(Call(VfioIoctl.VFIO_DEVICE_ATTACH_IOMMUFD_PT, ref attach), Is.EqualTo(Errno.Success));
+        uint done = Copy(dma, Iova, Iova + 4096, 4096);
+        bool copied = !ram.Span[4096..].ContainsAnyExcept((byte)0xA5);
+        ram.Span[4096..].Clear();
+        uint fault = Copy(dma, 0x9000_0000, Iova + 4096, 64);
+        uint badLength = Copy(dma, Iova, Iova + 4096, 0);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(blocked, Is.EqualTo(3u), "not attached: blocked");
+            Assert.That(done, Is.Zero);
+            Assert.That(copied, Is.True);
+            Assert.That(fault, Is.EqualTo(1u), "translation fault");
+            Assert.That(ram.Span[4096..].ContainsAnyExcept((byte)0), Is.False, "a faulting copy writes nothing");
+            Assert.That(badLength, Is.EqualTo(DmaEngine.StatusBadLength));
+            Assert.That((uint)dma.Read(DmaEngine.COUNT, 4), Is.EqualTo(4u));
+            Assert.That(dma.Read(DmaEngine.GO, 4), Is.Zero, "GO reads as 0");
+        }
+    }
+
+    /// <summary>Programs a copy with 32-bit stores, as a program's plain stores reach the engine, and returns STATUS.</summary>
+    private static uint Copy(DmaEngine dma, ulong src, ulong dst, uint length)
+    {
+        dma.Write(DmaEngine.SRC, 4, (uint)src);
+        dma.Write(DmaEngine.SRC + 4, 4, src >> 32);
+        dma.Write(DmaEngine.DST, 8, dst);
+        dma.Write(DmaEngine.LEN, 4, length);
+        dma.Write(DmaEngine.GO, 4, 1);
+        return (uint)dma.Read(DmaEngine.STATUS, 4);
     }
 
     [Test]

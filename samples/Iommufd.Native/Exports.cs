@@ -94,7 +94,7 @@ public static unsafe class Exports
     }
 
     /// <summary>
-    /// mmap(fd, offset, length, prot, flags) on a /dev/iommu fd, before the shim maps the program's page: the
+    /// mmap(fd, offset, length, prot, flags) on a /dev/iommu or device fd, before the shim maps the program's page: the
     /// mapping's id, or a negative errno.
     /// </summary>
     [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_mmap", CallConvs = [typeof(CallConvCdecl)])]
@@ -102,7 +102,12 @@ public static unsafe class Exports
     {
         try
         {
-            return NativeFiles.Get(handle) is IommufdFile file ? PageMirror.Map(file, offset, length, prot, flags) : -(long)Errno.ENODEV;
+            return NativeFiles.Get(handle) switch
+            {
+                IommufdFile file => PageMirror.Map(file, offset, length, prot, flags),
+                VfioDeviceFile device => PageMirror.Map(device, offset, length, prot, flags),
+                _ => -(long)Errno.ENODEV,
+            };
         }
         catch (Exception e)
         {

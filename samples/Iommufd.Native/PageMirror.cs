@@ -1,4 +1,6 @@
 using Iommufd.Core;
+using Iommufd.Core.Devices;
+using Iommufd.Core.Driver;
 
 namespace Iommufd.Native;
 
@@ -11,9 +13,11 @@ namespace Iommufd.Native;
 /// <remarks>
 /// The poller spins (yielding) for a while after it last saw a change, then sleeps a millisecond between rounds,
 /// and parks when no page is mapped. A store is never lost to a register update racing it: the page is updated
-/// with a compare-exchange against the value last seen. Stores to several registers within one round reach the
-/// model in address order, not program order; drivers wait for a register's read-back (VCMDQ_STATUS after
-/// VCMDQ_CONFIG) before they ring PROD, which keeps their order.
+/// with a compare-exchange against the value last seen. Each round reads the page from its highest word down and
+/// writes what changed in address order, so a doorbell placed above the registers it uses (the DMA engine's GO) is
+/// never seen before them. Stores to several registers within one round reach the model in address order, not
+/// program order; drivers wait for a register's read-back (VCMDQ_STATUS after VCMDQ_CONFIG) before they ring PROD,
+/// which keeps their order.
 /// </remarks>
 internal static unsafe class PageMirror
 {
@@ -22,7 +26,7 @@ internal static unsafe class PageMirror
     private const int MapType = 0x0f, MapShared = 0x01, MapSharedValidate = 0x03;
 
     private static readonly object s_lock = new(); // a monitor (the poller waits on it); guards s_mappings, s_pages, s_nextId and every page's shadow
-    private static readonly Dictionary<long, MmioMapping> s_mappings = [];
+    private static readonly Dictionary<long, (IMmioRegion Region, IDisposable? Mapping)> s_mappings = [];
     private static readonly List<Page> s_pages = [];
     private static long s_nextId;
     private static Thread? s_thread;
@@ -33,20 +37,29 @@ internal static unsafe class PageMirror
     /// </summary>
     public static long Map(IommufdFile file, ulong offset, ulong length, int prot, int flags)
     {
-        var protection = ((prot & ProtRead) != 0 ? MmapProtection.Read : 0)
-            | ((prot & ProtWrite) != 0 ? MmapProtection.Write : 0)
-            | ((prot & ProtExec) != 0 ? MmapProtection.Exec : 0)
-            | ((flags & MapType) is MapShared or MapSharedValidate ? MmapProtection.Shared : 0);
-        var rc = file.Mmap(offset, length, protection, out var mapping);
-        if (rc != Errno.Success)
-        {
-            return -(long)rc;
-        }
+        var rc = file.Mmap(offset, length, Protection(prot, flags), out var mapping);
+        return rc != Errno.Success ? -(long)rc : Add(new MappingRegion(mapping), mapping);
+    }
 
+    /// <summary>mmap(2) on a device fd, first half: vfio_pci_core_mmap's checks. The mapping's id, or a negative errno.</summary>
+    public static long Map(VfioDeviceFile device, ulong offset, ulong length, int prot, int flags)
+    {
+        var rc = device.Mmap(offset, length, Protection(prot, flags), out var region);
+        return rc != Errno.Success ? -(long)rc : Add(region, null);
+    }
+
+    private static MmapProtection Protection(int prot, int flags) =>
+        ((prot & ProtRead) != 0 ? MmapProtection.Read : 0)
+        | ((prot & ProtWrite) != 0 ? MmapProtection.Write : 0)
+        | ((prot & ProtExec) != 0 ? MmapProtection.Exec : 0)
+        | ((flags & MapType) is MapShared or MapSharedValidate ? MmapProtection.Shared : 0);
+
+    private static long Add(IMmioRegion region, IDisposable? mapping)
+    {
         lock (s_lock)
         {
             long id = ++s_nextId;
-            s_mappings.Add(id, mapping);
+            s_mappings.Add(id, (region, mapping));
             return id;
         }
     }
@@ -56,12 +69,12 @@ internal static unsafe class PageMirror
     {
         lock (s_lock)
         {
-            if (!s_mappings.TryGetValue(id, out var mapping))
+            if (!s_mappings.TryGetValue(id, out var entry))
             {
                 return;
             }
 
-            var page = new Page(id, mapping, (uint*)alias, (int)(mapping.RegisterLength / sizeof(uint)));
+            var page = new Page(id, entry.Region, (uint*)alias, (int)(entry.Region.RegisterLength / sizeof(uint)));
             page.Load();
             s_pages.Add(page);
             if (s_thread is null)
@@ -77,10 +90,10 @@ internal static unsafe class PageMirror
     /// <summary>munmap: stores made before it still reach the registers; then no access touches the page.</summary>
     public static void Unmap(long id)
     {
-        MmioMapping? mapping;
+        (IMmioRegion Region, IDisposable? Mapping) entry;
         lock (s_lock)
         {
-            if (!s_mappings.Remove(id, out mapping))
+            if (!s_mappings.Remove(id, out entry))
             {
                 return;
             }
@@ -93,7 +106,7 @@ internal static unsafe class PageMirror
             }
         }
 
-        mapping.Dispose();
+        entry.Mapping?.Dispose();
     }
 
     private static void Run()
@@ -128,9 +141,10 @@ internal static unsafe class PageMirror
     }
 
     /// <summary>One mapped page: the program's words and the value of each as last seen on both sides.</summary>
-    private sealed class Page(long id, MmioMapping mapping, uint* words, int count)
+    private sealed class Page(long id, IMmioRegion region, uint* words, int count)
     {
         private readonly uint[] _shadow = new uint[count];
+        private readonly uint[] _seen = new uint[count];
 
         public long Id => id;
 
@@ -138,7 +152,7 @@ internal static unsafe class PageMirror
         {
             for (int i = 0; i < count; i++)
             {
-                _shadow[i] = mapping.Read32((ulong)i * sizeof(uint));
+                _shadow[i] = (uint)region.Read((ulong)i * sizeof(uint), sizeof(uint));
                 Volatile.Write(ref words[i], _shadow[i]);
             }
         }
@@ -146,13 +160,8 @@ internal static unsafe class PageMirror
         /// <summary>One polling round; true when a word changed on either side.</summary>
         public bool Sync()
         {
-            // The program's mapping holds its /dev/iommu file open (the shim counts it), so the region outlives
-            // the page; a mapping unmapped some other way keeps its last values.
-            if (!mapping.IsMapped)
-            {
-                return false;
-            }
-
+            // The program's mapping holds its file open (the shim counts it), so the region outlives the page; a
+            // mapping unmapped some other way keeps its last values.
             try
             {
                 return SyncWords();
@@ -165,19 +174,27 @@ internal static unsafe class PageMirror
 
         private bool SyncWords()
         {
+            // Highest word first: a store the program made before a store to a higher word (SRC, DST and LEN before
+            // the DMA engine's GO) is then never missed by a round that sees the later one (stores are seen in
+            // program order on x86-64); the writes then reach the region in address order.
+            for (int i = count - 1; i >= 0; i--)
+            {
+                _seen[i] = Volatile.Read(ref words[i]);
+            }
+
             bool changed = false;
             for (int i = 0; i < count; i++)
             {
                 ulong offset = (ulong)i * sizeof(uint);
-                uint stored = Volatile.Read(ref words[i]);
+                uint stored = _seen[i];
                 if (stored != _shadow[i])
                 {
-                    mapping.Write32(offset, stored);
+                    region.Write(offset, sizeof(uint), stored);
                     _shadow[i] = stored;
                     changed = true;
                 }
 
-                uint register = mapping.Read32(offset);
+                uint register = (uint)region.Read(offset, sizeof(uint));
                 if (register != _shadow[i] && Interlocked.CompareExchange(ref words[i], register, _shadow[i]) == _shadow[i])
                 {
                     _shadow[i] = register;
@@ -186,6 +203,28 @@ internal static unsafe class PageMirror
             }
 
             return changed;
+        }
+    }
+
+    /// <summary>An iommufd mapping as a region: its accesses check that it is still mapped.</summary>
+    private sealed class MappingRegion(MmioMapping mapping) : IMmioRegion
+    {
+        public ulong Length => mapping.Length;
+
+        public ulong RegisterLength => mapping.RegisterLength;
+
+        public ulong Read(ulong offset, int size) => size == 8 ? mapping.Read64(offset) : mapping.Read32(offset);
+
+        public void Write(ulong offset, int size, ulong value)
+        {
+            if (size == 8)
+            {
+                mapping.Write64(offset, value);
+            }
+            else
+            {
+                mapping.Write32(offset, (uint)value);
+            }
         }
     }
 }

@@ -569,7 +569,7 @@ static void *map_failed(int err)
 	return MAP_FAILED;
 }
 
-// mmap of a region of a /dev/iommu file: the checks of the mmap system call (page-aligned offset, a length
+// mmap of a region of a /dev/iommu file or a device (BAR0, the DMA engine): the checks of the mmap system call (page-aligned offset, a length
 // rounded up to pages), then the file's (iommufd_fops_mmap), then the program's page and the emulation's view.
 static void *mmap_emulated(struct fd_slot *s, void *addr, size_t length, int prot, int flags, off_t offset)
 {
@@ -580,8 +580,6 @@ static void *mmap_emulated(struct fd_slot *s, void *addr, size_t length, int pro
 	}
 	if (s->kind == FD_EVENT)
 		return map_failed(ENODEV); // a vEVENTQ file has no mmap
-	if (s->kind == FD_VFIO)
-		return map_failed(EINVAL); // vfio_pci_core_mmap: no region of these devices can be mapped
 	if (length == 0 || (offset & (off_t)(page - 1)) != 0)
 		return map_failed(EINVAL);
 	size_t len = (length + page - 1) & ~(page - 1);

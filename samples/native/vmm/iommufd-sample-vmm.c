@@ -32,6 +32,29 @@ static void check(const char *step, int rc, int expected_errno, const char *deta
 		printf("     expected %s\n", strerrorname_np(expected_errno));
 }
 
+static int wait_reg(volatile uint32_t *reg, uint32_t mask, uint32_t want);
+
+// The test DMA engine in each device's BAR0 (Iommufd.Core/Devices/DmaEngine.cs): a memcpy between two IOVAs.
+#define DMA_SRC    0x00
+#define DMA_DST    0x08
+#define DMA_LEN    0x10
+#define DMA_GO     0x14
+#define DMA_STATUS 0x18
+#define DMA_COUNT  0x1c
+
+// Starts a copy and waits for it (COUNT moves); returns STATUS (0 done, 1 translation fault, ...) or -1.
+static int dma_copy(volatile uint32_t *dma, uint64_t src, uint64_t dst, uint32_t len)
+{
+	dma[DMA_SRC / 4] = (uint32_t)src;
+	dma[DMA_SRC / 4 + 1] = (uint32_t)(src >> 32);
+	dma[DMA_DST / 4] = (uint32_t)dst;
+	dma[DMA_DST / 4 + 1] = (uint32_t)(dst >> 32);
+	dma[DMA_LEN / 4] = len;
+	uint32_t count = dma[DMA_COUNT / 4];
+	dma[DMA_GO / 4] = 1;
+	return wait_reg(&dma[DMA_COUNT / 4], ~0u, count + 1) == 0 ? (int)dma[DMA_STATUS / 4] : -1;
+}
+
 // A page the program can read but not write: where an ioctl's output cannot go.
 static void *read_only_page(const void *contents, size_t size)
 {
@@ -68,7 +91,7 @@ static void read_only_steps(int fd, uint32_t ioas_id)
 
 // A device through its VFIO cdev: bind it to the iommufd, attach it to a nest parent, and build the nested
 // SMMUv3 stack over it (vIOMMU, vDEVICE, vEVENTQ, nested HWPT), then invalidate with raw guest commands.
-static void device_steps(int iommufd, uint32_t ioas_id)
+static void device_steps(int iommufd, uint32_t ioas_id, unsigned char *ram)
 {
 	char detail[160];
 	int vfio = open("/dev/vfio/devices/vfio0", O_RDWR | O_CLOEXEC);
@@ -159,6 +182,32 @@ static void device_steps(int iommufd, uint32_t ioas_id)
 	attach.pt_id = nested.out_hwpt_id;
 	check("VFIO_DEVICE_ATTACH_IOMMUFD_PT nested (replace)", ioctl(vfio, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach), 0,
 	      NULL);
+
+	// The device DMAs through the nested HWPT (stage 1 bypassed, stage 2 = the IOAS): a page of guest RAM copied to
+	// another, then a copy from an IOVA nothing maps.
+	struct vfio_region_info bar0 = { .argsz = sizeof(bar0), .index = VFIO_PCI_BAR0_REGION_INDEX };
+	rc = ioctl(vfio, VFIO_DEVICE_GET_REGION_INFO, &bar0);
+	snprintf(detail, sizeof(detail), "size=0x%llx flags=0x%x", (unsigned long long)bar0.size, bar0.flags);
+	check("VFIO_DEVICE_GET_REGION_INFO BAR0 (the DMA engine)",
+	      rc == 0 && (bar0.flags & VFIO_REGION_INFO_FLAG_MMAP) ? 0 : -1, 0, detail);
+	check("mmap of BAR0 MAP_PRIVATE",
+	      mmap(NULL, bar0.size, PROT_READ | PROT_WRITE, MAP_PRIVATE, vfio, (off_t)bar0.offset) == MAP_FAILED ? -1 : 0,
+	      EINVAL, NULL);
+	volatile uint32_t *dma = mmap(NULL, bar0.size, PROT_READ | PROT_WRITE, MAP_SHARED, vfio, (off_t)bar0.offset);
+	check("mmap of BAR0", dma == MAP_FAILED ? -1 : 0, 0, NULL);
+	if (dma != MAP_FAILED) {
+		memset(ram + 0x2000, 0xa5, 4096);
+		memset(ram + 0x3000, 0, 4096);
+		int status = dma_copy(dma, 0x80002000, 0x80003000, 4096);
+		snprintf(detail, sizeof(detail), "status=%d ram[0x3000]=0x%02x ram[0x3fff]=0x%02x", status, ram[0x3000],
+			 ram[0x3fff]);
+		check("DMA copy IOVA 0x80002000 -> 0x80003000 through the IOMMU",
+		      status == 0 && ram[0x3000] == 0xa5 && ram[0x3fff] == 0xa5 ? 0 : -1, 0, detail);
+		status = dma_copy(dma, 0x90000000, 0x80003000, 64);
+		snprintf(detail, sizeof(detail), "status=%d", status);
+		check("DMA from an unmapped IOVA: a translation fault", status == 1 ? 0 : -1, 0, detail);
+		check("munmap of BAR0", munmap((void *)dma, bar0.size), 0, NULL);
+	}
 
 	// Raw guest commands (IHI 0070 4.1): TLBI_NH_ASID (0x11, ASID in bits [63:48]) and CFGI_CD_ALL (0x06, the
 	// guest's StreamID in bits [63:32]), then one the vIOMMU must refuse: TLBI_S12_VMALL (0x28).
@@ -396,7 +445,7 @@ int main(void)
 	check("unknown ioctl", ioctl(fd, _IO(IOMMUFD_IOCTL_TYPE, 0x7f), &alloc), ENOTTY, NULL);
 
 	read_only_steps(fd, alloc.out_ioas_id);
-	device_steps(fd, alloc.out_ioas_id);
+	device_steps(fd, alloc.out_ioas_id, ram);
 	tegra241_steps(fd, alloc.out_ioas_id, ram);
 
 	struct iommu_destroy destroy = { .size = sizeof(destroy), .id = 999 };
