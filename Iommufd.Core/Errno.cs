@@ -26,6 +26,7 @@ public enum Errno
     ESPIPE = 29,
     ERANGE = 34,
     EOVERFLOW = 75,
+    EBADFD = 77,
     EMSGSIZE = 90,
     EOPNOTSUPP = 95,
     EADDRINUSE = 98,

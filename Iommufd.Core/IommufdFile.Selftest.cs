@@ -144,6 +144,40 @@ public sealed partial class IommufdFile
             return rc;
         }
 
+        public Errno CreateAccess(uint ioasId, out ISelftestAccess access, out int fd)
+        {
+            access = null!;
+            fd = -1;
+            var rc = file._objects.Get<IoasObject>(ioasId, out var ioas);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            using (ioas)
+            {
+                var created = new IoasAccess(ioas.Object);
+                fd = file.AddFile(created);
+                access = created;
+                return Errno.Success;
+            }
+        }
+
+        public Errno GetAccess(int fd, out ISelftestAccess access)
+        {
+            access = null!;
+            lock (file._fdLock)
+            {
+                if (!file._files.TryGetValue(fd, out var open) || open is not IoasAccess found)
+                {
+                    return Errno.EBADFD;
+                }
+
+                access = found;
+                return Errno.Success;
+            }
+        }
+
         public Errno ReplaceDevice(uint stdevId, ref uint ptId)
         {
             var rc = file._objects.Get<SelftestObject>(stdevId, out var stdev);

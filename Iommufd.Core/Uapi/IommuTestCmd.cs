@@ -37,6 +37,16 @@ public struct IommuTestCmd
     [FieldOffset(24)] public ulong CheckRefsUptr;
     [FieldOffset(32)] public uint CheckRefsRefs;
 
+    [FieldOffset(16)] public uint CreateAccessOutAccessFd;
+    [FieldOffset(20)] public uint CreateAccessFlags;
+
+    [FieldOffset(16)] public ulong AccessRwIova;
+    [FieldOffset(24)] public ulong AccessRwLength;
+    [FieldOffset(32)] public ulong AccessRwUptr;
+
+    /// <summary><c>access_rw.flags</c> (MOCK_ACCESS_RW_*).</summary>
+    [FieldOffset(40)] public uint AccessRwFlags;
+
     [FieldOffset(16)] public uint MemoryLimitLimit;
 
     [FieldOffset(16)] public uint CheckIotlbId;

@@ -246,6 +246,60 @@ public class TestCmdTests
     }
 
     [Test]
+    public void An_access_reads_and_writes_the_ioas_through_its_fd_and_holds_the_ioas_until_closed()
+    {
+        // selftest.c iommufd_test_create_access() / iommufd_test_access_rw() / iommufd_test_staccess_release(),
+        // device.c iommufd_access_rw(); selftest iommufd_ioas.access_rw (test_cmd_create_access, ACCESS_RW).
+        using var fx = new MockFixture();
+        var ram = fx.GuestRam.Span;
+        for (int i = 0; i < 2 * (int)Page; i++)
+        {
+            ram[i] = (byte)i;
+        }
+
+        MockFixture.Expect(fx.MapAt(fx.IoasId, fx.GuestRam.Address, 2 * Page, 0x10000), "map");
+        MockFixture.Expect(fx.MapAt(fx.IoasId, fx.GuestRam.Address + 2 * Page, Page, 0x20000, IommuIoasMapFlags.Readable), "read-only map");
+        var create = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = fx.IoasId };
+        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref create), "CREATE_ACCESS");
+        int fd = (int)create.CreateAccessOutAccessFd;
+        ulong buffer = fx.Put(new byte[32]);
+        ulong payload = fx.Put(Enumerable.Range(0, 16).Select(i => (byte)(0xA0 + i)).ToArray());
+
+        var write = AccessRw(fx, fd, 0x10000 + 100, 16, payload, write: true);
+        var read = AccessRw(fx, fd, 0x10000 + Page - 6, 12, buffer, write: false);
+        var readBack = fx.Get<Guid>(buffer);
+        var busy = fx.File.RawDestroy(fx.IoasId);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(write, Is.EqualTo(Errno.Success));
+            Assert.That(ram.Slice(100, 16).ToArray(), Is.EqualTo(Enumerable.Range(0, 16).Select(i => (byte)(0xA0 + i)).ToArray()), "written into the pages behind the IOVA");
+            Assert.That(read, Is.EqualTo(Errno.Success), "across two pages");
+            Assert.That(readBack.ToByteArray().Take(12), Is.EqualTo(ram.Slice((int)Page - 6, 12).ToArray()));
+            Assert.That(AccessRw(fx, fd, 0x20000, 4, payload, write: true), Is.EqualTo(Errno.EPERM), "a write over a read-only area");
+            Assert.That(AccessRw(fx, fd, 0x20000, 4, buffer, write: false), Is.EqualTo(Errno.Success));
+            Assert.That(AccessRw(fx, fd, 0x30000, 4, buffer, write: false), Is.EqualTo(Errno.ENOENT));
+            Assert.That(AccessRw(fx, fd, 0x10000, 0, buffer, write: false), Is.EqualTo(Errno.EINVAL));
+            Assert.That(AccessRw(fx, fd, ulong.MaxValue, 4, buffer, write: false), Is.EqualTo(Errno.EOVERFLOW));
+            Assert.That(AccessRw(fx, 999, 0x10000, 4, buffer, write: false), Is.EqualTo(Errno.EBADFD), "no access fd");
+            Assert.That(AccessRw(fx, fd, 0x10000, 4, buffer, write: false, flags: 1 << 3), Is.EqualTo(Errno.EOPNOTSUPP));
+            Assert.That(AccessRw(fx, fd, 0x10000, (16 << 20) + 1, buffer, write: false), Is.EqualTo(Errno.ENOMEM));
+            Assert.That(fx.GuestRam.IsPinned, Is.False, "pages pinned for a copy only");
+            Assert.That(busy, Is.EqualTo(Errno.EBUSY), "the access holds the IOAS");
+        }
+
+        var badIoas = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = NoSuchIoas };
+        var badFlags = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = fx.IoasId, CreateAccessFlags = 2 };
+        Assert.Multiple(() =>
+        {
+            Assert.That(fx.File.Close(fd), Is.EqualTo(Errno.Success));
+            Assert.That(fx.File.RawDestroy(fx.IoasId), Is.EqualTo(Errno.Success), "released with the fd");
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref badIoas), Is.EqualTo(Errno.ENOENT));
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref badFlags), Is.EqualTo(Errno.EOPNOTSUPP));
+        });
+    }
+
+    [Test]
     public void Set_temp_memory_limit_refuses_a_limit_below_one_batch_element()
     {
         // selftest.c iommufd_test(): IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT, below sizeof(unsigned long) + sizeof(u32).
@@ -272,6 +326,16 @@ public class TestCmdTests
     private static Errno CheckMap(MockFixture fx, uint hwptId, ulong iova, ulong length, ulong uptr)
     {
         var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.MdCheckMap, Id = hwptId, CheckMapIova = iova, CheckMapLength = length, CheckMapUptr = uptr };
+        return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+    }
+
+    private static Errno AccessRw(MockFixture fx, int fd, ulong iova, ulong length, ulong uptr, bool write, uint flags = 0)
+    {
+        var cmd = new IommuTestCmd
+        {
+            Op = (uint)IommuTestOp.AccessRw, Id = (uint)fd, AccessRwIova = iova, AccessRwLength = length, AccessRwUptr = uptr,
+            AccessRwFlags = flags | (write ? 1u : 0),
+        };
         return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
     }
 
