@@ -178,6 +178,23 @@ public sealed partial class IommufdFile
             }
         }
 
+        public Errno ReportPageFault(uint devId, IommuHwptPgfault fault)
+        {
+            var rc = file._objects.Get<DeviceObject>(devId, out var idev);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            using (idev)
+            lock (file._attachLock)
+            {
+                fault.DevId = devId;
+                idev.Object.Attached?.Fault?.Report(fault);
+                return Errno.Success;
+            }
+        }
+
         public Errno ReplaceDevice(uint stdevId, ref uint ptId)
         {
             var rc = file._objects.Get<SelftestObject>(stdevId, out var stdev);

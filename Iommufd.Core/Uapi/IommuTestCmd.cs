@@ -52,6 +52,14 @@ public struct IommuTestCmd
     [FieldOffset(16)] public uint CheckIotlbId;
     [FieldOffset(20)] public uint CheckIotlbIotlb;
 
+    [FieldOffset(16)] public uint TriggerIopfDevId;
+    [FieldOffset(20)] public uint TriggerIopfPasid;
+    [FieldOffset(24)] public uint TriggerIopfGrpid;
+    [FieldOffset(28)] public uint TriggerIopfPerm;
+    [FieldOffset(32)] public ulong TriggerIopfAddr;
+
+    [FieldOffset(16)] public uint TriggerVeventDevId;
+
     [FieldOffset(16)] public uint CheckDevCacheId;
     [FieldOffset(20)] public uint CheckDevCacheCache;
 

@@ -72,6 +72,12 @@ public class SelftestLayoutTests
             (nameof(IommuTestCmd.MemoryLimitLimit), 16),
             (nameof(IommuTestCmd.CheckIotlbId), 16),
             (nameof(IommuTestCmd.CheckIotlbIotlb), 20),
+            (nameof(IommuTestCmd.TriggerIopfDevId), 16),
+            (nameof(IommuTestCmd.TriggerIopfPasid), 20),
+            (nameof(IommuTestCmd.TriggerIopfGrpid), 24),
+            (nameof(IommuTestCmd.TriggerIopfPerm), 28),
+            (nameof(IommuTestCmd.TriggerIopfAddr), 32),
+            (nameof(IommuTestCmd.TriggerVeventDevId), 16),
             (nameof(IommuTestCmd.CheckDevCacheId), 16),
             (nameof(IommuTestCmd.CheckDevCacheCache), 20),
             (nameof(IommuTestCmd.Last), 64));

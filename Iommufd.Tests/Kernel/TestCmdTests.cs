@@ -300,6 +300,56 @@ public class TestCmdTests
     }
 
     [Test]
+    public void Trigger_iopf_queues_the_fault_on_the_attached_hwpt_and_is_dropped_without_one()
+    {
+        // selftest.c iommufd_test_trigger_iopf() (the device, then iommu_report_device_fault(), which answers
+        // nothing), eventq.c iommufd_compose_fault_message(); iommufd_utils.h _test_cmd_trigger_iopf().
+        using var fx = new MockFixture();
+        var unattached = TriggerIopf(fx, fx.DevId, 0x1000, pasid: 0);
+        var alloc = new IommuFaultAlloc();
+        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_FAULT_QUEUE_ALLOC, ref alloc), "FAULT_QUEUE_ALLOC");
+        MockFixture.Expect(fx.AllocHwpt(fx.DevId, fx.IoasId, IommuHwptAllocFlags.FaultIdValid, out uint hwpt, faultId: alloc.OutFaultId), "HWPT_ALLOC");
+        MockFixture.Expect(fx.Attach(hwpt), "attach");
+        var queued = TriggerIopf(fx, fx.DevId, 0x5000, pasid: 7);
+        var record = new byte[System.Runtime.InteropServices.Marshal.SizeOf<IommuHwptPgfault>() * 2];
+        MockFixture.Expect(fx.File.Read((int)alloc.OutFaultFd, record, out int read), "read");
+        var fault = System.Runtime.InteropServices.MemoryMarshal.Read<IommuHwptPgfault>(record);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(unattached, Is.EqualTo(Errno.Success), "no fault queue: dropped");
+            Assert.That(TriggerIopf(fx, 999, 0x1000, pasid: 0), Is.EqualTo(Errno.ENOENT));
+            Assert.That(queued, Is.EqualTo(Errno.Success));
+            Assert.That(read, Is.EqualTo(record.Length / 2), "one fault, the one after the attach");
+            Assert.That((fault.DevId, fault.Addr, fault.Pasid, fault.Grpid, fault.Perm), Is.EqualTo((fx.DevId, 0x5000ul, 7u, 3u, (uint)IommuHwptPgfaultPerm.Read)));
+            Assert.That(fault.Flags, Is.EqualTo((uint)(IommuHwptPgfaultFlags.LastPage | IommuHwptPgfaultFlags.PasidValid)));
+        }
+    }
+
+    [Test]
+    public void Trigger_vevent_reports_the_virtual_id_to_the_vieventq_of_the_viommu_the_device_is_on()
+    {
+        // selftest.c iommufd_test_trigger_vevent(); selftest iommufd_viommu.vdevice_alloc (test_cmd_trigger_vevents,
+        // test_cmd_read_vevents).
+        using var fx = new MockFixture();
+        var (_, viommu, nested) = fx.SetUpViommu();
+        var notOnViommu = TriggerVevent(fx, fx.DevId);
+        MockFixture.Expect(fx.AllocVdevice(viommu, fx.DevId, 0x99, out _), "VDEVICE_ALLOC");
+        MockFixture.Expect(fx.Attach(nested), "attach");
+        MockFixture.Expect(fx.AllocVeventq(viommu, IommuVeventqType.Selftest, 2, out _, out int fd), "VEVENTQ_ALLOC");
+        var triggered = TriggerVevent(fx, fx.DevId);
+        int sequence = -1;
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(notOnViommu, Is.EqualTo(Errno.ENOENT));
+            Assert.That(TriggerVevent(fx, 999), Is.EqualTo(Errno.ENOENT));
+            Assert.That(triggered, Is.EqualTo(Errno.Success));
+            Assert.That(fx.ReadVevents(fd, 1, 0x99, ref sequence), Is.EqualTo(Errno.Success));
+        }
+    }
+
+    [Test]
     public void Set_temp_memory_limit_refuses_a_limit_below_one_batch_element()
     {
         // selftest.c iommufd_test(): IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT, below sizeof(unsigned long) + sizeof(u32).
@@ -336,6 +386,22 @@ public class TestCmdTests
             Op = (uint)IommuTestOp.AccessRw, Id = (uint)fd, AccessRwIova = iova, AccessRwLength = length, AccessRwUptr = uptr,
             AccessRwFlags = flags | (write ? 1u : 0),
         };
+        return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+    }
+
+    private static Errno TriggerIopf(MockFixture fx, uint devId, ulong addr, uint pasid)
+    {
+        var cmd = new IommuTestCmd
+        {
+            Op = (uint)IommuTestOp.TriggerIopf, TriggerIopfDevId = devId, TriggerIopfAddr = addr, TriggerIopfPasid = pasid,
+            TriggerIopfGrpid = 3, TriggerIopfPerm = (uint)IommuHwptPgfaultPerm.Read,
+        };
+        return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+    }
+
+    private static Errno TriggerVevent(MockFixture fx, uint devId)
+    {
+        var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.TriggerVevent, TriggerVeventDevId = devId };
         return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
     }
 

@@ -55,6 +55,20 @@ internal sealed class MockSelftest : ISelftestCommands
                 return CreateAccess(context, ref cmd, ref respond);
             case IommuTestOp.AccessRw:
                 return AccessRw(context, (int)cmd.Id, cmd.AccessRwIova, cmd.AccessRwLength, cmd.AccessRwUptr, cmd.AccessRwFlags);
+            case IommuTestOp.TriggerIopf:
+                return context.ReportPageFault(cmd.TriggerIopfDevId, new IommuHwptPgfault
+                {
+                    // selftest.c iommufd_test_trigger_iopf(): the last page of its group, PASID_VALID with a PASID.
+                    Flags = (uint)IommuHwptPgfaultFlags.LastPage | (cmd.TriggerIopfPasid != 0 ? (uint)IommuHwptPgfaultFlags.PasidValid : 0),
+                    Pasid = cmd.TriggerIopfPasid,
+                    Grpid = cmd.TriggerIopfGrpid,
+                    Perm = cmd.TriggerIopfPerm,
+                    Addr = cmd.TriggerIopfAddr, // eventq.c iommufd_compose_fault_message() reports length 0
+                });
+            case IommuTestOp.TriggerVevent:
+                // selftest.c iommufd_test_trigger_vevent(): the device (ENOENT), then the mock's report.
+                rc = context.GetDevice(cmd.TriggerVeventDevId, out var device);
+                return rc != Errno.Success ? rc : device.Iommu is MockIommu mock ? mock.TriggerVevent(device) : Errno.ENOENT;
             case IommuTestOp.SetTempMemoryLimit:
                 // iommufd_test(): below sizeof(unsigned long) + sizeof(u32) is EINVAL. The emulation has no batch
                 // memory to limit, so a valid limit changes nothing.
