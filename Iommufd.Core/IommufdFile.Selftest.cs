@@ -165,6 +165,34 @@ public sealed partial class IommufdFile
 
         public Errno GetAccess(int fd, out ISelftestAccess access)
         {
+            var rc = FindAccess(fd, out var found);
+            access = found;
+            return rc;
+        }
+
+        public Errno ReplaceAccessIoas(int fd, uint ioasId)
+        {
+            var rc = FindAccess(fd, out var access);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            rc = file._objects.Get<IoasObject>(ioasId, out var ioas);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            using (ioas)
+            {
+                return access.Replace(ioas.Object);
+            }
+        }
+
+        /// <summary>selftest.c iommufd_access_get(): EBADFD for an fd that is not an access's.</summary>
+        private Errno FindAccess(int fd, out IoasAccess access)
+        {
             access = null!;
             lock (file._fdLock)
             {

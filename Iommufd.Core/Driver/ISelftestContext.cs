@@ -52,6 +52,12 @@ public interface ISelftestContext
     Errno GetAccess(int fd, out ISelftestAccess access);
 
     /// <summary>
+    /// IOMMU_TEST_OP_ACCESS_REPLACE_IOAS (selftest.c iommufd_test_access_replace_ioas()): the access (EBADFD), then
+    /// the new IOAS (ENOENT).
+    /// </summary>
+    Errno ReplaceAccessIoas(int fd, uint ioasId);
+
+    /// <summary>
     /// IOMMU_TEST_OP_TRIGGER_IOPF (selftest.c iommufd_test_trigger_iopf()): the device (ENOENT), then the fault goes
     /// to the fault queue of the HWPT it is attached to; with none it is dropped, and the op still succeeds
     /// (iommu_report_device_fault() returns nothing to the caller).

@@ -9,6 +9,7 @@ namespace Iommufd.Core.Ioas;
 /// </summary>
 internal sealed class IoasAccess : IEventFile, ISelftestAccess
 {
+    private readonly Lock _replaceLock = new(); // serialises Replace; readers take _ioas as it is
     private IoasObject? _ioas;
 
     /// <summary>Attaches to <paramref name="ioas"/>, which the caller holds a reference on.</summary>
@@ -20,6 +21,31 @@ internal sealed class IoasAccess : IEventFile, ISelftestAccess
 
     public Errno ReadWrite(ulong iova, Span<byte> data, bool write) =>
         Volatile.Read(ref _ioas) is { } ioas ? ioas.AccessReadWrite(iova, data, write) : Errno.ENOENT;
+
+    /// <summary>
+    /// device.c iommufd_access_replace(): moves the access to <paramref name="ioas"/>, which the caller holds a
+    /// reference on; a closed access is ENOENT, the same IOAS changes nothing.
+    /// </summary>
+    public Errno Replace(IoasObject ioas)
+    {
+        lock (_replaceLock)
+        {
+            var current = Volatile.Read(ref _ioas);
+            if (current is null)
+            {
+                return Errno.ENOENT;
+            }
+
+            if (!ReferenceEquals(current, ioas))
+            {
+                ioas.AddUser();
+                Volatile.Write(ref _ioas, ioas);
+                current.RemoveUser();
+            }
+
+            return Errno.Success;
+        }
+    }
 
     /// <summary>The staccess file has no read op (the VFS answers EINVAL).</summary>
     public Errno Read(Span<byte> buffer, long position, out int count)

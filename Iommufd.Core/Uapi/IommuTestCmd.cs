@@ -49,6 +49,8 @@ public struct IommuTestCmd
 
     [FieldOffset(16)] public uint MemoryLimitLimit;
 
+    [FieldOffset(16)] public uint AccessReplaceIoasIoasId;
+
     [FieldOffset(16)] public uint CheckIotlbId;
     [FieldOffset(20)] public uint CheckIotlbIotlb;
 

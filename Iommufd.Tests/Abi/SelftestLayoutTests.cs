@@ -70,6 +70,7 @@ public class SelftestLayoutTests
             (nameof(IommuTestCmd.AccessRwUptr), 32),
             (nameof(IommuTestCmd.AccessRwFlags), 40),
             (nameof(IommuTestCmd.MemoryLimitLimit), 16),
+            (nameof(IommuTestCmd.AccessReplaceIoasIoasId), 16),
             (nameof(IommuTestCmd.CheckIotlbId), 16),
             (nameof(IommuTestCmd.CheckIotlbIotlb), 20),
             (nameof(IommuTestCmd.TriggerIopfDevId), 16),

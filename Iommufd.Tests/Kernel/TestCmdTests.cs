@@ -300,6 +300,37 @@ public class TestCmdTests
     }
 
     [Test]
+    public void Access_replace_ioas_moves_the_access_and_the_hold_on_the_ioas()
+    {
+        // selftest.c iommufd_test_access_replace_ioas(), device.c iommufd_access_replace(); iommufd_utils.h
+        // test_cmd_access_replace_ioas().
+        using var fx = new MockFixture();
+        uint other = fx.AllocIoas();
+        MockFixture.Expect(fx.MapAt(other, fx.GuestRam.Address, Page, 0x40000), "map in the other IOAS");
+        var create = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = fx.IoasId };
+        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref create), "CREATE_ACCESS");
+        int fd = (int)create.CreateAccessOutAccessFd;
+        ulong buffer = fx.Put(new byte[8]);
+        var before = AccessRw(fx, fd, 0x40000, 8, buffer, write: false);
+        var replace = new IommuTestCmd { Op = (uint)IommuTestOp.AccessReplaceIoas, Id = (uint)fd, AccessReplaceIoasIoasId = other };
+        var rc = fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref replace);
+        var after = AccessRw(fx, fd, 0x40000, 8, buffer, write: false);
+        var noIoas = replace with { AccessReplaceIoasIoasId = NoSuchIoas };
+        var noAccess = replace with { Id = 999 };
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(before, Is.EqualTo(Errno.ENOENT), "nothing mapped there in the first IOAS");
+            Assert.That(rc, Is.EqualTo(Errno.Success));
+            Assert.That(after, Is.EqualTo(Errno.Success));
+            Assert.That(fx.File.RawDestroy(other), Is.EqualTo(Errno.EBUSY), "the access holds its new IOAS");
+            Assert.That(fx.File.RawDestroy(fx.IoasId), Is.EqualTo(Errno.Success), "and let go of the old one");
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref noIoas), Is.EqualTo(Errno.ENOENT));
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref noAccess), Is.EqualTo(Errno.EBADFD));
+        }
+    }
+
+    [Test]
     public void Trigger_iopf_queues_the_fault_on_the_attached_hwpt_and_is_dropped_without_one()
     {
         // selftest.c iommufd_test_trigger_iopf() (the device, then iommu_report_device_fault(), which answers

@@ -55,6 +55,8 @@ internal sealed class MockSelftest : ISelftestCommands
                 return CreateAccess(context, ref cmd, ref respond);
             case IommuTestOp.AccessRw:
                 return AccessRw(context, (int)cmd.Id, cmd.AccessRwIova, cmd.AccessRwLength, cmd.AccessRwUptr, cmd.AccessRwFlags);
+            case IommuTestOp.AccessReplaceIoas:
+                return context.ReplaceAccessIoas((int)cmd.Id, cmd.AccessReplaceIoasIoasId);
             case IommuTestOp.TriggerIopf:
                 return context.ReportPageFault(cmd.TriggerIopfDevId, new IommuHwptPgfault
                 {
