@@ -144,6 +144,85 @@ public sealed partial class IommufdFile
             return rc;
         }
 
+        public Errno CreateAccess(uint ioasId, out ISelftestAccess access, out int fd)
+        {
+            access = null!;
+            fd = -1;
+            var rc = file._objects.Get<IoasObject>(ioasId, out var ioas);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            using (ioas)
+            {
+                var created = new IoasAccess(ioas.Object);
+                fd = file.AddFile(created);
+                access = created;
+                return Errno.Success;
+            }
+        }
+
+        public Errno GetAccess(int fd, out ISelftestAccess access)
+        {
+            var rc = FindAccess(fd, out var found);
+            access = found;
+            return rc;
+        }
+
+        public Errno ReplaceAccessIoas(int fd, uint ioasId)
+        {
+            var rc = FindAccess(fd, out var access);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            rc = file._objects.Get<IoasObject>(ioasId, out var ioas);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            using (ioas)
+            {
+                return access.Replace(ioas.Object);
+            }
+        }
+
+        /// <summary>selftest.c iommufd_access_get(): EBADFD for an fd that is not an access's.</summary>
+        private Errno FindAccess(int fd, out IoasAccess access)
+        {
+            access = null!;
+            lock (file._fdLock)
+            {
+                if (!file._files.TryGetValue(fd, out var open) || open is not IoasAccess found)
+                {
+                    return Errno.EBADFD;
+                }
+
+                access = found;
+                return Errno.Success;
+            }
+        }
+
+        public Errno ReportPageFault(uint devId, IommuHwptPgfault fault)
+        {
+            var rc = file._objects.Get<DeviceObject>(devId, out var idev);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            using (idev)
+            lock (file._attachLock)
+            {
+                fault.DevId = devId;
+                idev.Object.Attached?.Fault?.Report(fault);
+                return Errno.Success;
+            }
+        }
+
         public Errno ReplaceDevice(uint stdevId, ref uint ptId)
         {
             var rc = file._objects.Get<SelftestObject>(stdevId, out var stdev);

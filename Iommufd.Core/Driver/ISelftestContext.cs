@@ -42,6 +42,28 @@ public interface ISelftestContext
     /// </summary>
     Errno CreateDevice(IIommuInstance iommu, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids);
 
+    /// <summary>
+    /// IOMMU_TEST_OP_CREATE_ACCESS (selftest.c iommufd_test_create_access()): an access attached to the IOAS
+    /// (ENOENT) and the fd that holds it; closing the fd destroys the access.
+    /// </summary>
+    Errno CreateAccess(uint ioasId, out ISelftestAccess access, out int fd);
+
+    /// <summary>The access behind an fd <see cref="CreateAccess"/> returned (EBADFD for any other fd, iommufd_access_get()).</summary>
+    Errno GetAccess(int fd, out ISelftestAccess access);
+
+    /// <summary>
+    /// IOMMU_TEST_OP_ACCESS_REPLACE_IOAS (selftest.c iommufd_test_access_replace_ioas()): the access (EBADFD), then
+    /// the new IOAS (ENOENT).
+    /// </summary>
+    Errno ReplaceAccessIoas(int fd, uint ioasId);
+
+    /// <summary>
+    /// IOMMU_TEST_OP_TRIGGER_IOPF (selftest.c iommufd_test_trigger_iopf()): the device (ENOENT), then the fault goes
+    /// to the fault queue of the HWPT it is attached to; with none it is dropped, and the op still succeeds
+    /// (iommu_report_device_fault() returns nothing to the caller).
+    /// </summary>
+    Errno ReportPageFault(uint devId, Uapi.IommuHwptPgfault fault);
+
     /// <summary>IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE: moves the selftest object's device to <paramref name="ptId"/>.</summary>
     Errno ReplaceDevice(uint stdevId, ref uint ptId);
 }

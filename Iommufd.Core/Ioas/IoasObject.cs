@@ -502,6 +502,70 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
+    /// <summary>
+    /// device.c iommufd_access_rw() for an access on this IOAS: the checks of <see cref="ISelftestAccess.ReadWrite"/>,
+    /// area by area from the lowest (a write stops at the first area mapped without WRITEABLE, the bytes before it
+    /// written). Pages no domain pinned are pinned for the copy only (pages.c iopt_pages_rw_access()).
+    /// </summary>
+    public Errno AccessReadWrite(ulong iova, Span<byte> data, bool write)
+    {
+        if (data.IsEmpty)
+        {
+            return Errno.EINVAL;
+        }
+
+        ulong last = iova + ((ulong)data.Length - 1);
+        if (last < iova)
+        {
+            return Errno.EOVERFLOW;
+        }
+
+        lock (_lock)
+        {
+            ulong cursor = iova;
+            int done = 0;
+            while (done < data.Length)
+            {
+                if (FindArea(cursor) is not { } area)
+                {
+                    return Errno.ENOENT;
+                }
+
+                if (write && (area.Protection & IommuProtection.Write) == 0)
+                {
+                    return Errno.EPERM;
+                }
+
+                bool pinnedHere = !area.Pinned;
+                if (PinLocked(area) != Errno.Success)
+                {
+                    return Errno.EFAULT;
+                }
+
+                int run = (int)Math.Min((ulong)(data.Length - done), area.Last - cursor + 1);
+                var bytes = area.Region.Slice(area.RegionOffset + (cursor - area.Iova), run);
+                if (write)
+                {
+                    data.Slice(done, run).CopyTo(bytes);
+                }
+                else
+                {
+                    bytes.CopyTo(data.Slice(done, run));
+                }
+
+                if (pinnedHere)
+                {
+                    UnpinLocked(area);
+                }
+
+                done += run;
+                cursor += (ulong)run;
+            }
+
+            return Errno.Success;
+        }
+    }
+
     /// <summary>The physical address behind <paramref name="iova"/>, if mapped.</summary>
     public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection)
     {

@@ -37,10 +37,30 @@ public struct IommuTestCmd
     [FieldOffset(24)] public ulong CheckRefsUptr;
     [FieldOffset(32)] public uint CheckRefsRefs;
 
+    [FieldOffset(16)] public uint CreateAccessOutAccessFd;
+    [FieldOffset(20)] public uint CreateAccessFlags;
+
+    [FieldOffset(16)] public ulong AccessRwIova;
+    [FieldOffset(24)] public ulong AccessRwLength;
+    [FieldOffset(32)] public ulong AccessRwUptr;
+
+    /// <summary><c>access_rw.flags</c> (MOCK_ACCESS_RW_*).</summary>
+    [FieldOffset(40)] public uint AccessRwFlags;
+
     [FieldOffset(16)] public uint MemoryLimitLimit;
+
+    [FieldOffset(16)] public uint AccessReplaceIoasIoasId;
 
     [FieldOffset(16)] public uint CheckIotlbId;
     [FieldOffset(20)] public uint CheckIotlbIotlb;
+
+    [FieldOffset(16)] public uint TriggerIopfDevId;
+    [FieldOffset(20)] public uint TriggerIopfPasid;
+    [FieldOffset(24)] public uint TriggerIopfGrpid;
+    [FieldOffset(28)] public uint TriggerIopfPerm;
+    [FieldOffset(32)] public ulong TriggerIopfAddr;
+
+    [FieldOffset(16)] public uint TriggerVeventDevId;
 
     [FieldOffset(16)] public uint CheckDevCacheId;
     [FieldOffset(20)] public uint CheckDevCacheCache;

@@ -246,6 +246,141 @@ public class TestCmdTests
     }
 
     [Test]
+    public void An_access_reads_and_writes_the_ioas_through_its_fd_and_holds_the_ioas_until_closed()
+    {
+        // selftest.c iommufd_test_create_access() / iommufd_test_access_rw() / iommufd_test_staccess_release(),
+        // device.c iommufd_access_rw(); selftest iommufd_ioas.access_rw (test_cmd_create_access, ACCESS_RW).
+        using var fx = new MockFixture();
+        var ram = fx.GuestRam.Span;
+        for (int i = 0; i < 2 * (int)Page; i++)
+        {
+            ram[i] = (byte)i;
+        }
+
+        MockFixture.Expect(fx.MapAt(fx.IoasId, fx.GuestRam.Address, 2 * Page, 0x10000), "map");
+        MockFixture.Expect(fx.MapAt(fx.IoasId, fx.GuestRam.Address + 2 * Page, Page, 0x20000, IommuIoasMapFlags.Readable), "read-only map");
+        var create = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = fx.IoasId };
+        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref create), "CREATE_ACCESS");
+        int fd = (int)create.CreateAccessOutAccessFd;
+        ulong buffer = fx.Put(new byte[32]);
+        ulong payload = fx.Put(Enumerable.Range(0, 16).Select(i => (byte)(0xA0 + i)).ToArray());
+
+        var write = AccessRw(fx, fd, 0x10000 + 100, 16, payload, write: true);
+        var read = AccessRw(fx, fd, 0x10000 + Page - 6, 12, buffer, write: false);
+        var readBack = fx.Get<Guid>(buffer);
+        var busy = fx.File.RawDestroy(fx.IoasId);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(write, Is.EqualTo(Errno.Success));
+            Assert.That(ram.Slice(100, 16).ToArray(), Is.EqualTo(Enumerable.Range(0, 16).Select(i => (byte)(0xA0 + i)).ToArray()), "written into the pages behind the IOVA");
+            Assert.That(read, Is.EqualTo(Errno.Success), "across two pages");
+            Assert.That(readBack.ToByteArray().Take(12), Is.EqualTo(ram.Slice((int)Page - 6, 12).ToArray()));
+            Assert.That(AccessRw(fx, fd, 0x20000, 4, payload, write: true), Is.EqualTo(Errno.EPERM), "a write over a read-only area");
+            Assert.That(AccessRw(fx, fd, 0x20000, 4, buffer, write: false), Is.EqualTo(Errno.Success));
+            Assert.That(AccessRw(fx, fd, 0x30000, 4, buffer, write: false), Is.EqualTo(Errno.ENOENT));
+            Assert.That(AccessRw(fx, fd, 0x10000, 0, buffer, write: false), Is.EqualTo(Errno.EINVAL));
+            Assert.That(AccessRw(fx, fd, ulong.MaxValue, 4, buffer, write: false), Is.EqualTo(Errno.EOVERFLOW));
+            Assert.That(AccessRw(fx, 999, 0x10000, 4, buffer, write: false), Is.EqualTo(Errno.EBADFD), "no access fd");
+            Assert.That(AccessRw(fx, fd, 0x10000, 4, buffer, write: false, flags: 1 << 3), Is.EqualTo(Errno.EOPNOTSUPP));
+            Assert.That(AccessRw(fx, fd, 0x10000, (16 << 20) + 1, buffer, write: false), Is.EqualTo(Errno.ENOMEM));
+            Assert.That(fx.GuestRam.IsPinned, Is.False, "pages pinned for a copy only");
+            Assert.That(busy, Is.EqualTo(Errno.EBUSY), "the access holds the IOAS");
+        }
+
+        var badIoas = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = NoSuchIoas };
+        var badFlags = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = fx.IoasId, CreateAccessFlags = 2 };
+        Assert.Multiple(() =>
+        {
+            Assert.That(fx.File.Close(fd), Is.EqualTo(Errno.Success));
+            Assert.That(fx.File.RawDestroy(fx.IoasId), Is.EqualTo(Errno.Success), "released with the fd");
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref badIoas), Is.EqualTo(Errno.ENOENT));
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref badFlags), Is.EqualTo(Errno.EOPNOTSUPP));
+        });
+    }
+
+    [Test]
+    public void Access_replace_ioas_moves_the_access_and_the_hold_on_the_ioas()
+    {
+        // selftest.c iommufd_test_access_replace_ioas(), device.c iommufd_access_replace(); iommufd_utils.h
+        // test_cmd_access_replace_ioas().
+        using var fx = new MockFixture();
+        uint other = fx.AllocIoas();
+        MockFixture.Expect(fx.MapAt(other, fx.GuestRam.Address, Page, 0x40000), "map in the other IOAS");
+        var create = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = fx.IoasId };
+        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref create), "CREATE_ACCESS");
+        int fd = (int)create.CreateAccessOutAccessFd;
+        ulong buffer = fx.Put(new byte[8]);
+        var before = AccessRw(fx, fd, 0x40000, 8, buffer, write: false);
+        var replace = new IommuTestCmd { Op = (uint)IommuTestOp.AccessReplaceIoas, Id = (uint)fd, AccessReplaceIoasIoasId = other };
+        var rc = fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref replace);
+        var after = AccessRw(fx, fd, 0x40000, 8, buffer, write: false);
+        var noIoas = replace with { AccessReplaceIoasIoasId = NoSuchIoas };
+        var noAccess = replace with { Id = 999 };
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(before, Is.EqualTo(Errno.ENOENT), "nothing mapped there in the first IOAS");
+            Assert.That(rc, Is.EqualTo(Errno.Success));
+            Assert.That(after, Is.EqualTo(Errno.Success));
+            Assert.That(fx.File.RawDestroy(other), Is.EqualTo(Errno.EBUSY), "the access holds its new IOAS");
+            Assert.That(fx.File.RawDestroy(fx.IoasId), Is.EqualTo(Errno.Success), "and let go of the old one");
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref noIoas), Is.EqualTo(Errno.ENOENT));
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref noAccess), Is.EqualTo(Errno.EBADFD));
+        }
+    }
+
+    [Test]
+    public void Trigger_iopf_queues_the_fault_on_the_attached_hwpt_and_is_dropped_without_one()
+    {
+        // selftest.c iommufd_test_trigger_iopf() (the device, then iommu_report_device_fault(), which answers
+        // nothing), eventq.c iommufd_compose_fault_message(); iommufd_utils.h _test_cmd_trigger_iopf().
+        using var fx = new MockFixture();
+        var unattached = TriggerIopf(fx, fx.DevId, 0x1000, pasid: 0);
+        var alloc = new IommuFaultAlloc();
+        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_FAULT_QUEUE_ALLOC, ref alloc), "FAULT_QUEUE_ALLOC");
+        MockFixture.Expect(fx.AllocHwpt(fx.DevId, fx.IoasId, IommuHwptAllocFlags.FaultIdValid, out uint hwpt, faultId: alloc.OutFaultId), "HWPT_ALLOC");
+        MockFixture.Expect(fx.Attach(hwpt), "attach");
+        var queued = TriggerIopf(fx, fx.DevId, 0x5000, pasid: 7);
+        var record = new byte[System.Runtime.InteropServices.Marshal.SizeOf<IommuHwptPgfault>() * 2];
+        MockFixture.Expect(fx.File.Read((int)alloc.OutFaultFd, record, out int read), "read");
+        var fault = System.Runtime.InteropServices.MemoryMarshal.Read<IommuHwptPgfault>(record);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(unattached, Is.EqualTo(Errno.Success), "no fault queue: dropped");
+            Assert.That(TriggerIopf(fx, 999, 0x1000, pasid: 0), Is.EqualTo(Errno.ENOENT));
+            Assert.That(queued, Is.EqualTo(Errno.Success));
+            Assert.That(read, Is.EqualTo(record.Length / 2), "one fault, the one after the attach");
+            Assert.That((fault.DevId, fault.Addr, fault.Pasid, fault.Grpid, fault.Perm), Is.EqualTo((fx.DevId, 0x5000ul, 7u, 3u, (uint)IommuHwptPgfaultPerm.Read)));
+            Assert.That(fault.Flags, Is.EqualTo((uint)(IommuHwptPgfaultFlags.LastPage | IommuHwptPgfaultFlags.PasidValid)));
+        }
+    }
+
+    [Test]
+    public void Trigger_vevent_reports_the_virtual_id_to_the_vieventq_of_the_viommu_the_device_is_on()
+    {
+        // selftest.c iommufd_test_trigger_vevent(); selftest iommufd_viommu.vdevice_alloc (test_cmd_trigger_vevents,
+        // test_cmd_read_vevents).
+        using var fx = new MockFixture();
+        var (_, viommu, nested) = fx.SetUpViommu();
+        var notOnViommu = TriggerVevent(fx, fx.DevId);
+        MockFixture.Expect(fx.AllocVdevice(viommu, fx.DevId, 0x99, out _), "VDEVICE_ALLOC");
+        MockFixture.Expect(fx.Attach(nested), "attach");
+        MockFixture.Expect(fx.AllocVeventq(viommu, IommuVeventqType.Selftest, 2, out _, out int fd), "VEVENTQ_ALLOC");
+        var triggered = TriggerVevent(fx, fx.DevId);
+        int sequence = -1;
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(notOnViommu, Is.EqualTo(Errno.ENOENT));
+            Assert.That(TriggerVevent(fx, 999), Is.EqualTo(Errno.ENOENT));
+            Assert.That(triggered, Is.EqualTo(Errno.Success));
+            Assert.That(fx.ReadVevents(fd, 1, 0x99, ref sequence), Is.EqualTo(Errno.Success));
+        }
+    }
+
+    [Test]
     public void Set_temp_memory_limit_refuses_a_limit_below_one_batch_element()
     {
         // selftest.c iommufd_test(): IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT, below sizeof(unsigned long) + sizeof(u32).
@@ -272,6 +407,32 @@ public class TestCmdTests
     private static Errno CheckMap(MockFixture fx, uint hwptId, ulong iova, ulong length, ulong uptr)
     {
         var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.MdCheckMap, Id = hwptId, CheckMapIova = iova, CheckMapLength = length, CheckMapUptr = uptr };
+        return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+    }
+
+    private static Errno AccessRw(MockFixture fx, int fd, ulong iova, ulong length, ulong uptr, bool write, uint flags = 0)
+    {
+        var cmd = new IommuTestCmd
+        {
+            Op = (uint)IommuTestOp.AccessRw, Id = (uint)fd, AccessRwIova = iova, AccessRwLength = length, AccessRwUptr = uptr,
+            AccessRwFlags = flags | (write ? 1u : 0),
+        };
+        return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+    }
+
+    private static Errno TriggerIopf(MockFixture fx, uint devId, ulong addr, uint pasid)
+    {
+        var cmd = new IommuTestCmd
+        {
+            Op = (uint)IommuTestOp.TriggerIopf, TriggerIopfDevId = devId, TriggerIopfAddr = addr, TriggerIopfPasid = pasid,
+            TriggerIopfGrpid = 3, TriggerIopfPerm = (uint)IommuHwptPgfaultPerm.Read,
+        };
+        return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+    }
+
+    private static Errno TriggerVevent(MockFixture fx, uint devId)
+    {
+        var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.TriggerVevent, TriggerVeventDevId = devId };
         return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
     }
 

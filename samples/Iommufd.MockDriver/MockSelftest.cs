@@ -15,6 +15,10 @@ internal sealed class MockSelftest : ISelftestCommands
 {
     // selftest.c mock_dev_create(): the device flags MOCK_DOMAIN_FLAGS accepts.
     private const uint KnownDeviceFlags = 0b111; // MOCK_FLAGS_DEVICE_NO_DIRTY | _HUGE_IOVA | _PASID
+    private const uint NeedsPinPages = 1; // MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
+    private const uint AccessRwWrite = 1 << 0; // MOCK_ACCESS_RW_WRITE
+    private const uint AccessRwSlowPath = 1 << 2; // MOCK_ACCESS_RW_SLOW_PATH
+    private const uint AccessSyz = 1 << 16; // MOCK_FLAGS_ACCESS_SYZ
 
     private readonly Platform _platform;
     private readonly ConditionalWeakTable<EndpointDevice, StrongBox<uint>> _deviceFlags = [];
@@ -47,6 +51,26 @@ internal sealed class MockSelftest : ISelftestCommands
                 return CheckIotlb(context, cmd.Id, cmd.CheckIotlbId, cmd.CheckIotlbIotlb);
             case IommuTestOp.DevCheckCache:
                 return CheckDeviceCache(context, cmd.Id, cmd.CheckDevCacheId, cmd.CheckDevCacheCache);
+            case IommuTestOp.CreateAccess:
+                return CreateAccess(context, ref cmd, ref respond);
+            case IommuTestOp.AccessRw:
+                return AccessRw(context, (int)cmd.Id, cmd.AccessRwIova, cmd.AccessRwLength, cmd.AccessRwUptr, cmd.AccessRwFlags);
+            case IommuTestOp.AccessReplaceIoas:
+                return context.ReplaceAccessIoas((int)cmd.Id, cmd.AccessReplaceIoasIoasId);
+            case IommuTestOp.TriggerIopf:
+                return context.ReportPageFault(cmd.TriggerIopfDevId, new IommuHwptPgfault
+                {
+                    // selftest.c iommufd_test_trigger_iopf(): the last page of its group, PASID_VALID with a PASID.
+                    Flags = (uint)IommuHwptPgfaultFlags.LastPage | (cmd.TriggerIopfPasid != 0 ? (uint)IommuHwptPgfaultFlags.PasidValid : 0),
+                    Pasid = cmd.TriggerIopfPasid,
+                    Grpid = cmd.TriggerIopfGrpid,
+                    Perm = cmd.TriggerIopfPerm,
+                    Addr = cmd.TriggerIopfAddr, // eventq.c iommufd_compose_fault_message() reports length 0
+                });
+            case IommuTestOp.TriggerVevent:
+                // selftest.c iommufd_test_trigger_vevent(): the device (ENOENT), then the mock's report.
+                rc = context.GetDevice(cmd.TriggerVeventDevId, out var device);
+                return rc != Errno.Success ? rc : device.Iommu is MockIommu mock ? mock.TriggerVevent(device) : Errno.ENOENT;
             case IommuTestOp.SetTempMemoryLimit:
                 // iommufd_test(): below sizeof(unsigned long) + sizeof(u32) is EINVAL. The emulation has no batch
                 // memory to limit, so a valid limit changes nothing.
@@ -79,6 +103,76 @@ internal sealed class MockSelftest : ISelftestCommands
         cmd.MockDomainOutHwptId = ids.HwptId;
         cmd.MockDomainOutIdevId = ids.IdevId;
         respond = true;
+        return Errno.Success;
+    }
+
+    /// <summary>
+    /// selftest.c iommufd_test_create_access(): flags other than MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES are
+    /// EOPNOTSUPP, then an access attached to the IOAS <c>id</c> (ENOENT), returned as an fd.
+    /// </summary>
+    private static Errno CreateAccess(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond)
+    {
+        if ((cmd.CreateAccessFlags & ~NeedsPinPages) != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        var rc = context.CreateAccess(cmd.Id, out _, out int fd);
+        if (rc == Errno.Success)
+        {
+            cmd.CreateAccessOutAccessFd = (uint)fd;
+            respond = true;
+        }
+
+        return rc;
+    }
+
+    /// <summary>
+    /// selftest.c iommufd_test_access_rw(): more than 16 MiB is ENOMEM, unknown flags EOPNOTSUPP, an fd that is no
+    /// access EBADFD; a write reads the user buffer first (EFAULT), a read writes it last (EFAULT).
+    /// </summary>
+    private static Errno AccessRw(ISelftestContext context, int accessFd, ulong iova, ulong length, ulong uptr, uint flags)
+    {
+        if (length > 16UL << 20)
+        {
+            return Errno.ENOMEM;
+        }
+
+        if ((flags & ~(AccessRwWrite | AccessRwSlowPath | AccessSyz)) != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        var rc = context.GetAccess(accessFd, out var access);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        bool write = (flags & AccessRwWrite) != 0;
+        var buffer = new byte[length];
+        if (write)
+        {
+            if (!context.Memory.TryGetSpan(uptr, length, out var source))
+            {
+                return Errno.EFAULT;
+            }
+
+            source.CopyTo(buffer);
+        }
+
+        rc = access.ReadWrite(iova, buffer, write);
+        if (rc != Errno.Success || write)
+        {
+            return rc;
+        }
+
+        if (!context.Memory.TryGetSpan(uptr, length, out var destination))
+        {
+            return Errno.EFAULT;
+        }
+
+        buffer.CopyTo(destination);
         return Errno.Success;
     }
 
