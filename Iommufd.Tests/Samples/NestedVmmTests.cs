@@ -60,8 +60,10 @@ public class NestedVmmTests
         {
             // Setup traps aside, each guest batch on the vSMMU is one PROD write and one CONS read.
             Assert.That(trap.Traps, Is.GreaterThanOrEqualTo(2 * trap.Syncs));
-            Assert.That(direct.Traps, Is.EqualTo(software.Traps), "the same guest setup, and no trap per invalidation on either VCMDQ");
-            Assert.That(direct.Traps, Is.LessThan(trap.Traps - (2 * 20)));
+            // Neither VCMDQ pays the trap path's two traps per batch. Their counts need not be equal: the guest's
+            // fault-event handling traps too, and how the DMA-after-unmap fault records batch up depends on timing.
+            Assert.That(direct.Traps, Is.LessThan(trap.Traps - (2 * 20)), "no trap per invalidation on the hardware VCMDQ");
+            Assert.That(software.Traps, Is.LessThan(trap.Traps - (2 * 20)), "no trap per invalidation on the software VCMDQ");
             Assert.That(report.RatioToTrap(GuestPath.HardwareVcmdq), Is.Not.Null);
             Assert.That(report.Conclusion, Does.StartWith("direct ÷ trap: p50 ").And.Contain("software ÷ trap: p50 ").And.EndWith("(trap cost none, 0 µs per trap)"));
         });
