@@ -2,6 +2,7 @@ using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
 using Iommufd.Core.Memory;
+using Iommufd.Tests.Stress;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Iommufd.Tests.ArmSmmuV3.Driver;
@@ -24,8 +25,8 @@ public class HostQueueConcurrencyTests
     [TestCase(true)]
     public void Concurrent_issuers_see_every_command_run_once_in_their_order_and_only_poisoned_batches_fail(bool threaded)
     {
-        int seed = Environment.TickCount;
-        TestContext.Progress.WriteLine($"seed {seed}");
+        int seed = StressSettings.Seed;
+        TestContext.Out.WriteLine($"seed {seed} (replay: IOMMUFD_STRESS_SEED={seed})");
         using var rig = new Rig(threaded);
         var results = new (int Batches, int Failed, string? Problem)[Threads];
 
