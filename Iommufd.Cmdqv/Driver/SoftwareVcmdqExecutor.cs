@@ -26,7 +26,7 @@ internal sealed class SoftwareVcmdqExecutor(SmmuV3Host host) : IBatchingExecutor
         var pending = PendingFor(queue);
         if (command.Opcode == SmmuOpcode.CMD_SYNC)
         {
-            if (command.Cs == 3 || SmmuCommandLayout.HasReservedBitsSet(command) || command.SSec)
+            if (command.Cs == 3 || SmmuCommandLayout.HasReservedBitsSet(command, host.Probed.ArchMinorRevision) || command.SSec)
             {
                 return CommandError.CERROR_ILL;
             }
