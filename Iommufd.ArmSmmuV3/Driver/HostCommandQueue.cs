@@ -16,7 +16,10 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// <remarks>
 /// A command error is handled as a host driver does (spec §7.1): the failing entry is replaced by a CMD_SYNC
 /// (CERROR_ILL), the fetch retried (CERROR_ABT) or the sync re-run (CERROR_ATC_INV_SYNC), and the batch that contained
-/// it gets an errno.
+/// it gets an errno. Only a batch still waiting for its CMD_SYNC gets one: a batch whose wait timed out leaves its
+/// entries in the queue (arm_smmu_cmdq_poll_until_sync returns ETIMEDOUT and the SMMU may still run them), so an error
+/// the SMMU meets in them later is fixed and logged but recorded for nobody; otherwise it would be reported to the
+/// batch that reuses the slot when the queue has wrapped and index and wrap bit are the same again.
 /// </remarks>
 public sealed class HostCommandQueue
 {
@@ -37,6 +40,7 @@ public sealed class HostCommandQueue
     private readonly uint _size;
     private readonly uint _wrapMask;
     private readonly uint[] _valid; // per slot: the index+wrap position it was last written and published for
+    private readonly uint[] _waited; // per slot: the position a batch waits for, until that batch's wait times out
     private readonly Lock _errorLock = new(); // guards _failures and error handling
     private readonly Dictionary<uint, CommandError> _failures = [];
     private ulong _llq; // software's PROD (low half, with Owned) and its cached CONS (high half), changed by CAS only
@@ -58,6 +62,8 @@ public sealed class HostCommandQueue
         _wrapMask = queue.IndexWrapMask;
         _valid = new uint[_size];
         Array.Fill(_valid, uint.MaxValue); // no position: nothing is published yet
+        _waited = new uint[_size];
+        Array.Fill(_waited, uint.MaxValue);
         uint prod = queue.Prod & _wrapMask;
         _ownerProd = prod;
         _llq = prod | ((ulong)(queue.Cons & _wrapMask) << 32);
@@ -100,6 +106,7 @@ public sealed class HostCommandQueue
             _queue.TryWriteEntry(p, SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_SEV));
             for (uint i = 0, q = start; i < count; i++, q = Advance(q, 1))
             {
+                _waited[q & (_size - 1)] = q; // before the entry is valid, so before the SMMU can fail on it
                 Volatile.Write(ref _valid[q & (_size - 1)], q); // release: the entry is written before it is valid
             }
 
@@ -210,8 +217,10 @@ public sealed class HostCommandQueue
             if (!_queue.WaitUntilConsumed(end, _timeout, out var error))
             {
                 // arm_smmu_cmdq_poll_until_sync timing out: logged, counted, ETIMEDOUT. The entries stay in the queue
-                // and run if the SMMU consumes again; nothing of this batch is reported as done.
+                // and run if the SMMU consumes again; nothing of this batch is reported as done, and no error in it
+                // is reported to anyone.
                 RecordTimeout("sync", end, _queue.Cons);
+                Abandon(start, count);
                 return Errno.ETIMEDOUT;
             }
 
@@ -314,27 +323,44 @@ public sealed class HostCommandQueue
         _ => Errno.EIO,
     };
 
+    /// <summary>
+    /// The batch's errno: the first error recorded in it. Every error recorded in it is taken, so none is left for the
+    /// batch that reuses these slots after the queue wraps.
+    /// </summary>
     private Errno TakeFailure(uint start, uint count, out int failedIndex)
     {
         failedIndex = -1;
+        var first = CommandError.CERROR_NONE;
         lock (_errorLock)
         {
-            if (_failures.Count == 0)
+            for (uint i = 0; i < count && _failures.Count != 0; i++)
             {
-                return Errno.Success;
-            }
-
-            for (uint i = 0; i < count; i++)
-            {
-                if (_failures.Remove(_queue.Advance(start, i), out var error))
+                if (_failures.Remove(Advance(start, i), out var error) && failedIndex < 0)
                 {
                     failedIndex = (int)i;
-                    return ToErrno(error);
+                    first = error;
                 }
             }
         }
 
-        return Errno.Success;
+        return ToErrno(first);
+    }
+
+    /// <summary>
+    /// A batch stops waiting (its sync timed out): errors already recorded in it are dropped, and those the SMMU meets
+    /// in it later are recorded for nobody. Called before the batch lets go of the shared lock, so no other batch has
+    /// reserved these slots yet.
+    /// </summary>
+    private void Abandon(uint start, uint count)
+    {
+        lock (_errorLock)
+        {
+            for (uint i = 0, q = start; i < count; i++, q = Advance(q, 1))
+            {
+                _waited[q & (_size - 1)] = uint.MaxValue;
+                _failures.Remove(q);
+            }
+        }
     }
 
     /// <summary>The GERROR.CMDQ_ERR handler: fix the queue at CONS, remember the failure, acknowledge.</summary>
@@ -361,9 +387,13 @@ public sealed class HostCommandQueue
                     break; // the sync runs again and completes; the batch reports the timeout
             }
 
-            if (error != CommandError.CERROR_ABT)
+            if (error != CommandError.CERROR_ABT && _waited[position & (_size - 1)] == position)
             {
                 _failures[position] = error;
+            }
+            else if (error != CommandError.CERROR_ABT)
+            {
+                Log.StaleCommandError(_logger, _queue.Name, error, position);
             }
 
             _acknowledgeError();

@@ -29,4 +29,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 106, Level = LogLevel.Error, Message = "{Smmu}: {Operation} could not complete its invalidation ({Errno}), attempt {Attempt} of {Attempts}")]
     public static partial void InvalidationIncomplete(ILogger logger, string smmu, string operation, Errno errno, int attempt, int attempts);
+
+    [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "{Queue}: command error {Error} at cons 0x{Cons:x8} is in a batch that timed out; the queue is fixed, the error goes to no batch")]
+    public static partial void StaleCommandError(ILogger logger, string queue, Hardware.CommandError error, uint cons);
 }
