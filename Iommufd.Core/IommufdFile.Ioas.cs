@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Ioas;
 using Iommufd.Core.Memory;
@@ -480,9 +481,9 @@ public sealed partial class IommufdFile
     /// (EOPNOTSUPP), an IOVA or length of U64_MAX (EOVERFLOW), neither READABLE nor WRITEABLE (EINVAL).
     /// </summary>
     private static Errno CheckMapArguments(IommuIoasMapFlags flags, ulong iova, ulong length) =>
-        (flags & ~KnownMapFlags) != 0 ? Errno.EOPNOTSUPP
-        : iova == ulong.MaxValue || length == ulong.MaxValue ? Errno.EOVERFLOW
-        : (flags & (IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable)) == 0 ? Errno.EINVAL
+        (flags & ~KnownMapFlags) != 0 ? Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits 0x{(uint)(flags & ~KnownMapFlags):x}")
+        : iova == ulong.MaxValue || length == ulong.MaxValue ? Refusal.Because(Errno.EOVERFLOW, $"iova 0x{iova:x} or length 0x{length:x} is U64_MAX")
+        : (flags & (IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable)) == 0 ? Refusal.Because(Errno.EINVAL, $"flags 0x{(uint)flags:x} give neither READABLE nor WRITEABLE")
         : Errno.Success;
 
     private static IommuProtection ToProtection(IommuIoasMapFlags flags) =>

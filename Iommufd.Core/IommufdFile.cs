@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Memory;
@@ -92,7 +93,7 @@ public sealed partial class IommufdFile : IDisposable
         // the whole tail beyond the kernel struct, however long it is (main.c iommufd_fops_ioctl() via
         // copy_struct_from_user()).
         Errno rc;
-        using (var call = EnterCall())
+        using (var call = EnterCall(IommufdMetrics.CommandName(request)))
         {
             rc = call.Closed ? Errno.EBADF : DispatchAt(request, argumentAddress);
         }
@@ -155,7 +156,7 @@ public sealed partial class IommufdFile : IDisposable
     public Errno Ioctl(uint request, Span<byte> argument)
     {
         Errno rc;
-        using (var call = EnterCall())
+        using (var call = EnterCall(IommufdMetrics.CommandName(request)))
         {
             rc = call.Closed ? Errno.EBADF : Dispatch(request, argument, out _);
         }
@@ -188,7 +189,7 @@ public sealed partial class IommufdFile : IDisposable
         uint size = BinaryPrimitives.ReadUInt32LittleEndian(argument);
         if (size < command.MinSize)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"size {size} is below the {command.MinSize} bytes of the struct's first version");
         }
 
         if ((ulong)argument.Length < size)
@@ -204,7 +205,7 @@ public sealed partial class IommufdFile : IDisposable
         argument[..common].CopyTo(kernel);
         if (size > command.Size && argument[command.Size..(int)size].ContainsAnyExcept((byte)0))
         {
-            return Errno.E2BIG;
+            return Refusal.Because(Errno.E2BIG, $"size {size} has non-zero bytes beyond the {command.Size} this kernel knows");
         }
 
         bool respond = false;
@@ -435,8 +436,11 @@ public sealed partial class IommufdFile : IDisposable
 
     private static void PutFile(IEventFile file) => ((IommufdObject)file).RemoveUser();
 
-    /// <summary>Counts a call in flight unless the file is closed (then <see cref="Call.Closed"/> is true).</summary>
-    private Call EnterCall()
+    /// <summary>
+    /// Counts a call in flight unless the file is closed (then <see cref="Call.Closed"/> is true), and traces it as
+    /// <paramref name="command"/> for the reasons of its refusals (<see cref="Refusal"/>).
+    /// </summary>
+    private Call EnterCall([CallerMemberName] string command = "")
     {
         Interlocked.Increment(ref _callsInFlight);
         if (Volatile.Read(ref _disposed) != 0)
@@ -445,13 +449,13 @@ public sealed partial class IommufdFile : IDisposable
             return default;
         }
 
-        return new Call(this);
+        return new Call(this, Refusal.Enter(_logger, command));
     }
 
     /// <summary>A call on one event fd: <see cref="FileCall.File"/> is null (EBADF) when the file is closed or the fd names none.</summary>
-    private FileCall EnterFileCall(int fd)
+    private FileCall EnterFileCall(int fd, [CallerMemberName] string command = "")
     {
-        var call = EnterCall();
+        var call = EnterCall(command);
         if (call.Closed || !TryGetFile(fd, out var file))
         {
             call.Dispose();
@@ -488,8 +492,13 @@ public sealed partial class IommufdFile : IDisposable
     private readonly ref struct Call
     {
         private readonly IommufdFile? _file;
+        private readonly Refusal.Scope _trace;
 
-        public Call(IommufdFile file) => _file = file;
+        public Call(IommufdFile file, Refusal.Scope trace)
+        {
+            _file = file;
+            _trace = trace;
+        }
 
         /// <summary>True when the file was closed before the call began: answer EBADF.</summary>
         public bool Closed => _file is null;
@@ -498,6 +507,7 @@ public sealed partial class IommufdFile : IDisposable
         {
             if (_file is not null)
             {
+                _trace.Dispose();
                 Interlocked.Decrement(ref _file._callsInFlight);
             }
         }

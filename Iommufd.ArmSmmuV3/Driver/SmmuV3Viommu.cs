@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using CommunityToolkit.HighPerformance.Buffers;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Uapi;
 
@@ -74,6 +75,15 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
         return Errno.Success;
     }
 
+    private static string Describe(GuestCommandConverter.Refusal refusal, in SmmuCommand command) => refusal switch
+    {
+        GuestCommandConverter.Refusal.OpcodeNotAllowed => "not an opcode a guest may forward",
+        GuestCommandConverter.Refusal.ReservedBits => "a reserved bit is set",
+        GuestCommandConverter.Refusal.IllegalField => "a field value this SMMU does not support",
+        GuestCommandConverter.Refusal.UnknownStreamId => $"no vDEVICE has vSID 0x{command.StreamId:x}",
+        _ => refusal.ToString(),
+    };
+
     /// <summary>
     /// The guest-STE rules of arm-smmu-v3-iommufd.c arm_smmu_validate_vste(): V = 0 means abort whatever else is set;
     /// bits outside the nesting masks, a Config other than abort/bypass/S1, and EATS = 2 are EIO.
@@ -89,14 +99,14 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
 
         if ((word0 & ~StreamTableEntry.NestingAllowedWord0) != 0 || (word1 & ~StreamTableEntry.NestingAllowedWord1) != 0)
         {
-            return Errno.EIO;
+            return Refusal.Because(Errno.EIO, $"the guest STE sets bits outside the nesting masks (word 0 0x{word0 & ~StreamTableEntry.NestingAllowedWord0:x}, word 1 0x{word1 & ~StreamTableEntry.NestingAllowedWord1:x})");
         }
 
         ulong config = (word0 >> 1) & 7;
         ulong eats = (word1 & StreamTableEntry.EatsMask) >> 28;
         if (config is not (StreamTableEntry.ConfigAbort or StreamTableEntry.ConfigBypass or StreamTableEntry.ConfigS1Translate) || eats > 1)
         {
-            return Errno.EIO;
+            return Refusal.Because(Errno.EIO, $"the guest STE's Config {config} or EATS {eats} is not one a nested STE may have");
         }
 
         ste0 = word0;
@@ -151,7 +161,7 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
                 if (refusal != GuestCommandConverter.Refusal.None)
                 {
                     rc = IssueChunk(commands[chunkStart..i], ref array, chunkStart);
-                    return rc != Errno.Success ? rc : Errno.EIO;
+                    return rc != Errno.Success ? rc : Refusal.Because(Errno.EIO, $"entry {i} ({commands[i].Opcode}): {Describe(refusal, commands[i])}");
                 }
 
                 if (i + 1 - chunkStart == HostCommandQueue.MaxBatch)

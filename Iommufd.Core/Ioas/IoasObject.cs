@@ -1,4 +1,5 @@
 using System.Numerics;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Objects;
@@ -198,12 +199,12 @@ internal sealed class IoasObject : IommufdObject
             {
                 if (area.Pins > 0)
                 {
-                    return Errno.EBUSY;
+                    return Refusal.Because(Errno.EBUSY, $"the mapping at [0x{area.Iova:x}, 0x{area.Last:x}] is pinned by a HW queue or an access");
                 }
 
                 if (area.Iova < iova || area.Last > last)
                 {
-                    return Errno.ENOENT;
+                    return Refusal.Because(Errno.ENOENT, $"[0x{iova:x}, 0x{last:x}] cuts the mapping at [0x{area.Iova:x}, 0x{area.Last:x}]");
                 }
 
                 var rc = RemoveArea(area);
@@ -622,7 +623,7 @@ internal sealed class IoasObject : IommufdObject
     {
         if ((length & (_iovaAlignment - 1)) != 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"length 0x{length:x} is not aligned to the IOAS's {_iovaAlignment}");
         }
 
         var rc = fixedIova ? CheckIovaLocked(iova, length) : AllocateIovaLocked(userVa, length, out iova);
@@ -632,7 +633,9 @@ internal sealed class IoasObject : IommufdObject
         }
 
         // iopt_insert_area(): the area's offset into its first CPU page follows the alignment too.
-        return (userVa & (PhysicalMemory.PageSize - 1) & (_iovaAlignment - 1)) != 0 ? Errno.EINVAL : Errno.Success;
+        return (userVa & (PhysicalMemory.PageSize - 1) & (_iovaAlignment - 1)) != 0
+            ? Refusal.Because(Errno.EINVAL, $"user_va 0x{userVa:x} is offset into its page by other than a multiple of the IOAS's {_iovaAlignment}")
+            : Errno.Success;
     }
 
     /// <summary>A fixed IOVA (io_pagetable.c iopt_check_iova()). Allowed ranges do not constrain it.</summary>
@@ -640,21 +643,23 @@ internal sealed class IoasObject : IommufdObject
     {
         if ((iova & (_iovaAlignment - 1)) != 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"iova 0x{iova:x} is not aligned to the IOAS's {_iovaAlignment}");
         }
 
         ulong last = iova + (length - 1);
         if (last < iova)
         {
-            return Errno.EOVERFLOW;
+            return Refusal.Because(Errno.EOVERFLOW, $"iova 0x{iova:x} + length 0x{length:x} wraps");
         }
 
         if (_reserved.Exists(r => r.Start <= last && iova <= r.Last))
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"[0x{iova:x}, 0x{last:x}] overlaps a reserved range");
         }
 
-        return FirstAreaIn(iova, last) is null ? Errno.Success : Errno.EEXIST;
+        return FirstAreaIn(iova, last) is { } area
+            ? Refusal.Because(Errno.EEXIST, $"[0x{iova:x}, 0x{last:x}] overlaps the mapping at [0x{area.Iova:x}, 0x{area.Last:x}]")
+            : Errno.Success;
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Iommufd.Core.Diagnostics;
 namespace Iommufd.Core.Objects;
 
 /// <summary>
@@ -132,7 +133,7 @@ internal sealed class ObjectTable
         }
 
         handle = default;
-        return Errno.ENOENT;
+        return Refusal.Because(Errno.ENOENT, $"no {typeof(T).Name.Replace("Object", "", StringComparison.Ordinal)} with ID {id}");
     }
 
     /// <summary>Looks up any object (for handlers that answer a wrong type with their own errno).</summary>
@@ -304,12 +305,12 @@ internal sealed class ObjectTable
             if (id >= _slots.Length || _slots[id] is not IommufdObject found || found.State != ObjectState.Live
                 || (requiredType is { } t && found.Type != t))
             {
-                return Errno.ENOENT;
+                return Refusal.Because(Errno.ENOENT, $"no object with ID {id}{(requiredType is { } r ? $" of type {r}" : "")}");
             }
 
             if (!found.DestroyableByUser || !found.TryClaim())
             {
-                return Errno.EBUSY;
+                return Refusal.Because(Errno.EBUSY, $"{found.Type} {id} is in use{(found.DestroyableByUser ? "" : " (only the core removes it)")}");
             }
 
             obj = found;

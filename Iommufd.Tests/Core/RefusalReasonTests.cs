@@ -1,0 +1,101 @@
+using Iommufd.Core;
+using Iommufd.Core.Memory;
+using Iommufd.Core.Uapi;
+using Iommufd.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+
+namespace Iommufd.Tests.Core;
+
+/// <summary>
+/// The errno trace: with the file's logger at Debug, a refusal logs the command, the errno and why, naming the field
+/// that caused it; with it off, a refusal formats nothing and allocates nothing.
+/// </summary>
+public class RefusalReasonTests
+{
+    private const ulong Page = PhysicalMemory.PageSize;
+
+    [Test]
+    public void Raw_refusals_name_the_kernel_command_the_errno_and_the_field()
+    {
+        var (host, logger) = TracedHost();
+        using (host)
+        {
+            var small = new byte[12];
+            small[0] = 4; // size 4: shorter than the first version of struct iommu_ioas_alloc
+            host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, small);
+            var destroy = new IommuDestroy { Id = 42 };
+            host.File.Ioctl(IommufdIoctl.IOMMU_DESTROY, ref destroy);
+            Assert.That(host.File.IoasAlloc(out uint ioas), Is.EqualTo(Errno.Success));
+            var map = new IommuIoasMap { IoasId = ioas, UserVa = 0x1000, Length = Page, Flags = (uint)IommuIoasMapFlags.FixedIova };
+            host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_MAP, ref map);
+
+            Assert.That(Messages(logger), Is.EqualTo(new[]
+            {
+                "IOMMU_IOAS_ALLOC: EINVAL, size 4 is below the 12 bytes of the struct's first version",
+                "IOMMU_DESTROY: ENOENT, no object with ID 42",
+                "IOMMU_IOAS_MAP: EINVAL, flags 0x1 give neither READABLE nor WRITEABLE",
+            }));
+        }
+    }
+
+    [Test]
+    public void A_typed_call_is_named_by_its_method_and_a_refusal_deep_in_the_IOAS_gives_the_ranges()
+    {
+        var (host, logger) = TracedHost();
+        using (host)
+        {
+            var region = host.Process.Map((long)(2 * Page));
+            Assert.That(host.File.IoasAlloc(out uint ioas), Is.EqualTo(Errno.Success));
+            ulong iova = 0x10000;
+            Assert.That(host.File.IoasMap(ioas, region.Address, region.Length, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable, ref iova), Is.EqualTo(Errno.Success));
+            ulong again = 0x11000;
+            ulong half = Page;
+
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That(host.File.IoasMap(ioas, region.Address, Page, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable, ref again), Is.EqualTo(Errno.EEXIST));
+                Assert.That(host.File.IoasUnmap(ioas, iova, ref half), Is.EqualTo(Errno.ENOENT));
+                Assert.That(Messages(logger), Is.EqualTo(new[]
+                {
+                    "IoasMap: EEXIST, [0x11000, 0x11fff] overlaps the mapping at [0x10000, 0x11fff]",
+                    "IoasUnmap: ENOENT, [0x10000, 0x10fff] cuts the mapping at [0x10000, 0x11fff]",
+                }));
+            }
+        }
+    }
+
+    [Test]
+    public void With_the_trace_off_a_refusal_allocates_nothing()
+    {
+        using var host = new TestHost(); // no logger factory: the core's loggers are off
+        var destroy = new IommuDestroy { Id = 42 };
+        long allocated = AllocationProbe.SteadyStateBytes(() => host.File.Ioctl(IommufdIoctl.IOMMU_DESTROY, ref destroy));
+        Assert.That(allocated, Is.Zero);
+    }
+
+    private static (TestHost Host, FakeLogger Logger) TracedHost()
+    {
+        var logger = new FakeLogger();
+        var host = new TestHost(b => b.Services.AddSingleton<ILoggerFactory>(new OneLoggerFactory(logger)));
+        return (host, logger);
+    }
+
+    private static string[] Messages(FakeLogger logger) =>
+        [.. logger.Collector.GetSnapshot().Where(r => r.Id.Id == 10).Select(r => r.Message)];
+
+    /// <summary>Every category logs to one fake logger.</summary>
+    private sealed class OneLoggerFactory(ILogger logger) : ILoggerFactory
+    {
+        public ILogger CreateLogger(string categoryName) => logger;
+
+        public void AddProvider(ILoggerProvider provider)
+        {
+        }
+
+        public void Dispose()
+        {
+        }
+    }
+}
