@@ -2,6 +2,7 @@ using Iommufd.Core.Devices;
 using Iommufd.Core.Memory;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Logging;
 
 namespace Iommufd.Core.DependencyInjection;
 
@@ -23,6 +24,19 @@ public static class IommufdServiceCollectionExtensions
         services.TryAddSingleton<Diagnostics.FailNth>();
         services.TryAddSingleton<IommufdHost>();
         configure(new IommufdBuilder(services));
+        return services;
+    }
+
+    /// <summary>
+    /// Sends the emulation's log — the errno trace of every refusal (<see cref="Diagnostics.Refusal"/>), driver and
+    /// hardware events — to <paramref name="writer"/> from <paramref name="minimum"/> up, through a
+    /// <see cref="Diagnostics.TraceLoggerFactory"/>. Replaces any logger factory registered before.
+    /// </summary>
+    public static IServiceCollection AddIommufdTrace(this IServiceCollection services, TextWriter writer, LogLevel minimum = LogLevel.Debug)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        services.RemoveAll<ILoggerFactory>();
+        services.AddSingleton<ILoggerFactory>(new Diagnostics.TraceLoggerFactory(writer, minimum));
         return services;
     }
 }

@@ -52,6 +52,20 @@ public class SampleVmmTests
     ];
 
     [Test]
+    public void IOMMUFD_TRACE_logs_why_each_refused_ioctl_was_refused()
+    {
+        NativeBuild.Require(Vmm);
+        var (exit, traced) = NativeBuild.Run(Vmm, new Dictionary<string, string> { ["IOMMUFD_TRACE"] = "1" });
+        var (_, plain) = NativeBuild.Run(Vmm);
+        Assert.Multiple(() =>
+        {
+            Assert.That(exit, Is.Zero);
+            Assert.That(traced, Does.Contain("debug Iommufd.Core.IommufdFile: IOMMU_IOAS_MAP: EEXIST, [0x80000000, "), "the sample maps the same IOVA twice");
+            Assert.That(plain, Does.Not.Contain("debug Iommufd."), "off without the variable");
+        });
+    }
+
+    [Test]
     public void The_C_sample_VMM_passes_every_step_under_the_shim()
     {
         NativeBuild.Require(Vmm);

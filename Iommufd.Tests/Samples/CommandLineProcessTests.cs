@@ -18,7 +18,7 @@ public class CommandLineProcessTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(run.ExitCode, Is.Zero, run.Error);
-            foreach (var option in new[] { "--path", "--threads", "--devices", "--duration", "--rounds", "--trap-cost", "--json", "--quiet", "--version" })
+            foreach (var option in new[] { "--path", "--threads", "--devices", "--duration", "--rounds", "--trap-cost", "--json", "--quiet", "--verbose", "--version" })
             {
                 Assert.That(run.Output, Does.Contain(option));
             }
@@ -52,6 +52,22 @@ public class CommandLineProcessTests
         {
             Assert.That(run.ExitCode, Is.EqualTo(2));
             Assert.That(run.Error, Does.Contain("--duration and --rounds exclude each other"));
+        }
+    }
+
+    [Test]
+    public void Nested_vmm_verbose_sends_the_emulations_log_to_standard_error()
+    {
+        string[] run = ["--path", "trap", "--rounds", "2", "--threads", "1", "--devices", "1", "--quiet"];
+        var plain = Start("nested-vmm", run);
+        var verbose = Start("nested-vmm", [.. run, "--verbose"]);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(plain.ExitCode, Is.Zero, plain.Error);
+            Assert.That(verbose.ExitCode, Is.Zero, verbose.Error);
+            Assert.That(plain.Error, Does.Not.Contain("debug Iommufd."));
+            Assert.That(verbose.Error, Does.Contain("debug Iommufd.Core.IommufdFile: iommufd file closed"), "the core's Debug events");
+            Assert.That(verbose.Output, Does.Not.Contain("debug Iommufd."), "the report stays clean");
         }
     }
 

@@ -17,6 +17,9 @@ internal static class NativeHost
     /// <summary>The environment variable that names the platform file.</summary>
     public const string PlatformVariable = "IOMMUFD_PLATFORM";
 
+    /// <summary>The environment variable that, set to 1, sends the errno trace and driver events to standard error.</summary>
+    public const string TraceVariable = "IOMMUFD_TRACE";
+
     private static readonly Lazy<IommufdHost> s_host = new(Build, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>The machine; throws (every time) when the platform file is not valid.</summary>
@@ -35,10 +38,13 @@ internal static class NativeHost
         Action<IommufdBuilder> configure = string.IsNullOrEmpty(path) ? Default : PlatformFile.Load(path);
         try
         {
-            var services = new ServiceCollection()
-                .AddIommufd(configure)
-                .BuildIommufdServiceProvider();
-            return services.GetRequiredService<IommufdHost>();
+            var services = new ServiceCollection().AddIommufd(configure);
+            if (Environment.GetEnvironmentVariable(TraceVariable) == "1")
+            {
+                services.AddIommufdTrace(Console.Error);
+            }
+
+            return services.BuildIommufdServiceProvider().GetRequiredService<IommufdHost>();
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException or OptionsValidationException)
         {

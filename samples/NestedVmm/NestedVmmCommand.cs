@@ -7,7 +7,7 @@ namespace NestedVmm;
 
 /// <summary>
 /// The command line of the main job (System.CommandLine): <c>nested-vmm [--path trap|hw|sw|all] [--threads N]
-/// [--devices N] [--duration SECONDS | --rounds N] [--trap-cost PRESET|TIME] [--json] [--quiet]</c>, with
+/// [--devices N] [--duration SECONDS | --rounds N] [--trap-cost PRESET|TIME] [--json] [--quiet] [--verbose]</c>, with
 /// <c>--help</c>, <c>--version</c> and shell completion. With <c>--json</c>, standard output holds only the JSON
 /// document; everything else goes to standard error.
 /// </summary>
@@ -95,13 +95,14 @@ public static class NestedVmmCommand
         };
         var json = new Option<bool>("--json") { Description = "Print only a JSON document on standard output (every figure per path, the ratios); progress goes to standard error." };
         var quiet = new Option<bool>("--quiet", "-q") { Description = "Print nothing but the report (no run description, no progress)." };
+        var verbose = new Option<bool>("--verbose", "-v") { Description = "Log the emulation's errno trace (why each refused call was refused) and driver events to standard error." };
 
         var root = new RootCommand(
             "The main job: one VM with devices doing DMA under map/unmap churn, on the trap path, the hardware VCMDQ and the software VCMDQ, "
             + "and how each invalidates. Exit codes: 0 every path passed; 1 a stale translation or a command error; 2 bad command line; "
             + "130 interrupted (Ctrl-C ends the current path and still prints what was measured).")
         {
-            path, threads, devices, duration, rounds, trapCost, json, quiet,
+            path, threads, devices, duration, rounds, trapCost, json, quiet, verbose,
         };
         root.Validators.Add(r =>
         {
@@ -119,6 +120,7 @@ public static class NestedVmmCommand
                 RoundsPerThread = parse.GetValue(rounds),
                 TrapCost = parse.GetValue(trapCost)!,
                 Progress = !parse.GetValue(quiet),
+                Trace = parse.GetValue(verbose) ? parse.InvocationConfiguration.Error : null,
             };
             if (parse.GetResult(duration) is { Implicit: false })
             {

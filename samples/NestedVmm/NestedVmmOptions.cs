@@ -28,4 +28,7 @@ public sealed class NestedVmmOptions
 
     /// <summary>Print a progress line every second.</summary>
     public bool Progress { get; set; } = true;
+
+    /// <summary>Where the emulation's log goes (the errno trace, driver events) at Debug, or null for none.</summary>
+    public TextWriter? Trace { get; set; }
 }

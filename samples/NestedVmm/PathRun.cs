@@ -31,7 +31,7 @@ internal sealed class PathRun : IDisposable
     {
         Path = path;
         _options = options;
-        _provider = new ServiceCollection()
+        var services = new ServiceCollection()
             .AddIommufd(b =>
             {
                 b.AddArmSmmuV3("smmu0", o => o.ExecutionMode = ExecutionMode.Threaded);
@@ -44,8 +44,13 @@ internal sealed class PathRun : IDisposable
                 {
                     b.AddDevice($"dev{i}", "smmu0", streamId: 0x100 + (uint)i, atsCapable: i == 0);
                 }
-            })
-            .BuildIommufdServiceProvider();
+            });
+        if (options.Trace is { } trace)
+        {
+            services.AddIommufdTrace(trace);
+        }
+
+        _provider = services.BuildIommufdServiceProvider();
         var host = _provider.GetRequiredService<IommufdHost>();
         var vmOptions = new VirtualMachineOptions
         {
