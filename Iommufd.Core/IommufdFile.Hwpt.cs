@@ -1,3 +1,4 @@
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Hwpt;
@@ -33,7 +34,7 @@ public sealed partial class IommufdFile
 
         if ((dataType == IommuHwptDataType.None) != (data.Length == 0))
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"data_type {dataType} with data_len {data.Length}: a type needs data and data needs a type");
         }
 
         var rc = _objects.Get<DeviceObject>(devId, out var idevRef);
@@ -46,7 +47,7 @@ public sealed partial class IommufdFile
         {
             if (_objects.Get(ptId, out var ptRef) != Errno.Success)
             {
-                return Errno.EINVAL;
+                return Refusal.Because(Errno.EINVAL, $"pt_id {ptId} names no IOAS, HWPT or vIOMMU");
             }
 
             using (ptRef)
@@ -79,7 +80,7 @@ public sealed partial class IommufdFile
 
         if ((flags & ~IommuHwInfoFlags.InputType) != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits");
         }
 
         var rc = _objects.Get<DeviceObject>(devId, out var idev);
@@ -227,7 +228,7 @@ public sealed partial class IommufdFile
     {
         if (cmd.Reserved != 0 || cmd.Reserved2 != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} or __reserved2 0x{cmd.Reserved2:x} is not 0");
         }
 
         var data = UserSpan.Resolve(Memory, cmd.DataUptr, cmd.DataLen);
@@ -240,7 +241,7 @@ public sealed partial class IommufdFile
     {
         if (cmd.Reserved[0] != 0 || cmd.Reserved[1] != 0 || cmd.Reserved[2] != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved is not 0");
         }
 
         var data = UserSpan.Resolve(Memory, cmd.DataUptr, cmd.DataLen);
@@ -264,7 +265,7 @@ public sealed partial class IommufdFile
         cmd.EntryNum = 0;
         if (cmd.Reserved != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0");
         }
 
         ulong total = (ulong)cmd.EntryLen * entryNum;
@@ -314,7 +315,7 @@ public sealed partial class IommufdFile
         entryNum = 0;
         if (requested != 0 && (entriesAreNull || array.EntryLength == 0))
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"entry_num {requested} with {(entriesAreNull ? "a NULL data_uptr" : "entry_len 0")}");
         }
 
         var rc = _objects.Get(hwptId, out var target);
@@ -335,12 +336,12 @@ public sealed partial class IommufdFile
                     handler = viommu.Driver as IUserCacheInvalidation;
                     break;
                 default:
-                    return Errno.EINVAL;
+                    return Refusal.Because(Errno.EINVAL, $"hwpt_id {hwptId} is a {target.Object.Type}, neither a nested HWPT nor a vIOMMU");
             }
 
             if (handler is null)
             {
-                return Errno.EOPNOTSUPP;
+                return Refusal.Because(Errno.EOPNOTSUPP, $"the driver of {target.Object.Type} {hwptId} takes no user invalidation");
             }
 
             rc = handler.CacheInvalidate(ref array);
@@ -400,7 +401,7 @@ public sealed partial class IommufdFile
         hwptId = 0;
         if ((flags & ~PagingFlags) != 0 || !data.IsEmpty)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"a paging HWPT takes no driver data and flags 0x{(uint)flags:x} has bits it does not know");
         }
 
         var rc = CreatePagingHwpt(device, ioas, flags, faultId, autoDomain: false, out var hwpt);
@@ -413,12 +414,12 @@ public sealed partial class IommufdFile
         hwptId = 0;
         if ((flags & ~IommuHwptAllocFlags.FaultIdValid) != 0 || data.IsEmpty)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"a nested HWPT needs driver data and takes only FAULT_ID_VALID (flags 0x{(uint)flags:x})");
         }
 
         if (parent.IsAutoDomain || !parent.PagingDomain.IsNestParent || parent.PagingDomain.Iommu != device.Iommu)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"HWPT {parent.Id} is not a NEST_PARENT of the device's IOMMU");
         }
 
         if (AllocationFails())
@@ -435,12 +436,13 @@ public sealed partial class IommufdFile
         hwptId = 0;
         if (viommu.Iommu != device.Iommu)
         {
-            return Errno.EINVAL; // iommufd_hwpt_alloc() checks the vIOMMU's IOMMU before the flags
+            // iommufd_hwpt_alloc() checks the vIOMMU's IOMMU before the flags
+            return Refusal.Because(Errno.EINVAL, $"vIOMMU {viommu.Id} is on another IOMMU than the device");
         }
 
         if ((flags & ~ViommuNestedFlags) != 0 || data.IsEmpty || viommu.Driver is not IViommuNestedDomains ops)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"vIOMMU {viommu.Id} takes a nested HWPT with driver data and known flags only (flags 0x{(uint)flags:x}, data_len {data.Length})");
         }
 
         if (AllocationFails())

@@ -1,3 +1,4 @@
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Hwpt;
@@ -26,7 +27,7 @@ public sealed partial class IommufdFile
 
         if (type == IommuViommuType.Default)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"type {type} is not a vIOMMU type");
         }
 
         var rc = _objects.Get<DeviceObject>(devId, out var idev);
@@ -40,7 +41,7 @@ public sealed partial class IommufdFile
             var device = idev.Object.Device;
             if (!device.Iommu.SupportsViommu(device, type))
             {
-                return Errno.EOPNOTSUPP;
+                return Refusal.Because(Errno.EOPNOTSUPP, $"{device.Iommu.Name} has no vIOMMU of type {type}");
             }
 
             rc = _objects.Get<HwptPagingObject>(hwptId, out var parentRef);
@@ -54,7 +55,7 @@ public sealed partial class IommufdFile
                 var parent = parentRef.Object;
                 if (!parent.PagingDomain.IsNestParent)
                 {
-                    return Errno.EINVAL;
+                    return Refusal.Because(Errno.EINVAL, $"HWPT {parent.Id} was not allocated with NEST_PARENT");
                 }
 
                 if (AllocationFails())
@@ -111,19 +112,19 @@ public sealed partial class IommufdFile
                 var idev = idevRef.Object;
                 if (idev.Device.Iommu != viommu.Iommu)
                 {
-                    return Errno.EINVAL;
+                    return Refusal.Because(Errno.EINVAL, $"device {idev.Id} is behind another IOMMU than vIOMMU {viommu.Id}");
                 }
 
                 lock (idev.VdeviceLock)
                 {
                     if (idev.Unbinding)
                     {
-                        return Errno.ENOENT;
+                        return Refusal.Because(Errno.ENOENT, $"device {idev.Id} is being unbound");
                     }
 
                     if (idev.Vdevice is not null)
                     {
-                        return Errno.EEXIST;
+                        return Refusal.Because(Errno.EEXIST, $"device {idev.Id} already has vDEVICE {idev.Vdevice.Id}");
                     }
 
                     if (AllocationFails())
@@ -176,12 +177,12 @@ public sealed partial class IommufdFile
 
         if (type == IommuVeventqType.Default)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"type {type} is not a vEVENTQ type");
         }
 
         if (depth == 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"veventq_depth 0");
         }
 
         var rc = _objects.Get<ViommuObject>(viommuId, out var viommuRef);
@@ -257,17 +258,17 @@ public sealed partial class IommufdFile
 
         if (type == IommuHwQueueType.Default)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"type {type} is not a HW queue type");
         }
 
         if (length == 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"length 0");
         }
 
         if (nestingParentIova + length - 1 < nestingParentIova)
         {
-            return Errno.EOVERFLOW;
+            return Refusal.Because(Errno.EOVERFLOW, $"nesting_parent_iova 0x{nestingParentIova:x} + length 0x{length:x} wraps");
         }
 
         var rc = _objects.Get<ViommuObject>(viommuId, out var viommuRef);
@@ -281,14 +282,14 @@ public sealed partial class IommufdFile
             var viommu = viommuRef.Object;
             if (viommu.Driver is not IViommuHwQueues ops || !ops.SupportsHwQueue(type))
             {
-                return Errno.EOPNOTSUPP;
+                return Refusal.Because(Errno.EOPNOTSUPP, $"vIOMMU {viommu.Id} has no HW queues of type {type}");
             }
 
             // viommu.c iommufd_hw_queue_alloc_phys(): the page count of [iova, + length) must be computable.
             ulong offset = nestingParentIova & (PhysicalMemory.PageSize - 1);
             if (length > ulong.MaxValue - offset || offset + length > ulong.MaxValue - (PhysicalMemory.PageSize - 1))
             {
-                return Errno.ERANGE;
+                return Refusal.Because(Errno.ERANGE, $"the pages of [0x{nestingParentIova:x}, + 0x{length:x}) cannot be counted");
             }
 
             rc = viommu.ParentHwpt.Ioas.PinContiguous(nestingParentIova, length, out ulong basePa, out var pin);
@@ -328,7 +329,7 @@ public sealed partial class IommufdFile
         // __reserved is not checked, as upstream (viommu.c iommufd_viommu_alloc_ioctl()): a non-zero value is harmless.
         if (cmd.Flags != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{cmd.Flags:x} is not 0");
         }
 
         var data = UserSpan.Resolve(Memory, cmd.DataUptr, cmd.DataLen);
@@ -348,7 +349,7 @@ public sealed partial class IommufdFile
     {
         if (cmd.Flags != 0 || cmd.Reserved != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{cmd.Flags:x} or __reserved 0x{cmd.Reserved:x} is not 0");
         }
 
         var rc = VeventqAlloc(cmd.ViommuId, (IommuVeventqType)cmd.Type, cmd.VeventqDepth, out cmd.OutVeventqId, out int fd);
@@ -361,7 +362,7 @@ public sealed partial class IommufdFile
     {
         if (cmd.Flags != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{cmd.Flags:x} is not 0");
         }
 
         var rc = HwQueueAlloc(cmd.ViommuId, (IommuHwQueueType)cmd.Type, cmd.Index, cmd.NestingParentIova, cmd.Length, out cmd.OutHwQueueId);

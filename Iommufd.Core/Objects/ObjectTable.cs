@@ -133,7 +133,7 @@ internal sealed class ObjectTable
         }
 
         handle = default;
-        return Refusal.Because(Errno.ENOENT, $"no {typeof(T).Name.Replace("Object", "", StringComparison.Ordinal)} with ID {id}");
+        return Errno.ENOENT; // no reason logged here: callers often answer a failed lookup with an errno of their own
     }
 
     /// <summary>Looks up any object (for handlers that answer a wrong type with their own errno).</summary>

@@ -1,6 +1,7 @@
 using Iommufd.Core;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
+using Iommufd.MockDriver;
 using Iommufd.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -63,6 +64,27 @@ public class RefusalReasonTests
                     "IoasUnmap: ENOENT, [0x10000, 0x10fff] cuts the mapping at [0x10000, 0x11fff]",
                 }));
             }
+        }
+    }
+
+    [Test]
+    public void HWPT_and_vIOMMU_refusals_name_the_object_at_fault()
+    {
+        var logger = new FakeLogger();
+        using var host = new TestHost(b => b.AddMockIommu().AddDevice("dev0", "mock0", 0x10).Services.AddSingleton<ILoggerFactory>(new OneLoggerFactory(logger)));
+        Assert.That(host.File.BindDevice(host.Host.Platform.GetDevice("dev0"), out uint devId), Is.EqualTo(Errno.Success));
+        Assert.That(host.File.IoasAlloc(out uint ioas), Is.EqualTo(Errno.Success));
+        Assert.That(host.File.HwptAlloc(devId, ioas, IommuHwptAllocFlags.None, IommuHwptDataType.None, default, 0, out uint paging), Is.EqualTo(Errno.Success));
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(host.File.HwptAlloc(devId, 99, IommuHwptAllocFlags.None, IommuHwptDataType.None, default, 0, out _), Is.EqualTo(Errno.EINVAL));
+            Assert.That(host.File.ViommuAlloc(devId, paging, IommuViommuType.Selftest, default, out _), Is.EqualTo(Errno.EINVAL));
+            Assert.That(Messages(logger), Is.EqualTo(new[]
+            {
+                "HwptAlloc: EINVAL, pt_id 99 names no IOAS, HWPT or vIOMMU",
+                $"ViommuAlloc: EINVAL, HWPT {paging} was not allocated with NEST_PARENT",
+            }));
         }
     }
 
