@@ -45,17 +45,23 @@ public static class RangeInvalidation
     /// </summary>
     public static bool IsLegal(in SmmuCommand command, bool rangeInvalidation, bool ds)
     {
-        if (command.Tg == 0 || !rangeInvalidation)
+        ulong w1 = command.Word1;
+        ulong numScale = command.Word0 & (SmmuCommandLayout.W0_NUM | SmmuCommandLayout.W0_SCALE);
+        ulong tg = w1 & SmmuCommandLayout.W1_TG;
+        ulong ttl = w1 & SmmuCommandLayout.W1_TTL;
+        if (tg == 0 || !rangeInvalidation)
         {
-            return command.Tg == 0 && command.Ttl == 0 && command.Num == 0 && command.Scale == 0;
+            return (tg | ttl | numScale) == 0;
         }
 
-        if (!ds && command.Scale > 31)
+        if (!ds && (numScale & SmmuCommandLayout.W0_SCALE_DS) != 0)
         {
             return false;
         }
 
-        return command.Num != 0 || command.Scale != 0 || EffectiveTtl(command, ds) != 0;
+        // The effective TTL is nonzero unless TTL = 0, or TTL = 1 with the 16K granule and no DS (EffectiveTtl).
+        const ulong Ttl1With16K = (1UL << 8) | ((ulong)SmmuCommand.TG_16K << 10);
+        return numScale != 0 || (ttl != 0 && (ds || (ttl | tg) != Ttl1With16K));
     }
 
     /// <summary>TTL as the SMMU uses it: 16K with TTL = 1 needs DS, otherwise it is treated as 0.</summary>

@@ -134,6 +134,12 @@ public static class SmmuCommandLayout
     /// <summary>Defined-bit masks per opcode byte: entry 2n is word 0, entry 2n + 1 is word 1.</summary>
     private static readonly ulong[] s_definedMasks = BuildDefinedMasks();
 
+    /// <summary>
+    /// <see cref="s_definedMasks"/> without the bits an implementation of each revision class (see
+    /// <see cref="RevisionClass"/>) does not have, 512 entries a class, so the reserved-bit check is one lookup.
+    /// </summary>
+    private static readonly ulong[] s_implementedMasks = BuildImplementedMasks();
+
     /// <summary>Whether <paramref name="opcode"/> is architected (a member of <see cref="SmmuOpcode"/>).</summary>
     public static bool IsDefined(SmmuOpcode opcode) => TryGetFields(opcode, out _);
 
@@ -168,23 +174,8 @@ public static class SmmuCommandLayout
     /// </summary>
     public static bool HasReservedBitsSet(in SmmuCommand command, int archMinorRevision)
     {
-        if (HasReservedBitsSet(command))
-        {
-            return true;
-        }
-
-        if (!TryGetFields(command.Opcode, out var fields))
-        {
-            return false;
-        }
-
-        ulong unimplemented = (fields & SmmuCommandFields.Ttl128) != 0 ? W1_TTL128 : 0;
-        if ((fields & (SmmuCommandFields.Ipa | SmmuCommandFields.Pa | SmmuCommandFields.MsiAddress)) != 0 && archMinorRevision < 4)
-        {
-            unimplemented |= archMinorRevision == 0 ? W1_PA_55_48 : W1_PA_55_52;
-        }
-
-        return (command.Word1 & unimplemented) != 0;
+        int i = (RevisionClass(archMinorRevision) * 512) + ((byte)command.Opcode * 2);
+        return ((command.Word0 & ~s_implementedMasks[i]) | (command.Word1 & ~s_implementedMasks[i + 1])) != 0;
     }
 
     /// <summary>The fields an architected opcode defines; false for Reserved and IMPLEMENTATION DEFINED ones.</summary>
@@ -318,6 +309,43 @@ public static class SmmuCommandLayout
                 FieldMask(fields, out ulong w0, out ulong w1);
                 masks[op * 2] |= w0;
                 masks[(op * 2) + 1] = w1;
+            }
+        }
+
+        return masks;
+    }
+
+    /// <summary>
+    /// Which PA bits an SMMU_AIDR.ArchMinorRev leaves RES0 (spec §4.1.6): 0 for SMMUv3.0 ([55:48]), 1 for
+    /// SMMUv3.1–v3.3 ([55:52]), 2 for later revisions (none).
+    /// </summary>
+    private static int RevisionClass(int archMinorRevision) =>
+        archMinorRevision >= 4 ? 2 : archMinorRevision == 0 ? 0 : 1;
+
+    private static ulong[] BuildImplementedMasks()
+    {
+        var masks = new ulong[3 * 512];
+        for (int revisionClass = 0; revisionClass < 3; revisionClass++)
+        {
+            for (int op = 0; op < 256; op++)
+            {
+                int i = (revisionClass * 512) + (op * 2);
+                masks[i] = s_definedMasks[op * 2];
+                masks[i + 1] = s_definedMasks[(op * 2) + 1];
+                if (!TryGetFields((SmmuOpcode)op, out var fields))
+                {
+                    continue;
+                }
+
+                // No VMSAv9-128 descriptors here, so TTL128 is never implemented.
+                ulong unimplemented = (fields & SmmuCommandFields.Ttl128) != 0 ? W1_TTL128 : 0;
+                if ((fields & (SmmuCommandFields.Ipa | SmmuCommandFields.Pa | SmmuCommandFields.MsiAddress)) != 0
+                    && revisionClass < 2)
+                {
+                    unimplemented |= revisionClass == 0 ? W1_PA_55_48 : W1_PA_55_52;
+                }
+
+                masks[i + 1] &= ~unimplemented;
             }
         }
 
