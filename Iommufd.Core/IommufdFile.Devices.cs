@@ -1,3 +1,4 @@
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Hwpt;
@@ -34,7 +35,7 @@ public sealed partial class IommufdFile
 
         if (!Platform.TryBind(device, this))
         {
-            return Errno.EBUSY;
+            return Refusal.Because(Errno.EBUSY, $"device {device.Name} is bound to another iommufd file");
         }
 
         var idev = new DeviceObject(device);
@@ -74,7 +75,7 @@ public sealed partial class IommufdFile
             {
                 if (idev.Object.Attached is null)
                 {
-                    return Errno.EINVAL;
+                    return Refusal.Because(Errno.EINVAL, $"device {devId} is not attached");
                 }
 
                 released = DetachLocked(idev.Object);
@@ -173,7 +174,7 @@ public sealed partial class IommufdFile
 
     private Errno AttachOrReplace(uint devId, ref uint ptId, bool replace)
     {
-        using var call = EnterCall();
+        using var call = EnterCall(replace ? nameof(ReplaceDevice) : nameof(AttachDevice));
         if (call.Closed)
         {
             return Errno.EBADF;
@@ -215,7 +216,7 @@ public sealed partial class IommufdFile
         releasedOld = releasedNew = null;
         if ((idev.Attached is not null) != replace)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"device {idev.Id} is {(replace ? "not attached: nothing to replace" : "already attached: replace it")}");
         }
 
         HwptObject hwpt;
@@ -244,7 +245,7 @@ public sealed partial class IommufdFile
                 hwpt = h;
                 break;
             default:
-                return Errno.EINVAL;
+                return Refusal.Because(Errno.EINVAL, $"pt_id {ptId} is a {pt.Type}, neither an IOAS nor a HWPT");
         }
 
         return InstallLocked(idev, hwpt, ref ptId, out releasedOld);

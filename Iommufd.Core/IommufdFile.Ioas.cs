@@ -96,18 +96,18 @@ public sealed partial class IommufdFile
             {
                 if (iova == ulong.MaxValue || length == ulong.MaxValue)
                 {
-                    return Errno.EOVERFLOW;
+                    return Refusal.Because(Errno.EOVERFLOW, $"iova 0x{iova:x} or length 0x{length:x} is U64_MAX");
                 }
 
                 if (length == 0)
                 {
-                    return Errno.EINVAL;
+                    return Refusal.Because(Errno.EINVAL, $"length 0");
                 }
 
                 last = iova + (length - 1);
                 if (last < iova)
                 {
-                    return Errno.EOVERFLOW;
+                    return Refusal.Because(Errno.EOVERFLOW, $"iova 0x{iova:x} + length 0x{length:x} wraps");
                 }
             }
 
@@ -216,7 +216,7 @@ public sealed partial class IommufdFile
     {
         if (cmd.Flags != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{cmd.Flags:x} is not 0");
         }
 
         var rc = IoasAlloc(out cmd.OutIoasId);
@@ -228,7 +228,7 @@ public sealed partial class IommufdFile
     {
         if (cmd.Reserved != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0");
         }
 
         var rc = IoasMap(cmd.IoasId, cmd.UserVa, cmd.Length, (IommuIoasMapFlags)cmd.Flags, ref cmd.Iova);
@@ -254,7 +254,7 @@ public sealed partial class IommufdFile
     {
         if (cmd.Reserved != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0");
         }
 
         int size = Marshal.SizeOf<IommuIovaRange>();
@@ -280,7 +280,7 @@ public sealed partial class IommufdFile
     {
         if (cmd.Reserved != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0");
         }
 
         var user = UserSpan.Resolve(Memory, cmd.AllowedIovas, (ulong)cmd.NumIovas * (ulong)Marshal.SizeOf<IommuIovaRange>());
@@ -338,7 +338,7 @@ public sealed partial class IommufdFile
     {
         if (cmd.Reserved != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0");
         }
 
         Errno rc;
@@ -410,7 +410,7 @@ public sealed partial class IommufdFile
     {
         if (cmd.Reserved != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0");
         }
 
         switch ((IommuVfioIoasOp)cmd.Op)

@@ -80,10 +80,14 @@ public class RefusalReasonTests
         {
             Assert.That(host.File.HwptAlloc(devId, 99, IommuHwptAllocFlags.None, IommuHwptDataType.None, default, 0, out _), Is.EqualTo(Errno.EINVAL));
             Assert.That(host.File.ViommuAlloc(devId, paging, IommuViommuType.Selftest, default, out _), Is.EqualTo(Errno.EINVAL));
+            uint pt = paging;
+            Assert.That(host.File.AttachDevice(devId, ref pt), Is.EqualTo(Errno.Success));
+            Assert.That(host.File.AttachDevice(devId, ref pt), Is.EqualTo(Errno.EINVAL));
             Assert.That(Messages(logger), Is.EqualTo(new[]
             {
                 "HwptAlloc: EINVAL, pt_id 99 names no IOAS, HWPT or vIOMMU",
                 $"ViommuAlloc: EINVAL, HWPT {paging} was not allocated with NEST_PARENT",
+                $"AttachDevice: EINVAL, device {devId} is already attached: replace it",
             }));
         }
     }
