@@ -93,12 +93,13 @@ public sealed partial class IommufdFile : IDisposable
         // the whole tail beyond the kernel struct, however long it is (main.c iommufd_fops_ioctl() via
         // copy_struct_from_user()).
         Errno rc;
-        using (var call = EnterCall(IommufdMetrics.CommandName(request)))
+        string command = IommufdMetrics.CommandName(request);
+        using (var call = EnterCall(command))
         {
             rc = call.Closed ? Errno.EBADF : DispatchAt(request, argumentAddress);
         }
 
-        IommufdMetrics.RecordIoctl(request, rc);
+        IommufdMetrics.RecordIoctl(command, rc);
         return rc;
     }
 
@@ -156,12 +157,13 @@ public sealed partial class IommufdFile : IDisposable
     public Errno Ioctl(uint request, Span<byte> argument)
     {
         Errno rc;
-        using (var call = EnterCall(IommufdMetrics.CommandName(request)))
+        string command = IommufdMetrics.CommandName(request);
+        using (var call = EnterCall(command))
         {
             rc = call.Closed ? Errno.EBADF : Dispatch(request, argument, out _);
         }
 
-        IommufdMetrics.RecordIoctl(request, rc);
+        IommufdMetrics.RecordIoctl(command, rc);
         return rc;
     }
 

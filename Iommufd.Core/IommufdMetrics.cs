@@ -38,11 +38,11 @@ public static class IommufdMetrics
     private static readonly string?[] CommandNames = BuildCommandNames();
     private static readonly string?[] ErrnoNames = BuildErrnoNames();
 
-    internal static void RecordIoctl(uint request, Errno result)
+    internal static void RecordIoctl(string command, Errno result)
     {
         if (Ioctls.Enabled)
         {
-            Ioctls.Add(1, new KeyValuePair<string, object?>("command", CommandName(request)), new KeyValuePair<string, object?>("errno", ErrnoName(result)));
+            Ioctls.Add(1, new KeyValuePair<string, object?>("command", command), new KeyValuePair<string, object?>("errno", ErrnoName(result)));
         }
     }
 

@@ -22,6 +22,16 @@ public static class GuestCommandConverter
         UnknownStreamId,
     }
 
+    /// <summary>The refusal in words, for the errno trace (SmmuCmd's <c>check</c> gives the longer, per-field account).</summary>
+    public static string Describe(Refusal refusal, in SmmuCommand command) => refusal switch
+    {
+        Refusal.OpcodeNotAllowed => "not an opcode a guest may forward",
+        Refusal.ReservedBits => "a reserved bit is set",
+        Refusal.IllegalField => "a field value this SMMU does not support",
+        Refusal.UnknownStreamId => $"no vDEVICE has vSID 0x{command.StreamId:x}",
+        _ => refusal.ToString(),
+    };
+
     /// <summary>True for the opcodes a guest may forward (the uAPI header's list).</summary>
     public static bool IsForwardable(SmmuOpcode opcode) => opcode is SmmuOpcode.TLBI_NSNH_ALL or SmmuOpcode.TLBI_NH_VA
         or SmmuOpcode.TLBI_NH_VAA or SmmuOpcode.TLBI_NH_ALL or SmmuOpcode.TLBI_NH_ASID or SmmuOpcode.ATC_INV

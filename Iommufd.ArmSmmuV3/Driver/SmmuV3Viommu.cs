@@ -75,15 +75,6 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
         return Errno.Success;
     }
 
-    private static string Describe(GuestCommandConverter.Refusal refusal, in SmmuCommand command) => refusal switch
-    {
-        GuestCommandConverter.Refusal.OpcodeNotAllowed => "not an opcode a guest may forward",
-        GuestCommandConverter.Refusal.ReservedBits => "a reserved bit is set",
-        GuestCommandConverter.Refusal.IllegalField => "a field value this SMMU does not support",
-        GuestCommandConverter.Refusal.UnknownStreamId => $"no vDEVICE has vSID 0x{command.StreamId:x}",
-        _ => refusal.ToString(),
-    };
-
     /// <summary>
     /// The guest-STE rules of arm-smmu-v3-iommufd.c arm_smmu_validate_vste(): V = 0 means abort whatever else is set;
     /// bits outside the nesting masks, a Config other than abort/bypass/S1, and EATS = 2 are EIO.
@@ -161,7 +152,7 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
                 if (refusal != GuestCommandConverter.Refusal.None)
                 {
                     rc = IssueChunk(commands[chunkStart..i], ref array, chunkStart);
-                    return rc != Errno.Success ? rc : Refusal.Because(Errno.EIO, $"entry {i} ({commands[i].Opcode}): {Describe(refusal, commands[i])}");
+                    return rc != Errno.Success ? rc : Refusal.Because(Errno.EIO, $"entry {i} ({commands[i].Opcode}): {GuestCommandConverter.Describe(refusal, commands[i])}");
                 }
 
                 if (i + 1 - chunkStart == HostCommandQueue.MaxBatch)
