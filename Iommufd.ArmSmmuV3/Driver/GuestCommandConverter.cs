@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core.Driver;
 
@@ -41,41 +43,70 @@ public static class GuestCommandConverter
     /// Converts <paramref name="command"/> in place; returns why not when it must be refused. The checks are those of
     /// <see cref="Validate"/>, in the same order, with one switch on the opcode that checks its fields and rewrites.
     /// </summary>
-    public static Refusal Convert(ref SmmuCommand command, ushort vmid, IViommuContext context, in ProbedFeatures host)
+    public static Refusal Convert(ref SmmuCommand command, ushort vmid, IViommuContext context, in ProbedFeatures host) =>
+        ConvertAll(MemoryMarshal.CreateSpan(ref command, 1), vmid, context, host, out _);
+
+    /// <summary>
+    /// Converts <paramref name="commands"/> in place, in order, up to the first one that must be refused; returns why
+    /// it was refused (<see cref="Refusal.None"/> when all were converted) and, in <paramref name="converted"/>, how
+    /// many were converted before it. The host's revision, RIL and DS are read once for the batch, not per entry.
+    /// </summary>
+    public static Refusal ConvertAll(Span<SmmuCommand> commands, ushort vmid, IViommuContext context, in ProbedFeatures host, out int converted)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var opcode = command.Opcode;
-        var refusal = CheckOpcodeAndReservedBits(command, host);
-        if (refusal != Refusal.None)
+        var implemented = SmmuCommandLayout.ImplementedMasks(host.ArchMinorRevision);
+        bool ril = host.RangeInvalidation, ds = host.Ds;
+        for (converted = 0; converted < commands.Length; converted++)
         {
-            return refusal;
-        }
+            ref var command = ref commands[converted];
+            var opcode = command.Opcode;
 
-        switch (opcode)
-        {
-            case SmmuOpcode.TLBI_NSNH_ALL:
-                command = SmmuCommandBuilder.TlbiNhAll(vmid);
-                return Refusal.None;
-            case SmmuOpcode.TLBI_NH_VA:
-            case SmmuOpcode.TLBI_NH_VAA:
-                if (!RangeLegal(command, host))
-                {
+            // One test for every bit this opcode does not define on this revision, and for SSec (a guest has no
+            // Secure streams); which of the two refusals applies is worked out only for a refused entry. The index
+            // is at most 2 × 255 + 1 in a span of 512.
+            ref ulong mask = ref Unsafe.Add(ref MemoryMarshal.GetReference(implemented), (byte)opcode * 2);
+            if (((command.Word0 & (~mask | SmmuCommandLayout.W0_SSEC)) | (command.Word1 & ~Unsafe.Add(ref mask, 1))) != 0)
+            {
+                return IsForwardable(opcode) ? Refusal.ReservedBits : Refusal.OpcodeNotAllowed;
+            }
+
+            switch (opcode)
+            {
+                case SmmuOpcode.TLBI_NSNH_ALL:
+                    command = SmmuCommandBuilder.TlbiNhAll(vmid);
+                    break;
+                case SmmuOpcode.TLBI_NH_VA:
+                case SmmuOpcode.TLBI_NH_VAA:
+                    if (!RangeInvalidation.IsLegal(command, ril, ds))
+                    {
+                        return Refusal.IllegalField;
+                    }
+
+                    command = command.WithVmid(vmid);
+                    break;
+                case SmmuOpcode.TLBI_NH_ALL:
+                case SmmuOpcode.TLBI_NH_ASID:
+                    command = command.WithVmid(vmid);
+                    break;
+                case SmmuOpcode.ATC_INV when !AtcInvLegal(command, host):
+                case SmmuOpcode.CFGI_CD when !CfgiCdLegal(command, host):
                     return Refusal.IllegalField;
-                }
+                case SmmuOpcode.ATC_INV:
+                case SmmuOpcode.CFGI_CD:
+                case SmmuOpcode.CFGI_CD_ALL: // vSID → pSID
+                    if (!context.TryFindDevice(command.StreamId, out var device))
+                    {
+                        return Refusal.UnknownStreamId;
+                    }
 
-                command = command.WithVmid(vmid);
-                return Refusal.None;
-            case SmmuOpcode.TLBI_NH_ALL:
-            case SmmuOpcode.TLBI_NH_ASID:
-                command = command.WithVmid(vmid);
-                return Refusal.None;
-            case SmmuOpcode.ATC_INV:
-                return AtcInvLegal(command, host) ? TranslateStreamId(ref command, context) : Refusal.IllegalField;
-            case SmmuOpcode.CFGI_CD:
-                return CfgiCdLegal(command, host) ? TranslateStreamId(ref command, context) : Refusal.IllegalField;
-            default: // CFGI_CD_ALL, the last forwardable opcode
-                return TranslateStreamId(ref command, context);
+                    command = command.WithStreamId(device.StreamId);
+                    break;
+                default:
+                    return Refusal.OpcodeNotAllowed;
+            }
         }
+
+        return Refusal.None;
     }
 
     /// <summary>
@@ -119,17 +150,6 @@ public static class GuestCommandConverter
     /// <summary>CFGI_CD's SubstreamID within the host's SSIDSIZE (spec §4.3.3).</summary>
     private static bool CfgiCdLegal(in SmmuCommand command, in ProbedFeatures host) =>
         command.SubstreamId >> host.SsidBits == 0;
-
-    private static Refusal TranslateStreamId(ref SmmuCommand command, IViommuContext context)
-    {
-        if (!context.TryFindDevice(command.StreamId, out var device))
-        {
-            return Refusal.UnknownStreamId;
-        }
-
-        command = command.WithStreamId(device.StreamId);
-        return Refusal.None;
-    }
 
     /// <summary>The range-TLBI rules of spec §4.4.1.1 against the host's IDR3.RIL and IDR5.DS.</summary>
     private static bool RangeLegal(in SmmuCommand command, in ProbedFeatures host) =>

@@ -145,29 +145,24 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
             }
 
             var probed = Host.Probed;
-            int chunkStart = 0;
-            for (int i = 0; i < commands.Length; i++)
+            for (int start = 0; start < commands.Length; start += HostCommandQueue.MaxBatch)
             {
-                var refusal = GuestCommandConverter.Convert(ref commands[i], Vmid, Context, probed);
-                if (refusal != GuestCommandConverter.Refusal.None)
+                var chunk = commands.Slice(start, Math.Min(HostCommandQueue.MaxBatch, commands.Length - start));
+                var refusal = GuestCommandConverter.ConvertAll(chunk, Vmid, Context, probed, out int converted);
+                rc = IssueChunk(chunk[..converted], ref array, start);
+                if (rc != Errno.Success)
                 {
-                    rc = IssueChunk(commands[chunkStart..i], ref array, chunkStart);
-                    return rc != Errno.Success ? rc : Refusal.Because(Errno.EIO, $"entry {i} ({commands[i].Opcode}): {GuestCommandConverter.Describe(refusal, commands[i])}");
+                    return rc;
                 }
 
-                if (i + 1 - chunkStart == HostCommandQueue.MaxBatch)
+                if (refusal != GuestCommandConverter.Refusal.None)
                 {
-                    rc = IssueChunk(commands[chunkStart..(i + 1)], ref array, chunkStart);
-                    if (rc != Errno.Success)
-                    {
-                        return rc;
-                    }
-
-                    chunkStart = i + 1;
+                    ref readonly var refused = ref chunk[converted];
+                    return Refusal.Because(Errno.EIO, $"entry {start + converted} ({refused.Opcode}): {GuestCommandConverter.Describe(refusal, refused)}");
                 }
             }
 
-            return IssueChunk(commands[chunkStart..], ref array, chunkStart);
+            return Errno.Success;
         }
     }
 

@@ -178,6 +178,13 @@ public static class SmmuCommandLayout
         return ((command.Word0 & ~s_implementedMasks[i]) | (command.Word1 & ~s_implementedMasks[i + 1])) != 0;
     }
 
+    /// <summary>
+    /// The implemented-bit masks of <see cref="HasReservedBitsSet(in SmmuCommand, int)"/> for one revision: entry 2n is
+    /// word 0 of opcode n, entry 2n + 1 its word 1. A caller checking a batch looks the revision up once.
+    /// </summary>
+    public static ReadOnlySpan<ulong> ImplementedMasks(int archMinorRevision) =>
+        s_implementedMasks.AsSpan(RevisionClass(archMinorRevision) * 512, 512);
+
     /// <summary>The fields an architected opcode defines; false for Reserved and IMPLEMENTATION DEFINED ones.</summary>
     internal static bool TryGetFields(SmmuOpcode opcode, out SmmuCommandFields fields)
     {

@@ -15,7 +15,7 @@ namespace Iommufd.Benchmarks;
 
 /// <summary>
 /// The per-command cost, split (#9 item 6): the driver's work on a batch of guest entries (one copy into a pooled
-/// buffer, validate, rewrite in place: <see cref="GuestCommandConverter.Convert"/>) against a same-run one-pass
+/// buffer, validate, rewrite in place: <see cref="GuestCommandConverter.ConvertAll"/>) against a same-run one-pass
 /// baseline that copies, switches on the opcode and rewrites the VMID and nothing more; and the SMMU model's
 /// execution of the converted commands on their own (no queue, no ioctl). The batch holds TLBIs by VA, by ASID,
 /// all-of-VMID and by VA for all ASIDs, which need no vSID lookup.
@@ -97,15 +97,15 @@ public class DriverPerCommandBenchmarks
         var buffer = ArrayPool<byte>.Shared.Rent(_guestEntries.Length);
         _guestEntries.CopyTo(buffer, 0);
         var commands = MemoryMarshal.Cast<byte, SmmuCommand>(buffer.AsSpan(0, _guestEntries.Length));
-        ulong check = 0;
-        for (int i = 0; i < commands.Length; i++)
+        if (GuestCommandConverter.ConvertAll(commands, Vmid, _context, _probed, out _) != GuestCommandConverter.Refusal.None)
         {
-            if (GuestCommandConverter.Convert(ref commands[i], Vmid, _context, _probed) != GuestCommandConverter.Refusal.None)
-            {
-                return 0;
-            }
+            return 0;
+        }
 
-            check ^= commands[i].Word0;
+        ulong check = 0;
+        foreach (ref readonly var c in commands)
+        {
+            check ^= c.Word0;
         }
 
         ArrayPool<byte>.Shared.Return(buffer);
