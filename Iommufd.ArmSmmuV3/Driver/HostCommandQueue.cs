@@ -43,6 +43,7 @@ public sealed class HostCommandQueue
     private readonly uint[] _waited; // per slot: the position a batch waits for, until that batch's wait times out
     private readonly Lock _errorLock = new(); // guards _failures and error handling
     private readonly Dictionary<uint, CommandError> _failures = [];
+    private int _failureCount; // _failures.Count, written under _errorLock, read without it by a batch that passed its sync
     private ulong _llq; // software's PROD (low half, with Owned) and its cached CONS (high half), changed by CAS only
     private uint _ownerProd; // the PROD the last owner rang: the next owner rings after it
     private int _sharedLock; // issuers waiting for their sync (> 0), or ExclusivelyLocked while CONS is refreshed
@@ -331,11 +332,19 @@ public sealed class HostCommandQueue
     {
         failedIndex = -1;
         var first = CommandError.CERROR_NONE;
+
+        // Without the lock first: an error recorded in this batch was recorded before the error was acknowledged, so
+        // before the SMMU went on to pass this batch's CMD_SYNC, which the caller has seen (CONS is read with acquire).
+        if (Volatile.Read(ref _failureCount) == 0)
+        {
+            return Errno.Success;
+        }
+
         lock (_errorLock)
         {
             for (uint i = 0; i < count && _failures.Count != 0; i++)
             {
-                if (_failures.Remove(Advance(start, i), out var error) && failedIndex < 0)
+                if (RemoveFailure(Advance(start, i), out var error) && failedIndex < 0)
                 {
                     failedIndex = (int)i;
                     first = error;
@@ -344,6 +353,14 @@ public sealed class HostCommandQueue
         }
 
         return ToErrno(first);
+    }
+
+    /// <summary>Removes the failure recorded at <paramref name="position"/>, if any (under <see cref="_errorLock"/>).</summary>
+    private bool RemoveFailure(uint position, out CommandError error)
+    {
+        bool removed = _failures.Remove(position, out error);
+        Volatile.Write(ref _failureCount, _failures.Count);
+        return removed;
     }
 
     /// <summary>
@@ -358,7 +375,7 @@ public sealed class HostCommandQueue
             for (uint i = 0, q = start; i < count; i++, q = Advance(q, 1))
             {
                 _waited[q & (_size - 1)] = uint.MaxValue;
-                _failures.Remove(q);
+                RemoveFailure(q, out _);
             }
         }
     }
@@ -390,6 +407,7 @@ public sealed class HostCommandQueue
             if (error != CommandError.CERROR_ABT && _waited[position & (_size - 1)] == position)
             {
                 _failures[position] = error;
+                Volatile.Write(ref _failureCount, _failures.Count);
             }
             else if (error != CommandError.CERROR_ABT)
             {
