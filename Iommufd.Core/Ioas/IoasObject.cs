@@ -83,6 +83,36 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
+    /// <summary>The page sizes every attached domain supports (all bits with none); vfio_compat.c iommufd_get_pagesizes().</summary>
+    public ulong DomainPageSizes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                ulong sizes = ulong.MaxValue;
+                foreach (var domain in _domains)
+                {
+                    sizes &= domain.PageSizeBitmap;
+                }
+
+                return sizes;
+            }
+        }
+    }
+
+    /// <summary>Paging domains attached (the kernel's hwpt_list of the IOAS).</summary>
+    public int DomainCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _domains.Count;
+            }
+        }
+    }
+
     /// <summary>
     /// IOMMU_IOAS_MAP after the ioctl's own checks: maps user memory at a fixed or an allocated IOVA, checked in the
     /// order of pages.c iopt_alloc_user_pages() and io_pagetable.c iopt_alloc_area_pages() / iopt_insert_area(),
@@ -214,6 +244,31 @@ internal sealed class IoasObject : IommufdObject
                 }
 
                 unmapped += area.Length;
+            }
+
+            return Errno.Success;
+        }
+    }
+
+    /// <summary>
+    /// VFIO type1 unmap inside a mapping (io_pagetable.c iopt_cut_iova()): each IOVA an area covers becomes the last
+    /// byte of an area, so a later unmap may start or end there. The first split refused stops the cut, the splits
+    /// before it kept.
+    /// </summary>
+    public Errno Cut(ReadOnlySpan<ulong> iovas)
+    {
+        lock (_lock)
+        {
+            foreach (ulong iova in iovas)
+            {
+                if (FindArea(iova) is { } area)
+                {
+                    var rc = SplitLocked(area, iova);
+                    if (rc != Errno.Success)
+                    {
+                        return rc;
+                    }
+                }
             }
 
             return Errno.Success;
@@ -945,6 +1000,50 @@ internal sealed class IoasObject : IommufdObject
 
         _areas.Remove(area.Iova);
         UnpinLocked(area);
+        return Errno.Success;
+    }
+
+    /// <summary>
+    /// io_pagetable.c iopt_area_split(): <paramref name="iova"/> ends the left half. Checked in its order: an end of
+    /// the area needs no split; the new start and its user address must follow the alignment (EINVAL); the
+    /// allocation (ENOMEM); no access or HW queue may pin the area and no domain may hold it with huge pages on
+    /// (EINVAL). The halves share the page set and stay mapped in every domain as they were.
+    /// </summary>
+    private Errno SplitLocked(IovaArea area, ulong iova)
+    {
+        if (iova == area.Iova || iova == area.Last)
+        {
+            return Errno.Success;
+        }
+
+        ulong leftLength = iova - area.Iova + 1;
+        if (((iova + 1) & (_iovaAlignment - 1)) != 0 || ((area.UserVa + leftLength) & (_iovaAlignment - 1)) != 0)
+        {
+            return Refusal.Because(Errno.EINVAL, $"0x{iova + 1:x} cannot start a mapping at the IOAS's alignment {_iovaAlignment}");
+        }
+
+        if (_faults?.ShouldFail() == true)
+        {
+            return Errno.ENOMEM;
+        }
+
+        if (area.Pins > 0 || (_domains.Count > 0 && !_disableLargePages))
+        {
+            return Refusal.Because(Errno.EINVAL, $"the mapping at [0x{area.Iova:x}, 0x{area.Last:x}] cannot be split: {(area.Pins > 0 ? "an access or HW queue pins it" : "a domain may hold it in huge pages")}");
+        }
+
+        var left = new IovaArea(area.Iova, leftLength, area.Pages, area.StartByte, area.Protection);
+        var right = new IovaArea(iova + 1, area.Length - leftLength, area.Pages, area.StartByte + leftLength, area.Protection);
+        if (area.Pinned)
+        {
+            area.Pages.TryPin(_memory); // one more area on pages already pinned: only counts
+            left.Pinned = right.Pinned = true;
+            IommufdMetrics.Pinned((long)(left.PageCount + right.PageCount - area.PageCount));
+        }
+
+        _areas.Remove(area.Iova);
+        _areas.Add(left.Iova, left);
+        _areas.Add(right.Iova, right);
         return Errno.Success;
     }
 
