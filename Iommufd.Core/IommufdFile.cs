@@ -345,23 +345,23 @@ public sealed class IommufdFile : IDisposable
 
         if ((offset & (PhysicalMemory.PageSize - 1)) != 0 || length == 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"offset 0x{offset:x} is off a page or length is 0");
         }
 
         if (length > ulong.MaxValue - (PhysicalMemory.PageSize - 1))
         {
-            return Errno.ENOMEM;
+            return Refusal.Because(Errno.ENOMEM, $"length 0x{length:x} wraps when rounded up to pages");
         }
 
         length = (length + PhysicalMemory.PageSize - 1) & ~((ulong)PhysicalMemory.PageSize - 1);
         if ((protection & MmapProtection.Shared) == 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"the mapping is not MAP_SHARED");
         }
 
         if ((protection & MmapProtection.Exec) != 0)
         {
-            return Errno.EPERM;
+            return Refusal.Because(Errno.EPERM, $"the mapping asks for PROT_EXEC");
         }
 
         var rc = Mmaps.Map(offset, length, out var owner, out var region);

@@ -158,17 +158,18 @@ internal sealed class IoasObject : IommufdObject
         slices = [];
         if (length == 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"length 0");
         }
 
         if (iova + (length - 1) < iova)
         {
-            return Errno.EOVERFLOW;
+            return Refusal.Because(Errno.EOVERFLOW, $"src_iova 0x{iova:x} + length 0x{length:x} wraps");
         }
 
         lock (_lock)
         {
-            return TryGetSlices(iova, length, out slices) ? Errno.Success : Errno.ENOENT;
+            return TryGetSlices(iova, length, out slices) ? Errno.Success
+                : Refusal.Because(Errno.ENOENT, $"[0x{iova:x}, + 0x{length:x}) is not mapped without a gap in the source IOAS");
         }
     }
 
@@ -193,8 +194,10 @@ internal sealed class IoasObject : IommufdObject
             {
                 // iopt_insert_area(): write access needs writable pages; the slice's page offset follows the alignment.
                 var area = new IovaArea(iova, piece.Length, piece.Pages, piece.StartByte, protection);
-                rc = (protection & IommuProtection.Write) != 0 && !piece.Pages.Writable ? Errno.EPERM
-                    : (piece.UserVa & (PhysicalMemory.PageSize - 1) & (_iovaAlignment - 1)) != 0 ? Errno.EINVAL
+                rc = (protection & IommuProtection.Write) != 0 && !piece.Pages.Writable
+                    ? Refusal.Because(Errno.EPERM, $"WRITEABLE asked of pages at user 0x{piece.UserVa:x} that were mapped read-only")
+                    : (piece.UserVa & (PhysicalMemory.PageSize - 1) & (_iovaAlignment - 1)) != 0
+                    ? Refusal.Because(Errno.EINVAL, $"the pages at user 0x{piece.UserVa:x} are offset into their page off the destination's alignment {_iovaAlignment}")
                     : AddArea(area);
                 if (rc != Errno.Success)
                 {
@@ -319,13 +322,13 @@ internal sealed class IoasObject : IommufdObject
         {
             if (i >= ranges.Length)
             {
-                return Errno.EFAULT;
+                return Refusal.Because(Errno.EFAULT, $"allowed_iovas[{i}] is outside the caller's memory");
             }
 
             var r = ranges[(int)i];
             if (r.Start >= r.Last || loaded.Exists(l => l.Start <= r.Last && r.Start <= l.Last))
             {
-                return Errno.EINVAL;
+                return Refusal.Because(Errno.EINVAL, $"allowed_iovas[{i}] [0x{r.Start:x}, 0x{r.Last:x}] is empty or overlaps one before it");
             }
 
             loaded.Add(r);
@@ -338,7 +341,7 @@ internal sealed class IoasObject : IommufdObject
             {
                 if (_reserved.Exists(x => x.Start <= r.Last && r.Start <= x.Last))
                 {
-                    return Errno.EADDRINUSE;
+                    return Refusal.Because(Errno.EADDRINUSE, $"allowed range [0x{r.Start:x}, 0x{r.Last:x}] meets a reserved range");
                 }
             }
 
@@ -382,7 +385,7 @@ internal sealed class IoasObject : IommufdObject
 
             if (_domains.Count > 0 && _areas.Count > 0)
             {
-                return Errno.EINVAL;
+                return Refusal.Because(Errno.EINVAL, $"huge pages cannot be turned off once a domain holds mappings");
             }
 
             _disableLargePages = true;
