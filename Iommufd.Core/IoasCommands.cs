@@ -358,15 +358,15 @@ public static class IoasCommands
                     {
                         IommuOptionOp.Get => Errno.Success,
                         IommuOptionOp.Set when cmd.Val64 <= 1 => ioas.Object.SetHugePages(cmd.Val64 == 1),
-                        IommuOptionOp.Set => Errno.EINVAL,
-                        _ => Errno.EOPNOTSUPP,
+                        IommuOptionOp.Set => Refusal.Because(Errno.EINVAL, $"HUGE_PAGES val64 {cmd.Val64} is neither 0 nor 1"),
+                        _ => Refusal.Because(Errno.EOPNOTSUPP, $"op {cmd.Op} is neither GET nor SET"),
                     };
                     cmd.Val64 = (IommuOptionOp)cmd.Op == IommuOptionOp.Get ? (ioas.Object.HugePages ? 1UL : 0) : cmd.Val64;
                 }
 
                 break;
             default:
-                return Errno.EOPNOTSUPP;
+                return Refusal.Because(Errno.EOPNOTSUPP, $"option_id {cmd.OptionId} is not an option");
         }
 
         respond = rc == Errno.Success; // only val64 changes
@@ -377,7 +377,7 @@ public static class IoasCommands
     {
         if (cmd.ObjectId != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"RLIMIT_MODE is file-wide: object_id {cmd.ObjectId} is not 0");
         }
 
         switch ((IommuOptionOp)cmd.Op)
@@ -389,18 +389,18 @@ public static class IoasCommands
                 // The caller is taken to have CAP_SYS_RESOURCE; page accounting itself is not emulated.
                 if (file.Objects.Count > 0)
                 {
-                    return Errno.EBUSY;
+                    return Refusal.Because(Errno.EBUSY, $"RLIMIT_MODE is set only before the file holds an object ({file.Objects.Count} now)");
                 }
 
                 if (cmd.Val64 > 1)
                 {
-                    return Errno.EINVAL;
+                    return Refusal.Because(Errno.EINVAL, $"RLIMIT_MODE val64 {cmd.Val64} is neither 0 nor 1");
                 }
 
                 Volatile.Write(ref file.AccountModeMm, (int)cmd.Val64);
                 return Errno.Success;
             default:
-                return Errno.EOPNOTSUPP;
+                return Refusal.Because(Errno.EOPNOTSUPP, $"op {cmd.Op} is neither GET nor SET");
         }
     }
 

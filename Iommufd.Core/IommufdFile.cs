@@ -120,21 +120,35 @@ public sealed class IommufdFile : IDisposable
     /// ioctl(2) with the argument at <paramref name="argumentAddress"/> in <see cref="Memory"/>, as a VMM calls it.
     /// An argument outside user memory is EFAULT.
     /// </summary>
-    public Errno Ioctl(uint request, ulong argumentAddress)
+    public Errno Ioctl(uint request, ulong argumentAddress) => Ioctl(request, argumentAddress, out _);
+
+    /// <summary>
+    /// ioctl(2) as <see cref="Ioctl(uint, ulong)"/>, with what a successful call returns in <paramref name="result"/>:
+    /// 0, except for VFIO_GET_API_VERSION and VFIO_CHECK_EXTENSION. A number outside the iommufd table is a VFIO
+    /// type1 container ioctl (<see cref="VfioCompatCommands"/>), whose argument may be a value rather than a pointer.
+    /// </summary>
+    public Errno Ioctl(uint request, ulong argument, out int result)
     {
-        // get_user(size) first, then as many bytes as the caller says the struct has: copy_struct_from_user checks
-        // the whole tail beyond the kernel struct, however long it is (main.c iommufd_fops_ioctl() via
-        // copy_struct_from_user()).
+        result = 0;
         Errno rc;
         string command = IommufdMetrics.CommandName(request);
         using (var call = EnterCall(command))
         {
-            rc = call.Closed ? Errno.EBADF : DispatchAt(request, argumentAddress);
+            // main.c iommufd_fops_ioctl(): a number past the table goes to iommufd_vfio_ioctl() before anything is
+            // read; otherwise get_user(size) first, then as many bytes as the caller says the struct has:
+            // copy_struct_from_user checks the whole tail beyond the kernel struct, however long it is.
+            rc = call.Closed ? Errno.EBADF
+                : !InTable(request) ? this.VfioContainerIoctl(request, argument, out result)
+                : DispatchAt(request, argument);
         }
 
         IommufdMetrics.RecordIoctl(command, rc);
         return rc;
     }
+
+    /// <summary>Whether the request indexes the ioctl table; without a selftest plugin the table ends before IOMMU_TEST_CMD.</summary>
+    private bool InTable(uint request) =>
+        IoctlTable.InRange(request) && (request != Uapi.IommufdIoctl.IOMMU_TEST_CMD || Selftest is not null);
 
     private Errno DispatchAt(uint request, ulong argumentAddress)
     {
@@ -185,7 +199,8 @@ public sealed class IommufdFile : IDisposable
 
     /// <summary>
     /// ioctl(2) with the argument bytes in <paramref name="argument"/>: the struct's first u32 is its size; the
-    /// span is the memory the caller owns there. Output fields are written back into it.
+    /// span is the memory the caller owns there. Output fields are written back into it. The VFIO type1 ioctls,
+    /// whose arguments are user pointers or values, are answered by the address form only (ENOTTY here).
     /// </summary>
     public Errno Ioctl(uint request, Span<byte> argument)
     {
@@ -206,9 +221,9 @@ public sealed class IommufdFile : IDisposable
 
         // main.c iommufd_fops_ioctl(): a number in the table's range reads the size (EFAULT) before the request is
         // matched against the table entry (ENOIOCTLCMD, which userspace sees as ENOTTY).
-        if (!IoctlTable.InRange(request) || (request == Uapi.IommufdIoctl.IOMMU_TEST_CMD && Selftest is null))
+        if (!InTable(request))
         {
-            return Errno.ENOTTY; // without a selftest plugin the table ends before IOMMU_TEST_CMD
+            return Errno.ENOTTY;
         }
 
         if (argument.Length < sizeof(uint))
@@ -330,23 +345,23 @@ public sealed class IommufdFile : IDisposable
 
         if ((offset & (PhysicalMemory.PageSize - 1)) != 0 || length == 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"offset 0x{offset:x} is off a page or length is 0");
         }
 
         if (length > ulong.MaxValue - (PhysicalMemory.PageSize - 1))
         {
-            return Errno.ENOMEM;
+            return Refusal.Because(Errno.ENOMEM, $"length 0x{length:x} wraps when rounded up to pages");
         }
 
         length = (length + PhysicalMemory.PageSize - 1) & ~((ulong)PhysicalMemory.PageSize - 1);
         if ((protection & MmapProtection.Shared) == 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"the mapping is not MAP_SHARED");
         }
 
         if ((protection & MmapProtection.Exec) != 0)
         {
-            return Errno.EPERM;
+            return Refusal.Because(Errno.EPERM, $"the mapping asks for PROT_EXEC");
         }
 
         var rc = Mmaps.Map(offset, length, out var owner, out var region);

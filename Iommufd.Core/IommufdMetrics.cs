@@ -50,7 +50,17 @@ public static class IommufdMetrics
     internal static string CommandName(uint request)
     {
         uint index = (request & 0xFF) - IommufdIoctl.CmdBase;
-        return (request & ~0xFFu) == IommufdIoctl.Type << 8 && index < (uint)CommandNames.Length && CommandNames[index] is { } name ? name : "unknown";
+        return (request & ~0xFFu) == IommufdIoctl.Type << 8 && index < (uint)CommandNames.Length && CommandNames[index] is { } name ? name
+            : request switch
+            {
+                VfioIoctl.VFIO_GET_API_VERSION => nameof(VfioIoctl.VFIO_GET_API_VERSION),
+                VfioIoctl.VFIO_CHECK_EXTENSION => nameof(VfioIoctl.VFIO_CHECK_EXTENSION),
+                VfioIoctl.VFIO_SET_IOMMU => nameof(VfioIoctl.VFIO_SET_IOMMU),
+                VfioIoctl.VFIO_IOMMU_GET_INFO => nameof(VfioIoctl.VFIO_IOMMU_GET_INFO),
+                VfioIoctl.VFIO_IOMMU_MAP_DMA => nameof(VfioIoctl.VFIO_IOMMU_MAP_DMA),
+                VfioIoctl.VFIO_IOMMU_UNMAP_DMA => nameof(VfioIoctl.VFIO_IOMMU_UNMAP_DMA),
+                _ => "unknown",
+            };
     }
 
     /// <summary>The errno's name ("EINVAL"; "Success" for 0).</summary>

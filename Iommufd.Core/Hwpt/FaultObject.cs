@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Objects;
 using Iommufd.Core.Uapi;
 
@@ -67,7 +68,7 @@ internal sealed class FaultObject : IommufdObject, IEventFile
         int size = Marshal.SizeOf<IommuHwptPageResponse>();
         if (position != 0 || buffer.Length % size != 0)
         {
-            return Errno.ESPIPE;
+            return Refusal.Because(Errno.ESPIPE, $"a write at {position} of {buffer.Length} bytes is not whole {size}-byte responses at 0");
         }
 
         lock (_lock)
@@ -79,7 +80,8 @@ internal sealed class FaultObject : IommufdObject, IEventFile
                 // answered already), stops the write: EINVAL when it is the first response, else the count so far.
                 if (response.Code > 1 || !_awaitingResponse.Remove(response.Cookie))
                 {
-                    return count > 0 ? Errno.Success : Errno.EINVAL;
+                    return count > 0 ? Errno.Success
+                        : Refusal.Because(Errno.EINVAL, $"response code {response.Code} or cookie {response.Cookie}: no fault awaits it");
                 }
 
                 count += size;

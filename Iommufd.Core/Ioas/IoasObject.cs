@@ -83,6 +83,36 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
+    /// <summary>The page sizes every attached domain supports (all bits with none); vfio_compat.c iommufd_get_pagesizes().</summary>
+    public ulong DomainPageSizes
+    {
+        get
+        {
+            lock (_lock)
+            {
+                ulong sizes = ulong.MaxValue;
+                foreach (var domain in _domains)
+                {
+                    sizes &= domain.PageSizeBitmap;
+                }
+
+                return sizes;
+            }
+        }
+    }
+
+    /// <summary>Paging domains attached (the kernel's hwpt_list of the IOAS).</summary>
+    public int DomainCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _domains.Count;
+            }
+        }
+    }
+
     /// <summary>
     /// IOMMU_IOAS_MAP after the ioctl's own checks: maps user memory at a fixed or an allocated IOVA, checked in the
     /// order of pages.c iopt_alloc_user_pages() and io_pagetable.c iopt_alloc_area_pages() / iopt_insert_area(),
@@ -128,17 +158,18 @@ internal sealed class IoasObject : IommufdObject
         slices = [];
         if (length == 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"length 0");
         }
 
         if (iova + (length - 1) < iova)
         {
-            return Errno.EOVERFLOW;
+            return Refusal.Because(Errno.EOVERFLOW, $"src_iova 0x{iova:x} + length 0x{length:x} wraps");
         }
 
         lock (_lock)
         {
-            return TryGetSlices(iova, length, out slices) ? Errno.Success : Errno.ENOENT;
+            return TryGetSlices(iova, length, out slices) ? Errno.Success
+                : Refusal.Because(Errno.ENOENT, $"[0x{iova:x}, + 0x{length:x}) is not mapped without a gap in the source IOAS");
         }
     }
 
@@ -163,8 +194,10 @@ internal sealed class IoasObject : IommufdObject
             {
                 // iopt_insert_area(): write access needs writable pages; the slice's page offset follows the alignment.
                 var area = new IovaArea(iova, piece.Length, piece.Pages, piece.StartByte, protection);
-                rc = (protection & IommuProtection.Write) != 0 && !piece.Pages.Writable ? Errno.EPERM
-                    : (piece.UserVa & (PhysicalMemory.PageSize - 1) & (_iovaAlignment - 1)) != 0 ? Errno.EINVAL
+                rc = (protection & IommuProtection.Write) != 0 && !piece.Pages.Writable
+                    ? Refusal.Because(Errno.EPERM, $"WRITEABLE asked of pages at user 0x{piece.UserVa:x} that were mapped read-only")
+                    : (piece.UserVa & (PhysicalMemory.PageSize - 1) & (_iovaAlignment - 1)) != 0
+                    ? Refusal.Because(Errno.EINVAL, $"the pages at user 0x{piece.UserVa:x} are offset into their page off the destination's alignment {_iovaAlignment}")
                     : AddArea(area);
                 if (rc != Errno.Success)
                 {
@@ -221,6 +254,31 @@ internal sealed class IoasObject : IommufdObject
     }
 
     /// <summary>
+    /// VFIO type1 unmap inside a mapping (io_pagetable.c iopt_cut_iova()): each IOVA an area covers becomes the last
+    /// byte of an area, so a later unmap may start or end there. The first split refused stops the cut, the splits
+    /// before it kept.
+    /// </summary>
+    public Errno Cut(ReadOnlySpan<ulong> iovas)
+    {
+        lock (_lock)
+        {
+            foreach (ulong iova in iovas)
+            {
+                if (FindArea(iova) is { } area)
+                {
+                    var rc = SplitLocked(area, iova);
+                    if (rc != Errno.Success)
+                    {
+                        return rc;
+                    }
+                }
+            }
+
+            return Errno.Success;
+        }
+    }
+
+    /// <summary>
     /// IOMMU_IOAS_IOVA_RANGES: the holes between reserved ranges, lowest first (ioas.c iommufd_ioas_iova_ranges()).
     /// Allowed ranges do not show here; they only steer the allocator.
     /// </summary>
@@ -264,13 +322,13 @@ internal sealed class IoasObject : IommufdObject
         {
             if (i >= ranges.Length)
             {
-                return Errno.EFAULT;
+                return Refusal.Because(Errno.EFAULT, $"allowed_iovas[{i}] is outside the caller's memory");
             }
 
             var r = ranges[(int)i];
             if (r.Start >= r.Last || loaded.Exists(l => l.Start <= r.Last && r.Start <= l.Last))
             {
-                return Errno.EINVAL;
+                return Refusal.Because(Errno.EINVAL, $"allowed_iovas[{i}] [0x{r.Start:x}, 0x{r.Last:x}] is empty or overlaps one before it");
             }
 
             loaded.Add(r);
@@ -283,7 +341,7 @@ internal sealed class IoasObject : IommufdObject
             {
                 if (_reserved.Exists(x => x.Start <= r.Last && r.Start <= x.Last))
                 {
-                    return Errno.EADDRINUSE;
+                    return Refusal.Because(Errno.EADDRINUSE, $"allowed range [0x{r.Start:x}, 0x{r.Last:x}] meets a reserved range");
                 }
             }
 
@@ -327,7 +385,7 @@ internal sealed class IoasObject : IommufdObject
 
             if (_domains.Count > 0 && _areas.Count > 0)
             {
-                return Errno.EINVAL;
+                return Refusal.Because(Errno.EINVAL, $"huge pages cannot be turned off once a domain holds mappings");
             }
 
             _disableLargePages = true;
@@ -945,6 +1003,50 @@ internal sealed class IoasObject : IommufdObject
 
         _areas.Remove(area.Iova);
         UnpinLocked(area);
+        return Errno.Success;
+    }
+
+    /// <summary>
+    /// io_pagetable.c iopt_area_split(): <paramref name="iova"/> ends the left half. Checked in its order: an end of
+    /// the area needs no split; the new start and its user address must follow the alignment (EINVAL); the
+    /// allocation (ENOMEM); no access or HW queue may pin the area and no domain may hold it with huge pages on
+    /// (EINVAL). The halves share the page set and stay mapped in every domain as they were.
+    /// </summary>
+    private Errno SplitLocked(IovaArea area, ulong iova)
+    {
+        if (iova == area.Iova || iova == area.Last)
+        {
+            return Errno.Success;
+        }
+
+        ulong leftLength = iova - area.Iova + 1;
+        if (((iova + 1) & (_iovaAlignment - 1)) != 0 || ((area.UserVa + leftLength) & (_iovaAlignment - 1)) != 0)
+        {
+            return Refusal.Because(Errno.EINVAL, $"0x{iova + 1:x} cannot start a mapping at the IOAS's alignment {_iovaAlignment}");
+        }
+
+        if (_faults?.ShouldFail() == true)
+        {
+            return Errno.ENOMEM;
+        }
+
+        if (area.Pins > 0 || (_domains.Count > 0 && !_disableLargePages))
+        {
+            return Refusal.Because(Errno.EINVAL, $"the mapping at [0x{area.Iova:x}, 0x{area.Last:x}] cannot be split: {(area.Pins > 0 ? "an access or HW queue pins it" : "a domain may hold it in huge pages")}");
+        }
+
+        var left = new IovaArea(area.Iova, leftLength, area.Pages, area.StartByte, area.Protection);
+        var right = new IovaArea(iova + 1, area.Length - leftLength, area.Pages, area.StartByte + leftLength, area.Protection);
+        if (area.Pinned)
+        {
+            area.Pages.TryPin(_memory); // one more area on pages already pinned: only counts
+            left.Pinned = right.Pinned = true;
+            IommufdMetrics.Pinned((long)(left.PageCount + right.PageCount - area.PageCount));
+        }
+
+        _areas.Remove(area.Iova);
+        _areas.Add(left.Iova, left);
+        _areas.Add(right.Iova, right);
         return Errno.Success;
     }
 

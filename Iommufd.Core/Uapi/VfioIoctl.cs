@@ -1,9 +1,9 @@
 namespace Iommufd.Core.Uapi;
 
 /// <summary>
-/// The VFIO device-fd request numbers and constants the emulated <c>/dev/vfio/devices/vfioN</c> nodes answer
-/// (include/uapi/linux/vfio.h; the vfio-pci region layout from include/uapi/linux/vfio.h and
-/// drivers/vfio/pci/vfio_pci_priv.h).
+/// The VFIO request numbers and constants: the type1 container ioctls the iommufd fd answers for VFIO compatibility
+/// and the ones the emulated <c>/dev/vfio/devices/vfioN</c> nodes answer (include/uapi/linux/vfio.h; the vfio-pci
+/// region layout from include/uapi/linux/vfio.h and drivers/vfio/pci/vfio_pci_priv.h).
 /// </summary>
 public static class VfioIoctl
 {
@@ -12,6 +12,84 @@ public static class VfioIoctl
 
     /// <summary>VFIO_BASE, the first VFIO command number.</summary>
     public const uint Base = 100;
+
+    /// <summary>VFIO_API_VERSION, what VFIO_GET_API_VERSION returns.</summary>
+    public const int VFIO_API_VERSION = 0;
+
+    /// <summary>VFIO_GET_API_VERSION, <c>_IO(VFIO_TYPE, VFIO_BASE + 0)</c>: the container's first ioctl.</summary>
+    public const uint VFIO_GET_API_VERSION = (Type << 8) | (Base + 0);
+
+    /// <summary>VFIO_CHECK_EXTENSION, <c>_IO(VFIO_TYPE, VFIO_BASE + 1)</c>: the argument is the extension, not a pointer.</summary>
+    public const uint VFIO_CHECK_EXTENSION = (Type << 8) | (Base + 1);
+
+    /// <summary>VFIO_SET_IOMMU, <c>_IO(VFIO_TYPE, VFIO_BASE + 2)</c>: the argument is the IOMMU type.</summary>
+    public const uint VFIO_SET_IOMMU = (Type << 8) | (Base + 2);
+
+    /// <summary>VFIO_IOMMU_GET_INFO, <c>_IO(VFIO_TYPE, VFIO_BASE + 12)</c>.</summary>
+    public const uint VFIO_IOMMU_GET_INFO = (Type << 8) | (Base + 12);
+
+    /// <summary>VFIO_IOMMU_MAP_DMA, <c>_IO(VFIO_TYPE, VFIO_BASE + 13)</c>.</summary>
+    public const uint VFIO_IOMMU_MAP_DMA = (Type << 8) | (Base + 13);
+
+    /// <summary>VFIO_IOMMU_UNMAP_DMA, <c>_IO(VFIO_TYPE, VFIO_BASE + 14)</c>.</summary>
+    public const uint VFIO_IOMMU_UNMAP_DMA = (Type << 8) | (Base + 14);
+
+    /// <summary>VFIO_IOMMU_DIRTY_PAGES, <c>_IO(VFIO_TYPE, VFIO_BASE + 17)</c>: iommufd does not provide it.</summary>
+    public const uint VFIO_IOMMU_DIRTY_PAGES = (Type << 8) | (Base + 17);
+
+    /// <summary>VFIO_TYPE1_IOMMU, an IOMMU type and extension.</summary>
+    public const ulong VFIO_TYPE1_IOMMU = 1;
+
+    /// <summary>VFIO_TYPE1v2_IOMMU, an IOMMU type and extension.</summary>
+    public const ulong VFIO_TYPE1v2_IOMMU = 3;
+
+    /// <summary>VFIO_DMA_CC_IOMMU: every domain enforces cache coherency.</summary>
+    public const ulong VFIO_DMA_CC_IOMMU = 4;
+
+    /// <summary>__VFIO_RESERVED_TYPE1_NESTING_IOMMU (was VFIO_TYPE1_NESTING_IOMMU).</summary>
+    public const ulong VFIO_TYPE1_NESTING_IOMMU = 6;
+
+    /// <summary>VFIO_NOIOMMU_IOMMU.</summary>
+    public const ulong VFIO_NOIOMMU_IOMMU = 8;
+
+    /// <summary>VFIO_UNMAP_ALL: VFIO_DMA_UNMAP_FLAG_ALL is supported.</summary>
+    public const ulong VFIO_UNMAP_ALL = 9;
+
+    /// <summary>VFIO_UPDATE_VADDR: VFIO_DMA_MAP_FLAG_VADDR is supported.</summary>
+    public const ulong VFIO_UPDATE_VADDR = 10;
+
+    /// <summary>VFIO_DMA_MAP_FLAG_READ.</summary>
+    public const uint VFIO_DMA_MAP_FLAG_READ = 1u << 0;
+
+    /// <summary>VFIO_DMA_MAP_FLAG_WRITE.</summary>
+    public const uint VFIO_DMA_MAP_FLAG_WRITE = 1u << 1;
+
+    /// <summary>VFIO_DMA_MAP_FLAG_VADDR.</summary>
+    public const uint VFIO_DMA_MAP_FLAG_VADDR = 1u << 2;
+
+    /// <summary>VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP.</summary>
+    public const uint VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP = 1u << 0;
+
+    /// <summary>VFIO_DMA_UNMAP_FLAG_ALL: unmap everything (iova and size 0).</summary>
+    public const uint VFIO_DMA_UNMAP_FLAG_ALL = 1u << 1;
+
+    /// <summary>VFIO_DMA_UNMAP_FLAG_VADDR.</summary>
+    public const uint VFIO_DMA_UNMAP_FLAG_VADDR = 1u << 2;
+
+    /// <summary>VFIO_IOMMU_INFO_PGSIZES: iova_pgsizes is valid.</summary>
+    public const uint VFIO_IOMMU_INFO_PGSIZES = 1u << 0;
+
+    /// <summary>VFIO_IOMMU_INFO_CAPS: the info supports capabilities.</summary>
+    public const uint VFIO_IOMMU_INFO_CAPS = 1u << 1;
+
+    /// <summary>VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE.</summary>
+    public const ushort VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE = 1;
+
+    /// <summary>VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION (vfio_compat.c does not report it).</summary>
+    public const ushort VFIO_IOMMU_TYPE1_INFO_CAP_MIGRATION = 2;
+
+    /// <summary>VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL.</summary>
+    public const ushort VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL = 3;
 
     /// <summary>VFIO_DEVICE_GET_INFO, <c>_IO(VFIO_TYPE, VFIO_BASE + 7)</c>.</summary>
     public const uint VFIO_DEVICE_GET_INFO = (Type << 8) | (Base + 7);

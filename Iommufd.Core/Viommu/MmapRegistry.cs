@@ -1,3 +1,4 @@
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 
@@ -71,7 +72,7 @@ internal sealed class MmapRegistry
 
         owner = null!;
         region = null!;
-        return Errno.ENXIO;
+        return Refusal.Because(Errno.ENXIO, $"no region is registered at offset 0x{offset:x} with length 0x{length:x}");
     }
 
     private readonly record struct Entry(ViommuObject Owner, IMmioRegion Region, ulong Length);

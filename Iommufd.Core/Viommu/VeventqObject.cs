@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Objects;
 using Iommufd.Core.Uapi;
 
@@ -124,7 +125,7 @@ internal sealed class VeventqObject : IommufdObject, IEventFile
     public Errno Write(ReadOnlySpan<byte> buffer, long position, out int count)
     {
         count = 0;
-        return Errno.EINVAL;
+        return Refusal.Because(Errno.EINVAL, $"a vEVENTQ fd cannot be written");
     }
 
     /// <summary>Completes when a record is ready to read (what poll() reports as EPOLLIN).</summary>

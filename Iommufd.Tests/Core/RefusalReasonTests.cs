@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Iommufd.Core;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
@@ -89,6 +90,39 @@ public class RefusalReasonTests
                 $"ViommuAlloc: EINVAL, HWPT {paging} was not allocated with NEST_PARENT",
                 $"AttachDevice: EINVAL, device {devId} is already attached: replace it",
             }));
+        }
+    }
+
+    [Test]
+    public void Copy_allow_iovas_option_mmap_and_event_fd_refusals_say_why()
+    {
+        var (host, logger) = TracedHost();
+        using (host)
+        {
+            Assert.That(host.File.IoasAlloc(out uint ioas), Is.EqualTo(Errno.Success));
+            ulong dst = 0;
+            var copy = host.File.IoasCopy(ioas, ioas, Page, 0x10000, IommuIoasMapFlags.Readable, ref dst);
+            var allow = host.File.IoasAllowIovas(ioas, [new IommuIovaRange { Start = 0x1000, Last = 0x1fff }, new IommuIovaRange { Start = 0x1800, Last = 0x2fff }]);
+            var option = new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Op = (ushort)IommuOptionOp.Set, Val64 = 1 };
+            var busy = host.File.Ioctl(IommufdIoctl.IOMMU_OPTION, ref option);
+            var mmap = host.File.Mmap(0, Page, MmapProtection.Read | MmapProtection.Shared, out _);
+            var exec = host.File.Mmap(0, Page, MmapProtection.Exec | MmapProtection.Shared, out _);
+            Assert.That(host.File.FaultQueueAlloc(out _, out int fd), Is.EqualTo(Errno.Success));
+            var write = host.File.Write(fd, new byte[Unsafe.SizeOf<IommuHwptPageResponse>()], out _);
+
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That((copy, allow, busy, mmap, exec, write), Is.EqualTo((Errno.ENOENT, Errno.EINVAL, Errno.EBUSY, Errno.ENXIO, Errno.EPERM, Errno.EINVAL)));
+                Assert.That(Messages(logger), Is.EqualTo(new[]
+                {
+                    "IoasCopy: ENOENT, [0x10000, + 0x1000) is not mapped without a gap in the source IOAS",
+                    "IoasAllowIovas: EINVAL, allowed_iovas[1] [0x1800, 0x2fff] is empty or overlaps one before it",
+                    "IOMMU_OPTION: EBUSY, RLIMIT_MODE is set only before the file holds an object (1 now)",
+                    "Mmap: ENXIO, no region is registered at offset 0x0 with length 0x1000",
+                    "Mmap: EPERM, the mapping asks for PROT_EXEC",
+                    "Write: EINVAL, response code 0 or cookie 0: no fault awaits it",
+                }));
+            }
         }
     }
 

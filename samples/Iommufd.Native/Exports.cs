@@ -78,9 +78,9 @@ public static unsafe class Exports
             switch (NativeFiles.Get(handle))
             {
                 case IommufdFile file:
-                    var rc = file.Ioctl(request, argument);
+                    var rc = file.Ioctl(request, argument, out int result);
                     NativeFiles.ArmNewEventFds(file, rc);
-                    return -(int)rc;
+                    return rc == Errno.Success ? result : -(int)rc;
                 case VfioDeviceFile device:
                     return -(int)device.Ioctl(request, argument);
                 default:

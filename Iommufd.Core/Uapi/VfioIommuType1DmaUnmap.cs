@@ -1,0 +1,18 @@
+using System.Runtime.InteropServices;
+
+namespace Iommufd.Core.Uapi;
+
+/// <summary>struct vfio_iommu_type1_dma_unmap, the argument of VFIO_IOMMU_UNMAP_DMA (without its data[] tail).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct VfioIommuType1DmaUnmap
+{
+    public uint Argsz;
+
+    /// <summary>0 or VFIO_DMA_UNMAP_FLAG_ALL.</summary>
+    public uint Flags;
+
+    public ulong Iova;
+
+    /// <summary>In: the length to unmap. Out: the bytes unmapped.</summary>
+    public ulong Size;
+}
