@@ -567,6 +567,56 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
+    /// <summary>
+    /// io_pagetable.c iopt_set_dirty_tracking() for a domain that mirrors this IOAS: turning tracking on first clears
+    /// the dirty bits of every area (iopt_clear_dirty_data()), so that the first bitmap shows only writes made after.
+    /// </summary>
+    public Errno SetDirtyTracking(IDirtyTracking ops, bool enable)
+    {
+        lock (_lock)
+        {
+            if (enable)
+            {
+                var none = default(DirtyBitmap);
+                foreach (var area in _areas.Values)
+                {
+                    var rc = ops.ReadAndClearDirty(area.Iova, area.Length, noClear: false, ref none);
+                    if (rc != Errno.Success)
+                    {
+                        return rc;
+                    }
+                }
+            }
+
+            return ops.SetDirtyTracking(enable);
+        }
+    }
+
+    /// <summary>
+    /// io_pagetable.c __iommu_read_and_clear_dirty(): the driver reads [iova, last] area by area from the lowest; the
+    /// range must be mapped without a gap (EINVAL, with the areas before the gap already read).
+    /// </summary>
+    public Errno ReadAndClearDirty(IDirtyTracking ops, ulong iova, ulong last, bool noClear, ref DirtyBitmap bitmap)
+    {
+        lock (_lock)
+        {
+            ulong cursor = iova;
+            while (FindArea(cursor) is { } area)
+            {
+                ulong end = Math.Min(last, area.Last);
+                var rc = ops.ReadAndClearDirty(cursor, end - cursor + 1, noClear, ref bitmap);
+                if (rc != Errno.Success || end == last)
+                {
+                    return rc;
+                }
+
+                cursor = end + 1;
+            }
+
+            return Refusal.Because(Errno.EINVAL, $"[0x{iova:x}, 0x{last:x}] is not mapped without a gap (at 0x{cursor:x})");
+        }
+    }
+
     /// <summary>The physical address behind <paramref name="iova"/>, if mapped.</summary>
     public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection)
     {

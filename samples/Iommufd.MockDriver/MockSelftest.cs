@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Iommufd.Core;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
@@ -14,19 +13,15 @@ namespace Iommufd.MockDriver;
 internal sealed class MockSelftest : ISelftestCommands
 {
     // selftest.c mock_dev_create(): the device flags MOCK_DOMAIN_FLAGS accepts.
-    private const uint KnownDeviceFlags = 0b111; // MOCK_FLAGS_DEVICE_NO_DIRTY | _HUGE_IOVA | _PASID
+    private const uint KnownDeviceFlags = MockDevice.NoDirty | MockDevice.HugeIova | MockDevice.Pasid;
     private const uint NeedsPinPages = 1; // MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
     private const uint AccessRwWrite = 1 << 0; // MOCK_ACCESS_RW_WRITE
     private const uint AccessRwSlowPath = 1 << 2; // MOCK_ACCESS_RW_SLOW_PATH
     private const uint AccessSyz = 1 << 16; // MOCK_FLAGS_ACCESS_SYZ
 
     private readonly Platform _platform;
-    private readonly ConditionalWeakTable<EndpointDevice, StrongBox<uint>> _deviceFlags = [];
 
     public MockSelftest(Platform platform) => _platform = platform;
-
-    /// <summary>The MOCK_FLAGS_DEVICE_* a MOCK_DOMAIN_FLAGS device was made with (0 for other devices).</summary>
-    public uint DeviceFlags(EndpointDevice device) => _deviceFlags.TryGetValue(device, out var flags) ? flags.Value : 0;
 
     public Errno Execute(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond)
     {
@@ -93,7 +88,7 @@ internal sealed class MockSelftest : ISelftestCommands
         }
 
         var iommu = _platform.Iommus.OfType<MockIommu>().First();
-        var rc = context.CreateDevice(iommu, d => _deviceFlags.AddOrUpdate(d, new StrongBox<uint>(flags)), cmd.Id, out var ids);
+        var rc = context.CreateDevice(iommu, d => iommu.GetDevice(d).Flags = flags, cmd.Id, out var ids);
         if (rc != Errno.Success)
         {
             return rc;
