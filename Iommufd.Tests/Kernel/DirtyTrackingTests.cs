@@ -204,6 +204,62 @@ public class DirtyTrackingTests
         }
     }
 
+    [Test]
+    public void Test_op_dirty_marks_the_pages_a_bitmap_names_and_get_dirty_bitmap_reads_them_back()
+    {
+        // selftest.c iommufd_test_dirty() (its checks, then set_dirty() per set bit, out_nr_dirty the bits set);
+        // iommufd_utils.h _test_mock_dirty_bitmaps() with every other mock page dirty.
+        using var fx = DirtyRig(out uint hwpt, pages: 8);
+        ulong marks = fx.Put(new ulong[] { 0x5555 });
+        var off = MarkDirty(fx, hwpt, Aperture, 8 * Page, MockPage, marks, out _);
+        MockFixture.Expect(SetDirty(fx, hwpt, 1), "on");
+        var rc = MarkDirty(fx, hwpt, Aperture, 8 * Page, MockPage, marks, out ulong count);
+        ulong bitmap = fx.Put(new ulong[1]);
+        MockFixture.Expect(GetDirty(fx, hwpt, Aperture, 8 * Page, MockPage, bitmap), "read");
+        ulong again = fx.Put(new ulong[1]);
+        MockFixture.Expect(GetDirty(fx, hwpt, Aperture, 8 * Page, MockPage, again), "read again");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(off, Is.EqualTo(Errno.EINVAL), "tracking is off");
+            Assert.That(rc, Is.EqualTo(Errno.Success));
+            Assert.That(count, Is.EqualTo(8ul));
+            Assert.That(fx.Get<ulong>(bitmap), Is.EqualTo(0x5555ul));
+            Assert.That(fx.Get<ulong>(again), Is.Zero);
+            Assert.That(MarkDirty(fx, hwpt, Aperture, 8 * Page, 0, marks, out _), Is.EqualTo(Errno.EINVAL), "page_size 0");
+            Assert.That(MarkDirty(fx, hwpt, Aperture, 0, MockPage, marks, out _), Is.EqualTo(Errno.EINVAL), "length 0");
+            Assert.That(MarkDirty(fx, hwpt, Aperture + 0x400, Page, MockPage, marks, out _), Is.EqualTo(Errno.EINVAL), "iova off page_size");
+            Assert.That(MarkDirty(fx, hwpt, Aperture, Page, MockPage, 0, out _), Is.EqualTo(Errno.EINVAL), "NULL bitmap");
+            Assert.That(MarkDirty(fx, 999, Aperture, Page, MockPage, marks, out _), Is.EqualTo(Errno.ENOENT));
+            Assert.That(MarkDirty(fx, fx.IoasId, Aperture, Page, MockPage, marks, out _), Is.EqualTo(Errno.ENOENT), "an IOAS is no paging HWPT");
+            Assert.That(MarkDirty(fx, hwpt, Aperture, Page, MockPage, 0x10_0000, out _), Is.EqualTo(Errno.EFAULT), "copy_from_user");
+        }
+    }
+
+    [Test]
+    public void A_huge_iova_device_domain_reports_a_whole_huge_page_for_one_dirty_entry()
+    {
+        // selftest.c mock_domain_alloc_paging() (MOCK_FLAGS_DEVICE_HUGE_IOVA adds MOCK_HUGE_PAGE_SIZE),
+        // mock_domain_map_pages() (MOCK_PFN_HUGE_IOVA), mock_domain_read_and_clear_dirty() (a huge entry's page
+        // size); selftest iommufd_dirty_tracking with variant->hugepages.
+        const ulong huge = MockPagingDomain.HugePageSize;
+        using var fx = new MockFixture();
+        uint ioas = fx.AllocIoas();
+        var device = MockDomainFlags(fx, ioas, MockDevice.HugeIova);
+        var ram = fx.Process.Map((long)(3 * huge));
+        ulong skew = (huge - (ram.PhysicalAddressAt(0) & (huge - 1))) & (huge - 1); // a physically huge-aligned MiB
+        MockFixture.Expect(fx.MapAt(ioas, ram.Address + skew, huge, Aperture), "map a huge page");
+        MockFixture.Expect(fx.AllocHwpt(device.IdevId, ioas, IommuHwptAllocFlags.DirtyTracking, out uint hwpt), "dirty HWPT");
+        MockFixture.Expect(SetDirty(fx, hwpt, 1), "on");
+        ulong marks = fx.Put(new ulong[] { 1UL << 3 });
+        MockFixture.Expect(MarkDirty(fx, hwpt, Aperture, huge, MockPage, marks, out _), "one mock entry");
+        ulong bitmap = fx.Put(new ulong[huge / MockPage / 64]);
+        MockFixture.Expect(GetDirty(fx, hwpt, Aperture, huge, MockPage, bitmap), "read");
+        var words = Enumerable.Range(0, (int)(huge / MockPage / 64)).Select(i => fx.Get<ulong>(bitmap + (ulong)(i * 8))).ToArray();
+
+        Assert.That(words, Is.All.EqualTo(ulong.MaxValue), "all 512 mock pages of the huge page");
+    }
+
     /// <summary>dev0 attached to a DIRTY_TRACKING HWPT on the fixture's IOAS, <paramref name="pages"/> pages mapped at the aperture.</summary>
     internal static MockFixture DirtyRig(out uint hwpt, ulong pages = 4)
     {
@@ -236,6 +292,14 @@ public class DirtyTrackingTests
         }
 
         return (rc, cmd.MockDomainOutStdevId, cmd.MockDomainOutHwptId, cmd.MockDomainOutIdevId);
+    }
+
+    private static Errno MarkDirty(MockFixture fx, uint hwpt, ulong iova, ulong length, ulong pageSize, ulong uptr, out ulong count)
+    {
+        var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.Dirty, Id = hwpt, DirtyIova = iova, DirtyLength = length, DirtyPageSize = pageSize, DirtyUptr = uptr };
+        var rc = fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+        count = cmd.DirtyOutNrDirty;
+        return rc;
     }
 
     private static ulong HwCapabilities(MockFixture fx, uint devId)

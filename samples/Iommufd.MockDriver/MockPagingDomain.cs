@@ -244,18 +244,15 @@ const ulong hugeEntries = HugePageSize / IoPageSize;
         return Errno.Success;
     }
 
-    /// <summary>IOMMU_TEST_OP_DIRTY's mark: sets the dirty bit of the entry under <paramref name="iova"/>; false when none.</summary>
-    public bool MarkDirty(ulong iova)
+    /// <summary>IOMMU_TEST_OP_DIRTY's set_dirty(): sets the dirty bit of the entry under <paramref name="iova"/>, if mapped.</summary>
+    public void MarkDirty(ulong iova)
     {
         lock (_lock)
         {
-            if (!_pages.TryGetValue(iova >> IoPageShift, out var pte))
+            if (_pages.TryGetValue(iova >> IoPageShift, out var pte))
             {
-                return false;
+                _pages[iova >> IoPageShift] = pte with { Dirty = true };
             }
-
-            _pages[iova >> IoPageShift] = pte with { Dirty = true };
-            return true;
         }
     }
 

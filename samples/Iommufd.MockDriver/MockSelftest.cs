@@ -66,6 +66,8 @@ internal sealed class MockSelftest : ISelftestCommands
                 // selftest.c iommufd_test_trigger_vevent(): the device (ENOENT), then the mock's report.
                 rc = context.GetDevice(cmd.TriggerVeventDevId, out var device);
                 return rc != Errno.Success ? rc : device.Iommu is MockIommu mock ? mock.TriggerVevent(device) : Errno.ENOENT;
+            case IommuTestOp.Dirty:
+                return Dirty(context, ref cmd, ref respond);
             case IommuTestOp.SetTempMemoryLimit:
                 // iommufd_test(): below sizeof(unsigned long) + sizeof(u32) is EINVAL. The emulation has no batch
                 // memory to limit, so a valid limit changes nothing.
@@ -168,6 +170,58 @@ internal sealed class MockSelftest : ISelftestCommands
         }
 
         buffer.CopyTo(destination);
+        return Errno.Success;
+    }
+
+    /// <summary>
+    /// selftest.c iommufd_test_dirty(): page_size 0, length 0, an iova or length off page_size or a NULL bitmap is
+    /// EINVAL; then the paging HWPT (ENOENT; not a mock domain EINVAL), which must be tracking dirty pages (EINVAL);
+    /// then the user bitmap of one bit per page (kvzalloc ENOMEM, copy_from_user EFAULT). Each set bit marks the page
+    /// at iova + i * page_size dirty, as the page table's set_dirty() does, and out_nr_dirty counts the set bits.
+    /// </summary>
+    private static Errno Dirty(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond)
+    {
+        ulong iova = cmd.DirtyIova, length = cmd.DirtyLength, pageSize = cmd.DirtyPageSize;
+        if (pageSize == 0 || length == 0 || iova % pageSize != 0 || length % pageSize != 0 || cmd.DirtyUptr == 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        var rc = context.GetPagingDomain(cmd.Id, out var domain);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        if (domain is not MockPagingDomain { IsTracking: true } mock)
+        {
+            return Errno.EINVAL;
+        }
+
+        ulong pages = length / pageSize;
+        ulong bytes = (pages + 7) / 8;
+        if (bytes > int.MaxValue)
+        {
+            return Errno.ENOMEM;
+        }
+
+        if (!context.Memory.TryGetSpan(cmd.DirtyUptr, bytes, out var bitmap))
+        {
+            return Errno.EFAULT;
+        }
+
+        ulong count = 0;
+        for (ulong i = 0; i < pages; i++)
+        {
+            if ((bitmap[(int)(i / 8)] & (1 << (int)(i % 8))) != 0)
+            {
+                mock.MarkDirty(iova + i * pageSize);
+                count++;
+            }
+        }
+
+        cmd.DirtyOutNrDirty = count;
+        respond = true;
         return Errno.Success;
     }
 
