@@ -50,6 +50,12 @@ internal sealed class MockSelftest : ISelftestCommands
                 return CreateAccess(context, ref cmd, ref respond);
             case IommuTestOp.AccessRw:
                 return AccessRw(context, (int)cmd.Id, cmd.AccessRwIova, cmd.AccessRwLength, cmd.AccessRwUptr, cmd.AccessRwFlags);
+            case IommuTestOp.AccessPages:
+                return AccessPages(context, ref cmd, ref respond);
+            case IommuTestOp.DestroyAccessPages:
+                // selftest.c iommufd_test_access_item_destroy(): the access (EBADFD), then the item (ENOENT).
+                rc = context.GetAccess((int)cmd.Id, out var staccess);
+                return rc != Errno.Success ? rc : staccess.UnpinPages(cmd.DestroyAccessPagesAccessPagesId);
             case IommuTestOp.AccessReplaceIoas:
                 return context.ReplaceAccessIoas((int)cmd.Id, cmd.AccessReplaceIoasIoasId);
             case IommuTestOp.TriggerIopf:
@@ -114,7 +120,7 @@ internal sealed class MockSelftest : ISelftestCommands
             return Errno.EOPNOTSUPP;
         }
 
-        var rc = context.CreateAccess(cmd.Id, out _, out int fd);
+        var rc = context.CreateAccess(cmd.Id, (cmd.CreateAccessFlags & NeedsPinPages) != 0, out _, out int fd);
         if (rc == Errno.Success)
         {
             cmd.CreateAccessOutAccessFd = (uint)fd;
@@ -122,6 +128,67 @@ internal sealed class MockSelftest : ISelftestCommands
         }
 
         return rc;
+    }
+
+    /// <summary>
+    /// selftest.c iommufd_test_access_pages(): more than 16 MiB is ENOMEM, flags other than MOCK_FLAGS_ACCESS_WRITE
+    /// (and _SYZ) EOPNOTSUPP, an fd that is no access EBADFD, an access made without NEEDS_PIN_PAGES EOPNOTSUPP; then
+    /// the pin (device.c iommufd_access_pin_pages()) and, with a user pointer, each pinned page must be the page
+    /// under it (iommufd_test_check_pages(): EFAULT unmapped, EBADE another page; the pin is undone). The item's ID
+    /// comes back in out_access_pages_id.
+    /// </summary>
+    private static Errno AccessPages(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond)
+    {
+        const uint accessWrite = 1 << 0; // MOCK_FLAGS_ACCESS_WRITE
+        if (cmd.AccessPagesLength > 16UL << 20)
+        {
+            return Errno.ENOMEM;
+        }
+
+        if ((cmd.AccessPagesFlags & ~(accessWrite | AccessSyz)) != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        var rc = context.GetAccess((int)cmd.Id, out var access);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        if (!access.NeedsPinPages)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        ulong iova = cmd.AccessPagesIova;
+        rc = access.PinPages(iova, cmd.AccessPagesLength, (cmd.AccessPagesFlags & accessWrite) != 0, out uint id, out var pages);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        if (cmd.AccessPagesUptr != 0)
+        {
+            const ulong pageMask = PhysicalMemory.PageSize - 1;
+            ulong uptr = cmd.AccessPagesUptr - (iova & pageMask);
+            for (int i = 0; i < pages.Length && rc == Errno.Success; i++, uptr += PhysicalMemory.PageSize)
+            {
+                rc = !context.TryGetPhysicalAddress(uptr, out ulong pa) ? Errno.EFAULT
+                    : (pa & ~pageMask) != pages[i] ? Errno.EBADE
+                    : Errno.Success;
+            }
+
+            if (rc != Errno.Success)
+            {
+                access.UnpinPages(id);
+                return rc;
+            }
+        }
+
+        cmd.AccessPagesOutAccessPagesId = id;
+        respond = true;
+        return Errno.Success;
     }
 
     /// <summary>
