@@ -148,6 +148,11 @@ public static class DeviceCommands
                 return rc;
             }
 
+            if (device.Iommu.SupportsDirtyTracking(device))
+            {
+                info = info with { Capabilities = info.Capabilities | IommuHwCapabilities.DirtyTracking }; // iommufd_get_hw_info()
+            }
+
             if (data.Length > 0)
             {
                 if (data.IsNull || !data.IsFullyAccessible)

@@ -25,6 +25,8 @@ public enum Errno
     ENOSPC = 28,
     ESPIPE = 29,
     ERANGE = 34,
+    EDEADLK = 35,
+    EBADE = 52,
     EOVERFLOW = 75,
     EBADFD = 77,
     EMSGSIZE = 90,

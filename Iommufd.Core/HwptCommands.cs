@@ -91,6 +91,48 @@ public static class HwptCommands
     }
 
     /// <summary>
+    /// IOMMU_HWPT_SET_DIRTY_TRACKING (hw_pagetable.c iommufd_hwpt_set_dirty_tracking()): unknown flags are
+    /// EOPNOTSUPP, then the paging HWPT (ENOENT), then a domain without dirty tracking is EOPNOTSUPP
+    /// (io_pagetable.c iopt_set_dirty_tracking()).
+    /// </summary>
+    public static Errno HwptSetDirtyTracking(this IommufdFile file, uint hwptId, IommuHwptSetDirtyTrackingFlags flags)
+    {
+        using var call = file.EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
+        if ((flags & ~IommuHwptSetDirtyTrackingFlags.Enable) != 0)
+        {
+            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits");
+        }
+
+        var rc = file.Objects.Get<HwptPagingObject>(hwptId, out var hwpt);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        using (hwpt)
+        {
+            return hwpt.Object.PagingDomain.DirtyOps is { } ops
+                ? hwpt.Object.Ioas.SetDirtyTracking(ops, (flags & IommuHwptSetDirtyTrackingFlags.Enable) != 0)
+                : Refusal.Because(Errno.EOPNOTSUPP, $"HWPT {hwptId} was not allocated with DIRTY_TRACKING");
+        }
+    }
+
+    /// <summary>
+    /// IOMMU_HWPT_GET_DIRTY_BITMAP (hw_pagetable.c iommufd_hwpt_get_dirty_bitmap()): flags (EOPNOTSUPP), the paging
+    /// HWPT (ENOENT), the range (io_pagetable.c iommufd_check_iova_range(): EOVERFLOW, EINVAL), a domain without
+    /// dirty tracking (EOPNOTSUPP), the bitmap (EFAULT unless all of its u64 words can be written), then the
+    /// driver reads the mapped range area by area and sets a bit for each dirty <paramref name="pageSize"/> page,
+    /// clearing the dirty bits unless NO_CLEAR. Bits already set in <paramref name="bitmap"/> stay set.
+    /// </summary>
+    public static Errno HwptGetDirtyBitmap(this IommufdFile file, uint hwptId, IommuHwptGetDirtyBitmapFlags flags, ulong iova, ulong length, ulong pageSize, Span<byte> bitmap) =>
+        file.GetDirtyBitmap(hwptId, flags, iova, length, pageSize, bitmap, userAddress: null);
+
+    /// <summary>
     /// The driver domain behind a HWPT ID, for tests and diagnostics (what the selftest's IOMMU_TEST_CMD looks
     /// up). ENOENT when <paramref name="hwptId"/> is not a HWPT.
     /// </summary>
@@ -144,24 +186,17 @@ public static class HwptCommands
         return rc;
     }
 
-    internal static Errno RawHwptSetDirtyTracking(this IommufdFile file, ref IommuHwptSetDirtyTracking cmd)
-    {
-        if ((cmd.Flags & ~(uint)IommuHwptSetDirtyTrackingFlags.Enable) != 0 || cmd.Reserved != 0)
-        {
-            return Errno.EOPNOTSUPP;
-        }
-
-        return file.DirtyTrackingUnsupported(cmd.HwptId);
-    }
+    internal static Errno RawHwptSetDirtyTracking(this IommufdFile file, ref IommuHwptSetDirtyTracking cmd) =>
+        cmd.Reserved != 0 ? Errno.EOPNOTSUPP : file.HwptSetDirtyTracking(cmd.HwptId, (IommuHwptSetDirtyTrackingFlags)cmd.Flags);
 
     internal static Errno RawHwptGetDirtyBitmap(this IommufdFile file, ref IommuHwptGetDirtyBitmap cmd)
     {
-        if ((cmd.Flags & ~(uint)IommuHwptGetDirtyBitmapFlags.NoClear) != 0 || cmd.Reserved != 0)
+        if (cmd.Reserved != 0)
         {
             return Errno.EOPNOTSUPP;
         }
 
-        return file.DirtyTrackingUnsupported(cmd.HwptId, cmd.Iova, cmd.Length, cmd.PageSize);
+        return file.GetDirtyBitmap(cmd.HwptId, (IommuHwptGetDirtyBitmapFlags)cmd.Flags, cmd.Iova, cmd.Length, cmd.PageSize, default, cmd.Data);
     }
 
     private static Errno Invalidate(this IommufdFile file, uint hwptId, InvalidationArray array, bool entriesAreNull, ref uint entryNum)
@@ -206,12 +241,22 @@ public static class HwptCommands
     }
 
     /// <summary>
-    /// No driver here tracks dirty pages: paging HWPTs are never allocated with DIRTY_TRACKING, so past the lookup
-    /// the answer is EOPNOTSUPP (io_pagetable.c iopt_set_dirty_tracking()) — for GET_DIRTY_BITMAP only after the
-    /// range is checked (io_pagetable.c iopt_read_and_clear_dirty_data() calls iommufd_check_iova_range() first).
+    /// GET_DIRTY_BITMAP into <paramref name="bitmap"/> (the typed API), or into the caller's memory at
+    /// <paramref name="userAddress"/>, resolved only once the range is known to be sane.
     /// </summary>
-    private static Errno DirtyTrackingUnsupported(this IommufdFile file, uint hwptId, ulong iova = 0, ulong length = 0, ulong? pageSize = null)
+    private static Errno GetDirtyBitmap(this IommufdFile file, uint hwptId, IommuHwptGetDirtyBitmapFlags flags, ulong iova, ulong length, ulong pageSize, Span<byte> bitmap, ulong? userAddress)
     {
+        using var call = file.EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
+        if ((flags & ~IommuHwptGetDirtyBitmapFlags.NoClear) != 0)
+        {
+            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits");
+        }
+
         var rc = file.Objects.Get<HwptPagingObject>(hwptId, out var hwpt);
         if (rc != Errno.Success)
         {
@@ -220,7 +265,31 @@ public static class HwptCommands
 
         using (hwpt)
         {
-            return pageSize is { } size ? CheckDirtyRange(hwpt.Object.Ioas.IovaAlignment, iova, length, size) ?? Errno.EOPNOTSUPP : Errno.EOPNOTSUPP;
+            var ioas = hwpt.Object.Ioas;
+            if (CheckDirtyRange(ioas.IovaAlignment, iova, length, pageSize) is { } bad)
+            {
+                return Refusal.Because(bad, $"iova 0x{iova:x} length 0x{length:x} page_size 0x{pageSize:x} is not a range of whole pages");
+            }
+
+            if (hwpt.Object.PagingDomain.DirtyOps is not { } ops)
+            {
+                return Refusal.Because(Errno.EOPNOTSUPP, $"HWPT {hwptId} was not allocated with DIRTY_TRACKING");
+            }
+
+            // iova_bitmap_alloc() pins the bitmap's words for writing before the walk: a bitmap that is not all
+            // there or cannot be written is EFAULT here before any dirty bit is cleared.
+            ulong bytes = DirtyBitmap.ByteLength(length, pageSize) ?? ulong.MaxValue;
+            var target = bytes > int.MaxValue ? default
+                : userAddress is { } address ? UserSpan.Resolve(file.Memory, address, bytes)
+                : bitmap;
+            if (bytes > int.MaxValue || target.IsNull || (ulong)target.Accessible.Length < bytes || !target.Commit((int)bytes))
+            {
+                return Refusal.Because(Errno.EFAULT, $"the bitmap's 0x{bytes:x} bytes cannot be written");
+            }
+
+            var bits = new DirtyBitmap(target.Accessible[..(int)bytes], iova, length, pageSize);
+            rc = ioas.ReadAndClearDirty(ops, iova, iova + (length - 1), (flags & IommuHwptGetDirtyBitmapFlags.NoClear) != 0, ref bits);
+            return target.Commit((int)bytes) ? rc : Errno.EFAULT;
         }
     }
 
@@ -305,6 +374,11 @@ public static class HwptCommands
         if ((flags & ~PagingFlags) != 0 || !data.IsEmpty)
         {
             return Refusal.Because(Errno.EOPNOTSUPP, $"a paging HWPT takes no driver data and flags 0x{(uint)flags:x} has bits it does not know");
+        }
+
+        if ((flags & IommuHwptAllocFlags.DirtyTracking) != 0 && !device.Iommu.SupportsDirtyTracking(device))
+        {
+            return Refusal.Because(Errno.EOPNOTSUPP, $"{device} cannot track dirty pages (IOMMU_CAP_DIRTY_TRACKING)");
         }
 
         var rc = file.CreatePagingHwpt(device, ioas, flags, faultId, autoDomain: false, out var hwpt);

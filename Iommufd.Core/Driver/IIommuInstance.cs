@@ -22,6 +22,13 @@ public interface IIommuInstance
     /// </summary>
     Errno GetHwInfo(EndpointDevice device, IommuHwInfoType requestedType, Span<byte> data, out HwInfoResult result);
 
+    /// <summary>
+    /// device_iommu_capable(IOMMU_CAP_DIRTY_TRACKING): whether the device's translation can track dirty pages. The core
+    /// reports it as IOMMU_HW_CAP_DIRTY_TRACKING in GET_HW_INFO and refuses IOMMU_HWPT_ALLOC_DIRTY_TRACKING without it
+    /// (EOPNOTSUPP).
+    /// </summary>
+    bool SupportsDirtyTracking(EndpointDevice device) => false;
+
     /// <summary>Allocates a paging domain (a host page table) for <paramref name="device"/>.</summary>
     Errno AllocPagingDomain(EndpointDevice device, IommuHwptAllocFlags flags, out IPagingDomain domain);
 

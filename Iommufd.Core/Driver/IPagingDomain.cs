@@ -17,6 +17,12 @@ public interface IPagingDomain : IIommuDomain
     /// </summary>
     ulong PageSizeBitmap => Memory.PhysicalMemory.PageSize;
 
+    /// <summary>
+    /// The domain's dirty tracking (iommu_domain.dirty_ops): non-null only for a domain allocated with
+    /// IOMMU_HWPT_ALLOC_DIRTY_TRACKING. Without it SET_DIRTY_TRACKING and GET_DIRTY_BITMAP are EOPNOTSUPP.
+    /// </summary>
+    IDirtyTracking? DirtyOps => null;
+
     /// <summary>True when the domain was allocated with NEST_PARENT.</summary>
     bool IsNestParent { get; }
 

@@ -12,4 +12,17 @@ public interface ISelftestAccess
     /// without WRITEABLE EPERM, a range not mapped without a gap ENOENT.
     /// </summary>
     Errno ReadWrite(ulong iova, Span<byte> data, bool write);
+
+    /// <summary>Made with MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES: only such an access may pin (ACCESS_PAGES).</summary>
+    bool NeedsPinPages { get; }
+
+    /// <summary>
+    /// device.c iommufd_access_pin_pages() as ACCESS_PAGES uses it, the pin recorded as an item: its ID and the
+    /// physical address of each CPU page of the range. The errnos are those of
+    /// <c>IoasObject.PinForAccess</c>; a closed access is ENOENT. An unmap that meets the item unpins it.
+    /// </summary>
+    Errno PinPages(ulong iova, ulong length, bool write, out uint id, out ulong[] pages);
+
+    /// <summary>DESTROY_ACCESS_PAGES (selftest.c iommufd_test_access_item_destroy()): unpins an item; an unknown ID is ENOENT.</summary>
+    Errno UnpinPages(uint id);
 }

@@ -5,18 +5,85 @@ namespace Iommufd.Core.Ioas;
 
 /// <summary>
 /// An access attached to an IOAS and the anonymous file that holds it (selftest.c's staccess file): the access
-/// keeps the IOAS from being destroyed (EBUSY) until the file is closed.
+/// keeps the IOAS from being destroyed (EBUSY) until the file is closed. Its pins (ACCESS_PAGES items) are let go
+/// when an unmap meets them (selftest.c iommufd_test_access_unmap()), when the access moves and when it closes.
 /// </summary>
 internal sealed class IoasAccess : IEventFile, ISelftestAccess
 {
     private readonly Lock _replaceLock = new(); // serialises Replace; readers take _ioas as it is
+
+    // Guards _items and _nextId (the staccess lock); taken before the IOAS lock, never inside it.
+    private readonly Lock _itemsLock = new();
+    private readonly List<Item> _items = [];
+    private uint _nextId;
     private IoasObject? _ioas;
 
     /// <summary>Attaches to <paramref name="ioas"/>, which the caller holds a reference on.</summary>
-    public IoasAccess(IoasObject ioas)
+    public IoasAccess(IoasObject ioas, bool needsPinPages)
     {
         ioas.AddUser();
+        ioas.AddAccess(this);
         _ioas = ioas;
+        NeedsPinPages = needsPinPages;
+    }
+
+    public bool NeedsPinPages { get; }
+
+    public Errno PinPages(ulong iova, ulong length, bool write, out uint id, out ulong[] pages)
+    {
+        id = 0;
+        pages = [];
+        lock (_itemsLock)
+        {
+            if (Volatile.Read(ref _ioas) is not { } ioas)
+            {
+                return Errno.ENOENT;
+            }
+
+            var rc = ioas.PinForAccess(iova, length, write, out var areas, out pages);
+            if (rc == Errno.Success)
+            {
+                id = _nextId++;
+                _items.Add(new Item(id, iova, length, ioas, areas));
+            }
+
+            return rc;
+        }
+    }
+
+    public Errno UnpinPages(uint id)
+    {
+        lock (_itemsLock)
+        {
+            int index = _items.FindIndex(i => i.Id == id);
+            if (index < 0)
+            {
+                return Errno.ENOENT;
+            }
+
+            _items[index].Ioas.UnpinForAccess(_items[index].Areas);
+            _items.RemoveAt(index);
+            return Errno.Success;
+        }
+    }
+
+    /// <summary>The access's unmap callback (selftest.c iommufd_test_access_unmap()): unpins every item that meets the range.</summary>
+    internal void NotifyUnmap(ulong iova, ulong length)
+    {
+        ulong last = iova + (length - 1);
+        lock (_itemsLock)
+        {
+            _items.RemoveAll(item =>
+            {
+                if (iova > item.Iova + (item.Length - 1) || last < item.Iova)
+                {
+                    return false;
+                }
+
+                item.Ioas.UnpinForAccess(item.Areas);
+                return true;
+            });
+        }
     }
 
     public Errno ReadWrite(ulong iova, Span<byte> data, bool write) =>
@@ -38,8 +105,11 @@ internal sealed class IoasAccess : IEventFile, ISelftestAccess
 
             if (!ReferenceEquals(current, ioas))
             {
+                NotifyUnmap(0, ulong.MaxValue); // device.c iommufd_access_change_ioas(): ops->unmap of everything first
                 ioas.AddUser();
+                ioas.AddAccess(this);
                 Volatile.Write(ref _ioas, ioas);
+                current.RemoveAccess(this);
                 current.RemoveUser();
             }
 
@@ -61,6 +131,17 @@ internal sealed class IoasAccess : IEventFile, ISelftestAccess
         return Errno.EINVAL;
     }
 
-    /// <summary>selftest.c iommufd_test_staccess_release(): the access is destroyed, the IOAS released.</summary>
-    public void Close() => Interlocked.Exchange(ref _ioas, null)?.RemoveUser();
+    /// <summary>selftest.c iommufd_test_staccess_release(): the items are unpinned, the access destroyed, the IOAS released.</summary>
+    public void Close()
+    {
+        NotifyUnmap(0, ulong.MaxValue);
+        if (Interlocked.Exchange(ref _ioas, null) is { } ioas)
+        {
+            ioas.RemoveAccess(this);
+            ioas.RemoveUser();
+        }
+    }
+
+    /// <summary>One ACCESS_PAGES pin (selftest.c struct selftest_access_item).</summary>
+    private sealed record Item(uint Id, ulong Iova, ulong Length, IoasObject Ioas, List<IovaArea> Areas);
 }

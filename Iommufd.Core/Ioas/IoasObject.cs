@@ -29,6 +29,7 @@ internal sealed class IoasObject : IommufdObject
     private readonly SortedList<ulong, IovaArea> _areas = [];
     private readonly List<IPagingDomain> _domains = [];
     private readonly List<ReservedRange> _reserved = [];
+    private readonly List<IoasAccess> _accesses = []; // the access_list, for the unmap notification
     private IommuIovaRange[] _allowed = [];
     private ulong _iovaAlignment = 1; // io_pagetable.c iopt_init_table(): a table with no domain has no restriction
     private bool _disableLargePages;
@@ -221,35 +222,182 @@ internal sealed class IoasObject : IommufdObject
     /// IOMMU_IOAS_UNMAP of [iova, last] after the ioctl's own checks (io_pagetable.c iopt_unmap_iova_range()): the
     /// areas are taken lowest first, and each must lie wholly inside the range and be unlocked. The first that is not
     /// stops the unmap (ENOENT for one that the range cuts, EBUSY for one a HW queue pinned) with every area before it
-    /// already unmapped; <paramref name="unmapped"/> counts those bytes either way.
+    /// already unmapped; <paramref name="unmapped"/> counts those bytes either way. An area that accesses pinned is
+    /// closed to new access pins, every access is told to unmap it (iommufd_access_notify_unmap(), outside the lock)
+    /// and the unmap tries again; after <see cref="UnmapTries"/> tries on one area that still has pins, EDEADLK.
     /// </summary>
     public Errno Unmap(ulong iova, ulong last, out ulong unmapped)
     {
         unmapped = 0;
-        lock (_lock)
+        int tries = 0;
+        while (true)
         {
-            while (FirstAreaIn(iova, last) is { } area)
+            IoasAccess[] notify;
+            ulong first, length;
+            lock (_lock)
             {
-                if (area.Pins > 0)
+                var rc = UnmapLocked(ref iova, last, ref unmapped, ref tries, out var busy);
+                if (busy is null)
                 {
-                    return Refusal.Because(Errno.EBUSY, $"the mapping at [0x{area.Iova:x}, 0x{area.Last:x}] is pinned by a HW queue or an access");
+                    return rc;
                 }
 
-                if (area.Iova < iova || area.Last > last)
-                {
-                    return Refusal.Because(Errno.ENOENT, $"[0x{iova:x}, 0x{last:x}] cuts the mapping at [0x{area.Iova:x}, 0x{area.Last:x}]");
-                }
-
-                var rc = RemoveArea(area);
-                if (rc != Errno.Success)
-                {
-                    return rc; // this area and the rest stay
-                }
-
-                unmapped += area.Length;
+                busy.PreventAccess = true;
+                (notify, first, length) = ([.. _accesses], busy.Iova, busy.Length);
             }
 
+            foreach (var access in notify)
+            {
+                access.NotifyUnmap(first, length);
+            }
+
+            if (++tries > UnmapTries)
+            {
+                return Refusal.Because(Errno.EDEADLK, $"the accesses pinning [0x{first:x}, +0x{length:x}) do not let go");
+            }
+        }
+    }
+
+    /// <summary>How often iopt_unmap_iova_range() notifies the accesses of one area before it gives up (EDEADLOCK).</summary>
+    public const int UnmapTries = 100;
+
+    /// <summary>
+    /// One pass of <see cref="Unmap"/>; <paramref name="busy"/> is the area accesses still pin, where the pass stopped.
+    /// </summary>
+    private Errno UnmapLocked(ref ulong iova, ulong last, ref ulong unmapped, ref int tries, out IovaArea? busy)
+    {
+        busy = null;
+        while (FirstAreaIn(iova, last) is { } area)
+        {
+            if (area.Pins > 0)
+            {
+                return Refusal.Because(Errno.EBUSY, $"the mapping at [0x{area.Iova:x}, 0x{area.Last:x}] is pinned by a HW queue");
+            }
+
+            if (area.Iova < iova || area.Last > last)
+            {
+                return Refusal.Because(Errno.ENOENT, $"[0x{iova:x}, 0x{last:x}] cuts the mapping at [0x{area.Iova:x}, 0x{area.Last:x}]");
+            }
+
+            if (area.Iova != iova)
+            {
+                tries = 0; // a new area: its own count of tries
+            }
+
+            if (area.Accesses > 0)
+            {
+                iova = area.Iova;
+                busy = area;
+                return Errno.Success;
+            }
+
+            var rc = RemoveArea(area);
+            if (rc != Errno.Success)
+            {
+                return rc; // this area and the rest stay
+            }
+
+            unmapped += area.Length;
+        }
+
+        return Errno.Success;
+    }
+
+    /// <summary>iopt_add_access() / iopt_remove_access(): the accesses an unmap notifies.</summary>
+    internal void AddAccess(IoasAccess access)
+    {
+        lock (_lock)
+        {
+            _accesses.Add(access);
+        }
+    }
+
+    internal void RemoveAccess(IoasAccess access)
+    {
+        lock (_lock)
+        {
+            _accesses.Remove(access);
+        }
+    }
+
+    /// <summary>
+    /// device.c iommufd_access_pin_pages() on this IOAS: length 0 is EINVAL, a range that wraps EOVERFLOW, one not
+    /// mapped without a gap ENOENT, an area an unmap is emptying EINVAL, a write pin of an area mapped without
+    /// WRITEABLE EPERM, memory the process does not have EFAULT. Returns the areas pinned and the physical address
+    /// of each CPU page of the range.
+    /// </summary>
+    public Errno PinForAccess(ulong iova, ulong length, bool write, out List<IovaArea> areas, out ulong[] pages)
+    {
+        areas = [];
+        pages = [];
+        if (length == 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        if (iova + (length - 1) < iova)
+        {
+            return Errno.EOVERFLOW;
+        }
+
+        lock (_lock)
+        {
+            if (!TryFindCovering(iova, length, out var covering))
+            {
+                return Errno.ENOENT;
+            }
+
+            foreach (var area in covering)
+            {
+                if (area.PreventAccess)
+                {
+                    return Errno.EINVAL;
+                }
+
+                if (write && (area.Protection & IommuProtection.Write) == 0)
+                {
+                    return Errno.EPERM;
+                }
+            }
+
+            foreach (var area in covering)
+            {
+                if (PinLocked(area) != Errno.Success)
+                {
+                    return Errno.EFAULT; // pages pinned before stay with their areas, as a domain's would
+                }
+            }
+
+            const ulong pageMask = PhysicalMemory.PageSize - 1;
+            ulong firstPage = iova & ~pageMask;
+            ulong lastPage = (iova + (length - 1)) & ~pageMask;
+            pages = new ulong[(lastPage - firstPage) / PhysicalMemory.PageSize + 1];
+            for (int i = 0; i < pages.Length; i++)
+            {
+                ulong at = Math.Max(iova, firstPage + (ulong)i * PhysicalMemory.PageSize);
+                var area = covering.First(a => a.Iova <= at && at <= a.Last);
+                pages[i] = area.PhysicalAddressOf(at) & ~pageMask;
+            }
+
+            foreach (var area in covering)
+            {
+                area.Accesses++;
+            }
+
+            areas = covering;
             return Errno.Success;
+        }
+    }
+
+    /// <summary>device.c iommufd_access_unpin_pages(): drops the pins <see cref="PinForAccess"/> took.</summary>
+    public void UnpinForAccess(List<IovaArea> areas)
+    {
+        lock (_lock)
+        {
+            foreach (var area in areas)
+            {
+                area.Accesses--;
+            }
         }
     }
 
@@ -550,7 +698,7 @@ internal sealed class IoasObject : IommufdObject
             int pins = 0;
             foreach (var area in _areas.Values)
             {
-                if ((_domains.Count > 0 || area.Pins > 0) && area.UserVa < userPage + PhysicalMemory.PageSize
+                if ((_domains.Count > 0 || area.Pins > 0 || area.Accesses > 0) && area.UserVa < userPage + PhysicalMemory.PageSize
                     && userPage < area.UserVa + area.Length && seen.Add(area.Pages))
                 {
                     pins++;
@@ -622,6 +770,56 @@ internal sealed class IoasObject : IommufdObject
             }
 
             return Errno.Success;
+        }
+    }
+
+    /// <summary>
+    /// io_pagetable.c iopt_set_dirty_tracking() for a domain that mirrors this IOAS: turning tracking on first clears
+    /// the dirty bits of every area (iopt_clear_dirty_data()), so that the first bitmap shows only writes made after.
+    /// </summary>
+    public Errno SetDirtyTracking(IDirtyTracking ops, bool enable)
+    {
+        lock (_lock)
+        {
+            if (enable)
+            {
+                var none = default(DirtyBitmap);
+                foreach (var area in _areas.Values)
+                {
+                    var rc = ops.ReadAndClearDirty(area.Iova, area.Length, noClear: false, ref none);
+                    if (rc != Errno.Success)
+                    {
+                        return rc;
+                    }
+                }
+            }
+
+            return ops.SetDirtyTracking(enable);
+        }
+    }
+
+    /// <summary>
+    /// io_pagetable.c __iommu_read_and_clear_dirty(): the driver reads [iova, last] area by area from the lowest; the
+    /// range must be mapped without a gap (EINVAL, with the areas before the gap already read).
+    /// </summary>
+    public Errno ReadAndClearDirty(IDirtyTracking ops, ulong iova, ulong last, bool noClear, ref DirtyBitmap bitmap)
+    {
+        lock (_lock)
+        {
+            ulong cursor = iova;
+            while (FindArea(cursor) is { } area)
+            {
+                ulong end = Math.Min(last, area.Last);
+                var rc = ops.ReadAndClearDirty(cursor, end - cursor + 1, noClear, ref bitmap);
+                if (rc != Errno.Success || end == last)
+                {
+                    return rc;
+                }
+
+                cursor = end + 1;
+            }
+
+            return Refusal.Because(Errno.EINVAL, $"[0x{iova:x}, 0x{last:x}] is not mapped without a gap (at 0x{cursor:x})");
         }
     }
 

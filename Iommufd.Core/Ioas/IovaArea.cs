@@ -45,6 +45,14 @@ internal sealed class IovaArea
     /// <summary>Accesses (HW queues) that pinned part of this area; unmapping it is EBUSY while non-zero.</summary>
     public int Pins { get; set; }
 
+    /// <summary>
+    /// Access pins on the area (iopt_area.num_accesses): an unmap asks their accesses to let go and tries again.
+    /// </summary>
+    public int Accesses { get; set; }
+
+    /// <summary>Set while an unmap waits for the accesses to let go: new access pins are EINVAL (prevent_access).</summary>
+    public bool PreventAccess { get; set; }
+
     /// <summary>The user memory region and offset of the area's first byte; the pages must be resolved.</summary>
     public UserRegion Region => Pages.Region ?? throw new InvalidOperationException("the area's pages were never looked up");
 

@@ -40,6 +40,15 @@ public struct IommuTestCmd
     [FieldOffset(16)] public uint CreateAccessOutAccessFd;
     [FieldOffset(20)] public uint CreateAccessFlags;
 
+    [FieldOffset(16)] public uint DestroyAccessPagesAccessPagesId;
+
+    /// <summary><c>access_pages.flags</c> (MOCK_FLAGS_ACCESS_*).</summary>
+    [FieldOffset(16)] public uint AccessPagesFlags;
+    [FieldOffset(20)] public uint AccessPagesOutAccessPagesId;
+    [FieldOffset(24)] public ulong AccessPagesIova;
+    [FieldOffset(32)] public ulong AccessPagesLength;
+    [FieldOffset(40)] public ulong AccessPagesUptr;
+
     [FieldOffset(16)] public ulong AccessRwIova;
     [FieldOffset(24)] public ulong AccessRwLength;
     [FieldOffset(32)] public ulong AccessRwUptr;
@@ -50,6 +59,13 @@ public struct IommuTestCmd
     [FieldOffset(16)] public uint MemoryLimitLimit;
 
     [FieldOffset(16)] public uint AccessReplaceIoasIoasId;
+
+    [FieldOffset(16)] public uint DirtyFlags;
+    [FieldOffset(24)] public ulong DirtyIova;
+    [FieldOffset(32)] public ulong DirtyLength;
+    [FieldOffset(40)] public ulong DirtyPageSize;
+    [FieldOffset(48)] public ulong DirtyUptr;
+    [FieldOffset(56)] public ulong DirtyOutNrDirty;
 
     [FieldOffset(16)] public uint CheckIotlbId;
     [FieldOffset(20)] public uint CheckIotlbIotlb;
@@ -64,6 +80,12 @@ public struct IommuTestCmd
 
     [FieldOffset(16)] public uint CheckDevCacheId;
     [FieldOffset(20)] public uint CheckDevCacheCache;
+
+    /// <summary><c>pasid_attach.pasid</c>, which pasid_replace, pasid_detach and pasid_check share.</summary>
+    [FieldOffset(16)] public uint PasidAttachPasid;
+
+    /// <summary><c>pasid_attach.pt_id</c> (<c>pasid_replace.pt_id</c>, <c>pasid_check.hwpt_id</c>).</summary>
+    [FieldOffset(20)] public uint PasidAttachPtId;
 
     /// <summary>The field after the union: the end of the first version (the ioctl's min_size is 68).</summary>
     [FieldOffset(64)] public uint Last;

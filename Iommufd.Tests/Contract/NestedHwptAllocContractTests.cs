@@ -173,12 +173,4 @@ public class NestedHwptAllocContractTests : MockContractTest
             Assert.That(Fx.Mock.DomainCount, Is.Zero);
         }
     }
-
-    [Test]
-    public void A_paging_HWPT_with_DIRTY_TRACKING_is_EOPNOTSUPP_because_the_mock_has_no_dirty_bits()
-    {
-        var rc = Fx.AllocHwpt(Fx.DevId, Fx.IoasId, IommuHwptAllocFlags.DirtyTracking, out _);
-
-        Assert.That(rc, Is.EqualTo(Errno.EOPNOTSUPP));
-    }
 }

@@ -34,6 +34,27 @@ public class DiffersFromUpstreamTests
     }
 
     [Test]
+    public void Get_dirty_bitmap_reports_the_walks_errors_which_io_pagetable_c_drops()
+    {
+        // io_pagetable.c iommu_read_and_clear_dirty() ignores iova_bitmap_for_each()'s result and returns 0: a range with
+        // a hole, a domain whose tracking is off (selftest.c mock_domain_read_and_clear_dirty() EINVAL) and a bitmap
+        // window that cannot be pinned later on all "succeed" upstream, and a first window that cannot be pinned is
+        // ENOMEM (IS_ERR(iova_bitmap_alloc())). Here each is refused with what the failing step said.
+        using var fx = DirtyTrackingTests.DirtyRig(out uint hwpt);
+        ulong bitmap = fx.Put(new ulong[1]);
+        var trackingOff = DirtyTrackingTests.GetDirty(fx, hwpt, SelftestConstants.MockApertureStart, MockFixture.PageSize, MockFixture.PageSize, bitmap);
+        MockFixture.Expect(DirtyTrackingTests.SetDirty(fx, hwpt, 1), "on");
+        var hole = DirtyTrackingTests.GetDirty(fx, hwpt, SelftestConstants.MockApertureStart, 8 * MockFixture.PageSize, MockFixture.PageSize, bitmap);
+        var unwritable = DirtyTrackingTests.GetDirty(fx, hwpt, SelftestConstants.MockApertureStart, MockFixture.PageSize, MockFixture.PageSize, 0x10_0000);
+        Assert.Multiple(() =>
+        {
+            Assert.That(trackingOff, Is.EqualTo(Errno.EINVAL));
+            Assert.That(hole, Is.EqualTo(Errno.EINVAL));
+            Assert.That(unwritable, Is.EqualTo(Errno.EFAULT));
+        });
+    }
+
+    [Test]
     public void Rlimit_mode_set_is_never_EPERM()
     {
         // ioas.c iommufd_option_rlimit_mode(): SET needs CAP_SYS_RESOURCE (else EPERM); the emulation's caller always

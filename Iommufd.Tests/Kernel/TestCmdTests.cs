@@ -300,6 +300,72 @@ public class TestCmdTests
     }
 
     [Test]
+    public void Access_pages_pins_until_destroyed_and_an_unmap_that_meets_the_pin_has_the_access_let_go()
+    {
+        // selftest.c iommufd_test_access_pages() / iommufd_test_access_item_destroy() / iommufd_test_access_unmap(),
+        // device.c iommufd_access_pin_pages(), io_pagetable.c iopt_unmap_iova_range() (num_accesses: notify, then try
+        // again); selftest iommufd_ioas.access_pin and access_pin_unmap.
+        using var fx = new MockFixture();
+        ulong va = fx.GuestRam.Address;
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va, 2 * Page, 0x10000), "map");
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va + 2 * Page, Page, 0x20000, IommuIoasMapFlags.Readable), "read-only map");
+        int fd = CreateAccess(fx, fx.IoasId, needsPinPages: true);
+        var pin = AccessPages(fx, fd, 0x10000 + 0x10, Page, va + 0x10, write: true, out uint first);
+        var pinned = CheckRefs(fx, va, 2 * Page, 1);
+        var second = AccessPages(fx, fd, 0x10000, Page, 0, write: false, out uint other);
+        var destroyed = DestroyAccessPages(fx, fd, other);
+        var unmap = fx.UnmapRange(fx.IoasId, 0x10000, 2 * Page, out ulong unmapped);
+        var released = CheckRefs(fx, va, 2 * Page, 0);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(pin, Is.EqualTo(Errno.Success));
+            Assert.That(pinned, Is.EqualTo(Errno.Success), "the access pins the pages");
+            Assert.That((second, other), Is.EqualTo((Errno.Success, first + 1)), "items are numbered in order");
+            Assert.That(destroyed, Is.EqualTo(Errno.Success));
+            Assert.That(DestroyAccessPages(fx, fd, other), Is.EqualTo(Errno.ENOENT), "destroyed already");
+            Assert.That((unmap, unmapped), Is.EqualTo((Errno.Success, 2 * Page)), "the access let go and the unmap went on");
+            Assert.That(released, Is.EqualTo(Errno.Success));
+            Assert.That(DestroyAccessPages(fx, fd, first), Is.EqualTo(Errno.ENOENT), "the unmap unpinned the item");
+            Assert.That(AccessPages(fx, fd, 0x20000, Page, 0, write: true, out _), Is.EqualTo(Errno.EPERM), "a write pin of a read-only area");
+            Assert.That(AccessPages(fx, fd, 0x20000, Page, va, write: false, out _), Is.EqualTo(Errno.EBADE), "uptr names other pages");
+            Assert.That(AccessPages(fx, fd, 0x20000, Page, 0x10_0000, write: false, out _), Is.EqualTo(Errno.EFAULT), "uptr unmapped");
+            Assert.That(CheckRefs(fx, va + 2 * Page, Page, 0), Is.EqualTo(Errno.Success), "a refused pin is undone");
+            Assert.That(AccessPages(fx, fd, 0x10000, Page, 0, write: false, out _), Is.EqualTo(Errno.ENOENT), "unmapped now");
+            Assert.That(AccessPages(fx, fd, 0x20000, 0, 0, write: false, out _), Is.EqualTo(Errno.EINVAL), "length 0");
+            Assert.That(AccessPages(fx, fd, ulong.MaxValue, 2, 0, write: false, out _), Is.EqualTo(Errno.EOVERFLOW));
+            Assert.That(AccessPages(fx, fd, 0x20000, (16 << 20) + 1, 0, write: false, out _), Is.EqualTo(Errno.ENOMEM));
+            Assert.That(AccessPages(fx, fd, 0x20000, Page, 0, write: false, out _, flags: 1 << 3), Is.EqualTo(Errno.EOPNOTSUPP));
+            Assert.That(AccessPages(fx, 999, 0x20000, Page, 0, write: false, out _), Is.EqualTo(Errno.EBADFD));
+            Assert.That(DestroyAccessPages(fx, 999, 0), Is.EqualTo(Errno.EBADFD));
+        }
+    }
+
+    [Test]
+    public void Access_pages_needs_a_pinning_access_and_closing_the_access_unpins_its_items()
+    {
+        // selftest.c iommufd_test_access_pages() (selftest_access_ops_pin only), iommufd_test_staccess_release().
+        using var fx = new MockFixture();
+        ulong va = fx.GuestRam.Address;
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va, Page, 0x10000), "map");
+        int plain = CreateAccess(fx, fx.IoasId, needsPinPages: false);
+        int pinning = CreateAccess(fx, fx.IoasId, needsPinPages: true);
+        var refused = AccessPages(fx, plain, 0x10000, Page, 0, write: false, out _);
+        MockFixture.Expect(AccessPages(fx, pinning, 0x10000, Page, va, write: false, out _), "ACCESS_PAGES");
+        var pinned = CheckRefs(fx, va, Page, 1);
+        var closed = fx.File.Close(pinning);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(refused, Is.EqualTo(Errno.EOPNOTSUPP));
+            Assert.That(pinned, Is.EqualTo(Errno.Success));
+            Assert.That(closed, Is.EqualTo(Errno.Success));
+            Assert.That(CheckRefs(fx, va, Page, 0), Is.EqualTo(Errno.Success), "the release unpinned the item");
+            Assert.That(fx.UnmapRange(fx.IoasId, 0x10000, Page, out _), Is.EqualTo(Errno.Success));
+        }
+    }
+
+    [Test]
     public void Access_replace_ioas_moves_the_access_and_the_hold_on_the_ioas()
     {
         // selftest.c iommufd_test_access_replace_ioas(), device.c iommufd_access_replace(); iommufd_utils.h
@@ -417,6 +483,31 @@ public class TestCmdTests
             Op = (uint)IommuTestOp.AccessRw, Id = (uint)fd, AccessRwIova = iova, AccessRwLength = length, AccessRwUptr = uptr,
             AccessRwFlags = flags | (write ? 1u : 0),
         };
+        return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+    }
+
+    private static int CreateAccess(MockFixture fx, uint ioas, bool needsPinPages)
+    {
+        var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = ioas, CreateAccessFlags = needsPinPages ? 1u : 0 };
+        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd), "CREATE_ACCESS");
+        return (int)cmd.CreateAccessOutAccessFd;
+    }
+
+    private static Errno AccessPages(MockFixture fx, int fd, ulong iova, ulong length, ulong uptr, bool write, out uint id, uint flags = 0)
+    {
+        var cmd = new IommuTestCmd
+        {
+            Op = (uint)IommuTestOp.AccessPages, Id = (uint)fd, AccessPagesIova = iova, AccessPagesLength = length, AccessPagesUptr = uptr,
+            AccessPagesFlags = flags | (write ? 1u : 0),
+        };
+        var rc = fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
+        id = cmd.AccessPagesOutAccessPagesId;
+        return rc;
+    }
+
+    private static Errno DestroyAccessPages(MockFixture fx, int fd, uint id)
+    {
+        var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.DestroyAccessPages, Id = (uint)fd, DestroyAccessPagesAccessPagesId = id };
         return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
     }
 

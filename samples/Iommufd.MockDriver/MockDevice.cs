@@ -25,7 +25,19 @@ internal sealed class MockDevice
         Array.Fill(_cache, SelftestConstants.DevCacheDefault);
     }
 
+    /// <summary>MOCK_FLAGS_DEVICE_NO_DIRTY (iommufd_test.h): the device cannot be under dirty tracking.</summary>
+    public const uint NoDirty = 1 << 0;
+
+    /// <summary>MOCK_FLAGS_DEVICE_HUGE_IOVA: the device's paging domains map MOCK_HUGE_PAGE_SIZE pages too.</summary>
+    public const uint HugeIova = 1 << 1;
+
+    /// <summary>MOCK_FLAGS_DEVICE_PASID: the device is PASID capable.</summary>
+    public const uint Pasid = 1 << 2;
+
     public EndpointDevice Device { get; }
+
+    /// <summary>The MOCK_FLAGS_DEVICE_* a MOCK_DOMAIN_FLAGS device was made with (0 for platform devices).</summary>
+    public uint Flags { get; set; }
 
     /// <summary>The attached domain, or null when the device is blocked.</summary>
     public IIommuDomain? Domain

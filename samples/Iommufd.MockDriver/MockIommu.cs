@@ -23,8 +23,8 @@ namespace Iommufd.MockDriver;
 /// <c>IommufdFile.GetHwptDomain</c>.
 /// </para>
 /// <para>
-/// Not modelled: dirty tracking (DIRTY_TRACKING is EOPNOTSUPP), PASID attach and the PASID table, huge pages and the
-/// generic_pt page-table format (the page table is a map of 4 KiB pages), and I/O page faults raised by DMA (the core's
+/// Not modelled: PASID attach and the PASID table, the generic_pt page-table format (the page table is a map of mock
+/// pages, huge ones marked as such), and I/O page faults raised by DMA (the core's
 /// <c>IommufdFile.ReportPageFault</c> stands in for TRIGGER_IOPF). Fault injection goes through the core's
 /// <see cref="FailNth"/> at every allocation (domain, vIOMMU, HW queue) and page-table map, as the selftest driver's
 /// allocations are failable under tools/testing/selftests/iommu/iommufd_fail_nth.c.
@@ -78,8 +78,8 @@ public sealed class MockIommu : IIommuInstance
 
     /// <summary>
     /// GET_HW_INFO: the mock's native type is SELFTEST with <see cref="IommuTestHwInfo"/> (selftest.c
-    /// mock_domain_hw_info()). Any other requested type is EOPNOTSUPP. No capability is reported: the mock does not
-    /// track dirty pages, and its devices have no PASID support.
+    /// mock_domain_hw_info()). Any other requested type is EOPNOTSUPP. The core adds IOMMU_HW_CAP_DIRTY_TRACKING from
+    /// <see cref="SupportsDirtyTracking"/>.
     /// </summary>
     public Errno GetHwInfo(EndpointDevice device, IommuHwInfoType requestedType, Span<byte> data, out HwInfoResult result)
     {
@@ -96,17 +96,24 @@ public sealed class MockIommu : IIommuInstance
         return Errno.Success;
     }
 
+    /// <summary>selftest.c mock_domain_capable(IOMMU_CAP_DIRTY_TRACKING): every device but a NO_DIRTY one.</summary>
+    public bool SupportsDirtyTracking(EndpointDevice device) =>
+        (GetDevice(device).Flags & MockDevice.NoDirty) == 0;
+
     /// <summary>
-    /// A paging domain over the mock aperture (iommufd_test.h MOCK_APERTURE_*). NEST_PARENT and ALLOC_PASID are
-    /// accepted; DIRTY_TRACKING is EOPNOTSUPP because the mock has no dirty bits, as is any flag it does not know (the
-    /// core passes the caller's flags minus FAULT_ID_VALID).
+    /// A paging domain over the mock aperture (iommufd_test.h MOCK_APERTURE_*), as selftest.c
+    /// mock_domain_alloc_user() makes it: NEST_PARENT, DIRTY_TRACKING and ALLOC_PASID are accepted, any other flag is
+    /// EOPNOTSUPP (the core passes the caller's flags minus FAULT_ID_VALID), and so is DIRTY_TRACKING for a
+    /// MOCK_FLAGS_DEVICE_NO_DIRTY device. DIRTY_TRACKING gives the domain dirty ops; a HUGE_IOVA device's domain maps
+    /// MOCK_HUGE_PAGE_SIZE pages too (mock_domain_alloc_paging()).
     /// </summary>
     public Errno AllocPagingDomain(EndpointDevice device, IommuHwptAllocFlags flags, out IPagingDomain domain)
     {
-        GetDevice(device);
+        var mdev = GetDevice(device);
         domain = null!;
-        const IommuHwptAllocFlags supported = IommuHwptAllocFlags.NestParent | IommuHwptAllocFlags.AllocPasid;
-        if ((flags & ~supported) != 0)
+        const IommuHwptAllocFlags supported = IommuHwptAllocFlags.NestParent | IommuHwptAllocFlags.DirtyTracking | IommuHwptAllocFlags.AllocPasid;
+        bool dirty = (flags & IommuHwptAllocFlags.DirtyTracking) != 0;
+        if ((flags & ~supported) != 0 || (dirty && (mdev.Flags & MockDevice.NoDirty) != 0))
         {
             return Errno.EOPNOTSUPP;
         }
@@ -116,7 +123,7 @@ public sealed class MockIommu : IIommuInstance
             return Errno.ENOMEM;
         }
 
-        domain = new MockPagingDomain(this, isNestParent: (flags & IommuHwptAllocFlags.NestParent) != 0);
+        domain = new MockPagingDomain(this, (flags & IommuHwptAllocFlags.NestParent) != 0, dirty, (mdev.Flags & MockDevice.HugeIova) != 0);
         return Errno.Success;
     }
 
@@ -165,9 +172,10 @@ public sealed class MockIommu : IIommuInstance
     }
 
     /// <summary>
-    /// Attaches a device (selftest.c mock_domain_nop_attach()). A nested domain from a vIOMMU needs the device's
-    /// vDEVICE on that vIOMMU (ENOENT: allocate the vDEVICE first); the device then records the vIOMMU and its virtual
-    /// ID, which TRIGGER_VEVENT reports. Any other attach clears them. A domain of another IOMMU is EINVAL.
+    /// Attaches a device (selftest.c mock_domain_nop_attach()). A domain with dirty ops refuses a
+    /// MOCK_FLAGS_DEVICE_NO_DIRTY device (EINVAL). A nested domain from a vIOMMU needs the device's vDEVICE on that
+    /// vIOMMU (ENOENT: allocate the vDEVICE first); the device then records the vIOMMU and its virtual ID, which
+    /// TRIGGER_VEVENT reports. Any other attach clears them. A domain of another IOMMU is EINVAL.
     /// </summary>
     public Errno Attach(EndpointDevice device, IIommuDomain domain)
     {
@@ -175,6 +183,8 @@ public sealed class MockIommu : IIommuInstance
         var mdev = GetDevice(device);
         switch (domain)
         {
+            case MockPagingDomain { DirtyOps: not null } when (mdev.Flags & MockDevice.NoDirty) != 0:
+                return Errno.EINVAL;
             case MockPagingDomain paging when paging.Iommu == this:
                 mdev.SetAttachment(paging, viommu: null, virtId: 0);
                 return Errno.Success;
@@ -198,8 +208,9 @@ public sealed class MockIommu : IIommuInstance
     /// <summary>
     /// DMA through the device's attachment. A paging domain translates directly; a nested domain translates through
     /// its parent, because the mock has no stage 1 (its nested domains are IOTLB tags only). Blocked or unattached
-    /// devices get <see cref="DmaStatus.Blocked"/>. The transfer goes page by page, so the pages before a faulting
-    /// one have been transferred when a fault is reported, as with a burst of separate bus transactions.
+    /// devices get <see cref="DmaStatus.Blocked"/>. The transfer goes mock page by mock page, so the pages before a
+    /// faulting one have been transferred when a fault is reported, as with a burst of separate bus transactions;
+    /// a write dirties each page it reaches while the table tracks dirty pages.
     /// </summary>
     public DmaStatus Dma(EndpointDevice device, ulong iova, Span<byte> buffer, DmaDirection direction)
     {
@@ -212,7 +223,7 @@ public sealed class MockIommu : IIommuInstance
         var needed = direction == DmaDirection.Read ? IommuProtection.Read : IommuProtection.Write;
         while (!buffer.IsEmpty)
         {
-            if (!table.TryTranslate(iova, out ulong pa, out var protection))
+            if (!table.TryTranslate(iova, direction == DmaDirection.Write, out ulong pa, out var protection))
             {
                 return DmaStatus.TranslationFault;
             }
@@ -222,7 +233,8 @@ public sealed class MockIommu : IIommuInstance
                 return DmaStatus.PermissionFault;
             }
 
-            int chunk = (int)Math.Min((ulong)buffer.Length, PhysicalMemory.PageSize - (iova & (PhysicalMemory.PageSize - 1)));
+            const ulong page = MockPagingDomain.IoPageSize;
+            int chunk = (int)Math.Min((ulong)buffer.Length, page - (iova & (page - 1)));
             bool ok = direction == DmaDirection.Read
                 ? Memory.TryRead(pa, buffer[..chunk])
                 : Memory.TryWrite(pa, buffer[..chunk]);

@@ -6,18 +6,23 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.MockDriver;
 
 /// <summary>
-/// A mock paging domain: a software page table of MOCK_IO_PAGE_SIZE (half a CPU page, selftest.c) pages, IOVA → (physical address, protection), over the
-/// mock aperture [MOCK_APERTURE_START, MOCK_APERTURE_LAST] (iommufd_test.h). The core mirrors an IOAS into it with
-/// <see cref="Map"/> and <see cref="Unmap"/>; DMA and HW-queue checks read it with <see cref="TryTranslate"/>.
+/// A mock paging domain: a software page table of MOCK_IO_PAGE_SIZE (half a CPU page, selftest.c) pages, IOVA →
+/// (physical address, protection, dirty, huge), over the mock aperture [MOCK_APERTURE_START, MOCK_APERTURE_LAST]
+/// (iommufd_test.h). The core mirrors an IOAS into it with <see cref="Map"/> and <see cref="Unmap"/>; DMA and HW-queue
+/// checks read it with <see cref="TryTranslate(ulong, bool, out ulong, out IommuProtection)"/>. A domain allocated with DIRTY_TRACKING has dirty ops
+/// (selftest.c dirty_ops): while tracking is on, a DMA write sets the dirty bit of each mock page it lands in.
 /// </summary>
 /// <remarks>
 /// The kernel's newest mock uses the generic_pt AMDv1 format (selftest.c); a flat map gives the same answers for the
 /// questions iommufd asks (iova_to_phys, map, unmap) without modelling page-table memory.
 /// </remarks>
-internal sealed class MockPagingDomain : IPagingDomain
+internal sealed class MockPagingDomain : IPagingDomain, IDirtyTracking
 {
     /// <summary>MOCK_IO_PAGE_SIZE (selftest.c): half a CPU page, so an IOAS with a mock domain aligns IOVAs to 2 KiB.</summary>
     public const ulong IoPageSize = PhysicalMemory.PageSize / 2;
+
+    /// <summary>MOCK_HUGE_PAGE_SIZE (selftest.c): 512 mock pages, the second page size of a HUGE_IOVA device's domain.</summary>
+    public const ulong HugePageSize = 512 * IoPageSize;
 
     private const int IoPageShift = PhysicalMemory.PageShift - 1;
     private const ulong PageMask = IoPageSize - 1;
@@ -28,12 +33,20 @@ internal sealed class MockPagingDomain : IPagingDomain
     // devices translate DMA on their own threads.
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, Pte> _pages = [];
+    private readonly bool _hasDirtyOps;
     private bool _freed;
+    private bool _tracking; // MOCK_DIRTY_TRACK
 
-    public MockPagingDomain(MockIommu iommu, bool isNestParent)
+    /// <param name="iommu">The IOMMU the domain belongs to.</param>
+    /// <param name="isNestParent">Allocated with NEST_PARENT.</param>
+    /// <param name="dirtyOps">Allocated with DIRTY_TRACKING: the domain has dirty ops.</param>
+    /// <param name="hugePages">For a MOCK_FLAGS_DEVICE_HUGE_IOVA device: MOCK_HUGE_PAGE_SIZE joins the page sizes.</param>
+    public MockPagingDomain(MockIommu iommu, bool isNestParent, bool dirtyOps = false, bool hugePages = false)
     {
         _iommu = iommu;
         IsNestParent = isNestParent;
+        _hasDirtyOps = dirtyOps;
+        PageSizeBitmap = hugePages ? IoPageSize | HugePageSize : IoPageSize;
         iommu.DomainAllocated();
     }
 
@@ -45,8 +58,11 @@ internal sealed class MockPagingDomain : IPagingDomain
 
     public bool IsNestParent { get; }
 
-    /// <summary>mock_domain_alloc_paging(): pgsize_bitmap is MOCK_IO_PAGE_SIZE.</summary>
-    public ulong PageSizeBitmap => IoPageSize;
+    /// <summary>mock_domain_alloc_paging(): pgsize_bitmap is MOCK_IO_PAGE_SIZE, with MOCK_HUGE_PAGE_SIZE for HUGE_IOVA.</summary>
+    public ulong PageSizeBitmap { get; }
+
+    /// <summary>domain->dirty_ops: set only for a domain allocated with DIRTY_TRACKING.</summary>
+    public IDirtyTracking? DirtyOps => _hasDirtyOps ? this : null;
 
     /// <summary>Pages mapped right now (for leak checks).</summary>
     public int MappedPages
@@ -91,9 +107,19 @@ internal sealed class MockPagingDomain : IPagingDomain
                 }
             }
 
-            for (ulong i = 0; i < count; i++)
+            // iommu_map() picks the largest page size that the addresses' alignment and the length allow; every mock
+            // entry of a huge page carries MOCK_PFN_HUGE_IOVA (selftest.c mock_domain_map_pages()).
+const ulong hugeEntries = HugePageSize / IoPageSize;
+            bool hugeSize = (PageSizeBitmap & HugePageSize) != 0;
+            for (ulong i = 0; i < count;)
             {
-                _pages.Add(first + i, new Pte(physicalAddress + (i << IoPageShift), protection));
+                ulong va = (first + i) << IoPageShift;
+                ulong pa = physicalAddress + (i << IoPageShift);
+                bool huge = hugeSize && ((va | pa) & (HugePageSize - 1)) == 0 && count - i >= hugeEntries;
+                for (ulong end = i + (huge ? hugeEntries : 1); i < end; i++, pa += IoPageSize)
+                {
+                    _pages.Add(first + i, new Pte(pa, protection, Dirty: false, Huge: huge));
+                }
             }
         }
 
@@ -135,12 +161,24 @@ internal sealed class MockPagingDomain : IPagingDomain
         return Errno.Success;
     }
 
-    public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection)
+    public bool TryTranslate(ulong iova, out ulong physicalAddress, out IommuProtection protection) =>
+        TryTranslate(iova, write: false, out physicalAddress, out protection);
+
+    /// <summary>
+    /// A DMA's translation: a write through a writable entry while tracking is on sets the entry's dirty bit, as an
+    /// IOMMU with hardware dirty tracking does when it walks the table for a write.
+    /// </summary>
+    public bool TryTranslate(ulong iova, bool write, out ulong physicalAddress, out IommuProtection protection)
     {
         lock (_lock)
         {
             if (_pages.TryGetValue(iova >> IoPageShift, out var pte))
             {
+                if (write && _tracking && (pte.Protection & IommuProtection.Write) != 0 && !pte.Dirty)
+                {
+                    _pages[iova >> IoPageShift] = pte with { Dirty = true };
+                }
+
                 physicalAddress = pte.PhysicalAddress + (iova & PageMask);
                 protection = pte.Protection;
                 return true;
@@ -150,6 +188,84 @@ internal sealed class MockPagingDomain : IPagingDomain
         physicalAddress = 0;
         protection = IommuProtection.None;
         return false;
+    }
+
+    /// <summary>selftest.c mock_domain_set_dirty_tracking(): turning it on without dirty ops is EINVAL.</summary>
+    public Errno SetDirtyTracking(bool enable)
+    {
+        if (enable && !_hasDirtyOps)
+        {
+            return Errno.EINVAL;
+        }
+
+        lock (_lock)
+        {
+            _tracking = enable;
+        }
+
+        return Errno.Success;
+    }
+
+    /// <summary>
+    /// selftest.c mock_domain_read_and_clear_dirty(): with a bitmap and tracking off EINVAL; else each mapped page
+    /// (a whole huge page for a huge entry) that has a dirty entry is recorded and, unless
+    /// <paramref name="noClear"/>, its entries are cleaned (mock_test_and_clear_dirty()).
+    /// </summary>
+    public Errno ReadAndClearDirty(ulong iova, ulong length, bool noClear, ref DirtyBitmap bitmap)
+    {
+        lock (_lock)
+        {
+            if (!_tracking && bitmap.IsRecording)
+            {
+                return Errno.EINVAL;
+            }
+
+            ulong end = iova + length;
+            do
+            {
+                if (!_pages.TryGetValue(iova >> IoPageShift, out var pte))
+                {
+                    iova += IoPageSize;
+                    continue;
+                }
+
+                ulong size = pte.Huge ? HugePageSize : IoPageSize;
+                ulong head = iova & ~(size - 1);
+                if (TestAndClearLocked(head, size, noClear))
+                {
+                    bitmap.Record(head, size);
+                }
+
+                iova = head + size;
+            }
+            while (iova < end);
+        }
+
+        return Errno.Success;
+    }
+
+    /// <summary>IOMMU_TEST_OP_DIRTY's set_dirty(): sets the dirty bit of the entry under <paramref name="iova"/>, if mapped.</summary>
+    public void MarkDirty(ulong iova)
+    {
+        lock (_lock)
+        {
+            if (_pages.TryGetValue(iova >> IoPageShift, out var pte))
+            {
+                _pages[iova >> IoPageShift] = pte with { Dirty = true };
+            }
+        }
+    }
+
+    /// <summary>Whether dirty tracking is on (MOCK_DIRTY_TRACK).</summary>
+    public bool IsTracking
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _tracking;
+            }
+        }
     }
 
     public void Free()
@@ -168,6 +284,25 @@ internal sealed class MockPagingDomain : IPagingDomain
         _iommu.DomainFreed();
     }
 
-    /// <summary>One page-table entry.</summary>
-    private readonly record struct Pte(ulong PhysicalAddress, IommuProtection Protection);
+    /// <summary>selftest.c mock_test_and_clear_dirty(): whether an entry of [head, +size) is dirty, cleaning them.</summary>
+    private bool TestAndClearLocked(ulong head, ulong size, bool noClear)
+    {
+        bool dirty = false;
+        for (ulong page = head >> IoPageShift, last = (head + size - 1) >> IoPageShift; page <= last; page++)
+        {
+            if (_pages.TryGetValue(page, out var pte) && pte.Dirty)
+            {
+                dirty = true;
+                if (!noClear)
+                {
+                    _pages[page] = pte with { Dirty = false };
+                }
+            }
+        }
+
+        return dirty;
+    }
+
+    /// <summary>One page-table entry: MOCK_PFN_DIRTY_IOVA and MOCK_PFN_HUGE_IOVA are its flags.</summary>
+    private readonly record struct Pte(ulong PhysicalAddress, IommuProtection Protection, bool Dirty = false, bool Huge = false);
 }

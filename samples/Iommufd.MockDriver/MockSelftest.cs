@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Iommufd.Core;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
@@ -14,19 +13,15 @@ namespace Iommufd.MockDriver;
 internal sealed class MockSelftest : ISelftestCommands
 {
     // selftest.c mock_dev_create(): the device flags MOCK_DOMAIN_FLAGS accepts.
-    private const uint KnownDeviceFlags = 0b111; // MOCK_FLAGS_DEVICE_NO_DIRTY | _HUGE_IOVA | _PASID
+    private const uint KnownDeviceFlags = MockDevice.NoDirty | MockDevice.HugeIova | MockDevice.Pasid;
     private const uint NeedsPinPages = 1; // MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
     private const uint AccessRwWrite = 1 << 0; // MOCK_ACCESS_RW_WRITE
     private const uint AccessRwSlowPath = 1 << 2; // MOCK_ACCESS_RW_SLOW_PATH
     private const uint AccessSyz = 1 << 16; // MOCK_FLAGS_ACCESS_SYZ
 
     private readonly Platform _platform;
-    private readonly ConditionalWeakTable<EndpointDevice, StrongBox<uint>> _deviceFlags = [];
 
     public MockSelftest(Platform platform) => _platform = platform;
-
-    /// <summary>The MOCK_FLAGS_DEVICE_* a MOCK_DOMAIN_FLAGS device was made with (0 for other devices).</summary>
-    public uint DeviceFlags(EndpointDevice device) => _deviceFlags.TryGetValue(device, out var flags) ? flags.Value : 0;
 
     public Errno Execute(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond)
     {
@@ -55,6 +50,12 @@ internal sealed class MockSelftest : ISelftestCommands
                 return CreateAccess(context, ref cmd, ref respond);
             case IommuTestOp.AccessRw:
                 return AccessRw(context, (int)cmd.Id, cmd.AccessRwIova, cmd.AccessRwLength, cmd.AccessRwUptr, cmd.AccessRwFlags);
+            case IommuTestOp.AccessPages:
+                return AccessPages(context, ref cmd, ref respond);
+            case IommuTestOp.DestroyAccessPages:
+                // selftest.c iommufd_test_access_item_destroy(): the access (EBADFD), then the item (ENOENT).
+                rc = context.GetAccess((int)cmd.Id, out var staccess);
+                return rc != Errno.Success ? rc : staccess.UnpinPages(cmd.DestroyAccessPagesAccessPagesId);
             case IommuTestOp.AccessReplaceIoas:
                 return context.ReplaceAccessIoas((int)cmd.Id, cmd.AccessReplaceIoasIoasId);
             case IommuTestOp.TriggerIopf:
@@ -71,6 +72,8 @@ internal sealed class MockSelftest : ISelftestCommands
                 // selftest.c iommufd_test_trigger_vevent(): the device (ENOENT), then the mock's report.
                 rc = context.GetDevice(cmd.TriggerVeventDevId, out var device);
                 return rc != Errno.Success ? rc : device.Iommu is MockIommu mock ? mock.TriggerVevent(device) : Errno.ENOENT;
+            case IommuTestOp.Dirty:
+                return Dirty(context, ref cmd, ref respond);
             case IommuTestOp.SetTempMemoryLimit:
                 // iommufd_test(): below sizeof(unsigned long) + sizeof(u32) is EINVAL. The emulation has no batch
                 // memory to limit, so a valid limit changes nothing.
@@ -93,7 +96,7 @@ internal sealed class MockSelftest : ISelftestCommands
         }
 
         var iommu = _platform.Iommus.OfType<MockIommu>().First();
-        var rc = context.CreateDevice(iommu, d => _deviceFlags.AddOrUpdate(d, new StrongBox<uint>(flags)), cmd.Id, out var ids);
+        var rc = context.CreateDevice(iommu, d => iommu.GetDevice(d).Flags = flags, cmd.Id, out var ids);
         if (rc != Errno.Success)
         {
             return rc;
@@ -117,7 +120,7 @@ internal sealed class MockSelftest : ISelftestCommands
             return Errno.EOPNOTSUPP;
         }
 
-        var rc = context.CreateAccess(cmd.Id, out _, out int fd);
+        var rc = context.CreateAccess(cmd.Id, (cmd.CreateAccessFlags & NeedsPinPages) != 0, out _, out int fd);
         if (rc == Errno.Success)
         {
             cmd.CreateAccessOutAccessFd = (uint)fd;
@@ -125,6 +128,67 @@ internal sealed class MockSelftest : ISelftestCommands
         }
 
         return rc;
+    }
+
+    /// <summary>
+    /// selftest.c iommufd_test_access_pages(): more than 16 MiB is ENOMEM, flags other than MOCK_FLAGS_ACCESS_WRITE
+    /// (and _SYZ) EOPNOTSUPP, an fd that is no access EBADFD, an access made without NEEDS_PIN_PAGES EOPNOTSUPP; then
+    /// the pin (device.c iommufd_access_pin_pages()) and, with a user pointer, each pinned page must be the page
+    /// under it (iommufd_test_check_pages(): EFAULT unmapped, EBADE another page; the pin is undone). The item's ID
+    /// comes back in out_access_pages_id.
+    /// </summary>
+    private static Errno AccessPages(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond)
+    {
+        const uint accessWrite = 1 << 0; // MOCK_FLAGS_ACCESS_WRITE
+        if (cmd.AccessPagesLength > 16UL << 20)
+        {
+            return Errno.ENOMEM;
+        }
+
+        if ((cmd.AccessPagesFlags & ~(accessWrite | AccessSyz)) != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        var rc = context.GetAccess((int)cmd.Id, out var access);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        if (!access.NeedsPinPages)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+
+        ulong iova = cmd.AccessPagesIova;
+        rc = access.PinPages(iova, cmd.AccessPagesLength, (cmd.AccessPagesFlags & accessWrite) != 0, out uint id, out var pages);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        if (cmd.AccessPagesUptr != 0)
+        {
+            const ulong pageMask = PhysicalMemory.PageSize - 1;
+            ulong uptr = cmd.AccessPagesUptr - (iova & pageMask);
+            for (int i = 0; i < pages.Length && rc == Errno.Success; i++, uptr += PhysicalMemory.PageSize)
+            {
+                rc = !context.TryGetPhysicalAddress(uptr, out ulong pa) ? Errno.EFAULT
+                    : (pa & ~pageMask) != pages[i] ? Errno.EBADE
+                    : Errno.Success;
+            }
+
+            if (rc != Errno.Success)
+            {
+                access.UnpinPages(id);
+                return rc;
+            }
+        }
+
+        cmd.AccessPagesOutAccessPagesId = id;
+        respond = true;
+        return Errno.Success;
     }
 
     /// <summary>
@@ -173,6 +237,58 @@ internal sealed class MockSelftest : ISelftestCommands
         }
 
         buffer.CopyTo(destination);
+        return Errno.Success;
+    }
+
+    /// <summary>
+    /// selftest.c iommufd_test_dirty(): page_size 0, length 0, an iova or length off page_size or a NULL bitmap is
+    /// EINVAL; then the paging HWPT (ENOENT; not a mock domain EINVAL), which must be tracking dirty pages (EINVAL);
+    /// then the user bitmap of one bit per page (kvzalloc ENOMEM, copy_from_user EFAULT). Each set bit marks the page
+    /// at iova + i * page_size dirty, as the page table's set_dirty() does, and out_nr_dirty counts the set bits.
+    /// </summary>
+    private static Errno Dirty(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond)
+    {
+        ulong iova = cmd.DirtyIova, length = cmd.DirtyLength, pageSize = cmd.DirtyPageSize;
+        if (pageSize == 0 || length == 0 || iova % pageSize != 0 || length % pageSize != 0 || cmd.DirtyUptr == 0)
+        {
+            return Errno.EINVAL;
+        }
+
+        var rc = context.GetPagingDomain(cmd.Id, out var domain);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        if (domain is not MockPagingDomain { IsTracking: true } mock)
+        {
+            return Errno.EINVAL;
+        }
+
+        ulong pages = length / pageSize;
+        ulong bytes = (pages + 7) / 8;
+        if (bytes > int.MaxValue)
+        {
+            return Errno.ENOMEM;
+        }
+
+        if (!context.Memory.TryGetSpan(cmd.DirtyUptr, bytes, out var bitmap))
+        {
+            return Errno.EFAULT;
+        }
+
+        ulong count = 0;
+        for (ulong i = 0; i < pages; i++)
+        {
+            if ((bitmap[(int)(i / 8)] & (1 << (int)(i % 8))) != 0)
+            {
+                mock.MarkDirty(iova + i * pageSize);
+                count++;
+            }
+        }
+
+        cmd.DirtyOutNrDirty = count;
+        respond = true;
         return Errno.Success;
     }
 
