@@ -341,11 +341,11 @@ public sealed partial class IommufdFile
         return null;
     }
 
-    private static void FinishAutoDomainRelease(HwptPagingObject? claimed)
+    private void FinishAutoDomainRelease(HwptPagingObject? claimed)
     {
         if (claimed is not null)
         {
-            ObjectTable.FinishDestroy(claimed);
+            _objects.FinishDestroy(claimed);
         }
     }
 

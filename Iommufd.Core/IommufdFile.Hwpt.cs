@@ -344,7 +344,7 @@ public sealed partial class IommufdFile
                 return Refusal.Because(Errno.EOPNOTSUPP, $"the driver of {target.Object.Type} {hwptId} takes no user invalidation");
             }
 
-            rc = handler.CacheInvalidate(ref array);
+            rc = _metrics.Invalidate(handler, ref array, target.Object.Type);
             entryNum = Math.Min(array.EntryNum, requested);
             return rc;
         }

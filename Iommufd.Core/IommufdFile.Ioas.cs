@@ -34,7 +34,7 @@ public sealed partial class IommufdFile
             return Errno.ENOMEM;
         }
 
-        ioasId = _objects.Add(new IoasObject(Memory, _faults));
+        ioasId = _objects.Add(new IoasObject(Memory, _faults, _metrics));
         return Errno.Success;
     }
 

@@ -29,13 +29,14 @@ public sealed partial class IommufdFile : IDisposable
     private readonly Dictionary<int, IEventFile> _files = [];
     private readonly HashSet<MmioMapping> _mappings = [];
     private readonly ILogger _logger;
+    private readonly IommufdMetrics _metrics;
     private int _disposed;
     private int _callsInFlight;
 
-    internal IommufdFile(Platform platform, UserMemory memory, ILogger logger, FailNth? faults = null)
+    internal IommufdFile(Platform platform, UserMemory memory, ILogger logger, IommufdMetrics metrics, FailNth? faults = null)
     {
         _faults = faults;
-        _objects = new ObjectTable(faults);
+        _objects = new ObjectTable(faults, _metrics = metrics);
         Platform = platform;
         Memory = memory;
         _logger = logger;
@@ -99,7 +100,7 @@ public sealed partial class IommufdFile : IDisposable
             rc = call.Closed ? Errno.EBADF : DispatchAt(request, argumentAddress);
         }
 
-        IommufdMetrics.RecordIoctl(command, rc);
+        _metrics.RecordCall(command, rc);
         return rc;
     }
 
@@ -163,7 +164,7 @@ public sealed partial class IommufdFile : IDisposable
             rc = call.Closed ? Errno.EBADF : Dispatch(request, argument, out _);
         }
 
-        IommufdMetrics.RecordIoctl(command, rc);
+        _metrics.RecordCall(command, rc);
         return rc;
     }
 
@@ -325,7 +326,7 @@ public sealed partial class IommufdFile : IDisposable
             _mappings.Add(mapping);
         }
 
-        IommufdMetrics.Mapped(1);
+        _metrics.Mapped(1);
 
         return Errno.Success;
     }
@@ -389,7 +390,7 @@ public sealed partial class IommufdFile : IDisposable
             _mappings.Remove(mapping);
         }
 
-        IommufdMetrics.Mapped(-1);
+        _metrics.Mapped(-1);
     }
 
     /// <summary>A fault-injection point for the allocation of a new object (ENOMEM), before any side effect.</summary>
