@@ -2,41 +2,55 @@ using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Diagnostics;
+using Iommufd.Core.Driver;
+using Iommufd.Core.Hwpt;
+using Iommufd.Core.Ioas;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Objects;
+using Iommufd.Core.Uapi;
 using Iommufd.Core.Viommu;
 using Microsoft.Extensions.Logging;
 
 namespace Iommufd.Core;
 
 /// <summary>
-/// One open <c>/dev/iommu</c>. <see cref="Ioctl(uint, Span{byte})"/> takes the Linux request numbers and struct
-/// bytes; the typed methods beside it (one per command, spans instead of user pointers) share the same handlers.
-/// Neither throws for anything the kernel answers with an errno.
+/// One open <c>/dev/iommu</c> (drivers/iommu/iommufd/main.c): the file, its object table, its event fds and mmaps.
+/// <see cref="Ioctl(uint, Span{byte})"/> takes the Linux request numbers and struct bytes and dispatches through the
+/// one <see cref="IoctlTable"/>; the typed methods (one per command, spans instead of user pointers) share the same
+/// handlers. Each object kind's commands, raw and typed, live in one home, as the kernel's files are laid out:
+/// <see cref="IoasCommands"/> (ioas.c), <see cref="DeviceCommands"/> (device.c), <see cref="HwptCommands"/>
+/// (hw_pagetable.c), <see cref="ViommuCommands"/> (viommu.c), <see cref="EventqCommands"/> (eventq.c),
+/// <see cref="HwQueueCommands"/>, <see cref="AccessCommands"/>, <see cref="VfioCompatCommands"/> (vfio_compat.c) and
+/// <see cref="SelftestCommands"/> (selftest.c). Neither way in throws for anything the kernel answers with an errno.
 /// </summary>
 /// <remarks>
 /// The object table, the IOAS and the vDEVICE tables are safe for concurrent ioctls from several threads; the
 /// lifetime rules are on <see cref="ObjectTable"/>. Disposing the file destroys every object, as closing the fd
 /// does: calls that start afterwards answer EBADF, calls in flight are waited for first.
 /// </remarks>
-public sealed partial class IommufdFile : IDisposable
+public sealed class IommufdFile : IDisposable
 {
-    private readonly ObjectTable _objects;
-    private readonly FailNth? _faults;
-    private readonly MmapRegistry _mmaps = new();
-    private readonly Lock _attachLock = new(); // guards device attachments and the automatic domains
+    // IOMMU_VFIO_IOAS: the compat IOAS itself, not its ID, since a destroyed IOAS's ID is handed out again and the
+    // kernel forgets the compat IOAS when it is destroyed (main.c iommufd_object_remove()). See VfioCompatCommands.
+    internal IoasObject? VfioCompatIoas;
+
+    // IOMMU_OPTION_RLIMIT_MODE: 0 per user (IOPT_PAGES_ACCOUNT_USER), 1 per mm. See IoasCommands.
+    internal int AccountModeMm;
+
+    // The context IOMMU_TEST_CMD lends its plugin, made on first use. See SelftestCommands.
+    internal ISelftestContext? SelftestContext;
+
     private readonly Lock _fdLock = new(); // guards _files and _mappings
     private readonly Dictionary<int, IEventFile> _files = [];
     private readonly HashSet<MmioMapping> _mappings = [];
     private readonly ILogger _logger;
-    private readonly IommufdMetrics _metrics;
     private int _disposed;
     private int _callsInFlight;
 
     internal IommufdFile(Platform platform, UserMemory memory, ILogger logger, IommufdMetrics metrics, FailNth? faults = null)
     {
-        _faults = faults;
-        _objects = new ObjectTable(faults, _metrics = metrics);
+        Faults = faults;
+        Objects = new ObjectTable(faults, Metrics = metrics);
         Platform = platform;
         Memory = memory;
         _logger = logger;
@@ -55,7 +69,28 @@ public sealed partial class IommufdFile : IDisposable
     public Func<int>? EventFdFactory { get; set; }
 
     /// <summary>Objects in the table, tombstones included (for leak checks).</summary>
-    public int ObjectCount => _objects.Count;
+    public int ObjectCount => Objects.Count;
+
+    /// <summary>The file's objects (main.c: the context's object xarray); every command home looks up through it.</summary>
+    internal ObjectTable Objects { get; }
+
+    /// <summary>The fault-injection sweep's counter, if one runs.</summary>
+    internal FailNth? Faults { get; }
+
+    /// <summary>The host's instruments, for the calls on this file.</summary>
+    internal IommufdMetrics Metrics { get; }
+
+    /// <summary>The mmap regions the file's vIOMMUs registered (main.c iommufd_fops_mmap() looks them up).</summary>
+    internal MmapRegistry Mmaps { get; } = new();
+
+    /// <summary>Guards device attachments and <see cref="AutoDomains"/> (see DeviceCommands).</summary>
+    internal Lock AttachLock { get; } = new();
+
+    /// <summary>The automatic paging domains attaching a device to an IOAS made; guarded by <see cref="AttachLock"/>.</summary>
+    internal List<HwptPagingObject> AutoDomains { get; } = [];
+
+    /// <summary>The plugin that answers IOMMU_TEST_CMD, if any (the mock driver registers one).</summary>
+    internal ISelftestCommands? Selftest { get; init; }
 
     /// <summary>Open event fds (vEVENTQs, fault queues).</summary>
     public int OpenFileCount
@@ -100,7 +135,7 @@ public sealed partial class IommufdFile : IDisposable
             rc = call.Closed ? Errno.EBADF : DispatchAt(request, argumentAddress);
         }
 
-        _metrics.RecordCall(command, rc);
+        Metrics.RecordCall(command, rc);
         return rc;
     }
 
@@ -148,7 +183,7 @@ public sealed partial class IommufdFile : IDisposable
             CloseFile(BinaryPrimitives.ReadInt32LittleEndian(response[command.OutFdOffset..]));
         }
 
-        _objects.Destroy(BinaryPrimitives.ReadUInt32LittleEndian(response[command.OutIdOffset..]));
+        Objects.Destroy(BinaryPrimitives.ReadUInt32LittleEndian(response[command.OutIdOffset..]));
     }
 
     /// <summary>
@@ -164,7 +199,7 @@ public sealed partial class IommufdFile : IDisposable
             rc = call.Closed ? Errno.EBADF : Dispatch(request, argument, out _);
         }
 
-        _metrics.RecordCall(command, rc);
+        Metrics.RecordCall(command, rc);
         return rc;
     }
 
@@ -231,7 +266,7 @@ public sealed partial class IommufdFile : IDisposable
             return Errno.EBADF;
         }
 
-        var rc = _objects.Destroy(id);
+        var rc = Objects.Destroy(id);
         if (rc == Errno.Success)
         {
             Log.ObjectDestroyed(_logger, id);
@@ -239,6 +274,9 @@ public sealed partial class IommufdFile : IDisposable
 
         return rc;
     }
+
+    /// <summary>IOMMU_DESTROY (main.c iommufd_destroy()).</summary>
+    internal Errno RawDestroy(ref IommuDestroy cmd) => Destroy(cmd.Id);
 
     /// <summary>read(2) on an fd an ioctl returned. Never blocks; 0 bytes means nothing to read.</summary>
     public Errno Read(int fd, Span<byte> buffer, out int count, long position = 0)
@@ -314,7 +352,7 @@ public sealed partial class IommufdFile : IDisposable
             return Errno.EPERM;
         }
 
-        var rc = _mmaps.Map(offset, length, out var owner, out var region);
+        var rc = Mmaps.Map(offset, length, out var owner, out var region);
         if (rc != Errno.Success)
         {
             return rc;
@@ -326,7 +364,7 @@ public sealed partial class IommufdFile : IDisposable
             _mappings.Add(mapping);
         }
 
-        _metrics.Mapped(1);
+        Metrics.Mapped(1);
 
         return Errno.Success;
     }
@@ -367,11 +405,11 @@ public sealed partial class IommufdFile : IDisposable
             m.Dispose();
         }
 
-        UnbindAll();
-        int destroyed = _objects.DestroyAll(out int left);
-        lock (_attachLock)
+        this.UnbindAll();
+        int destroyed = Objects.DestroyAll(out int left);
+        lock (AttachLock)
         {
-            _autoDomains.Clear();
+            AutoDomains.Clear();
         }
 
         if (left > 0)
@@ -390,11 +428,11 @@ public sealed partial class IommufdFile : IDisposable
             _mappings.Remove(mapping);
         }
 
-        _metrics.Mapped(-1);
+        Metrics.Mapped(-1);
     }
 
     /// <summary>A fault-injection point for the allocation of a new object (ENOMEM), before any side effect.</summary>
-    private bool AllocationFails() => _faults?.ShouldFail() == true;
+    internal bool AllocationFails() => Faults?.ShouldFail() == true;
 
     internal int AddFile(IEventFile file)
     {
@@ -423,7 +461,7 @@ public sealed partial class IommufdFile : IDisposable
     /// fget(2) of an event fd: the file and a user reference on its object, so that a close racing the call cannot
     /// let its object be destroyed under it. Release with <see cref="PutFile"/>.
     /// </summary>
-    private bool TryGetFile(int fd, out IEventFile file)
+    internal bool TryGetFile(int fd, out IEventFile file)
     {
         lock (_fdLock)
         {
@@ -437,13 +475,22 @@ public sealed partial class IommufdFile : IDisposable
         }
     }
 
-    private static void PutFile(IEventFile file) => ((IommufdObject)file).RemoveUser();
+    /// <summary>fdget of an event fd without a reference of its own: for callers whose object the fd cannot lose under them.</summary>
+    internal bool TryFindFile(int fd, out IEventFile file)
+    {
+        lock (_fdLock)
+        {
+            return _files.TryGetValue(fd, out file!);
+        }
+    }
+
+    internal static void PutFile(IEventFile file) => ((IommufdObject)file).RemoveUser();
 
     /// <summary>
     /// Counts a call in flight unless the file is closed (then <see cref="Call.Closed"/> is true), and traces it as
     /// <paramref name="command"/> for the reasons of its refusals (<see cref="Refusal"/>).
     /// </summary>
-    private Call EnterCall([CallerMemberName] string command = "")
+    internal Call EnterCall([CallerMemberName] string command = "")
     {
         Interlocked.Increment(ref _callsInFlight);
         if (Volatile.Read(ref _disposed) != 0)
@@ -492,7 +539,7 @@ public sealed partial class IommufdFile : IDisposable
     }
 
     /// <summary>A public call in flight on the file; disposing it ends the call.</summary>
-    private readonly ref struct Call
+    internal readonly ref struct Call
     {
         private readonly IommufdFile? _file;
         private readonly Refusal.Scope _trace;

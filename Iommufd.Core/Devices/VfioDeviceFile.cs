@@ -9,9 +9,9 @@ namespace Iommufd.Core.Devices;
 /// <summary>
 /// One open <c>/dev/vfio/devices/vfioN</c> of a platform device: the VFIO device cdev a VMM uses with iommufd.
 /// <see cref="Ioctl"/> takes the Linux request numbers and struct bytes at a user address; binding and attaching
-/// go through the same <see cref="IommufdFile"/> calls the C# API uses (<see cref="IommufdFile.BindDevice"/>,
-/// <see cref="IommufdFile.AttachDevice"/>, <see cref="IommufdFile.ReplaceDevice"/>,
-/// <see cref="IommufdFile.DetachDevice"/>, <see cref="IommufdFile.UnbindDevice"/>).
+/// go through the same <see cref="IommufdFile"/> calls the C# API uses (<see cref="DeviceCommands.BindDevice"/>,
+/// <see cref="DeviceCommands.AttachDevice"/>, <see cref="DeviceCommands.ReplaceDevice"/>,
+/// <see cref="DeviceCommands.DetachDevice"/>, <see cref="DeviceCommands.UnbindDevice"/>).
 /// </summary>
 /// <remarks>
 /// The device looks like a vfio-pci PCIe function whose BAR0 (4 KiB, mmappable) holds the test

@@ -7,33 +7,31 @@ using Iommufd.Core.Uapi;
 
 namespace Iommufd.Core;
 
-// IOMMU_TEST_CMD: the core side of selftest.c, lent to the plugin that answers the command.
-public sealed partial class IommufdFile
+/// <summary>
+/// IOMMU_TEST_CMD (drivers/iommu/iommufd/selftest.c): the core side, an <see cref="ISelftestContext"/> lent to the
+/// plugin that answers the command (<see cref="ISelftestCommands"/>), and the mock devices it creates.
+/// </summary>
+internal static class SelftestCommands
 {
     private static int s_nextSelftestStreamId = 0x10_0000; // mock devices get stream IDs no configured device uses
 
-    private SelftestContext? _selftestContext;
-
-    /// <summary>The plugin that answers IOMMU_TEST_CMD, if any (the mock driver registers one).</summary>
-    internal ISelftestCommands? Selftest { get; init; }
-
-    internal Errno RawTestCmd(ref IommuTestCmd cmd, ref bool respond)
+    internal static Errno RawTestCmd(this IommufdFile file, ref IommuTestCmd cmd, ref bool respond)
     {
-        if (Selftest is not { } selftest)
+        if (file.Selftest is not { } selftest)
         {
             return Errno.ENOTTY;
         }
 
-        _selftestContext ??= new SelftestContext(this);
-        return selftest.Execute(_selftestContext, ref cmd, ref respond);
+        file.SelftestContext ??= new SelftestContext(file);
+        return selftest.Execute(file.SelftestContext, ref cmd, ref respond);
     }
 
     /// <summary>The pin count of a CPU page over every IOAS of the file (see <see cref="ISelftestContext.CountPins"/>).</summary>
-    private int CountPins(ulong userPage)
+    private static int CountPins(this IommufdFile file, ulong userPage)
     {
         var seen = new HashSet<object>();
         int pins = 0;
-        foreach (var ioas in _objects.Snapshot<IoasObject>())
+        foreach (var ioas in file.Objects.Snapshot<IoasObject>())
         {
             pins += ioas.CountPins(userPage, seen);
         }
@@ -41,41 +39,41 @@ public sealed partial class IommufdFile
         return pins;
     }
 
-    private Errno CreateSelftestDevice(IIommuInstance iommu, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids)
+    private static Errno CreateSelftestDevice(this IommufdFile file, IIommuInstance iommu, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids)
     {
         ids = default;
         int streamId = Interlocked.Increment(ref s_nextSelftestStreamId);
         var device = new EndpointDevice($"iommufd_mock{streamId:x}", (uint)streamId, atsCapable: false, iommu);
         iommu.ProbeDevice(device);
         probed?.Invoke(device);
-        var rc = BindDevice(device, out uint idevId);
+        var rc = file.BindDevice(device, out uint idevId);
         if (rc != Errno.Success)
         {
             return rc;
         }
 
-        rc = AttachDevice(idevId, ref ptId);
+        rc = file.AttachDevice(idevId, ref ptId);
         if (rc != Errno.Success)
         {
-            UnbindDevice(idevId);
+            file.UnbindDevice(idevId);
             return rc;
         }
 
-        uint stdevId = _objects.Add(new SelftestObject(device, idevId, DestroySelftestDevice));
+        uint stdevId = file.Objects.Add(new SelftestObject(device, idevId, file.DestroySelftestDevice));
         ids = new SelftestDeviceIds(stdevId, ptId, idevId, device);
         return Errno.Success;
     }
 
     /// <summary>selftest.c iommufd_selftest_destroy(): detach and unbind (a closing file has unbound it already).</summary>
-    private void DestroySelftestDevice(SelftestObject stdev)
+    private static void DestroySelftestDevice(this IommufdFile file, SelftestObject stdev)
     {
-        if (_objects.Get<DeviceObject>(stdev.DevId, out var handle) == Errno.Success)
+        if (file.Objects.Get<DeviceObject>(stdev.DevId, out var handle) == Errno.Success)
         {
             var idev = handle.Object;
             handle.Dispose();
             if (ReferenceEquals(idev.Device, stdev.Device))
             {
-                Unbind(idev);
+                file.Unbind(idev);
             }
         }
     }
@@ -100,7 +98,7 @@ public sealed partial class IommufdFile
 
         public Errno ReserveIova(uint ioasId, ulong start, ulong last)
         {
-            var rc = file._objects.Get<IoasObject>(ioasId, out var ioas);
+            var rc = file.Objects.Get<IoasObject>(ioasId, out var ioas);
             if (rc != Errno.Success)
             {
                 return rc;
@@ -134,7 +132,7 @@ public sealed partial class IommufdFile
             where T : Objects.IommufdObject
         {
             result = default!;
-            var rc = file._objects.Get<T>(id, out var handle);
+            var rc = file.Objects.Get<T>(id, out var handle);
             if (rc == Errno.Success)
             {
                 result = select(handle.Object);
@@ -146,76 +144,30 @@ public sealed partial class IommufdFile
 
         public Errno CreateAccess(uint ioasId, out ISelftestAccess access, out int fd)
         {
-            access = null!;
-            fd = -1;
-            var rc = file._objects.Get<IoasObject>(ioasId, out var ioas);
-            if (rc != Errno.Success)
-            {
-                return rc;
-            }
-
-            using (ioas)
-            {
-                var created = new IoasAccess(ioas.Object);
-                fd = file.AddFile(created);
-                access = created;
-                return Errno.Success;
-            }
+            var rc = file.CreateAccess(ioasId, out var created, out fd);
+            access = created;
+            return rc;
         }
 
         public Errno GetAccess(int fd, out ISelftestAccess access)
         {
-            var rc = FindAccess(fd, out var found);
+            var rc = file.FindAccess(fd, out var found);
             access = found;
             return rc;
         }
 
-        public Errno ReplaceAccessIoas(int fd, uint ioasId)
-        {
-            var rc = FindAccess(fd, out var access);
-            if (rc != Errno.Success)
-            {
-                return rc;
-            }
-
-            rc = file._objects.Get<IoasObject>(ioasId, out var ioas);
-            if (rc != Errno.Success)
-            {
-                return rc;
-            }
-
-            using (ioas)
-            {
-                return access.Replace(ioas.Object);
-            }
-        }
-
-        /// <summary>selftest.c iommufd_access_get(): EBADFD for an fd that is not an access's.</summary>
-        private Errno FindAccess(int fd, out IoasAccess access)
-        {
-            access = null!;
-            lock (file._fdLock)
-            {
-                if (!file._files.TryGetValue(fd, out var open) || open is not IoasAccess found)
-                {
-                    return Errno.EBADFD;
-                }
-
-                access = found;
-                return Errno.Success;
-            }
-        }
+        public Errno ReplaceAccessIoas(int fd, uint ioasId) => file.ReplaceAccessIoas(fd, ioasId);
 
         public Errno ReportPageFault(uint devId, IommuHwptPgfault fault)
         {
-            var rc = file._objects.Get<DeviceObject>(devId, out var idev);
+            var rc = file.Objects.Get<DeviceObject>(devId, out var idev);
             if (rc != Errno.Success)
             {
                 return rc;
             }
 
             using (idev)
-            lock (file._attachLock)
+            lock (file.AttachLock)
             {
                 fault.DevId = devId;
                 idev.Object.Attached?.Fault?.Report(fault);
@@ -225,7 +177,7 @@ public sealed partial class IommufdFile
 
         public Errno ReplaceDevice(uint stdevId, ref uint ptId)
         {
-            var rc = file._objects.Get<SelftestObject>(stdevId, out var stdev);
+            var rc = file.Objects.Get<SelftestObject>(stdevId, out var stdev);
             if (rc != Errno.Success)
             {
                 return rc;

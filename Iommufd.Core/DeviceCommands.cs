@@ -3,44 +3,46 @@ using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Hwpt;
 using Iommufd.Core.Ioas;
+using Iommufd.Core.Memory;
 using Iommufd.Core.Objects;
 using Iommufd.Core.Uapi;
 using Iommufd.Core.Viommu;
 
 namespace Iommufd.Core;
 
-// Devices, as a VFIO cdev drives them: bind, attach / replace / detach a page table, unbind.
-public sealed partial class IommufdFile
+/// <summary>
+/// Devices (drivers/iommu/iommufd/device.c), as a VFIO cdev drives them: bind, attach / replace / detach a page
+/// table (an IOAS gets an automatic paging domain), unbind; and IOMMU_GET_HW_INFO.
+/// </summary>
+public static class DeviceCommands
 {
-    private readonly List<HwptPagingObject> _autoDomains = []; // guarded by _attachLock
-
     /// <summary>
     /// Binds a platform device to this file (VFIO_DEVICE_BIND_IOMMUFD) and returns its device ID. A device
     /// bound to another file is EBUSY.
     /// </summary>
-    public Errno BindDevice(EndpointDevice device, out uint devId)
+    public static Errno BindDevice(this IommufdFile file, EndpointDevice device, out uint devId)
     {
         ArgumentNullException.ThrowIfNull(device);
         devId = 0;
-        using var call = EnterCall();
+        using var call = file.EnterCall();
         if (call.Closed)
         {
             return Errno.EBADF;
         }
 
-        if (AllocationFails())
+        if (file.AllocationFails())
         {
             return Errno.ENOMEM;
         }
 
-        if (!Platform.TryBind(device, this))
+        if (!file.Platform.TryBind(device, file))
         {
             return Refusal.Because(Errno.EBUSY, $"device {device.Name} is bound to another iommufd file");
         }
 
         var idev = new DeviceObject(device);
         idev.AddUser(); // the binding itself: IOMMU_DESTROY cannot remove a bound device
-        devId = _objects.Add(idev);
+        devId = file.Objects.Add(idev);
         return Errno.Success;
     }
 
@@ -48,21 +50,21 @@ public sealed partial class IommufdFile
     /// Attaches a bound device to a page table (VFIO_DEVICE_ATTACH_IOMMUFD_PT). <paramref name="ptId"/> names an
     /// IOAS (the core then finds or makes an automatic paging domain and returns its HWPT ID) or a HWPT.
     /// </summary>
-    public Errno AttachDevice(uint devId, ref uint ptId) => AttachOrReplace(devId, ref ptId, replace: false);
+    public static Errno AttachDevice(this IommufdFile file, uint devId, ref uint ptId) => file.AttachOrReplace(devId, ref ptId, replace: false);
 
     /// <summary>Moves an attached device to another page table without a blocking window.</summary>
-    public Errno ReplaceDevice(uint devId, ref uint ptId) => AttachOrReplace(devId, ref ptId, replace: true);
+    public static Errno ReplaceDevice(this IommufdFile file, uint devId, ref uint ptId) => file.AttachOrReplace(devId, ref ptId, replace: true);
 
     /// <summary>Detaches a device (VFIO_DEVICE_DETACH_IOMMUFD_PT): it blocks all DMA afterwards.</summary>
-    public Errno DetachDevice(uint devId)
+    public static Errno DetachDevice(this IommufdFile file, uint devId)
     {
-        using var call = EnterCall();
+        using var call = file.EnterCall();
         if (call.Closed)
         {
             return Errno.EBADF;
         }
 
-        var rc = _objects.Get<DeviceObject>(devId, out var idev);
+        var rc = file.Objects.Get<DeviceObject>(devId, out var idev);
         if (rc != Errno.Success)
         {
             return rc;
@@ -71,17 +73,17 @@ public sealed partial class IommufdFile
         using (idev)
         {
             HwptPagingObject? released;
-            lock (_attachLock)
+            lock (file.AttachLock)
             {
                 if (idev.Object.Attached is null)
                 {
                     return Refusal.Because(Errno.EINVAL, $"device {devId} is not attached");
                 }
 
-                released = DetachLocked(idev.Object);
+                released = file.DetachLocked(idev.Object);
             }
 
-            FinishAutoDomainRelease(released);
+            file.FinishAutoDomainRelease(released);
             return Errno.Success;
         }
     }
@@ -91,15 +93,15 @@ public sealed partial class IommufdFile
     /// vDEVICE, whose ID stays a tombstone (IOMMU_DESTROY on it is ENOENT) until the file is closed. ENOENT when the
     /// device is not bound here or is being unbound already.
     /// </summary>
-    public Errno UnbindDevice(uint devId)
+    public static Errno UnbindDevice(this IommufdFile file, uint devId)
     {
-        using var call = EnterCall();
+        using var call = file.EnterCall();
         if (call.Closed)
         {
             return Errno.EBADF;
         }
 
-        var rc = _objects.Get<DeviceObject>(devId, out var handle);
+        var rc = file.Objects.Get<DeviceObject>(devId, out var handle);
         if (rc != Errno.Success)
         {
             return rc;
@@ -107,7 +109,84 @@ public sealed partial class IommufdFile
 
         var idev = handle.Object;
         handle.Dispose(); // the unbind below waits for every lookup of the device, ours included
-        return Unbind(idev) ? Errno.Success : Errno.ENOENT;
+        return file.Unbind(idev) ? Errno.Success : Errno.ENOENT;
+    }
+
+    /// <summary>
+    /// IOMMU_GET_HW_INFO: the driver's info struct for the device, copied into <paramref name="data"/> (truncated,
+    /// or with a zeroed tail). <paramref name="info"/> carries the full length and the type.
+    /// </summary>
+    public static Errno GetHwInfo(this IommufdFile file, uint devId, IommuHwInfoFlags flags, IommuHwInfoType requestedType, UserSpan data, out HwInfoResult info)
+    {
+        info = default;
+        using var call = file.EnterCall();
+        if (call.Closed)
+        {
+            return Errno.EBADF;
+        }
+
+        if ((flags & ~IommuHwInfoFlags.InputType) != 0)
+        {
+            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits");
+        }
+
+        var rc = file.Objects.Get<DeviceObject>(devId, out var idev);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        using (idev)
+        {
+            var type = (flags & IommuHwInfoFlags.InputType) != 0 ? requestedType : IommuHwInfoType.Default;
+            Span<byte> kernel = stackalloc byte[256];
+            kernel.Clear();
+            var device = idev.Object.Device;
+            rc = device.Iommu.GetHwInfo(device, type, kernel, out info);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            if (data.Length > 0)
+            {
+                if (data.IsNull || !data.IsFullyAccessible)
+                {
+                    return Errno.EFAULT;
+                }
+
+                int copy = (int)Math.Min((ulong)info.Length, data.Length);
+                kernel[..copy].CopyTo(data.Accessible);
+                data.Accessible[copy..].Clear();
+                if (!data.Commit(data.Accessible.Length))
+                {
+                    return Errno.EFAULT;
+                }
+            }
+
+            return Errno.Success;
+        }
+    }
+
+    internal static Errno RawGetHwInfo(this IommufdFile file, ref IommuHwInfo cmd, ref bool respond)
+    {
+        if (cmd.Reserved[0] != 0 || cmd.Reserved[1] != 0 || cmd.Reserved[2] != 0)
+        {
+            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved is not 0");
+        }
+
+        var data = UserSpan.Resolve(file.Memory, cmd.DataUptr, cmd.DataLen);
+        var rc = file.GetHwInfo(cmd.DevId, (IommuHwInfoFlags)cmd.Flags, (IommuHwInfoType)cmd.DataType, data, out var info);
+        if (rc == Errno.Success)
+        {
+            cmd.DataLen = (uint)info.Length;
+            cmd.DataType = (uint)info.Type;
+            cmd.OutMaxPasidLog2 = info.MaxPasidLog2;
+            cmd.OutCapabilities = (ulong)info.Capabilities;
+            respond = true;
+        }
+
+        return rc;
     }
 
     /// <summary>
@@ -117,7 +196,7 @@ public sealed partial class IommufdFile
     /// last reference on the device is gone (a vDEVICE a racing IOMMU_DESTROY claimed drops its own when its destroy
     /// ends) the device leaves the table and the platform.
     /// </summary>
-    private bool Unbind(DeviceObject idev)
+    internal static bool Unbind(this IommufdFile file, DeviceObject idev)
     {
         VdeviceObject? vdev;
         lock (idev.VdeviceLock)
@@ -131,25 +210,25 @@ public sealed partial class IommufdFile
             vdev = idev.Vdevice;
         }
 
-        if (!_objects.BeginRemove(idev))
+        if (!file.Objects.BeginRemove(idev))
         {
             return false;
         }
 
         ObjectTable.WaitForShortTermUsers(idev);
         HwptPagingObject? released = null;
-        lock (_attachLock)
+        lock (file.AttachLock)
         {
             if (idev.Attached is not null)
             {
-                released = DetachLocked(idev);
+                released = file.DetachLocked(idev);
             }
         }
 
-        FinishAutoDomainRelease(released);
-        if (vdev is not null && _objects.BeginRemove(vdev))
+        file.FinishAutoDomainRelease(released);
+        if (vdev is not null && file.Objects.BeginRemove(vdev))
         {
-            _objects.FinishRemove(vdev, leaveTombstone: true);
+            file.Objects.FinishRemove(vdev, leaveTombstone: true);
         }
 
         var spin = default(SpinWait);
@@ -159,28 +238,28 @@ public sealed partial class IommufdFile
         }
 
         idev.RemoveUser(); // the binding
-        _objects.FinishRemove(idev, leaveTombstone: false);
-        Platform.Unbind(idev.Device);
+        file.Objects.FinishRemove(idev, leaveTombstone: false);
+        file.Platform.Unbind(idev.Device);
         return true;
     }
 
-    private void UnbindAll()
+    internal static void UnbindAll(this IommufdFile file)
     {
-        foreach (var idev in _objects.Snapshot<DeviceObject>())
+        foreach (var idev in file.Objects.Snapshot<DeviceObject>())
         {
-            Unbind(idev);
+            file.Unbind(idev);
         }
     }
 
-    private Errno AttachOrReplace(uint devId, ref uint ptId, bool replace)
+    private static Errno AttachOrReplace(this IommufdFile file, uint devId, ref uint ptId, bool replace)
     {
-        using var call = EnterCall(replace ? nameof(ReplaceDevice) : nameof(AttachDevice));
+        using var call = file.EnterCall(replace ? nameof(ReplaceDevice) : nameof(AttachDevice));
         if (call.Closed)
         {
             return Errno.EBADF;
         }
 
-        var rc = _objects.Get<DeviceObject>(devId, out var idevRef);
+        var rc = file.Objects.Get<DeviceObject>(devId, out var idevRef);
         if (rc != Errno.Success)
         {
             return rc;
@@ -188,7 +267,7 @@ public sealed partial class IommufdFile
 
         using (idevRef)
         {
-            rc = _objects.Get(ptId, out var ptRef);
+            rc = file.Objects.Get(ptId, out var ptRef);
             if (rc != Errno.Success)
             {
                 return rc;
@@ -197,21 +276,21 @@ public sealed partial class IommufdFile
             using (ptRef)
             {
                 HwptPagingObject? releasedOld, releasedNew;
-                lock (_attachLock)
+                lock (file.AttachLock)
                 {
-                    rc = AttachLocked(idevRef.Object, ptRef.Object, replace, ref ptId, out releasedOld, out releasedNew);
+                    rc = file.AttachLocked(idevRef.Object, ptRef.Object, replace, ref ptId, out releasedOld, out releasedNew);
                 }
 
                 // Automatic domains left without devices are destroyed outside the attach lock: their destroy
                 // takes the IOAS lock and waits for handle drops (ObjectTable rule "Locks").
-                FinishAutoDomainRelease(releasedOld);
-                FinishAutoDomainRelease(releasedNew);
+                file.FinishAutoDomainRelease(releasedOld);
+                file.FinishAutoDomainRelease(releasedNew);
                 return rc;
             }
         }
     }
 
-    private Errno AttachLocked(DeviceObject idev, IommufdObject pt, bool replace, ref uint ptId, out HwptPagingObject? releasedOld, out HwptPagingObject? releasedNew)
+    private static Errno AttachLocked(this IommufdFile file, DeviceObject idev, IommufdObject pt, bool replace, ref uint ptId, out HwptPagingObject? releasedOld, out HwptPagingObject? releasedNew)
     {
         releasedOld = releasedNew = null;
         if ((idev.Attached is not null) != replace)
@@ -223,7 +302,7 @@ public sealed partial class IommufdFile
         switch (pt)
         {
             case IoasObject ioas:
-                var rc = GetAutoDomainLocked(idev.Device, ioas, out var auto);
+                var rc = file.GetAutoDomainLocked(idev.Device, ioas, out var auto);
                 if (rc != Errno.Success)
                 {
                     return rc;
@@ -232,12 +311,12 @@ public sealed partial class IommufdFile
                 // GetAutoDomainLocked holds a reference on the domain until the attachment has its own.
                 try
                 {
-                    rc = InstallLocked(idev, auto, ref ptId, out releasedOld);
+                    rc = file.InstallLocked(idev, auto, ref ptId, out releasedOld);
                 }
                 finally
                 {
                     auto.RemoveUser();
-                    releasedNew = TryClaimAutoDomainLocked(auto);
+                    releasedNew = file.TryClaimAutoDomainLocked(auto);
                 }
 
                 return rc;
@@ -248,10 +327,10 @@ public sealed partial class IommufdFile
                 return Refusal.Because(Errno.EINVAL, $"pt_id {ptId} is a {pt.Type}, neither an IOAS nor a HWPT");
         }
 
-        return InstallLocked(idev, hwpt, ref ptId, out releasedOld);
+        return file.InstallLocked(idev, hwpt, ref ptId, out releasedOld);
     }
 
-    private Errno InstallLocked(DeviceObject idev, HwptObject hwpt, ref uint ptId, out HwptPagingObject? released)
+    private static Errno InstallLocked(this IommufdFile file, DeviceObject idev, HwptObject hwpt, ref uint ptId, out HwptPagingObject? released)
     {
         released = null;
         if (hwpt == idev.Attached)
@@ -275,40 +354,40 @@ public sealed partial class IommufdFile
         ptId = hwpt.Id;
         if (old is not null)
         {
-            released = DropAttachmentLocked(old);
+            released = file.DropAttachmentLocked(old);
         }
 
         return Errno.Success;
     }
 
     /// <returns>An automatic domain claimed for destruction, for <see cref="FinishAutoDomainRelease"/>.</returns>
-    private HwptPagingObject? DetachLocked(DeviceObject idev)
+    private static HwptPagingObject? DetachLocked(this IommufdFile file, DeviceObject idev)
     {
         idev.Device.Iommu.Detach(idev.Device);
         var old = idev.Attached!;
         idev.Attached = null;
-        return DropAttachmentLocked(old);
+        return file.DropAttachmentLocked(old);
     }
 
-    private HwptPagingObject? DropAttachmentLocked(HwptObject hwpt)
+    private static HwptPagingObject? DropAttachmentLocked(this IommufdFile file, HwptObject hwpt)
     {
         hwpt.AttachedDevices--;
         hwpt.RemoveUser();
-        return TryClaimAutoDomainLocked(hwpt);
+        return file.TryClaimAutoDomainLocked(hwpt);
     }
 
     /// <summary>
     /// Finds the IOAS's automatic domain on the device's IOMMU, or makes one, and returns it with a reference the
     /// caller drops. Entries already claimed for destruction are skipped and forgotten.
     /// </summary>
-    private Errno GetAutoDomainLocked(EndpointDevice device, IoasObject ioas, out HwptPagingObject hwpt)
+    private static Errno GetAutoDomainLocked(this IommufdFile file, EndpointDevice device, IoasObject ioas, out HwptPagingObject hwpt)
     {
-        for (int i = _autoDomains.Count - 1; i >= 0; i--)
+        for (int i = file.AutoDomains.Count - 1; i >= 0; i--)
         {
-            var auto = _autoDomains[i];
+            var auto = file.AutoDomains[i];
             if (auto.State != ObjectState.Live)
             {
-                _autoDomains.RemoveAt(i);
+                file.AutoDomains.RemoveAt(i);
             }
             else if (auto.Ioas == ioas && auto.PagingDomain.Iommu == device.Iommu && auto.TryAddUser())
             {
@@ -317,10 +396,10 @@ public sealed partial class IommufdFile
             }
         }
 
-        var rc = CreatePagingHwpt(device, ioas, 0, faultId: 0, autoDomain: true, out hwpt);
+        var rc = file.CreatePagingHwpt(device, ioas, 0, faultId: 0, autoDomain: true, out hwpt);
         if (rc == Errno.Success)
         {
-            _autoDomains.Add(hwpt);
+            file.AutoDomains.Add(hwpt);
         }
 
         return rc;
@@ -330,70 +409,23 @@ public sealed partial class IommufdFile
     /// The kernel's auto-domain put (iommufd_hw_pagetable_put → iommufd_object_put_and_try_destroy): an automatic
     /// domain without devices is claimed unless someone else holds it (then a later DESTROY or close removes it).
     /// </summary>
-    private HwptPagingObject? TryClaimAutoDomainLocked(HwptObject hwpt)
+    private static HwptPagingObject? TryClaimAutoDomainLocked(this IommufdFile file, HwptObject hwpt)
     {
-        if (hwpt is HwptPagingObject { IsAutoDomain: true } auto && auto.AttachedDevices == 0 && _objects.TryClaim(auto))
+        if (hwpt is HwptPagingObject { IsAutoDomain: true } auto && auto.AttachedDevices == 0 && file.Objects.TryClaim(auto))
         {
-            _autoDomains.Remove(auto);
+            file.AutoDomains.Remove(auto);
             return auto;
         }
 
         return null;
     }
 
-    private void FinishAutoDomainRelease(HwptPagingObject? claimed)
+    private static void FinishAutoDomainRelease(this IommufdFile file, HwptPagingObject? claimed)
     {
         if (claimed is not null)
         {
-            _objects.FinishDestroy(claimed);
+            file.Objects.FinishDestroy(claimed);
         }
     }
 
-    /// <summary>
-    /// hw_pagetable.c iommufd_hwpt_paging_alloc() and, for HWPT_ALLOC, the fault queue looked up after the domain
-    /// exists (iommufd_hwpt_alloc()): a bad fault ID undoes the domain.
-    /// </summary>
-    private Errno CreatePagingHwpt(EndpointDevice device, IoasObject ioas, IommuHwptAllocFlags flags, uint faultId, bool autoDomain, out HwptPagingObject hwpt)
-    {
-        hwpt = null!;
-        if (AllocationFails())
-        {
-            return Errno.ENOMEM;
-        }
-
-        var rc = device.Iommu.AllocPagingDomain(device, flags & ~IommuHwptAllocFlags.FaultIdValid, out var domain);
-        if (rc != Errno.Success)
-        {
-            return rc;
-        }
-
-        rc = ioas.AddDomain(domain);
-        if (rc != Errno.Success)
-        {
-            domain.Free();
-            return rc;
-        }
-
-        rc = LookupFault(flags, faultId, out var fault);
-        if (rc != Errno.Success)
-        {
-            ioas.RemoveDomain(domain);
-            domain.Free();
-            return rc;
-        }
-
-        using (fault)
-        {
-            hwpt = new HwptPagingObject(ioas, domain) { Fault = fault.Object, IsAutoDomain = autoDomain };
-            ioas.AddUser();
-            fault.Object?.AddUser();
-            if (autoDomain)
-            {
-                hwpt.AddUser(); // the attaching caller's reference, so that no DESTROY can claim it before it is attached
-            }
-
-            _objects.Add(hwpt);
-            return Errno.Success;
-        }
-    }
 }

@@ -8,33 +8,31 @@ using Iommufd.Core.Uapi;
 
 namespace Iommufd.Core;
 
-// IOAS commands: ALLOC, MAP, UNMAP, COPY, IOVA_RANGES, ALLOW_IOVAS, OPTION, VFIO_IOAS, MAP_FILE, CHANGE_PROCESS.
-public sealed partial class IommufdFile
+/// <summary>
+/// The IOAS commands (drivers/iommu/iommufd/ioas.c): ALLOC, MAP, MAP_FILE, UNMAP, COPY, IOVA_RANGES, ALLOW_IOVAS,
+/// CHANGE_PROCESS and IOMMU_OPTION. What an IOAS does with them (the kernel's io_pagetable) is <see cref="IoasObject"/>.
+/// </summary>
+public static class IoasCommands
 {
     private const IommuIoasMapFlags KnownMapFlags =
         IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Writeable | IommuIoasMapFlags.Readable;
 
-    // IOMMU_VFIO_IOAS: the compat IOAS itself, not its ID, since a destroyed IOAS's ID is handed out again and the
-    // kernel forgets the compat IOAS when it is destroyed (main.c iommufd_object_remove()).
-    private IoasObject? _vfioCompatIoas;
-    private int _accountModeMm; // IOMMU_OPTION_RLIMIT_MODE: 0 per user (IOPT_PAGES_ACCOUNT_USER), 1 per mm
-
     /// <summary>IOMMU_IOAS_ALLOC: a new, empty IOAS.</summary>
-    public Errno IoasAlloc(out uint ioasId)
+    public static Errno IoasAlloc(this IommufdFile file, out uint ioasId)
     {
         ioasId = 0;
-        using var call = EnterCall();
+        using var call = file.EnterCall();
         if (call.Closed)
         {
             return Errno.EBADF;
         }
 
-        if (AllocationFails())
+        if (file.AllocationFails())
         {
             return Errno.ENOMEM;
         }
 
-        ioasId = _objects.Add(new IoasObject(Memory, _faults, _metrics));
+        ioasId = file.Objects.Add(new IoasObject(file.Memory, file.Faults, file.Metrics));
         return Errno.Success;
     }
 
@@ -43,9 +41,9 @@ public sealed partial class IommufdFile
     /// <see cref="IommuIoasMapFlags.FixedIova"/> at <paramref name="iova"/>, else at an IOVA the IOAS picks. Checks
     /// in the order of ioas.c iommufd_ioas_map(): flags, U64_MAX values (EOVERFLOW), no access (EINVAL), the IOAS.
     /// </summary>
-    public Errno IoasMap(uint ioasId, ulong userVa, ulong length, IommuIoasMapFlags flags, ref ulong iova)
+    public static Errno IoasMap(this IommufdFile file, uint ioasId, ulong userVa, ulong length, IommuIoasMapFlags flags, ref ulong iova)
     {
-        using var call = EnterCall();
+        using var call = file.EnterCall();
         if (call.Closed)
         {
             return Errno.EBADF;
@@ -57,7 +55,7 @@ public sealed partial class IommufdFile
             return rc;
         }
 
-        rc = _objects.Get<IoasObject>(ioasId, out var ioas);
+        rc = file.Objects.Get<IoasObject>(ioasId, out var ioas);
         if (rc != Errno.Success)
         {
             return rc;
@@ -73,15 +71,15 @@ public sealed partial class IommufdFile
     /// IOMMU_IOAS_UNMAP: unmaps every mapping inside the range and returns the bytes unmapped in
     /// <paramref name="length"/>. (0, <see cref="ulong.MaxValue"/>) unmaps everything.
     /// </summary>
-    public Errno IoasUnmap(uint ioasId, ulong iova, ref ulong length)
+    public static Errno IoasUnmap(this IommufdFile file, uint ioasId, ulong iova, ref ulong length)
     {
-        using var call = EnterCall();
+        using var call = file.EnterCall();
         if (call.Closed)
         {
             return Errno.EBADF;
         }
 
-        var rc = _objects.Get<IoasObject>(ioasId, out var ioas);
+        var rc = file.Objects.Get<IoasObject>(ioasId, out var ioas);
         if (rc != Errno.Success)
         {
             return rc;
@@ -127,9 +125,9 @@ public sealed partial class IommufdFile
     }
 
     /// <summary>IOMMU_IOAS_COPY: maps the pages behind a source range into another (or the same) IOAS.</summary>
-    public Errno IoasCopy(uint dstIoasId, uint srcIoasId, ulong length, ulong srcIova, IommuIoasMapFlags flags, ref ulong dstIova)
+    public static Errno IoasCopy(this IommufdFile file, uint dstIoasId, uint srcIoasId, ulong length, ulong srcIova, IommuIoasMapFlags flags, ref ulong dstIova)
     {
-        using var call = EnterCall();
+        using var call = file.EnterCall();
         if (call.Closed)
         {
             return Errno.EBADF;
@@ -143,7 +141,7 @@ public sealed partial class IommufdFile
             return rc;
         }
 
-        rc = _objects.Get<IoasObject>(srcIoasId, out var src);
+        rc = file.Objects.Get<IoasObject>(srcIoasId, out var src);
         if (rc != Errno.Success)
         {
             return rc;
@@ -159,7 +157,7 @@ public sealed partial class IommufdFile
             }
         }
 
-        rc = _objects.Get<IoasObject>(dstIoasId, out var dst);
+        rc = file.Objects.Get<IoasObject>(dstIoasId, out var dst);
         if (rc != Errno.Success)
         {
             return rc;
@@ -175,9 +173,9 @@ public sealed partial class IommufdFile
     /// IOMMU_IOAS_IOVA_RANGES: writes the usable IOVA ranges into <paramref name="ranges"/> as far as it reaches and
     /// sets <paramref name="numIovas"/> to how many there are; EMSGSIZE when that is more than it holds.
     /// </summary>
-    public Errno IoasIovaRanges(uint ioasId, Span<IommuIovaRange> ranges, out uint numIovas, out ulong iovaAlignment)
+    public static Errno IoasIovaRanges(this IommufdFile file, uint ioasId, Span<IommuIovaRange> ranges, out uint numIovas, out ulong iovaAlignment)
     {
-        using var call = EnterCall();
+        using var call = file.EnterCall();
         if (call.Closed)
         {
             numIovas = 0;
@@ -185,72 +183,72 @@ public sealed partial class IommufdFile
             return Errno.EBADF;
         }
 
-        return IovaRanges(ioasId, ranges, (uint)ranges.Length, out numIovas, out iovaAlignment, out _);
+        return file.IovaRanges(ioasId, ranges, (uint)ranges.Length, out numIovas, out iovaAlignment, out _);
     }
 
     /// <summary>IOMMU_IOAS_ALLOW_IOVAS: replaces the IOAS's allowed IOVA ranges (empty = none, the allocator may use anything).</summary>
-    public Errno IoasAllowIovas(uint ioasId, ReadOnlySpan<IommuIovaRange> ranges)
+    public static Errno IoasAllowIovas(this IommufdFile file, uint ioasId, ReadOnlySpan<IommuIovaRange> ranges)
     {
-        using var call = EnterCall();
+        using var call = file.EnterCall();
         if (call.Closed)
         {
             return Errno.EBADF;
         }
 
-        return AllowIovas(ioasId, ranges, (uint)ranges.Length);
+        return file.AllowIovas(ioasId, ranges, (uint)ranges.Length);
     }
 
     /// <summary>IOMMU_IOAS_CHANGE_PROCESS: only file-backed mappings can move, and this emulation has none.</summary>
-    public Errno IoasChangeProcess()
+    public static Errno IoasChangeProcess(this IommufdFile file)
     {
-        using var call = EnterCall();
+        using var call = file.EnterCall();
         if (call.Closed)
         {
             return Errno.EBADF;
         }
 
-        return HasAnyMapping() ? Errno.EINVAL : Errno.Success;
+        return file.HasAnyMapping() ? Errno.EINVAL : Errno.Success;
     }
 
-    internal Errno RawIoasAlloc(ref IommuIoasAlloc cmd, ref bool respond)
+    internal static Errno RawIoasAlloc(this IommufdFile file, ref IommuIoasAlloc cmd, ref bool respond)
     {
         if (cmd.Flags != 0)
         {
             return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{cmd.Flags:x} is not 0");
         }
 
-        var rc = IoasAlloc(out cmd.OutIoasId);
+        var rc = file.IoasAlloc(out cmd.OutIoasId);
         respond = rc == Errno.Success;
         return rc;
     }
 
-    internal Errno RawIoasMap(ref IommuIoasMap cmd, ref bool respond)
+    internal static Errno RawIoasMap(this IommufdFile file, ref IommuIoasMap cmd, ref bool respond)
     {
         if (cmd.Reserved != 0)
         {
             return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0");
         }
 
-        var rc = IoasMap(cmd.IoasId, cmd.UserVa, cmd.Length, (IommuIoasMapFlags)cmd.Flags, ref cmd.Iova);
+        var rc = file.IoasMap(cmd.IoasId, cmd.UserVa, cmd.Length, (IommuIoasMapFlags)cmd.Flags, ref cmd.Iova);
         respond = rc == Errno.Success;
         return rc;
     }
 
-    internal Errno RawIoasUnmap(ref IommuIoasUnmap cmd, ref bool respond)
+    internal static Errno RawIoasUnmap(this IommufdFile file, ref IommuIoasUnmap cmd, ref bool respond)
     {
-        var rc = IoasUnmap(cmd.IoasId, cmd.Iova, ref cmd.Length);
+        var rc = file.IoasUnmap(cmd.IoasId, cmd.Iova, ref cmd.Length);
         respond = rc == Errno.Success;
         return rc;
     }
 
-    internal Errno RawIoasCopy(ref IommuIoasCopy cmd, ref bool respond)
+    internal static Errno RawIoasCopy(this IommufdFile file, ref IommuIoasCopy cmd, ref bool respond)
     {
-        var rc = IoasCopy(cmd.DstIoasId, cmd.SrcIoasId, cmd.Length, cmd.SrcIova, (IommuIoasMapFlags)cmd.Flags, ref cmd.DstIova);
+        var rc = file.IoasCopy(cmd.DstIoasId, cmd.SrcIoasId, cmd.Length, cmd.SrcIova, (IommuIoasMapFlags)cmd.Flags, ref cmd.DstIova);
         respond = rc == Errno.Success;
         return rc;
     }
 
-    internal Errno RawIoasIovaRanges(ref IommuIoasIovaRanges cmd, ref bool respond)
+    internal static Errno RawIoasIovaRanges(this IommufdFile file, ref IommuIoasIovaRanges cmd, ref bool respond)
     {
         if (cmd.Reserved != 0)
         {
@@ -258,9 +256,9 @@ public sealed partial class IommufdFile
         }
 
         int size = Marshal.SizeOf<IommuIovaRange>();
-        var user = UserSpan.Resolve(Memory, cmd.AllowedIovas, (ulong)cmd.NumIovas * (ulong)size);
+        var user = UserSpan.Resolve(file.Memory, cmd.AllowedIovas, (ulong)cmd.NumIovas * (ulong)size);
         var buffer = MemoryMarshal.Cast<byte, IommuIovaRange>(user.Accessible);
-        var rc = IovaRanges(cmd.IoasId, buffer, cmd.NumIovas, out uint num, out ulong alignment, out int written);
+        var rc = file.IovaRanges(cmd.IoasId, buffer, cmd.NumIovas, out uint num, out ulong alignment, out int written);
         if (written > 0 && !user.Commit(written * size))
         {
             rc = Errno.EFAULT;
@@ -276,15 +274,15 @@ public sealed partial class IommufdFile
         return rc;
     }
 
-    internal Errno RawIoasAllowIovas(ref IommuIoasAllowIovas cmd)
+    internal static Errno RawIoasAllowIovas(this IommufdFile file, ref IommuIoasAllowIovas cmd)
     {
         if (cmd.Reserved != 0)
         {
             return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0");
         }
 
-        var user = UserSpan.Resolve(Memory, cmd.AllowedIovas, (ulong)cmd.NumIovas * (ulong)Marshal.SizeOf<IommuIovaRange>());
-        return AllowIovas(cmd.IoasId, MemoryMarshal.Cast<byte, IommuIovaRange>(user.Accessible), cmd.NumIovas);
+        var user = UserSpan.Resolve(file.Memory, cmd.AllowedIovas, (ulong)cmd.NumIovas * (ulong)Marshal.SizeOf<IommuIovaRange>());
+        return file.AllowIovas(cmd.IoasId, MemoryMarshal.Cast<byte, IommuIovaRange>(user.Accessible), cmd.NumIovas);
     }
 
     /// <summary>
@@ -292,12 +290,12 @@ public sealed partial class IommufdFile
     /// fewer than <paramref name="max"/> are written (one past the buffer is EFAULT), then EMSGSIZE when there are
     /// more than <paramref name="max"/>.
     /// </summary>
-    private Errno IovaRanges(uint ioasId, Span<IommuIovaRange> buffer, uint max, out uint num, out ulong alignment, out int written)
+    private static Errno IovaRanges(this IommufdFile file, uint ioasId, Span<IommuIovaRange> buffer, uint max, out uint num, out ulong alignment, out int written)
     {
         num = 0;
         alignment = 0;
         written = 0;
-        var rc = _objects.Get<IoasObject>(ioasId, out var ioas);
+        var rc = file.Objects.Get<IoasObject>(ioasId, out var ioas);
         if (rc != Errno.Success)
         {
             return rc;
@@ -315,9 +313,9 @@ public sealed partial class IommufdFile
     }
 
     /// <summary>ioas.c iommufd_ioas_allow_iovas(): the IOAS first, then the ranges are loaded (see <see cref="IoasObject.SetAllowedRanges"/>).</summary>
-    private Errno AllowIovas(uint ioasId, ReadOnlySpan<IommuIovaRange> ranges, uint count)
+    private static Errno AllowIovas(this IommufdFile file, uint ioasId, ReadOnlySpan<IommuIovaRange> ranges, uint count)
     {
-        var rc = _objects.Get<IoasObject>(ioasId, out var ioas);
+        var rc = file.Objects.Get<IoasObject>(ioasId, out var ioas);
         if (rc != Errno.Success)
         {
             return rc;
@@ -334,7 +332,7 @@ public sealed partial class IommufdFile
     /// RLIMIT_MODE (ioas.c iommufd_option_rlimit_mode()) is file-wide: an object ID is EOPNOTSUPP, and SET is EBUSY
     /// once the file holds any object. HUGE_PAGES (ioas.c iommufd_ioas_option()) needs the IOAS before the op.
     /// </summary>
-    internal Errno RawOption(ref IommuOption cmd, ref bool respond)
+    internal static Errno RawOption(this IommufdFile file, ref IommuOption cmd, ref bool respond)
     {
         if (cmd.Reserved != 0)
         {
@@ -345,10 +343,10 @@ public sealed partial class IommufdFile
         switch ((IommuOptionId)cmd.OptionId)
         {
             case IommuOptionId.RlimitMode:
-                rc = RlimitModeOption(ref cmd);
+                rc = file.RlimitModeOption(ref cmd);
                 break;
             case IommuOptionId.HugePages:
-                rc = _objects.Get<IoasObject>(cmd.ObjectId, out var ioas);
+                rc = file.Objects.Get<IoasObject>(cmd.ObjectId, out var ioas);
                 if (rc != Errno.Success)
                 {
                     return rc;
@@ -375,7 +373,7 @@ public sealed partial class IommufdFile
         return rc;
     }
 
-    private Errno RlimitModeOption(ref IommuOption cmd)
+    private static Errno RlimitModeOption(this IommufdFile file, ref IommuOption cmd)
     {
         if (cmd.ObjectId != 0)
         {
@@ -385,11 +383,11 @@ public sealed partial class IommufdFile
         switch ((IommuOptionOp)cmd.Op)
         {
             case IommuOptionOp.Get:
-                cmd.Val64 = (ulong)Volatile.Read(ref _accountModeMm);
+                cmd.Val64 = (ulong)Volatile.Read(ref file.AccountModeMm);
                 return Errno.Success;
             case IommuOptionOp.Set:
                 // The caller is taken to have CAP_SYS_RESOURCE; page accounting itself is not emulated.
-                if (_objects.Count > 0)
+                if (file.Objects.Count > 0)
                 {
                     return Errno.EBUSY;
                 }
@@ -399,58 +397,14 @@ public sealed partial class IommufdFile
                     return Errno.EINVAL;
                 }
 
-                Volatile.Write(ref _accountModeMm, (int)cmd.Val64);
+                Volatile.Write(ref file.AccountModeMm, (int)cmd.Val64);
                 return Errno.Success;
             default:
                 return Errno.EOPNOTSUPP;
         }
     }
 
-    internal Errno RawVfioIoas(ref IommuVfioIoas cmd, ref bool respond)
-    {
-        if (cmd.Reserved != 0)
-        {
-            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0");
-        }
-
-        switch ((IommuVfioIoasOp)cmd.Op)
-        {
-            case IommuVfioIoasOp.Get:
-                var current = Volatile.Read(ref _vfioCompatIoas);
-                if (current is null || _objects.Get<IoasObject>(current.Id, out var found) != Errno.Success)
-                {
-                    return Errno.ENODEV;
-                }
-
-                bool same = ReferenceEquals(found.Object, current);
-                found.Dispose();
-                if (!same)
-                {
-                    return Errno.ENODEV; // vfio_compat.c get_compat_ioas(): the compat IOAS was destroyed
-                }
-
-                cmd.IoasId = current.Id;
-                respond = true;
-                return Errno.Success;
-            case IommuVfioIoasOp.Set:
-                var rc = _objects.Get<IoasObject>(cmd.IoasId, out var ioas);
-                if (rc != Errno.Success)
-                {
-                    return rc;
-                }
-
-                Volatile.Write(ref _vfioCompatIoas, ioas.Object);
-                ioas.Dispose();
-                return Errno.Success;
-            case IommuVfioIoasOp.Clear:
-                Volatile.Write(ref _vfioCompatIoas, null);
-                return Errno.Success;
-            default:
-                return Errno.EOPNOTSUPP;
-        }
-    }
-
-    internal Errno RawIoasMapFile(ref IommuIoasMapFile cmd)
+    internal static Errno RawIoasMapFile(this IommufdFile file, ref IommuIoasMapFile cmd)
     {
         // ioas.c iommufd_ioas_map_file(): the map checks and the IOAS before the fd; no fd names a memfd here.
         var rc = CheckMapArguments((IommuIoasMapFlags)cmd.Flags, cmd.Iova, cmd.Length);
@@ -459,7 +413,7 @@ public sealed partial class IommufdFile
             return rc;
         }
 
-        rc = _objects.Get<IoasObject>(cmd.IoasId, out var ioas);
+        rc = file.Objects.Get<IoasObject>(cmd.IoasId, out var ioas);
         if (rc != Errno.Success)
         {
             return rc;
@@ -469,12 +423,10 @@ public sealed partial class IommufdFile
         return Errno.EBADF;
     }
 
-    internal Errno RawIoasChangeProcess(ref IommuIoasChangeProcess cmd) =>
-        cmd.Reserved != 0 ? Errno.EOPNOTSUPP : IoasChangeProcess();
+    internal static Errno RawIoasChangeProcess(this IommufdFile file, ref IommuIoasChangeProcess cmd) =>
+        cmd.Reserved != 0 ? Errno.EOPNOTSUPP : file.IoasChangeProcess();
 
-    internal Errno RawDestroy(ref IommuDestroy cmd) => Destroy(cmd.Id);
-
-    private bool HasAnyMapping() => _objects.Snapshot<IoasObject>().Exists(ioas => ioas.AreaCount > 0);
+    private static bool HasAnyMapping(this IommufdFile file) => file.Objects.Snapshot<IoasObject>().Exists(ioas => ioas.AreaCount > 0);
 
     /// <summary>
     /// The checks IOAS_MAP, MAP_FILE and COPY make before any lookup (ioas.c iommufd_ioas_map()): unknown flags
