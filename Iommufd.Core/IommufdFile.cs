@@ -263,7 +263,7 @@ public sealed class IommufdFile : IDisposable
         using var call = EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         var rc = Objects.Destroy(id);
@@ -272,7 +272,7 @@ public sealed class IommufdFile : IDisposable
             Log.ObjectDestroyed(_logger, id);
         }
 
-        return rc;
+        return call.Done(rc);
     }
 
     /// <summary>IOMMU_DESTROY (main.c iommufd_destroy()).</summary>
@@ -283,7 +283,7 @@ public sealed class IommufdFile : IDisposable
     {
         count = 0;
         using var call = EnterFileCall(fd);
-        return call.File is null ? Errno.EBADF : call.File.Read(buffer, position, out count);
+        return call.Done(call.File is null ? Errno.EBADF : call.File.Read(buffer, position, out count));
     }
 
     /// <summary>write(2) on an fd an ioctl returned (fault-queue responses).</summary>
@@ -291,14 +291,14 @@ public sealed class IommufdFile : IDisposable
     {
         count = 0;
         using var call = EnterFileCall(fd);
-        return call.File is null ? Errno.EBADF : call.File.Write(buffer, position, out count);
+        return call.Done(call.File is null ? Errno.EBADF : call.File.Write(buffer, position, out count));
     }
 
     /// <summary>close(2) on an fd an ioctl returned.</summary>
     public Errno Close(int fd)
     {
         using var call = EnterCall();
-        return call.Closed ? Errno.EBADF : CloseFile(fd);
+        return call.Done(call.Closed ? Errno.EBADF : CloseFile(fd));
     }
 
     private Errno CloseFile(int fd)
@@ -328,34 +328,34 @@ public sealed class IommufdFile : IDisposable
         using var call = EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if ((offset & (PhysicalMemory.PageSize - 1)) != 0 || length == 0)
         {
-            return Errno.EINVAL;
+            return call.Done(Errno.EINVAL);
         }
 
         if (length > ulong.MaxValue - (PhysicalMemory.PageSize - 1))
         {
-            return Errno.ENOMEM;
+            return call.Done(Errno.ENOMEM);
         }
 
         length = (length + PhysicalMemory.PageSize - 1) & ~((ulong)PhysicalMemory.PageSize - 1);
         if ((protection & MmapProtection.Shared) == 0)
         {
-            return Errno.EINVAL;
+            return call.Done(Errno.EINVAL);
         }
 
         if ((protection & MmapProtection.Exec) != 0)
         {
-            return Errno.EPERM;
+            return call.Done(Errno.EPERM);
         }
 
         var rc = Mmaps.Map(offset, length, out var owner, out var region);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         mapping = new MmioMapping(this, owner, region, offset);
@@ -366,7 +366,7 @@ public sealed class IommufdFile : IDisposable
 
         Metrics.Mapped(1);
 
-        return Errno.Success;
+        return call.Done(Errno.Success);
     }
 
     /// <summary>
@@ -496,10 +496,11 @@ public sealed class IommufdFile : IDisposable
         if (Volatile.Read(ref _disposed) != 0)
         {
             Interlocked.Decrement(ref _callsInFlight);
-            return default;
+            return new Call(null, default, command, Metrics);
         }
 
-        return new Call(this, Refusal.Enter(_logger, command));
+        var trace = Refusal.Enter(_logger, command);
+        return new Call(this, trace, command, trace.Outermost ? Metrics : null);
     }
 
     /// <summary>A call on one event fd: <see cref="FileCall.File"/> is null (EBADF) when the file is closed or the fd names none.</summary>
@@ -509,7 +510,7 @@ public sealed class IommufdFile : IDisposable
         if (call.Closed || !TryGetFile(fd, out var file))
         {
             call.Dispose();
-            return default;
+            return new FileCall(call, null);
         }
 
         return new FileCall(call, file);
@@ -520,13 +521,16 @@ public sealed class IommufdFile : IDisposable
     {
         private readonly Call _call;
 
-        public FileCall(Call call, IEventFile file)
+        public FileCall(Call call, IEventFile? file)
         {
             _call = call;
             File = file;
         }
 
         public IEventFile? File { get; }
+
+        /// <summary>Returns <paramref name="result"/>, counted as <see cref="Call.Done"/> counts it.</summary>
+        public Errno Done(Errno result) => _call.Done(result);
 
         public void Dispose()
         {
@@ -543,11 +547,25 @@ public sealed class IommufdFile : IDisposable
     {
         private readonly IommufdFile? _file;
         private readonly Refusal.Scope _trace;
+        private readonly string _command;
+        private readonly IommufdMetrics? _metrics; // the outermost call only: a nested one is counted by its caller
 
-        public Call(IommufdFile file, Refusal.Scope trace)
+        public Call(IommufdFile? file, Refusal.Scope trace, string command, IommufdMetrics? metrics)
         {
             _file = file;
             _trace = trace;
+            _command = command;
+            _metrics = metrics;
+        }
+
+        /// <summary>
+        /// Returns <paramref name="result"/>, counting a typed call (<c>iommufd.ioctls</c>, api "typed") when it is the
+        /// outermost on the thread; a raw ioctl counts itself, so the typed methods it runs are not counted again.
+        /// </summary>
+        public Errno Done(Errno result)
+        {
+            _metrics?.RecordCall(_command, result, raw: false);
+            return result;
         }
 
         /// <summary>True when the file was closed before the call began: answer EBADF.</summary>

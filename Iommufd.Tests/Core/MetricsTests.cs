@@ -10,7 +10,7 @@ namespace Iommufd.Tests.Core;
 public class MetricsTests
 {
     [Test]
-    public void Every_raw_ioctl_is_counted_under_the_kernels_command_and_errno_names()
+    public void Every_raw_ioctl_and_typed_call_is_counted_once_under_its_command_and_errno_names()
     {
         using var host = new TestHost();
         using var ioctls = new MetricCollector<long>(host.Host.Metrics.Meter, "iommufd.ioctls");
@@ -22,6 +22,8 @@ public class MetricsTests
         var invalidate = new IommuHwptInvalidate { HwptId = 42 };
         host.File.Ioctl(IommufdIoctl.IOMMU_HWPT_INVALIDATE, ref invalidate);
         host.File.Ioctl((IommufdIoctl.Type << 8) | 0x7F, []);
+        host.File.IoasAlloc(out _);
+        host.File.Destroy(42);
 
         var seen = ioctls.GetMeasurementSnapshot().Select(m => (m.Value, Command: (string)m.Tags["command"]!, Errno: (string)m.Tags["errno"]!, Api: (string)m.Tags["api"]!));
         Assert.That(seen, Is.EqualTo(new[]
@@ -30,7 +32,9 @@ public class MetricsTests
             (1L, "IOMMU_DESTROY", "ENOENT", "raw"),
             (1L, "IOMMU_HWPT_INVALIDATE", "ENOENT", "raw"),
             (1L, "unknown", "ENOTTY", "raw"),
-        }));
+            (1L, "IoasAlloc", "Success", "typed"),
+            (1L, "Destroy", "ENOENT", "typed"),
+        }), "a raw ioctl once, though it runs the typed method; a typed call under its method's name");
     }
 
     [Test]
