@@ -27,23 +27,23 @@ public static class DeviceCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if (file.AllocationFails())
         {
-            return Errno.ENOMEM;
+            return call.Done(Errno.ENOMEM);
         }
 
         if (!file.Platform.TryBind(device, file))
         {
-            return Refusal.Because(Errno.EBUSY, $"device {device.Name} is bound to another iommufd file");
+            return call.Done(Refusal.Because(Errno.EBUSY, $"device {device.Name} is bound to another iommufd file"));
         }
 
         var idev = new DeviceObject(device);
         idev.AddUser(); // the binding itself: IOMMU_DESTROY cannot remove a bound device
         devId = file.Objects.Add(idev);
-        return Errno.Success;
+        return call.Done(Errno.Success);
     }
 
     /// <summary>
@@ -61,13 +61,13 @@ public static class DeviceCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         var rc = file.Objects.Get<DeviceObject>(devId, out var idev);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (idev)
@@ -77,14 +77,14 @@ public static class DeviceCommands
             {
                 if (idev.Object.Attached is null)
                 {
-                    return Refusal.Because(Errno.EINVAL, $"device {devId} is not attached");
+                    return call.Done(Refusal.Because(Errno.EINVAL, $"device {devId} is not attached"));
                 }
 
                 released = file.DetachLocked(idev.Object);
             }
 
-            FinishAutoDomainRelease(released);
-            return Errno.Success;
+            file.FinishAutoDomainRelease(released);
+            return call.Done(Errno.Success);
         }
     }
 
@@ -98,18 +98,18 @@ public static class DeviceCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         var rc = file.Objects.Get<DeviceObject>(devId, out var handle);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         var idev = handle.Object;
         handle.Dispose(); // the unbind below waits for every lookup of the device, ours included
-        return file.Unbind(idev) ? Errno.Success : Errno.ENOENT;
+        return call.Done(file.Unbind(idev) ? Errno.Success : Errno.ENOENT);
     }
 
     /// <summary>
@@ -122,18 +122,18 @@ public static class DeviceCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if ((flags & ~IommuHwInfoFlags.InputType) != 0)
         {
-            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits");
+            return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits"));
         }
 
         var rc = file.Objects.Get<DeviceObject>(devId, out var idev);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (idev)
@@ -145,7 +145,7 @@ public static class DeviceCommands
             rc = device.Iommu.GetHwInfo(device, type, kernel, out info);
             if (rc != Errno.Success)
             {
-                return rc;
+                return call.Done(rc);
             }
 
             if (device.Iommu.SupportsDirtyTracking(device))
@@ -157,7 +157,7 @@ public static class DeviceCommands
             {
                 if (data.IsNull || !data.IsFullyAccessible)
                 {
-                    return Errno.EFAULT;
+                    return call.Done(Errno.EFAULT);
                 }
 
                 int copy = (int)Math.Min((ulong)info.Length, data.Length);
@@ -165,11 +165,11 @@ public static class DeviceCommands
                 data.Accessible[copy..].Clear();
                 if (!data.Commit(data.Accessible.Length))
                 {
-                    return Errno.EFAULT;
+                    return call.Done(Errno.EFAULT);
                 }
             }
 
-            return Errno.Success;
+            return call.Done(Errno.Success);
         }
     }
 
@@ -230,7 +230,7 @@ public static class DeviceCommands
             }
         }
 
-        FinishAutoDomainRelease(released);
+        file.FinishAutoDomainRelease(released);
         if (vdev is not null && file.Objects.BeginRemove(vdev))
         {
             file.Objects.FinishRemove(vdev, leaveTombstone: true);
@@ -261,13 +261,13 @@ public static class DeviceCommands
         using var call = file.EnterCall(replace ? nameof(ReplaceDevice) : nameof(AttachDevice));
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         var rc = file.Objects.Get<DeviceObject>(devId, out var idevRef);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (idevRef)
@@ -275,7 +275,7 @@ public static class DeviceCommands
             rc = file.Objects.Get(ptId, out var ptRef);
             if (rc != Errno.Success)
             {
-                return rc;
+                return call.Done(rc);
             }
 
             using (ptRef)
@@ -288,9 +288,9 @@ public static class DeviceCommands
 
                 // Automatic domains left without devices are destroyed outside the attach lock: their destroy
                 // takes the IOAS lock and waits for handle drops (ObjectTable rule "Locks").
-                FinishAutoDomainRelease(releasedOld);
-                FinishAutoDomainRelease(releasedNew);
-                return rc;
+                file.FinishAutoDomainRelease(releasedOld);
+                file.FinishAutoDomainRelease(releasedNew);
+                return call.Done(rc);
             }
         }
     }
@@ -425,11 +425,11 @@ public static class DeviceCommands
         return null;
     }
 
-    private static void FinishAutoDomainRelease(HwptPagingObject? claimed)
+    private static void FinishAutoDomainRelease(this IommufdFile file, HwptPagingObject? claimed)
     {
         if (claimed is not null)
         {
-            ObjectTable.FinishDestroy(claimed);
+            file.Objects.FinishDestroy(claimed);
         }
     }
 

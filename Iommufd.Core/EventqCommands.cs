@@ -22,19 +22,19 @@ public static class EventqCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if (file.AllocationFails())
         {
-            return Errno.ENOMEM;
+            return call.Done(Errno.ENOMEM);
         }
 
         var fault = new FaultObject();
         fault.AddUser(); // the fd
         faultId = file.Objects.Add(fault);
         fd = file.AddFile(fault);
-        return Errno.Success;
+        return call.Done(Errno.Success);
     }
 
     /// <summary>
@@ -48,23 +48,23 @@ public static class EventqCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if (type == IommuVeventqType.Default)
         {
-            return Refusal.Because(Errno.EOPNOTSUPP, $"type {type} is not a vEVENTQ type");
+            return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"type {type} is not a vEVENTQ type"));
         }
 
         if (depth == 0)
         {
-            return Refusal.Because(Errno.EINVAL, $"veventq_depth 0");
+            return call.Done(Refusal.Because(Errno.EINVAL, $"veventq_depth 0"));
         }
 
         var rc = file.Objects.Get<ViommuObject>(viommuId, out var viommuRef);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (viommuRef)
@@ -72,14 +72,14 @@ public static class EventqCommands
             var viommu = viommuRef.Object;
             if (file.AllocationFails())
             {
-                return Errno.ENOMEM;
+                return call.Done(Errno.ENOMEM);
             }
 
             var queue = new VeventqObject(viommu, type, depth);
             rc = viommu.AddEventQueue(queue);
             if (rc != Errno.Success)
             {
-                return rc;
+                return call.Done(rc);
             }
 
             viommu.AddUser();
@@ -87,7 +87,7 @@ public static class EventqCommands
             veventqId = file.Objects.Add(queue);
             fd = file.AddFile(queue);
             queue.Fd = fd;
-            return Errno.Success;
+            return call.Done(Errno.Success);
         }
     }
 
@@ -124,13 +124,13 @@ public static class EventqCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         var rc = file.Objects.Get<DeviceObject>(devId, out var idev);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (idev)
@@ -138,7 +138,7 @@ public static class EventqCommands
         {
             if (idev.Object.Attached?.Fault is not { } fault)
             {
-                return Errno.EINVAL;
+                return call.Done(Errno.EINVAL);
             }
 
             fault.Report(new IommuHwptPgfault
@@ -149,7 +149,7 @@ public static class EventqCommands
                 Addr = address,
                 Length = PhysicalMemory.PageSize,
             });
-            return Errno.Success;
+            return call.Done(Errno.Success);
         }
     }
 

@@ -24,28 +24,28 @@ public static class HwQueueCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if (type == IommuHwQueueType.Default)
         {
-            return Refusal.Because(Errno.EOPNOTSUPP, $"type {type} is not a HW queue type");
+            return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"type {type} is not a HW queue type"));
         }
 
         if (length == 0)
         {
-            return Refusal.Because(Errno.EINVAL, $"length 0");
+            return call.Done(Refusal.Because(Errno.EINVAL, $"length 0"));
         }
 
         if (nestingParentIova + length - 1 < nestingParentIova)
         {
-            return Refusal.Because(Errno.EOVERFLOW, $"nesting_parent_iova 0x{nestingParentIova:x} + length 0x{length:x} wraps");
+            return call.Done(Refusal.Because(Errno.EOVERFLOW, $"nesting_parent_iova 0x{nestingParentIova:x} + length 0x{length:x} wraps"));
         }
 
         var rc = file.Objects.Get<ViommuObject>(viommuId, out var viommuRef);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (viommuRef)
@@ -53,20 +53,20 @@ public static class HwQueueCommands
             var viommu = viommuRef.Object;
             if (viommu.Driver is not IViommuHwQueues ops || !ops.SupportsHwQueue(type))
             {
-                return Refusal.Because(Errno.EOPNOTSUPP, $"vIOMMU {viommu.Id} has no HW queues of type {type}");
+                return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"vIOMMU {viommu.Id} has no HW queues of type {type}"));
             }
 
             // viommu.c iommufd_hw_queue_alloc_phys(): the page count of [iova, + length) must be computable.
             ulong offset = nestingParentIova & (PhysicalMemory.PageSize - 1);
             if (length > ulong.MaxValue - offset || offset + length > ulong.MaxValue - (PhysicalMemory.PageSize - 1))
             {
-                return Refusal.Because(Errno.ERANGE, $"the pages of [0x{nestingParentIova:x}, + 0x{length:x}) cannot be counted");
+                return call.Done(Refusal.Because(Errno.ERANGE, $"the pages of [0x{nestingParentIova:x}, + 0x{length:x}) cannot be counted"));
             }
 
             rc = viommu.ParentHwpt.Ioas.PinContiguous(nestingParentIova, length, out ulong basePa, out var pin);
             if (rc != Errno.Success)
             {
-                return rc;
+                return call.Done(rc);
             }
 
             lock (viommu.HwQueueLock)
@@ -74,7 +74,7 @@ public static class HwQueueCommands
                 if (file.AllocationFails())
                 {
                     pin.Dispose();
-                    return Errno.ENOMEM;
+                    return call.Done(Errno.ENOMEM);
                 }
 
                 var queue = new HwQueueObject(viommu, type, index, nestingParentIova, length, basePa, pin);
@@ -83,14 +83,14 @@ public static class HwQueueCommands
                 {
                     queue.DependsOn?.RemoveUser();
                     pin.Dispose();
-                    return rc;
+                    return call.Done(rc);
                 }
 
                 queue.Driver = driverQueue;
                 viommu.HwQueues[(type, index)] = queue;
                 viommu.AddUser();
                 hwQueueId = file.Objects.Add(queue);
-                return Errno.Success;
+                return call.Done(Errno.Success);
             }
         }
     }

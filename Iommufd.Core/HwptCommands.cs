@@ -32,38 +32,38 @@ public static class HwptCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if ((dataType == IommuHwptDataType.None) != (data.Length == 0))
         {
-            return Refusal.Because(Errno.EINVAL, $"data_type {dataType} with data_len {data.Length}: a type needs data and data needs a type");
+            return call.Done(Refusal.Because(Errno.EINVAL, $"data_type {dataType} with data_len {data.Length}: a type needs data and data needs a type"));
         }
 
         var rc = file.Objects.Get<DeviceObject>(devId, out var idevRef);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (idevRef)
         {
             if (file.Objects.Get(ptId, out var ptRef) != Errno.Success)
             {
-                return Refusal.Because(Errno.EINVAL, $"pt_id {ptId} names no IOAS, HWPT or vIOMMU");
+                return call.Done(Refusal.Because(Errno.EINVAL, $"pt_id {ptId} names no IOAS, HWPT or vIOMMU"));
             }
 
             using (ptRef)
             {
                 var device = idevRef.Object.Device;
                 var userData = new UserData((uint)dataType, data);
-                return ptRef.Object switch
+                return call.Done(ptRef.Object switch
                 {
                     IoasObject ioas => file.AllocPaging(device, ioas, flags, userData, faultId, out hwptId),
                     HwptPagingObject parent => file.AllocNestedOnParent(device, parent, flags, userData, faultId, out hwptId),
                     ViommuObject viommu => file.AllocNestedOnViommu(device, viommu, flags, userData, faultId, out hwptId),
                     _ => Errno.EINVAL,
-                };
+                });
             }
         }
     }
@@ -84,10 +84,10 @@ public static class HwptCommands
         if (call.Closed)
         {
             entryNum = 0;
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
-        return file.Invalidate(hwptId, new InvalidationArray(dataType, entryLength, entryNum, entries), entriesAreNull: false, ref entryNum);
+        return call.Done(file.Invalidate(hwptId, new InvalidationArray(dataType, entryLength, entryNum, entries), entriesAreNull: false, ref entryNum));
     }
 
     /// <summary>
@@ -142,7 +142,7 @@ public static class HwptCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         var rc = file.Objects.Get<HwptObject>(hwptId, out var hwpt);
@@ -152,7 +152,7 @@ public static class HwptCommands
             hwpt.Dispose();
         }
 
-        return rc;
+        return call.Done(rc);
     }
 
     internal static Errno RawHwptAlloc(this IommufdFile file, ref IommuHwptAlloc cmd, ref bool respond)
@@ -234,7 +234,7 @@ public static class HwptCommands
                 return Refusal.Because(Errno.EOPNOTSUPP, $"the driver of {target.Object.Type} {hwptId} takes no user invalidation");
             }
 
-            rc = handler.CacheInvalidate(ref array);
+            rc = file.Metrics.Invalidate(handler, ref array, target.Object.Type);
             entryNum = Math.Min(array.EntryNum, requested);
             return rc;
         }

@@ -24,16 +24,16 @@ public static class IoasCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if (file.AllocationFails())
         {
-            return Errno.ENOMEM;
+            return call.Done(Errno.ENOMEM);
         }
 
-        ioasId = file.Objects.Add(new IoasObject(file.Memory, file.Faults));
-        return Errno.Success;
+        ioasId = file.Objects.Add(new IoasObject(file.Memory, file.Faults, file.Metrics));
+        return call.Done(Errno.Success);
     }
 
     /// <summary>
@@ -46,24 +46,24 @@ public static class IoasCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         var rc = CheckMapArguments(flags, iova, length);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         rc = file.Objects.Get<IoasObject>(ioasId, out var ioas);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (ioas)
         {
-            return ioas.Object.Map(userVa, length, ToProtection(flags), (flags & IommuIoasMapFlags.FixedIova) != 0, ref iova);
+            return call.Done(ioas.Object.Map(userVa, length, ToProtection(flags), (flags & IommuIoasMapFlags.FixedIova) != 0, ref iova));
         }
     }
 
@@ -76,13 +76,13 @@ public static class IoasCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         var rc = file.Objects.Get<IoasObject>(ioasId, out var ioas);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (ioas)
@@ -94,18 +94,18 @@ public static class IoasCommands
             {
                 if (iova == ulong.MaxValue || length == ulong.MaxValue)
                 {
-                    return Refusal.Because(Errno.EOVERFLOW, $"iova 0x{iova:x} or length 0x{length:x} is U64_MAX");
+                    return call.Done(Refusal.Because(Errno.EOVERFLOW, $"iova 0x{iova:x} or length 0x{length:x} is U64_MAX"));
                 }
 
                 if (length == 0)
                 {
-                    return Refusal.Because(Errno.EINVAL, $"length 0");
+                    return call.Done(Refusal.Because(Errno.EINVAL, $"length 0"));
                 }
 
                 last = iova + (length - 1);
                 if (last < iova)
                 {
-                    return Refusal.Because(Errno.EOVERFLOW, $"iova 0x{iova:x} + length 0x{length:x} wraps");
+                    return call.Done(Refusal.Because(Errno.EOVERFLOW, $"iova 0x{iova:x} + length 0x{length:x} wraps"));
                 }
             }
 
@@ -120,7 +120,7 @@ public static class IoasCommands
                 length = unmapped;
             }
 
-            return rc;
+            return call.Done(rc);
         }
     }
 
@@ -130,7 +130,7 @@ public static class IoasCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         // ioas.c iommufd_ioas_copy(): flags, U64_MAX values, no access, then the source's pages, then the destination.
@@ -138,13 +138,13 @@ public static class IoasCommands
 
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         rc = file.Objects.Get<IoasObject>(srcIoasId, out var src);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         List<IovaArea> pages;
@@ -153,19 +153,19 @@ public static class IoasCommands
             rc = src.Object.GetPages(srcIova, length, out pages);
             if (rc != Errno.Success)
             {
-                return rc;
+                return call.Done(rc);
             }
         }
 
         rc = file.Objects.Get<IoasObject>(dstIoasId, out var dst);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (dst)
         {
-            return dst.Object.MapPages(pages, length, ToProtection(flags), (flags & IommuIoasMapFlags.FixedIova) != 0, ref dstIova);
+            return call.Done(dst.Object.MapPages(pages, length, ToProtection(flags), (flags & IommuIoasMapFlags.FixedIova) != 0, ref dstIova));
         }
     }
 
@@ -180,10 +180,10 @@ public static class IoasCommands
         {
             numIovas = 0;
             iovaAlignment = 0;
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
-        return file.IovaRanges(ioasId, ranges, (uint)ranges.Length, out numIovas, out iovaAlignment, out _);
+        return call.Done(file.IovaRanges(ioasId, ranges, (uint)ranges.Length, out numIovas, out iovaAlignment, out _));
     }
 
     /// <summary>IOMMU_IOAS_ALLOW_IOVAS: replaces the IOAS's allowed IOVA ranges (empty = none, the allocator may use anything).</summary>
@@ -192,10 +192,10 @@ public static class IoasCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
-        return file.AllowIovas(ioasId, ranges, (uint)ranges.Length);
+        return call.Done(file.AllowIovas(ioasId, ranges, (uint)ranges.Length));
     }
 
     /// <summary>IOMMU_IOAS_CHANGE_PROCESS: only file-backed mappings can move, and this emulation has none.</summary>
@@ -204,10 +204,10 @@ public static class IoasCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
-        return file.HasAnyMapping() ? Errno.EINVAL : Errno.Success;
+        return call.Done(file.HasAnyMapping() ? Errno.EINVAL : Errno.Success);
     }
 
     internal static Errno RawIoasAlloc(this IommufdFile file, ref IommuIoasAlloc cmd, ref bool respond)

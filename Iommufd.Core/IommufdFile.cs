@@ -47,10 +47,10 @@ public sealed class IommufdFile : IDisposable
     private int _disposed;
     private int _callsInFlight;
 
-    internal IommufdFile(Platform platform, UserMemory memory, ILogger logger, FailNth? faults = null)
+    internal IommufdFile(Platform platform, UserMemory memory, ILogger logger, IommufdMetrics metrics, FailNth? faults = null)
     {
         Faults = faults;
-        Objects = new ObjectTable(faults);
+        Objects = new ObjectTable(faults, Metrics = metrics);
         Platform = platform;
         Memory = memory;
         _logger = logger;
@@ -76,6 +76,9 @@ public sealed class IommufdFile : IDisposable
 
     /// <summary>The fault-injection sweep's counter, if one runs.</summary>
     internal FailNth? Faults { get; }
+
+    /// <summary>The host's instruments, for the calls on this file.</summary>
+    internal IommufdMetrics Metrics { get; }
 
     /// <summary>The mmap regions the file's vIOMMUs registered (main.c iommufd_fops_mmap() looks them up).</summary>
     internal MmapRegistry Mmaps { get; } = new();
@@ -142,7 +145,7 @@ public sealed class IommufdFile : IDisposable
                 : DispatchAt(request, argument);
         }
 
-        IommufdMetrics.RecordIoctl(command, rc);
+        Metrics.RecordCall(command, rc);
         return rc;
     }
 
@@ -211,7 +214,7 @@ public sealed class IommufdFile : IDisposable
             rc = call.Closed ? Errno.EBADF : Dispatch(request, argument, out _);
         }
 
-        IommufdMetrics.RecordIoctl(command, rc);
+        Metrics.RecordCall(command, rc);
         return rc;
     }
 
@@ -275,7 +278,7 @@ public sealed class IommufdFile : IDisposable
         using var call = EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         var rc = Objects.Destroy(id);
@@ -284,7 +287,7 @@ public sealed class IommufdFile : IDisposable
             Log.ObjectDestroyed(_logger, id);
         }
 
-        return rc;
+        return call.Done(rc);
     }
 
     /// <summary>IOMMU_DESTROY (main.c iommufd_destroy()).</summary>
@@ -295,7 +298,7 @@ public sealed class IommufdFile : IDisposable
     {
         count = 0;
         using var call = EnterFileCall(fd);
-        return call.File is null ? Errno.EBADF : call.File.Read(buffer, position, out count);
+        return call.Done(call.File is null ? Errno.EBADF : call.File.Read(buffer, position, out count));
     }
 
     /// <summary>write(2) on an fd an ioctl returned (fault-queue responses).</summary>
@@ -303,14 +306,14 @@ public sealed class IommufdFile : IDisposable
     {
         count = 0;
         using var call = EnterFileCall(fd);
-        return call.File is null ? Errno.EBADF : call.File.Write(buffer, position, out count);
+        return call.Done(call.File is null ? Errno.EBADF : call.File.Write(buffer, position, out count));
     }
 
     /// <summary>close(2) on an fd an ioctl returned.</summary>
     public Errno Close(int fd)
     {
         using var call = EnterCall();
-        return call.Closed ? Errno.EBADF : CloseFile(fd);
+        return call.Done(call.Closed ? Errno.EBADF : CloseFile(fd));
     }
 
     private Errno CloseFile(int fd)
@@ -340,34 +343,34 @@ public sealed class IommufdFile : IDisposable
         using var call = EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if ((offset & (PhysicalMemory.PageSize - 1)) != 0 || length == 0)
         {
-            return Refusal.Because(Errno.EINVAL, $"offset 0x{offset:x} is off a page or length is 0");
+            return call.Done(Refusal.Because(Errno.EINVAL, $"offset 0x{offset:x} is off a page or length is 0"));
         }
 
         if (length > ulong.MaxValue - (PhysicalMemory.PageSize - 1))
         {
-            return Refusal.Because(Errno.ENOMEM, $"length 0x{length:x} wraps when rounded up to pages");
+            return call.Done(Refusal.Because(Errno.ENOMEM, $"length 0x{length:x} wraps when rounded up to pages"));
         }
 
         length = (length + PhysicalMemory.PageSize - 1) & ~((ulong)PhysicalMemory.PageSize - 1);
         if ((protection & MmapProtection.Shared) == 0)
         {
-            return Refusal.Because(Errno.EINVAL, $"the mapping is not MAP_SHARED");
+            return call.Done(Refusal.Because(Errno.EINVAL, $"the mapping is not MAP_SHARED"));
         }
 
         if ((protection & MmapProtection.Exec) != 0)
         {
-            return Refusal.Because(Errno.EPERM, $"the mapping asks for PROT_EXEC");
+            return call.Done(Refusal.Because(Errno.EPERM, $"the mapping asks for PROT_EXEC"));
         }
 
         var rc = Mmaps.Map(offset, length, out var owner, out var region);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         mapping = new MmioMapping(this, owner, region, offset);
@@ -376,9 +379,9 @@ public sealed class IommufdFile : IDisposable
             _mappings.Add(mapping);
         }
 
-        IommufdMetrics.Mapped(1);
+        Metrics.Mapped(1);
 
-        return Errno.Success;
+        return call.Done(Errno.Success);
     }
 
     /// <summary>
@@ -440,7 +443,7 @@ public sealed class IommufdFile : IDisposable
             _mappings.Remove(mapping);
         }
 
-        IommufdMetrics.Mapped(-1);
+        Metrics.Mapped(-1);
     }
 
     /// <summary>A fault-injection point for the allocation of a new object (ENOMEM), before any side effect.</summary>
@@ -508,10 +511,11 @@ public sealed class IommufdFile : IDisposable
         if (Volatile.Read(ref _disposed) != 0)
         {
             Interlocked.Decrement(ref _callsInFlight);
-            return default;
+            return new Call(null, default, command, Metrics);
         }
 
-        return new Call(this, Refusal.Enter(_logger, command));
+        var trace = Refusal.Enter(_logger, command);
+        return new Call(this, trace, command, trace.Outermost ? Metrics : null);
     }
 
     /// <summary>A call on one event fd: <see cref="FileCall.File"/> is null (EBADF) when the file is closed or the fd names none.</summary>
@@ -521,7 +525,7 @@ public sealed class IommufdFile : IDisposable
         if (call.Closed || !TryGetFile(fd, out var file))
         {
             call.Dispose();
-            return default;
+            return new FileCall(call, null);
         }
 
         return new FileCall(call, file);
@@ -532,13 +536,16 @@ public sealed class IommufdFile : IDisposable
     {
         private readonly Call _call;
 
-        public FileCall(Call call, IEventFile file)
+        public FileCall(Call call, IEventFile? file)
         {
             _call = call;
             File = file;
         }
 
         public IEventFile? File { get; }
+
+        /// <summary>Returns <paramref name="result"/>, counted as <see cref="Call.Done"/> counts it.</summary>
+        public Errno Done(Errno result) => _call.Done(result);
 
         public void Dispose()
         {
@@ -555,11 +562,25 @@ public sealed class IommufdFile : IDisposable
     {
         private readonly IommufdFile? _file;
         private readonly Refusal.Scope _trace;
+        private readonly string _command;
+        private readonly IommufdMetrics? _metrics; // the outermost call only: a nested one is counted by its caller
 
-        public Call(IommufdFile file, Refusal.Scope trace)
+        public Call(IommufdFile? file, Refusal.Scope trace, string command, IommufdMetrics? metrics)
         {
             _file = file;
             _trace = trace;
+            _command = command;
+            _metrics = metrics;
+        }
+
+        /// <summary>
+        /// Returns <paramref name="result"/>, counting a typed call (<c>iommufd.ioctls</c>, api "typed") when it is the
+        /// outermost on the thread; a raw ioctl counts itself, so the typed methods it runs are not counted again.
+        /// </summary>
+        public Errno Done(Errno result)
+        {
+            _metrics?.RecordCall(_command, result, raw: false);
+            return result;
         }
 
         /// <summary>True when the file was closed before the call began: answer EBADF.</summary>

@@ -2,6 +2,7 @@ using Iommufd.Core.Devices;
 using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -17,18 +18,25 @@ public sealed class IommufdHost
     private readonly FailNth? _faults;
     private readonly ISelftestCommands? _selftest;
 
-    public IommufdHost(Platform platform, ILoggerFactory? loggerFactory = null, FailNth? faults = null, ISelftestCommands? selftest = null)
+    /// <summary>
+    /// A host for <paramref name="platform"/>. Its instruments (<see cref="IommufdMetrics"/>) are on a meter from
+    /// <paramref name="meterFactory"/>, the one the service provider has when the host is resolved from it.
+    /// </summary>
+    public IommufdHost(Platform platform, ILoggerFactory? loggerFactory = null, FailNth? faults = null, ISelftestCommands? selftest = null, IMeterFactory? meterFactory = null)
     {
         _selftest = selftest;
         ArgumentNullException.ThrowIfNull(platform);
         Platform = platform;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _faults = faults;
-        IommufdMetrics.Track(platform.Memory);
+        Metrics = new IommufdMetrics(meterFactory, platform.Memory);
     }
 
     /// <summary>The emulated machine.</summary>
     public Platform Platform { get; }
+
+    /// <summary>The core's instruments for this host's files.</summary>
+    internal IommufdMetrics Metrics { get; }
 
     /// <summary>A new process address space (a VMM) on this machine.</summary>
     public UserMemory CreateProcess() => new(Platform.Memory);
@@ -37,6 +45,6 @@ public sealed class IommufdHost
     public IommufdFile Open(UserMemory process)
     {
         ArgumentNullException.ThrowIfNull(process);
-        return new IommufdFile(Platform, process, _loggerFactory.CreateLogger<IommufdFile>(), _faults) { Selftest = _selftest };
+        return new IommufdFile(Platform, process, _loggerFactory.CreateLogger<IommufdFile>(), Metrics, _faults) { Selftest = _selftest };
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Objects;
@@ -6,44 +7,74 @@ using Iommufd.Core.Uapi;
 namespace Iommufd.Core;
 
 /// <summary>
-/// The core's instruments (meter <c>Iommufd.Core</c>): every raw ioctl by command and result, and the counts a leak
-/// shows in — live objects by type, pinned pages, live mmaps and physical frames. Tags are built only when a
-/// listener is attached, so an unobserved ioctl pays one flag check.
+/// The core's instruments, on the meter <see cref="MeterName"/> made by the host's <see cref="IMeterFactory"/> (the
+/// one <c>AddIommufd</c> registers, so a collector scoped to the service provider sees exactly its host): every call
+/// by command and result, the latency and batch size of each user invalidation, and the counts a leak shows in —
+/// live objects by type, pinned pages, live mmaps and physical frames. Tags are built only when a listener is
+/// attached, so an unobserved call pays one flag check.
 /// </summary>
-public static class IommufdMetrics
+public sealed class IommufdMetrics
 {
+    /// <summary>The meter's name.</summary>
     public const string MeterName = "Iommufd.Core";
 
-    private static readonly Meter Meter = new(MeterName);
+    private readonly Counter<long> _ioctls;
+    private readonly UpDownCounter<long> _objects;
+    private readonly UpDownCounter<long> _pinnedPages;
+    private readonly UpDownCounter<long> _mmaps;
+    private readonly Histogram<double> _invalidationLatency;
+    private readonly Histogram<long> _invalidationBatch;
 
-    private static readonly Lock MemoriesLock = new(); // guards Memories
-    private static readonly List<WeakReference<PhysicalMemory>> Memories = [];
+    /// <summary>
+    /// Instruments on the meter <paramref name="meterFactory"/> makes (without one, on a meter of their own), with
+    /// <c>iommufd.frames</c> observing <paramref name="memory"/>.
+    /// </summary>
+    internal IommufdMetrics(IMeterFactory? meterFactory, PhysicalMemory memory)
+    {
+        Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _ioctls = Meter.CreateCounter<long>("iommufd.ioctls", unit: "{call}", description: "iommufd calls, raw ioctls and typed methods alike, by command, result and API");
+        _objects = Meter.CreateUpDownCounter<long>("iommufd.objects", unit: "{object}", description: "Live iommufd objects by type");
+        _pinnedPages = Meter.CreateUpDownCounter<long>("iommufd.pinned_pages", unit: "{page}", description: "User pages pinned by IOAS mappings and HW queues");
+        _mmaps = Meter.CreateUpDownCounter<long>("iommufd.mmaps", unit: "{mapping}", description: "Live mmaps of iommufd files");
+        _invalidationLatency = Meter.CreateHistogram<double>("iommufd.invalidation.duration", unit: "s", description: "Time a driver took for one IOMMU_HWPT_INVALIDATE, by target and result");
+        _invalidationBatch = Meter.CreateHistogram<long>("iommufd.invalidation.entries", unit: "{entry}", description: "Entries one IOMMU_HWPT_INVALIDATE asked a driver to run, by target");
+        Meter.CreateObservableGauge("iommufd.frames", () => (long)memory.FrameCount, unit: "{frame}", description: "Physical frames present on the host's machine");
+    }
 
-    /// <summary><c>iommufd.ioctls</c>: raw ioctls, tagged <c>command</c> and <c>errno</c>.</summary>
-    internal static readonly Counter<long> Ioctls = Meter.CreateCounter<long>("iommufd.ioctls", description: "Raw iommufd ioctls by command and result");
-
-    /// <summary><c>iommufd.objects</c>: objects in every file's table, tagged <c>type</c>.</summary>
-    internal static readonly UpDownCounter<long> Objects = Meter.CreateUpDownCounter<long>("iommufd.objects", unit: "{object}", description: "Live iommufd objects by type");
-
-    /// <summary><c>iommufd.pinned_pages</c>: user pages an IOAS mapping or a HW queue pins.</summary>
-    internal static readonly UpDownCounter<long> PinnedPages = Meter.CreateUpDownCounter<long>("iommufd.pinned_pages", unit: "{page}", description: "User pages pinned by IOAS mappings and HW queues");
-
-    /// <summary><c>iommufd.mmaps</c>: live mmaps of iommufd files.</summary>
-    internal static readonly UpDownCounter<long> Mmaps = Meter.CreateUpDownCounter<long>("iommufd.mmaps", unit: "{mapping}", description: "Live mmaps of iommufd files");
-
-    /// <summary><c>iommufd.frames</c>: physical frames present on every host's machine.</summary>
-    internal static readonly ObservableGauge<long> Frames = Meter.CreateObservableGauge("iommufd.frames", ObserveFrames, unit: "{frame}", description: "Physical frames present");
+    /// <summary>The meter the instruments are on (tests collect from it).</summary>
+    internal Meter Meter { get; }
 
     // Tag values are the kernel's names ("IOMMU_IOAS_MAP", "EINVAL"), made once, so a recorded ioctl allocates nothing.
     private static readonly string?[] CommandNames = BuildCommandNames();
     private static readonly string?[] ErrnoNames = BuildErrnoNames();
+    private static readonly string[] ObjectTypeNames = [.. Enum.GetValues<IommufdObjectType>().Select(t => t.ToString())];
 
-    internal static void RecordIoctl(string command, Errno result)
+    /// <summary>Counts a raw ioctl (<paramref name="raw"/>) or a typed call under <paramref name="command"/>.</summary>
+    internal void RecordCall(string command, Errno result, bool raw = true)
     {
-        if (Ioctls.Enabled)
+        if (_ioctls.Enabled)
         {
-            Ioctls.Add(1, new KeyValuePair<string, object?>("command", command), new KeyValuePair<string, object?>("errno", ErrnoName(result)));
+            _ioctls.Add(1, new("command", command), new("errno", ErrnoName(result)), new("api", raw ? "raw" : "typed"));
         }
+    }
+
+    /// <summary>
+    /// Runs one user invalidation on <paramref name="handler"/>, timing it and recording its batch size when
+    /// observed; <paramref name="target"/> (the vIOMMU or nested HWPT) tags both.
+    /// </summary>
+    internal Errno Invalidate(Driver.IUserCacheInvalidation handler, ref Driver.InvalidationArray array, IommufdObjectType target)
+    {
+        if (!_invalidationLatency.Enabled && !_invalidationBatch.Enabled)
+        {
+            return handler.CacheInvalidate(ref array);
+        }
+
+        var tag = new KeyValuePair<string, object?>("target", ObjectTypeName(target));
+        _invalidationBatch.Record(array.EntryNum, tag);
+        long start = Stopwatch.GetTimestamp();
+        var rc = handler.CacheInvalidate(ref array);
+        _invalidationLatency.Record(Stopwatch.GetElapsedTime(start).TotalSeconds, tag, new("errno", ErrnoName(rc)));
+        return rc;
     }
 
     /// <summary>The kernel's name of an iommufd request ("IOMMU_HWPT_INVALIDATE"), or "unknown".</summary>
@@ -67,43 +98,36 @@ public static class IommufdMetrics
     internal static string ErrnoName(Errno errno) =>
         (uint)errno < (uint)ErrnoNames.Length && ErrnoNames[(int)errno] is { } name ? name : errno.ToString();
 
-    internal static void ObjectAdded(IommufdObjectType type) => RecordObject(type, 1);
+    internal void ObjectAdded(IommufdObjectType type) => RecordObject(type, 1);
 
-    internal static void ObjectDestroyed(IommufdObjectType type) => RecordObject(type, -1);
+    internal void ObjectDestroyed(IommufdObjectType type) => RecordObject(type, -1);
 
-    internal static void Pinned(long pages)
+    internal void Pinned(long pages)
     {
-        if (PinnedPages.Enabled)
+        if (_pinnedPages.Enabled)
         {
-            PinnedPages.Add(pages);
+            _pinnedPages.Add(pages);
         }
     }
 
-    internal static void Mapped(int delta)
+    internal void Mapped(int delta)
     {
-        if (Mmaps.Enabled)
+        if (_mmaps.Enabled)
         {
-            Mmaps.Add(delta);
+            _mmaps.Add(delta);
         }
     }
 
-    /// <summary>Adds a machine's physical memory to <c>iommufd.frames</c> for as long as it lives.</summary>
-    internal static void Track(PhysicalMemory memory)
+    private void RecordObject(IommufdObjectType type, int delta)
     {
-        lock (MemoriesLock)
+        if (_objects.Enabled)
         {
-            Memories.RemoveAll(w => !w.TryGetTarget(out _));
-            Memories.Add(new WeakReference<PhysicalMemory>(memory));
+            _objects.Add(delta, new KeyValuePair<string, object?>("type", ObjectTypeName(type)));
         }
     }
 
-    private static void RecordObject(IommufdObjectType type, int delta)
-    {
-        if (Objects.Enabled)
-        {
-            Objects.Add(delta, new KeyValuePair<string, object?>("type", type.ToString()));
-        }
-    }
+    private static string ObjectTypeName(IommufdObjectType type) =>
+        (uint)type < (uint)ObjectTypeNames.Length ? ObjectTypeNames[(int)type] : type.ToString();
 
     // Indexed by nr − 0x80; the numbers between the last allocation command and IOMMU_TEST_CMD have none.
     private static string?[] BuildCommandNames()
@@ -132,21 +156,4 @@ public static class IommufdMetrics
 
     private static string SnakeCase(string pascal) =>
         string.Concat(pascal.Select((c, i) => i > 0 && char.IsUpper(c) ? "_" + c : char.ToUpperInvariant(c).ToString()));
-
-    private static long ObserveFrames()
-    {
-        long frames = 0;
-        lock (MemoriesLock)
-        {
-            foreach (var weak in Memories)
-            {
-                if (weak.TryGetTarget(out var memory))
-                {
-                    frames += memory.FrameCount;
-                }
-            }
-        }
-
-        return frames;
-    }
 }

@@ -24,18 +24,18 @@ public static class ViommuCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if (type == IommuViommuType.Default)
         {
-            return Refusal.Because(Errno.EOPNOTSUPP, $"type {type} is not a vIOMMU type");
+            return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"type {type} is not a vIOMMU type"));
         }
 
         var rc = file.Objects.Get<DeviceObject>(devId, out var idev);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (idev)
@@ -43,13 +43,13 @@ public static class ViommuCommands
             var device = idev.Object.Device;
             if (!device.Iommu.SupportsViommu(device, type))
             {
-                return Refusal.Because(Errno.EOPNOTSUPP, $"{device.Iommu.Name} has no vIOMMU of type {type}");
+                return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"{device.Iommu.Name} has no vIOMMU of type {type}"));
             }
 
             rc = file.Objects.Get<HwptPagingObject>(hwptId, out var parentRef);
             if (rc != Errno.Success)
             {
-                return rc;
+                return call.Done(rc);
             }
 
             using (parentRef)
@@ -57,12 +57,12 @@ public static class ViommuCommands
                 var parent = parentRef.Object;
                 if (!parent.PagingDomain.IsNestParent)
                 {
-                    return Refusal.Because(Errno.EINVAL, $"HWPT {parent.Id} was not allocated with NEST_PARENT");
+                    return call.Done(Refusal.Because(Errno.EINVAL, $"HWPT {parent.Id} was not allocated with NEST_PARENT"));
                 }
 
                 if (file.AllocationFails())
                 {
-                    return Errno.ENOMEM;
+                    return call.Done(Errno.ENOMEM);
                 }
 
                 var viommu = new ViommuObject(parent, device.Iommu, type, file.Mmaps);
@@ -70,13 +70,13 @@ public static class ViommuCommands
                 rc = device.Iommu.InitViommu(viommu, device, type, parent.PagingDomain, userData, out var driver);
                 if (rc != Errno.Success)
                 {
-                    return rc;
+                    return call.Done(rc);
                 }
 
                 viommu.Driver = driver;
                 parent.AddUser();
                 viommuId = file.Objects.Add(viommu);
-                return Errno.Success;
+                return call.Done(Errno.Success);
             }
         }
     }
@@ -91,13 +91,13 @@ public static class ViommuCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         var rc = file.Objects.Get<ViommuObject>(viommuId, out var viommuRef);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (viommuRef)
@@ -105,7 +105,7 @@ public static class ViommuCommands
             rc = file.Objects.Get<DeviceObject>(devId, out var idevRef);
             if (rc != Errno.Success)
             {
-                return rc;
+                return call.Done(rc);
             }
 
             using (idevRef)
@@ -114,31 +114,31 @@ public static class ViommuCommands
                 var idev = idevRef.Object;
                 if (idev.Device.Iommu != viommu.Iommu)
                 {
-                    return Refusal.Because(Errno.EINVAL, $"device {idev.Id} is behind another IOMMU than vIOMMU {viommu.Id}");
+                    return call.Done(Refusal.Because(Errno.EINVAL, $"device {idev.Id} is behind another IOMMU than vIOMMU {viommu.Id}"));
                 }
 
                 lock (idev.VdeviceLock)
                 {
                     if (idev.Unbinding)
                     {
-                        return Refusal.Because(Errno.ENOENT, $"device {idev.Id} is being unbound");
+                        return call.Done(Refusal.Because(Errno.ENOENT, $"device {idev.Id} is being unbound"));
                     }
 
                     if (idev.Vdevice is not null)
                     {
-                        return Refusal.Because(Errno.EEXIST, $"device {idev.Id} already has vDEVICE {idev.Vdevice.Id}");
+                        return call.Done(Refusal.Because(Errno.EEXIST, $"device {idev.Id} already has vDEVICE {idev.Vdevice.Id}"));
                     }
 
                     if (file.AllocationFails())
                     {
-                        return Errno.ENOMEM;
+                        return call.Done(Errno.ENOMEM);
                     }
 
                     var vdev = new VdeviceObject(viommu, idev, virtId);
                     rc = viommu.AddVdevice(vdev);
                     if (rc != Errno.Success)
                     {
-                        return rc;
+                        return call.Done(rc);
                     }
 
                     if (viommu.Driver is IViommuVdevices ops)
@@ -147,7 +147,7 @@ public static class ViommuCommands
                         if (rc != Errno.Success)
                         {
                             viommu.RemoveVdevice(vdev);
-                            return rc;
+                            return call.Done(rc);
                         }
 
                         vdev.DriverInitialized = true;
@@ -157,7 +157,7 @@ public static class ViommuCommands
                     viommu.AddUser();
                     idev.AddUser();
                     vdeviceId = file.Objects.Add(vdev);
-                    return Errno.Success;
+                    return call.Done(Errno.Success);
                 }
             }
         }

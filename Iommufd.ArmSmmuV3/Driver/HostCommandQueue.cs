@@ -37,6 +37,7 @@ public sealed class HostCommandQueue
     private readonly Func<bool> _errorActive;
     private readonly TimeSpan _timeout;
     private readonly ILogger _logger;
+    private readonly SmmuV3Metrics? _metrics;
     private readonly uint _size;
     private readonly uint _wrapMask;
     private readonly uint[] _valid; // per slot: the index+wrap position it was last written and published for
@@ -49,8 +50,9 @@ public sealed class HostCommandQueue
     private int _sharedLock; // issuers waiting for their sync (> 0), or ExclusivelyLocked while CONS is refreshed
     private long _batches;
 
-    internal HostCommandQueue(CommandQueue queue, Action<uint> ringProd, Func<bool> errorActive, Action acknowledgeError, TimeSpan timeout, ILogger logger)
+    internal HostCommandQueue(CommandQueue queue, Action<uint> ringProd, Func<bool> errorActive, Action acknowledgeError, TimeSpan timeout, ILogger logger, SmmuV3Metrics? metrics = null)
     {
+        _metrics = metrics;
         _logger = logger;
         _queue = queue;
         _ringProd = ringProd;
@@ -311,7 +313,7 @@ public sealed class HostCommandQueue
     private void RecordTimeout(string wait, uint prod, uint cons)
     {
         Interlocked.Increment(ref _timeouts);
-        SmmuV3Metrics.RecordTimeout(_queue.Name, wait);
+        _metrics?.RecordTimeout(_queue.Name, wait);
         Log.QueueTimeout(_logger, _queue.Name, wait, prod, cons);
     }
 

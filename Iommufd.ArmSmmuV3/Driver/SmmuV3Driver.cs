@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
@@ -17,7 +18,8 @@ internal sealed class SmmuV3Driver : IIommuDriver, IDisposable
         IOptions<SmmuV3Options> options,
         IEnumerable<ISmmuV3ImplementationFactory> implementations,
         ILoggerFactory? loggerFactory = null,
-        FailNth? faults = null)
+        FailNth? faults = null,
+        IMeterFactory? meterFactory = null)
     {
         var errors = options.Value.Validate();
         if (errors.Count > 0)
@@ -27,9 +29,10 @@ internal sealed class SmmuV3Driver : IIommuDriver, IDisposable
 
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<SmmuV3Host>();
         var factories = implementations.ToList();
+        var metrics = new SmmuV3Metrics(meterFactory);
         foreach (var instance in options.Value.Instances)
         {
-            var host = new SmmuV3Host(instance, memory, logger, faults);
+            var host = new SmmuV3Host(instance, memory, logger, faults, metrics);
             host.SetImplementation(factories.Select(f => f.Create(host)).FirstOrDefault(i => i is not null));
             _hosts.Add(host);
         }

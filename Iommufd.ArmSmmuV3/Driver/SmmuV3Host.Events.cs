@@ -104,7 +104,7 @@ public sealed partial class SmmuV3Host
         if (record.Stage2)
         {
             Interlocked.Increment(ref _stage2Faults);
-            SmmuV3Metrics.RecordStage2Fault(Name);
+            Metrics.RecordStage2Fault(Name);
             Log.Stage2Fault(_logger, Name, record);
             return;
         }

@@ -44,8 +44,9 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
     private readonly FailNth? _faults;
     private ISmmuV3Implementation? _implementation;
 
-    internal SmmuV3Host(SmmuV3InstanceOptions options, PhysicalMemory memory, ILogger logger, FailNth? faults = null)
+    internal SmmuV3Host(SmmuV3InstanceOptions options, PhysicalMemory memory, ILogger logger, FailNth? faults = null, SmmuV3Metrics? metrics = null)
     {
+        Metrics = metrics ?? new SmmuV3Metrics(null);
         _logger = logger;
         _faults = faults;
         _memory = memory;
@@ -98,12 +99,16 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             () => Hardware.IsErrorActive(GlobalError.CMDQ_ERR),
             () => Hardware.WriteRegister((uint)SmmuRegister.GERRORN, Hardware.Gerrorn ^ (uint)GlobalError.CMDQ_ERR),
             options.SyncTimeout,
-            logger);
+            logger,
+            Metrics);
         Hardware.QueueFaulted += OnQueueFaulted;
         Log.Probed(_logger, Name, Probed);
     }
 
     public string Name { get; }
+
+    /// <summary>The driver's instruments (the CMDQV's host queues count on them too).</summary>
+    internal SmmuV3Metrics Metrics { get; }
 
     /// <summary>The emulated SMMU this driver runs.</summary>
     public SmmuV3 Hardware { get; }
@@ -550,7 +555,7 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             }
         }
 
-        SmmuV3Metrics.RecordIncomplete(Name, operation);
+        Metrics.RecordIncomplete(Name, operation);
         return rc;
     }
 
@@ -602,7 +607,7 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
 
     private void OnQueueFaulted(CommandQueue queue, Exception fault)
     {
-        SmmuV3Metrics.RecordFault(queue.Name);
+        Metrics.RecordFault(queue.Name);
         Log.QueueFaulted(_logger, queue.Name, fault);
     }
 

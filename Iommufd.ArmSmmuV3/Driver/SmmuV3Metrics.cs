@@ -4,54 +4,63 @@ using Iommufd.ArmSmmuV3.Hardware;
 namespace Iommufd.ArmSmmuV3.Driver;
 
 /// <summary>
-/// The SMMUv3 driver's instruments (meter <c>Iommufd.ArmSmmuV3</c>): queue waits that timed out, invalidations that
-/// could not complete, stage-2 faults kept by the host, contained engine faults, and the engine threads alive. Tags are built only when observed.
+/// The SMMUv3 driver's instruments, on the meter <see cref="MeterName"/> from the service provider's
+/// <see cref="IMeterFactory"/>: queue waits that timed out, invalidations that could not complete, stage-2 faults
+/// kept by the host, contained engine faults, and the engine threads alive. Tags are built only when observed.
 /// </summary>
-public static class SmmuV3Metrics
+public sealed class SmmuV3Metrics
 {
+    /// <summary>The meter's name.</summary>
     public const string MeterName = "Iommufd.ArmSmmuV3";
 
-    private static readonly Meter Meter = new(MeterName);
+    private readonly Counter<long> _timeouts;
+    private readonly Counter<long> _incomplete;
+    private readonly Counter<long> _faults;
+    private readonly Counter<long> _stage2Faults;
 
-    private static readonly Counter<long> Timeouts = Meter.CreateCounter<long>("iommufd.smmuv3.queue_timeouts", description: "Host command-queue waits (space or CMD_SYNC) that ended in ETIMEDOUT");
-
-    private static readonly Counter<long> Incomplete = Meter.CreateCounter<long>("iommufd.smmuv3.invalidations_incomplete", description: "Unmaps, detaches and domain frees whose invalidation did not complete after every retry");
-
-    private static readonly Counter<long> Faults = Meter.CreateCounter<long>("iommufd.smmuv3.queue_faults", description: "Command queues stopped by an unexpected exception, contained on the consuming thread");
-
-    private static readonly Counter<long> Stage2Faults = Meter.CreateCounter<long>("iommufd.smmuv3.stage2_faults", description: "Stage-2 fault events the host kept (never relayed to a guest's vEVENTQ)");
-
-    private static readonly ObservableGauge<long> EngineThreads = Meter.CreateObservableGauge("iommufd.engine_threads", () => QueueEngine.LiveThreads, description: "Queue engine threads alive");
-
-    internal static void RecordTimeout(string queue, string wait)
+    /// <summary>Instruments on the meter <paramref name="meterFactory"/> makes (without one, on a meter of their own).</summary>
+    internal SmmuV3Metrics(IMeterFactory? meterFactory)
     {
-        if (Timeouts.Enabled)
+        Meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _timeouts = Meter.CreateCounter<long>("iommufd.smmuv3.queue_timeouts", unit: "{wait}", description: "Host command-queue waits (space or CMD_SYNC) that ended in ETIMEDOUT");
+        _incomplete = Meter.CreateCounter<long>("iommufd.smmuv3.invalidations_incomplete", unit: "{operation}", description: "Unmaps, detaches and domain frees whose invalidation did not complete after every retry");
+        _faults = Meter.CreateCounter<long>("iommufd.smmuv3.queue_faults", unit: "{fault}", description: "Command queues stopped by an unexpected exception, contained on the consuming thread");
+        _stage2Faults = Meter.CreateCounter<long>("iommufd.smmuv3.stage2_faults", unit: "{event}", description: "Stage-2 fault events the host kept (never relayed to a guest's vEVENTQ)");
+        Meter.CreateObservableGauge("iommufd.engine_threads", () => QueueEngine.LiveThreads, unit: "{thread}", description: "Queue engine threads alive in the process");
+    }
+
+    /// <summary>The meter the instruments are on (tests collect from it).</summary>
+    internal Meter Meter { get; }
+
+    internal void RecordTimeout(string queue, string wait)
+    {
+        if (_timeouts.Enabled)
         {
-            Timeouts.Add(1, new KeyValuePair<string, object?>("queue", queue), new KeyValuePair<string, object?>("wait", wait));
+            _timeouts.Add(1, new KeyValuePair<string, object?>("queue", queue), new KeyValuePair<string, object?>("wait", wait));
         }
     }
 
-    internal static void RecordIncomplete(string smmu, string operation)
+    internal void RecordIncomplete(string smmu, string operation)
     {
-        if (Incomplete.Enabled)
+        if (_incomplete.Enabled)
         {
-            Incomplete.Add(1, new KeyValuePair<string, object?>("smmu", smmu), new KeyValuePair<string, object?>("operation", operation));
+            _incomplete.Add(1, new KeyValuePair<string, object?>("smmu", smmu), new KeyValuePair<string, object?>("operation", operation));
         }
     }
 
-    internal static void RecordStage2Fault(string smmu)
+    internal void RecordStage2Fault(string smmu)
     {
-        if (Stage2Faults.Enabled)
+        if (_stage2Faults.Enabled)
         {
-            Stage2Faults.Add(1, new KeyValuePair<string, object?>("smmu", smmu));
+            _stage2Faults.Add(1, new KeyValuePair<string, object?>("smmu", smmu));
         }
     }
 
-    internal static void RecordFault(string queue)
+    internal void RecordFault(string queue)
     {
-        if (Faults.Enabled)
+        if (_faults.Enabled)
         {
-            Faults.Add(1, new KeyValuePair<string, object?>("queue", queue));
+            _faults.Add(1, new KeyValuePair<string, object?>("queue", queue));
         }
     }
 }

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
 using System.Runtime.InteropServices;
 using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
@@ -20,11 +19,6 @@ namespace Iommufd.Cmdqv.Driver;
 /// </summary>
 internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
 {
-    private static readonly Meter Meter = new("Iommufd.Cmdqv");
-    private static readonly Counter<long> FixupCounter = Meter.CreateCounter<long>("iommufd.cmdqv.fixups", description: "Guest commands the host ran for a guest VCMDQ");
-    private static readonly Counter<long> DroppedErrorCounter = Meter.CreateCounter<long>("iommufd.cmdqv.errors_not_relayed", description: "Guest queue errors with no vEVENTQ to report them to");
-    private static readonly Counter<long> FaultCounter = Meter.CreateCounter<long>("iommufd.cmdqv.queue_faults", description: "VCMDQs (or host fix-ups) stopped by an unexpected exception, contained on the consuming thread");
-
     private readonly ILogger _logger;
     private readonly Lock _vintfLock = new(); // guards _guests (and so which VINTFs are free)
     private readonly CmdqvViommu?[] _guests;
@@ -38,8 +32,9 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
     private long _fixups;
     private long _errorsNotRelayed;
 
-    public CmdqvImplementation(SmmuV3Host host, CmdqvOptions options, ILogger logger)
+    public CmdqvImplementation(SmmuV3Host host, CmdqvOptions options, ILogger logger, CmdqvMetrics? metrics = null)
     {
+        Metrics = metrics ?? new CmdqvMetrics(null);
         Host = host;
         Options = options;
         _logger = logger;
@@ -89,6 +84,9 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
     }
 
     public SmmuV3Host Host { get; }
+
+    /// <summary>The driver's instruments.</summary>
+    internal CmdqvMetrics Metrics { get; }
 
     public CmdqvOptions Options { get; }
 
@@ -238,10 +236,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
     internal void ReportNotRelayed(int vintf, UInt128 map)
     {
         Interlocked.Increment(ref _errorsNotRelayed);
-        if (DroppedErrorCounter.Enabled)
-        {
-            DroppedErrorCounter.Add(1, new KeyValuePair<string, object?>("smmu", Host.Name));
-        }
+        Metrics.RecordNotRelayed(Host.Name);
 
         Log.ErrorNotRelayed(_logger, Host.Name, vintf, map);
     }
@@ -275,7 +270,8 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
                 () => vcmdq.ErrorActive,
                 () => Cmdqv.WriteRegister(QueueRegister(queueIndex, CmdqvRegister.VCMDQ_GERRORN, page1: false), vcmdq.Gerror),
                 Host.SyncTimeout,
-                _logger);
+                _logger,
+                Host.Metrics);
         }
 
         return queues;
@@ -314,10 +310,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
 
     private void RecordFault(string queue, Exception fault)
     {
-        if (FaultCounter.Enabled)
-        {
-            FaultCounter.Add(1, new KeyValuePair<string, object?>("smmu", Host.Name));
-        }
+        Metrics.RecordFault(Host.Name);
 
         Log.QueueFaulted(_logger, Host.Name, queue, fault);
     }
@@ -394,10 +387,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
         }
 
         Interlocked.Increment(ref _fixups);
-        if (FixupCounter.Enabled)
-        {
-            FixupCounter.Add(1, new KeyValuePair<string, object?>("opcode", command.Opcode.ToString()));
-        }
+        Metrics.RecordFixup(command.Opcode);
 
         Log.FixedUp(_logger, Host.Name, owner.Index, command.Opcode);
         return true;

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Iommufd.ArmSmmuV3.Driver;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -6,8 +7,10 @@ using Microsoft.Extensions.Options;
 namespace Iommufd.Cmdqv.Driver;
 
 /// <summary>Gives an SMMUv3 its CMDQV implementation when the options name that SMMU.</summary>
-internal sealed class CmdqvImplementationFactory(IOptions<CmdqvRegistry> registry, ILoggerFactory? loggerFactory = null) : ISmmuV3ImplementationFactory
+internal sealed class CmdqvImplementationFactory(IOptions<CmdqvRegistry> registry, ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null) : ISmmuV3ImplementationFactory
 {
+    private readonly CmdqvMetrics _metrics = new(meterFactory);
+
     public ISmmuV3Implementation? Create(SmmuV3Host host)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -24,6 +27,6 @@ internal sealed class CmdqvImplementationFactory(IOptions<CmdqvRegistry> registr
         }
 
         var logger = (loggerFactory ?? NullLoggerFactory.Instance).CreateLogger<CmdqvImplementation>();
-        return new CmdqvImplementation(host, matches[0], logger);
+        return new CmdqvImplementation(host, matches[0], logger, _metrics);
     }
 }

@@ -3,6 +3,7 @@ using System.Numerics;
 using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.Cmdqv.Hardware;
 using Iommufd.Core;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Uapi;
 
@@ -65,7 +66,7 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
         ArgumentNullException.ThrowIfNull(vdevice);
         if (vdevice.VirtId > uint.MaxValue)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"virt_id 0x{vdevice.VirtId:x} does not fit the VINTF's 32-bit vSID");
         }
 
         int pair;
@@ -74,7 +75,7 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
             pair = Array.IndexOf(_pairsInUse, false);
             if (pair < 0)
             {
-                return Errno.ENOSPC;
+                return Refusal.Because(Errno.ENOSPC, $"all {_pairsInUse.Length} SID_MATCH/SID_REPLACE pairs of VINTF {VintfIndex} are in use");
             }
 
             _pairsInUse[pair] = true;
@@ -105,12 +106,12 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
         hwQueue = null!;
         if (queue.Type != IommuHwQueueType.Tegra241Cmdqv)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"type {queue.Type} is not a TEGRA241_CMDQV queue");
         }
 
         if (queue.Index >= _queues.Length)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"index {queue.Index} is beyond the VINTF's {_queues.Length} LVCMDQs");
         }
 
         if (Core.Host.AllocationFails())
@@ -123,25 +124,25 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
         {
             if (_queues[index] is not null)
             {
-                return Errno.EEXIST;
+                return Refusal.Because(Errno.EEXIST, $"LVCMDQ {index} of VINTF {VintfIndex} is allocated already");
             }
 
             if (index > 0 && _queues[index - 1] is null)
             {
-                return Errno.EIO;
+                return Refusal.Because(Errno.EIO, $"LVCMDQ {index - 1} is not allocated: LVCMDQs are allocated in ascending order");
             }
 
             ulong length = queue.Length;
             ulong maxLength = 1UL << (_impl.Host.Probed.CmdqLog2Size + 4);
             if (!BitOperations.IsPow2(length) || length < 32 || length > maxLength)
             {
-                return Errno.EINVAL;
+                return Refusal.Because(Errno.EINVAL, $"length 0x{length:x} is not a power of two in [32, 0x{maxLength:x}] bytes");
             }
 
             ulong basePa = queue.BasePhysicalAddress;
             if ((basePa & ~CmdqvRegister.VCMDQ_BASE_ADDR_MASK) != 0 || (basePa & (length - 1)) != 0)
             {
-                return Errno.EINVAL;
+                return Refusal.Because(Errno.EINVAL, $"base 0x{basePa:x} is outside VCMDQ_BASE's address field or not aligned to the length 0x{length:x}");
             }
 
             if (index > 0)

@@ -19,6 +19,7 @@ public static class IommufdServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentNullException.ThrowIfNull(configure);
         services.AddOptions<PlatformOptions>();
+        services.AddMetrics(); // the IMeterFactory the host and the drivers make their meters from
         services.TryAddSingleton<PhysicalMemory>();
         services.TryAddSingleton<Platform>();
         services.TryAddSingleton<Diagnostics.FailNth>();

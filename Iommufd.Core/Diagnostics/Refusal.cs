@@ -40,13 +40,14 @@ public static partial class Refusal
     internal static Scope Enter(ILogger logger, string command)
     {
         var trace = t_trace ??= new Trace();
-        if (trace.Depth++ == 0)
+        bool outermost = trace.Depth++ == 0;
+        if (outermost)
         {
             trace.Logger = logger.IsEnabled(LogLevel.Debug) ? logger : null;
             trace.Command = command;
         }
 
-        return new Scope(trace);
+        return new Scope(trace, outermost);
     }
 
     [LoggerMessage(EventId = 10, Level = LogLevel.Debug, Message = "{Command}: {Errno}, {Reason}")]
@@ -57,7 +58,14 @@ public static partial class Refusal
     {
         private readonly Trace _trace;
 
-        internal Scope(Trace trace) => _trace = trace;
+        internal Scope(Trace trace, bool outermost)
+        {
+            _trace = trace;
+            Outermost = outermost;
+        }
+
+        /// <summary>True for the call that began the trace (no call into a file was on the thread before it).</summary>
+        public bool Outermost { get; }
 
         public void Dispose()
         {

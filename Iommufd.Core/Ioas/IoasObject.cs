@@ -35,11 +35,13 @@ internal sealed class IoasObject : IommufdObject
     private bool _disableLargePages;
 
     private readonly Diagnostics.FailNth? _faults;
+    private readonly IommufdMetrics? _metrics;
 
-    public IoasObject(UserMemory memory, Diagnostics.FailNth? faults = null)
+    public IoasObject(UserMemory memory, Diagnostics.FailNth? faults = null, IommufdMetrics? metrics = null)
     {
         _memory = memory;
         _faults = faults;
+        _metrics = metrics;
     }
 
     public override IommufdObjectType Type => IommufdObjectType.Ioas;
@@ -1166,7 +1168,7 @@ internal sealed class IoasObject : IommufdObject
         }
 
         area.Pinned = true;
-        IommufdMetrics.Pinned((long)area.PageCount);
+        _metrics?.Pinned((long)area.PageCount);
         return Errno.Success;
     }
 
@@ -1176,7 +1178,7 @@ internal sealed class IoasObject : IommufdObject
         {
             area.Pinned = false;
             area.Pages.Unpin(_memory);
-            IommufdMetrics.Pinned(-(long)area.PageCount);
+            _metrics?.Pinned(-(long)area.PageCount);
         }
     }
 

@@ -66,13 +66,18 @@ internal sealed class ObjectTable
     private static readonly object Tombstone = new();
 
     private readonly Diagnostics.FailNth? _faults;
+    private readonly IommufdMetrics? _metrics;
     private readonly Lock _lock = new(); // guards _slots, _free, _next and _count
     private readonly PriorityQueue<uint, uint> _free = new();
     private object?[] _slots = new object?[16];
     private uint _next = 1;
     private int _count;
 
-    public ObjectTable(Diagnostics.FailNth? faults = null) => _faults = faults;
+    public ObjectTable(Diagnostics.FailNth? faults = null, IommufdMetrics? metrics = null)
+    {
+        _faults = faults;
+        _metrics = metrics;
+    }
 
     /// <summary>Live objects plus tombstones (objects being destroyed are not counted).</summary>
     public int Count
@@ -105,7 +110,7 @@ internal sealed class ObjectTable
             obj.SetState(ObjectState.Live);
             _slots[id] = obj;
             _count++;
-            IommufdMetrics.ObjectAdded(obj.Type);
+            _metrics?.ObjectAdded(obj.Type);
             return id;
         }
     }
@@ -188,12 +193,12 @@ internal sealed class ObjectTable
     }
 
     /// <summary>Waits for racing handle drops on a claimed object, then destroys it.</summary>
-    public static void FinishDestroy(IommufdObject obj)
+    public void FinishDestroy(IommufdObject obj)
     {
         WaitForShortTermUsers(obj);
         obj.Destroy();
         obj.SetState(ObjectState.Destroyed);
-        IommufdMetrics.ObjectDestroyed(obj.Type);
+        _metrics?.ObjectDestroyed(obj.Type);
     }
 
     /// <summary>
@@ -237,7 +242,7 @@ internal sealed class ObjectTable
         obj.RemoveUser(); // the table's reference
         obj.Destroy();
         obj.SetState(ObjectState.Destroyed);
-        IommufdMetrics.ObjectDestroyed(obj.Type);
+        _metrics?.ObjectDestroyed(obj.Type);
     }
 
     /// <summary>

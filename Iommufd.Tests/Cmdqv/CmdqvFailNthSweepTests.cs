@@ -25,7 +25,7 @@ public class CmdqvFailNthSweepTests(VcmdqBackend backend)
     public void Failing_each_point_of_the_CMDQV_set_up_once_leaves_nothing_behind()
     {
         using var rig = new CmdqvRig(backend);
-        using var gauges = new LeakGauges(rig.Host.Platform.Memory);
+        using var gauges = new LeakGauges(rig.Host);
         var start = gauges.Read();
         int n = 1;
         for (; n < 300; n++)

@@ -9,6 +9,7 @@ using Iommufd.Core.DependencyInjection;
 using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Devices;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 
 namespace Iommufd.Tests.Cmdqv;
 
@@ -25,9 +26,15 @@ internal sealed class CmdqvRig : IDisposable
 
     private readonly ServiceProvider _provider;
 
-    public CmdqvRig(VcmdqBackend backend, Action<CmdqvOptions>? cmdqv = null, Action<SmmuV3InstanceOptions>? smmu = null)
+    public CmdqvRig(VcmdqBackend backend, Action<CmdqvOptions>? cmdqv = null, Action<SmmuV3InstanceOptions>? smmu = null, ILoggerFactory? loggerFactory = null)
     {
-        _provider = new ServiceCollection()
+        var services = new ServiceCollection();
+        if (loggerFactory is not null)
+        {
+            services.AddSingleton(loggerFactory);
+        }
+
+        _provider = services
             .AddIommufd(b => b
                 .AddArmSmmuV3("smmu0", o =>
                 {

@@ -3,6 +3,7 @@ using Iommufd.Cmdqv;
 using Iommufd.Cmdqv.Hardware;
 using Iommufd.Core;
 using Iommufd.Core.Driver;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Iommufd.Tests.Cmdqv;
 
@@ -393,6 +394,7 @@ public abstract class VcmdqContractTests
             _ => SmmuCommandBuilder.CfgiCdAll(Vsid),
         };
 
+        using var fixups = new MetricCollector<long>(rig.Implementation.Metrics.Meter, "iommufd.cmdqv.fixups");
         q.Submit(TlbiVa(0, Asid, Va + 0x1000), command, Sync);
 
         bool isTlbi = opcode is not (SmmuOpcode.CFGI_CD or SmmuOpcode.CFGI_CD_ALL);
@@ -401,6 +403,7 @@ public abstract class VcmdqContractTests
             Assert.That(q.ConsRegister, Is.EqualTo(3u), "consumed as if the VCMDQ took it");
             Assert.That(q.ErrorActive, Is.False);
             Assert.That(rig.Implementation.Fixups, Is.EqualTo(1));
+            Assert.That(fixups.GetMeasurementSnapshot().Select(m => (m.Value, m.Tags["opcode"])), Is.EqualTo(new[] { (1L, (object?)opcode.ToString()) }), "iommufd.cmdqv.fixups, by opcode");
             Assert.That(isTlbi ? !a.Cached(Va) : !rig.Hardware.ConfigCache.TryGetCd(CmdqvRig.SidA, 0, out _), Is.True, "its effect happened");
             Assert.That(a.Cached(Va + 0x1000), Is.False, "the VCMDQ command before it took effect too");
             Assert.That(b.Iotlb, Is.EqualTo(bBefore), "with the sender's VMID and SIDs only");
@@ -486,12 +489,14 @@ public abstract class VcmdqContractTests
         using var rig = NewRig(fixup: false);
         using var vm = new CmdqvGuest(rig, "a", Vsid, Asid, veventq: false);
         var q = vm.AllocQueue(0);
+        using var drops = new MetricCollector<long>(rig.Implementation.Metrics.Meter, "iommufd.cmdqv.errors_not_relayed");
 
         q.Submit(SmmuCommandBuilder.TlbiNhAll(0));
 
         Assert.Multiple(() =>
         {
             Assert.That(rig.Implementation.ErrorsNotRelayed, Is.EqualTo(1));
+            Assert.That(drops.GetMeasurementSnapshot().Select(m => (m.Value, m.Tags["smmu"])), Is.EqualTo(new[] { (1L, (object?)rig.Smmu.Name) }), "iommufd.cmdqv.errors_not_relayed, by SMMU");
             Assert.That(q.Error, Is.EqualTo(CommandError.CERROR_ILL));
             Assert.That(q.ErrorActive, Is.True, "the host acknowledges nothing: the guest handles GERROR itself");
         });

@@ -29,7 +29,7 @@ public class VintfReleaseTests(VcmdqBackend backend)
     public void A_VM_that_goes_away_leaves_its_VINTF_and_everything_it_held_released(Release release)
     {
         using var rig = new CmdqvRig(backend);
-        using var gauges = new LeakGauges(rig.Host.Platform.Memory);
+        using var gauges = new LeakGauges(rig.Host);
         var start = gauges.Read();
         var features = rig.Implementation.Options.Features;
         for (int vm = 0; vm < 2 * features.Vintfs; vm++)

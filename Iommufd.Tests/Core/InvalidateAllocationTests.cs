@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Iommufd.Core;
@@ -12,10 +13,27 @@ public class InvalidateAllocationTests
 {
     private const uint VirtId = 0x99;
 
-    [Test]
-    public void A_steady_state_raw_HWPT_INVALIDATE_on_the_mock_vIOMMU_allocates_zero_bytes()
+    [TestCase(false, TestName = "A_steady_state_raw_HWPT_INVALIDATE_on_the_mock_vIOMMU_allocates_zero_bytes")]
+    [TestCase(true, TestName = "A_steady_state_raw_HWPT_INVALIDATE_on_the_mock_vIOMMU_allocates_zero_bytes_with_its_metrics_observed")]
+    public void A_steady_state_raw_HWPT_INVALIDATE_on_the_mock_vIOMMU_allocates_zero_bytes(bool observed)
     {
         using var fx = new MockFixture();
+        using var listener = new MeterListener();
+        if (observed)
+        {
+            // Every instrument of the core (call counter, invalidation histograms) on, with callbacks that keep nothing.
+            listener.InstrumentPublished = (instrument, l) =>
+            {
+                if (instrument.Meter == fx.Host.Metrics.Meter)
+                {
+                    l.EnableMeasurementEvents(instrument);
+                }
+            };
+            listener.SetMeasurementEventCallback<long>(static (_, _, _, _) => { });
+            listener.SetMeasurementEventCallback<double>(static (_, _, _, _) => { });
+            listener.Start();
+        }
+
         var (_, viommuId, _) = fx.SetUpViommu();
         Assert.That(fx.AllocVdevice(viommuId, fx.DevId, VirtId, out _), Is.EqualTo(Errno.Success));
         var entries = fx.Process.Map(4096);

@@ -54,7 +54,7 @@ public class LifetimeTests : MockContractTest
             Assert.That(table.Count, Is.Zero);
         }
 
-        ObjectTable.FinishDestroy(obj);
+        table.FinishDestroy(obj);
         Assert.That(obj.Destroyed, Is.EqualTo(1));
     }
 

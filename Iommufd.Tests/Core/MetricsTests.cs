@@ -10,10 +10,10 @@ namespace Iommufd.Tests.Core;
 public class MetricsTests
 {
     [Test]
-    public void Every_raw_ioctl_is_counted_under_the_kernels_command_and_errno_names()
+    public void Every_raw_ioctl_and_typed_call_is_counted_once_under_its_command_and_errno_names()
     {
         using var host = new TestHost();
-        using var ioctls = new MetricCollector<long>(null, IommufdMetrics.MeterName, "iommufd.ioctls");
+        using var ioctls = new MetricCollector<long>(host.Host.Metrics.Meter, "iommufd.ioctls");
 
         var alloc = new IommuIoasAlloc();
         host.File.Ioctl(IommufdIoctl.IOMMU_IOAS_ALLOC, ref alloc);
@@ -22,15 +22,42 @@ public class MetricsTests
         var invalidate = new IommuHwptInvalidate { HwptId = 42 };
         host.File.Ioctl(IommufdIoctl.IOMMU_HWPT_INVALIDATE, ref invalidate);
         host.File.Ioctl((IommufdIoctl.Type << 8) | 0x7F, []);
+        host.File.IoasAlloc(out _);
+        host.File.Destroy(42);
 
-        var seen = ioctls.GetMeasurementSnapshot().Select(m => (m.Value, Command: (string)m.Tags["command"]!, Errno: (string)m.Tags["errno"]!));
+        var seen = ioctls.GetMeasurementSnapshot().Select(m => (m.Value, Command: (string)m.Tags["command"]!, Errno: (string)m.Tags["errno"]!, Api: (string)m.Tags["api"]!));
         Assert.That(seen, Is.EqualTo(new[]
         {
-            (1L, "IOMMU_IOAS_ALLOC", "Success"),
-            (1L, "IOMMU_DESTROY", "ENOENT"),
-            (1L, "IOMMU_HWPT_INVALIDATE", "ENOENT"),
-            (1L, "unknown", "ENOTTY"),
-        }));
+            (1L, "IOMMU_IOAS_ALLOC", "Success", "raw"),
+            (1L, "IOMMU_DESTROY", "ENOENT", "raw"),
+            (1L, "IOMMU_HWPT_INVALIDATE", "ENOENT", "raw"),
+            (1L, "unknown", "ENOTTY", "raw"),
+            (1L, "IoasAlloc", "Success", "typed"),
+            (1L, "Destroy", "ENOENT", "typed"),
+        }), "a raw ioctl once, though it runs the typed method; a typed call under its method's name");
+    }
+
+    [Test]
+    public void Each_user_invalidation_records_its_batch_size_and_latency_by_target_and_result()
+    {
+        using var fx = new MockFixture();
+        var (_, viommu, nested) = fx.SetUpViommu();
+        using var entries = new MetricCollector<long>(fx.Host.Metrics.Meter, "iommufd.invalidation.entries");
+        using var latency = new MetricCollector<double>(fx.Host.Metrics.Meter, "iommufd.invalidation.duration");
+
+        var nestedRc = fx.InvalidateNested(nested, out _, new IommuHwptInvalidateSelftest { IotlbId = 0 }, new IommuHwptInvalidateSelftest { IotlbId = 1 });
+        var viommuRc = fx.InvalidateViommu(viommu, out _, new IommuViommuInvalidateSelftest { Flags = 0xffffffff });
+        var unknownRc = fx.InvalidateNested(0x7777, out _, new IommuHwptInvalidateSelftest());
+
+        var batches = entries.GetMeasurementSnapshot().Select(m => (m.Value, Target: (string)m.Tags["target"]!));
+        var timed = latency.GetMeasurementSnapshot();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((nestedRc, viommuRc, unknownRc), Is.EqualTo((Errno.Success, Errno.EOPNOTSUPP, Errno.ENOENT)));
+            Assert.That(batches, Is.EqualTo(new[] { (2L, "HwptNested"), (1L, "Viommu") }), "what each driver was asked to run; a call refused before the driver is no batch");
+            Assert.That(timed.Select(m => ((string)m.Tags["target"]!, (string)m.Tags["errno"]!)), Is.EqualTo(new[] { ("HwptNested", "Success"), ("Viommu", "EOPNOTSUPP") }));
+            Assert.That(timed.Select(m => m.Value), Has.All.GreaterThanOrEqualTo(0.0), "seconds");
+        }
     }
 
     [Test]
@@ -56,7 +83,7 @@ public class MetricsTests
     {
         using var fx = new MockFixture();
         int objectsBefore = fx.File.ObjectCount; // the IOAS and the device, made before the listener counts
-        using var gauges = new LeakGauges(fx.Memory);
+        using var gauges = new LeakGauges(fx.Host);
         var start = gauges.Read();
         MockFixture.Expect(fx.MapGuestRamAt(0, 2 * MockFixture.PageSize, SelftestConstants.MockApertureStart, IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable), "map");
         var (_, viommu, _) = fx.SetUpViommu();
@@ -74,8 +101,15 @@ public class MetricsTests
             Assert.That(released.Objects, Is.EqualTo(held.Objects - 1));
         }
 
-        fx.Dispose();
+        fx.File.Dispose();
         var closed = gauges.Read();
-        Assert.That(closed, Is.EqualTo(start with { Objects = -objectsBefore, Frames = 0 }), "every object, pin and frame released when the file closes");
+        int framesAtClose = fx.Memory.FrameCount;
+        fx.Dispose();
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(closed with { Frames = start.Frames }, Is.EqualTo(start with { Objects = -objectsBefore }), "every object and pin released when the file closes");
+            Assert.That(closed.Frames, Is.EqualTo(framesAtClose).And.Positive, "iommufd.frames observes the host's machine (the process still has its memory)");
+            Assert.That(fx.Memory.FrameCount, Is.Zero, "every frame released with the host");
+        }
     }
 }

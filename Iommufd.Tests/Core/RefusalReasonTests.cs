@@ -1,8 +1,10 @@
 using System.Runtime.CompilerServices;
+using Iommufd.Cmdqv;
 using Iommufd.Core;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
 using Iommufd.MockDriver;
+using Iommufd.Tests.Cmdqv;
 using Iommufd.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -89,6 +91,34 @@ public class RefusalReasonTests
                 "HwptAlloc: EINVAL, pt_id 99 names no IOAS, HWPT or vIOMMU",
                 $"ViommuAlloc: EINVAL, HWPT {paging} was not allocated with NEST_PARENT",
                 $"AttachDevice: EINVAL, device {devId} is already attached: replace it",
+            }));
+        }
+    }
+
+    [TestCase(VcmdqBackend.Hardware)]
+    [TestCase(VcmdqBackend.Software)]
+    public void CMDQV_HW_queue_refusals_name_the_LVCMDQ_and_the_rule(VcmdqBackend backend)
+    {
+        var logger = new FakeLogger();
+        using var rig = new CmdqvRig(backend, loggerFactory: new OneLoggerFactory(logger));
+        using var vm = new CmdqvGuest(rig, "a", vsid: 5, asid: 3);
+        ulong ipa = vm.Ram.Allocate(Page, Page);
+        var file = vm.File;
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(file.HwQueueAlloc(vm.ViommuId, IommuHwQueueType.Tegra241Cmdqv, 1, ipa, 1024, out _), Is.EqualTo(Errno.EIO));
+            Assert.That(file.HwQueueAlloc(vm.ViommuId, IommuHwQueueType.Tegra241Cmdqv, 99, ipa, 1024, out _), Is.EqualTo(Errno.EINVAL));
+            Assert.That(file.HwQueueAlloc(vm.ViommuId, IommuHwQueueType.Tegra241Cmdqv, 0, ipa, 1000, out _), Is.EqualTo(Errno.EINVAL));
+            Assert.That(file.HwQueueAlloc(vm.ViommuId, IommuHwQueueType.Tegra241Cmdqv, 0, ipa, 1024, out _), Is.EqualTo(Errno.Success));
+            Assert.That(file.HwQueueAlloc(vm.ViommuId, IommuHwQueueType.Tegra241Cmdqv, 0, ipa, 1024, out _), Is.EqualTo(Errno.EEXIST));
+            ulong max = 1UL << (rig.Smmu.Probed.CmdqLog2Size + 4);
+            Assert.That(Messages(logger).Where(m => m.StartsWith("HwQueueAlloc", StringComparison.Ordinal)), Is.EqualTo(new[]
+            {
+                "HwQueueAlloc: EIO, LVCMDQ 0 is not allocated: LVCMDQs are allocated in ascending order",
+                $"HwQueueAlloc: EINVAL, index 99 is beyond the VINTF's {rig.Cmdqv.Features.LvcmdqsPerVintf} LVCMDQs",
+                $"HwQueueAlloc: EINVAL, length 0x3e8 is not a power of two in [32, 0x{max:x}] bytes",
+                $"HwQueueAlloc: EEXIST, LVCMDQ 0 of VINTF {vm.VintfIndex} is allocated already",
             }));
         }
     }

@@ -47,7 +47,7 @@ public class HostileGuestTests(HostilePath path)
         {
             rig.Cmdqv.QueueFaulted += (q, e) => faults.Enqueue($"{q.Queue.Name}: {e}");
             rig.Hardware.QueueFaulted += (q, e) => faults.Enqueue($"{q.Name}: {e}");
-            using var gauges = new LeakGauges(rig.Host.Platform.Memory);
+            using var gauges = new LeakGauges(rig.Host);
             var start = gauges.Read();
             var random = new Random(seed);
             var clock = Stopwatch.StartNew();

@@ -1,55 +1,47 @@
-using System.Diagnostics.Metrics;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
-using Iommufd.Core.Memory;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Iommufd.Tests.Support;
 
 /// <summary>
-/// The leak counts a user sees, read as a user would: the <c>Iommufd.Core</c> meter's up-down counters (objects,
-/// pinned pages, mmaps) summed by a <see cref="MeterListener"/> from the moment it starts, a machine's physical
-/// frames and the process's queue-engine threads. <see cref="Read"/> before and after a scenario must agree.
+/// The leak counts a user sees, read as a user's collector would: the host's <c>Iommufd.Core</c> meter — its up-down
+/// counters (objects, pinned pages, mmaps) summed by <see cref="MetricCollector{T}"/>s from the moment they start, and
+/// its <c>iommufd.frames</c> gauge — and the process's queue-engine threads. <see cref="Read"/> before and after a
+/// scenario must agree.
 /// </summary>
 internal sealed class LeakGauges : IDisposable
 {
-    private readonly MeterListener _listener = new();
-    private readonly PhysicalMemory _memory;
-    private long _objects;
-    private long _pinnedPages;
-    private long _mmaps;
+    private readonly MetricCollector<long> _objects;
+    private readonly MetricCollector<long> _pinnedPages;
+    private readonly MetricCollector<long> _mmaps;
+    private readonly MetricCollector<long> _frames;
 
-    public LeakGauges(PhysicalMemory memory)
+    public LeakGauges(IommufdHost host)
     {
-        _memory = memory;
-        _listener.InstrumentPublished = (instrument, listener) =>
-        {
-            if (instrument.Meter.Name == IommufdMetrics.MeterName && instrument.Name is "iommufd.objects" or "iommufd.pinned_pages" or "iommufd.mmaps")
-            {
-                listener.EnableMeasurementEvents(instrument);
-            }
-        };
-        _listener.SetMeasurementEventCallback<long>((instrument, value, _, _) =>
-        {
-            switch (instrument.Name)
-            {
-                case "iommufd.objects":
-                    Interlocked.Add(ref _objects, value);
-                    break;
-                case "iommufd.pinned_pages":
-                    Interlocked.Add(ref _pinnedPages, value);
-                    break;
-                default:
-                    Interlocked.Add(ref _mmaps, value);
-                    break;
-            }
-        });
-        _listener.Start();
+        var meter = host.Metrics.Meter;
+        _objects = new MetricCollector<long>(meter, "iommufd.objects");
+        _pinnedPages = new MetricCollector<long>(meter, "iommufd.pinned_pages");
+        _mmaps = new MetricCollector<long>(meter, "iommufd.mmaps");
+        _frames = new MetricCollector<long>(meter, "iommufd.frames");
     }
 
-    public Counts Read() => new(Interlocked.Read(ref _objects), Interlocked.Read(ref _pinnedPages), Interlocked.Read(ref _mmaps), _memory.FrameCount, QueueEngine.LiveThreads);
+    public Counts Read()
+    {
+        _frames.RecordObservableInstruments();
+        return new(Sum(_objects), Sum(_pinnedPages), Sum(_mmaps), (int)_frames.LastMeasurement!.Value, QueueEngine.LiveThreads);
+    }
 
-    public void Dispose() => _listener.Dispose();
+    public void Dispose()
+    {
+        _objects.Dispose();
+        _pinnedPages.Dispose();
+        _mmaps.Dispose();
+        _frames.Dispose();
+    }
 
-    /// <summary>One reading; objects, pins and mmaps count from the listener's start.</summary>
+    private static long Sum(MetricCollector<long> collector) => collector.GetMeasurementSnapshot().Sum(m => m.Value);
+
+    /// <summary>One reading; objects, pins and mmaps count from the collectors' start.</summary>
     internal readonly record struct Counts(long Objects, long PinnedPages, long Mmaps, int Frames, long EngineThreads);
 }

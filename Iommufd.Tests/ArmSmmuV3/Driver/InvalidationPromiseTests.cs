@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Diagnostics.Metrics;
 using Iommufd.ArmSmmuV3;
 using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
@@ -12,6 +11,7 @@ using Iommufd.Core.Uapi;
 using Iommufd.Tests.ArmSmmuV3.Isolation;
 using Iommufd.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 
 namespace Iommufd.Tests.ArmSmmuV3.Driver;
 
@@ -63,7 +63,7 @@ public class InvalidationPromiseTests
     {
         using var provider = Provider(mode);
         var (host, smmu) = Resolve(provider);
-        using var incomplete = new CounterProbe("iommufd.smmuv3.invalidations_incomplete");
+        using var incomplete = new MetricCollector<long>(smmu.Metrics.Meter, "iommufd.smmuv3.invalidations_incomplete");
         using var vm = new Vm(host);
         Assert.That(vm.Read(), Is.EqualTo(DmaStatus.Ok));
         uint cr0 = Stall(smmu);
@@ -77,7 +77,7 @@ public class InvalidationPromiseTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(stalled, Is.EqualTo(Errno.ETIMEDOUT));
-            Assert.That(incomplete.Total, Is.EqualTo(1), "the unmap whose invalidation never completed is counted");
+            Assert.That(incomplete.GetMeasurementSnapshot().Select(m => (m.Value, m.Tags["operation"])), Is.EqualTo(new[] { (1L, (object?)"unmap") }), "the unmap whose invalidation never completed is counted");
             Assert.That(after, Is.EqualTo(Errno.Success), "the range was still in the IOAS");
             Assert.That(lengthAfter, Is.EqualTo((ulong)Page));
             Assert.That(vm.Read(), Is.EqualTo(DmaStatus.TranslationFault));
@@ -205,29 +205,5 @@ public class InvalidationPromiseTests
         }
 
         public void Dispose() => File.Dispose();
-    }
-
-    /// <summary>Sums one counter of the SMMUv3 driver's meter while it lives.</summary>
-    private sealed class CounterProbe : IDisposable
-    {
-        private readonly MeterListener _listener = new();
-        private long _total;
-
-        public CounterProbe(string instrument)
-        {
-            _listener.InstrumentPublished = (i, l) =>
-            {
-                if (i.Meter.Name == SmmuV3Metrics.MeterName && i.Name == instrument)
-                {
-                    l.EnableMeasurementEvents(i);
-                }
-            };
-            _listener.SetMeasurementEventCallback<long>((_, value, _, _) => Interlocked.Add(ref _total, value));
-            _listener.Start();
-        }
-
-        public long Total => Interlocked.Read(ref _total);
-
-        public void Dispose() => _listener.Dispose();
     }
 }
