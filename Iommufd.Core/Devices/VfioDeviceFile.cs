@@ -15,15 +15,14 @@ namespace Iommufd.Core.Devices;
 /// </summary>
 /// <remarks>
 /// The device looks like a vfio-pci PCIe function whose BAR0 (4 KiB, mmappable) holds the test
-/// <see cref="DmaEngine"/>; its config space is region 7 (not readable through this class yet); the other BARs and
+/// <see cref="DmaEngine"/>; its config space (<see cref="PciConfigSpace"/>) is region 7, read and written with
+/// <see cref="ReadWrite"/> (pread/pwrite); the other BARs and
 /// the ROM are empty regions; no VGA, no PASID support. Other device ioctls (VFIO_DEVICE_FEATURE, RESET, IRQs) are
 /// ENOTTY. Closing (<see cref="Dispose"/>) unbinds as
 /// vfio_df_unbind_iommufd (drivers/vfio/device_cdev.c) does: detach, unbind, then the iommufd reference goes.
 /// </remarks>
 public sealed class VfioDeviceFile : IDisposable
 {
-    private const int PciExpressConfigSize = 4096; // PCI_CFG_SPACE_EXP_SIZE: a PCIe function's config space
-
     private readonly IIommufdFdTable _fds;
     private readonly Lock _lock = new(); // the device set's lock: guards _iommufd, _devId, _attached
     private IommufdFile? _iommufd;
@@ -40,7 +39,11 @@ public sealed class VfioDeviceFile : IDisposable
         Memory = memory;
         _fds = fds;
         Dma = new DmaEngine(device);
+        Config = new PciConfigSpace(device, Dma.Length);
     }
+
+    /// <summary>Region 7: the device's PCI Express config space.</summary>
+    public PciConfigSpace Config { get; }
 
     /// <summary>BAR0: the device's DMA engine.</summary>
     public DmaEngine Dma { get; }
@@ -84,6 +87,74 @@ public sealed class VfioDeviceFile : IDisposable
             VfioIoctl.VFIO_DEVICE_GET_REGION_INFO => GetRegionInfo(argumentAddress),
             _ => Errno.ENOTTY, // vfio_pci_core_ioctl: an unknown request
         };
+    }
+
+    /// <summary>
+    /// pread(2), or with <paramref name="write"/> pwrite(2), of <paramref name="count"/> bytes at file offset
+    /// <paramref name="offset"/> (region index &lt;&lt; 40, plus the position in it) to or from
+    /// <paramref name="buffer"/>: the bytes moved, or a negative errno. vfio_pci_rw (vfio_pci_core.c) serves the
+    /// config space as vfio_pci_config_rw (vfio_pci_config.c) does: a range past its end is EFAULT, the bytes move in
+    /// aligned chunks of 4, 2 or 1, and a buffer that faults part way is EFAULT after the chunks before the fault.
+    /// Nothing before the device is bound; BARs are not served this way (mmap BAR0).
+    /// </summary>
+    public long ReadWrite(ulong offset, ulong buffer, ulong count, bool write)
+    {
+        if (Volatile.Read(ref _closed) != 0)
+        {
+            return -(long)Errno.EBADF;
+        }
+
+        Memory.BeginCall();
+        if (Iommufd is null || offset >> VfioIoctl.VFIO_PCI_OFFSET_SHIFT != VfioIoctl.VFIO_PCI_CONFIG_REGION_INDEX)
+        {
+            return -(long)Errno.EINVAL; // vfio_device_fops_read/write: access not granted; or not the config region
+        }
+
+        ulong position = offset & ((1UL << VfioIoctl.VFIO_PCI_OFFSET_SHIFT) - 1);
+        if (count == 0)
+        {
+            return 0;
+        }
+
+        if (position >= PciConfigSpace.Size || count > PciConfigSpace.Size - position)
+        {
+            return -(long)Errno.EFAULT; // vfio_config_do_rw: outside cfg_size
+        }
+
+        int at = (int)position, length = (int)count;
+        if (write)
+        {
+            var bytes = Memory.GetAccessiblePrefix(buffer, count);
+            int whole = WholeChunks(at, length, bytes.Length);
+            Config.Write(at, bytes[..whole]);
+            return whole == length ? length : -(long)Errno.EFAULT;
+        }
+
+        Span<byte> data = stackalloc byte[length];
+        Config.Read(at, data);
+        return Memory.TryWrite(buffer, data) ? length : -(long)Errno.EFAULT;
+    }
+
+    /// <summary>
+    /// How many of <paramref name="count"/> bytes from <paramref name="position"/> lie in whole chunks within the
+    /// first <paramref name="available"/>: vfio_config_do_rw's chunks, 4 bytes when aligned to 4, else 2, else 1.
+    /// </summary>
+    private static int WholeChunks(int position, int count, int available)
+    {
+        int done = 0;
+        while (done < count)
+        {
+            int at = position + done, rest = count - done;
+            int chunk = rest >= 4 && at % 4 == 0 ? 4 : rest >= 2 && at % 2 == 0 ? 2 : 1;
+            if (done + chunk > available)
+            {
+                break;
+            }
+
+            done += chunk;
+        }
+
+        return done;
     }
 
     /// <summary>
@@ -280,7 +351,7 @@ public sealed class VfioDeviceFile : IDisposable
         info.NumRegions = VfioIoctl.VFIO_PCI_NUM_REGIONS;
         info.NumIrqs = VfioIoctl.VFIO_PCI_NUM_IRQS;
         int length = (int)Math.Min(info.Argsz, (uint)Unsafe.SizeOf<VfioDeviceInfo>());
-        return TryWrite(address, MemoryMarshal.AsBytes(new Span<VfioDeviceInfo>(ref info))[..length]) ? Errno.Success : Errno.EFAULT;
+        return Memory.TryWrite(address, MemoryMarshal.AsBytes(new Span<VfioDeviceInfo>(ref info))[..length]) ? Errno.Success : Errno.EFAULT;
     }
 
     /// <summary>vfio_pci_ioctl_get_region_info (vfio_pci_core.c) for a function without BARs, ROM or VGA.</summary>
@@ -300,7 +371,7 @@ public sealed class VfioDeviceFile : IDisposable
         switch (info.Index)
         {
             case VfioIoctl.VFIO_PCI_CONFIG_REGION_INDEX:
-                info.Size = PciExpressConfigSize;
+                info.Size = PciConfigSpace.Size;
                 info.Flags = VfioIoctl.VFIO_REGION_INFO_FLAG_READ | VfioIoctl.VFIO_REGION_INFO_FLAG_WRITE;
                 break;
             case 0:
@@ -316,7 +387,7 @@ public sealed class VfioDeviceFile : IDisposable
         }
 
         info.Offset = (ulong)info.Index << VfioIoctl.VFIO_PCI_OFFSET_SHIFT;
-        return TryWrite(address, MemoryMarshal.AsBytes(new Span<VfioRegionInfo>(ref info))) ? Errno.Success : Errno.EFAULT;
+        return Memory.TryWrite(address, MemoryMarshal.AsBytes(new Span<VfioRegionInfo>(ref info))) ? Errno.Success : Errno.EFAULT;
     }
 
     /// <summary>copy_from_user of the first <paramref name="length"/> bytes of a struct (the rest stays zero).</summary>
@@ -335,22 +406,5 @@ public sealed class VfioDeviceFile : IDisposable
     }
 
     private bool TryWrite(ulong address, uint value) =>
-        TryWrite(address, MemoryMarshal.AsBytes(new ReadOnlySpan<uint>(in value)));
-
-    /// <summary>copy_to_user: false (EFAULT) unless every byte landed.</summary>
-    private bool TryWrite(ulong address, ReadOnlySpan<byte> bytes)
-    {
-        if (Memory.IsCallingProcess)
-        {
-            return Memory.CopyBack(address, bytes);
-        }
-
-        if (!Memory.TryGetSpan(address, (ulong)bytes.Length, out var target))
-        {
-            return false;
-        }
-
-        bytes.CopyTo(target);
-        return true;
-    }
+        Memory.TryWrite(address, MemoryMarshal.AsBytes(new ReadOnlySpan<uint>(in value)));
 }

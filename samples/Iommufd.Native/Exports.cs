@@ -94,6 +94,23 @@ public static unsafe class Exports
     }
 
     /// <summary>
+    /// pread/pwrite(fd, buffer, count, offset) on a device fd (the config space, region 7); /dev/iommu has no read or
+    /// write (EINVAL). The bytes moved, or a negative errno.
+    /// </summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_rw", CallConvs = [typeof(CallConvCdecl)])]
+    public static long ReadWrite(int handle, ulong offset, ulong buffer, ulong count, int write)
+    {
+        try
+        {
+            return NativeFiles.Get(handle) is VfioDeviceFile device ? device.ReadWrite(offset, buffer, count, write != 0) : -(long)Errno.EINVAL;
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>
     /// mmap(fd, offset, length, prot, flags) on a /dev/iommu or device fd, before the shim maps the program's page: the
     /// mapping's id, or a negative errno.
     /// </summary>
