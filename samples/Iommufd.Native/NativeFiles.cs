@@ -39,14 +39,14 @@ internal static unsafe class NativeFiles
     /// </summary>
     public static int OpenVfio(int index)
     {
-        var platform = NativeHost.Host.Platform;
-        var device = index >= 0 ? platform.Devices.ElementAtOrDefault(index) : null;
+        var host = NativeHost.Host;
+        var device = index >= 0 ? host.Platform.Devices.ElementAtOrDefault(index) : null;
         if (device is null)
         {
             return -(int)Errno.ENOENT;
         }
 
-        return Add(new VfioDeviceFile(device, UserMemory.ForCallingProcess(platform.Memory), ShimFdTable.Instance));
+        return Add(host.OpenDevice(device, UserMemory.ForCallingProcess(host.Platform.Memory), ShimFdTable.Instance));
     }
 
     private static int Add(object file)
