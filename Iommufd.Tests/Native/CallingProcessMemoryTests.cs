@@ -4,6 +4,7 @@ using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
 using Iommufd.Core.DependencyInjection;
 using Iommufd.Core.Interop;
+using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
 using Iommufd.Tests.Support;
@@ -229,6 +230,37 @@ public unsafe partial class CallingProcessMemoryTests
             Assert.That(ResidentBytes() - before, Is.LessThan(256L << 20), "resident memory for 3 GiB with one page touched");
         });
         host.Process.Unmap(region);
+    }
+
+    [Test]
+    public void A_device_DMAs_at_the_far_end_of_a_3_GiB_guest_RAM_and_only_what_is_touched_costs_memory()
+    {
+        const ulong Size = 3UL << 30;
+        using var host = new TestHost(b => b.AddArmSmmuV3("smmu0").AddDevice("dev0", iommu: "smmu0", streamId: 0x10));
+        long before = ResidentBytes();
+        var ram = host.Process.Map((long)Size);
+        uint ioas = AllocIoas(host.File);
+        ulong iova = 0;
+        Assert.That(host.File.IoasMap(ioas, ram.Address, Size, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova), Is.EqualTo(Errno.Success));
+        var device = host.Host.Platform.GetDevice("dev0");
+        Assert.That(host.File.BindDevice(device, out uint devId), Is.EqualTo(Errno.Success));
+        uint pt = ioas;
+        Assert.That(host.File.AttachDevice(devId, ref pt), Is.EqualTo(Errno.Success));
+
+        var written = new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 };
+        var read = new byte[8];
+        var write = device.DmaWrite(Size - 8, written);
+        var back = device.DmaRead(Size - 8, read);
+        var beyond = device.DmaRead(Size, read.AsSpan(0, 1));
+        long grown = ResidentBytes() - before;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((write, back), Is.EqualTo((DmaStatus.Ok, DmaStatus.Ok)));
+            Assert.That(read, Is.EqualTo(written), "the DMA read sees what the DMA wrote");
+            Assert.That(ram.Slice(Size - 8, 8).ToArray(), Is.EqualTo(written), "in the last 8 bytes of the program's RAM");
+            Assert.That(beyond, Is.Not.EqualTo(DmaStatus.Ok), "one byte past the RAM is not mapped");
+            Assert.That(grown, Is.LessThan(256L << 20), "resident memory for 3 GiB mapped and DMAed at its end");
+        }
     }
 
     [Test]

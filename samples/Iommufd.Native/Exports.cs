@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Iommufd.Core;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Memory;
+using Iommufd.Core.Uapi;
 
 namespace Iommufd.Native;
 
@@ -79,7 +80,7 @@ public static unsafe class Exports
             {
                 case IommufdFile file:
                     var rc = file.Ioctl(request, argument);
-                    NativeFiles.ArmNewEventFds(file, rc);
+                    NativeFiles.ArmNewEventFds(file, rc, queues: request != IommufdIoctl.IOMMU_TEST_CMD);
                     return -(int)rc;
                 case VfioDeviceFile device:
                     return -(int)device.Ioctl(request, argument);

@@ -109,9 +109,10 @@ internal static unsafe class NativeFiles
 
     /// <summary>
     /// After an ioctl: the event fds it created become the program's (the shim routes them here) and are armed;
-    /// when it failed they are closed, as the kernel puts an fd it reserved but never installed.
+    /// when it failed they are closed, as the kernel puts an fd it reserved but never installed. Only queue fds
+    /// (<paramref name="queues"/>: not IOMMU_TEST_CMD's access fds, which never become readable) are armed.
     /// </summary>
-    public static void ArmNewEventFds(IommufdFile file, Errno rc)
+    public static void ArmNewEventFds(IommufdFile file, Errno rc, bool queues)
     {
         if (t_newEventFds is not { Count: > 0 } fds)
         {
@@ -134,7 +135,10 @@ internal static unsafe class NativeFiles
                 s_events[fd] = entry;
             }
 
-            Arm(entry, fd);
+            if (queues)
+            {
+                Arm(entry, fd);
+            }
         }
 
         fds.Clear();
