@@ -47,4 +47,12 @@ public sealed class IommufdHost
         ArgumentNullException.ThrowIfNull(process);
         return new IommufdFile(Platform, process, _loggerFactory.CreateLogger<IommufdFile>(), Metrics, _faults) { Selftest = _selftest };
     }
+
+    /// <summary>
+    /// open("/dev/vfio/devices/vfioN") of <paramref name="device"/> from the process whose address space is
+    /// <paramref name="process"/>; <paramref name="fds"/> resolves the /dev/iommu fd a bind names. Its refusals go to
+    /// the host's logging, as the iommufd files' do.
+    /// </summary>
+    public VfioDeviceFile OpenDevice(EndpointDevice device, UserMemory process, IIommufdFdTable fds) =>
+        new(device, process, fds, _loggerFactory.CreateLogger<VfioDeviceFile>());
 }

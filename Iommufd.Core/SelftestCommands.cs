@@ -83,18 +83,8 @@ internal static class SelftestCommands
     {
         public UserMemory Memory => file.Memory;
 
-        public bool TryGetPhysicalAddress(ulong userVa, out ulong physicalAddress)
-        {
-            physicalAddress = 0;
-            if (!file.Memory.TryFind(userVa, 1, out var region, out ulong offset))
-            {
-                return false;
-            }
-
-            physicalAddress = region.PhysicalAddressAt(offset);
-            file.Memory.ReleaseIfUnused(region); // the calling process: a lookup pins a region of its own
-            return true;
-        }
+        public bool TryGetPhysicalAddress(ulong userVa, out ulong physicalAddress) =>
+            file.Memory.TryGetPhysicalAddress(userVa, out physicalAddress);
 
         public Errno ReserveIova(uint ioasId, ulong start, ulong last)
         {

@@ -34,8 +34,37 @@ internal static unsafe class CallerAddressSpace
     [ThreadStatic]
     private static byte[]? t_arena;
 
+    /// <summary>The largest second range a call's first copy reads ahead (63 SMMUv3 invalidation entries and more).</summary>
+    private const int MaxReadAhead = 16 << 10;
+
     [ThreadStatic]
     private static int t_used;
+
+    // Read-ahead: a call's first copy (the ioctl struct) also reads the range the previous call on this thread
+    // copied second (HWPT_INVALIDATE's entries at data_uptr), in the same process_vm_readv; when the call then asks
+    // for that range, the bytes are there and the call costs one system call less. The guess is only a guess: a
+    // range it does not cover, or one that faulted, is copied as usual.
+    [ThreadStatic]
+    private static int t_copies; // copies in this call so far
+
+    [ThreadStatic]
+    private static ulong t_guessAddress;
+
+    [ThreadStatic]
+    private static int t_guessLength; // 0: no guess
+
+    [ThreadStatic]
+    private static byte[]? t_aheadArena; // the arena that holds the read-ahead bytes
+
+    [ThreadStatic]
+    private static int t_aheadStart; // where the read-ahead bytes start in it; -1: none this call
+
+    [ThreadStatic]
+    private static int t_aheadLength; // how many bytes of the guess were read
+
+    /// <summary>process_vm_readv/writev calls made on this thread (tests count what one ioctl costs).</summary>
+    [field: ThreadStatic]
+    internal static long Copies { get; private set; }
 
     /// <summary>Starts a system call: the copies of the previous one on this thread are no longer in use.</summary>
     public static void BeginCall()
@@ -46,6 +75,8 @@ internal static unsafe class CallerAddressSpace
         }
 
         t_used = 0;
+        t_copies = 0;
+        t_aheadStart = -1;
     }
 
     /// <summary>
@@ -54,8 +85,53 @@ internal static unsafe class CallerAddressSpace
     /// </summary>
     public static Span<byte> CopyInPrefix(ulong address, ulong length)
     {
-        var buffer = Rent((int)Math.Min(length, MaxCopy));
-        return buffer[..CopyIn(address, buffer)];
+        int copy = ++t_copies;
+        int wanted = (int)Math.Min(length, MaxCopy);
+        if (copy == 2 && t_aheadStart >= 0 && address == t_guessAddress && wanted <= t_aheadLength)
+        {
+            return t_aheadArena.AsSpan(t_aheadStart, wanted); // read ahead by the first copy
+        }
+
+        if (copy == 2)
+        {
+            t_guessAddress = address;
+            t_guessLength = wanted <= MaxReadAhead ? wanted : 0;
+        }
+
+        var buffer = Rent(wanted);
+        if (copy != 1 || t_guessLength == 0 || wanted == 0)
+        {
+            return buffer[..CopyIn(address, buffer)];
+        }
+
+        // The struct and the guess in one process_vm_readv: it stops at the first fault, so a struct that faults
+        // reads nothing of the guess, and a guess that faults part way counts only what was read.
+        var ahead = Rent(t_guessLength);
+        var aheadArena = t_arena;
+        int aheadStart = t_used - ahead.Length;
+        nint n;
+        fixed (byte* p = buffer)
+        fixed (byte* q = ahead)
+        {
+            var local = stackalloc Libc.IoVec[2];
+            var remote = stackalloc Libc.IoVec[2];
+            local[0] = new Libc.IoVec { Base = p, Length = (nuint)buffer.Length };
+            local[1] = new Libc.IoVec { Base = q, Length = (nuint)ahead.Length };
+            remote[0] = new Libc.IoVec { Base = (void*)address, Length = (nuint)buffer.Length };
+            remote[1] = new Libc.IoVec { Base = (void*)t_guessAddress, Length = (nuint)ahead.Length };
+            n = Libc.ProcessVmReadv(s_pid, local, 2, remote, 2, 0);
+            Copies++;
+        }
+
+        int read = n < 0 ? 0 : (int)n;
+        if (read > buffer.Length)
+        {
+            t_aheadArena = aheadArena;
+            t_aheadStart = aheadStart;
+            t_aheadLength = read - buffer.Length;
+        }
+
+        return buffer[..Math.Min(read, buffer.Length)];
     }
 
     /// <summary>Copies from the caller's memory; returns the bytes copied before the first inaccessible page.</summary>
@@ -71,6 +147,7 @@ internal static unsafe class CallerAddressSpace
             var local = new Libc.IoVec { Base = p, Length = (nuint)destination.Length };
             var remote = new Libc.IoVec { Base = (void*)address, Length = (nuint)destination.Length };
             nint n = Libc.ProcessVmReadv(s_pid, &local, 1, &remote, 1, 0);
+            Copies++;
             return n < 0 ? 0 : (int)n;
         }
     }
@@ -87,6 +164,7 @@ internal static unsafe class CallerAddressSpace
         {
             var local = new Libc.IoVec { Base = p, Length = (nuint)source.Length };
             var remote = new Libc.IoVec { Base = (void*)address, Length = (nuint)source.Length };
+            Copies++;
             return Libc.ProcessVmWritev(s_pid, &local, 1, &remote, 1, 0) == source.Length;
         }
     }

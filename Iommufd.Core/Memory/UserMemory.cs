@@ -21,6 +21,7 @@ public sealed class UserMemory
     private readonly PhysicalMemory _physical;
     private readonly Lock _lock = new(); // guards writers of _regions and _next
     private UserRegion[] _regions = [];
+    private readonly List<UserRegion> _callerPins = []; // the calling process: regions TryFind pinned, until released
     private ulong _next = MmapBase;
 
     public UserMemory(PhysicalMemory physical)
@@ -185,6 +186,26 @@ public sealed class UserMemory
     }
 
     /// <summary>
+    /// copy_to_user of <paramref name="bytes"/> to [<paramref name="address"/>, +length): false (EFAULT) unless
+    /// every byte landed.
+    /// </summary>
+    public bool TryWrite(ulong address, ReadOnlySpan<byte> bytes)
+    {
+        if (IsCallingProcess)
+        {
+            return CallerAddressSpace.CopyOut(address, bytes);
+        }
+
+        if (!TryGetSpan(address, (ulong)bytes.Length, out var target))
+        {
+            return false;
+        }
+
+        bytes.CopyTo(target);
+        return true;
+    }
+
+    /// <summary>
     /// copy_to_user of bytes an ioctl produced in a span this address space handed out: a no-op for an emulated
     /// process (the span is the memory), a copy into the caller's memory otherwise; false is EFAULT.
     /// </summary>
@@ -205,8 +226,50 @@ public sealed class UserMemory
     {
         if (region.Unmapped && !region.IsPinned)
         {
+            if (IsCallingProcess)
+            {
+                lock (_lock)
+                {
+                    _callerPins.Remove(region);
+                }
+            }
+
             region.Release(_physical);
         }
+    }
+
+    /// <summary>
+    /// The physical address of the page under <paramref name="userVa"/>, as get_user_pages() finds it (false: not
+    /// mapped). In the calling process a page some pin holds is that pin's frame, so that two lookups of the same
+    /// page agree, as struct pages do; a page nothing pins gets a frame of its own for the lookup.
+    /// </summary>
+    public bool TryGetPhysicalAddress(ulong userVa, out ulong physicalAddress)
+    {
+        physicalAddress = 0;
+        if (IsCallingProcess)
+        {
+            lock (_lock)
+            {
+                foreach (var pinned in _callerPins)
+                {
+                    if (pinned.IsPinned && userVa - pinned.Address < pinned.Length)
+                    {
+                        physicalAddress = pinned.PhysicalAddressAt(userVa - pinned.Address);
+                        return true;
+                    }
+                }
+            }
+        }
+
+        ulong page = userVa & ~(ulong)(PhysicalMemory.PageSize - 1);
+        if (!TryFind(page, PhysicalMemory.PageSize, out var region, out ulong offset))
+        {
+            return false;
+        }
+
+        physicalAddress = region.PhysicalAddressAt(offset + (userVa - page));
+        ReleaseIfUnused(region);
+        return true;
     }
 
     private bool TryPinCallerRange(ulong address, ulong length, out UserRegion region, out ulong offset)
@@ -221,6 +284,11 @@ public sealed class UserMemory
         }
 
         region = new UserRegion(address, view, _physical.Place(view, contiguous: true), contiguous: true) { Unmapped = true };
+        lock (_lock)
+        {
+            _callerPins.Add(region);
+        }
+
         return true;
     }
 

@@ -5,6 +5,7 @@ using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
 using Iommufd.MockDriver;
 using Iommufd.Tests.Support;
+using Microsoft.Extensions.Logging.Testing;
 
 namespace Iommufd.Tests.Core;
 
@@ -283,6 +284,40 @@ public class VfioDeviceFileTests
         dma.Write(DmaEngine.LEN, 4, length);
         dma.Write(DmaEngine.GO, 4, 1);
         return (uint)dma.Read(DmaEngine.STATUS, 4);
+    }
+
+    [Test]
+    public void Refusals_name_the_device_command_and_the_field_in_the_errno_trace()
+    {
+        var logger = new FakeLogger();
+        using var vfio = new VfioDeviceFile(_host.Host.Platform.GetDevice("dev1"), _host.Process, _fds, logger);
+        var info = new VfioDeviceInfo { Argsz = 24 };
+        MemoryMarshal.Write(_region.Span, in info);
+        var unbound = vfio.Ioctl(VfioIoctl.VFIO_DEVICE_GET_INFO, _region.Address);
+        var bind = new VfioDeviceBindIommufd { Argsz = 16, Iommufd = IommuFd };
+        MemoryMarshal.Write(_region.Span, in bind);
+        Assert.That(vfio.Ioctl(VfioIoctl.VFIO_DEVICE_BIND_IOMMUFD, _region.Address), Is.EqualTo(Errno.Success));
+        var detach = new VfioDeviceDetachIommufdPt { Argsz = 7 };
+        MemoryMarshal.Write(_region.Span, in detach);
+        var shortDetach = vfio.Ioctl(VfioIoctl.VFIO_DEVICE_DETACH_IOMMUFD_PT, _region.Address);
+        var attach = new VfioDeviceAttachIommufdPt { Argsz = 16, Flags = VfioIoctl.VFIO_DEVICE_PASID, PtId = _ioasId };
+        MemoryMarshal.Write(_region.Span, in attach);
+        var pasid = vfio.Ioctl(VfioIoctl.VFIO_DEVICE_ATTACH_IOMMUFD_PT, _region.Address);
+        var region = new VfioRegionInfo { Argsz = 32, Index = 8 };
+        MemoryMarshal.Write(_region.Span, in region);
+        var vga = vfio.Ioctl(VfioIoctl.VFIO_DEVICE_GET_REGION_INFO, _region.Address);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((unbound, shortDetach, pasid, vga), Is.EqualTo((Errno.EINVAL, Errno.EINVAL, Errno.EOPNOTSUPP, Errno.EINVAL)));
+            Assert.That(logger.Collector.GetSnapshot().Where(r => r.Id.Id == 10).Select(r => r.Message), Is.EqualTo(new[]
+            {
+                "VFIO_DEVICE_GET_INFO: EINVAL, the device is not bound to an iommufd yet",
+                "VFIO_DEVICE_DETACH_IOMMUFD_PT: EINVAL, argsz 7 is below 8",
+                "VFIO_DEVICE_ATTACH_IOMMUFD_PT: EOPNOTSUPP, the device has no PASID support",
+                "VFIO_DEVICE_GET_REGION_INFO: EINVAL, region 8 does not exist (no VGA, no device-specific regions)",
+            }));
+        }
     }
 
     [Test]

@@ -1,9 +1,12 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Iommufd.ArmSmmuV3;
 using Iommufd.Cmdqv;
 using Iommufd.Core;
 using Iommufd.Core.DependencyInjection;
 using Iommufd.Core.Devices;
+using Iommufd.Core.Interop;
+using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -13,12 +16,17 @@ namespace Iommufd.Tests.Native;
 /// Native ioctls against the C# raw entry point: samples/native/vmm/iommufd-abi-trace.c issues a fixed run of
 /// /dev/iommu and vfio0 ioctls under the shim and prints each one's bytes in, result and bytes out; the same bytes
 /// go through <see cref="IommufdFile.Ioctl(uint, Span{byte})"/> and <see cref="VfioDeviceFile.Ioctl"/> on the same
-/// platform, and must give the same errno and the same bytes back.
+/// platform, and must give the same errno and the same bytes back. The replay runs in this process's own memory
+/// (<see cref="UserMemory.ForCallingProcess"/>), with the program's pointer window mapped at the same address, so
+/// that calls carrying user pointers (user_va, data_uptr, allowed_iovas) compare the memory they read and write too.
 /// </summary>
 [NonParallelizable]
-public class AbiTraceTests
+public unsafe class AbiTraceTests
 {
     private const string Program = "iommufd-abi-trace";
+    private const ulong WindowBase = 0x3f00_0000_0000; // MEM_BASE, MEM_SIZE of the program
+    private const ulong WindowSize = 0x2_0000;
+    private const int MapFixedNoReplace = 0x10_0000;
 
     [Test]
     public void Every_traced_native_ioctl_matches_the_raw_entry_point_in_result_and_bytes()
@@ -35,12 +43,16 @@ public class AbiTraceTests
                 .AddDevice("dev1", "smmu0", 0x11, atsCapable: true))
             .BuildIommufdServiceProvider();
         var host = provider.GetRequiredService<IommufdHost>();
-        var process = host.CreateProcess();
-        using var file = host.Open(process);
-        var scratch = process.Map(4096);
+        var process = UserMemory.ForCallingProcess(host.Platform.Memory);
+        nint window = Libc.Mmap(unchecked((nint)WindowBase), (nuint)WindowSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_ANONYMOUS | MapFixedNoReplace, -1, 0);
+        Assert.That(window, Is.EqualTo(unchecked((nint)WindowBase)), "the pointer window maps at the program's address here too");
+        var file = host.Open(process);
+        byte* scratchAt = (byte*)NativeMemory.AllocZeroed(4096);
+        var scratch = new Span<byte>(scratchAt, 4096);
+        var memory = new Span<byte>((void*)window, (int)WindowSize);
         var devices = new Dictionary<string, VfioDeviceFile>();
         var mismatches = new List<string>();
-        int calls = 0;
+        int calls = 0, pointerCalls = 0;
         OneFd? fds = null;
 
         foreach (var line in output.Split('\n'))
@@ -49,6 +61,23 @@ public class AbiTraceTests
             if (f is ["FD", "iommu", var number])
             {
                 fds = new OneFd(int.Parse(number, CultureInfo.InvariantCulture), file);
+                continue;
+            }
+
+            if (f is ["CALLP", "iommu", var preq, var pinput, var off, var len, var windowIn, "->", var prc, var perr, var pexpected, var windowOut])
+            {
+                pointerCalls++;
+                int at = Convert.ToInt32(off, 16), n = int.Parse(len, CultureInfo.InvariantCulture);
+                Hex(windowIn).CopyTo(memory[at..]);
+                byte[] argument = Convert.FromHexString(pinput);
+                var rcp = file.Ioctl(Convert.ToUInt32(preq, 16), argument);
+                var wantp = int.Parse(prc, CultureInfo.InvariantCulture) < 0 ? (Errno)int.Parse(perr, CultureInfo.InvariantCulture) : Errno.Success;
+                string gotWindow = n == 0 ? "-" : Convert.ToHexString(memory.Slice(at, n)).ToLowerInvariant();
+                if (rcp != wantp || !argument.AsSpan().SequenceEqual(Convert.FromHexString(pexpected)) || gotWindow != windowOut)
+                {
+                    mismatches.Add($"iommu {preq} (with pointers): native {wantp} {pexpected} {windowOut}, C# {rcp} {Convert.ToHexString(argument).ToLowerInvariant()} {gotWindow}");
+                }
+
                 continue;
             }
 
@@ -74,9 +103,10 @@ public class AbiTraceTests
                     devices.Add(node, device);
                 }
 
-                bytes.CopyTo(scratch.Span);
-                got = device.Ioctl(request, scratch.Address);
-                bytes = scratch.Span[..bytes.Length].ToArray();
+                bytes.CopyTo(scratch);
+                got = device.Ioctl(request, (ulong)scratchAt);
+
+                bytes = scratch[..bytes.Length].ToArray();
             }
 
             var want = int.Parse(rc, CultureInfo.InvariantCulture) < 0 ? (Errno)int.Parse(err, CultureInfo.InvariantCulture) : Errno.Success;
@@ -97,12 +127,18 @@ public class AbiTraceTests
             device.Dispose();
         }
 
+        file.Dispose(); // the pins of the window's pages go before the window does
+        Libc.Munmap(window, (nuint)WindowSize);
+        NativeMemory.Free(scratchAt);
         Assert.Multiple(() =>
         {
             Assert.That(calls, Is.GreaterThanOrEqualTo(30), "the trace ran");
+            Assert.That(pointerCalls, Is.GreaterThanOrEqualTo(11), "the calls with user pointers ran");
             Assert.That(mismatches, Is.Empty);
         });
     }
+
+    private static byte[] Hex(string text) => text == "-" ? [] : Convert.FromHexString(text);
 
     private static void Mask(byte[] a, byte[] b, int offset, int length)
     {

@@ -1,9 +1,14 @@
 using System.Runtime.InteropServices;
+using Iommufd.ArmSmmuV3;
+using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
+using Iommufd.Core.DependencyInjection;
 using Iommufd.Core.Interop;
+using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
 using Iommufd.Tests.Support;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Iommufd.Tests.Native;
 
@@ -225,6 +230,91 @@ public unsafe partial class CallingProcessMemoryTests
             Assert.That(ResidentBytes() - before, Is.LessThan(256L << 20), "resident memory for 3 GiB with one page touched");
         });
         host.Process.Unmap(region);
+    }
+
+    [Test]
+    public void A_device_DMAs_at_the_far_end_of_a_3_GiB_guest_RAM_and_only_what_is_touched_costs_memory()
+    {
+        const ulong Size = 3UL << 30;
+        using var host = new TestHost(b => b.AddArmSmmuV3("smmu0").AddDevice("dev0", iommu: "smmu0", streamId: 0x10));
+        long before = ResidentBytes();
+        var ram = host.Process.Map((long)Size);
+        uint ioas = AllocIoas(host.File);
+        ulong iova = 0;
+        Assert.That(host.File.IoasMap(ioas, ram.Address, Size, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova), Is.EqualTo(Errno.Success));
+        var device = host.Host.Platform.GetDevice("dev0");
+        Assert.That(host.File.BindDevice(device, out uint devId), Is.EqualTo(Errno.Success));
+        uint pt = ioas;
+        Assert.That(host.File.AttachDevice(devId, ref pt), Is.EqualTo(Errno.Success));
+
+        var written = new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 };
+        var read = new byte[8];
+        var write = device.DmaWrite(Size - 8, written);
+        var back = device.DmaRead(Size - 8, read);
+        var beyond = device.DmaRead(Size, read.AsSpan(0, 1));
+        long grown = ResidentBytes() - before;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((write, back), Is.EqualTo((DmaStatus.Ok, DmaStatus.Ok)));
+            Assert.That(read, Is.EqualTo(written), "the DMA read sees what the DMA wrote");
+            Assert.That(ram.Slice(Size - 8, 8).ToArray(), Is.EqualTo(written), "in the last 8 bytes of the program's RAM");
+            Assert.That(beyond, Is.Not.EqualTo(DmaStatus.Ok), "one byte past the RAM is not mapped");
+            Assert.That(grown, Is.LessThan(256L << 20), "resident memory for 3 GiB mapped and DMAed at its end");
+        }
+    }
+
+    [Test]
+    public void An_invalidation_reads_its_struct_and_the_entries_of_the_last_call_in_one_copy_and_still_sees_new_bytes()
+    {
+        using var provider = new ServiceCollection()
+            .AddIommufd(b => b.AddArmSmmuV3("smmu0").AddDevice("dev0", iommu: "smmu0", streamId: 0x10))
+            .BuildIommufdServiceProvider();
+        var host = provider.GetRequiredService<IommufdHost>();
+        using var file = host.Open(UserMemory.ForCallingProcess(host.Platform.Memory));
+        Assert.That(file.BindDevice(host.Platform.GetDevice("dev0"), out uint devId), Is.EqualTo(Errno.Success));
+        Assert.That(file.IoasAlloc(out uint ioas), Is.EqualTo(Errno.Success));
+        Assert.That(file.HwptAlloc(devId, ioas, IommuHwptAllocFlags.NestParent, IommuHwptDataType.None, default, 0, out uint parent), Is.EqualTo(Errno.Success));
+        uint pt = parent;
+        Assert.That(file.AttachDevice(devId, ref pt), Is.EqualTo(Errno.Success));
+        Assert.That(file.ViommuAlloc(devId, parent, IommuViommuType.ArmSmmuV3, default, out uint viommu), Is.EqualTo(Errno.Success));
+
+        const int Entries = 8;
+        nint mem = MapAnonymous(3 * Page);
+        var cmd = (IommuHwptInvalidate*)mem;
+        byte* first = (byte*)mem + Page, second = (byte*)mem + (2 * Page);
+        for (int i = 0; i < Entries; i++)
+        {
+            SmmuCommandBuilder.TlbiNhAsid(0, (ushort)(i + 1)).Write(new Span<byte>(first + (i * 16), 16));
+            SmmuCommandBuilder.TlbiNhAsid(0, (ushort)(i + 1)).Write(new Span<byte>(second + (i * 16), 16));
+        }
+
+        (Errno Rc, uint Done, long Copies) Invalidate(byte* entries)
+        {
+            *cmd = new IommuHwptInvalidate
+            {
+                Size = (uint)sizeof(IommuHwptInvalidate), HwptId = viommu, DataUptr = (ulong)entries,
+                DataType = (uint)IommuHwptInvalidateDataType.ViommuArmSmmuV3, EntryLen = 16, EntryNum = Entries,
+            };
+            long before = CallerAddressSpace.Copies;
+            var rc = file.Ioctl(IommufdIoctl.IOMMU_HWPT_INVALIDATE, (ulong)cmd);
+            return (rc, cmd->EntryNum, CallerAddressSpace.Copies - before);
+        }
+
+        Invalidate(second); // the guess is now the second buffer
+        var miss = Invalidate(first);
+        var hit = Invalidate(first);
+        first[0] = 0xFF; // an undefined opcode in entry 0, at the address read ahead
+        var changed = Invalidate(first);
+        Libc.Munmap(mem, (nuint)(3 * Page));
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(miss, Is.EqualTo((Errno.Success, (uint)Entries, 3L)), "another buffer than last time: struct, entries, write-back");
+            Assert.That(hit, Is.EqualTo((Errno.Success, (uint)Entries, 2L)), "the same buffer: read with the struct");
+            Assert.That(changed.Rc, Is.Not.EqualTo(Errno.Success), "the entry changed since the last call is read as it is now");
+            Assert.That(changed.Done, Is.Zero);
+            Assert.That(changed.Copies, Is.EqualTo(2L));
+        }
     }
 
     [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]

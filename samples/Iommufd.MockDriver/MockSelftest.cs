@@ -231,13 +231,7 @@ internal sealed class MockSelftest : ISelftestCommands
             return rc;
         }
 
-        if (!context.Memory.TryGetSpan(uptr, length, out var destination))
-        {
-            return Errno.EFAULT;
-        }
-
-        buffer.CopyTo(destination);
-        return Errno.Success;
+        return context.Memory.TryWrite(uptr, buffer) ? Errno.Success : Errno.EFAULT; // copy_to_user
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using Iommufd.Core;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Memory;
+using Iommufd.Core.Uapi;
 
 namespace Iommufd.Native;
 
@@ -79,13 +80,30 @@ public static unsafe class Exports
             {
                 case IommufdFile file:
                     var rc = file.Ioctl(request, argument, out int result);
-                    NativeFiles.ArmNewEventFds(file, rc);
+                    NativeFiles.ArmNewEventFds(file, rc, queues: request != IommufdIoctl.IOMMU_TEST_CMD);
                     return rc == Errno.Success ? result : -(int)rc;
                 case VfioDeviceFile device:
                     return -(int)device.Ioctl(request, argument);
                 default:
                     return -(int)Errno.EBADF;
             }
+        }
+        catch (Exception e)
+        {
+            return Fail(e);
+        }
+    }
+
+    /// <summary>
+    /// pread/pwrite(fd, buffer, count, offset) on a device fd (the config space, region 7); /dev/iommu has no read or
+    /// write (EINVAL). The bytes moved, or a negative errno.
+    /// </summary>
+    [UnmanagedCallersOnly(EntryPoint = "iommufd_emu_rw", CallConvs = [typeof(CallConvCdecl)])]
+    public static long ReadWrite(int handle, ulong offset, ulong buffer, ulong count, int write)
+    {
+        try
+        {
+            return NativeFiles.Get(handle) is VfioDeviceFile device ? device.ReadWrite(offset, buffer, count, write != 0) : -(long)Errno.EINVAL;
         }
         catch (Exception e)
         {

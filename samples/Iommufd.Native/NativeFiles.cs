@@ -39,14 +39,14 @@ internal static unsafe class NativeFiles
     /// </summary>
     public static int OpenVfio(int index)
     {
-        var platform = NativeHost.Host.Platform;
-        var device = index >= 0 ? platform.Devices.ElementAtOrDefault(index) : null;
+        var host = NativeHost.Host;
+        var device = index >= 0 ? host.Platform.Devices.ElementAtOrDefault(index) : null;
         if (device is null)
         {
             return -(int)Errno.ENOENT;
         }
 
-        return Add(new VfioDeviceFile(device, UserMemory.ForCallingProcess(platform.Memory), ShimFdTable.Instance));
+        return Add(host.OpenDevice(device, UserMemory.ForCallingProcess(host.Platform.Memory), ShimFdTable.Instance));
     }
 
     private static int Add(object file)
@@ -109,9 +109,10 @@ internal static unsafe class NativeFiles
 
     /// <summary>
     /// After an ioctl: the event fds it created become the program's (the shim routes them here) and are armed;
-    /// when it failed they are closed, as the kernel puts an fd it reserved but never installed.
+    /// when it failed they are closed, as the kernel puts an fd it reserved but never installed. Only queue fds
+    /// (<paramref name="queues"/>: not IOMMU_TEST_CMD's access fds, which never become readable) are armed.
     /// </summary>
-    public static void ArmNewEventFds(IommufdFile file, Errno rc)
+    public static void ArmNewEventFds(IommufdFile file, Errno rc, bool queues)
     {
         if (t_newEventFds is not { Count: > 0 } fds)
         {
@@ -134,7 +135,10 @@ internal static unsafe class NativeFiles
                 s_events[fd] = entry;
             }
 
-            Arm(entry, fd);
+            if (queues)
+            {
+                Arm(entry, fd);
+            }
         }
 
         fds.Clear();

@@ -4,13 +4,15 @@ using Iommufd.ArmSmmuV3;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Cmdqv;
 using Iommufd.Core.DependencyInjection;
+using Iommufd.MockDriver;
 
 namespace Iommufd.Native;
 
 /// <summary>
 /// The emulated machine from a JSON file (named by <c>IOMMUFD_PLATFORM</c>): which SMMUv3 instances exist, with
-/// which features and whether a Tegra241 CMDQV sits beside each (hardware or software VCMDQs), and which endpoint
-/// devices (StreamID, ATS) sit behind them. Devices become <c>/dev/vfio/devices/vfioN</c> in file order.
+/// which features and whether a Tegra241 CMDQV sits beside each (hardware or software VCMDQs), or mock IOMMUs
+/// (<c>"type": "mock"</c>, the selftest's, which also serve IOMMU_TEST_CMD), and which endpoint devices (StreamID,
+/// ATS) sit behind them. Devices become <c>/dev/vfio/devices/vfioN</c> in file order.
 /// </summary>
 /// <remarks>
 /// Every property is checked: an unknown name, a wrong type or a missing required value is an error naming its
@@ -78,8 +80,15 @@ internal static class PlatformFile
 
     private static Action<IommufdBuilder> ParseIommu(Reader iommu)
     {
-        iommu.Only("name", "executionMode", "features", "cmdqv");
+        iommu.Only("name", "type", "executionMode", "features", "cmdqv");
         string name = iommu.String("name", required: true)!;
+        if (iommu.Enum("type", IommuType.SmmuV3) == IommuType.Mock)
+        {
+            // The selftest's mock IOMMU (drivers/iommu/iommufd/selftest.c): it answers IOMMU_TEST_CMD too.
+            iommu.Only("name", "type");
+            return b => b.AddMockIommu(name);
+        }
+
         var mode = iommu.Enum("executionMode", ExecutionMode.Inline);
         var features = new SmmuV3Features();
         if (iommu.Object("features") is { } f)
@@ -129,6 +138,13 @@ internal static class PlatformFile
                 o.Features = cmdqv;
             });
         };
+    }
+
+    /// <summary>The kinds of IOMMU a platform file names (<c>"type"</c>; SMMUv3 when absent).</summary>
+    private enum IommuType
+    {
+        SmmuV3,
+        Mock,
     }
 
     /// <summary>One JSON object and its place in the file, for error messages.</summary>

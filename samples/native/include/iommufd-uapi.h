@@ -62,6 +62,14 @@ struct iommu_ioas_iova_ranges {
 	uint64_t out_iova_alignment;
 };
 
+struct iommu_ioas_allow_iovas {
+	uint32_t size;
+	uint32_t ioas_id;
+	uint32_t num_iovas;
+	uint32_t __reserved;
+	uint64_t allowed_iovas; /* user pointer to struct iommu_iova_range[num_iovas] */
+};
+
 /* IOMMU_IOAS_MAP flags */
 #define IOMMU_IOAS_MAP_FIXED_IOVA (1u << 0)
 #define IOMMU_IOAS_MAP_WRITEABLE  (1u << 1)

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 //
 // LD_PRELOAD shim: routes open()/openat() of /dev/iommu and /dev/vfio/devices/vfioN, and ioctl(), mmap(),
-// munmap(), read(), write(), close(), dup() and fcntl(F_DUPFD*) on the fds it hands out, to the emulation in
+// munmap(), read(), write(), pread(), pwrite(), close(), dup() and fcntl(F_DUPFD*) on the fds it hands out, to the emulation in
 // libiommufd-emu.so. Every other path and fd goes
 // straight to the C library (dlsym(RTLD_NEXT)). The emulation is loaded (dlopen) only at the first open of
 // /dev/iommu, so a program that never opens it runs exactly as without the shim. A fork() child loads an
@@ -59,6 +59,8 @@ static int (*real_openat)(int, const char *, int, ...);
 static int (*real_ioctl)(int, unsigned long, ...);
 static ssize_t (*real_read)(int, void *, size_t);
 static ssize_t (*real_write)(int, const void *, size_t);
+static ssize_t (*real_pread)(int, void *, size_t, off_t);
+static ssize_t (*real_pwrite)(int, const void *, size_t, off_t);
 static int (*real_close)(int);
 static int (*real_dup)(int);
 static int (*real_dup2)(int, int);
@@ -76,6 +78,7 @@ static int (*emu_ioctl)(int, unsigned int, unsigned long);
 static long (*emu_event_read)(int, unsigned long, unsigned long);
 static long (*emu_event_write)(int, unsigned long, unsigned long);
 static int (*emu_event_close)(int);
+static long (*emu_rw)(int, unsigned long, unsigned long, unsigned long, int);
 static long (*emu_mmap)(int, unsigned long, unsigned long, int, int);
 static int (*emu_mmap_place)(long, unsigned long);
 static int (*emu_munmap)(long);
@@ -102,6 +105,8 @@ static void resolve_libc(void)
 	real_ioctl = dlsym(RTLD_NEXT, "ioctl");
 	real_read = dlsym(RTLD_NEXT, "read");
 	real_write = dlsym(RTLD_NEXT, "write");
+	real_pread = dlsym(RTLD_NEXT, "pread");
+	real_pwrite = dlsym(RTLD_NEXT, "pwrite");
 	real_dup = dlsym(RTLD_NEXT, "dup");
 	real_dup2 = dlsym(RTLD_NEXT, "dup2");
 	real_dup3 = dlsym(RTLD_NEXT, "dup3");
@@ -262,11 +267,12 @@ static int load_emulation(void)
 	emu_event_read = dlsym(lib, "iommufd_emu_event_read");
 	emu_event_write = dlsym(lib, "iommufd_emu_event_write");
 	emu_event_close = dlsym(lib, "iommufd_emu_event_close");
+	emu_rw = dlsym(lib, "iommufd_emu_rw");
 	emu_mmap = dlsym(lib, "iommufd_emu_mmap");
 	emu_mmap_place = dlsym(lib, "iommufd_emu_mmap_place");
 	emu_munmap = dlsym(lib, "iommufd_emu_munmap");
 	if (!emu_init || !emu_open || !emu_vfio_open || !emu_close || !emu_ioctl || !emu_event_read ||
-	    !emu_event_write || !emu_event_close || !emu_mmap || !emu_mmap_place || !emu_munmap) {
+	    !emu_event_write || !emu_event_close || !emu_rw || !emu_mmap || !emu_mmap_place || !emu_munmap) {
 		fprintf(stderr, "iommufd-shim: %s lacks an entry point\n", path);
 		rc = -ENODEV;
 		goto out;
@@ -428,7 +434,7 @@ ssize_t read(int fd, void *buf, size_t count)
 	if (s && s->kind == FD_INHERITED)
 		return inherited(fd);
 	if (s) {
-		errno = EINVAL; // /dev/iommu has no read op; a device's config space is not readable yet
+		errno = EINVAL; // /dev/iommu has no read op; a device's regions are read with pread
 		return -1;
 	}
 	resolve_libc();
@@ -443,12 +449,46 @@ ssize_t write(int fd, const void *buf, size_t count)
 	if (s && s->kind == FD_INHERITED)
 		return inherited(fd);
 	if (s) {
-		errno = EINVAL; // /dev/iommu has no write op; a device's config space is not writable yet
+		errno = EINVAL; // /dev/iommu has no write op; a device's regions are written with pwrite
 		return -1;
 	}
 	resolve_libc();
 	return real_write(fd, buf, count);
 }
+
+// pread/pwrite at a device fd's region offset (index << 40): its config space. /dev/iommu has no read or write
+// op (EINVAL); a vEVENTQ file is not seekable (ESPIPE).
+static ssize_t rw_emulated(struct fd_slot *s, int fd, void *buf, size_t count, off_t offset, int write)
+{
+	if (s->kind == FD_INHERITED)
+		return inherited(fd);
+	errno = s->kind == FD_EVENT ? ESPIPE : EINVAL;
+	if (s->kind != FD_VFIO || offset < 0)
+		return -1;
+	return syscall_result(emu_rw(s->handle, (unsigned long)offset, (unsigned long)buf, count, write));
+}
+
+ssize_t pread(int fd, void *buf, size_t count, off_t offset)
+{
+	struct fd_slot *s = slot_of(fd);
+	if (s)
+		return rw_emulated(s, fd, buf, count, offset, 0);
+	resolve_libc();
+	return real_pread(fd, buf, count, offset);
+}
+
+ssize_t pread64(int fd, void *buf, size_t count, off_t offset) __attribute__((alias("pread")));
+
+ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset)
+{
+	struct fd_slot *s = slot_of(fd);
+	if (s)
+		return rw_emulated(s, fd, (void *)buf, count, offset, 1);
+	resolve_libc();
+	return real_pwrite(fd, buf, count, offset);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t count, off_t offset) __attribute__((alias("pwrite")));
 
 // Drops fd's reference on its emulated file; the last reference closes it. Call with table_lock held; returns
 // the close to make once the lock is released.

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 //
-// A fixed run of ioctls whose structs hold no user pointers, each printed with the bytes it passed and the bytes
-// and result it got back, so that a test can replay the same bytes through the C# raw entry point and compare
-// (Iommufd.Tests/Native/AbiTraceTests.cs). Output lines:
+// A fixed run of ioctls, each printed with the bytes it passed and the bytes and result it got back, so that a
+// test can replay the same bytes through the C# raw entry point and compare (Iommufd.Tests/Native/
+// AbiTraceTests.cs). Calls whose structs carry user pointers (user_va, data_uptr, allowed_iovas) point into a
+// window mapped at a fixed address, MEM_BASE, which the replay maps at the same address in its own process; such
+// a call also prints the part of the window it reads or writes, before and after. Output lines:
 //   FD iommu <fd>
 //   CALL <node> <request> <bytes in> -> <rc> <errno> <bytes out>
-// with bytes as hex; <node> is "iommu" or the device node's name ("vfio0").
+//   CALLP <node> <request> <bytes in> <window offset> <window length> <window in> -> <rc> <errno> <bytes out> <window out>
+// with bytes as hex ("-" for none); <node> is "iommu" or the device node's name ("vfio0").
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -13,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "iommufd-uapi.h"
@@ -21,6 +25,35 @@ static void hex(const void *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		printf("%02x", ((const unsigned char *)p)[i]);
+}
+
+#define MEM_BASE 0x3f0000000000ul
+#define MEM_SIZE 0x20000ul
+static unsigned char *mem;
+
+static void hex_or_dash(const void *p, size_t n)
+{
+	if (n)
+		hex(p, n);
+	else
+		printf("-");
+}
+
+// A call whose struct points into the window: [off, off + n) of it is printed before and after.
+static int callp(int fd, const char *node, unsigned long request, void *arg, size_t len, size_t off, size_t n)
+{
+	printf("CALLP %s 0x%lx ", node, request);
+	hex(arg, len);
+	printf(" 0x%zx %zu ", off, n);
+	hex_or_dash(mem + off, n);
+	int rc = ioctl(fd, request, arg);
+	int err = rc < 0 ? errno : 0;
+	printf(" -> %d %d ", rc, err);
+	hex(arg, len);
+	printf(" ");
+	hex_or_dash(mem + off, n);
+	printf("\n");
+	return rc;
 }
 
 static int call(int fd, const char *node, unsigned long request, void *arg, size_t len)
@@ -89,6 +122,56 @@ int main(void)
 	struct iommu_viommu_alloc bad_type = viommu;
 	bad_type.type = 0x55;
 	call(fd, "iommu", IOMMU_VIOMMU_ALLOC, &bad_type, sizeof(bad_type));
+	// Calls with user pointers, into the window (the device is attached to a domain of the IOAS: maps pin).
+	mem = mmap((void *)MEM_BASE, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (mem != (unsigned char *)MEM_BASE) {
+		perror("mmap of the window");
+		return 1;
+	}
+	for (size_t i = 0x10000; i < MEM_SIZE; i++)
+		mem[i] = (unsigned char)(i * 13);
+	struct iommu_hw_info hw = { .size = sizeof(hw), .dev_id = bind.out_devid, .data_len = 64,
+				    .data_uptr = MEM_BASE };
+	callp(fd, "iommu", IOMMU_GET_HW_INFO, &hw, sizeof(hw), 0, 64);
+	hw.data_len = 16; // a shorter buffer: only its bytes are written
+	memset(mem, 0xcc, 64);
+	callp(fd, "iommu", IOMMU_GET_HW_INFO, &hw, sizeof(hw), 0, 64);
+	hw.data_uptr = 0x1000; // unmapped
+	callp(fd, "iommu", IOMMU_GET_HW_INFO, &hw, sizeof(hw), 0, 0);
+	struct iommu_ioas_map map = { .size = sizeof(map), .ioas_id = ioas.out_ioas_id, .user_va = MEM_BASE + 0x10000,
+				      .length = 0x10000, .flags = IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE };
+	callp(fd, "iommu", IOMMU_IOAS_MAP, &map, sizeof(map), 0, 0); // the kernel's IOVA allocator picks the IOVA
+	struct iommu_ioas_map unmapped = map;
+	unmapped.user_va = 0x1000;
+	unmapped.iova = 0;
+	callp(fd, "iommu", IOMMU_IOAS_MAP, &unmapped, sizeof(unmapped), 0, 0); // pinning faults: EFAULT
+	struct iommu_ioas_iova_ranges all = { .size = sizeof(all), .ioas_id = ioas.out_ioas_id, .num_iovas = 4,
+					      .allowed_iovas = MEM_BASE + 0x100 };
+	callp(fd, "iommu", IOMMU_IOAS_IOVA_RANGES, &all, sizeof(all), 0x100, 4 * sizeof(struct iommu_iova_range));
+	struct iommu_iova_range *allow = (struct iommu_iova_range *)(mem + 0x200);
+	allow->start = 0x100000;
+	allow->last = 0x1fffff;
+	struct iommu_ioas_allow_iovas allowed = { .size = sizeof(allowed), .ioas_id = ioas.out_ioas_id, .num_iovas = 1,
+						  .allowed_iovas = MEM_BASE + 0x200 };
+	callp(fd, "iommu", IOMMU_IOAS_ALLOW_IOVAS, &allowed, sizeof(allowed), 0x200, sizeof(*allow));
+	allowed.allowed_iovas = 0x1000;
+	callp(fd, "iommu", IOMMU_IOAS_ALLOW_IOVAS, &allowed, sizeof(allowed), 0, 0); // EFAULT
+	uint64_t *cmds = (uint64_t *)(mem + 0x300);
+	cmds[0] = 0x11 | (1ull << 48); // TLBI_NH_ASID, ASID 1
+	cmds[1] = 0;
+	cmds[2] = 0x11 | (2ull << 48);
+	cmds[3] = 0;
+	cmds[4] = 0xff; // no such opcode: entry_num comes back as 2
+	cmds[5] = 0;
+	struct iommu_hwpt_invalidate inv = { .size = sizeof(inv), .hwpt_id = viommu.out_viommu_id, .data_uptr = MEM_BASE + 0x300,
+					     .data_type = IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3, .entry_len = 16, .entry_num = 3 };
+	callp(fd, "iommu", IOMMU_HWPT_INVALIDATE, &inv, sizeof(inv), 0x300, 48);
+	inv.entry_num = 2;
+	callp(fd, "iommu", IOMMU_HWPT_INVALIDATE, &inv, sizeof(inv), 0x300, 48);
+	inv.entry_num = 3;
+	inv.data_uptr = MEM_BASE + MEM_SIZE - 32; // the third entry runs past the window
+	callp(fd, "iommu", IOMMU_HWPT_INVALIDATE, &inv, sizeof(inv), MEM_SIZE - 32, 32);
+
 	struct iommu_vdevice_alloc vdev = { .size = sizeof(vdev), .viommu_id = viommu.out_viommu_id,
 					    .dev_id = bind.out_devid, .virt_id = 0x8 };
 	call(fd, "iommu", IOMMU_VDEVICE_ALLOC, &vdev, sizeof(vdev));
