@@ -164,18 +164,27 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             }
 
             MemoryMarshal.Write(data, in info);
-            result = new HwInfoResult(IommuHwInfoType.ArmSmmuV3, Marshal.SizeOf<IommuHwInfoArmSmmuV3>());
+            result = new HwInfoResult(IommuHwInfoType.ArmSmmuV3, Marshal.SizeOf<IommuHwInfoArmSmmuV3>(), MaxPasidLog2: MaxPasidLog2(device));
             return Errno.Success;
         }
 
         if (_implementation is not null)
         {
-            return _implementation.GetHwInfo(requestedType, data, out result);
+            var rc = _implementation.GetHwInfo(requestedType, data, out result);
+            result = result with { MaxPasidLog2 = MaxPasidLog2(device) };
+            return rc;
         }
 
         result = default;
         return Errno.EOPNOTSUPP;
     }
+
+    /// <summary>
+    /// out_max_pasid_log2 (iommufd device.c iommufd_get_hw_info): log2 of dev->iommu->max_pasids, the smaller of
+    /// the device's PASID capability (pci_max_pasids) and the SMMU's 2^SSIDSIZE (arm_smmu_device_hw_probe sets
+    /// iommu.max_pasids); 0 for a device without the capability.
+    /// </summary>
+    private byte MaxPasidLog2(EndpointDevice device) => (byte)Math.Min(device.PasidBits, Hardware.Features.SsidBits);
 
     /// <summary>
     /// A paging domain as arm-smmu-v3.c arm_smmu_domain_alloc_paging_flags() allocates it: NEST_PARENT needs both
@@ -322,10 +331,14 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         }
     }
 
-    public DmaStatus Dma(EndpointDevice device, ulong iova, Span<byte> buffer, DmaDirection direction)
+    public DmaStatus Dma(EndpointDevice device, ulong iova, Span<byte> buffer, DmaDirection direction) =>
+        Dma(device, null, iova, buffer, direction);
+
+    /// <summary>A PASID is the transaction's SubstreamID (arm-smmu-v3.c: the SSID of the PASID TLP prefix).</summary>
+    public DmaStatus Dma(EndpointDevice device, uint? pasid, ulong iova, Span<byte> buffer, DmaDirection direction)
     {
         ArgumentNullException.ThrowIfNull(device);
-        return Hardware.Dma(device.StreamId, iova, buffer, direction);
+        return Hardware.Dma(device.StreamId, pasid, iova, buffer, direction);
     }
 
     /// <summary>

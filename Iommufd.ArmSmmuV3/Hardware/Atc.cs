@@ -6,6 +6,9 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// </summary>
 public sealed class Atc
 {
+    /// <summary>The key of translations requested without a PASID.</summary>
+    public const uint NoSubstream = uint.MaxValue;
+
     private readonly Lock _lock = new(); // guards _entries
     private readonly Dictionary<(uint Ssid, ulong Block, int Shift), TlbEntry> _entries = [];
     private ulong _shifts;
@@ -64,10 +67,13 @@ public sealed class Atc
     }
 
     /// <summary>
-    /// ATC_INV: removes entries overlapping [<paramref name="start"/>, <paramref name="last"/>]; with
-    /// <paramref name="ssid"/> null, for every substream (Global, or SSV = 0 for the non-substream context).
+    /// ATC_INV: removes entries overlapping [<paramref name="start"/>, <paramref name="last"/>]. Without a PASID
+    /// (<paramref name="ssid"/> null, SSV = 0) the request reaches every entry, those fetched with a PASID too
+    /// (PCIe ATS; arm-smmu-v3.c arm_smmu_atc_inv_to_cmd: there is no way to invalidate only the entries without
+    /// one). With a PASID, the entries of that PASID, and with <paramref name="global"/> (ATC_INV.G) also the
+    /// global translations (nG = 0) of every PASID.
     /// </summary>
-    public int Invalidate(uint? ssid, ulong start, ulong last)
+    public int Invalidate(uint? ssid, ulong start, ulong last, bool global = false)
     {
         int removed = 0;
         lock (_lock)
@@ -75,7 +81,8 @@ public sealed class Atc
             Volatile.Write(ref _generation, _generation + 1);
             foreach (var (key, entry) in _entries)
             {
-                if ((ssid is null || key.Ssid == ssid) && entry.Overlaps(start, last))
+                bool reached = ssid is null || key.Ssid == ssid || (global && key.Ssid != NoSubstream && entry.Asid == TlbEntry.NoAsid);
+                if (reached && entry.Overlaps(start, last))
                 {
                     _entries.Remove(key);
                     removed++;

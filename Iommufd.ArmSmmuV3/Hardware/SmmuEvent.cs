@@ -50,6 +50,13 @@ public readonly record struct SmmuEvent(ulong Word0, ulong Word1, ulong Word2, u
         return new SmmuEvent(w0, w1, inputAddress, (ipa & 0x000F_FFFF_FFFF_F000) | (fetchAddress & 0x00FF_FFFF_FFFF_FFF8));
     }
 
+    /// <summary>
+    /// C_BAD_SUBSTREAMID (spec §7.3.8): the StreamID and the SubstreamID that was refused, with SSV = 0 (the
+    /// record has no SSV field; QEMU's smmuv3_record_event fills it the same way).
+    /// </summary>
+    public static SmmuEvent BadSubstream(uint sid, uint ssid) =>
+        new((byte)SmmuEventId.C_BAD_SUBSTREAMID | ((ulong)(ssid & 0xFFFFF) << 12) | ((ulong)sid << 32), 0, 0, 0);
+
     /// <summary>The same record with the StreamID field replaced (a host relays faults with the guest's vSID).</summary>
     public SmmuEvent WithStreamId(uint sid) => this with { Word0 = (Word0 & 0xFFFF_FFFFUL) | ((ulong)sid << 32) };
 

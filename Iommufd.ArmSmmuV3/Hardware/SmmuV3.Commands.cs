@@ -185,8 +185,8 @@ public sealed partial class SmmuV3 : ICommandExecutor
             last = start + ((1UL << shift) - 1);
         }
 
-        uint? ssid = command.SSV && !command.Global ? command.SubstreamId : null;
-        _atcs[command.StreamId].Invalidate(ssid, start, last);
+        // Global is IGNORED when SSV = 0 (spec §4.5.1).
+        _atcs[command.StreamId].Invalidate(command.SSV ? command.SubstreamId : null, start, last, command.SSV && command.Global);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 
@@ -8,6 +9,12 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 public sealed partial class SmmuV3
 {
     private const ulong StrtabBaseAddressMask = 0x000F_FFFF_FFFF_FFC0;
+
+    /// <summary>L1CD.L2Ptr (spec §5.3), to bit 51 as the host masks (arm-smmu-v3.h CTXDESC_L1_DESC_L2PTR_MASK).</summary>
+    private const ulong L1CdL2PtrMask = 0x000F_FFFF_FFFF_F000;
+
+    /// <summary>The largest SubstreamID (20 bits).</summary>
+    private const uint MaxSubstreamId = 0xF_FFFF;
 
     /// <summary>Event CLASS (spec §7.3): the fault arose fetching a CD.</summary>
     private const int ClassCd = 0;
@@ -22,8 +29,15 @@ public sealed partial class SmmuV3
     /// A DMA transaction from the device with StreamID <paramref name="sid"/>, split at 4 KiB boundaries, each
     /// piece translated and then performed on physical memory.
     /// </summary>
-    public DmaStatus Dma(uint sid, ulong iova, Span<byte> buffer, DmaDirection direction)
+    public DmaStatus Dma(uint sid, ulong iova, Span<byte> buffer, DmaDirection direction) => Dma(sid, null, iova, buffer, direction);
+
+    /// <summary>
+    /// A DMA transaction with SubstreamID <paramref name="ssid"/> (a PCIe PASID; null: none, SSV = 0), split at
+    /// 4 KiB boundaries, each piece translated and then performed on physical memory.
+    /// </summary>
+    public DmaStatus Dma(uint sid, uint? ssid, ulong iova, Span<byte> buffer, DmaDirection direction)
     {
+        CheckSubstreamId(ssid);
         bool write = direction == DmaDirection.Write;
         while (!buffer.IsEmpty)
         {
@@ -34,7 +48,7 @@ public sealed partial class SmmuV3
             DmaStatus status;
             try
             {
-                status = Translate(sid, iova, write, out ulong pa);
+                status = Translate(new Access(sid, ssid, iova, write), out ulong pa);
                 if (status == DmaStatus.Ok && !(write ? _memory.TryWrite(pa, buffer[..chunk]) : _memory.TryRead(pa, buffer[..chunk])))
                 {
                     status = DmaStatus.BusError;
@@ -58,9 +72,23 @@ public sealed partial class SmmuV3
     }
 
     /// <summary>Translates one access of the device with <paramref name="sid"/> at <paramref name="iova"/>.</summary>
-    public DmaStatus Translate(uint sid, ulong iova, bool write, out ulong physicalAddress)
+    public DmaStatus Translate(uint sid, ulong iova, bool write, out ulong physicalAddress) =>
+        Translate(new Access(sid, null, iova, write), out physicalAddress);
+
+    /// <summary>Translates one access with SubstreamID <paramref name="ssid"/> (null: none).</summary>
+    public DmaStatus Translate(uint sid, uint? ssid, ulong iova, bool write, out ulong physicalAddress)
+    {
+        CheckSubstreamId(ssid);
+        return Translate(new Access(sid, ssid, iova, write), out physicalAddress);
+    }
+
+    /// <summary>A SubstreamID is 20 bits wide (spec §3.3.2, the PASID width of PCIe).</summary>
+    private static void CheckSubstreamId(uint? ssid) => ArgumentOutOfRangeException.ThrowIfGreaterThan(ssid ?? 0, MaxSubstreamId, nameof(ssid));
+
+    private DmaStatus Translate(in Access access, out ulong physicalAddress)
     {
         physicalAddress = 0;
+        ulong iova = access.Iova;
         if ((Cr0 & Cr0SmmuEn) == 0)
         {
             // SMMU disabled: GBPA decides (spec §6.3.14).
@@ -76,9 +104,9 @@ public sealed partial class SmmuV3
         // Generations first: whatever this translation caches is dropped if an invalidation ran meanwhile.
         long configGeneration = ConfigCache.Generation;
         long tlbGeneration = Iotlb.Generation;
-        var deviceAtc = _atcs.GetValueOrDefault(sid);
+        var deviceAtc = _atcs.GetValueOrDefault(access.Sid);
         long atcGeneration = deviceAtc?.Generation ?? 0;
-        if (!TryGetSte(sid, configGeneration, out var ste))
+        if (!TryGetSte(access, configGeneration, out var ste))
         {
             return DmaStatus.Blocked;
         }
@@ -88,18 +116,9 @@ public sealed partial class SmmuV3
             return DmaStatus.Blocked; // 0b000 and the reserved 0b0xx: abort without an event (spec §5.2 Config)
         }
 
-        // Substreams enabled (S1CDMax > 0): a transaction without a SubstreamID follows S1DSS (spec §5.2 S1DSS):
-        // terminate (0b00, and the reserved 0b11), bypass stage 1 (0b01), or use the CD of substream 0 (0b10).
-        bool stage1 = ste.Stage1Enabled;
-        if (stage1 && Features.SsidBits != 0 && ste.S1CdMax != 0 && ste.S1Dss != 2)
+        if (!TrySelectSubstream(access, ste, out bool stage1, out uint cdIndex))
         {
-            if (ste.S1Dss != 1)
-            {
-                RecordEvent(SmmuEvent.Create(SmmuEventId.F_STREAM_DISABLED, sid));
-                return DmaStatus.Blocked;
-            }
-
-            stage1 = false;
+            return DmaStatus.Blocked;
         }
 
         if (!stage1 && !ste.Stage2Enabled)
@@ -108,11 +127,19 @@ public sealed partial class SmmuV3
             return DmaStatus.Ok;
         }
 
+        // Stage 1 bypassed into stage 2: an input address beyond the IAS (= OAS here) is a stage-1 Address Size
+        // fault before stage 2 sees it (spec §3.4.1; §5.2 S1DSS = 0b01), recorded as stage 2's faults are.
+        if (!stage1 && Features.OutputAddressBits < 64 && iova >> Features.OutputAddressBits != 0)
+        {
+            return Fault(access, WalkResult.Failed(TranslationFault.AddressSize, 0), stage2: false, ClassIn, ipa: 0, record: ste.S2R);
+        }
+
+        uint atcKey = access.Ssid ?? Atc.NoSubstream;
         var atc = ste.Eats == 1 ? deviceAtc : null;
-        if (atc is not null && atc.TryLookup(0, iova, out var cached))
+        if (atc is not null && atc.TryLookup(atcKey, iova, out var cached))
         {
             Interlocked.Increment(ref _tlbHits);
-            return Use(cached, iova, write, out physicalAddress);
+            return Use(cached, iova, access.Write, out physicalAddress);
         }
 
         ushort vmid = Features.Stage2 ? ste.S2Vmid : (ushort)0;
@@ -121,7 +148,7 @@ public sealed partial class SmmuV3
         int asid = TlbEntry.NoAsid;
         if (stage1)
         {
-            if (!TryGetCd(sid, ste, configGeneration, iova, write, out cd))
+            if (!TryGetCd(access, ste, cdIndex, configGeneration, out cd))
             {
                 return DmaStatus.Blocked;
             }
@@ -131,7 +158,7 @@ public sealed partial class SmmuV3
 
         if (!Iotlb.TryLookup(vmid, asid, stage, iova, out var entry))
         {
-            var fault = Walk(sid, ste, cd, stage, vmid, iova, write, out entry);
+            var fault = Walk(access, ste, cd, stage, vmid, out entry);
             if (fault != DmaStatus.Ok)
             {
                 return fault;
@@ -144,14 +171,58 @@ public sealed partial class SmmuV3
             Interlocked.Increment(ref _tlbHits);
         }
 
-        atc?.TryInsert(0, entry, atcGeneration);
-        var status = Use(entry, iova, write, out physicalAddress);
+        atc?.TryInsert(atcKey, entry, atcGeneration);
+        var status = Use(entry, iova, access.Write, out physicalAddress);
         if (status == DmaStatus.PermissionFault)
         {
-            RecordPermissionFault(sid, ste, cd, stage, iova, write);
+            RecordPermissionFault(access, ste, cd, stage);
         }
 
         return status;
+    }
+
+    /// <summary>
+    /// Which configuration a transaction uses (spec §5.2 S1CDMax and S1DSS). With a SubstreamID: the CD of that
+    /// substream, or C_BAD_SUBSTREAMID when stage 1 is disabled, substreams are unsupported or disabled, or the
+    /// SubstreamID is at least 2^S1CDMax; substream 0 under S1DSS = 0b10 is F_STREAM_DISABLED. Without one, when
+    /// substreams are enabled: S1DSS terminates (0b00, and the reserved 0b11: F_STREAM_DISABLED), bypasses stage
+    /// 1 (0b01) or uses the CD of substream 0 (0b10).
+    /// </summary>
+    private bool TrySelectSubstream(in Access access, in StreamTableEntry ste, out bool stage1, out uint cdIndex)
+    {
+        stage1 = ste.Stage1Enabled;
+        cdIndex = 0;
+        bool substreams = stage1 && Features.SsidBits != 0 && ste.S1CdMax != 0;
+        if (access.Ssid is uint ssid)
+        {
+            if (!substreams || ssid >> ste.S1CdMax != 0)
+            {
+                RecordEvent(SmmuEvent.BadSubstream(access.Sid, ssid));
+                return false;
+            }
+
+            if (ssid == 0 && ste.S1Dss == 2)
+            {
+                RecordEvent(SmmuEvent.Create(SmmuEventId.F_STREAM_DISABLED, access.Sid));
+                return false;
+            }
+
+            cdIndex = ssid;
+            return true;
+        }
+
+        if (substreams && ste.S1Dss != 2)
+        {
+            if (ste.S1Dss != 1)
+            {
+                RecordEvent(SmmuEvent.Create(SmmuEventId.F_STREAM_DISABLED, access.Sid));
+                return false;
+            }
+
+            stage1 = false;
+        }
+
+        return true;
     }
 
     /// <summary>
@@ -159,25 +230,25 @@ public sealed partial class SmmuV3
     /// (S2 = 1, with the IPA), CLASS = IN. A combined nested entry holds only the intersection of both stages'
     /// permissions, so the walk is done again to find the stage that forbids it and the IPA.
     /// </summary>
-    private void RecordPermissionFault(uint sid, in StreamTableEntry ste, in ContextDescriptor cd, TlbStage stage, ulong iova, bool write)
+    private void RecordPermissionFault(in Access access, in StreamTableEntry ste, in ContextDescriptor cd, TlbStage stage)
     {
         bool stage2 = stage == TlbStage.Stage2;
-        ulong ipa = stage2 ? iova : 0;
+        ulong ipa = stage2 ? access.Iova : 0;
         if (stage == TlbStage.Nested)
         {
             int s2Bits = ConfigurationValidity.EffectiveSize(ste.S2Ps, Features);
             var viaStage2 = new Stage2Memory(_memory, ste, s2Bits);
-            var s1 = PageTableWalker.Walk(ref viaStage2, cd.Format, cd.Ttb0, iova, stage2: false, ConfigurationValidity.EffectiveSize(cd.Ips, Features));
-            if (!s1.IsFault && (write ? s1.Writable : s1.Readable))
+            var s1 = PageTableWalker.Walk(ref viaStage2, cd.Format, cd.Ttb0, access.Iova, stage2: false, ConfigurationValidity.EffectiveSize(cd.Ips, Features));
+            if (!s1.IsFault && (access.Write ? s1.Writable : s1.Readable))
             {
                 stage2 = true;
-                ipa = s1.Output(iova);
+                ipa = s1.Output(access.Iova);
             }
         }
 
         if (stage2 ? ste.S2R : cd.Record)
         {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.F_PERMISSION, sid, null, iova, read: !write, stage2: stage2, eventClass: ClassIn, ipa: ipa));
+            RecordEvent(SmmuEvent.Create(SmmuEventId.F_PERMISSION, access.Sid, access.Ssid, access.Iova, read: !access.Write, stage2: stage2, eventClass: ClassIn, ipa: ipa));
         }
     }
 
@@ -193,10 +264,11 @@ public sealed partial class SmmuV3
     /// IN otherwise), the IPA of a stage-2 fault, the FetchAddr of an abort. Stage 1 outputs are checked against
     /// CD.IPS and stage 2 outputs against STE.S2PS, each capped at the OAS.
     /// </summary>
-    private DmaStatus Walk(uint sid, in StreamTableEntry ste, in ContextDescriptor cd, TlbStage stage, ushort vmid, ulong iova, bool write, out TlbEntry entry)
+    private DmaStatus Walk(in Access access, in StreamTableEntry ste, in ContextDescriptor cd, TlbStage stage, ushort vmid, out TlbEntry entry)
     {
         Interlocked.Increment(ref _walks);
         entry = default;
+        ulong iova = access.Iova;
         int s2Bits = ConfigurationValidity.EffectiveSize(ste.S2Ps, Features);
         if (stage == TlbStage.Stage2)
         {
@@ -204,7 +276,7 @@ public sealed partial class SmmuV3
             var s2 = PageTableWalker.Walk(ref direct, ste.Stage2Format, ste.S2Ttb, iova, stage2: true, s2Bits);
             if (s2.IsFault)
             {
-                return Fault(sid, s2, iova, write, stage2: true, ClassIn, ipa: iova, record: ste.S2R);
+                return Fault(access, s2, stage2: true, ClassIn, ipa: iova, record: ste.S2R);
             }
 
             entry = new TlbEntry(vmid, TlbEntry.NoAsid, stage, iova & ~((1UL << s2.BlockShift) - 1), s2.BlockShift, s2.Level, s2.OutputBase, s2.Readable, s2.Writable);
@@ -214,7 +286,7 @@ public sealed partial class SmmuV3
         if (cd.Epd0)
         {
             // EPD0: a TLB miss through TTB0 is a Translation fault without a walk (spec §5.4 EPD0, §5.4.1.1).
-            return Fault(sid, WalkResult.Failed(TranslationFault.Translation, 0), iova, write, stage2: false, ClassIn, ipa: 0, record: cd.Record);
+            return Fault(access, WalkResult.Failed(TranslationFault.Translation, 0), stage2: false, ClassIn, ipa: 0, record: cd.Record);
         }
 
         int ipsBits = ConfigurationValidity.EffectiveSize(cd.Ips, Features);
@@ -227,7 +299,7 @@ public sealed partial class SmmuV3
             {
                 // An abort reading a stage-1 descriptor is CLASS = TT, unlike the other stage-1 faults (§7.3.12).
                 int eventClass = s1.Fault == TranslationFault.WalkExternalAbort ? ClassTt : ClassIn;
-                return Fault(sid, s1, iova, write, stage2: false, eventClass, ipa: 0, record: cd.Record);
+                return Fault(access, s1, stage2: false, eventClass, ipa: 0, record: cd.Record);
             }
 
             int asid1 = s1.Global ? TlbEntry.NoAsid : cd.Asid;
@@ -243,7 +315,7 @@ public sealed partial class SmmuV3
             bool atStage2 = viaStage2.FaultAtStage2;
             bool tableAccess = atStage2 || s1.Fault == TranslationFault.WalkExternalAbort;
             var reported = s1 with { FetchAddress = viaStage2.FetchAddress };
-            return Fault(sid, reported, iova, write, atStage2, tableAccess ? ClassTt : ClassIn, ipa: viaStage2.FaultIpa, record: atStage2 ? ste.S2R : cd.Record);
+            return Fault(access, reported, atStage2, tableAccess ? ClassTt : ClassIn, ipa: viaStage2.FaultIpa, record: atStage2 ? ste.S2R : cd.Record);
         }
 
         ulong ipa = s1.Output(iova);
@@ -251,7 +323,7 @@ public sealed partial class SmmuV3
         var s2n = PageTableWalker.Walk(ref direct2, ste.Stage2Format, ste.S2Ttb, ipa, stage2: true, s2Bits);
         if (s2n.IsFault)
         {
-            return Fault(sid, s2n, iova, write, stage2: true, ClassIn, ipa: ipa, record: ste.S2R);
+            return Fault(access, s2n, stage2: true, ClassIn, ipa: ipa, record: ste.S2R);
         }
 
         int shift = Math.Min(s1.BlockShift, s2n.BlockShift);
@@ -263,11 +335,11 @@ public sealed partial class SmmuV3
     }
 
     /// <summary>
-    /// Records the event of a failed walk: <paramref name="iova"/> and <paramref name="write"/> are the
-    /// transaction's (InputAddr, RnW), never those of the walk's own accesses, which are reads (TTRnW = 1 for a
-    /// CLASS = TT Permission fault, §7.3.16).
+    /// Records the event of a failed walk: the address and RnW are the transaction's (InputAddr, RnW), never
+    /// those of the walk's own accesses, which are reads (TTRnW = 1 for a CLASS = TT Permission fault, §7.3.16);
+    /// SSV and SubstreamID are the transaction's.
     /// </summary>
-    private DmaStatus Fault(uint sid, in WalkResult walk, ulong iova, bool write, bool stage2, int eventClass, ulong ipa, bool record)
+    private DmaStatus Fault(in Access access, in WalkResult walk, bool stage2, int eventClass, ulong ipa, bool record)
     {
         var id = walk.Fault switch
         {
@@ -281,20 +353,21 @@ public sealed partial class SmmuV3
         // External aborts are always recorded (FetchAddr, no IPA); the others when CD.R / STE.S2R say so (§5.5).
         if (id == SmmuEventId.F_WALK_EABT)
         {
-            RecordEvent(SmmuEvent.Create(id, sid, null, iova, read: !write, stage2: stage2, eventClass: eventClass, fetchAddress: walk.FetchAddress));
+            RecordEvent(SmmuEvent.Create(id, access.Sid, access.Ssid, access.Iova, read: !access.Write, stage2: stage2, eventClass: eventClass, fetchAddress: walk.FetchAddress));
         }
         else if (record)
         {
             bool tableRead = id == SmmuEventId.F_PERMISSION && eventClass == ClassTt;
-            RecordEvent(SmmuEvent.Create(id, sid, null, iova, read: !write, stage2: stage2, eventClass: eventClass, ipa: stage2 ? ipa : 0, tableRead: tableRead));
+            RecordEvent(SmmuEvent.Create(id, access.Sid, access.Ssid, access.Iova, read: !access.Write, stage2: stage2, eventClass: eventClass, ipa: stage2 ? ipa : 0, tableRead: tableRead));
         }
 
         return walk.Fault == TranslationFault.Permission ? DmaStatus.PermissionFault : DmaStatus.TranslationFault;
     }
 
-    /// <summary>The STE for <paramref name="sid"/>: from the configuration cache, or fetched and checked.</summary>
-    private bool TryGetSte(uint sid, long configGeneration, out StreamTableEntry ste)
+    /// <summary>The STE of the access's StreamID: from the configuration cache, or fetched and checked.</summary>
+    private bool TryGetSte(in Access access, long configGeneration, out StreamTableEntry ste)
     {
+        uint sid = access.Sid;
         if (ConfigCache.TryGetSte(sid, out ste))
         {
             return true;
@@ -306,7 +379,7 @@ public sealed partial class SmmuV3
         ulong tableBase = _strtabBase & StrtabBaseAddressMask;
         if (log2Size < 32 && sid >> log2Size != 0)
         {
-            BadStreamId(sid);
+            BadStreamId(access);
             return false;
         }
 
@@ -316,7 +389,7 @@ public sealed partial class SmmuV3
             ulong l1Address = tableBase + ((ulong)(sid >> split) * 8);
             if (!_memory.TryReadUInt64(l1Address, out ulong l1))
             {
-                RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid, fetchAddress: l1Address));
+                RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid, access.Ssid, fetchAddress: l1Address));
                 return false;
             }
 
@@ -326,7 +399,7 @@ public sealed partial class SmmuV3
             ulong index = sid & ((1UL << split) - 1);
             if (span is 0 or >= 12 || span > split + 1 || index >= 1UL << (span - 1))
             {
-                BadStreamId(sid);
+                BadStreamId(access);
                 return false;
             }
 
@@ -342,14 +415,14 @@ public sealed partial class SmmuV3
         if (!_memory.TryReadUInt64(address, out ulong w0) || !_memory.TryReadUInt64(address + 8, out ulong w1)
             || !_memory.TryReadUInt64(address + 16, out ulong w2) || !_memory.TryReadUInt64(address + 24, out ulong w3))
         {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid, fetchAddress: address));
+            RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid, access.Ssid, fetchAddress: address));
             return false;
         }
 
         ste = new StreamTableEntry(w0, w1, w2, w3);
         if (ConfigurationValidity.SteIllegal(ste, Features))
         {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STE, sid));
+            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STE, sid, access.Ssid));
             return false;
         }
 
@@ -358,18 +431,67 @@ public sealed partial class SmmuV3
     }
 
     /// <summary>
-    /// The CD of substream 0: cached, or fetched (through stage 2 for a nested STE) and checked. A stage-2 fault
-    /// of the fetch is CLASS = CD with the CD's IPA and the transaction's address and RnW (spec §7.3.13); an
-    /// abort reading the CD is F_CD_FETCH with its FetchAddr (§7.3.10).
+    /// The CD at <paramref name="index"/> of the STE's CD table: cached, or fetched and checked. S1ContextPtr
+    /// points at one CD (substreams disabled), a linear table of CDs, or an L1 table of L1CDs each pointing at a
+    /// leaf table of 64 (S1Fmt = 0b01) or 1024 (0b10) CDs (spec §5.2 S1Fmt, §5.3). An L1CD with V = 0 is
+    /// C_BAD_SUBSTREAMID (§5.3.1). L1CDs are not cached: each miss reads them again.
     /// </summary>
-    private bool TryGetCd(uint sid, in StreamTableEntry ste, long configGeneration, ulong iova, bool write, out ContextDescriptor cd)
+    private bool TryGetCd(in Access access, in StreamTableEntry ste, uint index, long configGeneration, out ContextDescriptor cd)
     {
-        if (ConfigCache.TryGetCd(sid, 0, out cd))
+        if (ConfigCache.TryGetCd(access.Sid, index, out cd))
         {
             return true;
         }
 
         ulong address = ste.S1ContextPtr;
+        int split = ste.S1Fmt switch { 1 => 6, 2 => 10, _ => 0 };
+        bool substreams = Features.SsidBits != 0 && ste.S1CdMax != 0;
+        Span<byte> bytes = stackalloc byte[32];
+        if (substreams && split != 0 && Features.TwoLevelCdTable)
+        {
+            ulong l1Address = address + ((ulong)(index >> split) * 8);
+            if (!TryFetchConfig(access, ste, l1Address, bytes[..8]))
+            {
+                return false;
+            }
+
+            ulong l1 = BinaryPrimitives.ReadUInt64LittleEndian(bytes);
+            if ((l1 & 1) == 0)
+            {
+                RecordEvent(SmmuEvent.BadSubstream(access.Sid, index));
+                return false;
+            }
+
+            address = (l1 & L1CdL2PtrMask) + ((ulong)(index & ((1u << split) - 1)) * ContextDescriptor.Size);
+        }
+        else if (substreams)
+        {
+            address += (ulong)index * ContextDescriptor.Size;
+        }
+
+        if (!TryFetchConfig(access, ste, address, bytes))
+        {
+            return false;
+        }
+
+        cd = ContextDescriptor.Read(bytes);
+        if (ConfigurationValidity.CdIllegal(ste, cd, Features))
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_CD, access.Sid, access.Ssid));
+            return false;
+        }
+
+        ConfigCache.PutCd(access.Sid, index, cd, configGeneration);
+        return true;
+    }
+
+    /// <summary>
+    /// Reads an L1CD or a CD at <paramref name="address"/>, through stage 2 for a nested STE (the address is
+    /// then an IPA). A stage-2 fault of the fetch is CLASS = CD with that IPA and the transaction's address and
+    /// RnW (spec §7.3.13); an abort reading it is F_CD_FETCH with its FetchAddr (§7.3.10).
+    /// </summary>
+    private bool TryFetchConfig(in Access access, in StreamTableEntry ste, ulong address, Span<byte> bytes)
+    {
         if (ste.Stage2Enabled)
         {
             var direct = new DirectMemory(_memory);
@@ -381,39 +503,33 @@ public sealed partial class SmmuV3
 
             if (s2.IsFault)
             {
-                Fault(sid, s2, iova, write, stage2: true, ClassCd, ipa: address, record: ste.S2R);
+                Fault(access, s2, stage2: true, ClassCd, ipa: address, record: ste.S2R);
                 return false;
             }
 
             address = s2.Output(address);
         }
 
-        Span<byte> bytes = stackalloc byte[32];
         if (!_memory.TryRead(address, bytes))
         {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.F_CD_FETCH, sid, fetchAddress: address));
+            RecordEvent(SmmuEvent.Create(SmmuEventId.F_CD_FETCH, access.Sid, access.Ssid, fetchAddress: address));
             return false;
         }
 
-        cd = ContextDescriptor.Read(bytes);
-        if (ConfigurationValidity.CdIllegal(ste, cd, Features))
-        {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_CD, sid));
-            return false;
-        }
-
-        ConfigCache.PutCd(sid, 0, cd, configGeneration);
         return true;
     }
 
     /// <summary>A StreamID that reaches no STE: C_BAD_STREAMID only when CR2.RECINVSID asks for it (spec §6.3.12).</summary>
-    private void BadStreamId(uint sid)
+    private void BadStreamId(in Access access)
     {
         if ((Volatile.Read(ref _cr2) & Cr2RecInvSid) != 0)
         {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STREAMID, sid));
+            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STREAMID, access.Sid, access.Ssid));
         }
     }
+
+    /// <summary>One client access: StreamID, SubstreamID (null: SSV = 0), input address and direction.</summary>
+    private readonly record struct Access(uint Sid, uint? Ssid, ulong Iova, bool Write);
 
     /// <summary>Reads descriptors straight from physical memory.</summary>
     private readonly struct DirectMemory(PhysicalMemory memory) : ITableMemory

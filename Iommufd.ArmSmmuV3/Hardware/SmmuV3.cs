@@ -12,7 +12,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// Split by concern: registers (<c>SmmuV3.Registers.cs</c>), command execution (<c>SmmuV3.Commands.cs</c>), event
 /// queue (<c>SmmuV3.EventQueue.cs</c>) and translation (<c>SmmuV3.Translation.cs</c>).
 /// Not modelled: the Secure programming interface, PRI queue, stalls (STALL_MODEL is "no stall"), HTTU, MPAM
-/// beyond CFGI_VMS_PIDM legality, substreams beyond the CD table lookup, walk caches, AArch32 tables, 52-bit
+/// beyond CFGI_VMS_PIDM legality, L1CD caching, walk caches, AArch32 tables, 52-bit
 /// addresses, ECMDQ, and the PMCG.
 /// </remarks>
 public sealed partial class SmmuV3 : IDisposable

@@ -11,8 +11,11 @@ public sealed class IommufdBuilder
     /// <summary>The service collection, for plugin builder extensions.</summary>
     public IServiceCollection Services { get; }
 
-    /// <summary>Adds an endpoint device behind the IOMMU instance named <paramref name="iommu"/>.</summary>
-    public IommufdBuilder AddDevice(string name, string iommu, uint streamId, bool atsCapable = false)
+    /// <summary>
+    /// Adds an endpoint device behind the IOMMU instance named <paramref name="iommu"/>; <paramref name="pasidBits"/>
+    /// is its PASID capability's width (0: none).
+    /// </summary>
+    public IommufdBuilder AddDevice(string name, string iommu, uint streamId, bool atsCapable = false, int pasidBits = 0)
     {
         Services.Configure<PlatformOptions>(o => o.Devices.Add(new DeviceOptions
         {
@@ -20,6 +23,7 @@ public sealed class IommufdBuilder
             Iommu = iommu,
             StreamId = streamId,
             AtsCapable = atsCapable,
+            PasidBits = pasidBits,
         }));
         return this;
     }

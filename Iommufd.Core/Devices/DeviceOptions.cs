@@ -14,4 +14,7 @@ public sealed class DeviceOptions
 
     /// <summary>True when the device supports ATS (it has an ATC).</summary>
     public bool AtsCapable { get; set; }
+
+    /// <summary>The PCIe PASID capability's Max PASID Width (1..20); 0: no PASID capability.</summary>
+    public int PasidBits { get; set; }
 }

@@ -30,7 +30,7 @@ public sealed class Platform
         foreach (var d in options.Value.Devices)
         {
             var iommu = Iommus.First(i => i.Name == d.Iommu);
-            var device = new EndpointDevice(d.Name, d.StreamId, d.AtsCapable, iommu);
+            var device = new EndpointDevice(d.Name, d.StreamId, d.AtsCapable, iommu, d.PasidBits);
             iommu.ProbeDevice(device);
             _devices.Add(d.Name, device);
         }

@@ -31,6 +31,11 @@ public sealed class PlatformOptions
             {
                 errors.Add($"device '{d.Name}': StreamID {d.StreamId:x} is already used behind '{d.Iommu}'");
             }
+
+            if (d.PasidBits is < 0 or > EndpointDevice.MaxPasidBits)
+            {
+                errors.Add($"device '{d.Name}': PasidBits must be 0..{EndpointDevice.MaxPasidBits}");
+            }
         }
 
         return errors;

@@ -67,4 +67,11 @@ public interface IIommuInstance
 
     /// <summary>Performs a DMA transaction from <paramref name="device"/> through its current translation.</summary>
     DmaStatus Dma(EndpointDevice device, ulong iova, Span<byte> buffer, DmaDirection direction);
+
+    /// <summary>
+    /// A DMA transaction with PASID <paramref name="pasid"/> (null: without one). An IOMMU that does not take
+    /// PASIDs blocks every transaction that carries one.
+    /// </summary>
+    DmaStatus Dma(EndpointDevice device, uint? pasid, ulong iova, Span<byte> buffer, DmaDirection direction) =>
+        pasid is null ? Dma(device, iova, buffer, direction) : DmaStatus.Blocked;
 }

@@ -58,12 +58,20 @@ public sealed partial class GuestSmmuDriver
     /// <summary>
     /// Attaches StreamID <paramref name="sid"/> to a new, empty stage-1 table tagged with <paramref name="asid"/>: a
     /// CD (T0SZ 16, 4K, WB/ISH walks, AA64, R, A) and an S1-translate STE pointing at it, then CFGI_STE and CMD_SYNC.
-    /// With <paramref name="ats"/> the STE sets EATS = 1, so the device may cache translations in its ATC.
+    /// With <paramref name="ats"/> the STE sets EATS = 1, so the device may cache translations in its ATC. With
+    /// <paramref name="substreamBits"/> the CD is the first of a linear table of 2^bits CDs (S1CDMax) for
+    /// <see cref="AttachPasid"/>, and S1DSS = 0b10 keeps CD 0 for traffic without a PASID (arm-smmu-v3.c
+    /// arm_smmu_make_cdtable_ste with STRTAB_STE_1_S1DSS_SSID0), so PASID 0 is never usable.
     /// </summary>
     /// <returns>True when the CMD_SYNC after CFGI_STE completed.</returns>
-    public bool AttachDevice(uint sid, ushort asid, bool ats = false)
+    public bool AttachDevice(uint sid, ushort asid, bool ats = false, int substreamBits = 0)
     {
         CheckSid(sid);
+        if (substreamBits < 0 || substreamBits > Math.Min(Capabilities.SsidBits, MaxLinearCdTableBits))
+        {
+            throw new ArgumentOutOfRangeException(nameof(substreamBits), substreamBits, $"at most IDR1.SSIDSIZE ({Capabilities.SsidBits}) and {MaxLinearCdTableBits} (a linear CD table; this driver builds no two-level one)");
+        }
+
         if (!Capabilities.Asid16 && asid > byte.MaxValue)
         {
             throw new ArgumentOutOfRangeException(nameof(asid), asid, "the SMMU has 8-bit ASIDs (IDR0.ASID16 = 0)");
@@ -80,28 +88,23 @@ public sealed partial class GuestSmmuDriver
         }
 
         var table = new AArch64PageTable(_memory, Stage1Format, stage2: false);
-        ulong cdIpa = _memory.Allocate(ContextDescriptor.Size, ContextDescriptor.Size);
+        ulong cdTableSize = (ulong)ContextDescriptor.Size << substreamBits;
+        ulong cdIpa = _memory.Allocate(cdTableSize, cdTableSize); // aligned to its size (§5.2 S1Fmt 0b00)
         lock (_domainsLock)
         {
-            if (!_domains.TryAdd(sid, new GuestDomain(sid, asid, ats, table, cdIpa)))
+            if (!_domains.TryAdd(sid, new GuestDomain(sid, asid, ats, table, cdIpa, substreamBits)))
             {
                 throw new InvalidOperationException($"StreamID {sid} is already attached; detach it first");
             }
         }
 
-        // CD (spec §5.4): T0SZ = 16, TG0 = 4K (0), IR0 = OR0 = WB-RA (1), SH0 = ISH (3), EPD1 (no TTB1, as
-        // arm-smmu-v3.c arm_smmu_make_s1_cd() sets it), V, IPS = the SMMU's OAS
-        // (at most 48 bits, what the 4K tables hold), AA64, R (record faults), A (abort faulting transactions), ASID.
-        ulong ips = (ulong)Math.Min(Capabilities.Oas, 5);
-        ulong cd0 = 16UL | (0UL << 6) | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 30) | (1UL << 31) | (ips << 32)
-            | (1UL << 41) | (1UL << 45) | (1UL << 46) | ((ulong)asid << 48);
-        WriteValidLast(cdIpa, ContextDescriptor.Size, cd0, table.Root & CdTtb0Mask, 0, CdMair);
+        WriteCd(cdIpa, asid, table);
 
         // STE (spec §5.2): only fields a nesting host accepts from a guest STE are set (arm-smmu-v3-iommufd.c
-        // arm_smmu_validate_vste()), so a VMM may forward these words unchanged. Word 1: S1DSS = 0, S1CIR = S1COR =
-        // WB-RA (1), S1CSH = ISH (3), EATS.
-        ulong ste0 = 1UL | (SteConfigS1Translate << 1) | (cdIpa & SteContextPtrMask); // S1Fmt = 0, S1CDMax = 0
-        ulong ste1 = (1UL << 2) | (1UL << 4) | (3UL << 6) | ((ats ? 1UL : 0) << 28);
+        // arm_smmu_validate_vste()), so a VMM may forward these words unchanged. Word 0: S1Fmt = 0 (linear),
+        // S1CDMax. Word 1: S1DSS (0b10 with substreams), S1CIR = S1COR = WB-RA (1), S1CSH = ISH (3), EATS.
+        ulong ste0 = 1UL | (SteConfigS1Translate << 1) | (cdIpa & SteContextPtrMask) | ((ulong)substreamBits << 59);
+        ulong ste1 = (substreamBits != 0 ? 2UL : 0) | (1UL << 2) | (1UL << 4) | (3UL << 6) | ((ats ? 1UL : 0) << 28);
         WriteSte(sid, new StreamTableEntry(ste0, ste1, 0, 0));
 
         // The SMMU may hold the old (abort) STE in its configuration cache until told (spec §4.3.1).
@@ -127,8 +130,16 @@ public sealed partial class GuestSmmuDriver
         WriteSte(sid, AbortSte);
         bool ok = CommandPath.Submit([SmmuCommandBuilder.CfgiSte(sid, leaf: true)]);
 
-        // The STE no longer points at the table, so nothing new is cached; what is cached goes now.
+        // The STE no longer points at the tables, so nothing new is cached; what is cached goes now.
         ok &= CommandPath.Submit([SmmuCommandBuilder.TlbiNhAsid(0, domain.Asid)]);
+        lock (domain.PageTableLock)
+        {
+            foreach (var (asid, _) in domain.Pasids.Values)
+            {
+                ok &= CommandPath.Submit([SmmuCommandBuilder.TlbiNhAsid(0, asid)]);
+            }
+        }
+
         if (domain.Ats)
         {
             ok &= CommandPath.Submit([InvalidationCommands.AtcInvalidateAll(sid)]);
@@ -234,6 +245,19 @@ public sealed partial class GuestSmmuDriver
         {
             throw new ArgumentException($"[0x{va:x}, +0x{length:x}) is not a non-empty, page-aligned range of the 48-bit VA space");
         }
+    }
+
+    /// <summary>
+    /// A CD (spec §5.4): T0SZ = 16, TG0 = 4K (0), IR0 = OR0 = WB-RA (1), SH0 = ISH (3), EPD1 (no TTB1, as
+    /// arm-smmu-v3.c arm_smmu_make_s1_cd() sets it), V, IPS = the SMMU's OAS (at most 48 bits, what the 4K tables
+    /// hold), AA64, R (record faults), A (abort faulting transactions), ASID.
+    /// </summary>
+    private void WriteCd(ulong cdIpa, ushort asid, AArch64PageTable table)
+    {
+        ulong ips = (ulong)Math.Min(Capabilities.Oas, 5);
+        ulong cd0 = 16UL | (0UL << 6) | (1UL << 8) | (1UL << 10) | (3UL << 12) | (1UL << 30) | (1UL << 31) | (ips << 32)
+            | (1UL << 41) | (1UL << 45) | (1UL << 46) | ((ulong)asid << 48);
+        WriteValidLast(cdIpa, ContextDescriptor.Size, cd0, table.Root & CdTtb0Mask, 0, CdMair);
     }
 
     /// <summary>Writes an STE with word 0 (which holds V and Config) last, so the SMMU never sees a half-written one.</summary>

@@ -17,7 +17,8 @@ namespace Iommufd.Vmm;
 /// </summary>
 /// <remarks>
 /// Processing runs on the trapping (vCPU) thread, as QEMU does, after the VM's <see cref="TrapCost"/> for the exit. Not modelled for the guest: MSIs, SEV, PRI, the
-/// 2-level stream table and substreams (IDR1.SSIDSIZE reads 0).
+/// 2-level stream table. IDR1.SSIDSIZE is the widest PASID of the VM's devices; the guest's vSTE (with S1CDMax,
+/// S1Fmt and S1DSS) goes to the host unchanged.
 /// </remarks>
 public sealed class VirtualSmmu : IMmio, IDisposable
 {
@@ -186,7 +187,7 @@ public sealed class VirtualSmmu : IMmio, IDisposable
 
     /// <summary>
     /// The guest's view of the host SMMU: only the fields the uAPI lets a VMM use (include/uapi/linux/iommufd.h struct
-    /// iommu_hw_info_arm_smmuv3), plus S1P, COHACC and the queue sizes this front end supports. No stage 2, MSI, SEV or
+    /// iommu_hw_info_arm_smmuv3) and the devices' PASID widths, plus S1P, COHACC and the queue sizes this front end supports. No stage 2, MSI, SEV or
     /// 2-level tables for the guest.
     /// </summary>
     private void ReadHostIdRegisters()
@@ -195,12 +196,23 @@ public sealed class VirtualSmmu : IMmio, IDisposable
         var rc = _vm.File.GetHwInfo(_vm.Devices[0].DevId, 0, IommuHwInfoType.Default, MemoryMarshal.AsBytes(new Span<IommuHwInfoArmSmmuV3>(ref info)), out _);
         rc.ThrowIfError("GET_HW_INFO");
 
+        // SSIDSIZE: the widest PASID any of the VM's devices can use (GET_HW_INFO out_max_pasid_log2, already capped
+        // at the host's SSIDSIZE), as QEMU's accelerated vSMMU checks its ssidsize against the host's. The guest
+        // driver limits each device to its own PASID capability, and the host SMMU checks S1CDMax against its own.
+        int ssidBits = 0;
+        foreach (var d in _vm.Devices)
+        {
+            _vm.File.GetHwInfo(d.DevId, 0, IommuHwInfoType.Default, MemoryMarshal.AsBytes(new Span<IommuHwInfoArmSmmuV3>(ref info)), out var deviceInfo)
+                .ThrowIfError("GET_HW_INFO");
+            ssidBits = Math.Max(ssidBits, deviceInfo.MaxPasidLog2);
+        }
+
         uint idr0 = info.Idr[0];
         const uint Idr0Usable = (3u << 2) /* TTF */ | (1u << 12) /* ASID16 */ | (1u << 19) /* CD2L */ | (3u << 21) /* TTENDIAN */
             | (3u << 24) /* STALL_MODEL */ | (1u << 26) /* TERM_MODEL */;
         bool ats = (idr0 & (1u << 10)) != 0 && _vm.Devices.Any(d => d.Device.AtsCapable);
         _idr0 = (idr0 & Idr0Usable) | (1u << 1) /* S1P */ | (1u << 4) /* COHACC */ | (ats ? 1u << 10 : 0);
-        _idr1 = (info.Idr[1] & 0x3F) /* SIDSIZE */ | ((uint)QueueLog2Max << 16) | ((uint)QueueLog2Max << 21);
+        _idr1 = (info.Idr[1] & 0x3F) /* SIDSIZE */ | ((uint)ssidBits << 6) | ((uint)QueueLog2Max << 16) | ((uint)QueueLog2Max << 21);
         _idr3 = info.Idr[3] & ((3u << 11) | (1u << 10)); // BBML, RIL
         _idr5 = info.Idr[5] & (0x7u | (3u << 10) | 0x70); // OAS, VAX, GRAN4K/16K/64K
         _iidr = info.Iidr;

@@ -6,7 +6,7 @@ namespace Iommufd.Tests.ArmSmmuV3.Hardware;
 /// <summary>
 /// Event records that tell the truth (Arm IHI 0070 §7.3): FetchAddr of STE, CD and walk aborts, CLASS (CD, TT,
 /// IN), InputAddr and RnW of the transaction rather than of the walk, S2 and IPA for stage-2 faults inside a
-/// nested walk (also for the permissions of a combined entry), and F_ADDR_SIZE against CD.IPS and STE.S2PS.
+/// nested walk (also for the permissions of a combined entry), and F_ADDR_SIZE against CD.IPS, STE.S2PS and, with stage 1 bypassed, the IAS.
 /// </summary>
 [TestFixture]
 public class EventRecordTests
@@ -146,6 +146,34 @@ public class EventRecordTests
         {
             Assert.That(status, Is.EqualTo(DmaStatus.TranslationFault));
             Assert.That((e.Id, e.Stage2, e.Class), Is.EqualTo((SmmuEventId.F_ADDR_SIZE, false, ClassIn)));
+        }
+    }
+
+    [TestCase(false, TestName = "Config 0b110: stage 1 disabled")]
+    [TestCase(true, TestName = "Config 0b111 with S1DSS 0b01: stage 1 bypassed for traffic without a SubstreamID")]
+    public void With_stage_1_bypassed_an_input_beyond_the_IAS_is_F_ADDR_SIZE_at_stage_1_before_stage_2(bool nestedBypass)
+    {
+        using var bench = new SmmuTestBench(new SmmuV3Features { OutputAddressBits = 40 });
+        var s2 = bench.NewStage2Table();
+        var ste = nestedBypass
+            ? SmmuTestBench.NestedSte(0, vmid: 2, s2.Root) with { Word1 = 1 }
+            : SmmuTestBench.Stage2Ste(vmid: 2, s2.Root);
+        bench.WriteSte(Sid, nestedBypass ? ste with { Word0 = ste.Word0 | (1UL << 59) } : ste);
+        bench.WriteSte(Sid + 1, SmmuTestBench.Stage2Ste(vmid: 3, s2.Root, record: false));
+
+        var beyondIas = bench.DmaRead(Sid, 1UL << 40, out _);
+        var beyondS2Input = bench.DmaRead(Sid, 1UL << 39, out _); // within the 40-bit IAS, beyond S2T0SZ's 39 bits
+        var unrecorded = bench.DmaRead(Sid + 1, 1UL << 40, out _);
+        var events = bench.DrainEvents();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((beyondIas, beyondS2Input, unrecorded), Is.EqualTo((DmaStatus.TranslationFault, DmaStatus.TranslationFault, DmaStatus.TranslationFault)));
+            Assert.That(events.Select(e => (e.Id, e.Stage2, e.Class, e.InputAddress)), Is.EqualTo(new[]
+            {
+                (SmmuEventId.F_ADDR_SIZE, false, ClassIn, 1UL << 40), // IHI 0070 §3.4.1, §5.2 S1DSS 0b01
+                (SmmuEventId.F_TRANSLATION, true, ClassIn, 1UL << 39),
+            }), "recorded as STE.S2R says: nothing for the second stream");
         }
     }
 

@@ -83,18 +83,29 @@ public class ModelLimitsTests
     }
 
     [Test]
-    public void Two_level_CD_tables_are_not_walked_substream_0_is_read_as_a_linear_table()
+    public void L1CDs_are_not_cached_a_rewritten_L1CD_is_used_without_CFGI_CD()
     {
         using var bench = new SmmuTestBench(new SmmuV3Features { TwoLevelCdTable = true });
         var table = bench.NewStage1Table();
         var page = bench.DataPage(0x21);
         table.Map(0x3000, page.BaseAddress, 4096, IommuProtection.Read);
-        var ste = SmmuTestBench.Stage1Ste(bench.WriteCd(SmmuTestBench.Cd(1, table.Root)));
-        bench.WriteSte(Sid, ste with { Word0 = ste.Word0 | (1UL << 59) | (1UL << 4), Word1 = ste.Word1 | 2 }); // S1Fmt 2-level, S1DSS substream 0
+        var l1 = bench.Memory.Allocate(4096);
+        var leafA = bench.Memory.Allocate(4096);
+        var leafB = bench.Memory.Allocate(4096);
+        SmmuTestBench.Cd(1, table.Root).Write(leafB.Span[(2 * ContextDescriptor.Size)..]);
+        BitConverter.TryWriteBytes(l1.Span, leafA.BaseAddress | 1); // L1CD 0 → leaf A, whose CDs are all invalid
+        var ste = SmmuTestBench.Stage1Ste(l1.BaseAddress);
+        bench.WriteSte(Sid, ste with { Word0 = ste.Word0 | (6UL << 59) | (1UL << 4), Word1 = ste.Word1 | 1 }); // S1CDMax 6, 4K leaves
 
-        var status = bench.Smmu.Translate(Sid, 0x3000, write: false, out ulong pa);
+        var before = bench.Smmu.Translate(Sid, 2, 0x3000, write: false, out _);
+        BitConverter.TryWriteBytes(l1.Span, leafB.BaseAddress | 1);
+        var after = bench.Smmu.Translate(Sid, 2, 0x3000, write: false, out ulong pa);
 
-        Assert.That((status, pa), Is.EqualTo((DmaStatus.Ok, page.BaseAddress)), "S1ContextPtr is taken as the CD itself, not an L1CD table");
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(before, Is.EqualTo(DmaStatus.Blocked), "C_BAD_CD through leaf A");
+            Assert.That((after, pa), Is.EqualTo((DmaStatus.Ok, page.BaseAddress)), "the new L1CD, read again without CFGI_CD (Leaf = 0)");
+        }
     }
 
     [Test]

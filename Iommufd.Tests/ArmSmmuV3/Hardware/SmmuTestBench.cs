@@ -254,6 +254,9 @@ internal sealed class SmmuTestBench : IDisposable
         return Smmu.Dma(sid, iova, data, DmaDirection.Read);
     }
 
+    /// <summary>One 64-byte DMA read with SubstreamID <paramref name="ssid"/>.</summary>
+    public DmaStatus DmaRead(uint sid, uint ssid, ulong iova) => Smmu.Dma(sid, ssid, iova, new byte[64], DmaDirection.Read);
+
     public DmaStatus DmaWrite(uint sid, ulong iova, byte fill, int length = 64)
     {
         var data = new byte[length];
