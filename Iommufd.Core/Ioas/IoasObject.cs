@@ -1241,7 +1241,7 @@ internal sealed class IoasObject : IommufdObject
         {
             area.Pages.TryPin(_memory); // one more area on pages already pinned: only counts
             left.Pinned = right.Pinned = true;
-            IommufdMetrics.Pinned((long)(left.PageCount + right.PageCount - area.PageCount));
+            _metrics?.Pinned((long)(left.PageCount + right.PageCount - area.PageCount));
         }
 
         _areas.Remove(area.Iova);
