@@ -46,7 +46,8 @@ internal sealed class IoasPages
             {
                 ulong first = UserVa & ~((ulong)PhysicalMemory.PageSize - 1);
                 ulong end = (UserVa + Length + PhysicalMemory.PageSize - 1) & ~((ulong)PhysicalMemory.PageSize - 1);
-                if (end <= first || !memory.TryFind(first, end - first, out var region, out ulong offset))
+                // pages.c pfn_reader_user_pin(): pin_user_pages_fast() with FOLL_WRITE for writable pages.
+                if (end <= first || !memory.TryFind(first, end - first, out var region, out ulong offset) || (Writable && region.ReadOnly))
                 {
                     return false;
                 }

@@ -48,8 +48,9 @@ public sealed class UserMemory
     /// <summary>
     /// Maps <paramref name="length"/> zeroed bytes (rounded up to pages). With <paramref name="contiguous"/> the
     /// pages are physically contiguous, as if backed by a huge page; otherwise each page sits alone.
+    /// <paramref name="readOnly"/> maps it without PROT_WRITE (see <see cref="UserRegion.ReadOnly"/>).
     /// </summary>
-    public UserRegion Map(long length, bool contiguous = true)
+    public UserRegion Map(long length, bool contiguous = true, bool readOnly = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(length);
         ThrowIfCallingProcess();
@@ -57,7 +58,7 @@ public sealed class UserMemory
         var banks = _physical.Place(backing, contiguous);
         lock (_lock)
         {
-            var region = new UserRegion(_next, backing, banks, contiguous);
+            var region = new UserRegion(_next, backing, banks, contiguous) { ReadOnly = readOnly };
             _next += backing.Length + PhysicalMemory.PageSize; // a guard page after each region
             var regions = new UserRegion[_regions.Length + 1];
             _regions.CopyTo(regions, 0);

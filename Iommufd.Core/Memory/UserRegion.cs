@@ -29,6 +29,13 @@ public sealed class UserRegion
     /// <summary>True when the whole region is one physically contiguous run.</summary>
     public bool IsPhysicallyContiguous => _contiguous;
 
+    /// <summary>
+    /// Mapped without PROT_WRITE: a pin for writing fails (pin_user_pages() with FOLL_WRITE is EFAULT), so an IOAS
+    /// map WRITEABLE of it fails when its pages are pinned. The emulated process itself, and ioctl outputs, still
+    /// write it.
+    /// </summary>
+    public bool ReadOnly { get; init; }
+
     /// <summary>True while an IOAS mapping or a pinned access holds the region's pages.</summary>
     public bool IsPinned => Volatile.Read(ref _pins) > 0;
 

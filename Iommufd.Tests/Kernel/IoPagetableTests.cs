@@ -64,6 +64,32 @@ public class IoPagetableTests
     }
 
     [Test]
+    public void A_writeable_map_of_read_only_memory_is_EFAULT_when_its_pages_are_pinned()
+    {
+        // pages.c pfn_reader_user_pin(): writable pages are pinned with FOLL_WRITE, which a read-only mapping refuses
+        // (EFAULT) — at map time with a domain attached, else when the domain arrives (io_pagetable.c
+        // iopt_table_add_domain() → iopt_fill_domain()); READABLE alone pins it fine.
+        using var fx = new MockFixture();
+        var readOnly = fx.Process.Map(2 * (long)Page, readOnly: true);
+        uint lazy = fx.AllocIoas();
+        var lazyMap = fx.MapAt(lazy, readOnly.Address, Page, Aperture);
+        MockFixture.Expect(fx.Attach(fx.IoasId), "attach");
+        var writeable = fx.MapAt(fx.IoasId, readOnly.Address, Page, Aperture);
+        var readable = fx.MapAt(fx.IoasId, readOnly.Address, Page, Aperture, IommuIoasMapFlags.Readable);
+        MockFixture.Expect(fx.Detach(), "detach");
+        var attachLazy = fx.Attach(lazy);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(lazyMap, Is.EqualTo(Errno.Success), "no domain: nothing is pinned yet");
+            Assert.That(writeable, Is.EqualTo(Errno.EFAULT));
+            Assert.That(readable, Is.EqualTo(Errno.Success));
+            Assert.That(attachLazy, Is.EqualTo(Errno.EFAULT), "the domain's fill pins for writing");
+            Assert.That(fx.IovaRanges(lazy, 1).Alignment, Is.EqualTo(1ul), "the refused domain left the IOAS as it was");
+        }
+    }
+
+    [Test]
     public void A_domain_that_an_area_does_not_fit_is_refused_and_changes_nothing()
     {
         // io_pagetable.c iopt_table_add_domain(): iopt_check_iova_alignment() (EADDRINUSE for an area off the new
