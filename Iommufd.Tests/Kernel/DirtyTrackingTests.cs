@@ -21,7 +21,7 @@ public class DirtyTrackingTests
     private static readonly ulong Aperture = SelftestConstants.MockApertureStart;
 
     [Test]
-    public void Dirty_tracking_needs_a_capable_device_and_a_no_dirty_device_cannot_attach_to_such_a_domain()
+    public void Dirty_tracking_needs_a_capable_device_a_no_dirty_device_cannot_attach_to_such_a_domain_and_hw_info_reports_the_device_flags()
     {
         // hw_pagetable.c iommufd_hwpt_paging_alloc() (device_iommu_capable() before the driver), main.c / device.c
         // iommufd_get_hw_info() (out_capabilities), selftest.c mock_domain_capable() and mock_domain_nop_attach();
@@ -41,6 +41,8 @@ public class DirtyTrackingTests
             Assert.That(refused, Is.EqualTo(Errno.EOPNOTSUPP), "IOMMU_CAP_DIRTY_TRACKING is false for the device");
             Assert.That(HwCapabilities(fx, fx.DevId), Is.EqualTo((ulong)IommuHwCapabilities.DirtyTracking));
             Assert.That(HwCapabilities(fx, noDirty.IdevId), Is.Zero);
+            Assert.That(HwInfo(fx, noDirty.IdevId).OutMaxPasidLog2, Is.Zero, "not PASID capable");
+            Assert.That(HwInfo(fx, MockDomainFlags(fx, fx.IoasId, MockDevice.Pasid).IdevId).OutMaxPasidLog2, Is.EqualTo((byte)SelftestConstants.MockPasidWidth), "MOCK_FLAGS_DEVICE_PASID");
             Assert.That(attachNoDirty.Rc, Is.EqualTo(Errno.EINVAL), "a domain with dirty ops refuses a NO_DIRTY device");
             Assert.That(afterRefusal, Is.EqualTo(objects), "the refused MOCK_DOMAIN_FLAGS leaves nothing");
             Assert.That(attachCapable.Rc, Is.EqualTo(Errno.Success));
@@ -302,11 +304,13 @@ public class DirtyTrackingTests
         return rc;
     }
 
-    private static ulong HwCapabilities(MockFixture fx, uint devId)
+    private static ulong HwCapabilities(MockFixture fx, uint devId) => HwInfo(fx, devId).OutCapabilities;
+
+    private static IommuHwInfo HwInfo(MockFixture fx, uint devId)
     {
         var cmd = new IommuHwInfo { DevId = devId };
         MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_GET_HW_INFO, ref cmd), "GET_HW_INFO");
-        return cmd.OutCapabilities;
+        return cmd;
     }
 
     private static void Write(MockFixture fx, ulong iova, int length) =>

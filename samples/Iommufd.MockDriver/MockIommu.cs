@@ -92,7 +92,10 @@ public sealed class MockIommu : IIommuInstance
 
         var info = new IommuTestHwInfo { Flags = 0, TestReg = SelftestConstants.TestHwInfoReg };
         MemoryMarshal.Write(data, in info);
-        result = new HwInfoResult(IommuHwInfoType.Selftest, Marshal.SizeOf<IommuTestHwInfo>());
+        // A MOCK_FLAGS_DEVICE_PASID device has max_pasids = 1 << MOCK_PASID_WIDTH, which main.c / device.c
+        // iommufd_get_hw_info() reports as out_max_pasid_log2.
+        byte pasidLog2 = (GetDevice(device).Flags & MockDevice.Pasid) != 0 ? (byte)SelftestConstants.MockPasidWidth : (byte)0;
+        result = new HwInfoResult(IommuHwInfoType.Selftest, Marshal.SizeOf<IommuTestHwInfo>(), MaxPasidLog2: pasidLog2);
         return Errno.Success;
     }
 
