@@ -4,21 +4,9 @@ using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Cmdqv;
 using Iommufd.Tests.Cmdqv;
 using Iommufd.Tests.Support;
+using Iommufd.Vmm;
 
 namespace Iommufd.Tests.Hostile;
-
-/// <summary>The three ways a guest's commands reach the SMMU.</summary>
-public enum HostilePath
-{
-    /// <summary>Trapped: the vSMMU forwards them with IOMMU_HWPT_INVALIDATE.</summary>
-    Trap,
-
-    /// <summary>A VCMDQ of the CMDQV hardware.</summary>
-    HardwareVcmdq,
-
-    /// <summary>A software VCMDQ (no CMDQV hardware).</summary>
-    SoftwareVcmdq,
-}
 
 /// <summary>
 /// A seeded hostile guest on each path, beside a second VM whose DMA is checked exactly, on engine threads
@@ -27,10 +15,10 @@ public enum HostilePath
 /// its RAM, and once both VMs are gone objects, pinned pages, mmaps, frames and engine threads are back where they
 /// started. <c>IOMMUFD_HOSTILE_SEED</c> replays the printed seed; <c>IOMMUFD_HOSTILE_COMMANDS</c> sets the count.
 /// </summary>
-[TestFixture(HostilePath.Trap)]
-[TestFixture(HostilePath.HardwareVcmdq)]
-[TestFixture(HostilePath.SoftwareVcmdq)]
-public class HostileGuestTests(HostilePath path)
+[TestFixture(InvalidationPath.Trap)]
+[TestFixture(InvalidationPath.HardwareVcmdq)]
+[TestFixture(InvalidationPath.SoftwareVcmdq)]
+public class HostileGuestTests(InvalidationPath path)
 {
     private const ushort Asid = 3;
 
@@ -42,7 +30,7 @@ public class HostileGuestTests(HostilePath path)
         TestContext.Out.WriteLine($"{context}, {HostileSettings.Commands} hostile commands on the {path} path");
         long threadsBefore = QueueEngine.LiveThreads;
         var faults = new ConcurrentQueue<string>();
-        var backend = path == HostilePath.SoftwareVcmdq ? VcmdqBackend.Software : VcmdqBackend.Hardware;
+        var backend = path == InvalidationPath.SoftwareVcmdq ? VcmdqBackend.Software : VcmdqBackend.Hardware;
         using (var rig = new CmdqvRig(backend, o => o.HostFixup = true, o => o.ExecutionMode = ExecutionMode.Threaded))
         {
             rig.Cmdqv.QueueFaulted += (q, e) => faults.Enqueue($"{q.Queue.Name}: {e}");
@@ -58,7 +46,7 @@ public class HostileGuestTests(HostilePath path)
 
             // A's vSID is B's pSID and B's vSID is A's pSID: only the host's SID replacement keeps them apart.
             using (var victim = new VictimVm(rig, "b", vsid: CmdqvRig.SidA, Asid, context))
-            using (IHostileGuest hostile = path == HostilePath.Trap
+            using (IHostileGuest hostile = path == InvalidationPath.Trap
                 ? new HostileVsmmuGuest(rig.Host, "a", vsid: CmdqvRig.SidB, Asid, victim.Names, random)
                 : new HostileVcmdqGuest(rig, "a", vsid: CmdqvRig.SidB, Asid, victim.Names, random))
             {

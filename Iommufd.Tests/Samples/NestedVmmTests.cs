@@ -7,10 +7,10 @@ namespace Iommufd.Tests.Samples;
 /// <summary>The main job in a short form, on each path: its counters must show real work and no stale translation.</summary>
 public class NestedVmmTests
 {
-    [TestCase(GuestPath.Trap)]
-    [TestCase(GuestPath.HardwareVcmdq)]
-    [TestCase(GuestPath.SoftwareVcmdq)]
-    public void A_short_run_forwards_invalidations_completes_syncs_and_never_uses_a_stale_translation(GuestPath path)
+    [TestCase(InvalidationPath.Trap)]
+    [TestCase(InvalidationPath.HardwareVcmdq)]
+    [TestCase(InvalidationPath.SoftwareVcmdq)]
+    public void A_short_run_forwards_invalidations_completes_syncs_and_never_uses_a_stale_translation(InvalidationPath path)
     {
         var options = new NestedVmmOptions { GuestThreads = 2, Devices = 2, RoundsPerThread = 40, Progress = false, TrapCost = TrapCost.None };
         options.Paths.Clear();
@@ -31,7 +31,7 @@ public class NestedVmmTests
             Assert.That(result.GuestCommands, Is.GreaterThan(result.Syncs), "invalidations besides the syncs");
             // 4 pages mapped, 2 DMAs per page, plus the check after the unmap: 9 per round.
             Assert.That(result.DmaOperations, Is.EqualTo(80 * 9));
-            if (path == GuestPath.Trap)
+            if (path == InvalidationPath.Trap)
             {
                 Assert.That(result.VmmIoctls, Is.GreaterThanOrEqualTo(80), "each guest batch is one IOMMU_HWPT_INVALIDATE");
             }
@@ -59,17 +59,17 @@ public class NestedVmmTests
             TextWriter.Null);
         var shorter = Run(10);
         var longer = Run(110);
-        long Grown(GuestPath path, Func<PathResult, long> what) =>
+        long Grown(InvalidationPath path, Func<PathResult, long> what) =>
             what(longer.Results.Single(r => r.Path == path)) - what(shorter.Results.Single(r => r.Path == path));
 
         Assert.Multiple(() =>
         {
             // Each guest batch on the vSMMU is one PROD write and one CONS read.
-            Assert.That(Grown(GuestPath.Trap, r => r.Traps), Is.GreaterThanOrEqualTo(2 * Grown(GuestPath.Trap, r => r.Syncs)));
-            Assert.That(Grown(GuestPath.Trap, r => r.Syncs), Is.GreaterThanOrEqualTo(100), "a CMD_SYNC per unmap at least");
-            Assert.That(Grown(GuestPath.HardwareVcmdq, r => r.Traps), Is.LessThan(100), "no trap per invalidation on the hardware VCMDQ");
-            Assert.That(Grown(GuestPath.SoftwareVcmdq, r => r.Traps), Is.LessThan(100), "no trap per invalidation on the software VCMDQ");
-            Assert.That(longer.RatioToTrap(GuestPath.HardwareVcmdq), Is.Not.Null);
+            Assert.That(Grown(InvalidationPath.Trap, r => r.Traps), Is.GreaterThanOrEqualTo(2 * Grown(InvalidationPath.Trap, r => r.Syncs)));
+            Assert.That(Grown(InvalidationPath.Trap, r => r.Syncs), Is.GreaterThanOrEqualTo(100), "a CMD_SYNC per unmap at least");
+            Assert.That(Grown(InvalidationPath.HardwareVcmdq, r => r.Traps), Is.LessThan(100), "no trap per invalidation on the hardware VCMDQ");
+            Assert.That(Grown(InvalidationPath.SoftwareVcmdq, r => r.Traps), Is.LessThan(100), "no trap per invalidation on the software VCMDQ");
+            Assert.That(longer.RatioToTrap(InvalidationPath.HardwareVcmdq), Is.Not.Null);
             Assert.That(longer.Conclusion, Does.StartWith("direct ÷ trap: p50 ").And.Contain("software ÷ trap: p50 ").And.EndWith("(trap cost none, 0 µs per trap)"));
         });
     }
@@ -79,7 +79,7 @@ public class NestedVmmTests
     {
         var options = new NestedVmmOptions { GuestThreads = 1, Devices = 1, RoundsPerThread = 10, Progress = false, TrapCost = TrapCost.Hvc };
         options.Paths.Clear();
-        options.Paths.AddRange([GuestPath.Trap, GuestPath.HardwareVcmdq]);
+        options.Paths.AddRange([InvalidationPath.Trap, InvalidationPath.HardwareVcmdq]);
         var report = NestedVmmScenario.Run(options, TextWriter.Null);
         var text = new StringWriter();
         report.WriteJson(text);
@@ -127,7 +127,7 @@ public class NestedVmmTests
         Assert.Multiple(() =>
         {
             Assert.That(report.Cancelled, Is.True);
-            Assert.That(report.Results.Select(r => r.Path), Is.EqualTo(new[] { GuestPath.Trap, GuestPath.HardwareVcmdq }));
+            Assert.That(report.Results.Select(r => r.Path), Is.EqualTo(new[] { InvalidationPath.Trap, InvalidationPath.HardwareVcmdq }));
             Assert.That(report.Results[0].Rounds, Is.EqualTo(10));
             Assert.That(report.Results[0].Cancelled, Is.False);
             Assert.That(report.Results[1].Cancelled, Is.True);
@@ -150,9 +150,9 @@ public class NestedVmmTests
     {
         var options = new NestedVmmOptions { GuestThreads = 2, Devices = 1, RoundsPerThread = 30, TrapCost = TrapCost.None };
         options.Paths.Clear();
-        options.Paths.AddRange([GuestPath.Trap, GuestPath.SoftwareVcmdq]);
+        options.Paths.AddRange([InvalidationPath.Trap, InvalidationPath.SoftwareVcmdq]);
         var log = new StringWriter();
-        var shown = new List<(GuestPath Path, string Description, List<PathProgress> Updates)>();
+        var shown = new List<(InvalidationPath Path, string Description, List<PathProgress> Updates)>();
 
         var report = NestedVmmScenario.Run(options, log, (path, description) =>
         {
@@ -164,7 +164,7 @@ public class NestedVmmTests
         Assert.Multiple(() =>
         {
             Assert.That(report.Passed, Is.True);
-            Assert.That(shown.Select(s => s.Path), Is.EqualTo(new[] { GuestPath.Trap, GuestPath.SoftwareVcmdq }));
+            Assert.That(shown.Select(s => s.Path), Is.EqualTo(new[] { InvalidationPath.Trap, InvalidationPath.SoftwareVcmdq }));
             Assert.That(shown[0].Description, Does.Contain("trap path"));
             foreach (var (path, _, updates) in shown)
             {

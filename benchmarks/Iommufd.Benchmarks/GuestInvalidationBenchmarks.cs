@@ -12,19 +12,6 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Iommufd.Benchmarks;
 
-/// <summary>The path a guest's invalidation takes.</summary>
-public enum InvalidationPath
-{
-    /// <summary>The guest's vSMMU queue: a trap, one IOMMU_HWPT_INVALIDATE, the host's main queue.</summary>
-    Trap,
-
-    /// <summary>The guest's own VCMDQ on the CMDQV model: no trap.</summary>
-    HardwareVcmdq,
-
-    /// <summary>The guest's own VCMDQ backed by the software VCMDQ: a host worker instead of hardware.</summary>
-    SoftwareVcmdq,
-}
-
 /// <summary>
 /// Guest invalidation latency and throughput: each guest thread (its own VM, on a dedicated thread) issues
 /// TLBI_NH_VA + CMD_SYNC and waits for CONS to pass the sync; <see cref="InvalidationsPerInvoke"/> invalidations per

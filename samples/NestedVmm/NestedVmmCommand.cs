@@ -62,13 +62,13 @@ public static class NestedVmmCommand
     /// <summary>The root command, its options and its action.</summary>
     public static RootCommand Create()
     {
-        var path = new Option<List<GuestPath>>("--path", "-p")
+        var path = new Option<List<InvalidationPath>>("--path", "-p")
         {
             Description = "Paths to run, in order: trap, hw (hardware VCMDQ), sw (software VCMDQ) or all; a comma list or repeated.",
             HelpName = "trap|hw|sw|all",
             AllowMultipleArgumentsPerToken = true,
             CustomParser = ParsePaths,
-            DefaultValueFactory = _ => [GuestPath.Trap, GuestPath.HardwareVcmdq, GuestPath.SoftwareVcmdq],
+            DefaultValueFactory = _ => [InvalidationPath.Trap, InvalidationPath.HardwareVcmdq, InvalidationPath.SoftwareVcmdq],
         };
         var threads = RangedInt("--threads", "-t", "Guest vCPU threads", 1, MaxThreads, 2);
         var devices = RangedInt("--devices", null, "Passed-through devices (the first is ATS-capable)", 1, MaxDevices, 2);
@@ -182,19 +182,19 @@ public static class NestedVmmCommand
         return option;
     }
 
-    private static List<GuestPath> ParsePaths(ArgumentResult result)
+    private static List<InvalidationPath> ParsePaths(ArgumentResult result)
     {
-        var paths = new List<GuestPath>();
+        var paths = new List<InvalidationPath>();
         foreach (var token in result.Tokens)
         {
             foreach (var name in token.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 switch (name.ToLowerInvariant())
                 {
-                    case "trap": paths.Add(GuestPath.Trap); break;
-                    case "hw": paths.Add(GuestPath.HardwareVcmdq); break;
-                    case "sw": paths.Add(GuestPath.SoftwareVcmdq); break;
-                    case "all": paths.AddRange([GuestPath.Trap, GuestPath.HardwareVcmdq, GuestPath.SoftwareVcmdq]); break;
+                    case "trap": paths.Add(InvalidationPath.Trap); break;
+                    case "hw": paths.Add(InvalidationPath.HardwareVcmdq); break;
+                    case "sw": paths.Add(InvalidationPath.SoftwareVcmdq); break;
+                    case "all": paths.AddRange([InvalidationPath.Trap, InvalidationPath.HardwareVcmdq, InvalidationPath.SoftwareVcmdq]); break;
                     default:
                         result.AddError($"--path: unknown path '{name}' (valid: trap, hw, sw, all).");
                         return paths;

@@ -6,7 +6,7 @@ namespace NestedVmm;
 public sealed class NestedVmmOptions
 {
     /// <summary>The paths to run, in order.</summary>
-    public List<GuestPath> Paths { get; } = [GuestPath.Trap, GuestPath.HardwareVcmdq, GuestPath.SoftwareVcmdq];
+    public List<InvalidationPath> Paths { get; } = [InvalidationPath.Trap, InvalidationPath.HardwareVcmdq, InvalidationPath.SoftwareVcmdq];
 
     /// <summary>Guest vCPU threads doing DMA and map/unmap churn.</summary>
     public int GuestThreads { get; set; } = 2;

@@ -23,9 +23,9 @@ public sealed record NestedVmmReport(TrapCost TrapCost, IReadOnlyList<PathResult
     /// The p50 latency and the throughput of <paramref name="path"/> divided by the trap path's, or null when one of
     /// them did not run (or measured nothing).
     /// </summary>
-    public (double P50, double Throughput)? RatioToTrap(GuestPath path)
+    public (double P50, double Throughput)? RatioToTrap(InvalidationPath path)
     {
-        var trap = Find(GuestPath.Trap)?.Invalidation;
+        var trap = Find(InvalidationPath.Trap)?.Invalidation;
         var other = Find(path)?.Invalidation;
         if (trap is null || other is null || trap.Count == 0 || other.Count == 0 || trap.P50Microseconds <= 0 || trap.PerSecond <= 0)
         {
@@ -45,7 +45,7 @@ public sealed record NestedVmmReport(TrapCost TrapCost, IReadOnlyList<PathResult
         get
         {
             var parts = new List<string>();
-            foreach (var (path, label) in new[] { (GuestPath.HardwareVcmdq, "direct"), (GuestPath.SoftwareVcmdq, "software") })
+            foreach (var (path, label) in new[] { (InvalidationPath.HardwareVcmdq, "direct"), (InvalidationPath.SoftwareVcmdq, "software") })
             {
                 if (RatioToTrap(path) is var (p50, throughput))
                 {
@@ -107,8 +107,8 @@ public sealed record NestedVmmReport(TrapCost TrapCost, IReadOnlyList<PathResult
 
             json.WriteEndArray();
             json.WriteStartObject("ratiosToTrap");
-            WriteRatio(json, "hardwareVcmdq", RatioToTrap(GuestPath.HardwareVcmdq));
-            WriteRatio(json, "softwareVcmdq", RatioToTrap(GuestPath.SoftwareVcmdq));
+            WriteRatio(json, "hardwareVcmdq", RatioToTrap(InvalidationPath.HardwareVcmdq));
+            WriteRatio(json, "softwareVcmdq", RatioToTrap(InvalidationPath.SoftwareVcmdq));
             json.WriteEndObject();
             json.WriteString("conclusion", Conclusion);
             json.WriteEndObject();
@@ -117,7 +117,7 @@ public sealed record NestedVmmReport(TrapCost TrapCost, IReadOnlyList<PathResult
         output.WriteLine(Encoding.UTF8.GetString(stream.ToArray()));
     }
 
-    private PathResult? Find(GuestPath path) => Results.FirstOrDefault(r => r.Path == path);
+    private PathResult? Find(InvalidationPath path) => Results.FirstOrDefault(r => r.Path == path);
 
     private static void WritePath(Utf8JsonWriter json, PathResult r)
     {

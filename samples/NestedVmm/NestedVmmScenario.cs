@@ -1,3 +1,4 @@
+using Iommufd.Vmm;
 namespace NestedVmm;
 
 /// <summary>Runs the scenario on each path, in order, and collects what each measured.</summary>
@@ -15,7 +16,7 @@ public static class NestedVmmScenario
     /// what to tell about that path's progress. When <paramref name="cancel"/> is set the current path stops, keeps
     /// what it measured, and no further path starts.
     /// </summary>
-    public static NestedVmmReport Run(NestedVmmOptions options, TextWriter log, Func<GuestPath, string, Action<PathProgress>>? display, CancellationToken cancel)
+    public static NestedVmmReport Run(NestedVmmOptions options, TextWriter log, Func<InvalidationPath, string, Action<PathProgress>>? display, CancellationToken cancel)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(log);
@@ -78,10 +79,10 @@ public static class NestedVmmScenario
         };
     }
 
-    private static string Describe(GuestPath path) => path switch
+    private static string Describe(InvalidationPath path) => path switch
     {
-        GuestPath.Trap => "trap path (vSMMU queue → IOMMU_HWPT_INVALIDATE)",
-        GuestPath.HardwareVcmdq => "hardware VCMDQ (guest writes its own queue)",
+        InvalidationPath.Trap => "trap path (vSMMU queue → IOMMU_HWPT_INVALIDATE)",
+        InvalidationPath.HardwareVcmdq => "hardware VCMDQ (guest writes its own queue)",
         _ => "software VCMDQ (host worker behind the same window)",
     };
 }

@@ -18,7 +18,7 @@ namespace NestedVmm;
 /// <param name="Elapsed">How long the path ran.</param>
 /// <param name="Cancelled">True when the run was interrupted (Ctrl-C) before its end.</param>
 public sealed record PathResult(
-    GuestPath Path,
+    InvalidationPath Path,
     long DmaOperations,
     long Rounds,
     long GuestCommands,

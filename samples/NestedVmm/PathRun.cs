@@ -27,7 +27,7 @@ internal sealed class PathRun : IDisposable
     private readonly LatencyHistogram[] _latencies; // one per vCPU, written only by it
     private long _dma, _rounds, _stale, _faultEvents;
 
-    public PathRun(GuestPath path, NestedVmmOptions options)
+    public PathRun(InvalidationPath path, NestedVmmOptions options)
     {
         Path = path;
         _options = options;
@@ -35,9 +35,9 @@ internal sealed class PathRun : IDisposable
             .AddIommufd(b =>
             {
                 b.AddArmSmmuV3("smmu0", o => o.ExecutionMode = ExecutionMode.Threaded);
-                if (path != GuestPath.Trap)
+                if (path != InvalidationPath.Trap)
                 {
-                    b.AddTegra241Cmdqv("smmu0", o => o.Backend = path == GuestPath.HardwareVcmdq ? VcmdqBackend.Hardware : VcmdqBackend.Software);
+                    b.AddTegra241Cmdqv("smmu0", o => o.Backend = path == InvalidationPath.HardwareVcmdq ? VcmdqBackend.Hardware : VcmdqBackend.Software);
                 }
 
                 for (int i = 0; i < options.Devices; i++)
@@ -56,7 +56,7 @@ internal sealed class PathRun : IDisposable
         {
             RamSize = 32L << 20,
             TrapCost = options.TrapCost,
-            Viommu = path == GuestPath.Trap ? ViommuKind.SmmuV3 : ViommuKind.SmmuV3WithCmdqv,
+            Viommu = path == InvalidationPath.Trap ? ViommuKind.SmmuV3 : ViommuKind.SmmuV3WithCmdqv,
         };
         for (int i = 0; i < options.Devices; i++)
         {
@@ -85,7 +85,7 @@ internal sealed class PathRun : IDisposable
         _latencies = new LatencyHistogram[options.GuestThreads];
     }
 
-    public GuestPath Path { get; }
+    public InvalidationPath Path { get; }
 
     private PathProgress Progress(TimeSpan elapsed)
     {
