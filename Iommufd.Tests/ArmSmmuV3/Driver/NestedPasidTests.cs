@@ -95,17 +95,7 @@ public class NestedPasidTests
             return status == DmaStatus.Ok ? b[0] : (byte)0;
         }
 
-        public Errno Invalidate(params SmmuCommand[] commands)
-        {
-            var bytes = new byte[commands.Length * 16];
-            for (int i = 0; i < commands.Length; i++)
-            {
-                commands[i].Write(bytes.AsSpan(i * 16));
-            }
-
-            uint n = (uint)commands.Length;
-            return File.HwptInvalidate(ViommuId, (uint)IommuHwptInvalidateDataType.ViommuArmSmmuV3, 16, bytes, ref n);
-        }
+        public Errno Invalidate(params SmmuCommand[] commands) => NestedSmmuTests.InvalidateThrough(File, ViommuId, commands);
 
         public void Dispose()
         {
@@ -129,6 +119,7 @@ public class NestedPasidTests
             Assert.That((withCap, without), Is.EqualTo((Errno.Success, Errno.Success)));
             Assert.That(info.MaxPasidLog2, Is.EqualTo(8), "min(PASID capability 8, SMMU SSIDSIZE 20)");
             Assert.That(plainInfo.MaxPasidLog2, Is.Zero, "dev->iommu->max_pasids is 0 without a PASID capability");
+            Assert.That(info.Capabilities & (IommuHwCapabilities.PciPasidExec | IommuHwCapabilities.PciPasidPriv), Is.EqualTo((IommuHwCapabilities)0), "README: no Execute or Privileged PASIDs");
         }
     }
 

@@ -83,19 +83,22 @@ public class NestedSmmuTests
             Expect(File.AttachDevice(DevId, ref pt));
         }
 
-        public Errno Invalidate(params SmmuCommand[] commands)
-        {
-            var bytes = new byte[commands.Length * 16];
-            for (int i = 0; i < commands.Length; i++)
-            {
-                commands[i].Write(bytes.AsSpan(i * 16));
-            }
-
-            uint n = (uint)commands.Length;
-            return File.HwptInvalidate(ViommuId, (uint)IommuHwptInvalidateDataType.ViommuArmSmmuV3, 16, bytes, ref n);
-        }
+        public Errno Invalidate(params SmmuCommand[] commands) => InvalidateThrough(File, ViommuId, commands);
 
         private static void Expect(Errno rc) => Assert.That(rc, Is.EqualTo(Errno.Success));
+    }
+
+    /// <summary>One IOMMU_HWPT_INVALIDATE of <paramref name="commands"/> on an SMMUv3 vIOMMU.</summary>
+    internal static Errno InvalidateThrough(IommufdFile file, uint viommuId, params SmmuCommand[] commands)
+    {
+        var bytes = new byte[commands.Length * 16];
+        for (int i = 0; i < commands.Length; i++)
+        {
+            commands[i].Write(bytes.AsSpan(i * 16));
+        }
+
+        uint n = (uint)commands.Length;
+        return file.HwptInvalidate(viommuId, (uint)IommuHwptInvalidateDataType.ViommuArmSmmuV3, 16, bytes, ref n);
     }
 
     [Test]

@@ -68,4 +68,17 @@ public class GuestPasidTests
             Assert.That(rig.Driver.DetachPasid(Sid, 2), Is.False, "already detached");
         }
     }
+
+    [Test]
+    public void The_guest_driver_builds_linear_CD_tables_of_at_most_1024_CDs()
+    {
+        using var rig = new GuestRig();
+        rig.Connect(Sid);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(() => rig.Driver.AttachDevice(Sid, 1, substreamBits: 11), Throws.InstanceOf<ArgumentOutOfRangeException>(), "README: no two-level CD tables");
+            Assert.That(rig.Driver.AttachDevice(Sid, 1, substreamBits: 10), Is.True);
+        }
+    }
 }
