@@ -94,7 +94,7 @@ public class VfioConfigSpaceTests
     [Test]
     public void Reads_and_writes_follow_vfio_pci_config_rw_errnos()
     {
-        using var unbound = new VfioDeviceFile(_host.Host.Platform.GetDevice("plain"), _host.Process, new OneFd(_host.File));
+        using var unbound = new VfioDeviceFile(_host.Host.Platform.GetDevice("plain"), _host.Process, new OneIommufdFd(_host.File));
         long beforeBind = unbound.ReadWrite(Config, _buffer.Address, 4, write: false);
         using var vfio = Open("plain");
         using (Assert.EnterMultipleScope())
@@ -148,8 +148,8 @@ public class VfioConfigSpaceTests
 
     private VfioDeviceFile Open(string device)
     {
-        var vfio = new VfioDeviceFile(_host.Host.Platform.GetDevice(device), _host.Process, new OneFd(_host.File));
-        var bind = new VfioDeviceBindIommufd { Argsz = 16, Iommufd = OneFd.Number };
+        var vfio = new VfioDeviceFile(_host.Host.Platform.GetDevice(device), _host.Process, new OneIommufdFd(_host.File));
+        var bind = new VfioDeviceBindIommufd { Argsz = 16, Iommufd = OneIommufdFd.DefaultNumber };
         MemoryMarshal.Write(_buffer.Span, in bind);
         Assert.That(vfio.Ioctl(VfioIoctl.VFIO_DEVICE_BIND_IOMMUFD, _buffer.Address), Is.EqualTo(Errno.Success));
         return vfio;
@@ -165,21 +165,5 @@ public class VfioConfigSpaceTests
     {
         bytes.CopyTo(_buffer.Span);
         Assert.That(vfio.ReadWrite(Config + (ulong)at, _buffer.Address, (ulong)bytes.Length, write: true), Is.EqualTo(bytes.Length));
-    }
-
-    /// <summary>fd 3 is the test's /dev/iommu.</summary>
-    private sealed class OneFd(IommufdFile file) : IIommufdFdTable
-    {
-        public const int Number = 3;
-
-        public Errno Acquire(int fd, out IommufdFile acquired)
-        {
-            acquired = file;
-            return fd == Number ? Errno.Success : Errno.EBADF;
-        }
-
-        public void Release(IommufdFile released)
-        {
-        }
     }
 }

@@ -1,12 +1,10 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Iommufd.ArmSmmuV3;
-using Iommufd.Cmdqv;
 using Iommufd.Core;
-using Iommufd.Core.DependencyInjection;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Interop;
 using Iommufd.Core.Memory;
+using Iommufd.Tests.Support;
 using Iommufd.Core.Uapi;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -35,13 +33,7 @@ public unsafe class AbiTraceTests
         var (exit, output) = NativeBuild.Run(Program);
         Assert.That(exit, Is.Zero, output);
 
-        using var provider = new ServiceCollection()
-            .AddIommufd(b => b
-                .AddArmSmmuV3("smmu0")
-                .AddTegra241Cmdqv("smmu0")
-                .AddDevice("dev0", "smmu0", 0x10)
-                .AddDevice("dev1", "smmu0", 0x11, atsCapable: true))
-            .BuildIommufdServiceProvider();
+        using var provider = NativeBuild.DefaultPlatform();
         var host = provider.GetRequiredService<IommufdHost>();
         var process = UserMemory.ForCallingProcess(host.Platform.Memory);
         nint window = Libc.Mmap(unchecked((nint)WindowBase), (nuint)WindowSize, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED | Libc.MAP_ANONYMOUS | MapFixedNoReplace, -1, 0);
@@ -53,14 +45,14 @@ public unsafe class AbiTraceTests
         var devices = new Dictionary<string, VfioDeviceFile>();
         var mismatches = new List<string>();
         int calls = 0, pointerCalls = 0;
-        OneFd? fds = null;
+        OneIommufdFd? fds = null;
 
         foreach (var line in output.Split('\n'))
         {
             var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (f is ["FD", "iommu", var number])
             {
-                fds = new OneFd(int.Parse(number, CultureInfo.InvariantCulture), file);
+                fds = new OneIommufdFd(file, int.Parse(number, CultureInfo.InvariantCulture));
                 continue;
             }
 
@@ -146,20 +138,6 @@ public unsafe class AbiTraceTests
         {
             a.AsSpan(offset, length).Clear();
             b.AsSpan(offset, length).Clear();
-        }
-    }
-
-    /// <summary>The program's /dev/iommu fd number stands for the replay's file.</summary>
-    private sealed class OneFd(int fd, IommufdFile file) : IIommufdFdTable
-    {
-        public Errno Acquire(int number, out IommufdFile acquired)
-        {
-            acquired = file;
-            return number == fd ? Errno.Success : Errno.EBADF;
-        }
-
-        public void Release(IommufdFile released)
-        {
         }
     }
 }

@@ -1,10 +1,8 @@
 using System.Runtime.InteropServices;
-using Iommufd.ArmSmmuV3;
-using Iommufd.Cmdqv;
 using Iommufd.Core;
-using Iommufd.Core.DependencyInjection;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Uapi;
+using Iommufd.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Iommufd.Tests.Native;
@@ -38,44 +36,22 @@ public class ConfigSpaceTests
             Assert.That(lines.Where(l => l.StartsWith("ECAP vfio1", StringComparison.Ordinal)), Is.EqualTo(new[] { "ECAP vfio1 0x000f 1 0x100" }), "ATS only: vfio hides PASID");
         }
 
-        using var provider = new ServiceCollection()
-            .AddIommufd(b => b
-                .AddArmSmmuV3("smmu0")
-                .AddTegra241Cmdqv("smmu0")
-                .AddDevice("dev0", "smmu0", 0x10)
-                .AddDevice("dev1", "smmu0", 0x11, atsCapable: true))
-            .BuildIommufdServiceProvider();
+        using var provider = NativeBuild.DefaultPlatform();
         var host = provider.GetRequiredService<IommufdHost>();
         var process = host.CreateProcess();
         using var file = host.Open(process);
         var buffer = process.Map(PciConfigSpace.Size);
-        var fds = new SingleFd(file);
+        var fds = new OneIommufdFd(file);
         for (int index = 0; index < 2; index++)
         {
             using var device = new VfioDeviceFile(host.Platform.Devices.ElementAt(index), process, fds);
-            var bind = new VfioDeviceBindIommufd { Argsz = 16, Iommufd = SingleFd.Number };
+            var bind = new VfioDeviceBindIommufd { Argsz = 16, Iommufd = OneIommufdFd.DefaultNumber };
             MemoryMarshal.Write(buffer.Span, in bind);
             Assert.That(device.Ioctl(VfioIoctl.VFIO_DEVICE_BIND_IOMMUFD, buffer.Address), Is.EqualTo(Errno.Success));
             ulong config = (ulong)VfioIoctl.VFIO_PCI_CONFIG_REGION_INDEX << VfioIoctl.VFIO_PCI_OFFSET_SHIFT;
             Assert.That(device.ReadWrite(config, buffer.Address, PciConfigSpace.Size, write: false), Is.EqualTo(PciConfigSpace.Size));
             string expected = $"CONFIG vfio{index} {Convert.ToHexString(buffer.Span).ToLowerInvariant()}";
             Assert.That(lines, Does.Contain(expected), $"vfio{index}: the native bytes are the C# entry point's");
-        }
-    }
-
-    /// <summary>Any /dev/iommu fd number the replay names stands for its file.</summary>
-    private sealed class SingleFd(IommufdFile file) : IIommufdFdTable
-    {
-        public const int Number = 3;
-
-        public Errno Acquire(int fd, out IommufdFile acquired)
-        {
-            acquired = file;
-            return fd == Number ? Errno.Success : Errno.EBADF;
-        }
-
-        public void Release(IommufdFile released)
-        {
         }
     }
 }

@@ -1,4 +1,8 @@
 using System.Diagnostics;
+using Iommufd.ArmSmmuV3;
+using Iommufd.Cmdqv;
+using Iommufd.Core.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Iommufd.Tests.Native;
 
@@ -17,6 +21,15 @@ internal static class NativeBuild
 
     /// <summary>A program of the native build, or <paramref name="name"/> itself when it is an absolute path.</summary>
     public static string Program(string name) => Path.IsPathRooted(name) ? name : Path.Combine(Directory, name);
+
+    /// <summary>The native library's default platform (samples/Iommufd.Native/NativeHost.cs), for replays in C#.</summary>
+    public static ServiceProvider DefaultPlatform() => new ServiceCollection()
+        .AddIommufd(b => b
+            .AddArmSmmuV3("smmu0")
+            .AddTegra241Cmdqv("smmu0")
+            .AddDevice("dev0", "smmu0", 0x10)
+            .AddDevice("dev1", "smmu0", 0x11, atsCapable: true))
+        .BuildIommufdServiceProvider();
 
     /// <summary>Fails (CI) or skips (elsewhere) unless the shim and <paramref name="program"/> are built.</summary>
     public static void Require(string program)

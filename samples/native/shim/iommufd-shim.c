@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: MIT
 //
 // LD_PRELOAD shim: routes open()/openat() of /dev/iommu and /dev/vfio/devices/vfioN, and ioctl(), mmap(),
-// munmap(), read(), write(), pread(), pwrite(), close(), dup() and fcntl(F_DUPFD*) on the fds it hands out, to the emulation in
-// libiommufd-emu.so. Every other path and fd goes
-// straight to the C library (dlsym(RTLD_NEXT)). The emulation is loaded (dlopen) only at the first open of
+// munmap(), read(), write(), pread(), pwrite(), close(), dup() and fcntl(F_DUPFD*) on the fds it hands out, to
+// the emulation in libiommufd-emu.so. Every other path and fd goes straight to the C library (dlsym(RTLD_NEXT)). The emulation is loaded (dlopen) only at the first open of
 // /dev/iommu, so a program that never opens it runs exactly as without the shim. A fork() child loads an
 // emulation of its own at its first open (a private copy when the parent had loaded one); the emulated fds it
 // inherited answer ENODEV.
