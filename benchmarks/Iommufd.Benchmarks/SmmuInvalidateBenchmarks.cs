@@ -17,7 +17,9 @@ namespace Iommufd.Benchmarks;
 /// <summary>
 /// IOMMU_HWPT_INVALIDATE through the SMMUv3 vIOMMU (raw ioctl → copy → convert → host queue in chunks of 63 +
 /// CMD_SYNC → emulated SMMU), per batch size, beside a same-run baseline that only copies the same bytes into a
-/// pooled buffer (the floor any implementation pays).
+/// pooled buffer (the floor any implementation pays), and the host queue alone (the same number of converted TLBIs, up
+/// to one chunk, and a CMD_SYNC issued and waited for on the SMMU's main queue), so that the fixed cost splits into the
+/// core and driver layers (Invalidate − HostQueueOnly) and the queue protocol with the model's consumption.
 /// </summary>
 [MemoryDiagnoser]
 public class SmmuInvalidateBenchmarks
@@ -27,6 +29,8 @@ public class SmmuInvalidateBenchmarks
     private UserRegion _entries = null!;
     private uint _viommuId;
     private IommuHwptInvalidate _cmd;
+    private HostCommandQueue _hostQueue = null!;
+    private SmmuCommand[] _converted = null!;
 
     [Params(1, 16, 63, 256, 4096)]
     public int BatchSize { get; set; }
@@ -64,6 +68,13 @@ public class SmmuInvalidateBenchmarks
             c.Write(_entries.Span[(i * 16)..]);
         }
 
+        _hostQueue = ((SmmuV3Host)host.Platform.Iommus.Single()).MainQueue;
+        _converted = new SmmuCommand[Math.Min(BatchSize, HostCommandQueue.MaxBatch)];
+        for (int i = 0; i < _converted.Length; i++)
+        {
+            _converted[i] = SmmuCommandBuilder.TlbiNhVa(1, 3, 0x10_0000UL + ((ulong)(i % 64) << 12), leaf: true, ttl: 0, tg: 0, num: 0, scale: 0);
+        }
+
         _cmd = new IommuHwptInvalidate
         {
             Size = (uint)Unsafe.SizeOf<IommuHwptInvalidate>(), HwptId = _viommuId, DataUptr = _entries.Address,
@@ -96,6 +107,10 @@ public class SmmuInvalidateBenchmarks
         _cmd.EntryNum = (uint)BatchSize;
         return _file.Ioctl(IommufdIoctl.IOMMU_HWPT_INVALIDATE, MemoryMarshal.AsBytes(new Span<IommuHwptInvalidate>(ref _cmd)));
     }
+
+    /// <summary>Only the host queue and the SMMU: converted TLBIs and a CMD_SYNC, waited for.</summary>
+    [Benchmark]
+    public Errno HostQueueOnly() => _hostQueue.Issue(_converted, out _);
 
     private static void Check(Errno rc)
     {
