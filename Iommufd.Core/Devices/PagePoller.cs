@@ -67,6 +67,22 @@ internal static unsafe class PagePoller
         }
     }
 
+    /// <summary>
+    /// One polling round now, on the caller's thread: after an ioctl that changed registers under a page (IOMMU_DESTROY
+    /// of a HW queue resets its VCMDQ_CONFIG), the page shows them before the program's next store. Without it, a
+    /// store of the value the page still showed from before would not be seen as a change at all.
+    /// </summary>
+    public static void Refresh()
+    {
+        lock (s_lock)
+        {
+            foreach (var page in s_pages)
+            {
+                page.Sync();
+            }
+        }
+    }
+
     private static void Run()
     {
         int idle = 0;

@@ -12,11 +12,6 @@ namespace Iommufd.Tests.Cmdqv;
 /// until a whole polling round began after it (<see cref="PagePoller.Rounds"/>), so a store has reached the
 /// register and a load sees the registers as they were when it was made, as an uncached MMIO access does.
 /// </summary>
-/// <remarks>
-/// A store also waits for a round before it is made: a register the host changed just before (a HW queue destroyed
-/// and allocated again resets VCMDQ_CONFIG) may still show its old value in the page, and a store of that same
-/// value would then not be seen as a change at all.
-/// </remarks>
 internal sealed unsafe class PolledPage : IMmioRegion, IDisposable
 {
     private readonly MmioMapping _mapping;
@@ -43,7 +38,6 @@ internal sealed unsafe class PolledPage : IMmioRegion, IDisposable
     public void Write(ulong offset, int size, ulong value)
     {
         Assert.That(size, Is.EqualTo(4), "the guest's VCMDQ registers are 32 bits wide");
-        AwaitRound(); // the page first shows what the host changed before this store (see the remarks)
         Volatile.Write(ref _words[offset / sizeof(uint)], (uint)value);
         AwaitRound();
     }
