@@ -285,6 +285,7 @@ public sealed class IommufdFile : IDisposable
         if (rc == Errno.Success)
         {
             Log.ObjectDestroyed(_logger, id);
+            PagePoller.Refresh(); // registers the destroy reset (a HW queue's VCMDQ_CONFIG) show in the program's pages before it stores again
         }
 
         return call.Done(rc);

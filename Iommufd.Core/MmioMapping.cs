@@ -14,7 +14,7 @@ namespace Iommufd.Core;
 /// after the pages are gone from every thread's view). An access after the unmap is the caller's bug (SIGSEGV on
 /// Linux) and throws <see cref="ObjectDisposedException"/>.
 /// </remarks>
-public sealed class MmioMapping : IDisposable
+public sealed class MmioMapping : IMmioRegion, IDisposable
 {
     private readonly IMmioRegion _region;
     private readonly IommufdFile _file;
@@ -70,6 +70,11 @@ public sealed class MmioMapping : IDisposable
     public void Write32(ulong offset, uint value) => Write(offset, 4, value);
 
     public void Write64(ulong offset, ulong value) => Write(offset, 8, value);
+
+    /// <summary>The mapping as a region (what <see cref="Devices.PagePoller"/> polls a real page against); accesses check that it is still mapped.</summary>
+    ulong IMmioRegion.Read(ulong offset, int size) => size == 8 ? Read64(offset) : Read32(offset);
+
+    void IMmioRegion.Write(ulong offset, int size, ulong value) => Write(offset, size, size == 8 ? value : (uint)value);
 
     /// <summary>munmap(2): waits for accesses in progress, then drops the mapping's reference on its vIOMMU.</summary>
     public void Dispose()

@@ -21,6 +21,8 @@ internal sealed class CmdqvGuest : IDisposable
     public const ulong RamIpa = 0x4000_0000;
     public const long RamSize = 4L << 20;
 
+    private readonly PolledPage? _page;
+
     public CmdqvGuest(CmdqvRig rig, string device, uint vsid, ushort asid, bool veventq = true)
     {
         Rig = rig;
@@ -43,6 +45,7 @@ internal sealed class CmdqvGuest : IDisposable
         Expect(File.VdeviceAlloc(ViommuId, DevId, vsid, out VdeviceId));
         Expect(File.Mmap(MmapOffset, MmapLength, MmapProtection.ReadWriteShared, out var window));
         Window = window;
+        _page = rig.PolledPages ? new PolledPage(window) : null;
         if (veventq)
         {
             Expect(File.VeventqAlloc(ViommuId, IommuVeventqType.Tegra241Cmdqv, 16, out VeventqId, out EventFd));
@@ -79,6 +82,9 @@ internal sealed class CmdqvGuest : IDisposable
     public AArch64PageTable Table { get; }
 
     public MmioMapping Window { get; }
+
+    /// <summary>What the guest driver accesses its VINTF page through: the polled real page when the rig asks for one, else <see cref="Window"/>.</summary>
+    public IMmioRegion Registers => _page ?? (IMmioRegion)Window;
 
     public ulong MmapOffset { get; }
 
@@ -176,6 +182,7 @@ internal sealed class CmdqvGuest : IDisposable
 
     public void Dispose()
     {
+        _page?.Dispose();
         if (Window.IsMapped)
         {
             Window.Dispose();

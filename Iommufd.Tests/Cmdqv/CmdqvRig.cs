@@ -26,6 +26,9 @@ internal sealed class CmdqvRig : IDisposable
 
     private readonly ServiceProvider _provider;
 
+    /// <summary>Whether each <see cref="CmdqvGuest"/> reaches its VINTF page through a real, polled page (<see cref="PolledPage"/>).</summary>
+    public bool PolledPages { get; init; }
+
     public CmdqvRig(VcmdqBackend backend, Action<CmdqvOptions>? cmdqv = null, Action<SmmuV3InstanceOptions>? smmu = null, ILoggerFactory? loggerFactory = null)
     {
         var services = new ServiceCollection();

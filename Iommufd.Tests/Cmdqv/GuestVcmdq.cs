@@ -5,7 +5,7 @@ namespace Iommufd.Tests.Cmdqv;
 
 /// <summary>
 /// The guest driver's side of one LVCMDQ: entries written into guest RAM at its own PROD, PROD rung through the
-/// mmapped VINTF page, and CONS, CONS.ERR, GERROR and GERRORN read and written there (tegra241-cmdqv.c
+/// mmapped VINTF page (<see cref="CmdqvGuest.Registers"/>), and CONS, CONS.ERR, GERROR and GERRORN read and written there (tegra241-cmdqv.c
 /// TEGRA241_VCMDQ_*; Arm IHI 0070 §3.5, §7.1).
 /// </summary>
 internal sealed class GuestVcmdq
@@ -98,10 +98,10 @@ internal sealed class GuestVcmdq
     }
 
     /// <summary>Reads one of the queue's page-0 registers through the window.</summary>
-    public uint Read(uint register) => _guest.Window.Read32((Index * CmdqvRegister.VcmdqStride) + register);
+    public uint Read(uint register) => (uint)_guest.Registers.Read((Index * CmdqvRegister.VcmdqStride) + register, sizeof(uint));
 
     /// <summary>Writes one of the queue's page-0 registers through the window.</summary>
-    public void Write(uint register, uint value) => _guest.Window.Write32((Index * CmdqvRegister.VcmdqStride) + register, value);
+    public void Write(uint register, uint value) => _guest.Registers.Write((Index * CmdqvRegister.VcmdqStride) + register, sizeof(uint), value);
 
     private ulong Slot(uint position) => _ipa + ((position & (Entries - 1)) * 16UL);
 }

@@ -10,8 +10,9 @@ namespace Iommufd.Tests.Cmdqv;
 /// <summary>
 /// What a guest sees of its direct VCMDQ, whatever backs it: the same command streams give the same IOTLB and ATC
 /// effects, the same CONS / CONS.ERR / GERROR through the mmapped VINTF page, and the same vEVENTs. Instantiated
-/// once for the hardware VCMDQ and once for the software VCMDQ (<see cref="HardwareVcmdqContractTests"/>,
-/// <see cref="SoftwareVcmdqContractTests"/>).
+/// for the hardware VCMDQ and for the software VCMDQ, each reached through the mapping's callback
+/// (<see cref="HardwareVcmdqContractTests"/>, <see cref="SoftwareVcmdqContractTests"/>) and through a real page that
+/// the CMDQV model polls, as the native library's mmap gives (<see cref="PolledPageVcmdqContractTests"/>).
 /// </summary>
 public abstract class VcmdqContractTests
 {
@@ -21,6 +22,9 @@ public abstract class VcmdqContractTests
 
     /// <summary>The backend under test.</summary>
     protected abstract VcmdqBackend Backend { get; }
+
+    /// <summary>Whether the guest's VINTF page is a real, polled page (<see cref="PolledPage"/>) instead of the mapping's callback.</summary>
+    protected virtual bool PolledPage => false;
 
     private static SmmuCommand Sync => SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_NONE);
 
@@ -332,10 +336,10 @@ public abstract class VcmdqContractTests
         using var vm = new CmdqvGuest(rig, "a", Vsid, Asid);
         vm.MapAndTouch(Va, 1);
         var q = vm.AllocQueue(0);
-        vm.Window.Write32(CmdqvRegister.VCMDQ_CONFIG, 0);
+        vm.Registers.Write(CmdqvRegister.VCMDQ_CONFIG, 4, 0);
 
         q.Submit(TlbiVa(0, Asid, Va), Sync);
-        var (consWhileDisabled, status, cached) = (q.ConsRegister, vm.Window.Read32(CmdqvRegister.VCMDQ_STATUS), vm.Cached(Va));
+        var (consWhileDisabled, status, cached) = (q.ConsRegister, (uint)vm.Registers.Read(CmdqvRegister.VCMDQ_STATUS, 4), vm.Cached(Va));
         q.Enable();
 
         Assert.Multiple(() =>
@@ -526,5 +530,5 @@ public abstract class VcmdqContractTests
     private static SmmuCommand TlbiVa(ushort vmid, ushort asid, ulong va, byte ttl = 0, byte tg = 0, byte scale = 0) =>
         SmmuCommandBuilder.TlbiNhVa(vmid, asid, va, leaf: true, ttl: ttl, tg: tg, num: 0, scale: scale);
 
-    private CmdqvRig NewRig(bool fixup = true) => new(Backend, o => o.HostFixup = fixup);
+    private CmdqvRig NewRig(bool fixup = true) => new(Backend, o => o.HostFixup = fixup) { PolledPages = PolledPage };
 }
