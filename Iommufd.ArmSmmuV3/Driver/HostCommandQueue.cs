@@ -8,28 +8,49 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// The host's side of one command queue: reserves slots, writes commands plus a trailing CMD_SYNC, rings PROD, and
 /// waits for the sync. Many threads issue at once without a lock around their batches, as arm-smmu-v3.c's
 /// arm_smmu_cmdq_issue_cmdlist() does: a compare-and-swap on software's PROD reserves the slots, each thread writes
-/// its own entries and marks them valid, and the thread that found no owner takes ownership of PROD: it waits for the
-/// previous owner's doorbell, stops gathering, waits until every entry gathered is valid and rings PROD once for all
-/// of them. Waiters hold a shared lock while they wait for their CMD_SYNC, so software's cached CONS (and so the slots
-/// it lets be reused) never moves past a sync still waited for: the queue cannot wrap under a waiter.
+/// its own entries, and the thread that found no owner takes ownership of PROD: it waits for the previous owner's
+/// PROD store, stops gathering, waits until every entry it gathered is written and rings PROD once for all of them.
+/// Issuers hold a shared lock until their CMD_SYNC has passed, so software's cached CONS (and so the slots it lets be
+/// reused) never moves past a sync still waited for: the queue cannot wrap under a waiter.
 /// </summary>
 /// <remarks>
+/// <para>
+/// Software's PROD (with the owned flag), its cached CONS and the shared lock's holder count share one 64-bit word,
+/// so an uncontended batch costs three compare-and-swaps: reserving (and taking the lock), stopping gathering, and
+/// letting go of the lock (the last holder moving the cached CONS to the hardware's in the same CAS, where the kernel
+/// takes the lock exclusively).
+/// </para>
+/// <para>
+/// The next owner waits until the PROD register reads its start (the previous owner's store), not until that
+/// owner's doorbell returns: a model consuming inline runs the queue inside the doorbell, so the next owner rings
+/// while that consumption still runs, which then goes on into the new entries (one runner at a time), and the next
+/// owner waits only for its own CMD_SYNC. Serial consumption is shared out, not waited for twice. PROD stores stay in
+/// order: each owner stores only after the register shows the one before it.
+/// </para>
+/// <para>
 /// A command error is handled as a host driver does (spec §7.1): the failing entry is replaced by a CMD_SYNC
 /// (CERROR_ILL), the fetch retried (CERROR_ABT) or the sync re-run (CERROR_ATC_INV_SYNC), and the batch that contained
 /// it gets an errno. Only a batch still waiting for its CMD_SYNC gets one: a batch whose wait timed out leaves its
 /// entries in the queue (arm_smmu_cmdq_poll_until_sync returns ETIMEDOUT and the SMMU may still run them), so an error
 /// the SMMU meets in them later is fixed and logged but recorded for nobody; otherwise it would be reported to the
 /// batch that reuses the slot when the queue has wrapped and index and wrap bit are the same again.
+/// </para>
 /// </remarks>
 public sealed class HostCommandQueue
 {
     /// <summary>At most this many commands go in one batch before its CMD_SYNC (Linux: CMDQ_BATCH_ENTRIES − 1).</summary>
     public const int MaxBatch = 63;
 
-    /// <summary>In software's PROD: a thread owns the doorbell, so later reservations join its batch (CMDQ_PROD_OWNED_FLAG).</summary>
-    private const uint Owned = 1u << 31;
-
-    private const int ExclusivelyLocked = int.MinValue;
+    // The word _llq: PROD (index and wrap, bits 0-23), the owned flag (bit 24, CMDQ_PROD_OWNED_FLAG: a thread owns the
+    // doorbell, so later reservations join its batch), the cached CONS (bits 25-48) and the number of shared-lock
+    // holders (bits 49-63).
+    private const int PositionBits = 24;
+    private const ulong PositionMask = (1UL << PositionBits) - 1;
+    private const ulong Owned = 1UL << PositionBits;
+    private const int ConsShift = PositionBits + 1;
+    private const int HoldersShift = ConsShift + PositionBits;
+    private const ulong OneHolder = 1UL << HoldersShift;
+    private const ulong MaxHolders = (1UL << (64 - HoldersShift)) - 1;
 
     private readonly CommandQueue _queue;
     private readonly Action<uint> _ringProd;
@@ -40,15 +61,13 @@ public sealed class HostCommandQueue
     private readonly SmmuV3Metrics? _metrics;
     private readonly uint _size;
     private readonly uint _wrapMask;
-    private readonly uint[] _valid; // per slot: the index+wrap position it was last written and published for
-    private readonly uint[] _waited; // per slot: the position a batch waits for, until that batch's wait times out
+    private readonly Slot[] _slots; // per slot of the queue: its valid mark and the position a batch waits for there
     private readonly Lock _errorLock = new(); // guards _failures and error handling
     private readonly Dictionary<uint, CommandError> _failures = [];
     private int _failureCount; // _failures.Count, written under _errorLock, read without it by a batch that passed its sync
-    private ulong _llq; // software's PROD (low half, with Owned) and its cached CONS (high half), changed by CAS only
-    private uint _ownerProd; // the PROD the last owner rang: the next owner rings after it
-    private int _sharedLock; // issuers waiting for their sync (> 0), or ExclusivelyLocked while CONS is refreshed
+    private ulong _llq; // PROD, owned flag, cached CONS and shared-lock holders (see above), changed by CAS only
     private long _batches;
+    private uint _ownerProd; // the PROD the last owner rang, set once its doorbell returned
 
     internal HostCommandQueue(CommandQueue queue, Action<uint> ringProd, Func<bool> errorActive, Action acknowledgeError, TimeSpan timeout, ILogger logger, SmmuV3Metrics? metrics = null)
     {
@@ -63,20 +82,23 @@ public sealed class HostCommandQueue
         // The driver programs BASE once, before it issues anything.
         _size = 1u << queue.Log2Size;
         _wrapMask = queue.IndexWrapMask;
-        _valid = new uint[_size];
-        Array.Fill(_valid, uint.MaxValue); // no position: nothing is published yet
-        _waited = new uint[_size];
-        Array.Fill(_waited, uint.MaxValue);
+        if (_wrapMask > PositionMask)
+        {
+            throw new ArgumentException("a host queue has at most 2^23 entries", nameof(queue));
+        }
+
+        _slots = new Slot[_size];
+        Array.Fill(_slots, new Slot { Valid = uint.MaxValue, Waited = uint.MaxValue }); // no position: nothing is published yet
         uint prod = queue.Prod & _wrapMask;
         _ownerProd = prod;
-        _llq = prod | ((ulong)(queue.Cons & _wrapMask) << 32);
+        _llq = prod | ((ulong)(queue.Cons & _wrapMask) << ConsShift);
     }
 
     /// <summary>The hardware queue behind it.</summary>
     public CommandQueue Queue => _queue;
 
     /// <summary>Batches issued (each with its CMD_SYNC).</summary>
-    public long Batches => Interlocked.Read(ref _batches);
+    public long Batches => Volatile.Read(ref _batches);
 
     /// <summary>
     /// Issues <paramref name="commands"/> (at most <see cref="MaxBatch"/>) and a CMD_SYNC, and waits for the sync.
@@ -107,19 +129,25 @@ public sealed class HostCommandQueue
             }
 
             _queue.TryWriteEntry(p, SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_SEV));
-            for (uint i = 0, q = start; i < count; i++, q = Advance(q, 1))
+            uint end = Advance(p, 1);
+            for (uint q = start; q != end; q = Advance(q, 1))
             {
-                _waited[q & (_size - 1)] = q; // before the entry is valid, so before the SMMU can fail on it
-                Volatile.Write(ref _valid[q & (_size - 1)], q); // release: the entry is written before it is valid
+                ref var slot = ref _slots[q & (_size - 1)];
+                slot.Waited = q; // before the entry is valid, so before the SMMU can fail on it
+
+                // Release: the entry is written before it is valid. An owner's own slots are never waited for, but
+                // are marked too, so a slot always holds its latest position and a stale mark two laps old (the same
+                // index and wrap bit) cannot pass for a gathered issuer's.
+                Volatile.Write(ref slot.Valid, q);
             }
 
             if (owner)
             {
-                RingGathered(start);
+                RingGathered(start, end);
             }
 
             Interlocked.Increment(ref _batches);
-            return WaitForSync(start, count, out failedIndex);
+            return WaitForSync(start, end, out failedIndex);
         }
         finally
         {
@@ -128,38 +156,43 @@ public sealed class HostCommandQueue
     }
 
     /// <summary>
-    /// Reserves <paramref name="count"/> slots and takes the shared lock (arm_smmu_cmdq_issue_cmdlist's cmpxchg on
-    /// llq, and arm_smmu_cmdq_shared_lock). <paramref name="owner"/>: no thread owned PROD, so this one rings it.
-    /// While the queue looks full: refresh the cached CONS, handle a command error, and give up at the timeout as
-    /// arm_smmu_cmdq_poll_until_not_full does (ETIMEDOUT instead of the kernel's endless retry).
+    /// Reserves <paramref name="count"/> slots and takes the shared lock in one CAS (arm_smmu_cmdq_issue_cmdlist's
+    /// cmpxchg on llq, and arm_smmu_cmdq_shared_lock). <paramref name="owner"/>: no thread owned PROD, so this one
+    /// rings it. While the queue looks full: refresh the cached CONS, handle a command error, and give up at the
+    /// timeout as arm_smmu_cmdq_poll_until_not_full does (ETIMEDOUT instead of the kernel's endless retry).
     /// </summary>
     private bool TryReserve(uint count, out uint start, out bool owner)
     {
-        long deadline = Environment.TickCount64 + (long)_timeout.TotalMilliseconds;
+        long deadline = 0;
         var spin = default(SpinWait);
-        SharedLock();
+        ulong old = Volatile.Read(ref _llq);
         while (true)
         {
-            ulong old = Volatile.Read(ref _llq);
-            uint prod = (uint)old & ~Owned;
-            if (_size - ((prod - (uint)(old >> 32)) & _wrapMask) >= count)
+            uint prod = (uint)(old & PositionMask);
+            uint cached = (uint)(old >> ConsShift) & (uint)PositionMask;
+            if (_size - ((prod - cached) & _wrapMask) >= count && (old >> HoldersShift) != MaxHolders)
             {
-                ulong next = (old & 0xFFFF_FFFF_0000_0000UL) | Advance(prod, count) | Owned;
-                if (Interlocked.CompareExchange(ref _llq, next, old) == old)
+                ulong next = ((old & ~PositionMask) + OneHolder) | Advance(prod, count) | Owned;
+                ulong seen = Interlocked.CompareExchange(ref _llq, next, old);
+                if (seen == old)
                 {
                     start = prod;
-                    owner = ((uint)old & Owned) == 0;
+                    owner = (old & Owned) == 0;
                     return true;
                 }
 
-                continue; // another thread reserved first: try again at once
+                old = seen; // another thread reserved first: try again at once
+                continue;
             }
 
-            // Full: let go of the lock so CONS can be refreshed, and let the consumer (and error handling) make room.
-            SharedUnlock();
+            // Full: let the consumer (and error handling) make room, and refresh the cached CONS when nobody waits.
             RefreshCons();
             HandleErrorIfAny();
-            if (Environment.TickCount64 >= deadline)
+            if (deadline == 0)
+            {
+                deadline = Environment.TickCount64 + (long)_timeout.TotalMilliseconds;
+            }
+            else if (Environment.TickCount64 >= deadline)
             {
                 RecordTimeout("space", prod, _queue.Cons);
                 start = 0;
@@ -168,26 +201,32 @@ public sealed class HostCommandQueue
             }
 
             spin.SpinOnce(sleep1Threshold: -1);
-            SharedLock();
+            old = Volatile.Read(ref _llq);
         }
     }
 
     /// <summary>
-    /// The owner's part: after the previous owner's doorbell, stop gathering (later reservations own the next batch),
-    /// wait until every slot up to the PROD reserved so far is written, and ring PROD once for all of them.
+    /// The owner's part: after the previous owner's PROD store, stop gathering (later reservations own the next
+    /// batch), wait until every slot gathered after its own (<paramref name="ownEnd"/> on) is written, and ring PROD
+    /// once for all of them.
     /// </summary>
-    private void RingGathered(uint start)
+    /// <remarks>
+    /// The previous owner has stored once the register reads this owner's start: the register lags software's PROD by
+    /// less than a lap, so it cannot show that value from an earlier lap. Its doorbell returning (<c>_ownerProd</c>)
+    /// also proves it, and stays true if the register was reprogrammed under the queue, so the wait always ends.
+    /// </remarks>
+    private void RingGathered(uint start, uint ownEnd)
     {
         var spin = default(SpinWait);
-        while (Volatile.Read(ref _ownerProd) != start)
+        while ((_queue.Prod & _wrapMask) != start && Volatile.Read(ref _ownerProd) != start)
         {
-            spin.SpinOnce(sleep1Threshold: -1); // PROD only moves forward: the previous owner rings first
+            spin.SpinOnce(sleep1Threshold: -1); // PROD only moves forward: the previous owner stores first
         }
 
         ulong old = Volatile.Read(ref _llq);
         while (true)
         {
-            ulong seen = Interlocked.CompareExchange(ref _llq, old & ~(ulong)Owned, old);
+            ulong seen = Interlocked.CompareExchange(ref _llq, old & ~Owned, old);
             if (seen == old)
             {
                 break;
@@ -196,11 +235,11 @@ public sealed class HostCommandQueue
             old = seen;
         }
 
-        uint prod = (uint)old & ~Owned;
-        for (uint q = start; q != prod; q = Advance(q, 1))
+        uint prod = (uint)(old & PositionMask);
+        for (uint q = ownEnd; q != prod; q = Advance(q, 1))
         {
             spin = default;
-            while (Volatile.Read(ref _valid[q & (_size - 1)]) != q)
+            while (Volatile.Read(ref _slots[q & (_size - 1)].Valid) != q)
             {
                 spin.SpinOnce(sleep1Threshold: -1); // a gathered issuer is still writing its entries
             }
@@ -211,10 +250,9 @@ public sealed class HostCommandQueue
     }
 
     /// <summary>Waits for the batch's CMD_SYNC, handling command errors on the way; the batch's errno.</summary>
-    private Errno WaitForSync(uint start, uint count, out int failedIndex)
+    private Errno WaitForSync(uint start, uint end, out int failedIndex)
     {
         failedIndex = -1;
-        uint end = Advance(start, count);
         while (true)
         {
             if (!_queue.WaitUntilConsumed(end, _timeout, out var error))
@@ -223,7 +261,7 @@ public sealed class HostCommandQueue
                 // and run if the SMMU consumes again; nothing of this batch is reported as done, and no error in it
                 // is reported to anyone.
                 RecordTimeout("sync", end, _queue.Cons);
-                Abandon(start, count);
+                Abandon(start, end);
                 return Errno.ETIMEDOUT;
             }
 
@@ -235,67 +273,29 @@ public sealed class HostCommandQueue
             HandleErrorIfAny();
         }
 
-        return TakeFailure(start, count, out failedIndex);
+        return TakeFailure(start, end, out failedIndex);
     }
 
     private uint Advance(uint position, uint count) => (position + count) & _wrapMask;
 
-    private void SharedLock()
-    {
-        var spin = default(SpinWait);
-        while (true)
-        {
-            int value = Volatile.Read(ref _sharedLock);
-            if (value >= 0 && Interlocked.CompareExchange(ref _sharedLock, value + 1, value) == value)
-            {
-                return;
-            }
-
-            spin.SpinOnce(sleep1Threshold: -1); // CONS is being refreshed: a moment
-        }
-    }
-
     /// <summary>
-    /// Drops the shared lock. The last holder first moves the cached CONS to the hardware's, as
-    /// arm_smmu_cmdq_issue_cmdlist does when arm_smmu_cmdq_shared_tryunlock fails: it reads CONS before it checks that
-    /// it is alone, so any thread that takes the lock later reserves at or beyond that CONS.
+    /// Drops the shared lock. The last holder moves the cached CONS to the hardware's in the same CAS, as
+    /// arm_smmu_cmdq_issue_cmdlist does when arm_smmu_cmdq_shared_tryunlock fails: CONS is read before the CAS that
+    /// proves this holder alone, so any thread that takes the lock later reserves at or beyond that CONS.
     /// </summary>
     private void SharedUnlock()
     {
         uint cons = _queue.Cons & _wrapMask;
-        if (Volatile.Read(ref _sharedLock) == 1)
-        {
-            AdvanceCachedCons(cons);
-        }
-
-        Interlocked.Decrement(ref _sharedLock);
-    }
-
-    /// <summary>With nobody waiting for a sync, the cached CONS becomes the hardware's (arm_smmu_cmdq_exclusive_trylock_irqsave).</summary>
-    private void RefreshCons()
-    {
-        if (Interlocked.CompareExchange(ref _sharedLock, ExclusivelyLocked, 0) == 0)
-        {
-            AdvanceCachedCons(_queue.Cons & _wrapMask);
-            Volatile.Write(ref _sharedLock, 0);
-        }
-    }
-
-    /// <summary>Moves the cached CONS forward to <paramref name="cons"/> (never back: a late, older reading is ignored).</summary>
-    private void AdvanceCachedCons(uint cons)
-    {
         ulong old = Volatile.Read(ref _llq);
         while (true)
         {
-            uint prod = (uint)old & ~Owned;
-            uint cached = (uint)(old >> 32);
-            uint ahead = (cons - cached) & _wrapMask;
-            if (ahead == 0 || ahead > ((prod - cached) & _wrapMask))
+            ulong next = old - OneHolder;
+            if ((old >> HoldersShift) == 1)
             {
-                return; // not ahead of the cached CONS, or beyond PROD (stale)
+                next = WithCachedCons(next, cons);
             }
 
-            ulong seen = Interlocked.CompareExchange(ref _llq, (old & 0xFFFF_FFFFUL) | ((ulong)cons << 32), old);
+            ulong seen = Interlocked.CompareExchange(ref _llq, next, old);
             if (seen == old)
             {
                 return;
@@ -303,6 +303,39 @@ public sealed class HostCommandQueue
 
             old = seen;
         }
+    }
+
+    /// <summary>With nobody holding the shared lock, the cached CONS becomes the hardware's (arm_smmu_cmdq_exclusive_trylock_irqsave).</summary>
+    private void RefreshCons()
+    {
+        ulong old = Volatile.Read(ref _llq);
+        if ((old >> HoldersShift) != 0)
+        {
+            return;
+        }
+
+        ulong next = WithCachedCons(old, _queue.Cons & _wrapMask);
+        if (next != old)
+        {
+            Interlocked.CompareExchange(ref _llq, next, old); // fails only if someone reserved since: they refresh later
+        }
+    }
+
+    /// <summary>
+    /// <paramref name="llq"/> with its cached CONS moved forward to <paramref name="cons"/> (never back: a late, older
+    /// reading, or one beyond PROD, leaves it as it is).
+    /// </summary>
+    private ulong WithCachedCons(ulong llq, uint cons)
+    {
+        uint prod = (uint)(llq & PositionMask);
+        uint cached = (uint)(llq >> ConsShift) & (uint)PositionMask;
+        uint ahead = (cons - cached) & _wrapMask;
+        if (ahead == 0 || ahead > ((prod - cached) & _wrapMask))
+        {
+            return llq;
+        }
+
+        return (llq & ~(PositionMask << ConsShift)) | ((ulong)cons << ConsShift);
     }
 
     /// <summary>Waits that ended in ETIMEDOUT (for queue space or for a CMD_SYNC).</summary>
@@ -330,7 +363,7 @@ public sealed class HostCommandQueue
     /// The batch's errno: the first error recorded in it. Every error recorded in it is taken, so none is left for the
     /// batch that reuses these slots after the queue wraps.
     /// </summary>
-    private Errno TakeFailure(uint start, uint count, out int failedIndex)
+    private Errno TakeFailure(uint start, uint end, out int failedIndex)
     {
         failedIndex = -1;
         var first = CommandError.CERROR_NONE;
@@ -344,6 +377,7 @@ public sealed class HostCommandQueue
 
         lock (_errorLock)
         {
+            uint count = (end - start) & _wrapMask;
             for (uint i = 0; i < count && _failures.Count != 0; i++)
             {
                 if (RemoveFailure(Advance(start, i), out var error) && failedIndex < 0)
@@ -370,13 +404,13 @@ public sealed class HostCommandQueue
     /// in it later are recorded for nobody. Called before the batch lets go of the shared lock, so no other batch has
     /// reserved these slots yet.
     /// </summary>
-    private void Abandon(uint start, uint count)
+    private void Abandon(uint start, uint end)
     {
         lock (_errorLock)
         {
-            for (uint i = 0, q = start; i < count; i++, q = Advance(q, 1))
+            for (uint q = start; q != end; q = Advance(q, 1))
             {
-                _waited[q & (_size - 1)] = uint.MaxValue;
+                _slots[q & (_size - 1)].Waited = uint.MaxValue;
                 RemoveFailure(q, out _);
             }
         }
@@ -406,7 +440,7 @@ public sealed class HostCommandQueue
                     break; // the sync runs again and completes; the batch reports the timeout
             }
 
-            if (error != CommandError.CERROR_ABT && _waited[position & (_size - 1)] == position)
+            if (error != CommandError.CERROR_ABT && _slots[position & (_size - 1)].Waited == position)
             {
                 _failures[position] = error;
                 Volatile.Write(ref _failureCount, _failures.Count);
@@ -418,5 +452,12 @@ public sealed class HostCommandQueue
 
             _acknowledgeError();
         }
+    }
+
+    /// <summary>One queue slot's bookkeeping, together so an issuer's two stores hit one cache line.</summary>
+    private struct Slot
+    {
+        public uint Valid; // the index+wrap position it was last written and published for
+        public uint Waited; // the position a batch waits for, until that batch's wait times out
     }
 }

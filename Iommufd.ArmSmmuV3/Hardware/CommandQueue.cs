@@ -7,10 +7,17 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// entries in order (spec §3.5, §7.1). The SMMU's own queue and every CMDQV VCMDQ are instances.
 /// </summary>
 /// <remarks>
+/// <para>
+/// One consumer at a time: the owner serialises <c>Consume</c>, <c>CompleteHeld</c>, <c>FailHeld</c> and
+/// <c>Reset</c> (the SMMU through its engine work, which runs one slice at a time; the CMDQV under its queue's
+/// consume lock), so the consumer needs no lock of its own and CONS and the consumed count have one writer.
+/// </para>
+/// <para>
 /// On a command error CONS stays on the failing entry, CONS.ERR holds the CERROR code, and nothing more is
 /// consumed until the owner's error is acknowledged (the owner tracks GERROR/GERRORN and calls
 /// <c>Consume</c> again). Entries are read from memory one at a time, so software may rewrite
 /// entries after the error, as the specification allows.
+/// </para>
 /// </remarks>
 public sealed class CommandQueue
 {
@@ -30,12 +37,12 @@ public sealed class CommandQueue
 
     private readonly PhysicalMemory _memory;
     private readonly int _maxLog2Size;
-    private readonly Lock _consumeLock = new(); // one consumer at a time
-    private readonly object _progress = new(); // Monitor for waiters on CONS
+    private readonly object _progress = new(); // Monitor for waiters on CONS that stopped spinning
     private ulong _base;
     private uint _prod;
     private uint _cons;
     private long _consumed;
+    private int _parked; // waiters that stopped spinning and wait on _progress: only then does progress pulse it
 
     public CommandQueue(PhysicalMemory memory, int maxLog2Size, string name)
     {
@@ -86,7 +93,7 @@ public sealed class CommandQueue
     public bool AtcInvalidationTimedOut { get; set; }
 
     /// <summary>Entries consumed so far (for statistics).</summary>
-    public long Consumed => Interlocked.Read(ref _consumed);
+    public long Consumed => Volatile.Read(ref _consumed);
 
     /// <summary>Free entries as software sees them (PROD against the current CONS).</summary>
     public uint FreeEntries(uint prod)
@@ -118,45 +125,48 @@ public sealed class CommandQueue
     {
         var error = CommandError.CERROR_NONE;
         more = false;
-        lock (_consumeLock)
+        Span<byte> entry = stackalloc byte[EntrySize];
+        uint cons = Cons & IndexWrapMask;
+        long consumed = 0;
+        while (cons != (Prod & IndexWrapMask)) // masked: BASE may have shrunk the queue since PROD was written
         {
-            Span<byte> entry = stackalloc byte[EntrySize];
-            uint cons = Cons & IndexWrapMask;
-            while (cons != (Prod & IndexWrapMask)) // masked: BASE may have shrunk the queue since PROD was written
+            if (budget-- == 0)
             {
-                if (budget-- == 0)
-                {
-                    more = true;
-                    break;
-                }
-
-                if (!_memory.TryRead(EntryAddress(cons), entry))
-                {
-                    error = CommandError.CERROR_ABT;
-                    break;
-                }
-
-                var command = SmmuCommand.Read(entry);
-                error = executor.Execute(command, this);
-                if (error != CommandError.CERROR_NONE)
-                {
-                    break;
-                }
-
-                cons = Advance(cons, 1);
-                Cons = cons; // ERR cleared by progress: the previous error was acknowledged to get here
-                Interlocked.Increment(ref _consumed);
+                more = true;
+                break;
             }
 
-            if (error is not CommandError.CERROR_NONE and not Hold)
+            if (!_memory.TryRead(EntryAddress(cons), entry))
             {
-                Cons = cons | ((uint)error << ErrShift); // a held command leaves CONS on it with ERR clear
+                error = CommandError.CERROR_ABT;
+                break;
             }
+
+            var command = SmmuCommand.Read(entry);
+            error = executor.Execute(command, this);
+            if (error != CommandError.CERROR_NONE)
+            {
+                break;
+            }
+
+            cons = Advance(cons, 1);
+            Cons = cons; // ERR cleared by progress: the previous error was acknowledged to get here
+            consumed++;
         }
 
-        lock (_progress)
+        if (consumed != 0)
         {
-            Monitor.PulseAll(_progress);
+            Volatile.Write(ref _consumed, _consumed + consumed); // one writer (see remarks)
+        }
+
+        if (error is not CommandError.CERROR_NONE and not Hold)
+        {
+            Cons = cons | ((uint)error << ErrShift); // a held command leaves CONS on it with ERR clear
+        }
+
+        if (consumed != 0 || error != CommandError.CERROR_NONE)
+        {
+            WakeParked();
         }
 
         return error;
@@ -169,7 +179,7 @@ public sealed class CommandQueue
     public bool WaitUntilConsumed(uint position, TimeSpan timeout, out CommandError error)
     {
         var spin = default(SpinWait);
-        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        long deadline = 0; // read the clock only once the first look did not find the position passed
         while (true)
         {
             uint cons = Cons;
@@ -185,7 +195,11 @@ public sealed class CommandQueue
                 return true;
             }
 
-            if (Environment.TickCount64 >= deadline)
+            if (deadline == 0)
+            {
+                deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+            }
+            else if (Environment.TickCount64 >= deadline)
             {
                 return false;
             }
@@ -196,6 +210,9 @@ public sealed class CommandQueue
                 continue;
             }
 
+            // Announce the wait before CONS is read under the monitor (the increment is a full fence), and the
+            // consumer's fence between its CONS store and its read of _parked: one of the two sees the other.
+            Interlocked.Increment(ref _parked);
             lock (_progress)
             {
                 if (Cons == cons)
@@ -203,48 +220,33 @@ public sealed class CommandQueue
                     Monitor.Wait(_progress, 1);
                 }
             }
+
+            Interlocked.Decrement(ref _parked);
         }
     }
 
     /// <summary>A held command was executed by its owner: CONS moves past it.</summary>
     public void CompleteHeld()
     {
-        lock (_consumeLock)
-        {
-            Cons = Advance(Cons & IndexWrapMask, 1);
-            Interlocked.Increment(ref _consumed);
-        }
-
-        lock (_progress)
-        {
-            Monitor.PulseAll(_progress);
-        }
+        Cons = Advance(Cons & IndexWrapMask, 1);
+        Volatile.Write(ref _consumed, _consumed + 1);
+        WakeParked();
     }
 
     /// <summary>A held command cannot be executed: the queue stops on it with <paramref name="error"/> in CONS.ERR.</summary>
     public void FailHeld(CommandError error)
     {
-        lock (_consumeLock)
-        {
-            Cons = (Cons & IndexWrapMask) | ((uint)error << ErrShift);
-        }
-
-        lock (_progress)
-        {
-            Monitor.PulseAll(_progress);
-        }
+        Cons = (Cons & IndexWrapMask) | ((uint)error << ErrShift);
+        WakeParked();
     }
 
-    /// <summary>Resets the queue's registers (queue disabled or torn down).</summary>
+    /// <summary>Resets the queue's registers (queue disabled or torn down; no consumer runs).</summary>
     public void Reset()
     {
-        lock (_consumeLock)
-        {
-            Base = 0;
-            Prod = 0;
-            Cons = 0;
-            AtcInvalidationTimedOut = false;
-        }
+        Base = 0;
+        Prod = 0;
+        Cons = 0;
+        AtcInvalidationTimedOut = false;
     }
 
     /// <summary>Writes <paramref name="command"/> into the slot at <paramref name="position"/> (software side).</summary>
@@ -262,6 +264,22 @@ public sealed class CommandQueue
         bool ok = _memory.TryRead(EntryAddress(position), entry);
         command = ok ? SmmuCommand.Read(entry) : default;
         return ok;
+    }
+
+    /// <summary>
+    /// After CONS moved: wakes the waiters that parked. The fence orders the CONS store before the read of
+    /// <see cref="_parked"/>, so with nobody parked progress costs no lock and no pulse.
+    /// </summary>
+    private void WakeParked()
+    {
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _parked) != 0)
+        {
+            lock (_progress)
+            {
+                Monitor.PulseAll(_progress);
+            }
+        }
     }
 
     /// <summary>

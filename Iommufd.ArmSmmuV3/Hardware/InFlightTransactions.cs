@@ -41,7 +41,11 @@ internal sealed class InFlightTransactions
     /// <summary>Returns once every transaction that entered before the call has left.</summary>
     public void WaitForEarlier()
     {
-        if (Interlocked.Read(ref _active[0]) == 0 && Interlocked.Read(ref _active[1]) == 0)
+        // One fence, then plain reads (Interlocked.Read is a compare-exchange each): the
+        // invalidations before this call are ordered before the reads, as a transaction's Enter (an interlocked
+        // increment) is before its lookups, so one of the two sees the other.
+        Interlocked.MemoryBarrier();
+        if (Volatile.Read(ref _active[0]) == 0 && Volatile.Read(ref _active[1]) == 0)
         {
             return; // a transaction entering now looks up after the invalidations before this call
         }

@@ -246,10 +246,13 @@ public sealed class QueueEngine : IDisposable
     {
         internal int Scheduled;
 
+        private const int Idle = 0;
+        private const int Running = 1;
+        private const int RunningAgain = 2; // running, and a doorbell rang since the slice began
+
         private readonly Func<bool> _slice;
         private readonly Action<Work, Exception>? _onFault;
-        private int _running;
-        private int _again;
+        private int _state; // Idle, Running or RunningAgain: one word, so a doorbell and a runner meet in one CAS each
         private Exception? _fault;
 
         public Work(string name, Func<bool> slice, Action<Work, Exception>? onFault = null)
@@ -296,31 +299,41 @@ public sealed class QueueEngine : IDisposable
         /// asked to go round again). <paramref name="again"/>: the work has more, or a doorbell rang during the slice.
         /// </summary>
         /// <remarks>
-        /// Every flag access that orders a doorbell against the runner is a full fence: the runner's release of
-        /// <c>_running</c> before it reads <c>_again</c>, and its clearing of <c>_again</c> before the slice reads
-        /// PROD, may not be reordered with those reads (a store may pass a later load on x86), or a doorbell is lost.
+        /// The runner and the doorbells share one state word. A doorbell that finds the work idle takes it (one CAS);
+        /// one that finds it running marks it RunningAgain (one CAS) and leaves; the runner's release (an exchange)
+        /// returns whether that happened. Each is a full fence, so a doorbell's PROD store either precedes the
+        /// runner's acquire (and its slice reads it) or is followed by the mark the runner sees when it lets go: no
+        /// doorbell is lost, and an uncontended slice costs two interlocked operations.
         /// </remarks>
         internal bool TryRunSlice(out bool again)
         {
             again = false;
-            Interlocked.Exchange(ref _again, 1);
-            if (Interlocked.CompareExchange(ref _running, 1, 0) != 0)
+            int state = Interlocked.CompareExchange(ref _state, Running, Idle);
+            while (state != Idle)
             {
-                return false; // the runner sees _again after it lets go and goes round again
+                // Running: ask the runner to go round again. RunningAgain: already asked, but the CAS (a full fence)
+                // still orders this doorbell's PROD store before the runner's release, which clears the mark.
+                int seen = Interlocked.CompareExchange(ref _state, RunningAgain, state);
+                if (seen == state)
+                {
+                    return false;
+                }
+
+                state = seen == Idle ? Interlocked.CompareExchange(ref _state, Running, Idle) : seen;
             }
 
-            bool more;
+            bool more = false;
+            bool rang;
             try
             {
-                Interlocked.Exchange(ref _again, 0);
                 more = RunSliceContained();
             }
             finally
             {
-                Interlocked.Exchange(ref _running, 0);
+                rang = Interlocked.Exchange(ref _state, Idle) == RunningAgain;
             }
 
-            again = (more || Volatile.Read(ref _again) != 0) && !Broken;
+            again = (more || rang) && !Broken;
             return true;
         }
 

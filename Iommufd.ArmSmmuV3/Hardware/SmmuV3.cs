@@ -150,11 +150,11 @@ public sealed partial class SmmuV3 : IDisposable
 
         // With IDR0.SEV the SMMU sends a WFE wake-up when a queue that software could see full becomes non-full
         // (spec §4.1.2).
-        bool wasFull = CommandQueue.IsFull;
-        long consumedBefore = CommandQueue.Consumed;
+        bool wasFull = Features.Sev && CommandQueue.IsFull;
+        long consumedBefore = wasFull ? CommandQueue.Consumed : 0;
         var self = this;
         var error = CommandQueue.Consume(ref self, QueueEngine.SliceEntries, out bool more);
-        if (wasFull && Features.Sev && CommandQueue.Consumed != consumedBefore)
+        if (wasFull && CommandQueue.Consumed != consumedBefore)
         {
             Interlocked.Increment(ref _sevSent);
         }
