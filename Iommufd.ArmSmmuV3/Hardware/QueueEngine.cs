@@ -15,8 +15,8 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// (the model of hardware that starts at once: no hand-off), unless the engine is a host worker
 /// (<c>runOnCaller: false</c>), whose point is to run on another core. One idle thread at a time polls the ready list
 /// for the spin budget before it parks (a side core, as in the vIOMMU paper's sidecore, Amit et al., USENIX ATC 2011), so a doorbell it sees costs one
-/// cross-thread hand-off and no wake-up; the other idle threads park at once. The poller yields the core while it
-/// spins (SpinWait: pause, then Thread.Yield and Sleep(0)), so threads that outnumber the cores still progress.
+/// cross-thread hand-off and no wake-up; the other idle threads park at once. The poller pauses between looks and
+/// yields the core every few dozen looks, so threads that outnumber the cores still progress.
 /// </para>
 /// <para>
 /// Nothing a consumer meets can end an engine thread: an exception out of a slice is contained, recorded on the
@@ -28,6 +28,9 @@ public sealed class QueueEngine : IDisposable
 {
     /// <summary>Entries a queue consumes in one slice before the queues waiting behind it get theirs.</summary>
     public const int SliceEntries = 64;
+
+    private const int PollPause = 8; // Thread.SpinWait iterations between two looks at the ready list
+    private const int PollYieldEvery = 32; // looks between two yields of the core while polling
 
     private static long s_liveThreads;
 
@@ -209,7 +212,7 @@ public sealed class QueueEngine : IDisposable
     private bool Poll()
     {
         long deadline = Stopwatch.GetTimestamp() + _spinTicks;
-        var spin = default(SpinWait);
+        int round = 0;
         while (Volatile.Read(ref _readyCount) == 0)
         {
             if (Volatile.Read(ref _stopping) || Stopwatch.GetTimestamp() >= deadline)
@@ -217,7 +220,17 @@ public sealed class QueueEngine : IDisposable
                 return false;
             }
 
-            spin.SpinOnce(sleep1Threshold: -1); // pause, then yield to any thread that wants the core; never sleep 1 ms
+            // Mostly pause (a doorbell is seen within a short spin, where SpinWait would already sched_yield after ten
+            // rounds), and yield the core every PollYieldEvery rounds so that threads outnumbering the cores still run;
+            // never sleep.
+            if (++round % PollYieldEvery == 0)
+            {
+                Thread.Yield();
+            }
+            else
+            {
+                Thread.SpinWait(PollPause);
+            }
         }
 
         return true;

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Cmdqv.Hardware;
@@ -14,8 +15,8 @@ namespace Iommufd.Cmdqv.Driver;
 /// </summary>
 internal sealed class SoftwareVcmdqExecutor(SmmuV3Host host) : IBatchingExecutor
 {
-    private readonly Lock _lock = new(); // guards _pending (the per-queue batches)
-    private readonly Dictionary<CommandQueue, Pending> _pending = [];
+    // The per-queue batches: read on every command without a lock; a queue's entry is added on its first command.
+    private readonly ConcurrentDictionary<CommandQueue, Pending> _pending = new();
     private long _batches;
 
     /// <summary>Host batches issued for guest queues.</summary>
@@ -74,10 +75,7 @@ internal sealed class SoftwareVcmdqExecutor(SmmuV3Host host) : IBatchingExecutor
     /// <summary>Drops the batch state of a queue that is torn down.</summary>
     public void Forget(CommandQueue queue)
     {
-        lock (_lock)
-        {
-            _pending.Remove(queue);
-        }
+        _pending.TryRemove(queue, out _);
     }
 
     private Errno IssuePending(Pending pending)
@@ -95,16 +93,7 @@ internal sealed class SoftwareVcmdqExecutor(SmmuV3Host host) : IBatchingExecutor
 
     private Pending PendingFor(CommandQueue queue)
     {
-        lock (_lock)
-        {
-            if (!_pending.TryGetValue(queue, out var pending))
-            {
-                pending = new Pending();
-                _pending.Add(queue, pending);
-            }
-
-            return pending;
-        }
+        return _pending.TryGetValue(queue, out var pending) ? pending : _pending.GetOrAdd(queue, static _ => new Pending());
     }
 
     /// <summary>Commands consumed from one guest queue and not yet issued (only its consumer touches it).</summary>
