@@ -58,6 +58,18 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
+    /// <summary>True when an area maps user memory rather than a file (IOAS_CHANGE_PROCESS cannot move it).</summary>
+    public bool MapsUserMemory
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _areas.Values.Any(a => a.Pages.File is null);
+            }
+        }
+    }
+
     /// <summary>
     /// The alignment every IOVA, length and page offset follows: 1 with no domain, else the smallest page of the
     /// attached domain with the largest one, and at least a CPU page with huge pages off (io_pagetable.c
@@ -134,9 +146,31 @@ internal sealed class IoasObject : IommufdObject
             return Errno.EINVAL;
         }
 
+        return MapCommon(new IoasPages(userVa, length, (protection & IommuProtection.Write) != 0), protection, fixedIova, ref iova);
+    }
+
+    /// <summary>
+    /// IOMMU_IOAS_MAP_FILE after the ioctl's checks and the fd (io_pagetable.c iopt_map_file_pages()): maps
+    /// [<paramref name="start"/>, +<paramref name="length"/>) of <paramref name="file"/> as <see cref="Map"/> maps user
+    /// memory, the file offset guiding the allocator. The file's pages are looked up when a domain needs them: a range
+    /// past the end of the file is EINVAL then.
+    /// </summary>
+    public Errno MapFile(MemoryFile file, ulong start, ulong length, IommuProtection protection, bool fixedIova, ref ulong iova)
+    {
+        if (length > ulong.MaxValue - PhysicalMemory.PageSize)
+        {
+            return Refusal.Because(Errno.EINVAL, $"length 0x{length:x} is too large for a page count"); // pages.c iopt_alloc_pages()
+        }
+
+        return MapCommon(new IoasPages(file, start, length, (protection & IommuProtection.Write) != 0), protection, fixedIova, ref iova);
+    }
+
+    /// <summary>io_pagetable.c iopt_map_common(): one area over all of <paramref name="pages"/>.</summary>
+    private Errno MapCommon(IoasPages pages, IommuProtection protection, bool fixedIova, ref ulong iova)
+    {
         lock (_lock)
         {
-            var rc = PlaceLocked(userVa, length, fixedIova, ref iova);
+            var rc = PlaceLocked(pages.UserVa, pages.Length, fixedIova, ref iova);
             if (rc != Errno.Success)
             {
                 return rc;
@@ -147,8 +181,7 @@ internal sealed class IoasObject : IommufdObject
                 return Errno.ENOMEM; // the area's allocation
             }
 
-            var pages = new IoasPages(userVa, length, (protection & IommuProtection.Write) != 0);
-            return AddArea(new IovaArea(iova, length, pages, 0, protection));
+            return AddArea(new IovaArea(iova, pages.Length, pages, 0, protection));
         }
     }
 
@@ -364,9 +397,10 @@ internal sealed class IoasObject : IommufdObject
 
             foreach (var area in covering)
             {
-                if (PinLocked(area) != Errno.Success)
+                var rc = PinLocked(area);
+                if (rc != Errno.Success)
                 {
-                    return Errno.EFAULT; // pages pinned before stay with their areas, as a domain's would
+                    return rc; // pages pinned before stay with their areas, as a domain's would
                 }
             }
 
@@ -661,9 +695,10 @@ internal sealed class IoasObject : IommufdObject
 
             foreach (var area in pieces)
             {
-                if (PinLocked(area) != Errno.Success)
+                var rc = PinLocked(area);
+                if (rc != Errno.Success)
                 {
-                    return Errno.EFAULT;
+                    return rc;
                 }
             }
 
@@ -700,7 +735,7 @@ internal sealed class IoasObject : IommufdObject
             int pins = 0;
             foreach (var area in _areas.Values)
             {
-                if ((_domains.Count > 0 || area.Pins > 0 || area.Accesses > 0) && area.UserVa < userPage + PhysicalMemory.PageSize
+                if ((_domains.Count > 0 || area.Pins > 0 || area.Accesses > 0) && area.Pages.File is null && area.UserVa < userPage + PhysicalMemory.PageSize
                     && userPage < area.UserVa + area.Length && seen.Add(area.Pages))
                 {
                     pins++;
@@ -746,9 +781,10 @@ internal sealed class IoasObject : IommufdObject
                 }
 
                 bool pinnedHere = !area.Pinned;
-                if (PinLocked(area) != Errno.Success)
+                var rc = PinLocked(area);
+                if (rc != Errno.Success)
                 {
-                    return Errno.EFAULT;
+                    return rc;
                 }
 
                 int run = (int)Math.Min((ulong)(data.Length - done), area.Last - cursor + 1);
@@ -1127,9 +1163,10 @@ internal sealed class IoasObject : IommufdObject
 
     private Errno AddArea(IovaArea area)
     {
-        if (_domains.Count > 0 && PinLocked(area) != Errno.Success)
+        var pinned = _domains.Count > 0 ? PinLocked(area) : Errno.Success;
+        if (pinned != Errno.Success)
         {
-            return Errno.EFAULT; // pages.c: filling the domains pins the user pages
+            return pinned; // pages.c: filling the domains pins the pages
         }
 
         var mapped = new List<IPagingDomain>();
@@ -1151,6 +1188,7 @@ internal sealed class IoasObject : IommufdObject
         }
 
         _areas.Add(area.Iova, area);
+        area.Pages.AreaChanged(added: true);
         return Errno.Success;
     }
 
@@ -1162,9 +1200,10 @@ internal sealed class IoasObject : IommufdObject
             return Errno.Success;
         }
 
-        if (!area.Pages.TryPin(_memory))
+        var rc = area.Pages.TryPin(_memory);
+        if (rc != Errno.Success)
         {
-            return Errno.EFAULT;
+            return rc;
         }
 
         area.Pinned = true;
@@ -1203,6 +1242,7 @@ internal sealed class IoasObject : IommufdObject
 
         _areas.Remove(area.Iova);
         UnpinLocked(area);
+        area.Pages.AreaChanged(added: false);
         return Errno.Success;
     }
 
@@ -1247,6 +1287,7 @@ internal sealed class IoasObject : IommufdObject
         _areas.Remove(area.Iova);
         _areas.Add(left.Iova, left);
         _areas.Add(right.Iova, right);
+        area.Pages.AreaChanged(added: true); // two areas where there was one
         return Errno.Success;
     }
 

@@ -1,3 +1,4 @@
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Memory;
 
 namespace Iommufd.Core.Ioas;
@@ -13,6 +14,8 @@ internal sealed class IoasPages
     private readonly Lock _lock = new();
     private int _pinnedAreas;
 
+    private int _areas;
+
     public IoasPages(ulong userVa, ulong length, bool writable)
     {
         UserVa = userVa;
@@ -20,8 +23,21 @@ internal sealed class IoasPages
         Writable = writable;
     }
 
-    /// <summary>The user address of the first byte.</summary>
+    /// <summary>The pages of [<paramref name="start"/>, +<paramref name="length"/>) of a memory file (IOPT_ADDRESS_FILE).</summary>
+    public IoasPages(MemoryFile file, ulong start, ulong length, bool writable)
+        : this(start, length, writable)
+    {
+        File = file;
+    }
+
+    /// <summary>
+    /// The user address of the first byte; for a file's pages its offset in the file, which stands in for the user
+    /// address wherever the kernel takes either (io_pagetable.c iopt_alloc_area_pages() guides the IOVA allocator with it).
+    /// </summary>
     public ulong UserVa { get; }
+
+    /// <summary>The memory file the pages come from, or null for user memory.</summary>
+    public MemoryFile? File { get; }
 
     public ulong Length { get; }
 
@@ -36,9 +52,9 @@ internal sealed class IoasPages
 
     /// <summary>
     /// Pins the pages for one more area, looking them up (whole CPU pages, as pin_user_pages() takes them) when no
-    /// area pins them yet; false (EFAULT) when the process does not have the memory.
+    /// area pins them yet: EFAULT when the process does not have the memory, EINVAL for a file's pages past its end.
     /// </summary>
-    public bool TryPin(UserMemory memory)
+    public Errno TryPin(UserMemory memory)
     {
         lock (_lock)
         {
@@ -46,10 +62,21 @@ internal sealed class IoasPages
             {
                 ulong first = UserVa & ~((ulong)PhysicalMemory.PageSize - 1);
                 ulong end = (UserVa + Length + PhysicalMemory.PageSize - 1) & ~((ulong)PhysicalMemory.PageSize - 1);
-                // pages.c pfn_reader_user_pin(): pin_user_pages_fast() with FOLL_WRITE for writable pages.
-                if (end <= first || !memory.TryFind(first, end - first, out var region, out ulong offset) || (Writable && region.ReadOnly))
+                UserRegion region;
+                ulong offset;
+                if (File is not null)
                 {
-                    return false;
+                    // pages.c pin_memfd_pages(): memfd_pin_folios() of the file's range.
+                    var rc = File.TryGetPages(first, end - first, out region, out offset);
+                    if (rc != Errno.Success)
+                    {
+                        return Refusal.Because(rc, $"the file range [0x{first:x}, 0x{end:x}) reaches past the end of {File.Name} ({File.Size} bytes)");
+                    }
+                }
+                else if (end <= first || !memory.TryFind(first, end - first, out region, out offset) || (Writable && region.ReadOnly))
+                {
+                    // pages.c pfn_reader_user_pin(): pin_user_pages_fast() with FOLL_WRITE for writable pages.
+                    return Refusal.Because(Errno.EFAULT, $"user memory [0x{first:x}, 0x{end:x}) is not mapped{(Writable ? " writable" : string.Empty)} in the process");
                 }
 
                 Region = region;
@@ -58,7 +85,30 @@ internal sealed class IoasPages
 
             Region!.Pin();
             _pinnedAreas++;
-            return true;
+            return Errno.Success;
+        }
+    }
+
+    /// <summary>
+    /// An area of some IOAS took (<paramref name="added"/>) or gave back a slice of these pages. The first area takes
+    /// a reference on the file and the last drops it (the iopt_pages kref), after the area has unpinned.
+    /// </summary>
+    public void AreaChanged(bool added)
+    {
+        bool first, last;
+        lock (_lock)
+        {
+            first = added && _areas++ == 0;
+            last = !added && --_areas == 0;
+        }
+
+        if (first)
+        {
+            File?.AddRef();
+        }
+        else if (last)
+        {
+            File?.Release();
         }
     }
 

@@ -23,6 +23,7 @@ public sealed class UserMemory
     private UserRegion[] _regions = [];
     private readonly List<UserRegion> _callerPins = []; // the calling process: regions TryFind pinned, until released
     private ulong _next = MmapBase;
+    private readonly Dictionary<int, MemoryFile> _files = []; // the process's memfds by fd; guarded by _lock
 
     public UserMemory(PhysicalMemory physical)
         : this(physical, callingProcess: false)
@@ -65,6 +66,58 @@ public sealed class UserMemory
             regions[^1] = region;
             Volatile.Write(ref _regions, regions);
             return region;
+        }
+    }
+
+    /// <summary>
+    /// memfd_create(2): a new, empty memory file of this process, on the lowest free fd from 3. It may grow to
+    /// <paramref name="maxSize"/> bytes; <see cref="MemoryFile.Dispose"/> closes it.
+    /// </summary>
+    public MemoryFile CreateMemfd(string name = "memfd", long maxSize = MemoryFile.DefaultMaxSize)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSize);
+        ThrowIfCallingProcess();
+        lock (_lock)
+        {
+            int fd = 3; // 0–2 are the process's standard streams
+            while (_files.ContainsKey(fd))
+            {
+                fd++;
+            }
+
+            var file = new MemoryFile(_physical, this, fd, name, maxSize);
+            _files.Add(fd, file);
+            return file;
+        }
+    }
+
+    /// <summary>The fds of the process's open memory files.</summary>
+    public IReadOnlyList<MemoryFile> Files
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _files.Values];
+            }
+        }
+    }
+
+    /// <summary>fget(2) of a memory file: false (EBADF) when <paramref name="fd"/> names none.</summary>
+    internal bool TryGetFile(int fd, out MemoryFile file)
+    {
+        lock (_lock)
+        {
+            return _files.TryGetValue(fd, out file!);
+        }
+    }
+
+    internal void ForgetFile(MemoryFile file)
+    {
+        lock (_lock)
+        {
+            _files.Remove(file.Fd);
         }
     }
 
