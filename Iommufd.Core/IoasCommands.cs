@@ -69,7 +69,8 @@ public static class IoasCommands
 
     /// <summary>
     /// IOMMU_IOAS_MAP_FILE: maps [<paramref name="start"/>, +<paramref name="length"/>) of the memory file open on
-    /// <paramref name="fd"/> in the caller's process (<see cref="UserMemory.CreateMemfd"/>), at a fixed or an allocated
+    /// <paramref name="fd"/> in the caller's process (<see cref="UserMemory.CreateMemfd"/>; in the calling process a
+    /// real memfd), at a fixed or an allocated
     /// IOVA as <see cref="IoasMap"/> does. Checks in the order of ioas.c iommufd_ioas_map_file(): the map checks, the
     /// IOAS; then io_pagetable.c iopt_map_file_pages(): length 0 (EINVAL), a range that wraps (EOVERFLOW), the fd (EBADF).
     /// </summary>
@@ -110,7 +111,9 @@ public static class IoasCommands
                 return call.Done(Refusal.Because(Errno.EBADF, $"fd {fd} is not an open file of the process"));
             }
 
-            return call.Done(ioas.Object.MapFile(memfd, start, length, ToProtection(flags), (flags & IommuIoasMapFlags.FixedIova) != 0, ref iova));
+            rc = ioas.Object.MapFile(memfd, start, length, ToProtection(flags), (flags & IommuIoasMapFlags.FixedIova) != 0, ref iova);
+            memfd.Release(); // fput(): a mapping holds its own reference
+            return call.Done(rc);
         }
     }
 

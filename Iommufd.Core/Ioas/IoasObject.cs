@@ -155,7 +155,7 @@ internal sealed class IoasObject : IommufdObject
     /// memory, the file offset guiding the allocator. The file's pages are looked up when a domain needs them: a range
     /// past the end of the file is EINVAL then.
     /// </summary>
-    public Errno MapFile(MemoryFile file, ulong start, ulong length, IommuProtection protection, bool fixedIova, ref ulong iova)
+    public Errno MapFile(IMappedFile file, ulong start, ulong length, IommuProtection protection, bool fixedIova, ref ulong iova)
     {
         if (length > ulong.MaxValue - PhysicalMemory.PageSize)
         {

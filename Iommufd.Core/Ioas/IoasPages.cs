@@ -24,7 +24,7 @@ internal sealed class IoasPages
     }
 
     /// <summary>The pages of [<paramref name="start"/>, +<paramref name="length"/>) of a memory file (IOPT_ADDRESS_FILE).</summary>
-    public IoasPages(MemoryFile file, ulong start, ulong length, bool writable)
+    public IoasPages(IMappedFile file, ulong start, ulong length, bool writable)
         : this(start, length, writable)
     {
         File = file;
@@ -37,7 +37,7 @@ internal sealed class IoasPages
     public ulong UserVa { get; }
 
     /// <summary>The memory file the pages come from, or null for user memory.</summary>
-    public MemoryFile? File { get; }
+    public IMappedFile? File { get; }
 
     public ulong Length { get; }
 

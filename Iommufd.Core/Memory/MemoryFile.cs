@@ -12,7 +12,7 @@ namespace Iommufd.Core.Memory;
 /// kernel drops the pages from the file (a device that pinned them keeps the old contents there); the file cannot grow
 /// past <see cref="MaxSize"/> (EFBIG, as RLIMIT_FSIZE would); it cannot be mmapped into the process; no seals.
 /// </remarks>
-public sealed class MemoryFile : IDisposable
+public sealed class MemoryFile : IDisposable, IMappedFile
 {
     /// <summary>The size a file may reach unless the creator says otherwise (virtual memory only, committed as written).</summary>
     public const long DefaultMaxSize = 1L << 30;
@@ -176,7 +176,7 @@ public sealed class MemoryFile : IDisposable
     /// the file's frames. A page at or past the end of the file is EINVAL (memfd_pin_folios() cannot read it in: mm/shmem.c
     /// shmem_get_folio_gfp() refuses an index past i_size).
     /// </summary>
-    internal Errno TryGetPages(ulong offset, ulong length, out UserRegion region, out ulong regionOffset)
+    Errno IMappedFile.TryGetPages(ulong offset, ulong length, out UserRegion region, out ulong regionOffset)
     {
         region = null!;
         regionOffset = 0;
@@ -194,7 +194,7 @@ public sealed class MemoryFile : IDisposable
     }
 
     /// <summary>A page set of an IOAS took the file (pages.c get_file()).</summary>
-    internal void AddRef()
+    void IMappedFile.AddRef()
     {
         lock (_lock)
         {
@@ -203,7 +203,9 @@ public sealed class MemoryFile : IDisposable
     }
 
     /// <summary>Drops the fd's or a page set's reference; the last gives the pages back.</summary>
-    internal void Release()
+    void IMappedFile.Release() => Release();
+
+    private void Release()
     {
         PhysicalBank[] banks;
         lock (_lock)

@@ -104,12 +104,28 @@ public sealed class UserMemory
         }
     }
 
-    /// <summary>fget(2) of a memory file: false (EBADF) when <paramref name="fd"/> names none.</summary>
-    internal bool TryGetFile(int fd, out MemoryFile file)
+    /// <summary>
+    /// fget() of the file on <paramref name="fd"/>, with a reference the caller drops (<see cref="IMappedFile.Release"/>):
+    /// false (EBADF) when the fd names none. In the calling process the fd is a real one (<see cref="CallerFile"/>).
+    /// </summary>
+    internal bool TryGetFile(int fd, out IMappedFile file)
     {
+        if (IsCallingProcess)
+        {
+            return CallerFile.TryOpen(_physical, fd, out file);
+        }
+
         lock (_lock)
         {
-            return _files.TryGetValue(fd, out file!);
+            if (!_files.TryGetValue(fd, out var memfd))
+            {
+                file = null!;
+                return false;
+            }
+
+            file = memfd;
+            file.AddRef();
+            return true;
         }
     }
 
