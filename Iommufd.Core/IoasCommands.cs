@@ -32,7 +32,7 @@ public static class IoasCommands
             return call.Done(Errno.ENOMEM);
         }
 
-        ioasId = file.Objects.Add(new IoasObject(file.Memory, file.Faults, file.Metrics));
+        ioasId = file.Objects.Add(new IoasObject(file.Memory, file.Faults, file.Metrics, accountMm: Volatile.Read(ref file.AccountModeMm) == 1));
         return call.Done(Errno.Success);
     }
 
@@ -442,7 +442,11 @@ public static class IoasCommands
                 cmd.Val64 = (ulong)Volatile.Read(ref file.AccountModeMm);
                 return Errno.Success;
             case IommuOptionOp.Set:
-                // The caller is taken to have CAP_SYS_RESOURCE; page accounting itself is not emulated.
+                if (!file.Memory.CapSysResource)
+                {
+                    return Refusal.Because(Errno.EPERM, $"RLIMIT_MODE SET needs CAP_SYS_RESOURCE, which the process lacks");
+                }
+
                 if (file.Objects.Count > 0)
                 {
                     return Refusal.Because(Errno.EBUSY, $"RLIMIT_MODE is set only before the file holds an object ({file.Objects.Count} now)");

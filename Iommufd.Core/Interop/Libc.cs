@@ -33,6 +33,7 @@ internal static unsafe partial class Libc
     public const int SEEK_END = 2;
     public const long TMPFS_MAGIC = 0x01021994;
     public const long HUGETLBFS_MAGIC = 0x958458f6;
+    public const int RLIMIT_MEMLOCK = 8;
 
     public static readonly nint MapFailed = -1;
 
@@ -94,4 +95,8 @@ internal static unsafe partial class Libc
     /// <summary>fstatfs(2) into <paramref name="buffer"/> (struct statfs, 120 bytes on 64-bit Linux; f_type first).</summary>
     [LibraryImport(Library, EntryPoint = "fstatfs", SetLastError = true)]
     public static partial int Fstatfs(int fd, void* buffer);
+
+    /// <summary>getrlimit(2): <paramref name="limits"/> gets rlim_cur then rlim_max.</summary>
+    [LibraryImport(Library, EntryPoint = "getrlimit", SetLastError = true)]
+    public static partial int Getrlimit(int resource, ulong* limits);
 }

@@ -37,12 +37,26 @@ internal sealed class IoasObject : IommufdObject
     private readonly Diagnostics.FailNth? _faults;
     private readonly IommufdMetrics? _metrics;
 
-    public IoasObject(UserMemory memory, Diagnostics.FailNth? faults = null, IommufdMetrics? metrics = null)
+    private readonly bool _accountMm;
+
+    /// <summary>
+    /// An IOAS of the file whose process is <paramref name="memory"/>; with <paramref name="accountMm"/> (the file's
+    /// IOMMU_OPTION_RLIMIT_MODE, fixed once it holds an object) pins are charged to the process, else to its user.
+    /// </summary>
+    public IoasObject(UserMemory memory, Diagnostics.FailNth? faults = null, IommufdMetrics? metrics = null, bool accountMm = false)
     {
         _memory = memory;
         _faults = faults;
         _metrics = metrics;
+        _accountMm = accountMm;
     }
+
+    /// <summary>
+    /// The charging of pages mapped now (pages.c iopt_alloc_pages(): none with CAP_IPC_LOCK; io_pagetable.c
+    /// iopt_map_common(): the process's mm when the file's RLIMIT_MODE says so).
+    /// </summary>
+    private PinAccounting NewPagesAccounting =>
+        _memory.CapIpcLock ? PinAccounting.None : _accountMm ? PinAccounting.Mm : PinAccounting.User;
 
     public override IommufdObjectType Type => IommufdObjectType.Ioas;
 
@@ -146,7 +160,7 @@ internal sealed class IoasObject : IommufdObject
             return Errno.EINVAL;
         }
 
-        return MapCommon(new IoasPages(userVa, length, (protection & IommuProtection.Write) != 0), protection, fixedIova, ref iova);
+        return MapCommon(new IoasPages(userVa, length, (protection & IommuProtection.Write) != 0, NewPagesAccounting), protection, fixedIova, ref iova);
     }
 
     /// <summary>
@@ -162,7 +176,7 @@ internal sealed class IoasObject : IommufdObject
             return Refusal.Because(Errno.EINVAL, $"length 0x{length:x} is too large for a page count"); // pages.c iopt_alloc_pages()
         }
 
-        return MapCommon(new IoasPages(file, start, length, (protection & IommuProtection.Write) != 0), protection, fixedIova, ref iova);
+        return MapCommon(new IoasPages(file, start, length, (protection & IommuProtection.Write) != 0, NewPagesAccounting), protection, fixedIova, ref iova);
     }
 
     /// <summary>io_pagetable.c iopt_map_common(): one area over all of <paramref name="pages"/>.</summary>
@@ -780,8 +794,7 @@ internal sealed class IoasObject : IommufdObject
                     return Errno.EPERM;
                 }
 
-                bool pinnedHere = !area.Pinned;
-                var rc = PinLocked(area);
+                var rc = area.Pages.TryPin(_memory, charged: false); // pages.c iopt_pages_rw_slow(): pinned for the copy only
                 if (rc != Errno.Success)
                 {
                     return rc;
@@ -798,10 +811,7 @@ internal sealed class IoasObject : IommufdObject
                     bytes.CopyTo(data.Slice(done, run));
                 }
 
-                if (pinnedHere)
-                {
-                    UnpinLocked(area);
-                }
+                area.Pages.Unpin(_memory, charged: false);
 
                 done += run;
                 cursor += (ulong)run;

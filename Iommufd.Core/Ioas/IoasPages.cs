@@ -15,20 +15,31 @@ internal sealed class IoasPages
     private int _pinnedAreas;
 
     private int _areas;
+    private int _chargedPins; // pins by a domain, an access or a HW queue: the pages are charged while there is one
 
-    public IoasPages(ulong userVa, ulong length, bool writable)
+    public IoasPages(ulong userVa, ulong length, bool writable, PinAccounting accounting)
     {
         UserVa = userVa;
         Length = length;
         Writable = writable;
+        Accounting = accounting;
     }
 
     /// <summary>The pages of [<paramref name="start"/>, +<paramref name="length"/>) of a memory file (IOPT_ADDRESS_FILE).</summary>
-    public IoasPages(IMappedFile file, ulong start, ulong length, bool writable)
-        : this(start, length, writable)
+    public IoasPages(IMappedFile file, ulong start, ulong length, bool writable, PinAccounting accounting)
+        : this(start, length, writable, accounting)
     {
         File = file;
     }
+
+    /// <summary>Where pins of these pages are charged, fixed when they were mapped (<c>iopt_pages.account_mode</c>).</summary>
+    public PinAccounting Accounting { get; }
+
+    /// <summary>
+    /// The CPU pages of the set, what a pin charges against RLIMIT_MEMLOCK (<c>npages</c>; every area's slice is charged
+    /// as the whole set, where the kernel counts only the pages some area pins).
+    /// </summary>
+    public ulong PageCount => ((UserVa & (PhysicalMemory.PageSize - 1)) + Length + PhysicalMemory.PageSize - 1) / PhysicalMemory.PageSize;
 
     /// <summary>
     /// The user address of the first byte; for a file's pages its offset in the file, which stands in for the user
@@ -53,11 +64,15 @@ internal sealed class IoasPages
     /// <summary>
     /// Pins the pages for one more area, looking them up (whole CPU pages, as pin_user_pages() takes them) when no
     /// area pins them yet: EFAULT when the process does not have the memory, EINVAL for a file's pages past its end.
+    /// The first <paramref name="charged"/> pin charges the pages to the process or its user (ENOMEM past
+    /// RLIMIT_MEMLOCK, pages.c pfn_reader_user_update_pinned()); a copy pinned only for the length of a read or write
+    /// is not charged, as iopt_pages_rw_slow() unpins before it updates the count.
     /// </summary>
-    public Errno TryPin(UserMemory memory)
+    public Errno TryPin(UserMemory memory, bool charged = true)
     {
         lock (_lock)
         {
+            UserRegion? found = null;
             if (_pinnedAreas == 0)
             {
                 ulong first = UserVa & ~((ulong)PhysicalMemory.PageSize - 1);
@@ -79,12 +94,30 @@ internal sealed class IoasPages
                     return Refusal.Because(Errno.EFAULT, $"user memory [0x{first:x}, 0x{end:x}) is not mapped{(Writable ? " writable" : string.Empty)} in the process");
                 }
 
+                found = region;
                 Region = region;
                 RegionOffset = offset + (UserVa - first);
             }
 
+            if (charged && _chargedPins == 0)
+            {
+                var rc = memory.ChargePinned(PageCount, Accounting);
+                if (rc != Errno.Success)
+                {
+                    if (found is not null)
+                    {
+                        Region = null; // the error unwind unpins what it just pinned
+                        RegionOffset = 0;
+                        memory.ReleaseIfUnused(found);
+                    }
+
+                    return rc;
+                }
+            }
+
             Region!.Pin();
             _pinnedAreas++;
+            _chargedPins += charged ? 1 : 0;
             return Errno.Success;
         }
     }
@@ -116,10 +149,15 @@ internal sealed class IoasPages
     /// Drops one area's pin. With the last, the region is released if the process unmapped it, and forgotten, so
     /// that a later pin looks the range up again (the kernel pins from the mm anew).
     /// </summary>
-    public void Unpin(UserMemory memory)
+    public void Unpin(UserMemory memory, bool charged = true)
     {
         lock (_lock)
         {
+            if (charged && --_chargedPins == 0)
+            {
+                memory.UnchargePinned(PageCount, Accounting); // update_unpinned()
+            }
+
             var region = Region!;
             region.Unpin();
             if (--_pinnedAreas == 0)

@@ -104,6 +104,8 @@ public class CheckOrderTests
         new("HUGE_PAGES: an unknown op", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.HugePages, Op = 7, ObjectId = fx.IoasId }), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_option_huge_pages()"),
         new("HUGE_PAGES: value 2", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.HugePages, ObjectId = fx.IoasId, Val64 = 2 }), Errno.EINVAL, "ioas.c iommufd_ioas_option_huge_pages()"),
         new("RLIMIT_MODE: an object before the op", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Op = 7, ObjectId = 1 }), Errno.EOPNOTSUPP, "ioas.c iommufd_option_rlimit_mode()"),
+        new("RLIMIT_MODE: CAP_SYS_RESOURCE before objects", fx => WithoutCapSysResource(fx, () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Val64 = 2 })), Errno.EPERM, "ioas.c iommufd_option_rlimit_mode(): capable(CAP_SYS_RESOURCE)"),
+        new("RLIMIT_MODE: GET needs no CAP_SYS_RESOURCE", fx => WithoutCapSysResource(fx, () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Op = (ushort)IommuOptionOp.Get })), Errno.Success, "ioas.c iommufd_option_rlimit_mode()"),
         new("RLIMIT_MODE: objects before the value", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Val64 = 2 }), Errno.EBUSY, "ioas.c iommufd_option_rlimit_mode()"),
         new("RLIMIT_MODE: an unknown op", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Op = 7 }), Errno.EOPNOTSUPP, "ioas.c iommufd_option_rlimit_mode()"));
 
@@ -241,6 +243,13 @@ public class CheckOrderTests
         var memfd = fx.Process.CreateMemfd("closed");
         memfd.Dispose();
         return memfd.Fd;
+    }
+
+    /// <summary>The fixture's process without CAP_SYS_RESOURCE.</summary>
+    private static Func<Errno> WithoutCapSysResource(MockFixture fx, Func<Errno> call)
+    {
+        fx.Process.CapSysResource = false;
+        return call;
     }
 
     /// <summary>The fixture's IOAS with one page mapped at IOVA 0x10000.</summary>
