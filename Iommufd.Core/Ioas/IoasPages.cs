@@ -88,7 +88,7 @@ internal sealed class IoasPages
                         return Refusal.Because(rc, $"the file range [0x{first:x}, 0x{end:x}) reaches past the end of {File.Name} ({File.Size} bytes)");
                     }
                 }
-                else if (end <= first || !memory.TryFind(first, end - first, out region, out offset) || (Writable && region.ReadOnly))
+                else if (end <= first || !memory.TryFindForPin(first, end - first, Writable, out region, out offset))
                 {
                     // pages.c pfn_reader_user_pin(): pin_user_pages_fast() with FOLL_WRITE for writable pages.
                     return Refusal.Because(Errno.EFAULT, $"user memory [0x{first:x}, 0x{end:x}) is not mapped{(Writable ? " writable" : string.Empty)} in the process");

@@ -243,7 +243,7 @@ public sealed class UserMemory
     {
         if (IsCallingProcess)
         {
-            return TryPinCallerRange(address, length, out region, out offset);
+            return TryPinCallerRange(address, length, writable: false, out region, out offset);
         }
 
         var regions = Volatile.Read(ref _regions);
@@ -484,13 +484,28 @@ public sealed class UserMemory
         return 0;
     }
 
-    private bool TryPinCallerRange(ulong address, ulong length, out UserRegion region, out ulong offset)
+    /// <summary>
+    /// The pages of [<paramref name="address"/>, +<paramref name="length"/>) (page aligned) for a pin, as
+    /// pin_user_pages() takes them: false (EFAULT) when the process does not have them mapped, or with
+    /// <paramref name="writable"/> (FOLL_WRITE) mapped without write permission.
+    /// </summary>
+    internal bool TryFindForPin(ulong address, ulong length, bool writable, out UserRegion region, out ulong offset)
+    {
+        if (IsCallingProcess)
+        {
+            return TryPinCallerRange(address, length, writable, out region, out offset);
+        }
+
+        return TryFind(address, length, out region, out offset) && !(writable && region.ReadOnly);
+    }
+
+    private bool TryPinCallerRange(ulong address, ulong length, bool writable, out UserRegion region, out ulong offset)
     {
         region = null!;
         offset = 0;
         const ulong PageMask = PhysicalMemory.PageSize - 1;
         if (length == 0 || ((address | length) & PageMask) != 0 || address + length < address
-            || CallerAddressSpace.TryPin(address, length, out var view) != Errno.Success)
+            || CallerAddressSpace.TryPin(address, length, writable, out var view) != Errno.Success)
         {
             return false;
         }

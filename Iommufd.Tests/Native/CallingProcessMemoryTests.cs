@@ -264,6 +264,48 @@ public unsafe partial class CallingProcessMemoryTests
     }
 
     [Test]
+    public void A_writeable_map_of_read_only_memory_is_EFAULT_when_the_pages_are_pinned_and_a_readable_one_is_not()
+    {
+        // pages.c pfn_reader_user_pin(): pin_user_pages_fast() with FOLL_WRITE for writable pages, which a VMA
+        // without VM_WRITE refuses (mm/gup.c check_vma_flags()): EFAULT once a domain needs the pages.
+        using var provider = new ServiceCollection()
+            .AddIommufd(b => b.AddArmSmmuV3("smmu0").AddDevice("dev0", iommu: "smmu0", streamId: 0x10))
+            .BuildIommufdServiceProvider();
+        var host = provider.GetRequiredService<IommufdHost>();
+        using var file = host.Open(UserMemory.ForCallingProcess(host.Platform.Memory));
+        var device = host.Platform.GetDevice("dev0");
+        Assert.That(file.BindDevice(device, out uint devId), Is.EqualTo(Errno.Success));
+        uint attached = AllocIoas(file), lazy = AllocIoas(file);
+        uint pt = attached;
+        Assert.That(file.AttachDevice(devId, ref pt), Is.EqualTo(Errno.Success));
+        nint readOnly = MapAnonymous(2 * Page, Libc.PROT_READ);
+        int frames = host.Platform.Memory.FrameCount;
+
+        var writeable = MapIntoIoas(file, attached, readOnly, 2 * Page, 1UL << 24);
+        var framesAfterRefusal = host.Platform.Memory.FrameCount;
+        var readable = new IommuIoasMap
+        {
+            IoasId = attached, UserVa = (ulong)readOnly, Length = 2 * Page, Iova = 1UL << 24,
+            Flags = (uint)(IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable),
+        };
+        var rcReadable = file.Ioctl(IommufdIoctl.IOMMU_IOAS_MAP, ref readable);
+        var lazyMap = MapIntoIoas(file, lazy, readOnly, 2 * Page, 1UL << 24);
+        uint lazyPt = lazy;
+        var attachToLazy = file.ReplaceDevice(devId, ref lazyPt);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(writeable, Is.EqualTo(Errno.EFAULT));
+            Assert.That(framesAfterRefusal, Is.EqualTo(frames), "the refused pin keeps nothing");
+            Assert.That(rcReadable, Is.EqualTo(Errno.Success), "READABLE only pins without FOLL_WRITE");
+            Assert.That(lazyMap, Is.EqualTo(Errno.Success), "no domain: a lazy reference");
+            Assert.That(attachToLazy, Is.EqualTo(Errno.EFAULT), "the domain's pin of the read-only pages for writing");
+        }
+
+        Libc.Munmap(readOnly, 2 * (nuint)Page);
+    }
+
+    [Test]
     public void Map_file_of_a_real_memfd_shares_its_pages_with_the_device_even_after_the_program_closes_it()
     {
         // io_pagetable.c iopt_map_file_pages(): fget() (EBADF), get_file() for the pages; pages.c pin_memfd_pages():
