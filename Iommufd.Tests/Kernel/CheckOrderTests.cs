@@ -47,7 +47,11 @@ public class CheckOrderTests
         new("a reserved IOVA before the user pages", fx => Attached(fx, () => fx.MapAt(fx.IoasId, Unmapped, Page, 0x1000)), Errno.EINVAL, "io_pagetable.c iopt_check_iova()"),
         new("an IOVA off the domain page before the user pages", fx => Attached(fx, () => fx.MapAt(fx.IoasId, Unmapped, Page, SelftestConstants.MockApertureStart + 0x10)), Errno.EINVAL, "io_pagetable.c iopt_check_iova()"),
         new("unmapped user pages with a domain", fx => Attached(fx, () => fx.MapAuto(fx.IoasId, UnmappedPage, Page, out _)), Errno.EFAULT, "io_pagetable.c iopt_fill_domains_pages(): pages.c pins the user pages"),
-        new("unmapped user pages without a domain", fx => () => fx.MapAuto(fx.IoasId, Unmapped, Page, out _), Errno.Success, "pages.c: a lazy reference until a domain needs the pages"));
+        new("unmapped user pages without a domain", fx => () => fx.MapAuto(fx.IoasId, Unmapped, Page, out _), Errno.Success, "pages.c: a lazy reference until a domain needs the pages"),
+        new("an IOVA in use before RLIMIT_MEMLOCK", fx => NoMemlock(fx, Occupied(fx, () => fx.MapAt(fx.IoasId, fx.GuestRam.Address, Page, 0x10000))), Errno.EEXIST, "io_pagetable.c iopt_check_iova() before iopt_fill_domains_pages()"),
+        new("unmapped user pages before RLIMIT_MEMLOCK", fx => NoMemlock(fx, Attached(fx, () => fx.MapAuto(fx.IoasId, UnmappedPage, Page, out _))), Errno.EFAULT, "pages.c pfn_reader_user_pin() before pfn_reader_update_pinned()"),
+        new("RLIMIT_MEMLOCK with a domain", fx => NoMemlock(fx, Attached(fx, () => fx.MapAuto(fx.IoasId, fx.GuestRam.Address, Page, out _))), Errno.ENOMEM, "pages.c incr_user_locked_vm()"),
+        new("RLIMIT_MEMLOCK without a domain", fx => NoMemlock(fx, () => fx.MapAuto(fx.IoasId, fx.GuestRam.Address, Page, out _)), Errno.Success, "pages.c: nothing is pinned, nothing is charged"));
 
     internal static IEnumerable<TestCaseData> IoasMapFile() => Rows("IOAS_MAP_FILE",
         new("unknown flag before a missing IOAS", fx => () => fx.MapFileAt(NoSuchId, BadFd, 0, Page, 0, (IommuIoasMapFlags)0x80 | Rw), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_map_file()"),
@@ -243,6 +247,13 @@ public class CheckOrderTests
         var memfd = fx.Process.CreateMemfd("closed");
         memfd.Dispose();
         return memfd.Fd;
+    }
+
+    /// <summary>The fixture's process with an RLIMIT_MEMLOCK of 0.</summary>
+    private static Func<Errno> NoMemlock(MockFixture fx, Func<Errno> call)
+    {
+        fx.Process.MemlockLimit = 0;
+        return call;
     }
 
     /// <summary>The fixture's process without CAP_SYS_RESOURCE.</summary>
