@@ -794,7 +794,7 @@ internal sealed class IoasObject : IommufdObject
                     return Errno.EPERM;
                 }
 
-                var rc = area.Pages.TryPin(_memory, charged: false); // pages.c iopt_pages_rw_slow(): pinned for the copy only
+                var rc = area.Pages.TryPin(_memory, area.StartByte, area.Length, charged: false); // pages.c iopt_pages_rw_slow(): pinned for the copy only
                 if (rc != Errno.Success)
                 {
                     return rc;
@@ -811,7 +811,7 @@ internal sealed class IoasObject : IommufdObject
                     bytes.CopyTo(data.Slice(done, run));
                 }
 
-                area.Pages.Unpin(_memory, charged: false);
+                area.Pages.Unpin(_memory, area.StartByte, area.Length, charged: false);
 
                 done += run;
                 cursor += (ulong)run;
@@ -1210,7 +1210,7 @@ internal sealed class IoasObject : IommufdObject
             return Errno.Success;
         }
 
-        var rc = area.Pages.TryPin(_memory);
+        var rc = area.Pages.TryPin(_memory, area.StartByte, area.Length);
         if (rc != Errno.Success)
         {
             return rc;
@@ -1226,7 +1226,7 @@ internal sealed class IoasObject : IommufdObject
         if (area.Pinned)
         {
             area.Pinned = false;
-            area.Pages.Unpin(_memory);
+            area.Pages.Unpin(_memory, area.StartByte, area.Length);
             _metrics?.Pinned(-(long)area.PageCount);
         }
     }
@@ -1289,7 +1289,10 @@ internal sealed class IoasObject : IommufdObject
         var right = new IovaArea(iova + 1, area.Length - leftLength, area.Pages, area.StartByte + leftLength, area.Protection);
         if (area.Pinned)
         {
-            area.Pages.TryPin(_memory); // one more area on pages already pinned: only counts
+            // Two pins where there was one, over the same pages: nothing to look up or charge, so neither can fail.
+            area.Pages.TryPin(_memory, left.StartByte, left.Length);
+            area.Pages.TryPin(_memory, right.StartByte, right.Length);
+            area.Pages.Unpin(_memory, area.StartByte, area.Length);
             left.Pinned = right.Pinned = true;
             _metrics?.Pinned((long)(left.PageCount + right.PageCount - area.PageCount));
         }

@@ -10,12 +10,13 @@ namespace Iommufd.Core.Ioas;
 /// </summary>
 internal sealed class IoasPages
 {
-    // Guards Region, RegionOffset and _pinnedAreas: copies put one page set in several IOASes, each under its own lock.
+    // Guards Region, RegionOffset, _pinnedAreas, _areas, _charged and _chargedPages: copies put one page set in
+    // several IOASes, each under its own lock.
     private readonly Lock _lock = new();
+    private readonly List<(ulong First, ulong Last)> _charged = []; // the page indexes of each charged pin
     private int _pinnedAreas;
-
     private int _areas;
-    private int _chargedPins; // pins by a domain, an access or a HW queue: the pages are charged while there is one
+    private ulong _chargedPages; // the pages the charged pins cover together (npinned == last_npinned)
 
     public IoasPages(ulong userVa, ulong length, bool writable, PinAccounting accounting)
     {
@@ -35,11 +36,17 @@ internal sealed class IoasPages
     /// <summary>Where pins of these pages are charged, fixed when they were mapped (<c>iopt_pages.account_mode</c>).</summary>
     public PinAccounting Accounting { get; }
 
-    /// <summary>
-    /// The CPU pages of the set, what a pin charges against RLIMIT_MEMLOCK (<c>npages</c>; every area's slice is charged
-    /// as the whole set, where the kernel counts only the pages some area pins).
-    /// </summary>
-    public ulong PageCount => ((UserVa & (PhysicalMemory.PageSize - 1)) + Length + PhysicalMemory.PageSize - 1) / PhysicalMemory.PageSize;
+    /// <summary>The pages of the set charged to the process or its user now (<c>npinned</c>).</summary>
+    public ulong ChargedPages
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _chargedPages;
+            }
+        }
+    }
 
     /// <summary>
     /// The user address of the first byte; for a file's pages its offset in the file, which stands in for the user
@@ -64,11 +71,12 @@ internal sealed class IoasPages
     /// <summary>
     /// Pins the pages for one more area, looking them up (whole CPU pages, as pin_user_pages() takes them) when no
     /// area pins them yet: EFAULT when the process does not have the memory, EINVAL for a file's pages past its end.
-    /// The first <paramref name="charged"/> pin charges the pages to the process or its user (ENOMEM past
-    /// RLIMIT_MEMLOCK, pages.c pfn_reader_user_update_pinned()); a copy pinned only for the length of a read or write
-    /// is not charged, as iopt_pages_rw_slow() unpins before it updates the count.
+    /// A <paramref name="charged"/> pin of the slice [<paramref name="startByte"/>, +<paramref name="length"/>) charges
+    /// the pages of it no other charged pin covers to the process or its user (ENOMEM past RLIMIT_MEMLOCK, pages.c
+    /// pfn_reader_user_update_pinned()); a copy pinned only for the length of a read or write is not charged, as
+    /// iopt_pages_rw_slow() unpins before it updates the count.
     /// </summary>
-    public Errno TryPin(UserMemory memory, bool charged = true)
+    public Errno TryPin(UserMemory memory, ulong startByte, ulong length, bool charged = true)
     {
         lock (_lock)
         {
@@ -99,11 +107,14 @@ internal sealed class IoasPages
                 RegionOffset = offset + (UserVa - first);
             }
 
-            if (charged && _chargedPins == 0)
+            if (charged)
             {
-                var rc = memory.ChargePinned(PageCount, Accounting);
+                _charged.Add(PageIndexes(startByte, length));
+                ulong covered = CoveredLocked();
+                var rc = covered > _chargedPages ? memory.ChargePinned(covered - _chargedPages, Accounting) : Errno.Success;
                 if (rc != Errno.Success)
                 {
+                    _charged.RemoveAt(_charged.Count - 1);
                     if (found is not null)
                     {
                         Region = null; // the error unwind unpins what it just pinned
@@ -113,11 +124,12 @@ internal sealed class IoasPages
 
                     return rc;
                 }
+
+                _chargedPages = covered;
             }
 
             Region!.Pin();
             _pinnedAreas++;
-            _chargedPins += charged ? 1 : 0;
             return Errno.Success;
         }
     }
@@ -149,13 +161,20 @@ internal sealed class IoasPages
     /// Drops one area's pin. With the last, the region is released if the process unmapped it, and forgotten, so
     /// that a later pin looks the range up again (the kernel pins from the mm anew).
     /// </summary>
-    public void Unpin(UserMemory memory, bool charged = true)
+    public void Unpin(UserMemory memory, ulong startByte, ulong length, bool charged = true)
     {
         lock (_lock)
         {
-            if (charged && --_chargedPins == 0)
+            if (charged)
             {
-                memory.UnchargePinned(PageCount, Accounting); // update_unpinned()
+                _charged.Remove(PageIndexes(startByte, length));
+                ulong covered = CoveredLocked();
+                if (covered < _chargedPages)
+                {
+                    memory.UnchargePinned(_chargedPages - covered, Accounting); // update_unpinned()
+                }
+
+                _chargedPages = covered;
             }
 
             var region = Region!;
@@ -167,5 +186,30 @@ internal sealed class IoasPages
                 RegionOffset = 0;
             }
         }
+    }
+
+    /// <summary>The first and last page index of a slice (iopt_area_index(), iopt_area_last_index()).</summary>
+    private (ulong First, ulong Last) PageIndexes(ulong startByte, ulong length)
+    {
+        ulong offset = (UserVa & (PhysicalMemory.PageSize - 1)) + startByte;
+        return (offset / PhysicalMemory.PageSize, (offset + Math.Max(length, 1) - 1) / PhysicalMemory.PageSize);
+    }
+
+    /// <summary>How many page indexes the charged pins cover together.</summary>
+    private ulong CoveredLocked()
+    {
+        _charged.Sort();
+        ulong pages = 0, next = 0;
+        foreach (var (first, last) in _charged)
+        {
+            ulong from = Math.Max(first, next);
+            if (last >= from)
+            {
+                pages += last - from + 1;
+                next = last + 1;
+            }
+        }
+
+        return pages;
     }
 }

@@ -106,6 +106,30 @@ public class PinAccountingTests
     }
 
     [Test]
+    public void Only_the_pages_some_area_pins_are_charged_and_overlapping_slices_count_once()
+    {
+        // pages.c: npinned counts the indexes the domains_itree and access_itree cover, each page once; an area
+        // filled into a domain covers iopt_area_index()..iopt_area_last_index() of its pages.
+        using var fx = new MockFixture();
+        uint src = fx.AllocIoas();
+        MockFixture.Expect(fx.MapAt(src, fx.GuestRam.Address, 4 * Page, 0x40000), "lazy map of 4 pages");
+        MockFixture.Expect(fx.Attach(fx.IoasId), "attach");
+
+        MockFixture.Expect(fx.Copy(fx.IoasId, src, 0x40000 + Page, 2 * Page, Aperture), "copy pages 1-2");
+        long firstSlice = fx.Process.User.LockedPages;
+        MockFixture.Expect(fx.Copy(fx.IoasId, src, 0x40000 + 2 * Page, 2 * Page, Aperture + 4 * Page), "copy pages 2-3");
+        long overlapping = fx.Process.User.LockedPages;
+        MockFixture.Expect(fx.Unmap(Aperture, 2 * Page), "unmap pages 1-2");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(firstSlice, Is.EqualTo(2), "the lazy source pins nothing");
+            Assert.That(overlapping, Is.EqualTo(3), "page 2 counts once");
+            Assert.That(fx.Process.User.LockedPages, Is.EqualTo(2), "pages 2-3 stay pinned");
+        }
+    }
+
+    [Test]
     public void A_read_or_write_through_an_access_charges_nothing()
     {
         // pages.c iopt_pages_rw_slow(): pfn_reader pins the pages for the copy and releases them before any update.
