@@ -22,6 +22,7 @@ public enum Errno
     ENODEV = 19,
     EINVAL = 22,
     ENOTTY = 25,
+    EFBIG = 27,
     ENOSPC = 28,
     ESPIPE = 29,
     ERANGE = 34,

@@ -32,7 +32,7 @@ public static class IoasCommands
             return call.Done(Errno.ENOMEM);
         }
 
-        ioasId = file.Objects.Add(new IoasObject(file.Memory, file.Faults, file.Metrics));
+        ioasId = file.Objects.Add(new IoasObject(file.Memory, file.Faults, file.Metrics, accountMm: Volatile.Read(ref file.AccountModeMm) == 1));
         return call.Done(Errno.Success);
     }
 
@@ -64,6 +64,56 @@ public static class IoasCommands
         using (ioas)
         {
             return call.Done(ioas.Object.Map(userVa, length, ToProtection(flags), (flags & IommuIoasMapFlags.FixedIova) != 0, ref iova));
+        }
+    }
+
+    /// <summary>
+    /// IOMMU_IOAS_MAP_FILE: maps [<paramref name="start"/>, +<paramref name="length"/>) of the memory file open on
+    /// <paramref name="fd"/> in the caller's process (<see cref="UserMemory.CreateMemfd"/>; in the calling process a
+    /// real memfd), at a fixed or an allocated
+    /// IOVA as <see cref="IoasMap"/> does. Checks in the order of ioas.c iommufd_ioas_map_file(): the map checks, the
+    /// IOAS; then io_pagetable.c iopt_map_file_pages(): length 0 (EINVAL), a range that wraps (EOVERFLOW), the fd (EBADF).
+    /// </summary>
+    public static Errno IoasMapFile(this IommufdFile file, uint ioasId, int fd, ulong start, ulong length, IommuIoasMapFlags flags, ref ulong iova)
+    {
+        using var call = file.EnterCall();
+        if (call.Closed)
+        {
+            return call.Done(Errno.EBADF);
+        }
+
+        var rc = CheckMapArguments(flags, iova, length);
+        if (rc != Errno.Success)
+        {
+            return call.Done(rc);
+        }
+
+        rc = file.Objects.Get<IoasObject>(ioasId, out var ioas);
+        if (rc != Errno.Success)
+        {
+            return call.Done(rc);
+        }
+
+        using (ioas)
+        {
+            if (length == 0)
+            {
+                return call.Done(Refusal.Because(Errno.EINVAL, $"length 0"));
+            }
+
+            if (start + (length - 1) < start)
+            {
+                return call.Done(Refusal.Because(Errno.EOVERFLOW, $"start 0x{start:x} + length 0x{length:x} wraps"));
+            }
+
+            if (!file.Memory.TryGetFile(fd, out var memfd))
+            {
+                return call.Done(Refusal.Because(Errno.EBADF, $"fd {fd} is not an open file of the process"));
+            }
+
+            rc = ioas.Object.MapFile(memfd, start, length, ToProtection(flags), (flags & IommuIoasMapFlags.FixedIova) != 0, ref iova);
+            memfd.Release(); // fput(): a mapping holds its own reference
+            return call.Done(rc);
         }
     }
 
@@ -198,7 +248,11 @@ public static class IoasCommands
         return call.Done(file.AllowIovas(ioasId, ranges, (uint)ranges.Length));
     }
 
-    /// <summary>IOMMU_IOAS_CHANGE_PROCESS: only file-backed mappings can move, and this emulation has none.</summary>
+    /// <summary>
+    /// IOMMU_IOAS_CHANGE_PROCESS (ioas.c iommufd_ioas_change_process()): only file-backed mappings can move to the
+    /// calling process (EINVAL for one of user memory). A file's process here is the one that opened it, so there is
+    /// nothing to move and the pinned pages stay charged where they are.
+    /// </summary>
     public static Errno IoasChangeProcess(this IommufdFile file)
     {
         using var call = file.EnterCall();
@@ -207,7 +261,9 @@ public static class IoasCommands
             return call.Done(Errno.EBADF);
         }
 
-        return call.Done(file.HasAnyMapping() ? Errno.EINVAL : Errno.Success);
+        return call.Done(file.Objects.Snapshot<IoasObject>().Exists(ioas => ioas.MapsUserMemory)
+            ? Refusal.Because(Errno.EINVAL, $"an IOAS maps user memory, which cannot change process")
+            : Errno.Success);
     }
 
     internal static Errno RawIoasAlloc(this IommufdFile file, ref IommuIoasAlloc cmd, ref bool respond)
@@ -386,7 +442,11 @@ public static class IoasCommands
                 cmd.Val64 = (ulong)Volatile.Read(ref file.AccountModeMm);
                 return Errno.Success;
             case IommuOptionOp.Set:
-                // The caller is taken to have CAP_SYS_RESOURCE; page accounting itself is not emulated.
+                if (!file.Memory.CapSysResource)
+                {
+                    return Refusal.Because(Errno.EPERM, $"RLIMIT_MODE SET needs CAP_SYS_RESOURCE, which the process lacks");
+                }
+
                 if (file.Objects.Count > 0)
                 {
                     return Refusal.Because(Errno.EBUSY, $"RLIMIT_MODE is set only before the file holds an object ({file.Objects.Count} now)");
@@ -404,29 +464,15 @@ public static class IoasCommands
         }
     }
 
-    internal static Errno RawIoasMapFile(this IommufdFile file, ref IommuIoasMapFile cmd)
+    internal static Errno RawIoasMapFile(this IommufdFile file, ref IommuIoasMapFile cmd, ref bool respond)
     {
-        // ioas.c iommufd_ioas_map_file(): the map checks and the IOAS before the fd; no fd names a memfd here.
-        var rc = CheckMapArguments((IommuIoasMapFlags)cmd.Flags, cmd.Iova, cmd.Length);
-        if (rc != Errno.Success)
-        {
-            return rc;
-        }
-
-        rc = file.Objects.Get<IoasObject>(cmd.IoasId, out var ioas);
-        if (rc != Errno.Success)
-        {
-            return rc;
-        }
-
-        ioas.Dispose();
-        return Errno.EBADF;
+        var rc = file.IoasMapFile(cmd.IoasId, cmd.Fd, cmd.Start, cmd.Length, (IommuIoasMapFlags)cmd.Flags, ref cmd.Iova);
+        respond = rc == Errno.Success;
+        return rc;
     }
 
     internal static Errno RawIoasChangeProcess(this IommufdFile file, ref IommuIoasChangeProcess cmd) =>
         cmd.Reserved != 0 ? Errno.EOPNOTSUPP : file.IoasChangeProcess();
-
-    private static bool HasAnyMapping(this IommufdFile file) => file.Objects.Snapshot<IoasObject>().Exists(ioas => ioas.AreaCount > 0);
 
     /// <summary>
     /// The checks IOAS_MAP, MAP_FILE and COPY make before any lookup (ioas.c iommufd_ioas_map()): unknown flags

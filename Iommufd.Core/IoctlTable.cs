@@ -36,7 +36,7 @@ internal static class IoctlTable
         Add(IommufdCommand.HwptGetDirtyBitmap, 48, static (IommufdFile f, ref IommuHwptGetDirtyBitmap c, ref bool r) => f.RawHwptGetDirtyBitmap(ref c));
         Add(IommufdCommand.HwptInvalidate, 32, static (IommufdFile f, ref IommuHwptInvalidate c, ref bool r) => f.RawHwptInvalidate(ref c, ref r));
         Add(IommufdCommand.FaultQueueAlloc, 16, static (IommufdFile f, ref IommuFaultAlloc c, ref bool r) => f.RawFaultQueueAlloc(ref c, ref r), outId: nameof(IommuFaultAlloc.OutFaultId), outFd: nameof(IommuFaultAlloc.OutFaultFd));
-        Add(IommufdCommand.IoasMapFile, 40, static (IommufdFile f, ref IommuIoasMapFile c, ref bool r) => f.RawIoasMapFile(ref c));
+        Add(IommufdCommand.IoasMapFile, 40, static (IommufdFile f, ref IommuIoasMapFile c, ref bool r) => f.RawIoasMapFile(ref c, ref r));
         Add(IommufdCommand.ViommuAlloc, 24, static (IommufdFile f, ref IommuViommuAlloc c, ref bool r) => f.RawViommuAlloc(ref c, ref r), outId: nameof(IommuViommuAlloc.OutViommuId));
         Add(IommufdCommand.VdeviceAlloc, 24, static (IommufdFile f, ref IommuVdeviceAlloc c, ref bool r) => f.RawVdeviceAlloc(ref c, ref r), outId: nameof(IommuVdeviceAlloc.OutVdeviceId));
         Add(IommufdCommand.IoasChangeProcess, 8, static (IommufdFile f, ref IommuIoasChangeProcess c, ref bool r) => f.RawIoasChangeProcess(ref c));

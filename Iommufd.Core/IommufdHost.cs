@@ -38,8 +38,18 @@ public sealed class IommufdHost
     /// <summary>The core's instruments for this host's files.</summary>
     internal IommufdMetrics Metrics { get; }
 
-    /// <summary>A new process address space (a VMM) on this machine.</summary>
-    public UserMemory CreateProcess() => new(Platform.Memory);
+    /// <summary>The user every process <see cref="CreateProcess()"/> makes runs as: their pinned pages count together.</summary>
+    public UserAccount User { get; } = new();
+
+    /// <summary>A new process address space (a VMM) on this machine, run as the host's <see cref="User"/>.</summary>
+    public UserMemory CreateProcess() => new(Platform.Memory, User);
+
+    /// <summary>A new process address space run as <paramref name="user"/>.</summary>
+    public UserMemory CreateProcess(UserAccount user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return new(Platform.Memory, user);
+    }
 
     /// <summary>open("/dev/iommu") from the process whose address space is <paramref name="process"/>.</summary>
     public IommufdFile Open(UserMemory process)

@@ -27,6 +27,13 @@ internal static unsafe partial class Libc
     public const int EFD_CLOEXEC = 0x80000;
     public const int EFD_NONBLOCK = 0x800;
     public const int F_DUPFD_CLOEXEC = 1030;
+    public const int F_GETFD = 1;
+    public const int O_RDWR = 2;
+    public const int O_CLOEXEC = 0x80000;
+    public const int SEEK_END = 2;
+    public const long TMPFS_MAGIC = 0x01021994;
+    public const long HUGETLBFS_MAGIC = 0x958458f6;
+    public const int RLIMIT_MEMLOCK = 8;
 
     public static readonly nint MapFailed = -1;
 
@@ -78,4 +85,18 @@ internal static unsafe partial class Libc
 
     [LibraryImport(Library, EntryPoint = "write", SetLastError = true)]
     public static partial nint Write(int fd, void* buffer, nuint count);
+
+    [LibraryImport(Library, EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    public static partial int Open(string path, int flags);
+
+    [LibraryImport(Library, EntryPoint = "lseek", SetLastError = true)]
+    public static partial long Lseek(int fd, long offset, int whence);
+
+    /// <summary>fstatfs(2) into <paramref name="buffer"/> (struct statfs, 120 bytes on 64-bit Linux; f_type first).</summary>
+    [LibraryImport(Library, EntryPoint = "fstatfs", SetLastError = true)]
+    public static partial int Fstatfs(int fd, void* buffer);
+
+    /// <summary>getrlimit(2): <paramref name="limits"/> gets rlim_cur then rlim_max.</summary>
+    [LibraryImport(Library, EntryPoint = "getrlimit", SetLastError = true)]
+    public static partial int Getrlimit(int resource, ulong* limits);
 }

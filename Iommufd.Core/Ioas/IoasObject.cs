@@ -37,12 +37,26 @@ internal sealed class IoasObject : IommufdObject
     private readonly Diagnostics.FailNth? _faults;
     private readonly IommufdMetrics? _metrics;
 
-    public IoasObject(UserMemory memory, Diagnostics.FailNth? faults = null, IommufdMetrics? metrics = null)
+    private readonly bool _accountMm;
+
+    /// <summary>
+    /// An IOAS of the file whose process is <paramref name="memory"/>; with <paramref name="accountMm"/> (the file's
+    /// IOMMU_OPTION_RLIMIT_MODE, fixed once it holds an object) pins are charged to the process, else to its user.
+    /// </summary>
+    public IoasObject(UserMemory memory, Diagnostics.FailNth? faults = null, IommufdMetrics? metrics = null, bool accountMm = false)
     {
         _memory = memory;
         _faults = faults;
         _metrics = metrics;
+        _accountMm = accountMm;
     }
+
+    /// <summary>
+    /// The charging of pages mapped now (pages.c iopt_alloc_pages(): none with CAP_IPC_LOCK; io_pagetable.c
+    /// iopt_map_common(): the process's mm when the file's RLIMIT_MODE says so).
+    /// </summary>
+    private PinAccounting NewPagesAccounting =>
+        _memory.CapIpcLock ? PinAccounting.None : _accountMm ? PinAccounting.Mm : PinAccounting.User;
 
     public override IommufdObjectType Type => IommufdObjectType.Ioas;
 
@@ -54,6 +68,18 @@ internal sealed class IoasObject : IommufdObject
             lock (_lock)
             {
                 return _areas.Count;
+            }
+        }
+    }
+
+    /// <summary>True when an area maps user memory rather than a file (IOAS_CHANGE_PROCESS cannot move it).</summary>
+    public bool MapsUserMemory
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _areas.Values.Any(a => a.Pages.File is null);
             }
         }
     }
@@ -134,9 +160,31 @@ internal sealed class IoasObject : IommufdObject
             return Errno.EINVAL;
         }
 
+        return MapCommon(new IoasPages(userVa, length, (protection & IommuProtection.Write) != 0, NewPagesAccounting), protection, fixedIova, ref iova);
+    }
+
+    /// <summary>
+    /// IOMMU_IOAS_MAP_FILE after the ioctl's checks and the fd (io_pagetable.c iopt_map_file_pages()): maps
+    /// [<paramref name="start"/>, +<paramref name="length"/>) of <paramref name="file"/> as <see cref="Map"/> maps user
+    /// memory, the file offset guiding the allocator. The file's pages are looked up when a domain needs them: a range
+    /// past the end of the file is EINVAL then.
+    /// </summary>
+    public Errno MapFile(IMappedFile file, ulong start, ulong length, IommuProtection protection, bool fixedIova, ref ulong iova)
+    {
+        if (length > ulong.MaxValue - PhysicalMemory.PageSize)
+        {
+            return Refusal.Because(Errno.EINVAL, $"length 0x{length:x} is too large for a page count"); // pages.c iopt_alloc_pages()
+        }
+
+        return MapCommon(new IoasPages(file, start, length, (protection & IommuProtection.Write) != 0, NewPagesAccounting), protection, fixedIova, ref iova);
+    }
+
+    /// <summary>io_pagetable.c iopt_map_common(): one area over all of <paramref name="pages"/>.</summary>
+    private Errno MapCommon(IoasPages pages, IommuProtection protection, bool fixedIova, ref ulong iova)
+    {
         lock (_lock)
         {
-            var rc = PlaceLocked(userVa, length, fixedIova, ref iova);
+            var rc = PlaceLocked(pages.UserVa, pages.Length, fixedIova, ref iova);
             if (rc != Errno.Success)
             {
                 return rc;
@@ -147,8 +195,7 @@ internal sealed class IoasObject : IommufdObject
                 return Errno.ENOMEM; // the area's allocation
             }
 
-            var pages = new IoasPages(userVa, length, (protection & IommuProtection.Write) != 0);
-            return AddArea(new IovaArea(iova, length, pages, 0, protection));
+            return AddArea(new IovaArea(iova, pages.Length, pages, 0, protection));
         }
     }
 
@@ -364,9 +411,10 @@ internal sealed class IoasObject : IommufdObject
 
             foreach (var area in covering)
             {
-                if (PinLocked(area) != Errno.Success)
+                var rc = PinLocked(area);
+                if (rc != Errno.Success)
                 {
-                    return Errno.EFAULT; // pages pinned before stay with their areas, as a domain's would
+                    return rc; // pages pinned before stay with their areas, as a domain's would
                 }
             }
 
@@ -661,9 +709,10 @@ internal sealed class IoasObject : IommufdObject
 
             foreach (var area in pieces)
             {
-                if (PinLocked(area) != Errno.Success)
+                var rc = PinLocked(area);
+                if (rc != Errno.Success)
                 {
-                    return Errno.EFAULT;
+                    return rc;
                 }
             }
 
@@ -700,7 +749,7 @@ internal sealed class IoasObject : IommufdObject
             int pins = 0;
             foreach (var area in _areas.Values)
             {
-                if ((_domains.Count > 0 || area.Pins > 0 || area.Accesses > 0) && area.UserVa < userPage + PhysicalMemory.PageSize
+                if ((_domains.Count > 0 || area.Pins > 0 || area.Accesses > 0) && area.Pages.File is null && area.UserVa < userPage + PhysicalMemory.PageSize
                     && userPage < area.UserVa + area.Length && seen.Add(area.Pages))
                 {
                     pins++;
@@ -745,10 +794,10 @@ internal sealed class IoasObject : IommufdObject
                     return Errno.EPERM;
                 }
 
-                bool pinnedHere = !area.Pinned;
-                if (PinLocked(area) != Errno.Success)
+                var rc = area.Pages.TryPin(_memory, area.StartByte, area.Length, charged: false); // pages.c iopt_pages_rw_slow(): pinned for the copy only
+                if (rc != Errno.Success)
                 {
-                    return Errno.EFAULT;
+                    return rc;
                 }
 
                 int run = (int)Math.Min((ulong)(data.Length - done), area.Last - cursor + 1);
@@ -762,10 +811,7 @@ internal sealed class IoasObject : IommufdObject
                     bytes.CopyTo(data.Slice(done, run));
                 }
 
-                if (pinnedHere)
-                {
-                    UnpinLocked(area);
-                }
+                area.Pages.Unpin(_memory, area.StartByte, area.Length, charged: false);
 
                 done += run;
                 cursor += (ulong)run;
@@ -1127,9 +1173,10 @@ internal sealed class IoasObject : IommufdObject
 
     private Errno AddArea(IovaArea area)
     {
-        if (_domains.Count > 0 && PinLocked(area) != Errno.Success)
+        var pinned = _domains.Count > 0 ? PinLocked(area) : Errno.Success;
+        if (pinned != Errno.Success)
         {
-            return Errno.EFAULT; // pages.c: filling the domains pins the user pages
+            return pinned; // pages.c: filling the domains pins the pages
         }
 
         var mapped = new List<IPagingDomain>();
@@ -1151,6 +1198,7 @@ internal sealed class IoasObject : IommufdObject
         }
 
         _areas.Add(area.Iova, area);
+        area.Pages.AreaChanged(added: true);
         return Errno.Success;
     }
 
@@ -1162,9 +1210,10 @@ internal sealed class IoasObject : IommufdObject
             return Errno.Success;
         }
 
-        if (!area.Pages.TryPin(_memory))
+        var rc = area.Pages.TryPin(_memory, area.StartByte, area.Length);
+        if (rc != Errno.Success)
         {
-            return Errno.EFAULT;
+            return rc;
         }
 
         area.Pinned = true;
@@ -1177,7 +1226,7 @@ internal sealed class IoasObject : IommufdObject
         if (area.Pinned)
         {
             area.Pinned = false;
-            area.Pages.Unpin(_memory);
+            area.Pages.Unpin(_memory, area.StartByte, area.Length);
             _metrics?.Pinned(-(long)area.PageCount);
         }
     }
@@ -1203,6 +1252,7 @@ internal sealed class IoasObject : IommufdObject
 
         _areas.Remove(area.Iova);
         UnpinLocked(area);
+        area.Pages.AreaChanged(added: false);
         return Errno.Success;
     }
 
@@ -1239,7 +1289,10 @@ internal sealed class IoasObject : IommufdObject
         var right = new IovaArea(iova + 1, area.Length - leftLength, area.Pages, area.StartByte + leftLength, area.Protection);
         if (area.Pinned)
         {
-            area.Pages.TryPin(_memory); // one more area on pages already pinned: only counts
+            // Two pins where there was one, over the same pages: nothing to look up or charge, so neither can fail.
+            area.Pages.TryPin(_memory, left.StartByte, left.Length);
+            area.Pages.TryPin(_memory, right.StartByte, right.Length);
+            area.Pages.Unpin(_memory, area.StartByte, area.Length);
             left.Pinned = right.Pinned = true;
             _metrics?.Pinned((long)(left.PageCount + right.PageCount - area.PageCount));
         }
@@ -1247,6 +1300,7 @@ internal sealed class IoasObject : IommufdObject
         _areas.Remove(area.Iova);
         _areas.Add(left.Iova, left);
         _areas.Add(right.Iova, right);
+        area.Pages.AreaChanged(added: true); // two areas where there was one
         return Errno.Success;
     }
 

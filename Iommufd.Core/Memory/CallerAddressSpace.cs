@@ -171,13 +171,14 @@ internal static unsafe class CallerAddressSpace
 
     /// <summary>
     /// Pins [<paramref name="address"/>, +<paramref name="length"/>) (page aligned): returns the emulator's view of
-    /// the same pages, or EFAULT when part of the range is not mapped readable.
+    /// the same pages, or EFAULT when part of the range is not mapped readable, or with <paramref name="writable"/> not
+    /// mapped writable (pin_user_pages() with FOLL_WRITE refuses a VMA without VM_WRITE: mm/gup.c check_vma_flags()).
     /// </summary>
-    public static Errno TryPin(ulong address, ulong length, out NativeBlock view)
+    public static Errno TryPin(ulong address, ulong length, bool writable, out NativeBlock view)
     {
         view = null!;
         var pieces = FindMappings(address, length);
-        if (pieces is null)
+        if (pieces is null || (writable && pieces.Exists(p => !p.Writable)))
         {
             return Errno.EFAULT;
         }

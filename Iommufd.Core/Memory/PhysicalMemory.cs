@@ -64,9 +64,14 @@ public sealed class PhysicalMemory
     /// scattered addresses (the usual state of user memory that was not backed by a huge page). The caller owns
     /// the block.
     /// </summary>
-    internal unsafe PhysicalBank[] Place(NativeBlock block, bool contiguous)
+    internal PhysicalBank[] Place(NativeBlock block, bool contiguous) => Place(block, 0, block.Length, contiguous);
+
+    /// <summary>
+    /// Places [<paramref name="start"/>, +<paramref name="length"/>) of <paramref name="block"/> (page aligned), as
+    /// <see cref="Place(NativeBlock, bool)"/> does the whole block: a memory file places its pages as it grows.
+    /// </summary>
+    internal unsafe PhysicalBank[] Place(NativeBlock block, ulong start, ulong length, bool contiguous)
     {
-        ulong length = block.Length;
         int size = contiguous ? MaxBankLength : PageSize;
         var banks = new PhysicalBank[(int)((length + (ulong)size - 1) / (ulong)size)];
         lock (_lock)
@@ -78,7 +83,7 @@ public sealed class PhysicalMemory
 
                 // Adjacent banks of a contiguous run touch; a one-page gap after each scattered frame guarantees
                 // that neighbours in virtual memory are not neighbours in physical memory.
-                banks[i] = NewBank(block.Pointer + offset, bankLength, PageSize, contiguous ? 0 : 1, null);
+                banks[i] = NewBank(block.Pointer + start + offset, bankLength, PageSize, contiguous ? 0 : 1, null);
             }
 
             Publish(banks);

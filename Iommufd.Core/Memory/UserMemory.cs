@@ -1,3 +1,6 @@
+using Iommufd.Core.Diagnostics;
+using Iommufd.Core.Interop;
+
 namespace Iommufd.Core.Memory;
 
 /// <summary>
@@ -23,21 +26,90 @@ public sealed class UserMemory
     private UserRegion[] _regions = [];
     private readonly List<UserRegion> _callerPins = []; // the calling process: regions TryFind pinned, until released
     private ulong _next = MmapBase;
+    private readonly Dictionary<int, MemoryFile> _files = []; // the process's memfds by fd; guarded by _lock
 
-    public UserMemory(PhysicalMemory physical)
-        : this(physical, callingProcess: false)
+    // The calling process is one process of one user however many files open it: one count of each.
+    private static readonly UserAccount s_callerUser = new();
+    private static readonly UserAccount s_callerMm = new();
+    private static readonly Lazy<ulong> s_callerCapabilities = new(ReadEffectiveCapabilities);
+
+    private const int CapIpcLockBit = 14; // include/uapi/linux/capability.h CAP_IPC_LOCK
+    private const int CapSysResourceBit = 24; // CAP_SYS_RESOURCE
+
+    private readonly UserAccount _mm; // mm->locked_vm, what IOPT_PAGES_ACCOUNT_MM charges
+    private long _pinnedPages; // mm->pinned_vm
+    private ulong _memlockLimit = ulong.MaxValue;
+    private bool _capIpcLock;
+    private bool _capSysResource = true;
+
+    /// <summary>A new emulated process of <paramref name="user"/> (a user of its own when null).</summary>
+    public UserMemory(PhysicalMemory physical, UserAccount? user = null)
+        : this(physical, callingProcess: false, user ?? new UserAccount(), new UserAccount())
     {
     }
 
-    private UserMemory(PhysicalMemory physical, bool callingProcess)
+    private UserMemory(PhysicalMemory physical, bool callingProcess, UserAccount user, UserAccount mm)
     {
         ArgumentNullException.ThrowIfNull(physical);
         _physical = physical;
         IsCallingProcess = callingProcess;
+        User = user;
+        _mm = mm;
     }
 
     /// <summary>The real address space of the process the emulator runs in: user pointers are its own addresses.</summary>
-    public static UserMemory ForCallingProcess(PhysicalMemory physical) => new(physical, callingProcess: true);
+    public static UserMemory ForCallingProcess(PhysicalMemory physical) => new(physical, callingProcess: true, s_callerUser, s_callerMm);
+
+    /// <summary>The user the process runs as: IOMMU_OPTION_RLIMIT_MODE 0 charges pinned pages to it.</summary>
+    public UserAccount User { get; }
+
+    /// <summary>Pages pinned and charged to the process itself (mm->locked_vm, IOMMU_OPTION_RLIMIT_MODE 1).</summary>
+    public long LockedPages => _mm.LockedPages;
+
+    /// <summary>Pages IOASes pin for this process, however they are charged (mm->pinned_vm).</summary>
+    public long PinnedPages => Volatile.Read(ref _pinnedPages);
+
+    /// <summary>
+    /// RLIMIT_MEMLOCK in bytes (<see cref="ulong.MaxValue"/>, RLIM_INFINITY, unless set). A pin that would take the
+    /// pages charged past it is ENOMEM. The calling process's is its real soft limit and cannot be set here.
+    /// </summary>
+    public ulong MemlockLimit
+    {
+        get => IsCallingProcess ? ReadCallerMemlockLimit() : Volatile.Read(ref _memlockLimit);
+        set
+        {
+            ThrowIfCallingProcess();
+            Volatile.Write(ref _memlockLimit, value);
+        }
+    }
+
+    /// <summary>
+    /// CAP_IPC_LOCK (false unless set): pages the process maps while it has it are not charged at all (pages.c
+    /// iopt_alloc_pages()). The calling process's is its real effective capability.
+    /// </summary>
+    public bool CapIpcLock
+    {
+        get => IsCallingProcess ? (s_callerCapabilities.Value & (1UL << CapIpcLockBit)) != 0 : Volatile.Read(ref _capIpcLock);
+        set
+        {
+            ThrowIfCallingProcess();
+            Volatile.Write(ref _capIpcLock, value);
+        }
+    }
+
+    /// <summary>
+    /// CAP_SYS_RESOURCE (true unless cleared): IOMMU_OPTION_RLIMIT_MODE SET needs it (EPERM). The calling process's is
+    /// its real effective capability.
+    /// </summary>
+    public bool CapSysResource
+    {
+        get => IsCallingProcess ? (s_callerCapabilities.Value & (1UL << CapSysResourceBit)) != 0 : Volatile.Read(ref _capSysResource);
+        set
+        {
+            ThrowIfCallingProcess();
+            Volatile.Write(ref _capSysResource, value);
+        }
+    }
 
     /// <summary>True for the real address space of the calling process (see <see cref="ForCallingProcess"/>).</summary>
     public bool IsCallingProcess { get; }
@@ -65,6 +137,74 @@ public sealed class UserMemory
             regions[^1] = region;
             Volatile.Write(ref _regions, regions);
             return region;
+        }
+    }
+
+    /// <summary>
+    /// memfd_create(2): a new, empty memory file of this process, on the lowest free fd from 3. It may grow to
+    /// <paramref name="maxSize"/> bytes; <see cref="MemoryFile.Dispose"/> closes it.
+    /// </summary>
+    public MemoryFile CreateMemfd(string name = "memfd", long maxSize = MemoryFile.DefaultMaxSize)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSize);
+        ThrowIfCallingProcess();
+        lock (_lock)
+        {
+            int fd = 3; // 0–2 are the process's standard streams
+            while (_files.ContainsKey(fd))
+            {
+                fd++;
+            }
+
+            var file = new MemoryFile(_physical, this, fd, name, maxSize);
+            _files.Add(fd, file);
+            return file;
+        }
+    }
+
+    /// <summary>The fds of the process's open memory files.</summary>
+    public IReadOnlyList<MemoryFile> Files
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return [.. _files.Values];
+            }
+        }
+    }
+
+    /// <summary>
+    /// fget() of the file on <paramref name="fd"/>, with a reference the caller drops (<see cref="IMappedFile.Release"/>):
+    /// false (EBADF) when the fd names none. In the calling process the fd is a real one (<see cref="CallerFile"/>).
+    /// </summary>
+    internal bool TryGetFile(int fd, out IMappedFile file)
+    {
+        if (IsCallingProcess)
+        {
+            return CallerFile.TryOpen(_physical, fd, out file);
+        }
+
+        lock (_lock)
+        {
+            if (!_files.TryGetValue(fd, out var memfd))
+            {
+                file = null!;
+                return false;
+            }
+
+            file = memfd;
+            file.AddRef();
+            return true;
+        }
+    }
+
+    internal void ForgetFile(MemoryFile file)
+    {
+        lock (_lock)
+        {
+            _files.Remove(file.Fd);
         }
     }
 
@@ -103,7 +243,7 @@ public sealed class UserMemory
     {
         if (IsCallingProcess)
         {
-            return TryPinCallerRange(address, length, out region, out offset);
+            return TryPinCallerRange(address, length, writable: false, out region, out offset);
         }
 
         var regions = Volatile.Read(ref _regions);
@@ -273,13 +413,99 @@ public sealed class UserMemory
         return true;
     }
 
-    private bool TryPinCallerRange(ulong address, ulong length, out UserRegion region, out ulong offset)
+    /// <summary>
+    /// Charges <paramref name="pages"/> newly pinned pages (pages.c iopt_pages_update_pinned()): to the user with
+    /// incr_user_locked_vm() or to this process with __account_locked_vm(); past RLIMIT_MEMLOCK either is ENOMEM and
+    /// nothing is charged. mm->pinned_vm counts them in every mode.
+    /// </summary>
+    internal Errno ChargePinned(ulong pages, PinAccounting mode)
+    {
+        if (mode != PinAccounting.None)
+        {
+            ulong limit = MemlockLimit >> PhysicalMemory.PageShift;
+            ref long counter = ref (mode == PinAccounting.User ? User : _mm).Counter;
+            long current = Volatile.Read(ref counter);
+            while (true)
+            {
+                ulong wanted = (ulong)current + pages;
+                if (wanted > limit || wanted < pages)
+                {
+                    return Refusal.Because(Errno.ENOMEM, $"pinning {pages} pages takes the {(mode == PinAccounting.User ? "user's" : "process's")} locked pages from {current} to {wanted}, past RLIMIT_MEMLOCK ({limit} pages)");
+                }
+
+                long seen = Interlocked.CompareExchange(ref counter, (long)wanted, current);
+                if (seen == current)
+                {
+                    break;
+                }
+
+                current = seen;
+            }
+        }
+
+        Interlocked.Add(ref _pinnedPages, (long)pages);
+        return Errno.Success;
+    }
+
+    /// <summary>Gives back what <see cref="ChargePinned"/> charged (decr_user_locked_vm(), __account_locked_vm()).</summary>
+    internal void UnchargePinned(ulong pages, PinAccounting mode)
+    {
+        if (mode != PinAccounting.None)
+        {
+            Interlocked.Add(ref (mode == PinAccounting.User ? User : _mm).Counter, -(long)pages);
+        }
+
+        Interlocked.Add(ref _pinnedPages, -(long)pages);
+    }
+
+    private static unsafe ulong ReadCallerMemlockLimit()
+    {
+        var limits = stackalloc ulong[2];
+        return Libc.Getrlimit(Libc.RLIMIT_MEMLOCK, limits) == 0 ? limits[0] : ulong.MaxValue;
+    }
+
+    /// <summary>CapEff of /proc/self/status: the capabilities the calling process has.</summary>
+    private static ulong ReadEffectiveCapabilities()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+            {
+                if (line.StartsWith("CapEff:", StringComparison.Ordinal))
+                {
+                    return ulong.Parse(line.AsSpan(7).Trim(), System.Globalization.NumberStyles.HexNumber, System.Globalization.CultureInfo.InvariantCulture);
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// The pages of [<paramref name="address"/>, +<paramref name="length"/>) (page aligned) for a pin, as
+    /// pin_user_pages() takes them: false (EFAULT) when the process does not have them mapped, or with
+    /// <paramref name="writable"/> (FOLL_WRITE) mapped without write permission.
+    /// </summary>
+    internal bool TryFindForPin(ulong address, ulong length, bool writable, out UserRegion region, out ulong offset)
+    {
+        if (IsCallingProcess)
+        {
+            return TryPinCallerRange(address, length, writable, out region, out offset);
+        }
+
+        return TryFind(address, length, out region, out offset) && !(writable && region.ReadOnly);
+    }
+
+    private bool TryPinCallerRange(ulong address, ulong length, bool writable, out UserRegion region, out ulong offset)
     {
         region = null!;
         offset = 0;
         const ulong PageMask = PhysicalMemory.PageSize - 1;
         if (length == 0 || ((address | length) & PageMask) != 0 || address + length < address
-            || CallerAddressSpace.TryPin(address, length, out var view) != Errno.Success)
+            || CallerAddressSpace.TryPin(address, length, writable, out var view) != Errno.Success)
         {
             return false;
         }

@@ -328,6 +328,11 @@ internal sealed class MockFixture : IDisposable
     public void Dispose()
     {
         File.Dispose();
+        foreach (var memfd in Process.Files)
+        {
+            memfd.Dispose();
+        }
+
         foreach (var region in Process.Regions.ToList())
         {
             Process.Unmap(region);

@@ -18,6 +18,7 @@ public class CheckOrderTests
     private const uint NoSuchId = 999;
     private const ulong Unmapped = 0x10; // never user memory
     private const ulong UnmappedPage = 0x10_0000; // never user memory either, and page aligned
+    private const int BadFd = 77; // never a file of the process
 
     /// <summary>One row: a name, a setup that returns the call under test, the errno and the kernel function.</summary>
     internal sealed record Row(string Name, Func<MockFixture, Func<Errno>> Arrange, Errno Expected, string Kernel)
@@ -46,7 +47,26 @@ public class CheckOrderTests
         new("a reserved IOVA before the user pages", fx => Attached(fx, () => fx.MapAt(fx.IoasId, Unmapped, Page, 0x1000)), Errno.EINVAL, "io_pagetable.c iopt_check_iova()"),
         new("an IOVA off the domain page before the user pages", fx => Attached(fx, () => fx.MapAt(fx.IoasId, Unmapped, Page, SelftestConstants.MockApertureStart + 0x10)), Errno.EINVAL, "io_pagetable.c iopt_check_iova()"),
         new("unmapped user pages with a domain", fx => Attached(fx, () => fx.MapAuto(fx.IoasId, UnmappedPage, Page, out _)), Errno.EFAULT, "io_pagetable.c iopt_fill_domains_pages(): pages.c pins the user pages"),
-        new("unmapped user pages without a domain", fx => () => fx.MapAuto(fx.IoasId, Unmapped, Page, out _), Errno.Success, "pages.c: a lazy reference until a domain needs the pages"));
+        new("unmapped user pages without a domain", fx => () => fx.MapAuto(fx.IoasId, Unmapped, Page, out _), Errno.Success, "pages.c: a lazy reference until a domain needs the pages"),
+        new("an IOVA in use before RLIMIT_MEMLOCK", fx => NoMemlock(fx, Occupied(fx, () => fx.MapAt(fx.IoasId, fx.GuestRam.Address, Page, 0x10000))), Errno.EEXIST, "io_pagetable.c iopt_check_iova() before iopt_fill_domains_pages()"),
+        new("unmapped user pages before RLIMIT_MEMLOCK", fx => NoMemlock(fx, Attached(fx, () => fx.MapAuto(fx.IoasId, UnmappedPage, Page, out _))), Errno.EFAULT, "pages.c pfn_reader_user_pin() before pfn_reader_update_pinned()"),
+        new("RLIMIT_MEMLOCK with a domain", fx => NoMemlock(fx, Attached(fx, () => fx.MapAuto(fx.IoasId, fx.GuestRam.Address, Page, out _))), Errno.ENOMEM, "pages.c incr_user_locked_vm()"),
+        new("RLIMIT_MEMLOCK without a domain", fx => NoMemlock(fx, () => fx.MapAuto(fx.IoasId, fx.GuestRam.Address, Page, out _)), Errno.Success, "pages.c: nothing is pinned, nothing is charged"));
+
+    internal static IEnumerable<TestCaseData> IoasMapFile() => Rows("IOAS_MAP_FILE",
+        new("unknown flag before a missing IOAS", fx => () => fx.MapFileAt(NoSuchId, BadFd, 0, Page, 0, (IommuIoasMapFlags)0x80 | Rw), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_map_file()"),
+        new("an IOVA of U64_MAX before no access", fx => () => fx.MapFileAt(NoSuchId, BadFd, 0, Page, ulong.MaxValue, 0), Errno.EOVERFLOW, "ioas.c iommufd_ioas_map_file()"),
+        new("a length of U64_MAX before no access", fx => () => fx.MapFileAt(NoSuchId, BadFd, 0, ulong.MaxValue, 0, 0), Errno.EOVERFLOW, "ioas.c iommufd_ioas_map_file()"),
+        new("no access before the IOAS", fx => () => fx.MapFileAt(NoSuchId, BadFd, 0, Page, 0, 0), Errno.EINVAL, "ioas.c iommufd_ioas_map_file()"),
+        new("the IOAS before length 0 and the fd", fx => () => fx.MapFileAt(NoSuchId, BadFd, 0, 0, 0), Errno.ENOENT, "ioas.c iommufd_ioas_map_file(): iommufd_get_ioas()"),
+        new("length 0 before the fd", fx => () => fx.MapFileAt(fx.IoasId, BadFd, 0, 0, 0), Errno.EINVAL, "io_pagetable.c iopt_map_file_pages()"),
+        new("a file range that wraps before the fd", fx => () => fx.MapFileAt(fx.IoasId, BadFd, ulong.MaxValue - Page + 1, 2 * Page, 0), Errno.EOVERFLOW, "io_pagetable.c iopt_map_file_pages(): check_add_overflow()"),
+        new("an fd that names no file", fx => () => fx.MapFileAt(fx.IoasId, BadFd, 0, Page, 0), Errno.EBADF, "io_pagetable.c iopt_map_file_pages(): fget()"),
+        new("a closed fd", fx => () => fx.MapFileAt(fx.IoasId, ClosedFile(fx), 0, Page, 0), Errno.EBADF, "io_pagetable.c iopt_map_file_pages(): fget()"),
+        new("an IOVA in use before the file's pages", fx => Occupied(fx, () => fx.MapFileAt(fx.IoasId, File(fx, 0), 0, Page, 0x10000)), Errno.EEXIST, "io_pagetable.c iopt_check_iova() before iopt_fill_domains_pages()"),
+        new("a length off the domain page before the file's pages", fx => Attached(fx, () => fx.MapFileAt(fx.IoasId, File(fx, 0), 0, 0x10, SelftestConstants.MockApertureStart)), Errno.EINVAL, "io_pagetable.c iopt_alloc_area_pages()"),
+        new("pages past the end of the file with a domain", fx => Attached(fx, () => fx.MapFileAt(fx.IoasId, File(fx, (long)Page), 0, 2 * Page, SelftestConstants.MockApertureStart)), Errno.EINVAL, "pages.c pin_memfd_pages(): memfd_pin_folios() reads no page past i_size"),
+        new("pages past the end of the file without a domain", fx => () => fx.MapFileAt(fx.IoasId, File(fx, 0), 0, Page, 0x10000), Errno.Success, "pages.c: a lazy reference until a domain needs the pages"));
 
     internal static IEnumerable<TestCaseData> IoasUnmap() => Rows("IOAS_UNMAP",
         new("the IOAS before U64_MAX", fx => () => fx.UnmapRange(NoSuchId, ulong.MaxValue, 0, out _), Errno.ENOENT, "ioas.c iommufd_ioas_unmap()"),
@@ -88,6 +108,8 @@ public class CheckOrderTests
         new("HUGE_PAGES: an unknown op", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.HugePages, Op = 7, ObjectId = fx.IoasId }), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_option_huge_pages()"),
         new("HUGE_PAGES: value 2", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.HugePages, ObjectId = fx.IoasId, Val64 = 2 }), Errno.EINVAL, "ioas.c iommufd_ioas_option_huge_pages()"),
         new("RLIMIT_MODE: an object before the op", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Op = 7, ObjectId = 1 }), Errno.EOPNOTSUPP, "ioas.c iommufd_option_rlimit_mode()"),
+        new("RLIMIT_MODE: CAP_SYS_RESOURCE before objects", fx => WithoutCapSysResource(fx, () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Val64 = 2 })), Errno.EPERM, "ioas.c iommufd_option_rlimit_mode(): capable(CAP_SYS_RESOURCE)"),
+        new("RLIMIT_MODE: GET needs no CAP_SYS_RESOURCE", fx => WithoutCapSysResource(fx, () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Op = (ushort)IommuOptionOp.Get })), Errno.Success, "ioas.c iommufd_option_rlimit_mode()"),
         new("RLIMIT_MODE: objects before the value", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Val64 = 2 }), Errno.EBUSY, "ioas.c iommufd_option_rlimit_mode()"),
         new("RLIMIT_MODE: an unknown op", fx => () => Opt(fx, new IommuOption { OptionId = (uint)IommuOptionId.RlimitMode, Op = 7 }), Errno.EOPNOTSUPP, "ioas.c iommufd_option_rlimit_mode()"));
 
@@ -173,6 +195,7 @@ public class CheckOrderTests
 
     [TestCaseSource(nameof(Dispatch))]
     [TestCaseSource(nameof(IoasMap))]
+    [TestCaseSource(nameof(IoasMapFile))]
     [TestCaseSource(nameof(IoasUnmap))]
     [TestCaseSource(nameof(IoasCopy))]
     [TestCaseSource(nameof(IoasIovaRanges))]
@@ -209,6 +232,36 @@ public class CheckOrderTests
 
     private static IEnumerable<TestCaseData> Rows(string command, params Row[] rows) =>
         rows.Select(r => new TestCaseData(r).SetName($"{command}: {r.Name}"));
+
+    /// <summary>A memfd of the fixture's process holding <paramref name="size"/> bytes; returns its fd.</summary>
+    private static int File(MockFixture fx, long size)
+    {
+        var memfd = fx.Process.CreateMemfd("check-order");
+        MockFixture.Expect(memfd.Truncate(size), "ftruncate");
+        return memfd.Fd;
+    }
+
+    /// <summary>The fd a memfd had before it was closed.</summary>
+    private static int ClosedFile(MockFixture fx)
+    {
+        var memfd = fx.Process.CreateMemfd("closed");
+        memfd.Dispose();
+        return memfd.Fd;
+    }
+
+    /// <summary>The fixture's process with an RLIMIT_MEMLOCK of 0.</summary>
+    private static Func<Errno> NoMemlock(MockFixture fx, Func<Errno> call)
+    {
+        fx.Process.MemlockLimit = 0;
+        return call;
+    }
+
+    /// <summary>The fixture's process without CAP_SYS_RESOURCE.</summary>
+    private static Func<Errno> WithoutCapSysResource(MockFixture fx, Func<Errno> call)
+    {
+        fx.Process.CapSysResource = false;
+        return call;
+    }
 
     /// <summary>The fixture's IOAS with one page mapped at IOVA 0x10000.</summary>
     private static Func<Errno> Occupied(MockFixture fx, Func<Errno> call)

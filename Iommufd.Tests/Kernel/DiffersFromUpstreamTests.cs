@@ -53,14 +53,4 @@ public class DiffersFromUpstreamTests
             Assert.That(unwritable, Is.EqualTo(Errno.EFAULT));
         });
     }
-
-    [Test]
-    public void Rlimit_mode_set_is_never_EPERM()
-    {
-        // ioas.c iommufd_option_rlimit_mode(): SET needs CAP_SYS_RESOURCE (else EPERM); the emulation's caller always
-        // has it, and pages.c's RLIMIT_MEMLOCK accounting is not modelled.
-        using var host = new Support.TestHost();
-        ulong one = 1;
-        Assert.That(host.File.Option(IommuOptionId.RlimitMode, IommuOptionOp.Set, 0, ref one), Is.EqualTo(Errno.Success));
-    }
 }

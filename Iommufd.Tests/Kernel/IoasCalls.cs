@@ -28,6 +28,19 @@ internal static class IoasCalls
         return rc;
     }
 
+    /// <summary>IOMMU_IOAS_MAP_FILE of [start, +length) of the file on <paramref name="fd"/>; the IOVA goes in and comes back.</summary>
+    public static Errno MapFile(this MockFixture fx, uint ioas, int fd, ulong start, ulong length, ref ulong iova, IommuIoasMapFlags flags = Rw | IommuIoasMapFlags.FixedIova)
+    {
+        var cmd = new IommuIoasMapFile { IoasId = ioas, Fd = fd, Start = start, Length = length, Iova = iova, Flags = (uint)flags };
+        var rc = fx.Raw(IommufdIoctl.IOMMU_IOAS_MAP_FILE, ref cmd);
+        iova = cmd.Iova;
+        return rc;
+    }
+
+    /// <summary>IOMMU_IOAS_MAP_FILE at a fixed IOVA.</summary>
+    public static Errno MapFileAt(this MockFixture fx, uint ioas, int fd, ulong start, ulong length, ulong iova, IommuIoasMapFlags access = Rw) =>
+        fx.MapFile(ioas, fd, start, length, ref iova, access | IommuIoasMapFlags.FixedIova);
+
     public static Errno UnmapRange(this MockFixture fx, uint ioas, ulong iova, ulong length, out ulong unmapped)
     {
         var cmd = new IommuIoasUnmap { IoasId = ioas, Iova = iova, Length = length };

@@ -264,6 +264,98 @@ public unsafe partial class CallingProcessMemoryTests
     }
 
     [Test]
+    public void A_writeable_map_of_read_only_memory_is_EFAULT_when_the_pages_are_pinned_and_a_readable_one_is_not()
+    {
+        // pages.c pfn_reader_user_pin(): pin_user_pages_fast() with FOLL_WRITE for writable pages, which a VMA
+        // without VM_WRITE refuses (mm/gup.c check_vma_flags()): EFAULT once a domain needs the pages.
+        using var provider = new ServiceCollection()
+            .AddIommufd(b => b.AddArmSmmuV3("smmu0").AddDevice("dev0", iommu: "smmu0", streamId: 0x10))
+            .BuildIommufdServiceProvider();
+        var host = provider.GetRequiredService<IommufdHost>();
+        using var file = host.Open(UserMemory.ForCallingProcess(host.Platform.Memory));
+        var device = host.Platform.GetDevice("dev0");
+        Assert.That(file.BindDevice(device, out uint devId), Is.EqualTo(Errno.Success));
+        uint attached = AllocIoas(file), lazy = AllocIoas(file);
+        uint pt = attached;
+        Assert.That(file.AttachDevice(devId, ref pt), Is.EqualTo(Errno.Success));
+        nint readOnly = MapAnonymous(2 * Page, Libc.PROT_READ);
+        int frames = host.Platform.Memory.FrameCount;
+
+        var writeable = MapIntoIoas(file, attached, readOnly, 2 * Page, 1UL << 24);
+        var framesAfterRefusal = host.Platform.Memory.FrameCount;
+        var readable = new IommuIoasMap
+        {
+            IoasId = attached, UserVa = (ulong)readOnly, Length = 2 * Page, Iova = 1UL << 24,
+            Flags = (uint)(IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable),
+        };
+        var rcReadable = file.Ioctl(IommufdIoctl.IOMMU_IOAS_MAP, ref readable);
+        var lazyMap = MapIntoIoas(file, lazy, readOnly, 2 * Page, 1UL << 24);
+        uint lazyPt = lazy;
+        var attachToLazy = file.ReplaceDevice(devId, ref lazyPt);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(writeable, Is.EqualTo(Errno.EFAULT));
+            Assert.That(framesAfterRefusal, Is.EqualTo(frames), "the refused pin keeps nothing");
+            Assert.That(rcReadable, Is.EqualTo(Errno.Success), "READABLE only pins without FOLL_WRITE");
+            Assert.That(lazyMap, Is.EqualTo(Errno.Success), "no domain: a lazy reference");
+            Assert.That(attachToLazy, Is.EqualTo(Errno.EFAULT), "the domain's pin of the read-only pages for writing");
+        }
+
+        Libc.Munmap(readOnly, 2 * (nuint)Page);
+    }
+
+    [Test]
+    public void Map_file_of_a_real_memfd_shares_its_pages_with_the_device_even_after_the_program_closes_it()
+    {
+        // io_pagetable.c iopt_map_file_pages(): fget() (EBADF), get_file() for the pages; pages.c pin_memfd_pages():
+        // memfd_pin_folios() refuses a file that is not shmem (EINVAL).
+        using var provider = new ServiceCollection()
+            .AddIommufd(b => b.AddArmSmmuV3("smmu0").AddDevice("dev0", iommu: "smmu0", streamId: 0x10))
+            .BuildIommufdServiceProvider();
+        var host = provider.GetRequiredService<IommufdHost>();
+        using var file = host.Open(UserMemory.ForCallingProcess(host.Platform.Memory));
+        var device = host.Platform.GetDevice("dev0");
+        Assert.That(file.BindDevice(device, out uint devId), Is.EqualTo(Errno.Success));
+        uint ioas = AllocIoas(file);
+        uint pt = ioas;
+        Assert.That(file.AttachDevice(devId, ref pt), Is.EqualTo(Errno.Success));
+        const IommuIoasMapFlags Flags = IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable;
+
+        int memfd = Libc.MemfdCreate("map-file", Libc.MFD_CLOEXEC);
+        Assert.That(Libc.Ftruncate(memfd, 2 * (long)Page), Is.Zero);
+        nint program = Libc.Mmap(0, 2 * (nuint)Page, Libc.PROT_READ | Libc.PROT_WRITE, Libc.MAP_SHARED, memfd, 0);
+        Assert.That(program, Is.Not.EqualTo(Libc.MapFailed));
+        "through the memfd"u8.CopyTo(new Span<byte>((void*)(program + (nint)Page), 17));
+        int eventfd = Libc.Eventfd(0, Libc.EFD_CLOEXEC), empty = Libc.MemfdCreate("empty", Libc.MFD_CLOEXEC);
+        ulong iova = 0x100000, notShmem = 0x200000, badFd = 0x300000, past = 0x400000;
+
+        var mapped = file.IoasMapFile(ioas, memfd, Page, Page, Flags, ref iova);
+        Libc.Close(memfd); // the mapping keeps its own reference to the file
+        var seen = new byte[17];
+        var read = device.DmaRead(iova, seen);
+        var write = device.DmaWrite(iova + 32, "from the device"u8);
+        string back = System.Text.Encoding.ASCII.GetString(new ReadOnlySpan<byte>((void*)(program + (nint)Page + 32), 15));
+        var rcNotShmem = file.IoasMapFile(ioas, eventfd, 0, Page, Flags, ref notShmem);
+        var rcBadFd = file.IoasMapFile(ioas, 1 << 20, 0, Page, Flags, ref badFd);
+        Libc.Close(eventfd);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(mapped, Is.EqualTo(Errno.Success));
+            Assert.That((read, write), Is.EqualTo((DmaStatus.Ok, DmaStatus.Ok)));
+            Assert.That(seen, Is.EqualTo("through the memfd"u8.ToArray()), "the device reads the program's store");
+            Assert.That(back, Is.EqualTo("from the device"), "the program reads the device's write");
+            Assert.That(rcNotShmem, Is.EqualTo(Errno.EINVAL), "an eventfd is no memfd");
+            Assert.That(rcBadFd, Is.EqualTo(Errno.EBADF));
+            Assert.That(file.IoasMapFile(ioas, empty, 0, Page, Flags, ref past), Is.EqualTo(Errno.EINVAL), "past the end of the file");
+        }
+
+        Libc.Close(empty);
+        Libc.Munmap(program, 2 * (nuint)Page);
+    }
+
+    [Test]
     public void An_invalidation_reads_its_struct_and_the_entries_of_the_last_call_in_one_copy_and_still_sees_new_bytes()
     {
         using var provider = new ServiceCollection()

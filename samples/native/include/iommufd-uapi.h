@@ -85,6 +85,16 @@ struct iommu_ioas_map {
 	uint64_t iova;
 };
 
+struct iommu_ioas_map_file {
+	uint32_t size;
+	uint32_t flags;
+	uint32_t ioas_id;
+	int32_t fd;
+	uint64_t start;
+	uint64_t length;
+	uint64_t iova;
+};
+
 struct iommu_ioas_unmap {
 	uint32_t size;
 	uint32_t ioas_id;

@@ -197,6 +197,50 @@ static int test_access_reads_and_writes_through_the_ioas(struct fixture *f)
 	return 0;
 }
 
+// IOMMU_IOAS_MAP_FILE of a real memfd (io_pagetable.c iopt_map_file_pages()): an access reads what was written to
+// the file and the file holds what the access wrote, after the program closed its fd; a bad fd is EBADF, and a range
+// past the end of the file is EINVAL once a domain pins it (pages.c pin_memfd_pages()).
+static int test_map_file_shares_the_memfd_s_pages(struct fixture *f)
+{
+	int memfd = memfd_create("guest-ram", MFD_CLOEXEC);
+	CHECK(memfd >= 0 && ftruncate(memfd, 2 * PAGE) == 0);
+	CHECK(pwrite(memfd, f->buffer, 64, PAGE + 8) == 64);
+	struct iommu_ioas_map_file map = { .size = sizeof(map), .ioas_id = f->ioas_id, .fd = 1 << 20, .start = PAGE,
+					   .length = PAGE, .iova = MOCK_APERTURE_START,
+					   .flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE | IOMMU_IOAS_MAP_WRITEABLE };
+	CHECK(ioctl(f->fd, IOMMU_IOAS_MAP_FILE, &map) == -1 && errno == EBADF);
+	map.fd = memfd;
+	CHECK(ioctl(f->fd, IOMMU_IOAS_MAP_FILE, &map) == 0);
+	int reader = dup(memfd);
+	CHECK(reader >= 0 && close(memfd) == 0); // the IOAS keeps its own reference to the file
+
+	struct iommu_test_cmd create = { .op = IOMMU_TEST_OP_CREATE_ACCESS, .id = f->ioas_id };
+	CHECK(test_cmd(f->fd, &create) == 0);
+	int access_fd = (int)create.create_access.out_access_fd;
+	unsigned char got[64] = { 0 };
+	struct iommu_test_cmd rw = { .op = IOMMU_TEST_OP_ACCESS_RW, .id = (uint32_t)access_fd,
+				     .access_rw = { MOCK_APERTURE_START + 8, sizeof(got), (uintptr_t)got, 0 } };
+	CHECK(test_cmd(f->fd, &rw) == 0);
+	CHECK(memcmp(got, f->buffer, sizeof(got)) == 0);
+	memset(got, 0xee, sizeof(got));
+	rw.access_rw.flags = MOCK_ACCESS_RW_WRITE;
+	CHECK(test_cmd(f->fd, &rw) == 0);
+	unsigned char back[64] = { 0 };
+	CHECK(pread(reader, back, sizeof(back), PAGE + 8) == (ssize_t)sizeof(back));
+	CHECK(memcmp(back, got, sizeof(back)) == 0);
+	CHECK(close(access_fd) == 0 && close(reader) == 0);
+
+	int empty = memfd_create("past-the-end", MFD_CLOEXEC);
+	map.fd = empty;
+	map.iova = MOCK_APERTURE_START + 16 * PAGE;
+	CHECK(ioctl(f->fd, IOMMU_IOAS_MAP_FILE, &map) == 0); // no domain yet: only a lazy reference
+	uint32_t hwpt_id, stdev_id;
+	CHECK(mock_domain(f, &hwpt_id, &stdev_id) == -1 && errno == EINVAL);
+	CHECK(ftruncate(empty, 2 * PAGE) == 0 && close(empty) == 0);
+	CHECK(mock_domain(f, &hwpt_id, &stdev_id) == 0);
+	return 0;
+}
+
 static int test_a_reserved_range_is_cut_from_the_iova_ranges(struct fixture *f)
 {
 	struct iommu_test_cmd reserve = { .op = IOMMU_TEST_OP_ADD_RESERVED, .id = f->ioas_id,
@@ -233,6 +277,7 @@ static const struct test tests[] = {
 	T(test_an_ioas_with_a_device_is_busy_until_the_device_goes),
 	T(test_check_map_of_unmapped_user_memory_is_EFAULT),
 	T(test_access_reads_and_writes_through_the_ioas),
+	T(test_map_file_shares_the_memfd_s_pages),
 	T(test_a_reserved_range_is_cut_from_the_iova_ranges),
 	T(test_an_unknown_op_is_EOPNOTSUPP),
 };
