@@ -100,25 +100,25 @@ public static class HwptCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if ((flags & ~IommuHwptSetDirtyTrackingFlags.Enable) != 0)
         {
-            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits");
+            return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits"));
         }
 
         var rc = file.Objects.Get<HwptPagingObject>(hwptId, out var hwpt);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (hwpt)
         {
-            return hwpt.Object.PagingDomain.DirtyOps is { } ops
+            return call.Done(hwpt.Object.PagingDomain.DirtyOps is { } ops
                 ? hwpt.Object.Ioas.SetDirtyTracking(ops, (flags & IommuHwptSetDirtyTrackingFlags.Enable) != 0)
-                : Refusal.Because(Errno.EOPNOTSUPP, $"HWPT {hwptId} was not allocated with DIRTY_TRACKING");
+                : Refusal.Because(Errno.EOPNOTSUPP, $"HWPT {hwptId} was not allocated with DIRTY_TRACKING"));
         }
     }
 
@@ -187,13 +187,15 @@ public static class HwptCommands
     }
 
     internal static Errno RawHwptSetDirtyTracking(this IommufdFile file, ref IommuHwptSetDirtyTracking cmd) =>
-        cmd.Reserved != 0 ? Errno.EOPNOTSUPP : file.HwptSetDirtyTracking(cmd.HwptId, (IommuHwptSetDirtyTrackingFlags)cmd.Flags);
+        cmd.Reserved != 0
+            ? Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0")
+            : file.HwptSetDirtyTracking(cmd.HwptId, (IommuHwptSetDirtyTrackingFlags)cmd.Flags);
 
     internal static Errno RawHwptGetDirtyBitmap(this IommufdFile file, ref IommuHwptGetDirtyBitmap cmd)
     {
         if (cmd.Reserved != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0");
         }
 
         return file.GetDirtyBitmap(cmd.HwptId, (IommuHwptGetDirtyBitmapFlags)cmd.Flags, cmd.Iova, cmd.Length, cmd.PageSize, default, cmd.Data);
@@ -249,18 +251,18 @@ public static class HwptCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if ((flags & ~IommuHwptGetDirtyBitmapFlags.NoClear) != 0)
         {
-            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits");
+            return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits"));
         }
 
         var rc = file.Objects.Get<HwptPagingObject>(hwptId, out var hwpt);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (hwpt)
@@ -268,12 +270,12 @@ public static class HwptCommands
             var ioas = hwpt.Object.Ioas;
             if (CheckDirtyRange(ioas.IovaAlignment, iova, length, pageSize) is { } bad)
             {
-                return Refusal.Because(bad, $"iova 0x{iova:x} length 0x{length:x} page_size 0x{pageSize:x} is not a range of whole pages");
+                return call.Done(Refusal.Because(bad, $"iova 0x{iova:x} length 0x{length:x} page_size 0x{pageSize:x} is not a range of whole pages"));
             }
 
             if (hwpt.Object.PagingDomain.DirtyOps is not { } ops)
             {
-                return Refusal.Because(Errno.EOPNOTSUPP, $"HWPT {hwptId} was not allocated with DIRTY_TRACKING");
+                return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"HWPT {hwptId} was not allocated with DIRTY_TRACKING"));
             }
 
             // iova_bitmap_alloc() pins the bitmap's words for writing before the walk: a bitmap that is not all
@@ -284,12 +286,12 @@ public static class HwptCommands
                 : bitmap;
             if (bytes > int.MaxValue || target.IsNull || (ulong)target.Accessible.Length < bytes || !target.Commit((int)bytes))
             {
-                return Refusal.Because(Errno.EFAULT, $"the bitmap's 0x{bytes:x} bytes cannot be written");
+                return call.Done(Refusal.Because(Errno.EFAULT, $"the bitmap's 0x{bytes:x} bytes cannot be written"));
             }
 
             var bits = new DirtyBitmap(target.Accessible[..(int)bytes], iova, length, pageSize);
             rc = ioas.ReadAndClearDirty(ops, iova, iova + (length - 1), (flags & IommuHwptGetDirtyBitmapFlags.NoClear) != 0, ref bits);
-            return target.Commit((int)bytes) ? rc : Errno.EFAULT;
+            return call.Done(target.Commit((int)bytes) ? rc : Errno.EFAULT);
         }
     }
 
