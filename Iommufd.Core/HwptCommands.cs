@@ -19,7 +19,7 @@ public static class HwptCommands
     private const IommuHwptAllocFlags PagingFlags = IommuHwptAllocFlags.NestParent | IommuHwptAllocFlags.DirtyTracking
         | IommuHwptAllocFlags.FaultIdValid | IommuHwptAllocFlags.AllocPasid;
 
-    private const IommuHwptAllocFlags ViommuNestedFlags = IommuHwptAllocFlags.FaultIdValid | IommuHwptAllocFlags.AllocPasid;
+    private const IommuHwptAllocFlags NestedFlags = IommuHwptAllocFlags.FaultIdValid | IommuHwptAllocFlags.AllocPasid;
 
     /// <summary>
     /// IOMMU_HWPT_ALLOC. <paramref name="ptId"/> names an IOAS (→ a paging HWPT), a nest-parent paging HWPT or a
@@ -347,7 +347,12 @@ public static class HwptCommands
 
         using (fault)
         {
-            hwpt = new HwptPagingObject(ioas, domain) { Fault = fault.Object, IsAutoDomain = autoDomain };
+            hwpt = new HwptPagingObject(ioas, domain)
+            {
+                Fault = fault.Object,
+                IsAutoDomain = autoDomain,
+                PasidCompat = (flags & IommuHwptAllocFlags.AllocPasid) != 0,
+            };
             ioas.AddUser();
             fault.Object?.AddUser();
             if (autoDomain)
@@ -391,9 +396,10 @@ public static class HwptCommands
     private static Errno AllocNestedOnParent(this IommufdFile file, EndpointDevice device, HwptPagingObject parent, IommuHwptAllocFlags flags, UserData data, uint faultId, out uint hwptId)
     {
         hwptId = 0;
-        if ((flags & ~IommuHwptAllocFlags.FaultIdValid) != 0 || data.IsEmpty)
+        if ((flags & ~NestedFlags) != 0 || data.IsEmpty)
         {
-            return Refusal.Because(Errno.EOPNOTSUPP, $"a nested HWPT needs driver data and takes only FAULT_ID_VALID (flags 0x{(uint)flags:x})");
+            // hw_pagetable.c iommufd_hwpt_nested_alloc(): FAULT_ID_VALID and ALLOC_PASID only
+            return Refusal.Because(Errno.EOPNOTSUPP, $"a nested HWPT needs driver data and takes only FAULT_ID_VALID and ALLOC_PASID (flags 0x{(uint)flags:x})");
         }
 
         if (parent.IsAutoDomain || !parent.PagingDomain.IsNestParent || parent.PagingDomain.Iommu != device.Iommu)
@@ -419,7 +425,7 @@ public static class HwptCommands
             return Refusal.Because(Errno.EINVAL, $"vIOMMU {viommu.Id} is on another IOMMU than the device");
         }
 
-        if ((flags & ~ViommuNestedFlags) != 0 || data.IsEmpty || viommu.Driver is not IViommuNestedDomains ops)
+        if ((flags & ~NestedFlags) != 0 || data.IsEmpty || viommu.Driver is not IViommuNestedDomains ops)
         {
             return Refusal.Because(Errno.EOPNOTSUPP, $"vIOMMU {viommu.Id} takes a nested HWPT with driver data and known flags only (flags 0x{(uint)flags:x}, data_len {data.Length})");
         }
@@ -452,7 +458,11 @@ public static class HwptCommands
             parent?.AddUser();
             viommu?.AddUser();
             fault.Object?.AddUser();
-            hwptId = file.Objects.Add(new HwptNestedObject(domain, parent, viommu) { Fault = fault.Object });
+            hwptId = file.Objects.Add(new HwptNestedObject(domain, parent, viommu)
+            {
+                Fault = fault.Object,
+                PasidCompat = (flags & IommuHwptAllocFlags.AllocPasid) != 0,
+            });
             return Errno.Success;
         }
     }

@@ -60,13 +60,33 @@ public interface ISelftestContext
 
     /// <summary>
     /// IOMMU_TEST_OP_TRIGGER_IOPF (selftest.c iommufd_test_trigger_iopf()): the device (ENOENT), then the fault goes
-    /// to the fault queue of the HWPT it is attached to; with none it is dropped, and the op still succeeds
-    /// (iommu_report_device_fault() returns nothing to the caller).
+    /// to the fault queue of the HWPT that handles it (io-pgfault.c find_fault_handler(): the RID's without a PASID;
+    /// with one, that PASID's, or the RID's nested HWPT under a user PASID table); with none it is dropped, and the op
+    /// still succeeds (iommu_report_device_fault() returns nothing to the caller).
     /// </summary>
     Errno ReportPageFault(uint devId, Uapi.IommuHwptPgfault fault);
 
     /// <summary>IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE: moves the selftest object's device to <paramref name="ptId"/>.</summary>
     Errno ReplaceDevice(uint stdevId, ref uint ptId);
+
+    /// <summary>The device of a selftest object (selftest.c iommufd_test_get_selftest_obj(): ENOENT for any other ID).</summary>
+    Errno GetSelftestDevice(uint stdevId, out EndpointDevice device);
+
+    /// <summary>
+    /// IOMMU_TEST_OP_PASID_ATTACH (selftest.c iommufd_test_pasid_attach()): the selftest object (ENOENT), then
+    /// device.c iommufd_device_attach() of <paramref name="pasid"/>; the HWPT attached comes back in
+    /// <paramref name="ptId"/>.
+    /// </summary>
+    Errno AttachPasid(uint stdevId, uint pasid, ref uint ptId);
+
+    /// <summary>IOMMU_TEST_OP_PASID_REPLACE: the selftest object (ENOENT), then device.c iommufd_device_replace() of the PASID.</summary>
+    Errno ReplacePasid(uint stdevId, uint pasid, ref uint ptId);
+
+    /// <summary>IOMMU_TEST_OP_PASID_DETACH: the selftest object (ENOENT), then device.c iommufd_device_detach() of the PASID.</summary>
+    Errno DetachPasid(uint stdevId, uint pasid);
+
+    /// <summary>The domain of a paging or nested HWPT (selftest.c iommufd_get_hwpt(): ENOENT, EINVAL for another kind).</summary>
+    Errno GetHwptDomain(uint hwptId, out IIommuDomain domain);
 }
 
 /// <summary>What MOCK_DOMAIN returns: the selftest object, the HWPT attached to and the bound device's ID.</summary>

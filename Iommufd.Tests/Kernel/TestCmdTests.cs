@@ -400,14 +400,15 @@ public class TestCmdTests
     public void Trigger_iopf_queues_the_fault_on_the_attached_hwpt_and_is_dropped_without_one()
     {
         // selftest.c iommufd_test_trigger_iopf() (the device, then iommu_report_device_fault(), which answers
-        // nothing), eventq.c iommufd_compose_fault_message(); iommufd_utils.h _test_cmd_trigger_iopf().
+        // nothing), eventq.c iommufd_compose_fault_message(); iommufd_utils.h _test_cmd_trigger_iopf(). A fault
+        // without a PASID goes to the RID's HWPT (io-pgfault.c find_fault_handler()); PasidTests has the PASID cases.
         using var fx = new MockFixture();
         var unattached = TriggerIopf(fx, fx.DevId, 0x1000, pasid: 0);
         var alloc = new IommuFaultAlloc();
         MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_FAULT_QUEUE_ALLOC, ref alloc), "FAULT_QUEUE_ALLOC");
         MockFixture.Expect(fx.AllocHwpt(fx.DevId, fx.IoasId, IommuHwptAllocFlags.FaultIdValid, out uint hwpt, faultId: alloc.OutFaultId), "HWPT_ALLOC");
         MockFixture.Expect(fx.Attach(hwpt), "attach");
-        var queued = TriggerIopf(fx, fx.DevId, 0x5000, pasid: 7);
+        var queued = TriggerIopf(fx, fx.DevId, 0x5000, pasid: 0);
         var record = new byte[System.Runtime.InteropServices.Marshal.SizeOf<IommuHwptPgfault>() * 2];
         MockFixture.Expect(fx.File.Read((int)alloc.OutFaultFd, record, out int read), "read");
         var fault = System.Runtime.InteropServices.MemoryMarshal.Read<IommuHwptPgfault>(record);
@@ -418,8 +419,8 @@ public class TestCmdTests
             Assert.That(TriggerIopf(fx, 999, 0x1000, pasid: 0), Is.EqualTo(Errno.ENOENT));
             Assert.That(queued, Is.EqualTo(Errno.Success));
             Assert.That(read, Is.EqualTo(record.Length / 2), "one fault, the one after the attach");
-            Assert.That((fault.DevId, fault.Addr, fault.Pasid, fault.Grpid, fault.Perm), Is.EqualTo((fx.DevId, 0x5000ul, 7u, 3u, (uint)IommuHwptPgfaultPerm.Read)));
-            Assert.That(fault.Flags, Is.EqualTo((uint)(IommuHwptPgfaultFlags.LastPage | IommuHwptPgfaultFlags.PasidValid)));
+            Assert.That((fault.DevId, fault.Addr, fault.Pasid, fault.Grpid, fault.Perm), Is.EqualTo((fx.DevId, 0x5000ul, 0u, 3u, (uint)IommuHwptPgfaultPerm.Read)));
+            Assert.That(fault.Flags, Is.EqualTo((uint)IommuHwptPgfaultFlags.LastPage), "no PASID: no PASID_VALID");
         }
     }
 
@@ -511,7 +512,7 @@ public class TestCmdTests
         return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
     }
 
-    private static Errno TriggerIopf(MockFixture fx, uint devId, ulong addr, uint pasid)
+    internal static Errno TriggerIopf(MockFixture fx, uint devId, ulong addr, uint pasid)
     {
         var cmd = new IommuTestCmd
         {

@@ -1,5 +1,6 @@
 using Iommufd.Core;
 using Iommufd.Core.Devices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
@@ -78,9 +79,46 @@ internal sealed class MockSelftest : ISelftestCommands
                 // iommufd_test(): below sizeof(unsigned long) + sizeof(u32) is EINVAL. The emulation has no batch
                 // memory to limit, so a valid limit changes nothing.
                 return cmd.MemoryLimitLimit < sizeof(ulong) + sizeof(uint) ? Errno.EINVAL : Errno.Success;
+            case IommuTestOp.PasidAttach:
+                // selftest.c iommufd_test_pasid_attach(): the HWPT attached goes back in pt_id.
+                rc = context.AttachPasid(cmd.Id, cmd.PasidAttachPasid, ref cmd.PasidAttachPtId);
+                respond = rc == Errno.Success;
+                return rc;
+            case IommuTestOp.PasidReplace:
+                return context.ReplacePasid(cmd.Id, cmd.PasidAttachPasid, ref cmd.PasidAttachPtId);
+            case IommuTestOp.PasidDetach:
+                return context.DetachPasid(cmd.Id, cmd.PasidAttachPasid);
+            case IommuTestOp.PasidCheckHwpt:
+                return CheckPasidHwpt(context, cmd.Id, cmd.PasidAttachPasid, cmd.PasidAttachPtId);
             default:
-                return Errno.EOPNOTSUPP;
+                return Refusal.Because(Errno.EOPNOTSUPP, $"op {cmd.Op} is not an IOMMU_TEST_OP the mock serves");
         }
+    }
+
+    /// <summary>
+    /// selftest.c iommufd_test_pasid_check_hwpt(): the selftest object (ENOENT); hwpt_id 0 asks that the PASID be
+    /// detached (EINVAL when a domain is attached), any other must name a HWPT (ENOENT; another kind EINVAL) whose
+    /// domain is the one attached to the PASID (EINVAL otherwise).
+    /// </summary>
+    private static Errno CheckPasidHwpt(ISelftestContext context, uint stdevId, uint pasid, uint hwptId)
+    {
+        var rc = context.GetSelftestDevice(stdevId, out var device);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        var mock = (MockIommu)device.Iommu;
+        var attached = pasid == 0 ? mock.GetAttachedDomain(device) : mock.GetPasidDomain(device, pasid);
+        if (hwptId == 0)
+        {
+            return attached is null ? Errno.Success : Refusal.Because(Errno.EINVAL, $"PASID_CHECK_HWPT: PASID {pasid} has a domain attached, hwpt_id 0 asks for none");
+        }
+
+        rc = context.GetHwptDomain(hwptId, out var domain);
+        return rc != Errno.Success || ReferenceEquals(attached, domain)
+            ? rc
+            : Refusal.Because(Errno.EINVAL, $"PASID_CHECK_HWPT: PASID {pasid} is not attached to HWPT {hwptId}");
     }
 
     /// <summary>
