@@ -132,9 +132,9 @@ internal static class SelftestCommands
             return rc;
         }
 
-        public Errno CreateAccess(uint ioasId, bool needsPinPages, out ISelftestAccess access, out int fd)
+        public Errno CreateAccess(uint ioasId, bool needsPinPages, bool keepsPinsOnUnmap, out ISelftestAccess access, out int fd)
         {
-            var rc = file.CreateAccess(ioasId, needsPinPages, out var created, out fd);
+            var rc = file.CreateAccess(ioasId, needsPinPages, keepsPinsOnUnmap, out var created, out fd);
             access = created;
             return rc;
         }

@@ -45,11 +45,13 @@ public interface ISelftestContext
     /// <summary>
     /// IOMMU_TEST_OP_CREATE_ACCESS (selftest.c iommufd_test_create_access()): an access attached to the IOAS
     /// (ENOENT) and the fd that holds it; closing the fd destroys the access. <paramref name="needsPinPages"/> is
-    /// MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES (selftest_access_ops_pin).
+    /// MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES (selftest_access_ops_pin). An access that
+    /// <paramref name="keepsPinsOnUnmap"/> ignores unmap notifications (no selftest.c access does; it stands for a
+    /// driver that does not honour them), so that an unmap meeting its pins ends in EDEADLK.
     /// </summary>
-    Errno CreateAccess(uint ioasId, bool needsPinPages, out ISelftestAccess access, out int fd);
+    Errno CreateAccess(uint ioasId, bool needsPinPages, bool keepsPinsOnUnmap, out ISelftestAccess access, out int fd);
 
-    /// <summary>The access behind an fd <see cref="CreateAccess(uint, bool, out ISelftestAccess, out int)"/> returned (EBADFD for any other fd, iommufd_access_get()).</summary>
+    /// <summary>The access behind an fd <see cref="CreateAccess(uint, bool, bool, out ISelftestAccess, out int)"/> returned (EBADFD for any other fd, iommufd_access_get()).</summary>
     Errno GetAccess(int fd, out ISelftestAccess access);
 
     /// <summary>

@@ -16,6 +16,12 @@ internal sealed class MockSelftest : ISelftestCommands
     // selftest.c mock_dev_create(): the device flags MOCK_DOMAIN_FLAGS accepts.
     private const uint KnownDeviceFlags = MockDevice.NoDirty | MockDevice.HugeIova | MockDevice.Pasid;
     private const uint NeedsPinPages = 1; // MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
+
+    /// <summary>
+    /// This emulation's own CREATE_ACCESS flag (no iommufd_test.h value): the access keeps its pins across unmap
+    /// notifications, so an unmap that meets them gives up with EDEADLK (io_pagetable.c iopt_unmap_iova_range()).
+    /// </summary>
+    internal const uint KeepPinsOnUnmap = 1u << 31;
     private const uint AccessRwWrite = 1 << 0; // MOCK_ACCESS_RW_WRITE
     private const uint AccessRwSlowPath = 1 << 2; // MOCK_ACCESS_RW_SLOW_PATH
     private const uint AccessSyz = 1 << 16; // MOCK_FLAGS_ACCESS_SYZ
@@ -148,17 +154,18 @@ internal sealed class MockSelftest : ISelftestCommands
     }
 
     /// <summary>
-    /// selftest.c iommufd_test_create_access(): flags other than MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES are
-    /// EOPNOTSUPP, then an access attached to the IOAS <c>id</c> (ENOENT), returned as an fd.
+    /// selftest.c iommufd_test_create_access(): flags other than MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES (and this
+    /// emulation's <see cref="KeepPinsOnUnmap"/>) are EOPNOTSUPP, then an access attached to the IOAS <c>id</c>
+    /// (ENOENT), returned as an fd.
     /// </summary>
     private static Errno CreateAccess(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond)
     {
-        if ((cmd.CreateAccessFlags & ~NeedsPinPages) != 0)
+        if ((cmd.CreateAccessFlags & ~(NeedsPinPages | KeepPinsOnUnmap)) != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"CREATE_ACCESS: flags 0x{cmd.CreateAccessFlags:x} has bits other than NEEDS_PIN_PAGES");
         }
 
-        var rc = context.CreateAccess(cmd.Id, (cmd.CreateAccessFlags & NeedsPinPages) != 0, out _, out int fd);
+        var rc = context.CreateAccess(cmd.Id, (cmd.CreateAccessFlags & NeedsPinPages) != 0, (cmd.CreateAccessFlags & KeepPinsOnUnmap) != 0, out _, out int fd);
         if (rc == Errno.Success)
         {
             cmd.CreateAccessOutAccessFd = (uint)fd;
