@@ -34,7 +34,7 @@ internal static class AccessCommands
         access = null!;
         if (!file.TryFindFile(fd, out var open) || open is not IoasAccess found)
         {
-            return Errno.EBADFD;
+            return Diagnostics.Refusal.Because(Errno.EBADFD, $"fd {fd} is not an access made by CREATE_ACCESS");
         }
 
         access = found;

@@ -1,3 +1,4 @@
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Objects;
 
@@ -66,7 +67,7 @@ internal sealed class IoasAccess : IEventFile, ISelftestAccess
             int index = _items.FindIndex(i => i.Id == id);
             if (index < 0)
             {
-                return Errno.ENOENT;
+                return Refusal.Because(Errno.ENOENT, $"the access has no pinned item {id}");
             }
 
             _items[index].Ioas.UnpinForAccess(_items[index].Areas);

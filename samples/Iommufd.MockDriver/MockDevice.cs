@@ -1,5 +1,6 @@
 using Iommufd.Core;
 using Iommufd.Core.Devices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Uapi;
 
@@ -126,7 +127,7 @@ internal sealed class MockDevice
                 if (_reservedPasidAttached)
                 {
                     _reservedPasidAttached = false;
-                    return Errno.ENOMEM;
+                    return Refusal.Because(Errno.ENOMEM, $"PASID {pasid} (IOMMU_TEST_PASID_RESERVED) fails its replace, as the kernel's mock does");
                 }
 
                 _reservedPasidAttached = true;

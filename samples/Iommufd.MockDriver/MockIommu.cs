@@ -326,7 +326,7 @@ public sealed class MockIommu : IIommuInstance
     {
         if (!GetDevice(device).TryGetViommu(out var viommu, out ulong virtId))
         {
-            return Errno.ENOENT;
+            return Refusal.Because(Errno.ENOENT, $"TRIGGER_VEVENT: {device} is not attached through a vIOMMU");
         }
 
         var payload = new IommuViommuEventSelftest { VirtId = (uint)virtId };
