@@ -152,6 +152,32 @@ public class PasidTests
         }
     }
 
+    [Test]
+    public void A_fault_with_an_unattached_pasid_goes_to_a_nested_rid_under_the_mocks_user_pasid_table()
+    {
+        // io-pgfault.c find_fault_handler(): no attachment for the PASID and ops->user_pasid_table (selftest.c
+        // mock_ops) — the RID's IOMMU_DOMAIN_NESTED handle takes it; iommufd_utils.h test_cmd_trigger_iopf (PASID 1
+        // on a nested iopf HWPT).
+        using var fx = new MockFixture();
+        var dev = new PasidDevice(fx);
+        var alloc = new IommuFaultAlloc();
+        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_FAULT_QUEUE_ALLOC, ref alloc), "FAULT_QUEUE_ALLOC");
+        ulong data = fx.Put(new IommuHwptSelftest { Iotlb = MockFixture.IotlbDefault });
+        MockFixture.Expect(fx.AllocHwpt(dev.IdevId, dev.Parent, IommuHwptAllocFlags.FaultIdValid, out uint iopf, IommuHwptDataType.Selftest, data, (uint)Unsafe.SizeOf<IommuHwptSelftest>(), alloc.OutFaultId), "nested iopf HWPT");
+        MockFixture.Expect(dev.ReplaceRid(iopf), "RID on the nested iopf HWPT");
+        var record = new byte[System.Runtime.InteropServices.Marshal.SizeOf<IommuHwptPgfault>() * 2];
+
+        var rc = TestCmdTests.TriggerIopf(fx, dev.IdevId, 0x5000, pasid: 1);
+        MockFixture.Expect(fx.File.Read((int)alloc.OutFaultFd, record, out int read), "read");
+        var fault = System.Runtime.InteropServices.MemoryMarshal.Read<IommuHwptPgfault>(record);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((rc, read), Is.EqualTo((Errno.Success, record.Length / 2)));
+            Assert.That((fault.Addr, fault.Pasid), Is.EqualTo((0x5000ul, 1u)));
+        }
+    }
+
     /// <summary>
     /// FIXTURE_SETUP(iommufd_device_pasid): a MOCK_FLAGS_DEVICE_PASID device on the fixture's IOAS, and the HWPTs the
     /// pasid_attach test allocates: a nest parent, two nested HWPTs on it and one on a vIOMMU, all with ALLOC_PASID,
