@@ -130,12 +130,11 @@ public class PasidTests
         // iommufd_device_pasid.pasid_attach (test_cmd_trigger_iopf_pasid on an iopf HWPT attached to PASID 2048).
         using var fx = new MockFixture();
         var dev = new PasidDevice(fx);
-        var alloc = new IommuFaultAlloc();
-        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_FAULT_QUEUE_ALLOC, ref alloc), "FAULT_QUEUE_ALLOC");
+        var alloc = FaultQueue(fx);
         MockFixture.Expect(fx.AllocHwpt(dev.IdevId, fx.IoasId, IommuHwptAllocFlags.FaultIdValid | IommuHwptAllocFlags.AllocPasid, out uint iopf, faultId: alloc.OutFaultId), "iopf HWPT");
         MockFixture.Expect(dev.ReplaceRid(dev.S2), "RID on a PASID-compatible HWPT without a fault queue");
         MockFixture.Expect(dev.Attach(2048, iopf), "PASID 2048 on the iopf HWPT");
-        var record = new byte[System.Runtime.InteropServices.Marshal.SizeOf<IommuHwptPgfault>() * 2];
+        var record = new byte[2 * System.Runtime.InteropServices.Marshal.SizeOf<IommuHwptPgfault>()]; // room for two
 
         var toPasid = TestCmdTests.TriggerIopf(fx, dev.IdevId, 0x5000, pasid: 2048);
         MockFixture.Expect(fx.File.Read((int)alloc.OutFaultFd, record, out int readPasid), "read");
@@ -160,12 +159,11 @@ public class PasidTests
         // on a nested iopf HWPT).
         using var fx = new MockFixture();
         var dev = new PasidDevice(fx);
-        var alloc = new IommuFaultAlloc();
-        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_FAULT_QUEUE_ALLOC, ref alloc), "FAULT_QUEUE_ALLOC");
+        var alloc = FaultQueue(fx);
         ulong data = fx.Put(new IommuHwptSelftest { Iotlb = MockFixture.IotlbDefault });
         MockFixture.Expect(fx.AllocHwpt(dev.IdevId, dev.Parent, IommuHwptAllocFlags.FaultIdValid, out uint iopf, IommuHwptDataType.Selftest, data, (uint)Unsafe.SizeOf<IommuHwptSelftest>(), alloc.OutFaultId), "nested iopf HWPT");
         MockFixture.Expect(dev.ReplaceRid(iopf), "RID on the nested iopf HWPT");
-        var record = new byte[System.Runtime.InteropServices.Marshal.SizeOf<IommuHwptPgfault>() * 2];
+        var record = new byte[2 * System.Runtime.InteropServices.Marshal.SizeOf<IommuHwptPgfault>()]; // room for two
 
         var rc = TestCmdTests.TriggerIopf(fx, dev.IdevId, 0x5000, pasid: 1);
         MockFixture.Expect(fx.File.Read((int)alloc.OutFaultFd, record, out int read), "read");
@@ -176,6 +174,14 @@ public class PasidTests
             Assert.That((rc, read), Is.EqualTo((Errno.Success, record.Length / 2)));
             Assert.That((fault.Addr, fault.Pasid), Is.EqualTo((0x5000ul, 1u)));
         }
+    }
+
+    /// <summary>IOMMU_FAULT_QUEUE_ALLOC: the queue's ID and fd.</summary>
+    private static IommuFaultAlloc FaultQueue(MockFixture fx)
+    {
+        var alloc = new IommuFaultAlloc();
+        MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_FAULT_QUEUE_ALLOC, ref alloc), "FAULT_QUEUE_ALLOC");
+        return alloc;
     }
 
     /// <summary>
