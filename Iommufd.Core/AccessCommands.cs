@@ -10,7 +10,7 @@ namespace Iommufd.Core;
 internal static class AccessCommands
 {
     /// <summary>A new access on the IOAS <paramref name="ioasId"/> and the fd that holds it.</summary>
-    internal static Errno CreateAccess(this IommufdFile file, uint ioasId, bool needsPinPages, out IoasAccess access, out int fd)
+    internal static Errno CreateAccess(this IommufdFile file, uint ioasId, bool needsPinPages, bool keepsPinsOnUnmap, out IoasAccess access, out int fd)
     {
         access = null!;
         fd = -1;
@@ -22,7 +22,7 @@ internal static class AccessCommands
 
         using (ioas)
         {
-            access = new IoasAccess(ioas.Object, needsPinPages);
+            access = new IoasAccess(ioas.Object, needsPinPages, keepsPinsOnUnmap);
             fd = file.AddFile(access);
             return Errno.Success;
         }
@@ -34,7 +34,7 @@ internal static class AccessCommands
         access = null!;
         if (!file.TryFindFile(fd, out var open) || open is not IoasAccess found)
         {
-            return Errno.EBADFD;
+            return Diagnostics.Refusal.Because(Errno.EBADFD, $"fd {fd} is not an access made by CREATE_ACCESS");
         }
 
         access = found;

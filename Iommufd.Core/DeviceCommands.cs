@@ -16,6 +16,9 @@ namespace Iommufd.Core;
 /// </summary>
 public static class DeviceCommands
 {
+    /// <summary>IOMMU_NO_PASID: the requests without a PASID, which the RID attachment translates.</summary>
+    private const uint NoPasid = 0;
+
     /// <summary>
     /// Binds a platform device to this file (VFIO_DEVICE_BIND_IOMMUFD) and returns its device ID. A device
     /// bound to another file is EBUSY.
@@ -84,6 +87,53 @@ public static class DeviceCommands
             }
 
             file.FinishAutoDomainRelease(released);
+            return call.Done(Errno.Success);
+        }
+    }
+
+    /// <summary>
+    /// Attaches PASID <paramref name="pasid"/> of a bound device to a HWPT (device.c iommufd_device_attach() with a
+    /// pasid; IOMMU_NO_PASID is <see cref="AttachDevice"/>). <paramref name="ptId"/> names a HWPT allocated with
+    /// IOMMU_HWPT_ALLOC_PASID, paging or nested; an IOAS is EINVAL, as the automatic domains it would get are not
+    /// PASID-compatible. A PASID already attached is EBUSY (replace it).
+    /// </summary>
+    public static Errno AttachDevicePasid(this IommufdFile file, uint devId, uint pasid, ref uint ptId) =>
+        pasid == NoPasid ? file.AttachDevice(devId, ref ptId) : file.ChangePasid(devId, pasid, ref ptId, replace: false);
+
+    /// <summary>
+    /// Moves an attached PASID to another HWPT without a blocking window (device.c iommufd_device_replace() with a
+    /// pasid): a PASID not attached is EINVAL; on any error the PASID keeps its HWPT.
+    /// </summary>
+    public static Errno ReplaceDevicePasid(this IommufdFile file, uint devId, uint pasid, ref uint ptId) =>
+        pasid == NoPasid ? file.ReplaceDevice(devId, ref ptId) : file.ChangePasid(devId, pasid, ref ptId, replace: true);
+
+    /// <summary>
+    /// Detaches one PASID (device.c iommufd_device_detach() with a pasid): it blocks DMA with that PASID afterwards. A
+    /// PASID that is not attached is left as it is and the call succeeds, as the kernel's detach returns nothing.
+    /// </summary>
+    public static Errno DetachDevicePasid(this IommufdFile file, uint devId, uint pasid)
+    {
+        if (pasid == NoPasid)
+        {
+            return file.DetachDevice(devId);
+        }
+
+        using var call = file.EnterCall();
+        if (call.Closed)
+        {
+            return call.Done(Errno.EBADF);
+        }
+
+        var rc = file.Objects.Get<DeviceObject>(devId, out var idev);
+        if (rc != Errno.Success)
+        {
+            return call.Done(rc);
+        }
+
+        using (idev)
+        lock (file.AttachLock)
+        {
+            DetachPasidLocked(idev.Object, pasid);
             return call.Done(Errno.Success);
         }
     }
@@ -224,6 +274,11 @@ public static class DeviceCommands
         HwptPagingObject? released = null;
         lock (file.AttachLock)
         {
+            foreach (uint pasid in idev.PasidAttached.Keys.ToArray())
+            {
+                DetachPasidLocked(idev, pasid);
+            }
+
             if (idev.Attached is not null)
             {
                 released = file.DetachLocked(idev);
@@ -344,6 +399,12 @@ public static class DeviceCommands
             return Errno.Success;
         }
 
+        if (!hwpt.PasidCompat && idev.PasidAttached.Count > 0)
+        {
+            // device.c iommufd_hwpt_pasid_compat(): the RID's domain must be PASID-compatible while PASIDs are attached
+            return Refusal.Because(Errno.EINVAL, $"HWPT {hwpt.Id} was not allocated with ALLOC_PASID and device {idev.Id} has PASIDs attached");
+        }
+
         var rc = hwpt.Domain.Iommu != idev.Device.Iommu
             ? Errno.EINVAL
             : idev.Device.Iommu.Attach(idev.Device, hwpt.Domain);
@@ -363,6 +424,155 @@ public static class DeviceCommands
         }
 
         return Errno.Success;
+    }
+
+    /// <summary>
+    /// device.c iommufd_device_change_pt() for a PASID: the device (ENOENT), the page table (ENOENT; neither a HWPT
+    /// nor an IOAS is EINVAL), then iommufd_hw_pagetable_attach() or iommufd_device_do_replace() for the PASID.
+    /// </summary>
+    private static Errno ChangePasid(this IommufdFile file, uint devId, uint pasid, ref uint ptId, bool replace)
+    {
+        using var call = file.EnterCall(replace ? nameof(ReplaceDevicePasid) : nameof(AttachDevicePasid));
+        if (call.Closed)
+        {
+            return call.Done(Errno.EBADF);
+        }
+
+        var rc = file.Objects.Get<DeviceObject>(devId, out var idevRef);
+        if (rc != Errno.Success)
+        {
+            return call.Done(rc);
+        }
+
+        using (idevRef)
+        {
+            rc = file.Objects.Get(ptId, out var ptRef);
+            if (rc != Errno.Success)
+            {
+                return call.Done(rc);
+            }
+
+            using (ptRef)
+            lock (file.AttachLock)
+            {
+                var idev = idevRef.Object;
+                switch (ptRef.Object)
+                {
+                    case HwptObject hwpt:
+                        rc = replace ? ReplacePasidLocked(idev, pasid, hwpt) : AttachPasidLocked(idev, pasid, hwpt);
+                        break;
+                    case IoasObject:
+                        // iommufd_device_auto_get_domain(): every automatic domain, old or new, is allocated without
+                        // ALLOC_PASID, so each try fails as a HWPT that is not PASID-compatible would: the attach's
+                        // device check first (EBUSY), then iommufd_hwpt_pasid_compat() (EINVAL). Nothing is left.
+                        rc = !replace && idev.PasidAttached.ContainsKey(pasid)
+                            ? Refusal.Because(Errno.EBUSY, $"PASID {pasid} of device {devId} is attached already: replace it")
+                            : replace && !idev.PasidAttached.ContainsKey(pasid)
+                                ? Refusal.Because(Errno.EINVAL, $"PASID {pasid} of device {devId} is not attached: nothing to replace")
+                                : Refusal.Because(Errno.EINVAL, $"IOAS {ptId}'s automatic domains are not PASID-compatible");
+                        break;
+                    default:
+                        rc = Refusal.Because(Errno.EINVAL, $"pt_id {ptId} is a {ptRef.Object.Type}, neither an IOAS nor a HWPT");
+                        break;
+                }
+
+                if (rc == Errno.Success)
+                {
+                    ptId = ptRef.Object.Id;
+                }
+
+                return call.Done(rc);
+            }
+        }
+    }
+
+    /// <summary>
+    /// device.c iommufd_hw_pagetable_attach() for a PASID: the device already on that PASID (EBUSY), then
+    /// iommufd_hwpt_attach_device() — iommufd_hwpt_pasid_compat() (EINVAL) and the driver's set_dev_pasid through
+    /// iommu.c iommu_attach_device_pasid() (EINVAL for another IOMMU's domain or a PASID at or above max_pasids).
+    /// </summary>
+    private static Errno AttachPasidLocked(DeviceObject idev, uint pasid, HwptObject hwpt)
+    {
+        if (idev.PasidAttached.ContainsKey(pasid))
+        {
+            return Refusal.Because(Errno.EBUSY, $"PASID {pasid} of device {idev.Id} is attached already: replace it");
+        }
+
+        var rc = CheckPasidCompat(idev, pasid, hwpt);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        rc = idev.Device.Iommu.AttachPasid(idev.Device, pasid, hwpt.Domain, old: null);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        hwpt.AddUser(); // the PASID's attachment; the caller holds a reference on hwpt
+        idev.PasidAttached.Add(pasid, hwpt);
+        return Errno.Success;
+    }
+
+    /// <summary>
+    /// device.c iommufd_device_do_replace() for a PASID: not attached (EINVAL), the same HWPT (nothing to do), then
+    /// iommufd_hwpt_replace_device() — iommufd_hwpt_pasid_compat() and iommu.c iommu_replace_device_pasid(); a driver
+    /// error leaves the old HWPT attached.
+    /// </summary>
+    private static Errno ReplacePasidLocked(DeviceObject idev, uint pasid, HwptObject hwpt)
+    {
+        if (!idev.PasidAttached.TryGetValue(pasid, out var old))
+        {
+            return Refusal.Because(Errno.EINVAL, $"PASID {pasid} of device {idev.Id} is not attached: nothing to replace");
+        }
+
+        if (old == hwpt)
+        {
+            return Errno.Success;
+        }
+
+        var rc = CheckPasidCompat(idev, pasid, hwpt);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        rc = idev.Device.Iommu.AttachPasid(idev.Device, pasid, hwpt.Domain, old.Domain);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        hwpt.AddUser();
+        idev.PasidAttached[pasid] = hwpt;
+        old.RemoveUser();
+        return Errno.Success;
+    }
+
+    /// <summary>
+    /// device.c iommufd_hwpt_pasid_compat() for a PASID, then the checks of iommu.c iommu_attach_device_pasid() before
+    /// the driver: the HWPT must be PASID-compatible, and so must the RID's (EINVAL); the domain must be of the
+    /// device's IOMMU and the PASID below the device's max_pasids (EINVAL).
+    /// </summary>
+    private static Errno CheckPasidCompat(DeviceObject idev, uint pasid, HwptObject hwpt)
+    {
+        var device = idev.Device;
+        return !hwpt.PasidCompat ? Refusal.Because(Errno.EINVAL, $"HWPT {hwpt.Id} was not allocated with ALLOC_PASID")
+            : idev.Attached is { PasidCompat: false } rid ? Refusal.Because(Errno.EINVAL, $"device {idev.Id}'s RID is attached to HWPT {rid.Id}, which was not allocated with ALLOC_PASID")
+            : hwpt.Domain.Iommu != device.Iommu ? Refusal.Because(Errno.EINVAL, $"HWPT {hwpt.Id} is a domain of another IOMMU")
+            : pasid >= device.Iommu.MaxPasids(device) ? Refusal.Because(Errno.EINVAL, $"PASID {pasid} is not below the device's max_pasids {device.Iommu.MaxPasids(device)}")
+            : Errno.Success;
+    }
+
+    /// <summary>device.c iommufd_hw_pagetable_detach() for a PASID: the driver blocks it and the HWPT loses its user.</summary>
+    private static void DetachPasidLocked(DeviceObject idev, uint pasid)
+    {
+        if (idev.PasidAttached.Remove(pasid, out var hwpt))
+        {
+            idev.Device.Iommu.DetachPasid(idev.Device, pasid);
+            hwpt.RemoveUser();
+        }
     }
 
     /// <returns>An automatic domain claimed for destruction, for <see cref="FinishAutoDomainRelease"/>.</returns>

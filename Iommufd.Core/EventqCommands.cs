@@ -100,15 +100,16 @@ public static class EventqCommands
         using var call = file.EnterCall();
         if (call.Closed || !file.TryGetFile(fd, out var open))
         {
-            return Task.FromResult(Errno.EBADF);
+            return Task.FromResult(call.Done(Errno.EBADF));
         }
 
         IommufdFile.PutFile(open); // the wait itself holds nothing: destroying the queue completes it
         if (open is not VeventqObject queue)
         {
-            return Task.FromResult(Errno.EBADF);
+            return Task.FromResult(call.Done(Errno.EBADF));
         }
 
+        call.Done(Errno.Success); // the call is the start of the wait
         return WaitCore(queue, cancellationToken);
 
         static async Task<Errno> WaitCore(VeventqObject queue, CancellationToken ct)
@@ -157,7 +158,7 @@ public static class EventqCommands
     {
         if (cmd.Flags != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{cmd.Flags:x} is not 0");
         }
 
         var rc = file.FaultQueueAlloc(out cmd.OutFaultId, out int fd);

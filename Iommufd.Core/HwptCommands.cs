@@ -19,7 +19,7 @@ public static class HwptCommands
     private const IommuHwptAllocFlags PagingFlags = IommuHwptAllocFlags.NestParent | IommuHwptAllocFlags.DirtyTracking
         | IommuHwptAllocFlags.FaultIdValid | IommuHwptAllocFlags.AllocPasid;
 
-    private const IommuHwptAllocFlags ViommuNestedFlags = IommuHwptAllocFlags.FaultIdValid | IommuHwptAllocFlags.AllocPasid;
+    private const IommuHwptAllocFlags NestedFlags = IommuHwptAllocFlags.FaultIdValid | IommuHwptAllocFlags.AllocPasid;
 
     /// <summary>
     /// IOMMU_HWPT_ALLOC. <paramref name="ptId"/> names an IOAS (→ a paging HWPT), a nest-parent paging HWPT or a
@@ -100,25 +100,25 @@ public static class HwptCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if ((flags & ~IommuHwptSetDirtyTrackingFlags.Enable) != 0)
         {
-            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits");
+            return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits"));
         }
 
         var rc = file.Objects.Get<HwptPagingObject>(hwptId, out var hwpt);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (hwpt)
         {
-            return hwpt.Object.PagingDomain.DirtyOps is { } ops
+            return call.Done(hwpt.Object.PagingDomain.DirtyOps is { } ops
                 ? hwpt.Object.Ioas.SetDirtyTracking(ops, (flags & IommuHwptSetDirtyTrackingFlags.Enable) != 0)
-                : Refusal.Because(Errno.EOPNOTSUPP, $"HWPT {hwptId} was not allocated with DIRTY_TRACKING");
+                : Refusal.Because(Errno.EOPNOTSUPP, $"HWPT {hwptId} was not allocated with DIRTY_TRACKING"));
         }
     }
 
@@ -187,13 +187,15 @@ public static class HwptCommands
     }
 
     internal static Errno RawHwptSetDirtyTracking(this IommufdFile file, ref IommuHwptSetDirtyTracking cmd) =>
-        cmd.Reserved != 0 ? Errno.EOPNOTSUPP : file.HwptSetDirtyTracking(cmd.HwptId, (IommuHwptSetDirtyTrackingFlags)cmd.Flags);
+        cmd.Reserved != 0
+            ? Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0")
+            : file.HwptSetDirtyTracking(cmd.HwptId, (IommuHwptSetDirtyTrackingFlags)cmd.Flags);
 
     internal static Errno RawHwptGetDirtyBitmap(this IommufdFile file, ref IommuHwptGetDirtyBitmap cmd)
     {
         if (cmd.Reserved != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"__reserved 0x{cmd.Reserved:x} is not 0");
         }
 
         return file.GetDirtyBitmap(cmd.HwptId, (IommuHwptGetDirtyBitmapFlags)cmd.Flags, cmd.Iova, cmd.Length, cmd.PageSize, default, cmd.Data);
@@ -249,18 +251,18 @@ public static class HwptCommands
         using var call = file.EnterCall();
         if (call.Closed)
         {
-            return Errno.EBADF;
+            return call.Done(Errno.EBADF);
         }
 
         if ((flags & ~IommuHwptGetDirtyBitmapFlags.NoClear) != 0)
         {
-            return Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits");
+            return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"flags 0x{(uint)flags:x} has unknown bits"));
         }
 
         var rc = file.Objects.Get<HwptPagingObject>(hwptId, out var hwpt);
         if (rc != Errno.Success)
         {
-            return rc;
+            return call.Done(rc);
         }
 
         using (hwpt)
@@ -268,12 +270,12 @@ public static class HwptCommands
             var ioas = hwpt.Object.Ioas;
             if (CheckDirtyRange(ioas.IovaAlignment, iova, length, pageSize) is { } bad)
             {
-                return Refusal.Because(bad, $"iova 0x{iova:x} length 0x{length:x} page_size 0x{pageSize:x} is not a range of whole pages");
+                return call.Done(Refusal.Because(bad, $"iova 0x{iova:x} length 0x{length:x} page_size 0x{pageSize:x} is not a range of whole pages"));
             }
 
             if (hwpt.Object.PagingDomain.DirtyOps is not { } ops)
             {
-                return Refusal.Because(Errno.EOPNOTSUPP, $"HWPT {hwptId} was not allocated with DIRTY_TRACKING");
+                return call.Done(Refusal.Because(Errno.EOPNOTSUPP, $"HWPT {hwptId} was not allocated with DIRTY_TRACKING"));
             }
 
             // iova_bitmap_alloc() pins the bitmap's words for writing before the walk: a bitmap that is not all
@@ -284,12 +286,12 @@ public static class HwptCommands
                 : bitmap;
             if (bytes > int.MaxValue || target.IsNull || (ulong)target.Accessible.Length < bytes || !target.Commit((int)bytes))
             {
-                return Refusal.Because(Errno.EFAULT, $"the bitmap's 0x{bytes:x} bytes cannot be written");
+                return call.Done(Refusal.Because(Errno.EFAULT, $"the bitmap's 0x{bytes:x} bytes cannot be written"));
             }
 
             var bits = new DirtyBitmap(target.Accessible[..(int)bytes], iova, length, pageSize);
             rc = ioas.ReadAndClearDirty(ops, iova, iova + (length - 1), (flags & IommuHwptGetDirtyBitmapFlags.NoClear) != 0, ref bits);
-            return target.Commit((int)bytes) ? rc : Errno.EFAULT;
+            return call.Done(target.Commit((int)bytes) ? rc : Errno.EFAULT);
         }
     }
 
@@ -345,7 +347,12 @@ public static class HwptCommands
 
         using (fault)
         {
-            hwpt = new HwptPagingObject(ioas, domain) { Fault = fault.Object, IsAutoDomain = autoDomain };
+            hwpt = new HwptPagingObject(ioas, domain)
+            {
+                Fault = fault.Object,
+                IsAutoDomain = autoDomain,
+                PasidCompat = (flags & IommuHwptAllocFlags.AllocPasid) != 0,
+            };
             ioas.AddUser();
             fault.Object?.AddUser();
             if (autoDomain)
@@ -389,9 +396,10 @@ public static class HwptCommands
     private static Errno AllocNestedOnParent(this IommufdFile file, EndpointDevice device, HwptPagingObject parent, IommuHwptAllocFlags flags, UserData data, uint faultId, out uint hwptId)
     {
         hwptId = 0;
-        if ((flags & ~IommuHwptAllocFlags.FaultIdValid) != 0 || data.IsEmpty)
+        if ((flags & ~NestedFlags) != 0 || data.IsEmpty)
         {
-            return Refusal.Because(Errno.EOPNOTSUPP, $"a nested HWPT needs driver data and takes only FAULT_ID_VALID (flags 0x{(uint)flags:x})");
+            // hw_pagetable.c iommufd_hwpt_nested_alloc(): FAULT_ID_VALID and ALLOC_PASID only
+            return Refusal.Because(Errno.EOPNOTSUPP, $"a nested HWPT needs driver data and takes only FAULT_ID_VALID and ALLOC_PASID (flags 0x{(uint)flags:x})");
         }
 
         if (parent.IsAutoDomain || !parent.PagingDomain.IsNestParent || parent.PagingDomain.Iommu != device.Iommu)
@@ -417,7 +425,7 @@ public static class HwptCommands
             return Refusal.Because(Errno.EINVAL, $"vIOMMU {viommu.Id} is on another IOMMU than the device");
         }
 
-        if ((flags & ~ViommuNestedFlags) != 0 || data.IsEmpty || viommu.Driver is not IViommuNestedDomains ops)
+        if ((flags & ~NestedFlags) != 0 || data.IsEmpty || viommu.Driver is not IViommuNestedDomains ops)
         {
             return Refusal.Because(Errno.EOPNOTSUPP, $"vIOMMU {viommu.Id} takes a nested HWPT with driver data and known flags only (flags 0x{(uint)flags:x}, data_len {data.Length})");
         }
@@ -450,7 +458,11 @@ public static class HwptCommands
             parent?.AddUser();
             viommu?.AddUser();
             fault.Object?.AddUser();
-            hwptId = file.Objects.Add(new HwptNestedObject(domain, parent, viommu) { Fault = fault.Object });
+            hwptId = file.Objects.Add(new HwptNestedObject(domain, parent, viommu)
+            {
+                Fault = fault.Object,
+                PasidCompat = (flags & IommuHwptAllocFlags.AllocPasid) != 0,
+            });
             return Errno.Success;
         }
     }

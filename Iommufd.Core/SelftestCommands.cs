@@ -132,9 +132,9 @@ internal static class SelftestCommands
             return rc;
         }
 
-        public Errno CreateAccess(uint ioasId, bool needsPinPages, out ISelftestAccess access, out int fd)
+        public Errno CreateAccess(uint ioasId, bool needsPinPages, bool keepsPinsOnUnmap, out ISelftestAccess access, out int fd)
         {
-            var rc = file.CreateAccess(ioasId, needsPinPages, out var created, out fd);
+            var rc = file.CreateAccess(ioasId, needsPinPages, keepsPinsOnUnmap, out var created, out fd);
             access = created;
             return rc;
         }
@@ -159,8 +159,56 @@ internal static class SelftestCommands
             using (idev)
             lock (file.AttachLock)
             {
+                // io-pgfault.c find_fault_handler(): a fault with a PASID goes to that PASID's attachment; without
+                // one, to the RID's nested domain when the driver leaves the PASID table to the guest; else nowhere.
+                var target = (fault.Flags & (uint)IommuHwptPgfaultFlags.PasidValid) == 0 ? idev.Object.Attached
+                    : idev.Object.PasidAttached.TryGetValue(fault.Pasid, out var pasidHwpt) ? pasidHwpt
+                    : idev.Object.Device.Iommu.UserPasidTable && idev.Object.Attached is HwptNestedObject nested ? nested
+                    : null;
                 fault.DevId = devId;
-                idev.Object.Attached?.Fault?.Report(fault);
+                target?.Fault?.Report(fault);
+                return Errno.Success;
+            }
+        }
+
+        public Errno GetSelftestDevice(uint stdevId, out EndpointDevice device) =>
+            Lookup(stdevId, (SelftestObject s) => s.Device, out device);
+
+        public Errno AttachPasid(uint stdevId, uint pasid, ref uint ptId)
+        {
+            var rc = Lookup(stdevId, (SelftestObject s) => s.DevId, out uint devId);
+            return rc != Errno.Success ? rc : file.AttachDevicePasid(devId, pasid, ref ptId);
+        }
+
+        public Errno ReplacePasid(uint stdevId, uint pasid, ref uint ptId)
+        {
+            var rc = Lookup(stdevId, (SelftestObject s) => s.DevId, out uint devId);
+            return rc != Errno.Success ? rc : file.ReplaceDevicePasid(devId, pasid, ref ptId);
+        }
+
+        public Errno DetachPasid(uint stdevId, uint pasid)
+        {
+            var rc = Lookup(stdevId, (SelftestObject s) => s.DevId, out uint devId);
+            return rc != Errno.Success ? rc : file.DetachDevicePasid(devId, pasid);
+        }
+
+        public Errno GetHwptDomain(uint hwptId, out IIommuDomain domain)
+        {
+            domain = null!;
+            var rc = file.Objects.Get(hwptId, out var handle);
+            if (rc != Errno.Success)
+            {
+                return rc;
+            }
+
+            using (handle)
+            {
+                if (handle.Object is not HwptObject hwpt)
+                {
+                    return Diagnostics.Refusal.Because(Errno.EINVAL, $"ID {hwptId} is a {handle.Object.Type}, not a HWPT");
+                }
+
+                domain = hwpt.Domain;
                 return Errno.Success;
             }
         }

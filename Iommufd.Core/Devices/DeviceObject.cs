@@ -22,6 +22,13 @@ internal sealed class DeviceObject : IommufdObject
     /// <summary>The HWPT the device is attached to, or null. Guarded by the file's attach lock.</summary>
     public HwptObject? Attached { get; set; }
 
+    /// <summary>
+    /// The HWPT attached to each PASID of the device (device.c: the group's <c>pasid_attach</c> array other than
+    /// IOMMU_NO_PASID; here every device is its own group). Each holds a user of its HWPT. Guarded by the file's
+    /// attach lock.
+    /// </summary>
+    public Dictionary<uint, HwptObject> PasidAttached { get; } = [];
+
     /// <summary>Guards <see cref="Vdevice"/> and <see cref="Unbinding"/>.</summary>
     public Lock VdeviceLock { get; } = new();
 

@@ -65,6 +65,31 @@ public interface IIommuInstance
     /// <summary>Puts the device in the blocking state (no DMA).</summary>
     void Detach(EndpointDevice device);
 
+    /// <summary>
+    /// The device's PASID count (the kernel's <c>dev->iommu->max_pasids</c>): 0 for a device that takes no PASID. The
+    /// core refuses a PASID at or above it (drivers/iommu/iommu.c iommu_attach_device_pasid(), EINVAL).
+    /// </summary>
+    uint MaxPasids(EndpointDevice device) => 0;
+
+    /// <summary>
+    /// The kernel's <c>iommu_ops.user_pasid_table</c>: the PASID table of a nested domain on the RID is the guest's, so
+    /// an I/O page fault with a PASID that has no attachment of its own goes to the RID's nested domain
+    /// (io-pgfault.c find_fault_handler()).
+    /// </summary>
+    bool UserPasidTable => false;
+
+    /// <summary>
+    /// Attaches PASID <paramref name="pasid"/> (never IOMMU_NO_PASID) of the device to <paramref name="domain"/>, or
+    /// moves it there from <paramref name="old"/> with no blocking window (the domain's <c>set_dev_pasid</c>). On an
+    /// error the PASID keeps <paramref name="old"/>. A driver without PASID support answers EOPNOTSUPP.
+    /// </summary>
+    Errno AttachPasid(EndpointDevice device, uint pasid, IIommuDomain domain, IIommuDomain? old) => Errno.EOPNOTSUPP;
+
+    /// <summary>Puts one PASID of the device in the blocking state (the blocked domain's <c>set_dev_pasid</c>).</summary>
+    void DetachPasid(EndpointDevice device, uint pasid)
+    {
+    }
+
     /// <summary>Performs a DMA transaction from <paramref name="device"/> through its current translation.</summary>
     DmaStatus Dma(EndpointDevice device, ulong iova, Span<byte> buffer, DmaDirection direction);
 

@@ -45,11 +45,13 @@ public interface ISelftestContext
     /// <summary>
     /// IOMMU_TEST_OP_CREATE_ACCESS (selftest.c iommufd_test_create_access()): an access attached to the IOAS
     /// (ENOENT) and the fd that holds it; closing the fd destroys the access. <paramref name="needsPinPages"/> is
-    /// MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES (selftest_access_ops_pin).
+    /// MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES (selftest_access_ops_pin). An access that
+    /// <paramref name="keepsPinsOnUnmap"/> ignores unmap notifications (no selftest.c access does; it stands for a
+    /// driver that does not honour them), so that an unmap meeting its pins ends in EDEADLK.
     /// </summary>
-    Errno CreateAccess(uint ioasId, bool needsPinPages, out ISelftestAccess access, out int fd);
+    Errno CreateAccess(uint ioasId, bool needsPinPages, bool keepsPinsOnUnmap, out ISelftestAccess access, out int fd);
 
-    /// <summary>The access behind an fd <see cref="CreateAccess(uint, bool, out ISelftestAccess, out int)"/> returned (EBADFD for any other fd, iommufd_access_get()).</summary>
+    /// <summary>The access behind an fd <see cref="CreateAccess(uint, bool, bool, out ISelftestAccess, out int)"/> returned (EBADFD for any other fd, iommufd_access_get()).</summary>
     Errno GetAccess(int fd, out ISelftestAccess access);
 
     /// <summary>
@@ -60,13 +62,33 @@ public interface ISelftestContext
 
     /// <summary>
     /// IOMMU_TEST_OP_TRIGGER_IOPF (selftest.c iommufd_test_trigger_iopf()): the device (ENOENT), then the fault goes
-    /// to the fault queue of the HWPT it is attached to; with none it is dropped, and the op still succeeds
-    /// (iommu_report_device_fault() returns nothing to the caller).
+    /// to the fault queue of the HWPT that handles it (io-pgfault.c find_fault_handler(): the RID's without a PASID;
+    /// with one, that PASID's, or the RID's nested HWPT under a user PASID table); with none it is dropped, and the op
+    /// still succeeds (iommu_report_device_fault() returns nothing to the caller).
     /// </summary>
     Errno ReportPageFault(uint devId, Uapi.IommuHwptPgfault fault);
 
     /// <summary>IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE: moves the selftest object's device to <paramref name="ptId"/>.</summary>
     Errno ReplaceDevice(uint stdevId, ref uint ptId);
+
+    /// <summary>The device of a selftest object (selftest.c iommufd_test_get_selftest_obj(): ENOENT for any other ID).</summary>
+    Errno GetSelftestDevice(uint stdevId, out EndpointDevice device);
+
+    /// <summary>
+    /// IOMMU_TEST_OP_PASID_ATTACH (selftest.c iommufd_test_pasid_attach()): the selftest object (ENOENT), then
+    /// device.c iommufd_device_attach() of <paramref name="pasid"/>; the HWPT attached comes back in
+    /// <paramref name="ptId"/>.
+    /// </summary>
+    Errno AttachPasid(uint stdevId, uint pasid, ref uint ptId);
+
+    /// <summary>IOMMU_TEST_OP_PASID_REPLACE: the selftest object (ENOENT), then device.c iommufd_device_replace() of the PASID.</summary>
+    Errno ReplacePasid(uint stdevId, uint pasid, ref uint ptId);
+
+    /// <summary>IOMMU_TEST_OP_PASID_DETACH: the selftest object (ENOENT), then device.c iommufd_device_detach() of the PASID.</summary>
+    Errno DetachPasid(uint stdevId, uint pasid);
+
+    /// <summary>The domain of a paging or nested HWPT (selftest.c iommufd_get_hwpt(): ENOENT, EINVAL for another kind).</summary>
+    Errno GetHwptDomain(uint hwptId, out IIommuDomain domain);
 }
 
 /// <summary>What MOCK_DOMAIN returns: the selftest object, the HWPT attached to and the bound device's ID.</summary>

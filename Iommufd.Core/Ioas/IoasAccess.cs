@@ -1,3 +1,4 @@
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Objects;
 
@@ -18,16 +19,24 @@ internal sealed class IoasAccess : IEventFile, ISelftestAccess
     private uint _nextId;
     private IoasObject? _ioas;
 
-    /// <summary>Attaches to <paramref name="ioas"/>, which the caller holds a reference on.</summary>
-    public IoasAccess(IoasObject ioas, bool needsPinPages)
+    /// <summary>
+    /// Attaches to <paramref name="ioas"/>, which the caller holds a reference on. An access made with
+    /// <paramref name="keepsPinsOnUnmap"/> ignores unmap notifications, so an unmap that meets its pins gives up
+    /// (io_pagetable.c iopt_unmap_iova_range(): EDEADLOCK); closing or moving it still unpins.
+    /// </summary>
+    public IoasAccess(IoasObject ioas, bool needsPinPages, bool keepsPinsOnUnmap = false)
     {
         ioas.AddUser();
         ioas.AddAccess(this);
         _ioas = ioas;
         NeedsPinPages = needsPinPages;
+        KeepsPinsOnUnmap = keepsPinsOnUnmap;
     }
 
     public bool NeedsPinPages { get; }
+
+    /// <summary>True for an access whose unmap callback lets nothing go.</summary>
+    public bool KeepsPinsOnUnmap { get; }
 
     public Errno PinPages(ulong iova, ulong length, bool write, out uint id, out ulong[] pages)
     {
@@ -58,7 +67,7 @@ internal sealed class IoasAccess : IEventFile, ISelftestAccess
             int index = _items.FindIndex(i => i.Id == id);
             if (index < 0)
             {
-                return Errno.ENOENT;
+                return Refusal.Because(Errno.ENOENT, $"the access has no pinned item {id}");
             }
 
             _items[index].Ioas.UnpinForAccess(_items[index].Areas);
@@ -67,8 +76,20 @@ internal sealed class IoasAccess : IEventFile, ISelftestAccess
         }
     }
 
-    /// <summary>The access's unmap callback (selftest.c iommufd_test_access_unmap()): unpins every item that meets the range.</summary>
+    /// <summary>
+    /// The access's unmap callback (selftest.c iommufd_test_access_unmap()): unpins every item that meets the range,
+    /// unless the access keeps its pins.
+    /// </summary>
     internal void NotifyUnmap(ulong iova, ulong length)
+    {
+        if (!KeepsPinsOnUnmap)
+        {
+            Unpin(iova, length);
+        }
+    }
+
+    /// <summary>Unpins every item that meets the range.</summary>
+    private void Unpin(ulong iova, ulong length)
     {
         ulong last = iova + (length - 1);
         lock (_itemsLock)
@@ -105,7 +126,7 @@ internal sealed class IoasAccess : IEventFile, ISelftestAccess
 
             if (!ReferenceEquals(current, ioas))
             {
-                NotifyUnmap(0, ulong.MaxValue); // device.c iommufd_access_change_ioas(): ops->unmap of everything first
+                Unpin(0, ulong.MaxValue); // device.c iommufd_access_change_ioas(): ops->unmap of everything first
                 ioas.AddUser();
                 ioas.AddAccess(this);
                 Volatile.Write(ref _ioas, ioas);
@@ -134,7 +155,7 @@ internal sealed class IoasAccess : IEventFile, ISelftestAccess
     /// <summary>selftest.c iommufd_test_staccess_release(): the items are unpinned, the access destroyed, the IOAS released.</summary>
     public void Close()
     {
-        NotifyUnmap(0, ulong.MaxValue);
+        Unpin(0, ulong.MaxValue);
         if (Interlocked.Exchange(ref _ioas, null) is { } ioas)
         {
             ioas.RemoveAccess(this);

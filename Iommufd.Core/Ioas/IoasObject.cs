@@ -1304,12 +1304,23 @@ internal sealed class IoasObject : IommufdObject
         return Errno.Success;
     }
 
-    private static Errno MapInto(IPagingDomain domain, IovaArea area)
+    /// <summary>
+    /// Maps an area into a domain, each physically contiguous run in one call so that the driver may use its large
+    /// pages; with huge pages off, one CPU page a call, so that it cannot (pages.c batch_iommu_map_small()). Called
+    /// with the IOAS lock held.
+    /// </summary>
+    private Errno MapInto(IPagingDomain domain, IovaArea area)
     {
         ulong done = 0;
         while (done < area.Length)
         {
             ulong run = area.Region.ContiguousLengthAt(area.RegionOffset + done, area.Length - done);
+            if (_disableLargePages)
+            {
+                ulong page = PhysicalMemory.PageSize;
+                run = Math.Min(run, page - ((area.Iova + done) & (page - 1)));
+            }
+
             var rc = domain.Map(area.Iova + done, area.Region.PhysicalAddressAt(area.RegionOffset + done), run, area.Protection);
             if (rc != Errno.Success)
             {

@@ -35,6 +35,12 @@ public static class SelftestConstants
     /// <summary>MOCK_PASID_WIDTH: the PASID width in bits the mock device reports.</summary>
     public const uint MockPasidWidth = 20;
 
+    /// <summary>
+    /// IOMMU_TEST_PASID_RESERVED: the PASID whose replace the mock fails once with ENOMEM (selftest.c
+    /// mock_domain_set_dev_pasid_nop()), so that a test can see a failed replace keep the old domain.
+    /// </summary>
+    public const uint PasidReserved = 1024;
+
     /// <summary>IOMMU_TEST_HW_QUEUE_MAX: the number of mock HW queues per vIOMMU.</summary>
     public const uint HwQueueMax = 2;
 

@@ -157,6 +157,33 @@ public class RefusalReasonTests
     }
 
     [Test]
+    public void The_mocks_test_cmd_refusals_name_the_op_and_the_field()
+    {
+        var logger = new FakeLogger();
+        using var host = new TestHost(b => b.AddMockIommu().AddDevice("dev0", "mock0", 0x10).Services.AddSingleton<ILoggerFactory>(new OneLoggerFactory(logger)));
+        var region = host.Process.Map((long)Page);
+        var refs = new IommuTestCmd { Op = (uint)IommuTestOp.MdCheckRefs, CheckRefsUptr = region.Address, CheckRefsLength = Page, CheckRefsRefs = 1 };
+        var flags = new IommuTestCmd { Op = (uint)IommuTestOp.MockDomainFlags, Id = 1, MockDomainFlagsDevFlags = 1u << 5 };
+        var access = new IommuTestCmd { Op = (uint)IommuTestOp.AccessRw, Id = 7, AccessRwLength = Page };
+        var unknown = new IommuTestCmd { Op = 99 };
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, ref refs), Is.EqualTo(Errno.EIO));
+            Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, ref flags), Is.EqualTo(Errno.EINVAL));
+            Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, ref access), Is.EqualTo(Errno.EBADFD));
+            Assert.That(host.File.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, ref unknown), Is.EqualTo(Errno.EOPNOTSUPP));
+            Assert.That(Messages(logger), Is.EqualTo(new[]
+            {
+                $"IOMMU_TEST_CMD: EIO, MD_CHECK_REFS: the page at uptr 0x{region.Address:x} has 0 pins, not 1",
+                "IOMMU_TEST_CMD: EINVAL, MOCK_DOMAIN_FLAGS: dev_flags 0x20 has bits other than NO_DIRTY, HUGE_IOVA and PASID",
+                "IOMMU_TEST_CMD: EBADFD, fd 7 is not an access made by CREATE_ACCESS",
+                "IOMMU_TEST_CMD: EOPNOTSUPP, op 99 is not an IOMMU_TEST_OP the mock serves",
+            }));
+        }
+    }
+
+    [Test]
     public void With_the_trace_off_a_refusal_allocates_nothing()
     {
         using var host = new TestHost(); // no logger factory: the core's loggers are off

@@ -155,6 +155,76 @@ public class CheckOrderTests
         new("GET: a range off the page size before the dirty ops", fx => Parent(fx, true, p => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { HwptId = p, Iova = 0x800, Length = Page, PageSize = Page })), Errno.EINVAL, "io_pagetable.c iommufd_check_iova_range()"),
         new("GET: a domain without dirty ops", fx => Parent(fx, true, p => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { HwptId = p, Iova = Page, Length = Page, PageSize = Page })), Errno.EOPNOTSUPP, "io_pagetable.c iommu_read_and_clear_dirty()"));
 
+    internal static IEnumerable<TestCaseData> DirtyTrackingOrder() => Rows("HWPT dirty tracking",
+        new("SET: an IOAS is no paging HWPT", fx => () => SetDirty(fx, new IommuHwptSetDirtyTracking { HwptId = fx.IoasId, Flags = 1 }), Errno.ENOENT, "hw_pagetable.c iommufd_hwpt_set_dirty_tracking(): iommufd_get_hwpt_paging()"),
+        new("SET: turning it off on a domain without dirty ops", fx => Parent(fx, true, p => () => SetDirty(fx, new IommuHwptSetDirtyTracking { HwptId = p })), Errno.EOPNOTSUPP, "io_pagetable.c iopt_set_dirty_tracking(): no dirty_ops, whatever enable is"),
+        new("SET: a dirty domain turned on", fx => Dirty(fx, h => () => SetDirty(fx, new IommuHwptSetDirtyTracking { HwptId = h, Flags = 1 })), Errno.Success, "io_pagetable.c iopt_set_dirty_tracking(): iopt_clear_dirty_data(), then set_dirty_tracking()"),
+        new("GET: unknown flag before the HWPT", fx => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { Flags = 2, HwptId = NoSuchId }), Errno.EOPNOTSUPP, "hw_pagetable.c iommufd_hwpt_get_dirty_bitmap()"),
+        new("GET: an IOAS is no paging HWPT", fx => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { HwptId = fx.IoasId, Iova = Page, Length = Page, PageSize = Page }), Errno.ENOENT, "hw_pagetable.c iommufd_hwpt_get_dirty_bitmap(): iommufd_get_hwpt_paging()"),
+        new("GET: a wrapping range before page size 0", fx => Parent(fx, true, p => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { HwptId = p, Iova = Page, Length = ulong.MaxValue })), Errno.EOVERFLOW, "io_pagetable.c iommufd_check_iova_range(): check_add_overflow() first"),
+        new("GET: length 0 wraps", fx => Parent(fx, true, p => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { HwptId = p, Iova = Page, PageSize = Page })), Errno.EOVERFLOW, "io_pagetable.c iommufd_check_iova_range(): iova + (0 - 1)"),
+        new("GET: a range off the IOAS's alignment before the dirty ops", fx => Parent(fx, true, p => () => GetDirty(fx, new IommuHwptGetDirtyBitmap { HwptId = p, Iova = 0x400, Length = 0x800, PageSize = 0x400 })), Errno.EINVAL, "io_pagetable.c iommufd_check_iova_range(): iopt->iova_alignment, the mock domain's 2 KiB page"));
+
+    internal static IEnumerable<TestCaseData> IoasAlloc() => Rows("IOAS_ALLOC",
+        new("flags", fx => () => IoasAllocRaw(fx, new IommuIoasAlloc { Flags = 1 }), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_alloc_ioctl()"),
+        new("no flags", fx => () => IoasAllocRaw(fx, default), Errno.Success, "ioas.c iommufd_ioas_alloc_ioctl()"));
+
+    internal static IEnumerable<TestCaseData> IoasMapFile() => Rows("IOAS_MAP_FILE",
+        new("unknown flag before U64_MAX", fx => () => MapFile(fx, new IommuIoasMapFile { Flags = 0x80 | (uint)Rw, Iova = ulong.MaxValue, IoasId = NoSuchId, Fd = -1 }), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_map_file()"),
+        new("a length of U64_MAX before no access", fx => () => MapFile(fx, new IommuIoasMapFile { Length = ulong.MaxValue, IoasId = NoSuchId, Fd = -1 }), Errno.EOVERFLOW, "ioas.c iommufd_ioas_map_file()"),
+        new("no access before the IOAS", fx => () => MapFile(fx, new IommuIoasMapFile { Length = Page, IoasId = NoSuchId, Fd = -1 }), Errno.EINVAL, "ioas.c iommufd_ioas_map_file()"),
+        new("the IOAS before the fd", fx => () => MapFile(fx, new IommuIoasMapFile { Flags = (uint)Rw, Length = Page, IoasId = NoSuchId, Fd = -1 }), Errno.ENOENT, "ioas.c iommufd_ioas_map_file()"),
+        new("an fd that is no file", fx => () => MapFile(fx, new IommuIoasMapFile { Flags = (uint)Rw, Length = Page, IoasId = fx.IoasId, Fd = -1 }), Errno.EBADF, "io_pagetable.c iopt_map_file_pages(): fget()"));
+
+    internal static IEnumerable<TestCaseData> IoasChangeProcess() => Rows("IOAS_CHANGE_PROCESS",
+        new("reserved before the mappings", fx => Occupied(fx, () => ChangeProcess(fx, new IommuIoasChangeProcess { Reserved = 1 })), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_change_process()"),
+        new("a mapping of user memory", fx => Occupied(fx, () => ChangeProcess(fx, default)), Errno.EINVAL, "ioas.c iommufd_ioas_change_process(): pages->type != IOPT_ADDRESS_FILE"),
+        new("nothing mapped", fx => () => ChangeProcess(fx, default), Errno.Success, "ioas.c iommufd_ioas_change_process()"));
+
+    internal static IEnumerable<TestCaseData> FaultQueueAlloc() => Rows("FAULT_QUEUE_ALLOC",
+        new("flags", fx => () => FaultAlloc(fx, new IommuFaultAlloc { Flags = 1 }), Errno.EOPNOTSUPP, "eventq.c iommufd_fault_alloc()"),
+        new("no flags", fx => () => FaultAlloc(fx, default), Errno.Success, "eventq.c iommufd_fault_alloc()"));
+
+    internal static IEnumerable<TestCaseData> VfioType1() => Rows("VFIO type1",
+        new("MAP_DMA: an unreadable struct before argsz", fx => () => Type1(fx, VfioIoctl.VFIO_IOMMU_MAP_DMA, Unmapped), Errno.EFAULT, "vfio_compat.c iommufd_vfio_map_dma(): copy_from_user()"),
+        new("MAP_DMA: argsz below minsz before the compat IOAS", fx => () => Type1(fx, VfioIoctl.VFIO_IOMMU_MAP_DMA, fx.Put(new VfioIommuType1DmaMap { Argsz = 8 })), Errno.EINVAL, "vfio_compat.c iommufd_vfio_map_dma()"),
+        new("MAP_DMA: VADDR before the compat IOAS", fx => () => Type1(fx, VfioIoctl.VFIO_IOMMU_MAP_DMA, fx.Put(new VfioIommuType1DmaMap { Argsz = 32, Flags = VfioIoctl.VFIO_DMA_MAP_FLAG_VADDR })), Errno.EINVAL, "vfio_compat.c iommufd_vfio_map_dma(): supported_flags"),
+        new("MAP_DMA: no compat IOAS", fx => () => Type1(fx, VfioIoctl.VFIO_IOMMU_MAP_DMA, fx.Put(new VfioIommuType1DmaMap { Argsz = 32 })), Errno.ENODEV, "vfio_compat.c get_compat_ioas()"),
+        new("MAP_DMA: neither READ nor WRITE maps", fx => Compat(fx, () => Type1(fx, VfioIoctl.VFIO_IOMMU_MAP_DMA, fx.Put(new VfioIommuType1DmaMap { Argsz = 32, Vaddr = fx.GuestRam.Address, Iova = 0x10000, Size = Page }))), Errno.Success, "vfio_compat.c iommufd_vfio_map_dma(): IOMMU_CACHE alone reaches iopt_map_user_pages()"),
+        new("MAP_DMA: an IOVA in use", fx => Compat(fx, Occupied(fx, () => Type1(fx, VfioIoctl.VFIO_IOMMU_MAP_DMA, fx.Put(new VfioIommuType1DmaMap { Argsz = 32, Flags = VfioIoctl.VFIO_DMA_MAP_FLAG_READ, Vaddr = fx.GuestRam.Address, Iova = 0x10000, Size = Page })))), Errno.EEXIST, "io_pagetable.c iopt_check_iova()"),
+        new("UNMAP_DMA: an unreadable struct before argsz", fx => () => Type1(fx, VfioIoctl.VFIO_IOMMU_UNMAP_DMA, Unmapped), Errno.EFAULT, "vfio_compat.c iommufd_vfio_unmap_dma(): copy_from_user()"),
+        new("UNMAP_DMA: GET_DIRTY_BITMAP before the compat IOAS", fx => () => Type1(fx, VfioIoctl.VFIO_IOMMU_UNMAP_DMA, fx.Put(new VfioIommuType1DmaUnmap { Argsz = 24, Flags = VfioIoctl.VFIO_DMA_UNMAP_FLAG_GET_DIRTY_BITMAP })), Errno.EINVAL, "vfio_compat.c iommufd_vfio_unmap_dma(): only UNMAP_ALL"),
+        new("UNMAP_DMA: no compat IOAS before size 0", fx => () => Type1(fx, VfioIoctl.VFIO_IOMMU_UNMAP_DMA, fx.Put(new VfioIommuType1DmaUnmap { Argsz = 24 })), Errno.ENODEV, "vfio_compat.c get_compat_ioas()"),
+        new("UNMAP_DMA: UNMAP_ALL with an IOVA", fx => Compat(fx, () => Type1(fx, VfioIoctl.VFIO_IOMMU_UNMAP_DMA, fx.Put(new VfioIommuType1DmaUnmap { Argsz = 24, Flags = VfioIoctl.VFIO_DMA_UNMAP_FLAG_ALL, Iova = Page }))), Errno.EINVAL, "vfio_compat.c iommufd_vfio_unmap_dma()"),
+        new("UNMAP_DMA: UNMAP_ALL of nothing", fx => Compat(fx, () => Type1(fx, VfioIoctl.VFIO_IOMMU_UNMAP_DMA, fx.Put(new VfioIommuType1DmaUnmap { Argsz = 24, Flags = VfioIoctl.VFIO_DMA_UNMAP_FLAG_ALL }))), Errno.Success, "io_pagetable.c iopt_unmap_all()"),
+        new("UNMAP_DMA: size 0", fx => Compat(fx, () => Type1(fx, VfioIoctl.VFIO_IOMMU_UNMAP_DMA, fx.Put(new VfioIommuType1DmaUnmap { Argsz = 24, Iova = Page }))), Errno.EINVAL, "io_pagetable.c iopt_unmap_iova()"),
+        new("UNMAP_DMA: a range that wraps", fx => Compat(fx, () => Type1(fx, VfioIoctl.VFIO_IOMMU_UNMAP_DMA, fx.Put(new VfioIommuType1DmaUnmap { Argsz = 24, Iova = ulong.MaxValue - Page + 1, Size = 2 * Page }))), Errno.EOVERFLOW, "io_pagetable.c iopt_unmap_iova()"),
+        new("UNMAP_DMA: a range with nothing in it", fx => Compat(fx, () => Type1(fx, VfioIoctl.VFIO_IOMMU_UNMAP_DMA, fx.Put(new VfioIommuType1DmaUnmap { Argsz = 24, Iova = Page, Size = Page }))), Errno.ENOENT, "io_pagetable.c iopt_unmap_iova_range(): rc stays -ENOENT with nothing unmapped"),
+        new("GET_INFO: an unreadable struct before argsz", fx => () => Type1(fx, VfioIoctl.VFIO_IOMMU_GET_INFO, Unmapped), Errno.EFAULT, "vfio_compat.c iommufd_vfio_iommu_get_info(): copy_from_user()"),
+        new("GET_INFO: argsz below minsz before the compat IOAS", fx => () => Type1(fx, VfioIoctl.VFIO_IOMMU_GET_INFO, fx.Put(new VfioIommuType1Info { Argsz = 8 })), Errno.EINVAL, "vfio_compat.c iommufd_vfio_iommu_get_info()"),
+        new("GET_INFO: no compat IOAS", fx => () => Type1(fx, VfioIoctl.VFIO_IOMMU_GET_INFO, fx.Put(new VfioIommuType1Info { Argsz = 16 })), Errno.ENODEV, "vfio_compat.c get_compat_ioas()"),
+        new("SET_IOMMU: a type other than TYPE1 or TYPE1v2 before the compat IOAS", fx => () => Type1(fx, VfioIoctl.VFIO_SET_IOMMU, VfioIoctl.VFIO_NOIOMMU_IOMMU), Errno.EINVAL, "vfio_compat.c iommufd_vfio_set_iommu()"),
+        new("SET_IOMMU: no compat IOAS", fx => () => Type1(fx, VfioIoctl.VFIO_SET_IOMMU, VfioIoctl.VFIO_TYPE1v2_IOMMU), Errno.ENODEV, "vfio_compat.c iommufd_vfio_set_iommu(): VFIO has no group"),
+        new("CHECK_EXTENSION: TYPE1 needs no compat IOAS", fx => () => Type1(fx, VfioIoctl.VFIO_CHECK_EXTENSION, VfioIoctl.VFIO_TYPE1_IOMMU), Errno.Success, "vfio_compat.c iommufd_vfio_check_extension()"),
+        new("CHECK_EXTENSION: DMA_CC_IOMMU does", fx => () => Type1(fx, VfioIoctl.VFIO_CHECK_EXTENSION, VfioIoctl.VFIO_DMA_CC_IOMMU), Errno.ENODEV, "vfio_compat.c iommufd_vfio_cc_iommu()"));
+
+    internal static IEnumerable<TestCaseData> TestCmd() => Rows("TEST_CMD",
+        new("an unknown op", fx => () => Test(fx, new IommuTestCmd { Op = 999, Id = NoSuchId }), Errno.EOPNOTSUPP, "selftest.c iommufd_test(): default"),
+        new("MOCK_DOMAIN_FLAGS: unknown device flags before the page table", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.MockDomainFlags, Id = NoSuchId, MockDomainFlagsDevFlags = 1u << 30 }), Errno.EINVAL, "selftest.c iommufd_test_mock_domain(): mock_dev_create() before iommufd_device_attach()"),
+        new("MOCK_DOMAIN: no page table", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.MockDomain, Id = NoSuchId }), Errno.ENOENT, "selftest.c iommufd_test_mock_domain(): iommufd_device_attach()"),
+        new("MD_CHECK_MAP: an IOVA off the mock page before the HWPT", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.MdCheckMap, Id = NoSuchId, CheckMapIova = 0x10 }), Errno.EINVAL, "selftest.c iommufd_test_md_check_pa()"),
+        new("MD_CHECK_MAP: no HWPT", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.MdCheckMap, Id = NoSuchId }), Errno.ENOENT, "selftest.c iommufd_test_md_check_pa(): get_md_pagetable()"),
+        new("CREATE_ACCESS: flags before the IOAS", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = NoSuchId, CreateAccessFlags = 2 }), Errno.EOPNOTSUPP, "selftest.c iommufd_test_create_access()"),
+        new("CREATE_ACCESS: no IOAS", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = NoSuchId }), Errno.ENOENT, "selftest.c iommufd_test_create_access(): iommufd_access_attach()"),
+        new("ACCESS_PAGES: more than 16 MiB before the flags", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.AccessPages, Id = NoSuchId, AccessPagesFlags = 2, AccessPagesLength = (16 << 20) + 1 }), Errno.ENOMEM, "selftest.c iommufd_test_access_pages()"),
+        new("ACCESS_PAGES: flags before the access", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.AccessPages, Id = NoSuchId, AccessPagesFlags = 2 }), Errno.EOPNOTSUPP, "selftest.c iommufd_test_access_pages()"),
+        new("ACCESS_PAGES: an fd that is no access", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.AccessPages, Id = NoSuchId }), Errno.EBADFD, "selftest.c iommufd_access_get()"),
+        new("ACCESS_RW: more than 16 MiB before the flags", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.AccessRw, Id = NoSuchId, AccessRwFlags = 2, AccessRwLength = (16 << 20) + 1 }), Errno.ENOMEM, "selftest.c iommufd_test_access_rw()"),
+        new("ACCESS_RW: flags before the access", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.AccessRw, Id = NoSuchId, AccessRwFlags = 2 }), Errno.EOPNOTSUPP, "selftest.c iommufd_test_access_rw()"),
+        new("DIRTY: page size 0 before the HWPT", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.Dirty, Id = NoSuchId, DirtyLength = Page, DirtyUptr = Unmapped }), Errno.EINVAL, "selftest.c iommufd_test_dirty()"),
+        new("DIRTY: no HWPT before the bitmap", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.Dirty, Id = NoSuchId, DirtyLength = Page, DirtyPageSize = Page, DirtyUptr = Unmapped }), Errno.ENOENT, "selftest.c iommufd_test_dirty(): get_md_pagetable()"),
+        new("SET_TEMP_MEMORY_LIMIT: below one batch element", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.SetTempMemoryLimit, MemoryLimitLimit = 11 }), Errno.EINVAL, "selftest.c iommufd_test(): sizeof(unsigned long) + sizeof(u32)"));
+
     internal static IEnumerable<TestCaseData> GetHwInfo() => Rows("GET_HW_INFO",
         new("unknown flag before the device", fx => () => HwInfo(fx, new IommuHwInfo { Flags = 2, DevId = NoSuchId }), Errno.EOPNOTSUPP, "device.c iommufd_get_hw_info()"),
         new("reserved before the device", fx => () => HwInfo(fx, WithReserved(new IommuHwInfo { DevId = NoSuchId })), Errno.EOPNOTSUPP, "device.c iommufd_get_hw_info()"),
@@ -205,6 +275,13 @@ public class CheckOrderTests
     [TestCaseSource(nameof(HwptAlloc))]
     [TestCaseSource(nameof(HwptInvalidate))]
     [TestCaseSource(nameof(DirtyTracking))]
+    [TestCaseSource(nameof(DirtyTrackingOrder))]
+    [TestCaseSource(nameof(IoasAlloc))]
+    [TestCaseSource(nameof(IoasMapFile))]
+    [TestCaseSource(nameof(IoasChangeProcess))]
+    [TestCaseSource(nameof(FaultQueueAlloc))]
+    [TestCaseSource(nameof(VfioType1))]
+    [TestCaseSource(nameof(TestCmd))]
     [TestCaseSource(nameof(GetHwInfo))]
     [TestCaseSource(nameof(ViommuAlloc))]
     [TestCaseSource(nameof(VdeviceAlloc))]
@@ -303,6 +380,29 @@ public class CheckOrderTests
         ulong data = fx.Put(new IommuHwptSelftest { Iotlb = MockFixture.IotlbDefault });
         return () => fx.AllocHwpt(fx.DevId, ptId, flags, out _, dataType, data, (uint)Unsafe.SizeOf<IommuHwptSelftest>(), faultId);
     }
+
+    /// <summary>The fixture's IOAS as the compat IOAS (IOMMU_VFIO_IOAS SET).</summary>
+    private static Func<Errno> Compat(MockFixture fx, Func<Errno> call)
+    {
+        MockFixture.Expect(Vfio(fx, new IommuVfioIoas { Op = (ushort)IommuVfioIoasOp.Set, IoasId = fx.IoasId }), "VFIO_IOAS SET");
+        return call;
+    }
+
+    /// <summary>A dirty-tracking paging HWPT on the fixture's IOAS, handed to <paramref name="call"/>.</summary>
+    private static Func<Errno> Dirty(MockFixture fx, Func<uint, Func<Errno>> call) =>
+        call(fx.AllocPaging(IommuHwptAllocFlags.DirtyTracking));
+
+    private static Errno Type1(MockFixture fx, uint request, ulong argument) => fx.File.Ioctl(request, argument, out _);
+
+    private static Errno IoasAllocRaw(MockFixture fx, IommuIoasAlloc cmd) => fx.Raw(IommufdIoctl.IOMMU_IOAS_ALLOC, ref cmd);
+
+    private static Errno MapFile(MockFixture fx, IommuIoasMapFile cmd) => fx.Raw(IommufdIoctl.IOMMU_IOAS_MAP_FILE, ref cmd);
+
+    private static Errno ChangeProcess(MockFixture fx, IommuIoasChangeProcess cmd) => fx.Raw(IommufdIoctl.IOMMU_IOAS_CHANGE_PROCESS, ref cmd);
+
+    private static Errno FaultAlloc(MockFixture fx, IommuFaultAlloc cmd) => fx.Raw(IommufdIoctl.IOMMU_FAULT_QUEUE_ALLOC, ref cmd);
+
+    private static Errno Test(MockFixture fx, IommuTestCmd cmd) => fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
 
     private static Errno Map(MockFixture fx, IommuIoasMap cmd) => fx.Raw(IommufdIoctl.IOMMU_IOAS_MAP, ref cmd);
 

@@ -262,6 +262,42 @@ public class DirtyTrackingTests
         Assert.That(words, Is.All.EqualTo(ulong.MaxValue), "all 512 mock pages of the huge page");
     }
 
+    [Test]
+    public void With_huge_pages_off_the_same_map_has_only_mock_pages_and_turning_them_off_later_is_EINVAL()
+    {
+        // ioas.c iommufd_ioas_option_huge_pages(), io_pagetable.c iopt_disable_large_pages() (EINVAL once a domain
+        // holds mappings), pages.c batch_iommu_map_small() (a CPU page a map call: the driver cannot pick its huge
+        // page); the dirty bitmap shows the page size of each entry (selftest.c mock_domain_read_and_clear_dirty()).
+        const ulong huge = MockPagingDomain.HugePageSize;
+        using var fx = new MockFixture();
+        uint ioas = fx.AllocIoas();
+        var device = MockDomainFlags(fx, ioas, MockDevice.HugeIova);
+        ulong off = 0;
+        var rcOff = fx.File.Option(IommuOptionId.HugePages, IommuOptionOp.Set, ioas, ref off);
+        var ram = fx.Process.Map((long)(3 * huge));
+        ulong skew = (huge - (ram.PhysicalAddressAt(0) & (huge - 1))) & (huge - 1);
+        MockFixture.Expect(fx.MapAt(ioas, ram.Address + skew, huge, Aperture), "map what would be a huge page");
+        MockFixture.Expect(fx.AllocHwpt(device.IdevId, ioas, IommuHwptAllocFlags.DirtyTracking, out uint hwpt), "dirty HWPT");
+        MockFixture.Expect(SetDirty(fx, hwpt, 1), "on");
+        ulong marks = fx.Put(new ulong[] { 1UL << 3 });
+        MockFixture.Expect(MarkDirty(fx, hwpt, Aperture, huge, MockPage, marks, out _), "one mock entry");
+        ulong bitmap = fx.Put(new ulong[huge / MockPage / 64]);
+        MockFixture.Expect(GetDirty(fx, hwpt, Aperture, huge, MockPage, bitmap), "read");
+        var words = Enumerable.Range(0, (int)(huge / MockPage / 64)).Select(i => fx.Get<ulong>(bitmap + (ulong)(i * 8))).ToArray();
+        uint other = fx.AllocIoas();
+        MockDomainFlags(fx, other, MockDevice.HugeIova);
+        MockFixture.Expect(fx.MapAt(other, ram.Address + skew, huge, Aperture), "map on a domain with huge pages on");
+        ulong offLater = 0;
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(rcOff, Is.EqualTo(Errno.Success), "a domain without mappings: huge pages can go off");
+            Assert.That(words[0], Is.EqualTo(1UL << 3), "only the marked mock page: no huge entry");
+            Assert.That(words.Skip(1), Is.All.Zero);
+            Assert.That(fx.File.Option(IommuOptionId.HugePages, IommuOptionOp.Set, other, ref offLater), Is.EqualTo(Errno.EINVAL), "a domain holds mappings");
+        }
+    }
+
     /// <summary>dev0 attached to a DIRTY_TRACKING HWPT on the fixture's IOAS, <paramref name="pages"/> pages mapped at the aperture.</summary>
     internal static MockFixture DirtyRig(out uint hwpt, ulong pages = 4)
     {

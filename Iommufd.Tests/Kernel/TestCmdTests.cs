@@ -300,6 +300,40 @@ public class TestCmdTests
     }
 
     [Test]
+    public void An_unmap_whose_access_keeps_its_pins_gives_up_with_EDEADLK_after_the_areas_before_it_went()
+    {
+        // io_pagetable.c iopt_unmap_iova_range(): an area with num_accesses is closed to new pins (prevent_access),
+        // the accesses are notified and the unmap tries again; more than 100 tries on the same area is EDEADLOCK
+        // (EDEADLK), the areas before it already unmapped; iommufd_ioas_unmap() writes nothing back on an error.
+        // selftest.c's accesses always unpin (iommufd_test_access_unmap()), so this takes the emulation's own
+        // CREATE_ACCESS flag for an access that does not (see the README).
+        using var fx = new MockFixture();
+        ulong va = fx.GuestRam.Address;
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va, Page, 0x10000), "the first map");
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va + Page, Page, 0x11000), "the second map");
+        int fd = CreateAccess(fx, fx.IoasId, needsPinPages: true, flags: MockSelftest.KeepPinsOnUnmap);
+        MockFixture.Expect(AccessPages(fx, fd, 0x11000, Page, va + Page, write: false, out uint item), "pin the second");
+        var cmd = new IommuIoasUnmap { IoasId = fx.IoasId, Iova = 0x10000, Length = 2 * Page };
+        var unmap = fx.Raw(IommufdIoctl.IOMMU_IOAS_UNMAP, ref cmd);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(unmap, Is.EqualTo(Errno.EDEADLK));
+            Assert.That(cmd.Length, Is.EqualTo(2 * Page), "no length comes back on an error");
+            Assert.That(fx.UnmapRange(fx.IoasId, 0x10000, Page, out _), Is.EqualTo(Errno.ENOENT), "the area before the pinned one is gone");
+            Assert.That(CheckRefs(fx, va + Page, Page, 1), Is.EqualTo(Errno.Success), "the access still pins its page");
+            Assert.That(AccessPages(fx, fd, 0x11000, Page, 0, write: false, out _), Is.EqualTo(Errno.EINVAL), "the area takes no new pins (prevent_access)");
+            Assert.That(DestroyAccessPages(fx, fd, item), Is.EqualTo(Errno.Success));
+            Assert.That(fx.UnmapRange(fx.IoasId, 0x11000, Page, out ulong unmapped), Is.EqualTo(Errno.Success), "unpinned, the area goes");
+            Assert.That(unmapped, Is.EqualTo(Page));
+            Assert.That(CheckRefs(fx, va, 2 * Page, 0), Is.EqualTo(Errno.Success));
+        }
+
+        var unknown = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = fx.IoasId, CreateAccessFlags = 1u << 30 };
+        Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref unknown), Is.EqualTo(Errno.EOPNOTSUPP), "no other flag is known");
+    }
+
+    [Test]
     public void Access_pages_pins_until_destroyed_and_an_unmap_that_meets_the_pin_has_the_access_let_go()
     {
         // selftest.c iommufd_test_access_pages() / iommufd_test_access_item_destroy() / iommufd_test_access_unmap(),
@@ -400,14 +434,15 @@ public class TestCmdTests
     public void Trigger_iopf_queues_the_fault_on_the_attached_hwpt_and_is_dropped_without_one()
     {
         // selftest.c iommufd_test_trigger_iopf() (the device, then iommu_report_device_fault(), which answers
-        // nothing), eventq.c iommufd_compose_fault_message(); iommufd_utils.h _test_cmd_trigger_iopf().
+        // nothing), eventq.c iommufd_compose_fault_message(); iommufd_utils.h _test_cmd_trigger_iopf(). A fault
+        // without a PASID goes to the RID's HWPT (io-pgfault.c find_fault_handler()); PasidTests has the PASID cases.
         using var fx = new MockFixture();
         var unattached = TriggerIopf(fx, fx.DevId, 0x1000, pasid: 0);
         var alloc = new IommuFaultAlloc();
         MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_FAULT_QUEUE_ALLOC, ref alloc), "FAULT_QUEUE_ALLOC");
         MockFixture.Expect(fx.AllocHwpt(fx.DevId, fx.IoasId, IommuHwptAllocFlags.FaultIdValid, out uint hwpt, faultId: alloc.OutFaultId), "HWPT_ALLOC");
         MockFixture.Expect(fx.Attach(hwpt), "attach");
-        var queued = TriggerIopf(fx, fx.DevId, 0x5000, pasid: 7);
+        var queued = TriggerIopf(fx, fx.DevId, 0x5000, pasid: 0);
         var record = new byte[System.Runtime.InteropServices.Marshal.SizeOf<IommuHwptPgfault>() * 2];
         MockFixture.Expect(fx.File.Read((int)alloc.OutFaultFd, record, out int read), "read");
         var fault = System.Runtime.InteropServices.MemoryMarshal.Read<IommuHwptPgfault>(record);
@@ -418,8 +453,8 @@ public class TestCmdTests
             Assert.That(TriggerIopf(fx, 999, 0x1000, pasid: 0), Is.EqualTo(Errno.ENOENT));
             Assert.That(queued, Is.EqualTo(Errno.Success));
             Assert.That(read, Is.EqualTo(record.Length / 2), "one fault, the one after the attach");
-            Assert.That((fault.DevId, fault.Addr, fault.Pasid, fault.Grpid, fault.Perm), Is.EqualTo((fx.DevId, 0x5000ul, 7u, 3u, (uint)IommuHwptPgfaultPerm.Read)));
-            Assert.That(fault.Flags, Is.EqualTo((uint)(IommuHwptPgfaultFlags.LastPage | IommuHwptPgfaultFlags.PasidValid)));
+            Assert.That((fault.DevId, fault.Addr, fault.Pasid, fault.Grpid, fault.Perm), Is.EqualTo((fx.DevId, 0x5000ul, 0u, 3u, (uint)IommuHwptPgfaultPerm.Read)));
+            Assert.That(fault.Flags, Is.EqualTo((uint)IommuHwptPgfaultFlags.LastPage), "no PASID: no PASID_VALID");
         }
     }
 
@@ -486,9 +521,9 @@ public class TestCmdTests
         return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
     }
 
-    private static int CreateAccess(MockFixture fx, uint ioas, bool needsPinPages)
+    private static int CreateAccess(MockFixture fx, uint ioas, bool needsPinPages, uint flags = 0)
     {
-        var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = ioas, CreateAccessFlags = needsPinPages ? 1u : 0 };
+        var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = ioas, CreateAccessFlags = flags | (needsPinPages ? 1u : 0) };
         MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd), "CREATE_ACCESS");
         return (int)cmd.CreateAccessOutAccessFd;
     }
@@ -511,7 +546,7 @@ public class TestCmdTests
         return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
     }
 
-    private static Errno TriggerIopf(MockFixture fx, uint devId, ulong addr, uint pasid)
+    internal static Errno TriggerIopf(MockFixture fx, uint devId, ulong addr, uint pasid)
     {
         var cmd = new IommuTestCmd
         {

@@ -1,4 +1,6 @@
+using Iommufd.Core;
 using Iommufd.Core.Devices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Uapi;
 
@@ -11,13 +13,15 @@ namespace Iommufd.MockDriver;
 /// </summary>
 internal sealed class MockDevice
 {
-    // Guards _cache, _domain, _viommu and _virtId: the kernel's per-device rwsem plus the cache, which a vIOMMU
+    // Guards _cache, _domain, _viommu, _virtId and the PASID table: the kernel's per-device rwsem plus the cache, which a vIOMMU
     // invalidation and a test hook may touch at the same time as an attach.
     private readonly Lock _lock = new();
     private readonly uint[] _cache = new uint[SelftestConstants.MockDevCacheNum];
     private IIommuDomain? _domain;
     private MockViommu? _viommu;
     private ulong _virtId;
+    private readonly Dictionary<uint, IIommuDomain> _pasids = []; // the PASID table; guarded by _lock too
+    private bool _reservedPasidAttached; // selftest.c pasid_1024_attached; guarded by _lock
 
     public MockDevice(EndpointDevice device)
     {
@@ -90,6 +94,47 @@ internal sealed class MockDevice
             viommu = _viommu!;
             virtId = _virtId;
             return _viommu is not null;
+        }
+    }
+
+    /// <summary>The domain attached to PASID <paramref name="pasid"/>, or null when it is blocked.</summary>
+    public IIommuDomain? GetPasidDomain(uint pasid)
+    {
+        lock (_lock)
+        {
+            return _pasids.GetValueOrDefault(pasid);
+        }
+    }
+
+    /// <summary>
+    /// selftest.c mock_domain_set_dev_pasid_nop(): records <paramref name="domain"/> on the PASID (null blocks it).
+    /// IOMMU_TEST_PASID_RESERVED fails a change from one domain to another with ENOMEM and forgets that it was
+    /// attached, as the kernel's mock does, so that the next change succeeds.
+    /// </summary>
+    public Errno SetPasid(uint pasid, IIommuDomain? domain)
+    {
+        lock (_lock)
+        {
+            if (domain is null)
+            {
+                _pasids.Remove(pasid);
+                _reservedPasidAttached = pasid == SelftestConstants.PasidReserved ? false : _reservedPasidAttached;
+                return Errno.Success;
+            }
+
+            if (pasid == SelftestConstants.PasidReserved)
+            {
+                if (_reservedPasidAttached)
+                {
+                    _reservedPasidAttached = false;
+                    return Refusal.Because(Errno.ENOMEM, $"PASID {pasid} (IOMMU_TEST_PASID_RESERVED) fails its replace, as the kernel's mock does");
+                }
+
+                _reservedPasidAttached = true;
+            }
+
+            _pasids[pasid] = domain;
+            return Errno.Success;
         }
     }
 

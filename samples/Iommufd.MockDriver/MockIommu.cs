@@ -23,7 +23,12 @@ namespace Iommufd.MockDriver;
 /// <c>IommufdFile.GetHwptDomain</c>.
 /// </para>
 /// <para>
-/// Not modelled: PASID attach and the PASID table, the generic_pt page-table format (the page table is a map of mock
+/// PASIDs: a MOCK_FLAGS_DEVICE_PASID device takes 1 &lt;&lt; MOCK_PASID_WIDTH of them, each attached to a paging or
+/// nested domain of this IOMMU (a DMA with a PASID translates through it); IOMMU_TEST_PASID_RESERVED fails its
+/// replace once, as selftest.c mock_domain_set_dev_pasid_nop() does.
+/// </para>
+/// <para>
+/// Not modelled: the generic_pt page-table format (the page table is a map of mock
 /// pages, huge ones marked as such), and I/O page faults raised by DMA (the core's
 /// <c>IommufdFile.ReportPageFault</c> stands in for TRIGGER_IOPF). Fault injection goes through the core's
 /// <see cref="FailNth"/> at every allocation (domain, vIOMMU, HW queue) and page-table map, as the selftest driver's
@@ -208,6 +213,41 @@ public sealed class MockIommu : IIommuInstance
     /// <summary>Moves the device to the blocking state: no translation, and no vIOMMU any more.</summary>
     public void Detach(EndpointDevice device) => GetDevice(device).SetAttachment(null, viommu: null, virtId: 0);
 
+    /// <summary>selftest.c mock_ops: <c>user_pasid_table</c> is set.</summary>
+    public bool UserPasidTable => true;
+
+    /// <summary>selftest.c mock_dev_create(): a MOCK_FLAGS_DEVICE_PASID device has 1 &lt;&lt; MOCK_PASID_WIDTH PASIDs, any other none.</summary>
+    public uint MaxPasids(EndpointDevice device) =>
+        (GetDevice(device).Flags & MockDevice.Pasid) != 0 ? 1u << (int)SelftestConstants.MockPasidWidth : 0;
+
+    /// <summary>
+    /// The mock domains' set_dev_pasid (selftest.c mock_domain_set_dev_pasid_nop()): records the domain on the PASID;
+    /// a domain of another IOMMU is EINVAL, and IOMMU_TEST_PASID_RESERVED fails a replace once with ENOMEM.
+    /// </summary>
+    public Errno AttachPasid(EndpointDevice device, uint pasid, IIommuDomain domain, IIommuDomain? old)
+    {
+        ArgumentNullException.ThrowIfNull(domain);
+        return domain is MockPagingDomain or MockNestedDomain && domain.Iommu == this
+            ? GetDevice(device).SetPasid(pasid, domain)
+            : Errno.EINVAL;
+    }
+
+    /// <summary>The blocked domain's set_dev_pasid: the PASID translates nothing any more.</summary>
+    public void DetachPasid(EndpointDevice device, uint pasid) => GetDevice(device).SetPasid(pasid, null);
+
+    /// <summary>A DMA with a PASID goes through the domain attached to that PASID (blocked when there is none).</summary>
+    public DmaStatus Dma(EndpointDevice device, uint? pasid, ulong iova, Span<byte> buffer, DmaDirection direction) =>
+        pasid is not { } p ? Dma(device, iova, buffer, direction)
+        : GetDevice(device).GetPasidDomain(p) switch
+        {
+            MockPagingDomain paging => Transfer(paging, iova, buffer, direction),
+            MockNestedDomain nested => Transfer(nested.Parent, iova, buffer, direction),
+            _ => DmaStatus.Blocked,
+        };
+
+    /// <summary>The domain attached to PASID <paramref name="pasid"/> of the device, or null (IOMMU_TEST_OP_PASID_CHECK_HWPT).</summary>
+    public IIommuDomain? GetPasidDomain(EndpointDevice device, uint pasid) => GetDevice(device).GetPasidDomain(pasid);
+
     /// <summary>
     /// DMA through the device's attachment. A paging domain translates directly; a nested domain translates through
     /// its parent, because the mock has no stage 1 (its nested domains are IOTLB tags only). Blocked or unattached
@@ -215,14 +255,11 @@ public sealed class MockIommu : IIommuInstance
     /// faulting one have been transferred when a fault is reported, as with a burst of separate bus transactions;
     /// a write dirties each page it reaches while the table tracks dirty pages.
     /// </summary>
-    public DmaStatus Dma(EndpointDevice device, ulong iova, Span<byte> buffer, DmaDirection direction)
-    {
-        var table = GetDevice(device).TranslationTable;
-        if (table is null)
-        {
-            return DmaStatus.Blocked;
-        }
+    public DmaStatus Dma(EndpointDevice device, ulong iova, Span<byte> buffer, DmaDirection direction) =>
+        GetDevice(device).TranslationTable is { } table ? Transfer(table, iova, buffer, direction) : DmaStatus.Blocked;
 
+    private DmaStatus Transfer(MockPagingDomain table, ulong iova, Span<byte> buffer, DmaDirection direction)
+    {
         var needed = direction == DmaDirection.Read ? IommuProtection.Read : IommuProtection.Write;
         while (!buffer.IsEmpty)
         {
@@ -289,7 +326,7 @@ public sealed class MockIommu : IIommuInstance
     {
         if (!GetDevice(device).TryGetViommu(out var viommu, out ulong virtId))
         {
-            return Errno.ENOENT;
+            return Refusal.Because(Errno.ENOENT, $"TRIGGER_VEVENT: {device} is not attached through a vIOMMU");
         }
 
         var payload = new IommuViommuEventSelftest { VirtId = (uint)virtId };

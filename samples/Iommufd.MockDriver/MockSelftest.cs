@@ -1,5 +1,6 @@
 using Iommufd.Core;
 using Iommufd.Core.Devices;
+using Iommufd.Core.Diagnostics;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
@@ -15,6 +16,12 @@ internal sealed class MockSelftest : ISelftestCommands
     // selftest.c mock_dev_create(): the device flags MOCK_DOMAIN_FLAGS accepts.
     private const uint KnownDeviceFlags = MockDevice.NoDirty | MockDevice.HugeIova | MockDevice.Pasid;
     private const uint NeedsPinPages = 1; // MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES
+
+    /// <summary>
+    /// This emulation's own CREATE_ACCESS flag (no iommufd_test.h value): the access keeps its pins across unmap
+    /// notifications, so an unmap that meets them gives up with EDEADLK (io_pagetable.c iopt_unmap_iova_range()).
+    /// </summary>
+    internal const uint KeepPinsOnUnmap = 1u << 31;
     private const uint AccessRwWrite = 1 << 0; // MOCK_ACCESS_RW_WRITE
     private const uint AccessRwSlowPath = 1 << 2; // MOCK_ACCESS_RW_SLOW_PATH
     private const uint AccessSyz = 1 << 16; // MOCK_FLAGS_ACCESS_SYZ
@@ -71,16 +78,57 @@ internal sealed class MockSelftest : ISelftestCommands
             case IommuTestOp.TriggerVevent:
                 // selftest.c iommufd_test_trigger_vevent(): the device (ENOENT), then the mock's report.
                 rc = context.GetDevice(cmd.TriggerVeventDevId, out var device);
-                return rc != Errno.Success ? rc : device.Iommu is MockIommu mock ? mock.TriggerVevent(device) : Errno.ENOENT;
+                return rc != Errno.Success ? rc
+                    : device.Iommu is MockIommu mock ? mock.TriggerVevent(device)
+                    : Refusal.Because(Errno.ENOENT, $"TRIGGER_VEVENT: dev_id {cmd.TriggerVeventDevId} is not behind a mock IOMMU");
             case IommuTestOp.Dirty:
                 return Dirty(context, ref cmd, ref respond);
             case IommuTestOp.SetTempMemoryLimit:
                 // iommufd_test(): below sizeof(unsigned long) + sizeof(u32) is EINVAL. The emulation has no batch
                 // memory to limit, so a valid limit changes nothing.
-                return cmd.MemoryLimitLimit < sizeof(ulong) + sizeof(uint) ? Errno.EINVAL : Errno.Success;
+                return cmd.MemoryLimitLimit < sizeof(ulong) + sizeof(uint)
+                    ? Refusal.Because(Errno.EINVAL, $"SET_TEMP_MEMORY_LIMIT: limit {cmd.MemoryLimitLimit} is below one batch element ({sizeof(ulong) + sizeof(uint)} bytes)")
+                    : Errno.Success;
+            case IommuTestOp.PasidAttach:
+                // selftest.c iommufd_test_pasid_attach(): the HWPT attached goes back in pt_id.
+                rc = context.AttachPasid(cmd.Id, cmd.PasidAttachPasid, ref cmd.PasidAttachPtId);
+                respond = rc == Errno.Success;
+                return rc;
+            case IommuTestOp.PasidReplace:
+                return context.ReplacePasid(cmd.Id, cmd.PasidAttachPasid, ref cmd.PasidAttachPtId);
+            case IommuTestOp.PasidDetach:
+                return context.DetachPasid(cmd.Id, cmd.PasidAttachPasid);
+            case IommuTestOp.PasidCheckHwpt:
+                return CheckPasidHwpt(context, cmd.Id, cmd.PasidAttachPasid, cmd.PasidAttachPtId);
             default:
-                return Errno.EOPNOTSUPP;
+                return Refusal.Because(Errno.EOPNOTSUPP, $"op {cmd.Op} is not an IOMMU_TEST_OP the mock serves");
         }
+    }
+
+    /// <summary>
+    /// selftest.c iommufd_test_pasid_check_hwpt(): the selftest object (ENOENT); hwpt_id 0 asks that the PASID be
+    /// detached (EINVAL when a domain is attached), any other must name a HWPT (ENOENT; another kind EINVAL) whose
+    /// domain is the one attached to the PASID (EINVAL otherwise).
+    /// </summary>
+    private static Errno CheckPasidHwpt(ISelftestContext context, uint stdevId, uint pasid, uint hwptId)
+    {
+        var rc = context.GetSelftestDevice(stdevId, out var device);
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        var mock = (MockIommu)device.Iommu;
+        var attached = pasid == 0 ? mock.GetAttachedDomain(device) : mock.GetPasidDomain(device, pasid);
+        if (hwptId == 0)
+        {
+            return attached is null ? Errno.Success : Refusal.Because(Errno.EINVAL, $"PASID_CHECK_HWPT: PASID {pasid} has a domain attached, hwpt_id 0 asks for none");
+        }
+
+        rc = context.GetHwptDomain(hwptId, out var domain);
+        return rc != Errno.Success || ReferenceEquals(attached, domain)
+            ? rc
+            : Refusal.Because(Errno.EINVAL, $"PASID_CHECK_HWPT: PASID {pasid} is not attached to HWPT {hwptId}");
     }
 
     /// <summary>
@@ -92,7 +140,7 @@ internal sealed class MockSelftest : ISelftestCommands
         uint flags = (IommuTestOp)cmd.Op == IommuTestOp.MockDomainFlags ? cmd.MockDomainFlagsDevFlags : 0;
         if ((flags & ~KnownDeviceFlags) != 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"MOCK_DOMAIN_FLAGS: dev_flags 0x{flags:x} has bits other than NO_DIRTY, HUGE_IOVA and PASID");
         }
 
         var iommu = _platform.Iommus.OfType<MockIommu>().First();
@@ -110,17 +158,18 @@ internal sealed class MockSelftest : ISelftestCommands
     }
 
     /// <summary>
-    /// selftest.c iommufd_test_create_access(): flags other than MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES are
-    /// EOPNOTSUPP, then an access attached to the IOAS <c>id</c> (ENOENT), returned as an fd.
+    /// selftest.c iommufd_test_create_access(): flags other than MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES (and this
+    /// emulation's <see cref="KeepPinsOnUnmap"/>) are EOPNOTSUPP, then an access attached to the IOAS <c>id</c>
+    /// (ENOENT), returned as an fd.
     /// </summary>
     private static Errno CreateAccess(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond)
     {
-        if ((cmd.CreateAccessFlags & ~NeedsPinPages) != 0)
+        if ((cmd.CreateAccessFlags & ~(NeedsPinPages | KeepPinsOnUnmap)) != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"CREATE_ACCESS: flags 0x{cmd.CreateAccessFlags:x} has bits other than NEEDS_PIN_PAGES");
         }
 
-        var rc = context.CreateAccess(cmd.Id, (cmd.CreateAccessFlags & NeedsPinPages) != 0, out _, out int fd);
+        var rc = context.CreateAccess(cmd.Id, (cmd.CreateAccessFlags & NeedsPinPages) != 0, (cmd.CreateAccessFlags & KeepPinsOnUnmap) != 0, out _, out int fd);
         if (rc == Errno.Success)
         {
             cmd.CreateAccessOutAccessFd = (uint)fd;
@@ -142,12 +191,12 @@ internal sealed class MockSelftest : ISelftestCommands
         const uint accessWrite = 1 << 0; // MOCK_FLAGS_ACCESS_WRITE
         if (cmd.AccessPagesLength > 16UL << 20)
         {
-            return Errno.ENOMEM;
+            return Refusal.Because(Errno.ENOMEM, $"ACCESS_PAGES: length 0x{cmd.AccessPagesLength:x} is over 16 MiB");
         }
 
         if ((cmd.AccessPagesFlags & ~(accessWrite | AccessSyz)) != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"ACCESS_PAGES: flags 0x{cmd.AccessPagesFlags:x} has bits other than WRITE and SYZ");
         }
 
         var rc = context.GetAccess((int)cmd.Id, out var access);
@@ -158,7 +207,7 @@ internal sealed class MockSelftest : ISelftestCommands
 
         if (!access.NeedsPinPages)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"ACCESS_PAGES: access fd {cmd.Id} was created without NEEDS_PIN_PAGES");
         }
 
         ulong iova = cmd.AccessPagesIova;
@@ -174,8 +223,8 @@ internal sealed class MockSelftest : ISelftestCommands
             ulong uptr = cmd.AccessPagesUptr - (iova & pageMask);
             for (int i = 0; i < pages.Length && rc == Errno.Success; i++, uptr += PhysicalMemory.PageSize)
             {
-                rc = !context.TryGetPhysicalAddress(uptr, out ulong pa) ? Errno.EFAULT
-                    : (pa & ~pageMask) != pages[i] ? Errno.EBADE
+                rc = !context.TryGetPhysicalAddress(uptr, out ulong pa) ? Refusal.Because(Errno.EFAULT, $"ACCESS_PAGES: uptr page 0x{uptr:x} is not mapped")
+                    : (pa & ~pageMask) != pages[i] ? Refusal.Because(Errno.EBADE, $"ACCESS_PAGES: uptr page 0x{uptr:x} is not the page pinned at iova 0x{iova + ((ulong)i * PhysicalMemory.PageSize):x}")
                     : Errno.Success;
             }
 
@@ -199,12 +248,12 @@ internal sealed class MockSelftest : ISelftestCommands
     {
         if (length > 16UL << 20)
         {
-            return Errno.ENOMEM;
+            return Refusal.Because(Errno.ENOMEM, $"ACCESS_RW: length 0x{length:x} is over 16 MiB");
         }
 
         if ((flags & ~(AccessRwWrite | AccessRwSlowPath | AccessSyz)) != 0)
         {
-            return Errno.EOPNOTSUPP;
+            return Refusal.Because(Errno.EOPNOTSUPP, $"ACCESS_RW: flags 0x{flags:x} has bits other than WRITE, SLOW_PATH and SYZ");
         }
 
         var rc = context.GetAccess(accessFd, out var access);
@@ -219,7 +268,7 @@ internal sealed class MockSelftest : ISelftestCommands
         {
             if (!context.Memory.TryGetSpan(uptr, length, out var source))
             {
-                return Errno.EFAULT;
+                return Refusal.Because(Errno.EFAULT, $"ACCESS_RW: the 0x{length:x} bytes at uptr 0x{uptr:x} cannot be read");
             }
 
             source.CopyTo(buffer);
@@ -231,7 +280,9 @@ internal sealed class MockSelftest : ISelftestCommands
             return rc;
         }
 
-        return context.Memory.TryWrite(uptr, buffer) ? Errno.Success : Errno.EFAULT; // copy_to_user
+        return context.Memory.TryWrite(uptr, buffer) // copy_to_user
+            ? Errno.Success
+            : Refusal.Because(Errno.EFAULT, $"ACCESS_RW: the 0x{length:x} bytes at uptr 0x{uptr:x} cannot be written");
     }
 
     /// <summary>
@@ -245,7 +296,7 @@ internal sealed class MockSelftest : ISelftestCommands
         ulong iova = cmd.DirtyIova, length = cmd.DirtyLength, pageSize = cmd.DirtyPageSize;
         if (pageSize == 0 || length == 0 || iova % pageSize != 0 || length % pageSize != 0 || cmd.DirtyUptr == 0)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"DIRTY: iova 0x{iova:x} length 0x{length:x} page_size 0x{pageSize:x} is not a range of whole pages, or uptr is NULL");
         }
 
         var rc = context.GetPagingDomain(cmd.Id, out var domain);
@@ -256,19 +307,19 @@ internal sealed class MockSelftest : ISelftestCommands
 
         if (domain is not MockPagingDomain { IsTracking: true } mock)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"DIRTY: HWPT {cmd.Id} is not a mock domain tracking dirty pages");
         }
 
         ulong pages = length / pageSize;
         ulong bytes = (pages + 7) / 8;
         if (bytes > int.MaxValue)
         {
-            return Errno.ENOMEM;
+            return Refusal.Because(Errno.ENOMEM, $"DIRTY: a bitmap of 0x{bytes:x} bytes");
         }
 
         if (!context.Memory.TryGetSpan(cmd.DirtyUptr, bytes, out var bitmap))
         {
-            return Errno.EFAULT;
+            return Refusal.Because(Errno.EFAULT, $"DIRTY: the 0x{bytes:x}-byte bitmap at uptr 0x{cmd.DirtyUptr:x} cannot be read");
         }
 
         ulong count = 0;
@@ -296,7 +347,7 @@ internal sealed class MockSelftest : ISelftestCommands
         const ulong page = MockPagingDomain.IoPageSize;
         if (iova % page != 0 || length % page != 0 || uptr % page != 0 || uptr + length < uptr)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"MD_CHECK_MAP: iova 0x{iova:x}, length 0x{length:x} or uptr 0x{uptr:x} is off the {page}-byte mock page, or the range wraps");
         }
 
         var rc = context.GetPagingDomain(hwptId, out var domain);
@@ -307,19 +358,19 @@ internal sealed class MockSelftest : ISelftestCommands
 
         if (domain is not MockPagingDomain)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"MD_CHECK_MAP: HWPT {hwptId} is not a mock domain");
         }
 
         for (; length > 0; length -= page, iova += page, uptr += page)
         {
             if (!context.TryGetPhysicalAddress(uptr, out ulong expected))
             {
-                return Errno.EFAULT;
+                return Refusal.Because(Errno.EFAULT, $"MD_CHECK_MAP: uptr 0x{uptr:x} is not mapped");
             }
 
             if (!domain.TryTranslate(iova, out ulong actual, out _) || actual != expected)
             {
-                return Errno.EINVAL;
+                return Refusal.Because(Errno.EINVAL, $"MD_CHECK_MAP: iova 0x{iova:x} does not map the page under uptr 0x{uptr:x}");
             }
         }
 
@@ -335,19 +386,19 @@ internal sealed class MockSelftest : ISelftestCommands
         const ulong page = PhysicalMemory.PageSize;
         if (length % page != 0 || uptr % page != 0 || uptr + length < uptr)
         {
-            return Errno.EINVAL;
+            return Refusal.Because(Errno.EINVAL, $"MD_CHECK_REFS: uptr 0x{uptr:x} or length 0x{length:x} is off the CPU page, or the range wraps");
         }
 
         for (; length > 0; length -= page, uptr += page)
         {
             if (!context.TryGetPhysicalAddress(uptr, out _))
             {
-                return Errno.EFAULT;
+                return Refusal.Because(Errno.EFAULT, $"MD_CHECK_REFS: uptr 0x{uptr:x} is not mapped");
             }
 
-            if (context.CountPins(uptr) != refs)
+            if (context.CountPins(uptr) is var pins && pins != refs)
             {
-                return Errno.EIO;
+                return Refusal.Because(Errno.EIO, $"MD_CHECK_REFS: the page at uptr 0x{uptr:x} has {pins} pins, not {refs}");
             }
         }
 
@@ -363,9 +414,10 @@ internal sealed class MockSelftest : ISelftestCommands
             return rc;
         }
 
-        return domain is MockNestedDomain mock && slot <= SelftestConstants.MockNestedDomainIotlbIdMax && mock.GetIotlb((int)slot) == iotlb
-            ? Errno.Success
-            : Errno.EINVAL;
+        return domain is not MockNestedDomain mock ? Refusal.Because(Errno.EINVAL, $"MD_CHECK_IOTLB: HWPT {hwptId} is not a mock nested domain")
+            : slot > SelftestConstants.MockNestedDomainIotlbIdMax ? Refusal.Because(Errno.EINVAL, $"MD_CHECK_IOTLB: id {slot} is beyond the last IOTLB slot {SelftestConstants.MockNestedDomainIotlbIdMax}")
+            : mock.GetIotlb((int)slot) is var value && value != iotlb ? Refusal.Because(Errno.EINVAL, $"MD_CHECK_IOTLB: slot {slot} holds 0x{value:x}, not 0x{iotlb:x}")
+            : Errno.Success;
     }
 
     /// <summary>selftest.c iommufd_test_dev_check_cache(): the device (ENOENT), then the slot and its value (EINVAL).</summary>
@@ -377,8 +429,9 @@ internal sealed class MockSelftest : ISelftestCommands
             return rc;
         }
 
-        return device.Iommu is MockIommu mock && slot <= SelftestConstants.MockDevCacheIdMax && mock.GetDeviceCache(device, (int)slot) == cache
-            ? Errno.Success
-            : Errno.EINVAL;
+        return device.Iommu is not MockIommu mock ? Refusal.Because(Errno.EINVAL, $"DEV_CHECK_CACHE: dev_id {devId} is not behind a mock IOMMU")
+            : slot > SelftestConstants.MockDevCacheIdMax ? Refusal.Because(Errno.EINVAL, $"DEV_CHECK_CACHE: id {slot} is beyond the last cache slot {SelftestConstants.MockDevCacheIdMax}")
+            : mock.GetDeviceCache(device, (int)slot) is var value && value != cache ? Refusal.Because(Errno.EINVAL, $"DEV_CHECK_CACHE: slot {slot} holds 0x{value:x}, not 0x{cache:x}")
+            : Errno.Success;
     }
 }
