@@ -160,8 +160,7 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
             WriteQueue(global, CmdqvRegister.VCMDQ_CONS, 0);
             WriteQueue(global, CmdqvRegister.VCMDQ_PROD, 0);
             AcknowledgeQueueError(global);
-            Cmdqv.WriteRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)global * 4),
-                CmdqvRegister.CMDQ_ALLOC_ALLOCATED | ((uint)index << CmdqvRegister.CMDQ_ALLOC_LVCMDQ_SHIFT) | ((uint)VintfIndex << CmdqvRegister.CMDQ_ALLOC_VINTF_SHIFT));
+            _impl.MapQueue(global, mapped: true);
             Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_BASE, page1: true), (basePa & CmdqvRegister.VCMDQ_BASE_ADDR_MASK) | (uint)log2Size, 8);
             hwQueue = created;
             return Errno.Success;
@@ -185,7 +184,7 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
         Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_BASE, page1: true), 0, 8);
         Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_CONS_INDX_BASE, page1: true), 0, 8);
         AcknowledgeQueueError(global);
-        Cmdqv.WriteRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)global * 4), 0);
+        _impl.MapQueue(global, mapped: false);
         _impl.Software?.Forget(Cmdqv.Queues[global].Queue);
         lock (_lock)
         {

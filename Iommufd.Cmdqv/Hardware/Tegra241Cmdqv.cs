@@ -395,6 +395,13 @@ public sealed class Tegra241Cmdqv : IDisposable
         bool isPage1 = inVintf >= CmdqvRegister.PageSize;
         uint inPage = inVintf & (CmdqvRegister.PageSize - 1);
         int lq = (int)(inPage / CmdqvRegister.VcmdqStride);
+
+        // A logical slot whose global queue is not mapped (CMDQ_ALLOC.ALLOCATED = 0, as after
+        // tegra241-cmdqv.c tegra241_cmdqv_hw_reset() or tegra241_vcmdq_unmap_lvcmdq()) reads as zero and ignores
+        // writes. The driver never touches such a slot (tegra241_vcmdq_hw_init() and tegra241_vcmdq_hw_deinit()
+        // run only while the queue is mapped) and nothing states what the hardware answers, so the model takes the
+        // safe choice: a VINTF reaches no queue it was not given. The global queue keeps its registers and does
+        // not consume until it is mapped again.
         var lvcmdqs = _vintfs[v].Lvcmdqs;
         return (lq < lvcmdqs.Length ? lvcmdqs[lq] : null, inPage % CmdqvRegister.VcmdqStride, isPage1);
     }

@@ -200,7 +200,8 @@ public class HwQueueAllocRuleTests(VcmdqBackend backend)
 
         Assert.Multiple(() =>
         {
-            Assert.That(_rig.Cmdqv.ReadRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)global * 4)), Is.Zero);
+            Assert.That(_rig.Cmdqv.ReadRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)global * 4)),
+                Is.EqualTo((ulong)_vm.VintfIndex << CmdqvRegister.CMDQ_ALLOC_VINTF_SHIFT), "unmapped, the reset's pre-assignment kept (tegra241_vcmdq_unmap_lvcmdq())");
             Assert.That(_rig.Cmdqv.ReadRegister(CmdqvRegister.GlobalVcmdqPage1 + ((uint)global * CmdqvRegister.VcmdqStride) + CmdqvRegister.VCMDQ_BASE, 8), Is.Zero);
         });
     }
