@@ -75,6 +75,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
         }
 
         Cmdqv.WriteRegister(CmdqvRegister.CONFIG, CmdqvRegister.CONFIG_CMDQV_EN);
+        PreassignQueues();
         if (Backend == VcmdqBackend.Hardware)
         {
             _hostQueues = SetUpHostVintf();
@@ -242,6 +243,31 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
     }
 
     /// <summary>
+    /// Pre-assigns every global VCMDQ to its VINTF and logical index without mapping it (ALLOCATED = 0), as
+    /// tegra241-cmdqv.c tegra241_cmdqv_hw_reset() does: a queue is mapped only when its VINTF is set up
+    /// (tegra241_vintf_hw_init() for VINTF0, tegra241_vintf_alloc_lvcmdq_user() for a guest's), so no VINTF has a
+    /// logical queue it did not ask for.
+    /// </summary>
+    private void PreassignQueues()
+    {
+        int perVintf = Options.Features.LvcmdqsPerVintf;
+        for (int q = 0; q < Cmdqv.Queues.Count; q++)
+        {
+            Cmdqv.WriteRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)q * 4),
+                ((uint)(q / perVintf) << CmdqvRegister.CMDQ_ALLOC_VINTF_SHIFT) | ((uint)(q % perVintf) << CmdqvRegister.CMDQ_ALLOC_LVCMDQ_SHIFT));
+        }
+    }
+
+    /// <summary>Sets or clears CMDQ_ALLOC(q).ALLOCATED and keeps the pre-assignment (tegra241-cmdqv.c
+    /// tegra241_vcmdq_map_lvcmdq() and tegra241_vcmdq_unmap_lvcmdq() read, modify and write it).</summary>
+    internal void MapQueue(int globalQueue, bool mapped)
+    {
+        uint register = CmdqvRegister.CMDQ_ALLOC + ((uint)globalQueue * 4);
+        uint value = (uint)Cmdqv.ReadRegister(register);
+        Cmdqv.WriteRegister(register, mapped ? value | CmdqvRegister.CMDQ_ALLOC_ALLOCATED : value & ~CmdqvRegister.CMDQ_ALLOC_ALLOCATED);
+    }
+
+    /// <summary>
     /// VINTF0 for the host: HYP_OWN (unless the options model a driver that reads it back as 0), every LVCMDQ
     /// mapped in ascending order, with host memory behind it and enabled. Each queue is as large as the SMMU's main
     /// queue, so capped by IDR1.CMDQS (tegra241-cmdqv.c tegra241_vcmdq_alloc_smmu_cmdq()), and waits for a
@@ -259,7 +285,7 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
             int q = GlobalQueue(0, lidx);
             var memory = Host.Memory.Allocate(16L << hostQueueLog2Size, (ulong)Math.Max(16L << hostQueueLog2Size, PhysicalMemory.PageSize));
             _hostQueueMemory.Add(memory);
-            Cmdqv.WriteRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)q * 4), CmdqvRegister.CMDQ_ALLOC_ALLOCATED | ((uint)lidx << CmdqvRegister.CMDQ_ALLOC_LVCMDQ_SHIFT));
+            MapQueue(q, mapped: true);
             Cmdqv.WriteRegister(QueueRegister(q, CmdqvRegister.VCMDQ_BASE, page1: true), memory.BaseAddress | (uint)hostQueueLog2Size, 8);
             Cmdqv.WriteRegister(QueueRegister(q, CmdqvRegister.VCMDQ_CONFIG, page1: false), CmdqvRegister.VCMDQ_EN);
             var vcmdq = Cmdqv.Queues[q];

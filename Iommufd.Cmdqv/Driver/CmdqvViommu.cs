@@ -120,6 +120,8 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
         }
 
         int index = (int)queue.Index;
+        int global;
+        ulong queueBase;
         lock (_lock)
         {
             if (_queues[index] is not null)
@@ -150,42 +152,29 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
                 queue.DependOn(_queues[index - 1]!.Context);
             }
 
-            int global = _impl.GlobalQueue(VintfIndex, index);
-            int log2Size = BitOperations.Log2(length) - 4;
+            global = _impl.GlobalQueue(VintfIndex, index);
+            queueBase = (basePa & CmdqvRegister.VCMDQ_BASE_ADDR_MASK) | (uint)(BitOperations.Log2(length) - 4);
             var created = new CmdqvHwQueue(this, queue, index, global);
             _queues[index] = created;
-
-            // Reset the queue (commit 80f1a2c2), map it in ascending order, and program BASE; the guest enables it.
-            WriteQueue(global, CmdqvRegister.VCMDQ_CONFIG, 0);
-            WriteQueue(global, CmdqvRegister.VCMDQ_CONS, 0);
-            WriteQueue(global, CmdqvRegister.VCMDQ_PROD, 0);
-            AcknowledgeQueueError(global);
-            Cmdqv.WriteRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)global * 4),
-                CmdqvRegister.CMDQ_ALLOC_ALLOCATED | ((uint)index << CmdqvRegister.CMDQ_ALLOC_LVCMDQ_SHIFT) | ((uint)VintfIndex << CmdqvRegister.CMDQ_ALLOC_VINTF_SHIFT));
-            Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_BASE, page1: true), (basePa & CmdqvRegister.VCMDQ_BASE_ADDR_MASK) | (uint)log2Size, 8);
             hwQueue = created;
-            return Errno.Success;
         }
+
+        // The slot is taken: the rest touches only this queue's registers and waits on the main queue, so it runs
+        // outside the lock (nobody can destroy the queue before it is returned). Map, then reset as
+        // tegra241_vcmdq_hw_init_user() does first (commit 80f1a2c2, the main-queue flush included), then BASE;
+        // the guest enables the queue.
+        _impl.MapQueue(global, mapped: true);
+        ResetQueue(global);
+        Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_BASE, page1: true), queueBase, 8);
+        return Errno.Success;
     }
 
-    /// <summary>Tears an LVCMDQ down (tegra241-cmdqv.c tegra241_vcmdq_hw_deinit()): disable, flush, zero, acknowledge,
-    /// unmap.</summary>
+    /// <summary>Tears an LVCMDQ down (tegra241-cmdqv.c tegra241_vintf_destroy_lvcmdq_user()): reset, unmap.</summary>
     internal void DestroyQueue(CmdqvHwQueue queue)
     {
         int global = queue.GlobalQueue;
-        WriteQueue(global, CmdqvRegister.VCMDQ_CONFIG, 0);
-
-        // A CMD_SYNC on the main queue, so an ATC invalidation left without its sync cannot time out in the next VM.
-        // The models track an ATC invalidation that timed out on the queue that sent it rather than SMMU-wide, so
-        // the flush also has to drop it from this VCMDQ, or the next owner's first CMD_SYNC would report it.
-        _impl.Host.MainQueue.Issue([], out _);
-        Cmdqv.Queues[global].Queue.AtcInvalidationTimedOut = false;
-        WriteQueue(global, CmdqvRegister.VCMDQ_PROD, 0);
-        WriteQueue(global, CmdqvRegister.VCMDQ_CONS, 0);
-        Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_BASE, page1: true), 0, 8);
-        Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_CONS_INDX_BASE, page1: true), 0, 8);
-        AcknowledgeQueueError(global);
-        Cmdqv.WriteRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)global * 4), 0);
+        ResetQueue(global);
+        _impl.MapQueue(global, mapped: false);
         _impl.Software?.Forget(Cmdqv.Queues[global].Queue);
         lock (_lock)
         {
@@ -244,6 +233,25 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
         {
             _pairsInUse[pair] = false;
         }
+    }
+
+    /// <summary>tegra241-cmdqv.c tegra241_vcmdq_hw_deinit(): disable, flush the main queue, zero the indexes and
+    /// bases, acknowledge a left error.</summary>
+    private void ResetQueue(int global)
+    {
+        WriteQueue(global, CmdqvRegister.VCMDQ_CONFIG, 0);
+
+        // A CMD_SYNC on the main queue (tegra241_vcmdq_hw_flush_timeout()), so an ATC invalidation left without its
+        // sync cannot time out in the next VM. The models track an ATC invalidation that timed out on the queue that
+        // sent it rather than SMMU-wide, so the flush also has to drop it from this VCMDQ, or the next owner's first
+        // CMD_SYNC would report it.
+        _impl.Host.MainQueue.Issue([], out _);
+        Cmdqv.Queues[global].Queue.AtcInvalidationTimedOut = false;
+        WriteQueue(global, CmdqvRegister.VCMDQ_PROD, 0);
+        WriteQueue(global, CmdqvRegister.VCMDQ_CONS, 0);
+        Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_BASE, page1: true), 0, 8);
+        Cmdqv.WriteRegister(CmdqvImplementation.QueueRegister(global, CmdqvRegister.VCMDQ_CONS_INDX_BASE, page1: true), 0, 8);
+        AcknowledgeQueueError(global);
     }
 
     private void WriteQueue(int global, uint register, uint value) =>

@@ -16,8 +16,11 @@ namespace Iommufd.Cmdqv.Hardware;
 /// <see cref="HostHold"/>; the queue waits until the host calls <see cref="ReleaseHeld"/>. A queue error sets the queue's CONS.ERR and GERROR, its VINTF's LVCMDQ_ERR_MAP bit,
 /// the global VINTF_ERR_MAP and CMDQ_ERR_MAP bits, and raises <see cref="Interrupt"/>; acknowledging through
 /// GERRORN clears the map bits and consumption resumes.
-/// Not modelled: CONS_INDX_BASE write-back, the VINTF STATUS error field, VINTF_INT_MASK per-bit masking
-/// (bit 0 masks all), and reset timing.
+/// VINTF_INT_MASK has a bit per VINTF, as VINTF_ERR_MAP (tegra241-cmdqv.c defines both, 64 bits read as two
+/// words, and the ISR tegra241_cmdqv_isr() reads the map that way): a set bit keeps that VINTF's queue errors from
+/// raising the interrupt; they still show in the maps. The driver never writes the mask and expects its interrupt,
+/// so it resets to 0 (nothing masked).
+/// Not modelled: CONS_INDX_BASE write-back, the VINTF STATUS error field, and reset timing.
 /// </remarks>
 public sealed class Tegra241Cmdqv : IDisposable
 {
@@ -28,7 +31,7 @@ public sealed class Tegra241Cmdqv : IDisposable
     private readonly QueueEngine? _engine;
     private readonly bool _ownsEngine;
     private uint _config;
-    private uint _intMask;
+    private ulong _intMask; // VINTF_INT_MASK: bit v masks VINTF v's interrupt
     private long _errors;
     private long _faults;
     private long _holdTickets;
@@ -167,7 +170,7 @@ public sealed class Tegra241Cmdqv : IDisposable
     {
         if (offset < CmdqvRegister.PageSize)
         {
-            WriteConfigPage(offset, value);
+            WriteConfigPage(offset, value, size);
             return;
         }
 
@@ -343,7 +346,8 @@ public sealed class Tegra241Cmdqv : IDisposable
                 owner.ErrorMap |= UInt128.One << queue.LogicalIndex;
             }
 
-            raise = (_intMask & 1) == 0;
+            // A queue mapped to no VINTF still raises: nothing names a bit that could mask it.
+            raise = owner is null || (_intMask & (1UL << owner.Index)) == 0;
         }
 
         Interlocked.Increment(ref _errors);
@@ -395,6 +399,13 @@ public sealed class Tegra241Cmdqv : IDisposable
         bool isPage1 = inVintf >= CmdqvRegister.PageSize;
         uint inPage = inVintf & (CmdqvRegister.PageSize - 1);
         int lq = (int)(inPage / CmdqvRegister.VcmdqStride);
+
+        // A logical slot whose global queue is not mapped (CMDQ_ALLOC.ALLOCATED = 0, as after
+        // tegra241-cmdqv.c tegra241_cmdqv_hw_reset() or tegra241_vcmdq_unmap_lvcmdq()) reads as zero and ignores
+        // writes. The driver never touches such a slot (tegra241_vcmdq_hw_init() and tegra241_vcmdq_hw_deinit()
+        // run only while the queue is mapped) and nothing states what the hardware answers, so the model takes the
+        // safe choice: a VINTF reaches no queue it was not given. The global queue keeps its registers and does
+        // not consume until it is mapped again.
         var lvcmdqs = _vintfs[v].Lvcmdqs;
         return (lq < lvcmdqs.Length ? lvcmdqs[lq] : null, inPage % CmdqvRegister.VcmdqStride, isPage1);
     }
@@ -528,13 +539,14 @@ public sealed class Tegra241Cmdqv : IDisposable
                 CmdqvRegister.STATUS => _config & CmdqvRegister.CONFIG_CMDQV_EN,
                 CmdqvRegister.VINTF_ERR_MAP => (uint)VintfErrorMap,
                 CmdqvRegister.VINTF_ERR_MAP + 4 => (uint)(VintfErrorMap >> 32),
-                CmdqvRegister.VINTF_INT_MASK => _intMask,
+                CmdqvRegister.VINTF_INT_MASK => size == 8 ? _intMask : (uint)_intMask,
+                CmdqvRegister.VINTF_INT_MASK + 4 => _intMask >> 32,
                 _ => 0,
             };
         }
     }
 
-    private void WriteConfigPage(uint offset, ulong value)
+    private void WriteConfigPage(uint offset, ulong value, int size)
     {
         uint v32 = (uint)value;
         var kick = new List<Vcmdq>();
@@ -587,7 +599,11 @@ public sealed class Tegra241Cmdqv : IDisposable
             }
             else if (offset == CmdqvRegister.VINTF_INT_MASK)
             {
-                _intMask = v32;
+                _intMask = size == 8 ? value : (_intMask & ~0xFFFF_FFFFUL) | v32;
+            }
+            else if (offset == CmdqvRegister.VINTF_INT_MASK + 4)
+            {
+                _intMask = (_intMask & 0xFFFF_FFFFUL) | ((ulong)v32 << 32);
             }
         }
 

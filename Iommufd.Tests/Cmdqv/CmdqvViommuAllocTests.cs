@@ -75,6 +75,41 @@ public class CmdqvViommuAllocTests(VcmdqBackend backend)
         });
     }
 
+    /// <summary>tegra241-cmdqv.c tegra241_cmdqv_hw_reset(): every CMDQ_ALLOC(q) names VINTF q / n and LVCMDQ q % n,
+    /// ALLOCATED clear; VINTF0's queues are then mapped by tegra241_vintf_hw_init() only when the host uses them.</summary>
+    [Test]
+    public void Reset_preassigns_every_queue_and_maps_only_the_host_VINTF0s()
+    {
+        int queues = Features.Vintfs * Features.LvcmdqsPerVintf;
+        var alloc = Enumerable.Range(0, queues).Select(q => _rig.Cmdqv.ReadRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)q * 4))).ToArray();
+        var expected = Enumerable.Range(0, queues).Select(q => Preassigned(q / Features.LvcmdqsPerVintf, q % Features.LvcmdqsPerVintf)
+            | (backend == VcmdqBackend.Hardware && q < Features.LvcmdqsPerVintf ? CmdqvRegister.CMDQ_ALLOC_ALLOCATED : 0UL)).ToArray();
+
+        Assert.That(alloc, Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void A_guest_VINTFs_queue_page_reads_zero_and_ignores_writes_until_HW_QUEUE_ALLOC_maps_it()
+    {
+        using var guest = new CmdqvGuest(_rig, "b", 7, 3);
+        int v = guest.VintfIndex;
+        int global = (v * Features.LvcmdqsPerVintf) + 1;
+        _rig.Cmdqv.WriteRegister(CmdqvRegister.GlobalVcmdqPage1 + ((uint)global * CmdqvRegister.VcmdqStride) + CmdqvRegister.VCMDQ_BASE, 0x10_0000 | 8, 8);
+        _rig.Cmdqv.WriteRegister(CmdqvRegister.GlobalVcmdqPage0 + ((uint)global * CmdqvRegister.VcmdqStride) + CmdqvRegister.VCMDQ_PROD, 5);
+
+        _rig.Cmdqv.WriteVintfPage0(v, CmdqvRegister.VcmdqStride + CmdqvRegister.VCMDQ_PROD, 9, 4);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(_rig.Cmdqv.ReadVintfPage0(v, CmdqvRegister.VcmdqStride + CmdqvRegister.VCMDQ_PROD, 4), Is.Zero, "nothing is behind the slot");
+            Assert.That(_rig.Cmdqv.Queues[global].Queue.Prod, Is.EqualTo(5u), "and the slot's write did not reach the global queue");
+            Assert.That(_rig.Cmdqv.Queues[global].Owner, Is.Null);
+        });
+    }
+
+    private static ulong Preassigned(int vintf, int lidx) =>
+        ((ulong)vintf << CmdqvRegister.CMDQ_ALLOC_VINTF_SHIFT) | ((ulong)lidx << CmdqvRegister.CMDQ_ALLOC_LVCMDQ_SHIFT);
+
     [Test]
     public void When_every_guest_VINTF_is_taken_it_is_ENOSPC_until_one_is_freed()
     {
@@ -133,7 +168,7 @@ public class CmdqvViommuAllocTests(VcmdqBackend backend)
         q.Submit(SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_NONE));
         Assert.Multiple(() =>
         {
-            Assert.That(left, Is.EqualTo((0u, 0u, 0UL, 0UL, 0u)), "VINTF disabled, pair cleared, LVCMDQs unmapped, error acknowledged");
+            Assert.That(left, Is.EqualTo((0u, 0u, Preassigned(v, 0), Preassigned(v, 1), 0u)), "VINTF disabled, pair cleared, LVCMDQs unmapped (pre-assignment kept), error acknowledged");
             Assert.That(next.VintfIndex, Is.EqualTo(v), "the next VM gets the VINTF");
             Assert.That(q.ConsRegister, Is.EqualTo(1u), "and a clean queue");
         });

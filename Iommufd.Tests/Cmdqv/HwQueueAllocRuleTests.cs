@@ -1,3 +1,4 @@
+using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Cmdqv;
 using Iommufd.Cmdqv.Hardware;
 using Iommufd.Core;
@@ -200,12 +201,42 @@ public class HwQueueAllocRuleTests(VcmdqBackend backend)
 
         Assert.Multiple(() =>
         {
-            Assert.That(_rig.Cmdqv.ReadRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)global * 4)), Is.Zero);
+            Assert.That(_rig.Cmdqv.ReadRegister(CmdqvRegister.CMDQ_ALLOC + ((uint)global * 4)),
+                Is.EqualTo((ulong)_vm.VintfIndex << CmdqvRegister.CMDQ_ALLOC_VINTF_SHIFT), "unmapped, the reset's pre-assignment kept (tegra241_vcmdq_unmap_lvcmdq())");
             Assert.That(_rig.Cmdqv.ReadRegister(CmdqvRegister.GlobalVcmdqPage1 + ((uint)global * CmdqvRegister.VcmdqStride) + CmdqvRegister.VCMDQ_BASE, 8), Is.Zero);
         });
     }
 
     /// <summary>Guest RAM for a queue of <paramref name="length"/> bytes, aligned to it.</summary>
+    /// <summary>tegra241-cmdqv.c tegra241_vcmdq_hw_init_user() resets the queue first with tegra241_vcmdq_hw_deinit(),
+    /// whose tegra241_vcmdq_hw_flush_timeout() issues a CMD_SYNC on the main queue: a timed-out ATC invalidation left
+    /// by whoever had the VCMDQ before cannot show in the new owner's first CMD_SYNC.</summary>
+    [Test]
+    public void Allocation_flushes_the_main_queue_with_a_CMD_SYNC_and_clears_a_left_ATC_timeout()
+    {
+        var main = _rig.Smmu.MainQueue.Queue;
+        int global = _vm.VintfIndex * _rig.Cmdqv.Features.LvcmdqsPerVintf;
+        _rig.Cmdqv.Queues[global].Queue.AtcInvalidationTimedOut = true; // as a previous owner's unsynced ATC_INV left it
+        uint before = main.Prod;
+
+        Assert.That(Alloc(0, Buffer(256), 256), Is.EqualTo(Errno.Success));
+
+        uint wrapMask = (2u << main.Log2Size) - 1;
+        var issued = new List<SmmuOpcode>();
+        for (uint p = before; p != main.Prod && issued.Count <= 64; p = (p + 1) & wrapMask)
+        {
+            Assert.That(main.TryReadEntry(p, out var command), Is.True);
+            issued.Add(command.Opcode);
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(issued, Is.EqualTo(new[] { SmmuOpcode.CMD_SYNC }), "one CMD_SYNC on the main queue");
+            Assert.That(main.Cons, Is.EqualTo(main.Prod), "and the driver waited for it");
+            Assert.That(_rig.Cmdqv.Queues[global].Queue.AtcInvalidationTimedOut, Is.False);
+        });
+    }
+
     private ulong Buffer(ulong length) => _vm.Ram.Allocate(length, Math.Max(length, 32));
 
     private Errno Alloc(uint index, ulong ipa, ulong length, IommuHwQueueType type = Tegra) => Alloc(index, ipa, length, out _, type);

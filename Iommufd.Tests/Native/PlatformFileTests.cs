@@ -73,6 +73,7 @@ public class PlatformFileTests
     [TestCase("""{ "iommus": [ { "name": "smmu0" } ], "devices": [ { "name": "a", "iommu": "smmu0" } ] }""", "devices[0].streamId is required")]
     [TestCase("""{ "iommus": [ { "name": "smmu0" } ], "devices": [ { "name": "a", "iommu": "smmu9", "streamId": 1 } ] }""", "smmu9")]
     [TestCase("""{ "iommus": [ { "name": "smmu0", "features": { "sidBits": "16" } } ] }""", "iommus[0].features.sidBits must be a number")]
+    [TestCase("""{ "iommus": [ { "name": "smmu0" } ], "devices": [ { "name": "a", "iommu": "smmu0", "streamId": 1, "pasidBits": 21 } ] }""", "devices[0].pasidBits")]
     [TestCase("""{ "iommus": [ """, "not JSON")]
     public void An_invalid_platform_file_leaves_no_nodes_and_says_why(string json, string message)
     {

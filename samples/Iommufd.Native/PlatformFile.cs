@@ -4,6 +4,7 @@ using Iommufd.ArmSmmuV3;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Cmdqv;
 using Iommufd.Core.DependencyInjection;
+using Iommufd.Core.Devices;
 using Iommufd.MockDriver;
 
 namespace Iommufd.Native;
@@ -20,7 +21,7 @@ namespace Iommufd.Native;
 /// unknown IOMMU, feature limits) fail when the machine is built, with the builders' messages. Example:
 /// <code>
 /// { "iommus": [ { "name": "smmu0", "features": { "sidBits": 8 }, "cmdqv": { "backend": "software" } } ],
-///   "devices": [ { "name": "nic", "iommu": "smmu0", "streamId": "0x10", "ats": true } ] }
+///   "devices": [ { "name": "nic", "iommu": "smmu0", "streamId": "0x10", "ats": true, "pasidBits": 8 } ] }
 /// </code>
 /// </remarks>
 internal static class PlatformFile
@@ -67,12 +68,13 @@ internal static class PlatformFile
 
         foreach (var device in top.Array("devices", required: false))
         {
-            device.Only("name", "iommu", "streamId", "ats");
+            device.Only("name", "iommu", "streamId", "ats", "pasidBits");
             string name = device.String("name", required: true)!;
             string iommu = device.String("iommu", required: true)!;
             uint sid = (uint)device.Number("streamId", required: true, max: uint.MaxValue)!.Value;
             bool ats = device.Bool("ats") ?? false;
-            steps.Add(b => b.AddDevice(name, iommu, sid, ats));
+            int pasidBits = (int)(device.Number("pasidBits", max: EndpointDevice.MaxPasidBits) ?? 0); // 0: no PASID capability
+            steps.Add(b => b.AddDevice(name, iommu, sid, ats, pasidBits));
         }
 
         return b => steps.ForEach(s => s(b));
