@@ -169,13 +169,6 @@ public class CheckOrderTests
         new("flags", fx => () => IoasAllocRaw(fx, new IommuIoasAlloc { Flags = 1 }), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_alloc_ioctl()"),
         new("no flags", fx => () => IoasAllocRaw(fx, default), Errno.Success, "ioas.c iommufd_ioas_alloc_ioctl()"));
 
-    internal static IEnumerable<TestCaseData> IoasMapFile() => Rows("IOAS_MAP_FILE",
-        new("unknown flag before U64_MAX", fx => () => MapFile(fx, new IommuIoasMapFile { Flags = 0x80 | (uint)Rw, Iova = ulong.MaxValue, IoasId = NoSuchId, Fd = -1 }), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_map_file()"),
-        new("a length of U64_MAX before no access", fx => () => MapFile(fx, new IommuIoasMapFile { Length = ulong.MaxValue, IoasId = NoSuchId, Fd = -1 }), Errno.EOVERFLOW, "ioas.c iommufd_ioas_map_file()"),
-        new("no access before the IOAS", fx => () => MapFile(fx, new IommuIoasMapFile { Length = Page, IoasId = NoSuchId, Fd = -1 }), Errno.EINVAL, "ioas.c iommufd_ioas_map_file()"),
-        new("the IOAS before the fd", fx => () => MapFile(fx, new IommuIoasMapFile { Flags = (uint)Rw, Length = Page, IoasId = NoSuchId, Fd = -1 }), Errno.ENOENT, "ioas.c iommufd_ioas_map_file()"),
-        new("an fd that is no file", fx => () => MapFile(fx, new IommuIoasMapFile { Flags = (uint)Rw, Length = Page, IoasId = fx.IoasId, Fd = -1 }), Errno.EBADF, "io_pagetable.c iopt_map_file_pages(): fget()"));
-
     internal static IEnumerable<TestCaseData> IoasChangeProcess() => Rows("IOAS_CHANGE_PROCESS",
         new("reserved before the mappings", fx => Occupied(fx, () => ChangeProcess(fx, new IommuIoasChangeProcess { Reserved = 1 })), Errno.EOPNOTSUPP, "ioas.c iommufd_ioas_change_process()"),
         new("a mapping of user memory", fx => Occupied(fx, () => ChangeProcess(fx, default)), Errno.EINVAL, "ioas.c iommufd_ioas_change_process(): pages->type != IOPT_ADDRESS_FILE"),
@@ -277,7 +270,6 @@ public class CheckOrderTests
     [TestCaseSource(nameof(DirtyTracking))]
     [TestCaseSource(nameof(DirtyTrackingOrder))]
     [TestCaseSource(nameof(IoasAlloc))]
-    [TestCaseSource(nameof(IoasMapFile))]
     [TestCaseSource(nameof(IoasChangeProcess))]
     [TestCaseSource(nameof(FaultQueueAlloc))]
     [TestCaseSource(nameof(VfioType1))]
@@ -395,8 +387,6 @@ public class CheckOrderTests
     private static Errno Type1(MockFixture fx, uint request, ulong argument) => fx.File.Ioctl(request, argument, out _);
 
     private static Errno IoasAllocRaw(MockFixture fx, IommuIoasAlloc cmd) => fx.Raw(IommufdIoctl.IOMMU_IOAS_ALLOC, ref cmd);
-
-    private static Errno MapFile(MockFixture fx, IommuIoasMapFile cmd) => fx.Raw(IommufdIoctl.IOMMU_IOAS_MAP_FILE, ref cmd);
 
     private static Errno ChangeProcess(MockFixture fx, IommuIoasChangeProcess cmd) => fx.Raw(IommufdIoctl.IOMMU_IOAS_CHANGE_PROCESS, ref cmd);
 
