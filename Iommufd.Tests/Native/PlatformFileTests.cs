@@ -68,6 +68,24 @@ public class PlatformFileTests
         });
     }
 
+    /// <summary>
+    /// A device's pasidBits is its PCIe PASID width: IOMMU_GET_HW_INFO's out_max_pasid_log2 is the smaller of it and
+    /// the SMMU's SSIDSIZE (arm-smmu-v3.c arm_smmu_probe_device(): ssid_bits = min(smmu->ssid_bits, the fwspec's
+    /// num_pasid_bits)), and 0 for a device without the key, which has no PASID capability.
+    /// </summary>
+    [TestCase(", \"pasidBits\": 8", "", 8)]
+    [TestCase(", \"pasidBits\": 20", ", \"features\": { \"ssidBits\": 5 }", 5)]
+    [TestCase("", "", 0)]
+    public void Get_hw_info_reports_the_devices_pasid_width_from_the_platform_file(string device, string smmu, int expected)
+    {
+        NativeBuild.Require(Vmm);
+        var (_, output) = RunWith($$"""
+            { "iommus": [ { "name": "smmu0"{{smmu}} } ],
+              "devices": [ { "name": "d", "iommu": "smmu0", "streamId": 16{{device}} } ] }
+            """);
+        Assert.That(output, Does.Match($@"ok   IOMMU_GET_HW_INFO .*max_pasid_log2={expected}\b"));
+    }
+
     [TestCase("""{ "iommus": [ { "name": "smmu0", "cmdqv": { "backend": "sofware" } } ] }""", "iommus[0].cmdqv.backend must be one of auto, hardware, software")]
     [TestCase("""{ "iommus": [ { "name": "smmu0", "colour": "blue" } ] }""", "unknown property 'colour' in iommus[0]")]
     [TestCase("""{ "iommus": [ { "name": "smmu0" } ], "devices": [ { "name": "a", "iommu": "smmu0" } ] }""", "devices[0].streamId is required")]

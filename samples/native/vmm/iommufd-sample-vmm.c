@@ -135,7 +135,8 @@ static void device_steps(int iommufd, uint32_t ioas_id, unsigned char *ram)
 	struct iommu_hw_info hw = { .size = sizeof(hw), .dev_id = dev_id, .data_len = sizeof(smmu),
 				    .data_uptr = (uintptr_t)&smmu };
 	rc = ioctl(iommufd, IOMMU_GET_HW_INFO, &hw);
-	snprintf(detail, sizeof(detail), "type=%u idr0=0x%08x", hw.out_data_type, smmu.idr[0]);
+	snprintf(detail, sizeof(detail), "type=%u idr0=0x%08x max_pasid_log2=%u", hw.out_data_type, smmu.idr[0],
+		 hw.out_max_pasid_log2);
 	check("IOMMU_GET_HW_INFO", rc, 0, detail);
 
 	struct iommu_hwpt_alloc parent = { .size = sizeof(parent), .flags = IOMMU_HWPT_ALLOC_NEST_PARENT,
