@@ -49,13 +49,7 @@ public static class IoasCommands
             return call.Done(Errno.EBADF);
         }
 
-        var rc = CheckMapArguments(flags, iova, length);
-        if (rc != Errno.Success)
-        {
-            return call.Done(rc);
-        }
-
-        rc = file.Objects.Get<IoasObject>(ioasId, out var ioas);
+        var rc = file.GetIoasToMap(ioasId, flags, iova, length, out var ioas);
         if (rc != Errno.Success)
         {
             return call.Done(rc);
@@ -65,6 +59,19 @@ public static class IoasCommands
         {
             return call.Done(ioas.Object.Map(userVa, length, ToProtection(flags), (flags & IommuIoasMapFlags.FixedIova) != 0, ref iova));
         }
+    }
+
+    /// <summary>The checks IOAS_MAP and IOAS_MAP_FILE share, in ioas.c's order: the map arguments, then the IOAS.</summary>
+    private static Errno GetIoasToMap(this IommufdFile file, uint ioasId, IommuIoasMapFlags flags, ulong iova, ulong length, out ObjectRef<IoasObject> ioas)
+    {
+        var rc = CheckMapArguments(flags, iova, length);
+        if (rc != Errno.Success)
+        {
+            ioas = default;
+            return rc;
+        }
+
+        return file.Objects.Get(ioasId, out ioas);
     }
 
     /// <summary>
@@ -82,13 +89,7 @@ public static class IoasCommands
             return call.Done(Errno.EBADF);
         }
 
-        var rc = CheckMapArguments(flags, iova, length);
-        if (rc != Errno.Success)
-        {
-            return call.Done(rc);
-        }
-
-        rc = file.Objects.Get<IoasObject>(ioasId, out var ioas);
+        var rc = file.GetIoasToMap(ioasId, flags, iova, length, out var ioas);
         if (rc != Errno.Success)
         {
             return call.Done(rc);
