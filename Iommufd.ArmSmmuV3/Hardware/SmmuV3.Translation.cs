@@ -82,6 +82,9 @@ public sealed partial class SmmuV3
         return Translate(new Access(sid, ssid, iova, write), out physicalAddress);
     }
 
+    /// <summary>An address with bits set above the OAS (IDR5.OAS, at most 52 bits).</summary>
+    private bool BeyondOas(ulong address) => address >> Features.OutputAddressBits != 0;
+
     /// <summary>A SubstreamID is 20 bits wide (spec §3.3.2, the PASID width of PCIe).</summary>
     private static void CheckSubstreamId(uint? ssid) => ArgumentOutOfRangeException.ThrowIfGreaterThan(ssid ?? 0, MaxSubstreamId, nameof(ssid));
 
@@ -91,8 +94,8 @@ public sealed partial class SmmuV3
         ulong iova = access.Iova;
         if ((Cr0 & Cr0SmmuEn) == 0)
         {
-            // SMMU disabled: GBPA decides (spec §6.3.14).
-            if ((_gbpa & GbpaAbort) != 0)
+            // SMMU disabled: GBPA decides (spec §6.3.14); an address beyond the OAS aborts without an event (§3.4).
+            if ((_gbpa & GbpaAbort) != 0 || BeyondOas(iova))
             {
                 return DmaStatus.Blocked;
             }
@@ -123,13 +126,20 @@ public sealed partial class SmmuV3
 
         if (!stage1 && !ste.Stage2Enabled)
         {
+            // Every stage bypassed (Config 0b100, or S1DSS = 0b01 without stage 2): an input address beyond the OAS
+            // aborts with a stage-1 F_ADDR_SIZE, recorded whatever the STE says (spec §3.4).
+            if (BeyondOas(iova))
+            {
+                return Fault(access, WalkResult.Failed(TranslationFault.AddressSize, 0), stage2: false, ClassIn, ipa: 0, record: true);
+            }
+
             physicalAddress = iova;
             return DmaStatus.Ok;
         }
 
         // Stage 1 bypassed into stage 2: an input address beyond the IAS (= OAS here) is a stage-1 Address Size
         // fault before stage 2 sees it (spec §3.4.1; §5.2 S1DSS = 0b01), recorded as stage 2's faults are.
-        if (!stage1 && Features.OutputAddressBits < 64 && iova >> Features.OutputAddressBits != 0)
+        if (!stage1 && BeyondOas(iova))
         {
             return Fault(access, WalkResult.Failed(TranslationFault.AddressSize, 0), stage2: false, ClassIn, ipa: 0, record: ste.S2R);
         }
@@ -373,24 +383,59 @@ public sealed partial class SmmuV3
             return true;
         }
 
+        var location = LocateSte(sid, out ulong address);
+        if (location == SteLocation.BadStreamId)
+        {
+            BadStreamId(access);
+            return false;
+        }
+
+        if (location == SteLocation.L1FetchAbort || !TryReadSte(address, out ste))
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid, access.Ssid, fetchAddress: address));
+            return false;
+        }
+
+        if (ConfigurationValidity.SteIllegal(ste, Features))
+        {
+            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STE, sid, access.Ssid));
+            return false;
+        }
+
+        ConfigCache.PutSte(sid, ste, configGeneration);
+        return true;
+    }
+
+    /// <summary>Where the STE of a StreamID is, or why there is none.</summary>
+    private enum SteLocation
+    {
+        Found,
+        BadStreamId,
+        L1FetchAbort,
+    }
+
+    /// <summary>
+    /// The address of the STE of <paramref name="sid"/> in the stream table STRTAB_BASE(_CFG) describe: linear, or
+    /// through the L1STD of a two-level table (for <see cref="SteLocation.L1FetchAbort"/>, the L1STD's address).
+    /// </summary>
+    private SteLocation LocateSte(uint sid, out ulong address)
+    {
+        address = 0;
         int log2Size = (int)(_strtabBaseCfg & 0x3F);
         int fmt = (int)((_strtabBaseCfg >> 16) & 0x3);
         int split = (int)((_strtabBaseCfg >> 6) & 0x1F);
         ulong tableBase = _strtabBase & StrtabBaseAddressMask;
         if (log2Size < 32 && sid >> log2Size != 0)
         {
-            BadStreamId(access);
-            return false;
+            return SteLocation.BadStreamId;
         }
 
-        ulong address;
         if (fmt == 1 && Features.TwoLevelStreamTable)
         {
-            ulong l1Address = tableBase + ((ulong)(sid >> split) * 8);
-            if (!_memory.TryReadUInt64(l1Address, out ulong l1))
+            address = tableBase + ((ulong)(sid >> split) * 8);
+            if (!_memory.TryReadUInt64(address, out ulong l1))
             {
-                RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid, access.Ssid, fetchAddress: l1Address));
-                return false;
+                return SteLocation.L1FetchAbort;
             }
 
             // L1STD.Span (spec §5.1.1): 0, the reserved 12..31 and a span beyond the split point (more than
@@ -399,8 +444,7 @@ public sealed partial class SmmuV3
             ulong index = sid & ((1UL << split) - 1);
             if (span is 0 or >= 12 || span > split + 1 || index >= 1UL << (span - 1))
             {
-                BadStreamId(access);
-                return false;
+                return SteLocation.BadStreamId;
             }
 
             address = (l1 & StrtabBaseAddressMask) + (index * StreamTableEntry.Size);
@@ -410,23 +454,24 @@ public sealed partial class SmmuV3
             address = tableBase + ((ulong)sid * StreamTableEntry.Size);
         }
 
-        // One 64-bit read per word, as an SMMU fetches: a driver that updates a live STE word by word in a
-        // hitless order (arm-smmu-v3.c arm_smmu_write_entry()) is never seen half-way through a word.
+        return SteLocation.Found;
+    }
+
+    /// <summary>
+    /// Reads the four words of the STE at <paramref name="address"/> with one 64-bit read each, as an SMMU fetches:
+    /// a driver that updates a live STE word by word in a hitless order (arm-smmu-v3.c arm_smmu_write_entry()) is
+    /// never seen half-way through a word.
+    /// </summary>
+    private bool TryReadSte(ulong address, out StreamTableEntry ste)
+    {
+        ste = default;
         if (!_memory.TryReadUInt64(address, out ulong w0) || !_memory.TryReadUInt64(address + 8, out ulong w1)
             || !_memory.TryReadUInt64(address + 16, out ulong w2) || !_memory.TryReadUInt64(address + 24, out ulong w3))
         {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.F_STE_FETCH, sid, access.Ssid, fetchAddress: address));
             return false;
         }
 
         ste = new StreamTableEntry(w0, w1, w2, w3);
-        if (ConfigurationValidity.SteIllegal(ste, Features))
-        {
-            RecordEvent(SmmuEvent.Create(SmmuEventId.C_BAD_STE, sid, access.Ssid));
-            return false;
-        }
-
-        ConfigCache.PutSte(sid, ste, configGeneration);
         return true;
     }
 

@@ -6,7 +6,8 @@ namespace Iommufd.Tests.ArmSmmuV3.Hardware;
 /// <summary>
 /// Event records that tell the truth (Arm IHI 0070 §7.3): FetchAddr of STE, CD and walk aborts, CLASS (CD, TT,
 /// IN), InputAddr and RnW of the transaction rather than of the walk, S2 and IPA for stage-2 faults inside a
-/// nested walk (also for the permissions of a combined entry), and F_ADDR_SIZE against CD.IPS, STE.S2PS and, with stage 1 bypassed, the IAS.
+/// nested walk (also for the permissions of a combined entry), and F_ADDR_SIZE against CD.IPS, STE.S2PS and, with stage 1 bypassed, the IAS; with every stage bypassed
+/// (STE or SMMUEN = 0) against the OAS (§3.4).
 /// </summary>
 [TestFixture]
 public class EventRecordTests
@@ -174,6 +175,52 @@ public class EventRecordTests
                 (SmmuEventId.F_ADDR_SIZE, false, ClassIn, 1UL << 40), // IHI 0070 §3.4.1, §5.2 S1DSS 0b01
                 (SmmuEventId.F_TRANSLATION, true, ClassIn, 1UL << 39),
             }), "recorded as STE.S2R says: nothing for the second stream");
+        }
+    }
+
+    [TestCase(false, TestName = "Config 0b100: an input beyond the OAS is F_ADDR_SIZE at stage 1")]
+    [TestCase(true, TestName = "Config 0b101 with S1DSS 0b01 and no stage 2: an input beyond the OAS is F_ADDR_SIZE at stage 1")]
+    public void With_every_stage_bypassed_an_input_beyond_the_OAS_aborts_with_a_recorded_F_ADDR_SIZE(bool s1dssBypass)
+    {
+        using var bench = new SmmuTestBench(new SmmuV3Features { OutputAddressBits = 40 });
+        var page = bench.DataPage(0x5A);
+        var ste = s1dssBypass
+            ? SmmuTestBench.Stage1Ste(bench.WriteCd(SmmuTestBench.Cd(1, 0))) with { Word1 = 1 } // S1DSS = bypass
+            : SmmuTestBench.BypassSte();
+        bench.WriteSte(Sid, s1dssBypass ? ste with { Word0 = ste.Word0 | (1UL << 59) } : ste); // S1CDMax 1
+
+        var within = bench.DmaRead(Sid, page.BaseAddress, out byte[] data);
+        var beyond = bench.DmaWrite(Sid, (1UL << 40) | page.BaseAddress, 0xEE);
+        var events = bench.DrainEvents();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((within, data[0]), Is.EqualTo((DmaStatus.Ok, (byte)0x5A)));
+            Assert.That(beyond, Is.EqualTo(DmaStatus.TranslationFault), "aborted, never truncated to the OAS");
+            Assert.That(page.Span[0], Is.EqualTo((byte)0x5A));
+            // IHI 0070 §3.4: with all stages bypassed the address is checked against the OAS, a stage-1 F_ADDR_SIZE;
+            // no CD.R or STE.S2R applies, so it is always recorded. InputAddr and RnW are the transaction's.
+            Assert.That(events.Select(e => (e.Id, e.Stage2, e.Class, e.InputAddress, e.IsRead)), Is.EqualTo(new[]
+            {
+                (SmmuEventId.F_ADDR_SIZE, false, ClassIn, (1UL << 40) | page.BaseAddress, false),
+            }));
+        }
+    }
+
+    [Test]
+    public void With_SMMUEN_clear_and_GBPA_bypassing_an_input_beyond_the_OAS_aborts_without_an_event()
+    {
+        using var bench = new SmmuTestBench(new SmmuV3Features { OutputAddressBits = 40 });
+        bench.Write(SmmuRegister.CR0, SmmuTestBench.Cr0EventqEn | SmmuTestBench.Cr0CmdqEn); // SMMUEN = 0, GBPA.ABORT = 0
+
+        var within = bench.Smmu.Translate(Sid, (1UL << 40) - 8, write: false, out ulong pa);
+        var beyond = bench.Smmu.Translate(Sid, 1UL << 40, write: false, out _);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((within, pa), Is.EqualTo((DmaStatus.Ok, (1UL << 40) - 8)));
+            Assert.That(beyond, Is.EqualTo(DmaStatus.Blocked), "IHI 0070 §3.4: terminated with an abort");
+            Assert.That(bench.DrainEvents(), Is.Empty, "and no event is recorded while SMMUEN = 0");
         }
     }
 
