@@ -14,53 +14,12 @@ internal interface ISteSink
 /// <summary>
 /// Updates a live STE so that the SMMU, which may fetch it at any moment one 64-bit word at a time, only ever sees
 /// the old configuration, the new one, or (when no other order exists) V = 0; the sequence of arm-smmu-v3.c
-/// arm_smmu_write_entry() with the used bits of arm_smmu_get_ste_used(). Only the first four words of an STE are
-/// used here; the other four stay zero.
+/// arm_smmu_write_entry() with the used bits of arm_smmu_get_ste_used() (<see cref="StreamTableEntry.UsedBits"/>).
+/// Only the first four words of an STE are used here; the other four stay zero.
 /// </summary>
 internal static class SteWriter
 {
     public const int Qwords = 4;
-
-    /// <summary>
-    /// The bits of <paramref name="ste"/> the SMMU uses for its configuration (arm_smmu_get_ste_used()): V; with
-    /// V, Config; with stage 1, the CD pointer fields, the S1 word-1 fields, EATS, MEV and S2VMID (and SHCFG when
-    /// S1DSS bypasses); with stage 2, its word-2 and S2TTB fields, EATS, SHCFG, MEV and S2FWB; SHCFG for bypass.
-    /// </summary>
-    public static void UsedBits(ReadOnlySpan<ulong> ste, Span<ulong> used)
-    {
-        used[..Qwords].Clear();
-        used[0] = 1;
-        if ((ste[0] & 1) == 0)
-        {
-            return;
-        }
-
-        const ulong Shcfg = 3UL << 44, Eats = 3UL << 28, Mev = 1UL << 19;
-        used[0] |= 0xE;
-        ulong config = (ste[0] >> 1) & 7;
-        if ((config & 1) != 0)
-        {
-            used[0] |= 0x30 | 0x000F_FFFF_FFFF_FFC0 | (0x1FUL << 59); // S1Fmt, S1ContextPtr, S1CDMax
-            used[1] |= 0xFF | (1UL << 27) | Eats | (3UL << 30) | Mev; // S1DSS, S1CIR/COR/CSH, S1STALLD, EATS, STRW, MEV
-            used[2] |= 0xFFFF; // S2VMID
-            if ((ste[1] & 3) == 1)
-            {
-                used[1] |= Shcfg; // S1DSS = bypass
-            }
-        }
-
-        if ((config & 2) != 0)
-        {
-            used[1] |= (1UL << 25) | Eats | Shcfg | Mev; // S2FWB, EATS, SHCFG, MEV
-            used[2] |= 0xFFFF | (0x7FFFFUL << 32) | (1UL << 51) | (1UL << 52) | (1UL << 54) | (1UL << 57) | (1UL << 58);
-            used[3] |= 0x000F_FFFF_FFFF_FFF0; // S2TTB
-        }
-
-        if (config == StreamTableEntry.ConfigBypass)
-        {
-            used[1] |= Shcfg;
-        }
-    }
 
     /// <summary>
     /// Moves <paramref name="entry"/> (the STE as it is in memory) to <paramref name="target"/> through
@@ -74,8 +33,8 @@ internal static class SteWriter
         Span<ulong> curUsed = stackalloc ulong[Qwords];
         Span<ulong> targetUsed = stackalloc ulong[Qwords];
         Span<ulong> unusedUpdate = stackalloc ulong[Qwords];
-        UsedBits(entry, curUsed);
-        UsedBits(target, targetUsed);
+        StreamTableEntry.UsedBits(entry, curUsed);
+        StreamTableEntry.UsedBits(target, targetUsed);
         int diff = 0;
         for (int i = 0; i < Qwords; i++)
         {

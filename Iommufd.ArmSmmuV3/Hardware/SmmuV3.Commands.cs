@@ -36,11 +36,13 @@ public sealed partial class SmmuV3 : ICommandExecutor
 
             case SmmuOpcode.CFGI_STE:
                 ConfigCache.InvalidateStes(command.StreamId, command.StreamId);
+                CheckSteUpdate(command.StreamId);
                 return CommandError.CERROR_NONE;
             case SmmuOpcode.CFGI_STE_RANGE:
                 uint span = command.Range >= 31 ? uint.MaxValue : (2u << command.Range) - 1;
                 uint first = command.StreamId & ~span;
                 ConfigCache.InvalidateStes(first, first | span);
+                ForgetSteUpdates(first, first | span);
                 return CommandError.CERROR_NONE;
             case SmmuOpcode.CFGI_CD:
                 ConfigCache.InvalidateCds(command.StreamId, command.SubstreamId);

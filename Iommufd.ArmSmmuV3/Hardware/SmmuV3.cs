@@ -10,7 +10,8 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// </summary>
 /// <remarks>
 /// Split by concern: registers (<c>SmmuV3.Registers.cs</c>), command execution (<c>SmmuV3.Commands.cs</c>), event
-/// queue (<c>SmmuV3.EventQueue.cs</c>) and translation (<c>SmmuV3.Translation.cs</c>).
+/// queue (<c>SmmuV3.EventQueue.cs</c>), translation (<c>SmmuV3.Translation.cs</c>) and the check of live STE updates
+/// (<c>SmmuV3.SteUpdates.cs</c>).
 /// Not modelled: the Secure programming interface, PRI queue, stalls (STALL_MODEL is "no stall"), HTTU, MPAM
 /// beyond CFGI_VMS_PIDM legality, L1CD caching, walk caches, AArch32 tables, 52-bit
 /// addresses, ECMDQ, and the PMCG.

@@ -113,6 +113,52 @@ public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong W
         (_, var sl0) => 2 - sl0,
     };
 
+    /// <summary>The words <see cref="UsedBits"/> covers: the four this model reads.</summary>
+    internal const int UsedWords = 4;
+
+    /// <summary>
+    /// The bits of <paramref name="ste"/> (its first <see cref="UsedWords"/> words) the SMMU uses for its
+    /// configuration, as arm-smmu-v3.c arm_smmu_get_ste_used() has them: V; with V, Config; with stage 1, the CD
+    /// pointer fields, the S1 word-1 fields, EATS, MEV and S2VMID (and SHCFG when S1DSS bypasses); with stage 2, its
+    /// word-2 and S2TTB fields, EATS, SHCFG, MEV and S2FWB; SHCFG for bypass. The host driver orders its STE updates
+    /// by them, and the model's CFGI_STE check (<see cref="SmmuV3.TornSteUpdates"/>) judges updates by them.
+    /// </summary>
+    internal static void UsedBits(ReadOnlySpan<ulong> ste, Span<ulong> used)
+    {
+        used[..UsedWords].Clear();
+        used[0] = 1;
+        if ((ste[0] & 1) == 0)
+        {
+            return;
+        }
+
+        const ulong Shcfg = 3UL << 44, Eats = 3UL << 28, Mev = 1UL << 19;
+        used[0] |= 0xE;
+        ulong config = (ste[0] >> 1) & 7;
+        if ((config & 1) != 0)
+        {
+            used[0] |= 0x30 | 0x000F_FFFF_FFFF_FFC0 | (0x1FUL << 59); // S1Fmt, S1ContextPtr, S1CDMax
+            used[1] |= 0xFF | (1UL << 27) | Eats | (3UL << 30) | Mev; // S1DSS, S1CIR/COR/CSH, S1STALLD, EATS, STRW, MEV
+            used[2] |= 0xFFFF; // S2VMID
+            if ((ste[1] & 3) == 1)
+            {
+                used[1] |= Shcfg; // S1DSS = bypass
+            }
+        }
+
+        if ((config & 2) != 0)
+        {
+            used[1] |= (1UL << 25) | Eats | Shcfg | Mev; // S2FWB, EATS, SHCFG, MEV
+            used[2] |= 0xFFFF | (0x7FFFFUL << 32) | (1UL << 51) | (1UL << 52) | (1UL << 54) | (1UL << 57) | (1UL << 58);
+            used[3] |= 0x000F_FFFF_FFFF_FFF0; // S2TTB
+        }
+
+        if (config == ConfigBypass)
+        {
+            used[1] |= Shcfg;
+        }
+    }
+
     public static StreamTableEntry Read(ReadOnlySpan<byte> bytes)
     {
         var (w0, w1, w2, w3) = LittleEndianWords.Read4(bytes);

@@ -51,7 +51,7 @@ public class SteWriterTests
     {
         var used = new ulong[SteWriter.Qwords];
 
-        SteWriter.UsedBits(Bypass, used);
+        StreamTableEntry.UsedBits(Bypass, used);
 
         Assert.That(used, Is.EqualTo(new[] { 0xFUL, 3UL << 44, 0UL, 0UL }));
     }
@@ -59,7 +59,7 @@ public class SteWriterTests
     private static bool SameInUsedBits(ulong[] state, ulong[] reference)
     {
         var used = new ulong[SteWriter.Qwords];
-        SteWriter.UsedBits(reference, used);
+        StreamTableEntry.UsedBits(reference, used);
         return Enumerable.Range(0, SteWriter.Qwords).All(i => ((state[i] ^ reference[i]) & used[i]) == 0);
     }
 
