@@ -1,4 +1,5 @@
 using Iommufd.ArmSmmuV3;
+using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Cmdqv;
 using Iommufd.Cmdqv.Hardware;
 using Iommufd.Core;
@@ -11,7 +12,8 @@ namespace Iommufd.Tests.Samples;
 
 /// <summary>
 /// The VMM kit's guest CMDQV and its HW queues: a queue the host refuses (IOMMU_HW_QUEUE_ALLOC fails) shows as the
-/// queue's VCMDQ_GERROR.CMDQ_INIT_ERR; disabling VINTF0 or the CMDQV frees every HW queue.
+/// queue's VCMDQ_GERROR.CMDQ_INIT_ERR; disabling VINTF0 or the CMDQV frees every HW queue; a relayed queue error
+/// interrupts the guest unless VINTF0's bit of the 64-bit VINTF_INT_MASK (a bit per VINTF, tegra241-cmdqv.c) is set.
 /// </summary>
 [TestFixture]
 public class VirtualCmdqvQueueTests
@@ -62,6 +64,46 @@ public class VirtualCmdqvQueueTests
                 Assert.That(gerror ^ gerrorn, Is.EqualTo(CmdqvRegister.VCMDQ_GERROR_CMDQ_INIT_ERR));
                 Assert.That(acknowledged, Is.Zero);
                 Assert.That(cmdqv.Read(Page1 + CmdqvRegister.VCMDQ_BASE, 8), Is.Zero, "the guest must set the queue up again");
+            }
+        }
+    }
+
+    [TestCase(0UL, false, true, TestName = "A relayed queue error raises the guest's CMDQV interrupt when nothing is masked")]
+    [TestCase(1UL, true, false, TestName = "VINTF0's bit of VINTF_INT_MASK, written as 64 bits, masks the guest's interrupt")]
+    [TestCase(~1UL, false, true, TestName = "Every VINTF's bit but VINTF0's, written as two words, leaves the guest's interrupt raised")]
+    [TestCase(1UL << 32, true, true, TestName = "VINTF32's bit in the high word leaves the guest's interrupt raised")]
+    public void The_guest_CMDQV_interrupt_is_masked_by_its_VINTFs_bit_of_VINTF_INT_MASK(ulong mask, bool wide, bool raised)
+    {
+        var (provider, vm) = BuildVm();
+        using (provider)
+        using (vm)
+        {
+            var cmdqv = vm.Cmdqv!;
+            var driver = new GuestCmdqvDriver(cmdqv, vm.Ram);
+            int interrupts = 0;
+            cmdqv.Interrupt += () => interrupts++;
+            if (wide)
+            {
+                cmdqv.Write(CmdqvRegister.VINTF_INT_MASK, mask, 8);
+            }
+            else
+            {
+                cmdqv.Write(CmdqvRegister.VINTF_INT_MASK, (uint)mask);
+                cmdqv.Write(CmdqvRegister.VINTF_INT_MASK + 4, (uint)(mask >> 32));
+            }
+
+            ulong readBack = cmdqv.Read(CmdqvRegister.VINTF_INT_MASK, 8);
+            ulong readWords = cmdqv.Read(CmdqvRegister.VINTF_INT_MASK) | (cmdqv.Read(CmdqvRegister.VINTF_INT_MASK + 4) << 32);
+            driver.Queue.Submit([new SmmuCommand(0x7F, 0)]); // an undefined opcode: CERROR_ILL, skipped by the guest
+            int records = cmdqv.DeliverEvents();
+
+            using (Assert.EnterMultipleScope())
+            {
+                Assert.That((readBack, readWords), Is.EqualTo((mask, mask)), "the mask reads back whole, as 64 bits or as two words");
+                Assert.That(driver.Queue.Statistics.Errors(CommandError.CERROR_ILL), Is.EqualTo(1));
+                Assert.That(records, Is.EqualTo(1), "the error map was relayed either way");
+                Assert.That(cmdqv.Read(CmdqvRegister.VINTF_ERR_MAP), Is.EqualTo(1UL), "and shows in VINTF0's bit of VINTF_ERR_MAP");
+                Assert.That(interrupts, Is.EqualTo(raised ? 1 : 0));
             }
         }
     }

@@ -15,10 +15,14 @@ namespace Iommufd.Vmm;
 /// before that are kept and replayed. A HW queue the host refuses shows as that queue's GERROR.CMDQ_INIT_ERR (the
 /// guest sets the queue up again and acknowledges through GERRORN); disabling VINTF0 or the CMDQV frees every HW
 /// queue. Every emulated access is a trap and costs the VM's <see cref="TrapCost"/>; the mapped page costs nothing.
-/// CMDQV vEVENTs set the guest's error maps and raise its CMDQV interrupt.
+/// CMDQV vEVENTs set the guest's error maps and raise its CMDQV interrupt unless VINTF0's bit of VINTF_INT_MASK
+/// (64 bits, a bit per VINTF, as on the host CMDQV) masks it.
 /// </summary>
 public sealed class VirtualCmdqv : IMmio, IDisposable
 {
+    /// <summary>The index of the one VINTF the guest sees, whose VINTF_INT_MASK bit masks its interrupt.</summary>
+    private const int GuestVintf = 0;
+
     private readonly VirtualMachine _vm;
     private readonly Lock _lock = new(); // guards the emulated registers and queue allocation
     private readonly MmioMapping _window;
@@ -33,7 +37,7 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
     private readonly uint[] _gerrorn;
     private uint _config;
     private uint _vintfConfig;
-    private uint _intMask;
+    private ulong _intMask; // VINTF_INT_MASK: a bit per VINTF over two words, as the host CMDQV's
     private UInt128 _errorMap;
 
     internal VirtualCmdqv(VirtualMachine vm)
@@ -116,8 +120,9 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
                 CmdqvRegister.CONFIG => _config,
                 CmdqvRegister.PARAM => _param,
                 CmdqvRegister.STATUS => _config & 1,
-                CmdqvRegister.VINTF_ERR_MAP => _errorMap != 0 ? 1u : 0,
-                CmdqvRegister.VINTF_INT_MASK => _intMask,
+                CmdqvRegister.VINTF_ERR_MAP => _errorMap != 0 ? 1u << GuestVintf : 0,
+                CmdqvRegister.VINTF_INT_MASK => size == 8 ? _intMask : (uint)_intMask,
+                CmdqvRegister.VINTF_INT_MASK + 4 => _intMask >> 32,
                 >= CmdqvRegister.CMDQ_ERR_MAP and < CmdqvRegister.CMDQ_ERR_MAP + 16 => Slice(_errorMap, (int)(offset - CmdqvRegister.CMDQ_ERR_MAP)),
                 >= CmdqvRegister.CMDQ_ALLOC and < CmdqvRegister.CMDQ_ALLOC + 512 when (offset - CmdqvRegister.CMDQ_ALLOC) / 4 < _queues => _alloc[(offset - CmdqvRegister.CMDQ_ALLOC) / 4],
                 _ when offset == vintf0 + CmdqvRegister.VINTF_CONFIG => _vintfConfig,
@@ -203,7 +208,11 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
             }
             else if (offset == CmdqvRegister.VINTF_INT_MASK)
             {
-                _intMask = v32;
+                _intMask = size == 8 ? value : (_intMask & ~0xFFFF_FFFFUL) | v32;
+            }
+            else if (offset == CmdqvRegister.VINTF_INT_MASK + 4)
+            {
+                _intMask = (_intMask & 0xFFFF_FFFFUL) | ((ulong)v32 << 32);
             }
             else if (offset == CmdqvRegister.VintfBase + CmdqvRegister.VINTF_CONFIG)
             {
@@ -260,7 +269,7 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
         if (records > 0)
         {
             ErrorsRelayed += records;
-            if ((_intMask & 1) == 0)
+            if ((_intMask & (1UL << GuestVintf)) == 0)
             {
                 Interrupt?.Invoke();
             }
