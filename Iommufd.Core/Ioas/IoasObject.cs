@@ -691,8 +691,8 @@ internal sealed class IoasObject : IommufdObject
 
     /// <summary>
     /// Pins [<paramref name="iova"/>, +<paramref name="length"/>) for a HW queue: the pages (rounded out to whole
-    /// pages) must be mapped (else ENOENT) and physically contiguous (else EFAULT). Returns the physical address
-    /// of <paramref name="iova"/> and a handle that unpins.
+    /// pages) must be mapped (else ENOENT), READABLE (else EPERM) and physically contiguous (else EFAULT). Returns
+    /// the physical address of <paramref name="iova"/> and a handle that unpins.
     /// </summary>
     public Errno PinContiguous(ulong iova, ulong length, out ulong physicalAddress, out IoasPin pin)
     {
@@ -705,6 +705,13 @@ internal sealed class IoasObject : IommufdObject
             if (!TryFindCovering(first, end - first, out var pieces))
             {
                 return Errno.ENOENT;
+            }
+
+            // device.c iommufd_access_pin_pages() with flags 0, as viommu.c iommufd_hw_queue_alloc_phys() pins: each
+            // area must allow reads (check_area_prot()) before any is pinned.
+            if (pieces.Any(area => (area.Protection & IommuProtection.Read) == 0))
+            {
+                return Errno.EPERM;
             }
 
             foreach (var area in pieces)

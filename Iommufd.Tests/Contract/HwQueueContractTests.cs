@@ -63,6 +63,20 @@ public class HwQueueContractTests : MockContractTest
     }
 
     [Test]
+    public void A_queue_in_memory_mapped_without_READABLE_is_EPERM_and_pins_nothing()
+    {
+        // viommu.c iommufd_hw_queue_alloc_phys() pins with flags 0: device.c iommufd_access_pin_pages() then needs
+        // IOMMU_READ on every area (check_area_prot()).
+        const ulong Iova = SelftestConstants.MockApertureStart;
+        MockFixture.Expect(Fx.MapGuestRamAt(0, Page, Iova, IommuIoasMapFlags.Writeable), "map page 0 write-only");
+
+        var rc = Fx.AllocHwQueue(_viommu, Selftest, 0, Iova, Page, out _);
+        var unmap = Fx.Unmap(Iova, Page);
+
+        Assert.That((rc, unmap), Is.EqualTo((Errno.EPERM, Errno.Success)), "refused, and the page is not left pinned");
+    }
+
+    [Test]
     public void An_IOVA_that_is_not_mapped_is_ENOENT()
     {
         var rc = Fx.AllocHwQueue(_viommu, Selftest, 0, SelftestConstants.MockApertureStart, Page, out _);
