@@ -7,6 +7,7 @@ using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Uapi;
 using Iommufd.Tests.ArmSmmuV3.Isolation;
+using Iommufd.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Iommufd.Tests.ArmSmmuV3.Driver;
@@ -15,7 +16,8 @@ namespace Iommufd.Tests.ArmSmmuV3.Driver;
 /// The host driver's rules for nesting and paging domains, as arm-smmu-v3.c has them: only stage-1 events of a
 /// device with a vIOMMU reach the guest (arm_smmu_handle_event()), NEST_PARENT needs both stages and a stage-1-only
 /// SMMU gets stage-1 paging domains (arm_smmu_domain_alloc_paging_flags()), and an unmap invalidates its range
-/// (arm_smmu_tlb_inv_range_domain()).
+/// (arm_smmu_tlb_inv_range_domain()) and issues its ATC invalidations outside the lock that finds the devices
+/// (arm_smmu_atc_inv_domain()).
 /// </summary>
 [TestFixture]
 public class HostDomainRulesTests
@@ -218,6 +220,62 @@ public class HostDomainRulesTests
         }
 
         return events;
+    }
+
+    [Test]
+    public void An_unmaps_ATC_invalidations_wait_outside_the_masters_lock_so_event_relay_goes_on_meanwhile()
+    {
+        // arm-smmu-v3.c arm_smmu_atc_inv_domain() walks the domain's masters under its lock only to build the batch.
+        // 512 pages without range invalidation are 512 TLBI_S2_IPA; with two ATC_INVs the buffer is full and is
+        // issued before the third device's: a wait on a queue that consumes nothing, with the lock let go first.
+        using var provider = new ServiceCollection()
+            .AddIommufd(b => b
+                .AddArmSmmuV3("smmu0", o => { o.Features = new SmmuV3Features { RangeInvalidation = false }; o.SyncTimeout = TimeSpan.FromMinutes(5); })
+                .AddDevice("a", "smmu0", 0x10, atsCapable: true).AddDevice("b", "smmu0", 0x11, atsCapable: true)
+                .AddDevice("c", "smmu0", 0x12, atsCapable: true).AddDevice("d", "smmu0", 0x13))
+            .BuildServiceProvider();
+        var host = provider.GetRequiredService<IommufdHost>();
+        var smmu = (SmmuV3Host)host.Platform.Iommus.Single();
+        var process = host.CreateProcess();
+        using var file = host.Open(process);
+        Assert.That(file.IoasAlloc(out uint ioas), Is.EqualTo(Errno.Success));
+        Assert.That(file.IoasAlloc(out uint empty), Is.EqualTo(Errno.Success));
+        var region = process.Map(512 * (long)Page);
+        ulong iova = 0x100_0000;
+        Assert.That(file.IoasMap(ioas, region.Address, 512 * Page, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable, ref iova), Is.EqualTo(Errno.Success));
+        uint hwpt = 0;
+        foreach (var name in new[] { "a", "b", "c", "d" })
+        {
+            Assert.That(file.BindDevice(host.Platform.GetDevice(name), out uint dev), Is.EqualTo(Errno.Success));
+            if (hwpt == 0 || name == "d")
+            {
+                Assert.That(file.HwptAlloc(dev, name == "d" ? empty : ioas, 0, IommuHwptDataType.None, default, 0, out hwpt), Is.EqualTo(Errno.Success));
+            }
+
+            uint pt = hwpt;
+            Assert.That(file.AttachDevice(dev, ref pt), Is.EqualTo(Errno.Success), name);
+        }
+
+        uint cr0 = (uint)smmu.Hardware.ReadRegister((uint)SmmuRegister.CR0);
+        ulong prod = smmu.Hardware.ReadRegister((uint)SmmuRegister.CMDQ_PROD);
+        smmu.Hardware.WriteRegister((uint)SmmuRegister.CR0, cr0 & ~8u); // CMDQEN off: nothing is consumed
+        var unmap = Task.Run(() =>
+        {
+            ulong length = 512 * Page;
+            return file.IoasUnmap(ioas, 0x100_0000, ref length);
+        });
+        bool issued = Poll.Until(() => smmu.Hardware.ReadRegister((uint)SmmuRegister.CMDQ_PROD) != prod);
+        var fault = Task.Run(() => host.Platform.GetDevice("d").DmaRead(0x100_0000, new byte[4])); // its event is relayed under the lock
+        bool relayed = fault.Wait(Poll.Patience);
+        smmu.Hardware.WriteRegister((uint)SmmuRegister.CR0, cr0); // the stalled batch runs and the unmap completes
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(issued, Is.True, "the unmap issued its full buffer");
+            Assert.That(relayed, Is.True, "a fault's relay took the masters lock while the unmap waited");
+            Assert.That(fault.Result, Is.EqualTo(DmaStatus.TranslationFault));
+            Assert.That(unmap.Wait(Poll.Patience) && unmap.Result == Errno.Success, Is.True);
+        }
     }
 
     /// <summary>A VMM process with a bound device and an IOAS.</summary>
