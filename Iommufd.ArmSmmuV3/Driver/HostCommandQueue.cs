@@ -97,6 +97,9 @@ public sealed class HostCommandQueue
     /// <summary>The hardware queue behind it.</summary>
     public CommandQueue Queue => _queue;
 
+    /// <summary>How long a wait for space or for a CMD_SYNC lasts before it is ETIMEDOUT.</summary>
+    internal TimeSpan Timeout => _timeout;
+
     /// <summary>Batches issued (each with its CMD_SYNC).</summary>
     public long Batches => Volatile.Read(ref _batches);
 
