@@ -51,6 +51,23 @@ public class ReservedFieldConsistencyTests
         Assert.That(smmu.CheckLegal(CmdSync(SmmuCommand.CS_SIG_IRQ, 1UL << 53, 0)), Is.EqualTo(CommandError.CERROR_ILL));
     }
 
+    [TestCase(1, 51, CommandError.CERROR_NONE, TestName = "Software VCMDQ on SMMUv3.1: a guest CMD_SYNC MSIAddress bit 51 is an address bit")]
+    [TestCase(1, 53, CommandError.CERROR_ILL, TestName = "Software VCMDQ on SMMUv3.1: a guest CMD_SYNC MSIAddress bit 53 is RES0")]
+    [TestCase(0, 50, CommandError.CERROR_ILL, TestName = "Software VCMDQ on SMMUv3.0: a guest CMD_SYNC MSIAddress bit 50 is RES0")]
+    public void The_software_VCMDQ_checks_a_guest_CMD_SYNC_by_the_same_RES0_rule_as_the_model(int archMinorRevision, int bit, CommandError expected)
+    {
+        using var rig = new Iommufd.Tests.Cmdqv.CmdqvRig(Iommufd.Cmdqv.VcmdqBackend.Software, smmu: o => o.Features = o.Features with { ArchMinorRevision = archMinorRevision });
+        var executor = new Iommufd.Cmdqv.Driver.SoftwareVcmdqExecutor(rig.Smmu);
+        var queue = new CommandQueue(new PhysicalMemory(), 4, "guest");
+        var sync = CmdSync(SmmuCommand.CS_SIG_NONE, 1UL << bit, 0);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(executor.Execute(sync, queue), Is.EqualTo(expected));
+            Assert.That(rig.Hardware.CheckLegal(sync), Is.EqualTo(expected), "the model's own rule");
+        }
+    }
+
     [TestCase(true)]
     [TestCase(false)]
     public void Every_guest_entry_the_host_accepts_is_legal_on_the_host_queue(bool rangeInvalidation)
