@@ -43,7 +43,7 @@ public static class GuestCommandConverter
     /// Converts <paramref name="command"/> in place; returns why not when it must be refused. The checks are those of
     /// <see cref="Validate"/>, in the same order, with one switch on the opcode that checks its fields and rewrites.
     /// </summary>
-    public static Refusal Convert(ref SmmuCommand command, ushort vmid, IViommuContext context, in ProbedFeatures host) =>
+    internal static Refusal Convert(ref SmmuCommand command, ushort vmid, IViommuContext context, in ProbedFeatures host) =>
         ConvertAll(MemoryMarshal.CreateSpan(ref command, 1), vmid, context, host, out _);
 
     /// <summary>
@@ -51,7 +51,7 @@ public static class GuestCommandConverter
     /// it was refused (<see cref="Refusal.None"/> when all were converted) and, in <paramref name="converted"/>, how
     /// many were converted before it. The host's revision, RIL and DS are read once for the batch, not per entry.
     /// </summary>
-    public static Refusal ConvertAll(Span<SmmuCommand> commands, ushort vmid, IViommuContext context, in ProbedFeatures host, out int converted)
+    internal static Refusal ConvertAll(Span<SmmuCommand> commands, ushort vmid, IViommuContext context, in ProbedFeatures host, out int converted)
     {
         ArgumentNullException.ThrowIfNull(context);
         var implemented = SmmuCommandLayout.ImplementedMasks(host.ArchMinorRevision);

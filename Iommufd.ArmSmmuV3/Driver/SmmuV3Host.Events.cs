@@ -8,7 +8,7 @@ namespace Iommufd.ArmSmmuV3.Driver;
 // vEVENTQ with the StreamID rewritten to the vSID (arm-smmu-v3-iommufd.c arm_vmaster_report_event()). Only
 // records with S2 = 0 go to a guest (arm-smmu-v3.c arm_smmu_handle_event()): a stage-2 fault is the host's, its
 // IPA an address of the host's stage 2, so it is logged and counted and never relayed.
-public sealed partial class SmmuV3Host
+internal sealed partial class SmmuV3Host
 {
     private const uint OverflowFlag = 1u << 31;
 

@@ -21,7 +21,7 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// SMMU without stage 2; devices that are not attached get an aborting STE. The stream table has two levels when
 /// the SMMU offers them and has more than 256 StreamIDs.
 /// </remarks>
-public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
+internal sealed partial class SmmuV3Host : IIommuInstance, IDisposable
 {
     private const int EventQueueLog2Size = 8;
 

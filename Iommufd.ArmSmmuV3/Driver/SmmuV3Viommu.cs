@@ -12,7 +12,7 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// The SMMUv3 vIOMMU (type ARM_SMMUV3): a guest's slice of the SMMU with the stage-2 parent's VMID. It builds
 /// nested domains from guest STEs and takes the guest's invalidations as raw 16-byte entries.
 /// </summary>
-public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNestedDomains
+internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNestedDomains
 {
     /// <summary>
     /// The largest entry array the kernel's kcalloc can provide in one piece (KMALLOC_MAX_SIZE, 4 MiB with 4 KiB

@@ -1,7 +1,7 @@
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>Bit positions of VMSAv8-64 translation table descriptors (Arm ARM D8.3), as SMMUv3 walks them.</summary>
-public static class Descriptor
+internal static class Descriptor
 {
     public const ulong Valid = 1UL << 0;
 

@@ -2,7 +2,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 
 // The event queue (spec §7.4): 32-byte records written at PROD; a record that meets a full queue is dropped
 // and EVENTQ_PROD.OVFLG toggles, unless an earlier overflow is still unacknowledged (CONS.OVACKFLG).
-public sealed partial class SmmuV3
+internal sealed partial class SmmuV3
 {
     private const uint OverflowFlag = 1u << 31;
 

@@ -6,7 +6,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 
 // Translation of a device's transactions (spec §3): STE → (CD) → IOTLB or table walk → memory. Faults are
 // recorded as events when the configuration asks for it (CD.R at stage 1, STE.S2R at stage 2).
-public sealed partial class SmmuV3
+internal sealed partial class SmmuV3
 {
     private const ulong StrtabBaseAddressMask = 0x000F_FFFF_FFFF_FFC0;
 

@@ -15,7 +15,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// beyond CFGI_VMS_PIDM legality, L1CD caching, walk caches, AArch32 tables, 52-bit
 /// addresses, ECMDQ, and the PMCG.
 /// </remarks>
-public sealed partial class SmmuV3 : IDisposable
+internal sealed partial class SmmuV3 : IDisposable
 {
     private readonly PhysicalMemory _memory;
     private readonly ConcurrentDictionary<uint, EndpointDevice> _endpoints = new();

@@ -1,35 +1,33 @@
 using System.Text;
 using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
-using Iommufd.Cmdqv.Hardware;
-using Iommufd.Core.Memory;
+using Iommufd.Cmdqv;
 
 namespace SmmuCmd;
 
 /// <summary>
 /// Judges entries against one queue's rules. The verdict always comes from the library code that enforces the
-/// rule — <see cref="SmmuV3.CheckLegal"/>, <see cref="GuestCommandConverter.Validate"/> and
-/// <see cref="Vcmdq.GuestMayIssue"/> — so the tool cannot drift from the emulator; the reasons printed beside a
+/// rule — <see cref="SmmuCommandLegality.CheckLegal"/>, <see cref="GuestCommandConverter.Validate"/> and
+/// <see cref="HostFixup.GuestMayIssue"/> — so the tool cannot drift from the emulator; the reasons printed beside a
 /// refusal are worked out here from the same features, with a generic reason if none applies.
 /// </summary>
-internal sealed class QueueChecker : IDisposable
+internal sealed class QueueChecker
 {
     /// <summary>The VMID the trap path writes into stage-1 TLBIs: the S2 parent's, any non-zero value.</summary>
     private const ushort HostVmid = 1;
 
-    private readonly SmmuV3 _smmu;
     private readonly ProbedFeatures _host;
 
     public QueueChecker(QueueKind kind, SmmuV3Features features)
     {
         Kind = kind;
-        _smmu = new SmmuV3("smmucmd", features, new PhysicalMemory());
-        _host = ProbedFeatures.FromRegisters(_smmu);
+        Features = features;
+        _host = ProbedFeatures.From(features);
     }
 
     public QueueKind Kind { get; }
 
-    private SmmuV3Features Features => _smmu.Features;
+    private SmmuV3Features Features { get; }
 
     public Verdict Check(in SmmuCommand command) => Kind switch
     {
@@ -38,10 +36,8 @@ internal sealed class QueueChecker : IDisposable
         _ => CheckVcmdq(command),
     };
 
-    public void Dispose() => _smmu.Dispose();
-
     private Verdict CheckSmmu(in SmmuCommand command) =>
-        _smmu.CheckLegal(command) == CommandError.CERROR_NONE
+        SmmuCommandLegality.CheckLegal(command, Features) == CommandError.CERROR_NONE
             ? Verdict.Accept()
             : Verdict.Refuse("CERROR_ILL: " + SmmuReason(command));
 
@@ -63,7 +59,7 @@ internal sealed class QueueChecker : IDisposable
                 command.WithVmid(Features.Stage2 ? HostVmid : (ushort)0),
             _ => command,
         };
-        return _smmu.CheckLegal(issued) == CommandError.CERROR_NONE
+        return SmmuCommandLegality.CheckLegal(issued, Features) == CommandError.CERROR_NONE
             ? Verdict.Accept()
             : Verdict.Accept("warning: the ioctl accepts it, but the host queue would raise CERROR_ILL on it: "
                 + SmmuReason(issued) + "; the host replaces it with a CMD_SYNC and the guest is never told");
@@ -72,14 +68,14 @@ internal sealed class QueueChecker : IDisposable
     private Verdict CheckVcmdq(in SmmuCommand command)
     {
         SmmuOpcode opcode = command.Opcode;
-        if (Vcmdq.GuestMayIssue(opcode))
+        if (HostFixup.GuestMayIssue(opcode))
         {
             return CheckSmmu(command);
         }
 
         string reason = $"CERROR_ILL: {NameOf(opcode)} is not on a guest-owned VCMDQ's allow-list "
             + "(TLBI_NH_ASID, TLBI_NH_VA, ATC_INV, CMD_SYNC)";
-        if (!Iommufd.Cmdqv.HostFixup.Covers(opcode))
+        if (!HostFixup.Covers(opcode))
         {
             return Verdict.Refuse(reason);
         }
@@ -92,7 +88,7 @@ internal sealed class QueueChecker : IDisposable
                 note: "note: the host fix-up takes this opcode but would refuse it too: " + TrapReason(command, refusal));
     }
 
-    /// <summary>Why <see cref="SmmuV3.CheckLegal"/> answers CERROR_ILL (Arm IHI 0070 §4.1).</summary>
+    /// <summary>Why <see cref="SmmuCommandLegality.CheckLegal"/> answers CERROR_ILL (Arm IHI 0070 §4.1).</summary>
     private string SmmuReason(in SmmuCommand c)
     {
         var f = Features;
