@@ -166,9 +166,7 @@ internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNes
         }
     }
 
-    public void Destroy()
-    {
-    }
+    public void Destroy() => Host.ForgetViommu(this);
 
     private Errno IssueChunk(ReadOnlySpan<SmmuCommand> chunk, ref InvalidationArray array, int chunkStart)
     {

@@ -102,6 +102,15 @@ internal sealed class Atc
         }
     }
 
+    /// <summary>Every cached translation with the substream it was requested for (<see cref="NoSubstream"/>: none).</summary>
+    public (uint Ssid, TlbEntry Entry)[] SnapshotBySubstream()
+    {
+        lock (_lock)
+        {
+            return [.. _entries.Select(e => (e.Key.Ssid, e.Value))];
+        }
+    }
+
     public void Clear()
     {
         lock (_lock)

@@ -114,6 +114,24 @@ internal sealed class ConfigCache
         }
     }
 
+    /// <summary>Every cached STE by StreamID, for diagnostics.</summary>
+    public KeyValuePair<uint, StreamTableEntry>[] SnapshotStes()
+    {
+        lock (_lock)
+        {
+            return [.. _stes];
+        }
+    }
+
+    /// <summary>Every cached CD by StreamID and SubstreamID, for diagnostics.</summary>
+    public KeyValuePair<(uint Sid, uint Ssid), ContextDescriptor>[] SnapshotCds()
+    {
+        lock (_lock)
+        {
+            return [.. _cds];
+        }
+    }
+
     public void Clear()
     {
         lock (_lock)
