@@ -158,7 +158,7 @@ internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNes
                 if (refusal != GuestCommandConverter.Refusal.None)
                 {
                     ref readonly var refused = ref chunk[converted];
-                    return Refusal.Because(Errno.EIO, $"entry {start + converted} ({refused.Opcode}): {GuestCommandConverter.Describe(refusal, refused)}");
+                    return Refusal.Because(Errno.EIO, $"entry {start + converted} ({refused.Opcode}): {GuestCommandConverter.Describe(refusal, refused, Host.Probed)}");
                 }
             }
 

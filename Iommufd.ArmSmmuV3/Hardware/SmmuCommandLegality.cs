@@ -1,8 +1,8 @@
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
-/// Which commands an SMMUv3 with given features answers with CERROR_ILL on its Non-secure command queue: the rule
-/// the emulated SMMU applies before it executes a command, public so that tools judge entries by the same code.
+/// Which commands an SMMUv3 with given features answers with CERROR_ILL on its Non-secure command queue, and why: the
+/// rule the emulated SMMU applies before it executes a command, public so that tools judge entries by the same code.
 /// </summary>
 public static class SmmuCommandLegality
 {
@@ -43,6 +43,66 @@ public static class SmmuCommandLegality
             _ => false, // EL3 and Secure TLBIs, TLBI_SNH_ALL, DPTI: not on the Non-secure queue of this SMMU
         };
         return legal ? CommandError.CERROR_NONE : CommandError.CERROR_ILL;
+    }
+
+    /// <summary>
+    /// Why <see cref="CheckLegal"/> answers CERROR_ILL for <paramref name="c"/>, in words that name the field and the ID
+    /// register (Arm IHI 0070 §4.1 and the command's section): the account behind the one error code.
+    /// </summary>
+    /// <param name="c">A command <see cref="CheckLegal"/> refuses.</param>
+    /// <param name="features">What the SMMU implements.</param>
+    /// <returns>The reason; a generic one when the command is legal.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="features"/> is null.</exception>
+    public static string Describe(in SmmuCommand c, SmmuV3Features features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        var f = features;
+        SmmuOpcode op = c.Opcode;
+        string name = CommandRefusalText.NameOf(op);
+        if (!SmmuCommandLayout.IsDefined(op))
+        {
+            return SmmuCommandLayout.IsImplementationDefined((byte)op)
+                ? $"IMPLEMENTATION DEFINED opcode 0x{(byte)op:x2} is not implemented"
+                : $"opcode 0x{(byte)op:x2} is Reserved";
+        }
+
+        if (c.SSec)
+        {
+            return "SSec = 1 on the Non-secure queue (spec §4.1.6)";
+        }
+
+        if (SmmuCommandLayout.HasReservedBitsSet(c, f.ArchMinorRevision))
+        {
+            return CommandRefusalText.Res0Reason(c, f.ArchMinorRevision);
+        }
+
+        string? why = op switch
+        {
+            SmmuOpcode.CFGI_CD or SmmuOpcode.CFGI_CD_ALL when !f.Stage1 => $"{name} needs stage 1 (IDR0.S1P = 0)",
+            SmmuOpcode.CFGI_VMS_PIDM when !f.Mpam => "CFGI_VMS_PIDM needs MPAM (IDR3.MPAM = 0)",
+            SmmuOpcode.TLBI_NH_ALL or SmmuOpcode.TLBI_NH_ASID or SmmuOpcode.TLBI_NH_VA or SmmuOpcode.TLBI_NH_VAA
+                when !f.Stage1 => $"{name} needs stage 1 (IDR0.S1P = 0)",
+            SmmuOpcode.TLBI_NH_ALL or SmmuOpcode.TLBI_NH_ASID or SmmuOpcode.TLBI_NH_VA or SmmuOpcode.TLBI_NH_VAA
+                when !f.Stage2 && c.Vmid != 0 => $"VMID = 0x{c.Vmid:x} must be 0 without stage 2 (IDR0.S2P = 0)",
+            SmmuOpcode.TLBI_EL2_ALL or SmmuOpcode.TLBI_EL2_ASID or SmmuOpcode.TLBI_EL2_VA or SmmuOpcode.TLBI_EL2_VAA
+                when !f.Hyp => $"{name} needs IDR0.HYP",
+            SmmuOpcode.TLBI_S12_VMALL or SmmuOpcode.TLBI_S2_IPA when !f.Stage2 => $"{name} needs stage 2 (IDR0.S2P = 0)",
+            SmmuOpcode.TLBI_NH_VA or SmmuOpcode.TLBI_NH_VAA or SmmuOpcode.TLBI_EL2_VA or SmmuOpcode.TLBI_EL2_VAA
+                or SmmuOpcode.TLBI_S2_IPA => CommandRefusalText.RangeReason(c, f.RangeInvalidation, f.Ds, "this SMMU"),
+            SmmuOpcode.ATC_INV when !f.Ats => "ATC_INV needs ATS (IDR0.ATS = 0)",
+            SmmuOpcode.ATC_INV when c.AtcSize > 52 => $"ATC_INV Size = {c.AtcSize} is above 52",
+            SmmuOpcode.PRI_RESP when !f.Pri => "PRI_RESP needs PRI (IDR0.PRI = 0)",
+            SmmuOpcode.PRI_RESP when c.Resp == 3 => "PRI_RESP Resp = 3 is ILLEGAL",
+            SmmuOpcode.RESUME or SmmuOpcode.STALL_TERM when f.StallModel == 1 =>
+                $"{name} needs stalls (IDR0.STALL_MODEL = 0b01, no stall)",
+            SmmuOpcode.CMD_SYNC when c.Cs == 3 => "CMD_SYNC CS = 3 is Reserved",
+            SmmuOpcode.TLBI_EL3_ALL or SmmuOpcode.TLBI_EL3_VA or SmmuOpcode.TLBI_S_EL2_ALL or SmmuOpcode.TLBI_S_EL2_ASID
+                or SmmuOpcode.TLBI_S_EL2_VA or SmmuOpcode.TLBI_S_EL2_VAA or SmmuOpcode.TLBI_S_S12_VMALL
+                or SmmuOpcode.TLBI_S_S2_IPA or SmmuOpcode.TLBI_SNH_ALL => $"{name} is for the Secure queue only",
+            SmmuOpcode.DPTI_ALL or SmmuOpcode.DPTI_PA => $"{name} needs IDR3.DPT, which this SMMU does not implement",
+            _ => null,
+        };
+        return why ?? $"{name} is not legal on this SMMU";
     }
 
     private static bool RangeLegal(in SmmuCommand command, SmmuV3Features f) =>
