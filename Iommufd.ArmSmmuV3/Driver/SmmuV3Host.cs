@@ -438,8 +438,6 @@ internal sealed partial class SmmuV3Host : IIommuInstance, IDisposable
 
     public override string ToString() => $"SMMUv3 '{Name}'";
 
-    internal bool TryAllocateVmid(out ushort vmid) => _vmids.TryAllocate(out vmid);
-
     internal void FreeVmid(ushort vmid) => _vmids.Free(vmid);
 
     internal void FreeAsid(ushort asid) => _asids.Free(asid);

@@ -22,7 +22,6 @@ internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNes
     private const ulong MaxBatchBytes = 4 << 20;
 
     private long _commandsForwarded;
-    private long _batchesIssued;
 
     internal SmmuV3Viommu(SmmuV3Host host, IViommuContext context, SmmuS2Domain parent)
     {
@@ -42,9 +41,6 @@ internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNes
 
     /// <summary>Guest commands issued to the host queue so far.</summary>
     public long CommandsForwarded => Interlocked.Read(ref _commandsForwarded);
-
-    /// <summary>Host batches (each ending in a CMD_SYNC) issued for this vIOMMU.</summary>
-    public long BatchesIssued => Interlocked.Read(ref _batchesIssued);
 
     public Errno AllocNestedDomain(IommuHwptAllocFlags flags, UserData data, out INestedDomain domain)
     {
@@ -179,7 +175,6 @@ internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNes
         // arm_vsmmu_cache_invalidate() issues every chunk to smmu->cmdq (also for a Tegra241 CMDQV vIOMMU).
         var rc = Host.MainQueue.Issue(chunk, out int failed);
         int completed = rc == Errno.Success ? chunk.Length : Math.Clamp(failed, 0, chunk.Length);
-        Interlocked.Increment(ref _batchesIssued);
         Interlocked.Add(ref _commandsForwarded, completed);
 
         // Entries before a failing command ran, and a CMD_SYNC (the one that replaced it) completed them; a sync

@@ -138,7 +138,6 @@ internal sealed partial class SmmuV3
         var atc = ste.Eats == 1 ? deviceAtc : null;
         if (atc is not null && atc.TryLookup(atcKey, iova, out var cached))
         {
-            Interlocked.Increment(ref _tlbHits);
             return Use(cached, iova, access.Write, out physicalAddress);
         }
 
@@ -165,10 +164,6 @@ internal sealed partial class SmmuV3
             }
 
             Iotlb.TryInsert(entry, tlbGeneration);
-        }
-        else
-        {
-            Interlocked.Increment(ref _tlbHits);
         }
 
         atc?.TryInsert(atcKey, entry, atcGeneration);
