@@ -8,7 +8,7 @@ namespace Iommufd.ArmSmmuV3.Diagnostics;
 public readonly record struct AtcEntry(uint SubstreamId, TlbEntry Translation)
 {
     /// <summary>The <see cref="SubstreamId"/> of a translation requested without a PASID.</summary>
-    public const uint NoSubstream = uint.MaxValue;
+    public const uint NoSubstream = Atc.NoSubstream;
 
     /// <summary>True when the translation was requested with a PASID.</summary>
     public bool HasSubstream => SubstreamId != NoSubstream;
