@@ -1,7 +1,7 @@
 namespace Iommufd.Cmdqv;
 
 /// <summary>Every CMDQV the platform has, one per SMMU at most.</summary>
-public sealed class CmdqvRegistry
+internal sealed class CmdqvRegistry
 {
     public List<CmdqvOptions> Options { get; } = [];
 }

@@ -17,22 +17,60 @@ public static class GuestCommandConverter
     /// <summary>Why a guest entry was refused (the ioctl answers EIO for each).</summary>
     public enum Refusal
     {
+        /// <summary>Accepted.</summary>
         None,
+
+        /// <summary>The opcode is not one a guest may forward (<see cref="IsForwardable"/>), or SSec is set on one that is not.</summary>
         OpcodeNotAllowed,
+
+        /// <summary>A bit the opcode does not define on the host's revision is set, or SSec.</summary>
         ReservedBits,
+
+        /// <summary>A field value the host SMMU does not support (range TLBI encoding, ATC_INV size, SubstreamID width).</summary>
         IllegalField,
+
+        /// <summary>No vDEVICE of the vIOMMU has the command's virtual StreamID.</summary>
         UnknownStreamId,
     }
 
-    /// <summary>The refusal in words, for the errno trace (SmmuCmd's <c>check</c> gives the longer, per-field account).</summary>
-    public static string Describe(Refusal refusal, in SmmuCommand command) => refusal switch
+    /// <summary>
+    /// Why <see cref="Validate"/> (or <see cref="ConvertAll"/>) refused <paramref name="c"/>, in words that name the
+    /// field and the host's ID register (arm-smmu-v3-iommufd.c arm_vsmmu_convert_user_cmd(), kept strict): for the
+    /// errno trace of IOMMU_HWPT_INVALIDATE and for SmmuCmd's <c>check</c>.
+    /// </summary>
+    /// <param name="refusal">What <see cref="Validate"/> answered.</param>
+    /// <param name="c">The guest's entry.</param>
+    /// <param name="host">The host SMMU's probed features the entry was checked against.</param>
+    /// <returns>The reason; a generic one when no specific rule applies.</returns>
+    public static string Describe(Refusal refusal, in SmmuCommand c, in ProbedFeatures host)
     {
-        Refusal.OpcodeNotAllowed => "not an opcode a guest may forward",
-        Refusal.ReservedBits => "a reserved bit is set",
-        Refusal.IllegalField => "a field value this SMMU does not support",
-        Refusal.UnknownStreamId => $"no vDEVICE has vSID 0x{command.StreamId:x}",
-        _ => refusal.ToString(),
-    };
+        SmmuOpcode op = c.Opcode;
+        switch (refusal)
+        {
+            case Refusal.OpcodeNotAllowed:
+                string reason = $"{CommandRefusalText.NameOf(op)} is not forwardable; IOMMU_HWPT_INVALIDATE takes only TLBI_NH_ALL, "
+                    + "TLBI_NH_ASID, TLBI_NH_VA, TLBI_NH_VAA, TLBI_NSNH_ALL, ATC_INV, CFGI_CD and CFGI_CD_ALL";
+                return op == SmmuOpcode.CMD_SYNC ? reason + " (the host appends its own CMD_SYNC)" : reason;
+            case Refusal.ReservedBits:
+                return c.SSec ? "SSec = 1 (spec §4.1.6)" : CommandRefusalText.Res0Reason(c, host.ArchMinorRevision);
+            case Refusal.UnknownStreamId:
+                return $"no vDEVICE has virtual StreamID 0x{c.StreamId:x}";
+        }
+
+        string? why = op switch
+        {
+            SmmuOpcode.TLBI_NH_VA or SmmuOpcode.TLBI_NH_VAA =>
+                CommandRefusalText.RangeReason(c, host.RangeInvalidation, host.Ds, "the host SMMU"),
+            SmmuOpcode.ATC_INV when !host.Ats => "ATC_INV needs ATS, which the host SMMU lacks (IDR0.ATS = 0)",
+            SmmuOpcode.ATC_INV when c.AtcSize > 52 => $"ATC_INV Size = {c.AtcSize} is above 52",
+            SmmuOpcode.ATC_INV when host.SsidBits == 0 && (c.SSV || c.Global) =>
+                "ATC_INV SSV and Global need SubstreamIDs, which the host SMMU lacks (IDR1.SSIDSIZE = 0)",
+            SmmuOpcode.CFGI_CD when c.SubstreamId >> host.SsidBits != 0 =>
+                $"CFGI_CD SSID = 0x{c.SubstreamId:x} does not fit the host's {host.SsidBits}-bit SubstreamIDs",
+            _ => null,
+        };
+        return why ?? $"a field value of {CommandRefusalText.NameOf(op)} is not legal for the host SMMU";
+    }
 
     /// <summary>True for the opcodes a guest may forward (the uAPI header's list).</summary>
     public static bool IsForwardable(SmmuOpcode opcode) => opcode is SmmuOpcode.TLBI_NSNH_ALL or SmmuOpcode.TLBI_NH_VA
@@ -43,7 +81,7 @@ public static class GuestCommandConverter
     /// Converts <paramref name="command"/> in place; returns why not when it must be refused. The checks are those of
     /// <see cref="Validate"/>, in the same order, with one switch on the opcode that checks its fields and rewrites.
     /// </summary>
-    public static Refusal Convert(ref SmmuCommand command, ushort vmid, IViommuContext context, in ProbedFeatures host) =>
+    internal static Refusal Convert(ref SmmuCommand command, ushort vmid, IViommuContext context, in ProbedFeatures host) =>
         ConvertAll(MemoryMarshal.CreateSpan(ref command, 1), vmid, context, host, out _);
 
     /// <summary>
@@ -51,7 +89,7 @@ public static class GuestCommandConverter
     /// it was refused (<see cref="Refusal.None"/> when all were converted) and, in <paramref name="converted"/>, how
     /// many were converted before it. The host's revision, RIL and DS are read once for the batch, not per entry.
     /// </summary>
-    public static Refusal ConvertAll(Span<SmmuCommand> commands, ushort vmid, IViommuContext context, in ProbedFeatures host, out int converted)
+    internal static Refusal ConvertAll(Span<SmmuCommand> commands, ushort vmid, IViommuContext context, in ProbedFeatures host, out int converted)
     {
         ArgumentNullException.ThrowIfNull(context);
         var implemented = SmmuCommandLayout.ImplementedMasks(host.ArchMinorRevision);

@@ -36,7 +36,7 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// batch that reuses the slot when the queue has wrapped and index and wrap bit are the same again.
 /// </para>
 /// </remarks>
-public sealed class HostCommandQueue
+internal sealed class HostCommandQueue
 {
     /// <summary>At most this many commands go in one batch before its CMD_SYNC (Linux: CMDQ_BATCH_ENTRIES − 1).</summary>
     public const int MaxBatch = 63;

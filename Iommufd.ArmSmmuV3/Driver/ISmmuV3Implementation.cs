@@ -10,7 +10,7 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// An implementation extension of one SMMUv3 (the kernel's <c>arm_smmu_impl_ops</c>), such as the Tegra241
 /// CMDQV: extra hw-info and vIOMMU types, and secondary command queues for host invalidations.
 /// </summary>
-public interface ISmmuV3Implementation
+internal interface ISmmuV3Implementation
 {
     /// <summary>GET_HW_INFO for a type the SMMU itself does not report; EOPNOTSUPP when unknown.</summary>
     Errno GetHwInfo(IommuHwInfoType type, Span<byte> data, out HwInfoResult result);
@@ -37,7 +37,7 @@ public interface ISmmuV3Implementation
 }
 
 /// <summary>Creates the implementation extension for an SMMU, or null when it has none.</summary>
-public interface ISmmuV3ImplementationFactory
+internal interface ISmmuV3ImplementationFactory
 {
     ISmmuV3Implementation? Create(SmmuV3Host host);
 }

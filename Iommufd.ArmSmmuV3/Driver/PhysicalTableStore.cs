@@ -3,7 +3,7 @@ using Iommufd.Core.Memory;
 namespace Iommufd.ArmSmmuV3.Driver;
 
 /// <summary>Tables in host physical memory, as a host driver keeps its stage-2 tables.</summary>
-public sealed class PhysicalTableStore(PhysicalMemory memory) : ITableStore
+internal sealed class PhysicalTableStore(PhysicalMemory memory) : ITableStore
 {
     private readonly Lock _lock = new(); // guards _banks
     private readonly List<PhysicalBank> _banks = [];

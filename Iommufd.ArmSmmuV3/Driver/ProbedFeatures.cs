@@ -22,13 +22,29 @@ public readonly record struct ProbedFeatures(
     int OasEncoding,
     int ArchMinorRevision)
 {
-    public static ProbedFeatures FromRegisters(SmmuV3 smmu)
+    /// <summary>What a probe reads from an SMMU built with <paramref name="features"/>: the ID registers
+    /// <see cref="SmmuV3Features"/> encodes, decoded as the driver decodes them.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="features"/> is null.</exception>
+    public static ProbedFeatures From(SmmuV3Features features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        return FromIdRegisters(features.Idr0, features.Idr1, features.Idr3, features.Idr5, features.Aidr);
+    }
+
+    /// <summary>What the probe reads from a running SMMU's ID registers.</summary>
+    internal static ProbedFeatures FromRegisters(SmmuV3 smmu)
     {
         ArgumentNullException.ThrowIfNull(smmu);
-        uint idr0 = (uint)smmu.ReadRegister((uint)SmmuRegister.IDR0);
-        uint idr1 = (uint)smmu.ReadRegister((uint)SmmuRegister.IDR1);
-        uint idr3 = (uint)smmu.ReadRegister((uint)SmmuRegister.IDR3);
-        uint idr5 = (uint)smmu.ReadRegister((uint)SmmuRegister.IDR5);
+        return FromIdRegisters(
+            (uint)smmu.ReadRegister((uint)SmmuRegister.IDR0),
+            (uint)smmu.ReadRegister((uint)SmmuRegister.IDR1),
+            (uint)smmu.ReadRegister((uint)SmmuRegister.IDR3),
+            (uint)smmu.ReadRegister((uint)SmmuRegister.IDR5),
+            (uint)smmu.ReadRegister((uint)SmmuRegister.AIDR));
+    }
+
+    private static ProbedFeatures FromIdRegisters(uint idr0, uint idr1, uint idr3, uint idr5, uint aidr)
+    {
         int oas = (int)(idr5 & 7);
         return new ProbedFeatures(
             Stage1: (idr0 & 2) != 0,
@@ -46,6 +62,6 @@ public readonly record struct ProbedFeatures(
             CmdqLog2Size: (int)((idr1 >> 21) & 0x1F),
             OutputAddressBits: oas switch { 0 => 32, 1 => 36, 2 => 40, 3 => 42, 4 => 44, 5 => 48, _ => 52 },
             OasEncoding: oas,
-            ArchMinorRevision: (int)(smmu.ReadRegister((uint)SmmuRegister.AIDR) & 0xF));
+            ArchMinorRevision: (int)(aidr & 0xF));
     }
 }

@@ -8,16 +8,12 @@ namespace Iommufd.ArmSmmuV3.Driver;
 // vEVENTQ with the StreamID rewritten to the vSID (arm-smmu-v3-iommufd.c arm_vmaster_report_event()). Only
 // records with S2 = 0 go to a guest (arm-smmu-v3.c arm_smmu_handle_event()): a stage-2 fault is the host's, its
 // IPA an address of the host's stage 2, so it is logged and counted and never relayed.
-public sealed partial class SmmuV3Host
+internal sealed partial class SmmuV3Host
 {
     private const uint OverflowFlag = 1u << 31;
 
     private readonly Lock _eventDrainLock = new(); // one drainer at a time
-    private long _eventsRelayed;
     private long _stage2Faults;
-
-    /// <summary>Events relayed to vEVENTQs.</summary>
-    public long EventsRelayed => Interlocked.Read(ref _eventsRelayed);
 
     /// <summary>Stage-2 faults of devices owned by a guest, which the host kept.</summary>
     public long Stage2FaultsKept => Interlocked.Read(ref _stage2Faults);
@@ -112,9 +108,6 @@ public sealed partial class SmmuV3Host
         var guest = record.WithStreamId((uint)vsid);
         Span<byte> payload = stackalloc byte[SmmuEvent.Size];
         guest.Write(payload);
-        if (vmaster.Context.ReportEvent(IommuVeventqType.ArmSmmuV3, payload) == Core.Errno.Success)
-        {
-            Interlocked.Increment(ref _eventsRelayed);
-        }
+        _ = vmaster.Context.ReportEvent(IommuVeventqType.ArmSmmuV3, payload); // no vEVENTQ: dropped, as the kernel drops it
     }
 }

@@ -21,7 +21,7 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// SMMU without stage 2; devices that are not attached get an aborting STE. The stream table has two levels when
 /// the SMMU offers them and has more than 256 StreamIDs.
 /// </remarks>
-public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
+internal sealed partial class SmmuV3Host : IIommuInstance, IDisposable
 {
     private const int EventQueueLog2Size = 8;
 
@@ -42,6 +42,8 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
     private readonly Dictionary<uint, Master> _masters = [];
     private readonly int _invalidationAttempts;
     private readonly FailNth? _faults;
+    private readonly Lock _viommusLock = new(); // guards _viommus
+    private readonly List<(SmmuV3Viommu Viommu, IommuViommuType Type)> _viommus = [];
     private ISmmuV3Implementation? _implementation;
 
     internal SmmuV3Host(SmmuV3InstanceOptions options, PhysicalMemory memory, ILogger logger, FailNth? faults = null, SmmuV3Metrics? metrics = null)
@@ -254,10 +256,43 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         if (type == IommuViommuType.ArmSmmuV3)
         {
             viommu = core;
+            TrackViommu(core, type);
             return Errno.Success;
         }
 
-        return _implementation is null ? Errno.EOPNOTSUPP : _implementation.InitViommu(core, type, data, out viommu);
+        var rc = _implementation is null ? Errno.EOPNOTSUPP : _implementation.InitViommu(core, type, data, out viommu);
+        if (rc == Errno.Success)
+        {
+            TrackViommu(core, type);
+        }
+
+        return rc;
+    }
+
+    /// <summary>The live vIOMMUs of this SMMU with their types, for <see cref="Diagnostics.SmmuV3Diagnostics"/>.</summary>
+    internal (SmmuV3Viommu Viommu, IommuViommuType Type)[] Viommus()
+    {
+        lock (_viommusLock)
+        {
+            return [.. _viommus];
+        }
+    }
+
+    private void TrackViommu(SmmuV3Viommu viommu, IommuViommuType type)
+    {
+        lock (_viommusLock)
+        {
+            _viommus.Add((viommu, type));
+        }
+    }
+
+    /// <summary>Called when <paramref name="viommu"/> is destroyed.</summary>
+    internal void ForgetViommu(SmmuV3Viommu viommu)
+    {
+        lock (_viommusLock)
+        {
+            _viommus.RemoveAll(v => v.Viommu == viommu);
+        }
     }
 
     /// <summary>
@@ -403,8 +438,6 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
 
     public override string ToString() => $"SMMUv3 '{Name}'";
 
-    internal bool TryAllocateVmid(out ushort vmid) => _vmids.TryAllocate(out vmid);
-
     internal void FreeVmid(ushort vmid) => _vmids.Free(vmid);
 
     internal void FreeAsid(ushort asid) => _asids.Free(asid);
@@ -483,6 +516,22 @@ public sealed partial class SmmuV3Host : IIommuInstance, IDisposable
         var sink = new SteSink(this, sid);
         SteWriter.Write(entry, target, ref sink);
         return sink.Result;
+    }
+
+    /// <summary>
+    /// The STE of <paramref name="sid"/> as it is in the stream table; false when the table holds none for it (a
+    /// StreamID beyond the table, or a level-2 array not made yet because no device there was probed).
+    /// </summary>
+    internal bool TryReadSte(uint sid, out StreamTableEntry ste)
+    {
+        if (sid >> _streamTableLog2 != 0 || (_level2 is not null && Volatile.Read(ref _level2[sid >> StrtabSplit]) is null))
+        {
+            ste = default;
+            return false;
+        }
+
+        ste = ReadSte(sid);
+        return true;
     }
 
     /// <summary>The STE of <paramref name="sid"/> as it is in the stream table (what the SMMU fetches).</summary>

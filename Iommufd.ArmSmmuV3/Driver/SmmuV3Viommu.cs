@@ -12,7 +12,7 @@ namespace Iommufd.ArmSmmuV3.Driver;
 /// The SMMUv3 vIOMMU (type ARM_SMMUV3): a guest's slice of the SMMU with the stage-2 parent's VMID. It builds
 /// nested domains from guest STEs and takes the guest's invalidations as raw 16-byte entries.
 /// </summary>
-public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNestedDomains
+internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNestedDomains
 {
     /// <summary>
     /// The largest entry array the kernel's kcalloc can provide in one piece (KMALLOC_MAX_SIZE, 4 MiB with 4 KiB
@@ -22,7 +22,6 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
     private const ulong MaxBatchBytes = 4 << 20;
 
     private long _commandsForwarded;
-    private long _batchesIssued;
 
     internal SmmuV3Viommu(SmmuV3Host host, IViommuContext context, SmmuS2Domain parent)
     {
@@ -42,9 +41,6 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
 
     /// <summary>Guest commands issued to the host queue so far.</summary>
     public long CommandsForwarded => Interlocked.Read(ref _commandsForwarded);
-
-    /// <summary>Host batches (each ending in a CMD_SYNC) issued for this vIOMMU.</summary>
-    public long BatchesIssued => Interlocked.Read(ref _batchesIssued);
 
     public Errno AllocNestedDomain(IommuHwptAllocFlags flags, UserData data, out INestedDomain domain)
     {
@@ -158,7 +154,7 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
                 if (refusal != GuestCommandConverter.Refusal.None)
                 {
                     ref readonly var refused = ref chunk[converted];
-                    return Refusal.Because(Errno.EIO, $"entry {start + converted} ({refused.Opcode}): {GuestCommandConverter.Describe(refusal, refused)}");
+                    return Refusal.Because(Errno.EIO, $"entry {start + converted} ({refused.Opcode}): {GuestCommandConverter.Describe(refusal, refused, Host.Probed)}");
                 }
             }
 
@@ -166,9 +162,7 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
         }
     }
 
-    public void Destroy()
-    {
-    }
+    public void Destroy() => Host.ForgetViommu(this);
 
     private Errno IssueChunk(ReadOnlySpan<SmmuCommand> chunk, ref InvalidationArray array, int chunkStart)
     {
@@ -181,7 +175,6 @@ public sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNeste
         // arm_vsmmu_cache_invalidate() issues every chunk to smmu->cmdq (also for a Tegra241 CMDQV vIOMMU).
         var rc = Host.MainQueue.Issue(chunk, out int failed);
         int completed = rc == Errno.Success ? chunk.Length : Math.Clamp(failed, 0, chunk.Length);
-        Interlocked.Increment(ref _batchesIssued);
         Interlocked.Add(ref _commandsForwarded, completed);
 
         // Entries before a failing command ran, and a CMD_SYNC (the one that replaced it) completed them; a sync

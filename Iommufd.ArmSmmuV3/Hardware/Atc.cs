@@ -4,7 +4,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// The address translation cache of one ATS-capable endpoint (PCIe ATS): translations the device fetched from
 /// the SMMU and uses without asking again, until an ATC_INV removes them. Keyed by substream and input block.
 /// </summary>
-public sealed class Atc
+internal sealed class Atc
 {
     /// <summary>The key of translations requested without a PASID.</summary>
     public const uint NoSubstream = uint.MaxValue;
@@ -99,6 +99,15 @@ public sealed class Atc
         lock (_lock)
         {
             return [.. _entries.Values];
+        }
+    }
+
+    /// <summary>Every cached translation with the substream it was requested for (<see cref="NoSubstream"/>: none).</summary>
+    public (uint Ssid, TlbEntry Entry)[] SnapshotBySubstream()
+    {
+        lock (_lock)
+        {
+            return [.. _entries.Select(e => (e.Key.Ssid, e.Value))];
         }
     }
 

@@ -19,7 +19,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// entries after the error, as the specification allows.
 /// </para>
 /// </remarks>
-public sealed class CommandQueue
+internal sealed class CommandQueue
 {
     /// <summary>CMDQ_BASE.ADDR [51:5].</summary>
     public const ulong BaseAddressMask = 0x000F_FFFF_FFFF_FFE0;

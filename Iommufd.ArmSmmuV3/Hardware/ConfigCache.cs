@@ -4,7 +4,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// Cached STEs and CDs (spec §4.3.1): a configuration the SMMU fetched stays in use until a CFGI command removes
 /// it, even if software rewrote the table in memory.
 /// </summary>
-public sealed class ConfigCache
+internal sealed class ConfigCache
 {
     private readonly Lock _lock = new(); // guards both dictionaries
     private readonly Dictionary<uint, StreamTableEntry> _stes = [];
@@ -111,6 +111,24 @@ public sealed class ConfigCache
                     _cds.Remove(key);
                 }
             }
+        }
+    }
+
+    /// <summary>Every cached STE by StreamID, for diagnostics.</summary>
+    public KeyValuePair<uint, StreamTableEntry>[] SnapshotStes()
+    {
+        lock (_lock)
+        {
+            return [.. _stes];
+        }
+    }
+
+    /// <summary>Every cached CD by StreamID and SubstreamID, for diagnostics.</summary>
+    public KeyValuePair<(uint Sid, uint Ssid), ContextDescriptor>[] SnapshotCds()
+    {
+        lock (_lock)
+        {
+            return [.. _cds];
         }
     }
 

@@ -1,15 +1,12 @@
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>Bit positions of VMSAv8-64 translation table descriptors (Arm ARM D8.3), as SMMUv3 walks them.</summary>
-public static class Descriptor
+internal static class Descriptor
 {
     public const ulong Valid = 1UL << 0;
 
     /// <summary>At levels 0–2: 1 = table, 0 = block. At level 3: must be 1 (page).</summary>
     public const ulong TableOrPage = 1UL << 1;
-
-    /// <summary>Stage 1 AttrIndx [4:2].</summary>
-    public const int AttrIndexShift = 2;
 
     /// <summary>Stage 1 AP[1] (bit 6): accessible from EL0 / unprivileged.</summary>
     public const ulong S1ApUnprivileged = 1UL << 6;

@@ -9,7 +9,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// arbitrary entry is evicted. Walk caches (non-leaf entries) are not modelled, so Leaf = 0 and Leaf = 1 have
 /// the same effect.
 /// </remarks>
-public sealed class Iotlb
+internal sealed class Iotlb
 {
     private readonly Lock _lock = new(); // guards _entries and _shifts
     private readonly Dictionary<Key, TlbEntry> _entries = [];

@@ -24,7 +24,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// owner's fault handler. Only that queue stops; the thread goes on serving the others.
 /// </para>
 /// </remarks>
-public sealed class QueueEngine : IDisposable
+internal sealed class QueueEngine : IDisposable
 {
     /// <summary>Entries a queue consumes in one slice before the queues waiting behind it get theirs.</summary>
     public const int SliceEntries = 64;

@@ -1,7 +1,7 @@
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>The SMMU's interrupt sources (wired lines or their MSIs).</summary>
-public enum SmmuInterrupt
+internal enum SmmuInterrupt
 {
     /// <summary>A global error became active (GERROR).</summary>
     Gerror,

@@ -6,7 +6,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 // effect on the caches. Everything a command does to the caches is done when it returns; a CMD_SYNC completes
 // once the client transactions that were in flight when it was reached have finished (they may have translated
 // through an entry just removed), unless an ATC invalidation before it timed out.
-public sealed partial class SmmuV3 : ICommandExecutor
+internal sealed partial class SmmuV3 : ICommandExecutor
 {
     /// <summary>Largest SCALE used: with IDR5.DS, SCALE has six bits and values above 39 are treated as 39 (spec §4.4.1.1).</summary>
     private const int MaxScale = 39;
@@ -14,7 +14,7 @@ public sealed partial class SmmuV3 : ICommandExecutor
     public CommandError Execute(in SmmuCommand command, CommandQueue queue)
     {
         ArgumentNullException.ThrowIfNull(queue);
-        var error = CheckLegal(command);
+        var error = SmmuCommandLegality.CheckLegal(command, Features);
         if (error != CommandError.CERROR_NONE)
         {
             return error;
@@ -91,43 +91,6 @@ public sealed partial class SmmuV3 : ICommandExecutor
                 return CommandError.CERROR_ILL;
         }
     }
-
-    /// <summary>
-    /// CERROR_ILL for commands this implementation must refuse (Arm IHI 0070 §4.1 and each command's section): opcodes
-    /// that do not apply to the configured features, Secure commands and SSec on the Non-secure queue, non-zero
-    /// reserved fields, reserved field values and the reserved range-TLBI encoding.
-    /// </summary>
-    public CommandError CheckLegal(in SmmuCommand command)
-    {
-        var f = Features;
-        if (!SmmuCommandLayout.IsDefined(command.Opcode) || SmmuCommandLayout.HasReservedBitsSet(command, f.ArchMinorRevision) || command.SSec)
-        {
-            return CommandError.CERROR_ILL;
-        }
-
-        bool legal = command.Opcode switch
-        {
-            SmmuOpcode.CFGI_CD or SmmuOpcode.CFGI_CD_ALL => f.Stage1,
-            SmmuOpcode.CFGI_VMS_PIDM => f.Mpam,
-            SmmuOpcode.TLBI_NH_ALL or SmmuOpcode.TLBI_NH_ASID => f.Stage1 && (f.Stage2 || command.Vmid == 0),
-            SmmuOpcode.TLBI_NH_VA or SmmuOpcode.TLBI_NH_VAA => f.Stage1 && (f.Stage2 || command.Vmid == 0) && RangeLegal(command),
-            SmmuOpcode.TLBI_EL2_ALL or SmmuOpcode.TLBI_EL2_ASID => f.Hyp,
-            SmmuOpcode.TLBI_EL2_VA or SmmuOpcode.TLBI_EL2_VAA => f.Hyp && RangeLegal(command),
-            SmmuOpcode.TLBI_S12_VMALL => f.Stage2,
-            SmmuOpcode.TLBI_S2_IPA => f.Stage2 && RangeLegal(command),
-            SmmuOpcode.ATC_INV => f.Ats && command.AtcSize <= 52,
-            SmmuOpcode.PRI_RESP => f.Pri && command.Resp != 3,
-            SmmuOpcode.RESUME or SmmuOpcode.STALL_TERM => f.StallModel != 1,
-            SmmuOpcode.CMD_SYNC => command.Cs != 3,
-            SmmuOpcode.PREFETCH_CONFIG or SmmuOpcode.PREFETCH_ADDR or SmmuOpcode.CFGI_STE or SmmuOpcode.CFGI_STE_RANGE
-                or SmmuOpcode.TLBI_NSNH_ALL => true,
-            _ => false, // EL3 and Secure TLBIs, TLBI_SNH_ALL, DPTI: not on the Non-secure queue of this SMMU
-        };
-        return legal ? CommandError.CERROR_NONE : CommandError.CERROR_ILL;
-    }
-
-    private bool RangeLegal(in SmmuCommand command) =>
-        RangeInvalidation.IsLegal(command, Features.RangeInvalidation, Features.Ds);
 
     private int EffectiveTtl(in SmmuCommand command) => RangeInvalidation.EffectiveTtl(command, Features.Ds);
 

@@ -2,7 +2,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 
 // The event queue (spec §7.4): 32-byte records written at PROD; a record that meets a full queue is dropped
 // and EVENTQ_PROD.OVFLG toggles, unless an earlier overflow is still unacknowledged (CONS.OVACKFLG).
-public sealed partial class SmmuV3
+internal sealed partial class SmmuV3
 {
     private const uint OverflowFlag = 1u << 31;
 
@@ -10,11 +10,7 @@ public sealed partial class SmmuV3
     private ulong _eventqBase;
     private uint _eventqProd;
     private uint _eventqCons;
-    private long _eventsRecorded;
     private long _eventsDropped;
-
-    /// <summary>Events written to the event queue.</summary>
-    public long EventsRecorded => Interlocked.Read(ref _eventsRecorded);
 
     /// <summary>Events lost: queue full, or event queue disabled.</summary>
     public long EventsDropped => Interlocked.Read(ref _eventsDropped);
@@ -58,7 +54,6 @@ public sealed partial class SmmuV3
                 }
 
                 Volatile.Write(ref _eventqProd, (prod & OverflowFlag) | ((prod + 1) & indexWrap));
-                Interlocked.Increment(ref _eventsRecorded);
                 raise = true;
             }
         }

@@ -1,7 +1,7 @@
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 // Register file (spec §6.3). Accesses are 32 or 64 bits; 64-bit registers may also be accessed as two halves.
-public sealed partial class SmmuV3
+internal sealed partial class SmmuV3
 {
     internal const uint Cr0SmmuEn = 1 << 0;
     internal const uint Cr0EventqEn = 1 << 2;

@@ -6,7 +6,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 
 // Translation of a device's transactions (spec §3): STE → (CD) → IOTLB or table walk → memory. Faults are
 // recorded as events when the configuration asks for it (CD.R at stage 1, STE.S2R at stage 2).
-public sealed partial class SmmuV3
+internal sealed partial class SmmuV3
 {
     private const ulong StrtabBaseAddressMask = 0x000F_FFFF_FFFF_FFC0;
 
@@ -148,7 +148,6 @@ public sealed partial class SmmuV3
         var atc = ste.Eats == 1 ? deviceAtc : null;
         if (atc is not null && atc.TryLookup(atcKey, iova, out var cached))
         {
-            Interlocked.Increment(ref _tlbHits);
             return Use(cached, iova, access.Write, out physicalAddress);
         }
 
@@ -175,10 +174,6 @@ public sealed partial class SmmuV3
             }
 
             Iotlb.TryInsert(entry, tlbGeneration);
-        }
-        else
-        {
-            Interlocked.Increment(ref _tlbHits);
         }
 
         atc?.TryInsert(atcKey, entry, atcGeneration);

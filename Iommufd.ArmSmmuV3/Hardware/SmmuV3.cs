@@ -16,7 +16,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// beyond CFGI_VMS_PIDM legality, L1CD caching, walk caches, AArch32 tables, 52-bit
 /// addresses, ECMDQ, and the PMCG.
 /// </remarks>
-public sealed partial class SmmuV3 : IDisposable
+internal sealed partial class SmmuV3 : IDisposable
 {
     private readonly PhysicalMemory _memory;
     private readonly ConcurrentDictionary<uint, EndpointDevice> _endpoints = new();
@@ -83,14 +83,11 @@ public sealed partial class SmmuV3 : IDisposable
     /// <summary>SEV events sent (CMD_SYNC with SIG_SEV, queue no longer full).</summary>
     public long SevSent => Interlocked.Read(ref _sevSent);
 
-    /// <summary>Translations served from the IOTLB or an ATC, and table walks performed.</summary>
-    public long TlbHits => Interlocked.Read(ref _tlbHits);
-
+    /// <summary>Table walks performed.</summary>
     public long TableWalks => Interlocked.Read(ref _walks);
 
     private long _syncsCompleted;
     private long _sevSent;
-    private long _tlbHits;
     private long _walks;
 
     /// <summary>Connects an endpoint: its StreamID, and for an ATS device the ATC the SMMU's ATC_INV reaches.</summary>

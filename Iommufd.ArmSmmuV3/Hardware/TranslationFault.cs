@@ -1,7 +1,7 @@
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>Why a table walk failed; maps onto the SMMUv3 event types of spec §7.3.</summary>
-public enum TranslationFault
+internal enum TranslationFault
 {
     None,
 

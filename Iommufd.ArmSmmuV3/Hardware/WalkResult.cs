@@ -4,7 +4,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// The outcome of one table walk (one stage). <see cref="FetchAddress"/> is, for an external abort, the address of
 /// the descriptor that could not be read (an event's FetchAddr, spec §7.3.12).
 /// </summary>
-public readonly record struct WalkResult(
+internal readonly record struct WalkResult(
     TranslationFault Fault,
     int Level,
     ulong OutputBase,

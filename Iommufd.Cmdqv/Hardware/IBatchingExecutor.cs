@@ -6,7 +6,7 @@ namespace Iommufd.Cmdqv.Hardware;
 /// An executor that may hold commands back until a CMD_SYNC (a software VCMDQ batching them for the host queue).
 /// The CMDQV calls <see cref="Flush"/> when a queue stops, so nothing consumed is left unexecuted.
 /// </summary>
-public interface IBatchingExecutor : ICommandExecutor
+internal interface IBatchingExecutor : ICommandExecutor
 {
     /// <summary>
     /// Executes what is held back for <paramref name="queue"/>. <paramref name="stoppedOn"/> is the error the queue

@@ -22,7 +22,7 @@ namespace Iommufd.Cmdqv.Hardware;
 /// so it resets to 0 (nothing masked).
 /// Not modelled: CONS_INDX_BASE write-back, the VINTF STATUS error field, and reset timing.
 /// </remarks>
-public sealed class Tegra241Cmdqv : IDisposable
+internal sealed class Tegra241Cmdqv : IDisposable
 {
     private readonly Lock _lock = new(); // guards global registers, the maps and the queue ↔ VINTF mapping
     private readonly Vcmdq[] _queues;

@@ -9,7 +9,7 @@ namespace Iommufd.Cmdqv.Hardware;
 /// the VINTF's, StreamIDs go through the SID match/replace pairs (no match: CERROR_ILL), and a CMD_SYNC signals
 /// nothing.
 /// </summary>
-public sealed class Vcmdq : ICommandExecutor
+internal sealed class Vcmdq : ICommandExecutor
 {
     private readonly Tegra241Cmdqv _cmdqv;
 
@@ -66,7 +66,7 @@ public sealed class Vcmdq : ICommandExecutor
 
     /// <summary>True for the commands a guest-owned VINTF may issue (tegra241-cmdqv.c
     /// tegra241_guest_vcmdq_supports_cmd()).</summary>
-    public static bool GuestMayIssue(SmmuOpcode opcode) =>
+    internal static bool GuestMayIssue(SmmuOpcode opcode) =>
         opcode is SmmuOpcode.TLBI_NH_ASID or SmmuOpcode.TLBI_NH_VA or SmmuOpcode.ATC_INV or SmmuOpcode.CMD_SYNC;
 
     public CommandError Execute(in SmmuCommand command, CommandQueue queue)

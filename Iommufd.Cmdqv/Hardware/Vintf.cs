@@ -4,7 +4,7 @@ namespace Iommufd.Cmdqv.Hardware;
 /// One virtual interface: the VMID and ownership applied to its queues' commands, 16 SID match/replace pairs,
 /// and its LVCMDQ error map (tegra241-cmdqv.c TEGRA241_VINTF_*).
 /// </summary>
-public sealed class Vintf
+internal sealed class Vintf
 {
     private readonly uint[] _sidMatch;
     private readonly uint[] _sidReplace;

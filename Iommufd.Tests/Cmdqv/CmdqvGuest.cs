@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
-using Iommufd.Cmdqv.Hardware;
+using Iommufd.Cmdqv.Diagnostics;
 using Iommufd.Core;
 using Iommufd.Core.Devices;
 using Iommufd.Core.Driver;
@@ -64,7 +64,7 @@ internal sealed class CmdqvGuest : IDisposable
         uint pt = NestedId;
         Expect(File.AttachDevice(DevId, ref pt));
 
-        VintfIndex = FindVintf(rig.Cmdqv, vsid, Device.StreamId);
+        VintfIndex = FindVintf(rig.CmdqvDiagnostics, vsid, Device.StreamId);
     }
 
     public CmdqvRig Rig { get; }
@@ -94,7 +94,7 @@ internal sealed class CmdqvGuest : IDisposable
     public int VintfIndex { get; }
 
     /// <summary>The VMID the VINTF applies to the VM's commands (VINTF CONFIG.VMID).</summary>
-    public ushort Vmid => Rig.Cmdqv.Vintfs[VintfIndex].Vmid;
+    public ushort Vmid => Rig.CmdqvDiagnostics.Vintfs()[VintfIndex].Vmid;
 
     public uint DevId;
 
@@ -116,10 +116,10 @@ internal sealed class CmdqvGuest : IDisposable
     public List<TlbEntry> Iotlb => Rig.IotlbOf(Vmid);
 
     /// <summary>How many translations the VM's device holds in its ATC.</summary>
-    public int AtcCount => Rig.Hardware.GetAtc(Device.StreamId)!.Count;
+    public int AtcCount => Rig.Diagnostics.AtcEntries(Device.StreamId).Length;
 
     /// <summary>The VM's device's ATC entries, in input order.</summary>
-    public List<TlbEntry> AtcEntries => [.. Rig.Hardware.GetAtc(Device.StreamId)!.Snapshot().OrderBy(e => e.InputBase)];
+    public List<TlbEntry> AtcEntries => [.. Rig.Diagnostics.AtcEntries(Device.StreamId).Select(e => e.Translation).OrderBy(e => e.InputBase)];
 
     /// <summary>Maps <paramref name="pages"/> pages at <paramref name="va"/> and touches each by DMA to fill the IOTLB and ATC.</summary>
     public void MapAndTouch(ulong va, int pages)
@@ -192,14 +192,15 @@ internal sealed class CmdqvGuest : IDisposable
         ProcessExit.UnmapAll(File.Memory); // the VMM process ends too
     }
 
-    private static int FindVintf(Tegra241Cmdqv cmdqv, uint vsid, uint psid)
+    private static int FindVintf(CmdqvDiagnostics cmdqv, uint vsid, uint psid)
     {
-        for (int v = 1; v < cmdqv.Vintfs.Count; v++)
+        var vintfs = cmdqv.Vintfs();
+        for (int v = 1; v < vintfs.Length; v++)
         {
-            var vintf = cmdqv.Vintfs[v];
-            for (int s = 0; s < vintf.SidPairs; s++)
+            var vintf = vintfs[v];
+            for (int s = 0; s < vintf.SidMatch.Length; s++)
             {
-                if (vintf.SidMatch(s) == ((vsid << 1) | 1) && vintf.SidReplace(s) == psid)
+                if (vintf.SidMatch[s] == ((vsid << 1) | 1) && vintf.SidReplace[s] == psid)
                 {
                     return v;
                 }

@@ -1,7 +1,9 @@
 using Iommufd.ArmSmmuV3;
+using Iommufd.ArmSmmuV3.Diagnostics;
 using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Cmdqv;
+using Iommufd.Cmdqv.Diagnostics;
 using Iommufd.Cmdqv.Driver;
 using Iommufd.Cmdqv.Hardware;
 using Iommufd.Core;
@@ -57,6 +59,8 @@ internal sealed class CmdqvRig : IDisposable
         Host = _provider.GetRequiredService<IommufdHost>();
         Smmu = (SmmuV3Host)Host.Platform.Iommus.Single();
         Implementation = (CmdqvImplementation)Smmu.Implementation!;
+        Diagnostics = SmmuV3Diagnostics.For(Smmu);
+        CmdqvDiagnostics = CmdqvDiagnostics.For(Smmu);
     }
 
     public IommufdHost Host { get; }
@@ -67,6 +71,12 @@ internal sealed class CmdqvRig : IDisposable
     public SmmuV3 Hardware => Smmu.Hardware;
 
     public CmdqvImplementation Implementation { get; }
+
+    /// <summary>What the tests observe of the SMMU: its IOTLB, ATCs, configuration cache and registers.</summary>
+    public SmmuV3Diagnostics Diagnostics { get; }
+
+    /// <summary>What the tests observe of the CMDQV: VINTF and VCMDQ registers.</summary>
+    public CmdqvDiagnostics CmdqvDiagnostics { get; }
 
     /// <summary>The machine's fault-injection seam.</summary>
     public FailNth Faults => _provider.GetRequiredService<FailNth>();
@@ -81,7 +91,7 @@ internal sealed class CmdqvRig : IDisposable
 
     /// <summary>The IOTLB entries of one VMID, in a stable order.</summary>
     public List<TlbEntry> IotlbOf(ushort vmid) =>
-        [.. Hardware.Iotlb.Snapshot().Where(e => e.Vmid == vmid).OrderBy(e => e.Asid).ThenBy(e => e.InputBase)];
+        [.. Diagnostics.IotlbEntries().Where(e => e.Vmid == vmid).OrderBy(e => e.Asid).ThenBy(e => e.InputBase)];
 
     public void Dispose() => _provider.Dispose();
 }

@@ -30,7 +30,7 @@ public abstract class VcmdqContractTests
 
     /// <summary>Every opcode byte a guest-owned VCMDQ must refuse: all of the SMMU's but the four allowed, and a few undefined ones.</summary>
     private static IEnumerable<TestCaseData> ForbiddenOpcodes =>
-        Enum.GetValues<SmmuOpcode>().Where(o => !Vcmdq.GuestMayIssue(o)).Select(o => (byte)o).Concat(new byte[] { 0x00, 0x08, 0x80, 0xFF })
+        Enum.GetValues<SmmuOpcode>().Where(o => !HostFixup.GuestMayIssue(o)).Select(o => (byte)o).Concat(new byte[] { 0x00, 0x08, 0x80, 0xFF })
             .Select(b => new TestCaseData(b).SetArgDisplayNames(Enum.IsDefined((SmmuOpcode)b) ? ((SmmuOpcode)b).ToString() : $"0x{b:X2}"));
 
     /// <summary>Opcodes the host runs for the guest when fix-up is on (the trap path's list beyond the VCMDQ's).</summary>
@@ -38,7 +38,7 @@ public abstract class VcmdqContractTests
         [SmmuOpcode.TLBI_NH_ALL, SmmuOpcode.TLBI_NSNH_ALL, SmmuOpcode.TLBI_NH_VAA, SmmuOpcode.CFGI_CD, SmmuOpcode.CFGI_CD_ALL];
 
     private static IEnumerable<SmmuOpcode> UnfixableOpcodes =>
-        Enum.GetValues<SmmuOpcode>().Where(o => !Vcmdq.GuestMayIssue(o) && !FixableOpcodes.Contains(o));
+        Enum.GetValues<SmmuOpcode>().Where(o => !HostFixup.GuestMayIssue(o) && !FixableOpcodes.Contains(o));
 
     /// <summary>Encodings the SMMU itself refuses (Arm IHI 0070 §4.1, §4.4.1.1).</summary>
     private static IEnumerable<TestCaseData> IllegalEncodings

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Cmdqv;
 using Iommufd.Core;
 using Iommufd.Core.Memory;
@@ -119,6 +120,29 @@ public class RefusalReasonTests
                 $"HwQueueAlloc: EINVAL, index 99 is beyond the VINTF's {rig.Cmdqv.Features.LvcmdqsPerVintf} LVCMDQs",
                 $"HwQueueAlloc: EINVAL, length 0x3e8 is not a power of two in [32, 0x{max:x}] bytes",
                 $"HwQueueAlloc: EEXIST, LVCMDQ 0 of VINTF {vm.VintfIndex} is allocated already",
+            }));
+        }
+    }
+
+    [Test]
+    public void A_refused_guest_invalidation_names_the_entry_and_the_field_as_SmmuCmd_check_does()
+    {
+        var logger = new FakeLogger();
+        using var rig = new CmdqvRig(VcmdqBackend.Hardware, loggerFactory: new OneLoggerFactory(logger));
+        using var vm = new CmdqvGuest(rig, "a", vsid: 5, asid: 3);
+        var entries = new byte[32];
+        SmmuCommandBuilder.TlbiNhAsid(0, 3).Write(entries);
+        SmmuCommandBuilder.TlbiNhVa(0, 3, 0x10_0000, leaf: true, ttl: 0, tg: 1, num: 0, scale: 0).Write(entries.AsSpan(16));
+        uint entryNum = 2;
+
+        var rc = vm.File.HwptInvalidate(vm.ViommuId, (uint)IommuHwptInvalidateDataType.ViommuArmSmmuV3, 16, entries, ref entryNum);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((rc, entryNum), Is.EqualTo((Errno.EIO, 1u)));
+            Assert.That(Messages(logger).Where(m => m.StartsWith("HwptInvalidate", StringComparison.Ordinal)), Is.EqualTo(new[]
+            {
+                "HwptInvalidate: EIO, entry 1 (TLBI_NH_VA): NUM = SCALE = TTL = 0 with TG != 0 is Reserved (spec §4.4.1.1)",
             }));
         }
     }

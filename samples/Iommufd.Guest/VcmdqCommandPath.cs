@@ -60,7 +60,7 @@ public sealed class VcmdqCommandPath : ICommandPath
     /// queue appends is never filtered.
     /// </summary>
     public static bool GuestVintfAccepts(SmmuOpcode opcode) =>
-        opcode != SmmuOpcode.CMD_SYNC && Iommufd.Cmdqv.Hardware.Vcmdq.GuestMayIssue(opcode);
+        opcode != SmmuOpcode.CMD_SYNC && Iommufd.Cmdqv.HostFixup.GuestMayIssue(opcode);
 
     public bool Submit(ReadOnlySpan<SmmuCommand> commands)
     {

@@ -156,7 +156,7 @@ public static class SmmuCmdTool
         InputForm form = result.GetValue(line.CheckBinary) ? InputForm.Binary
             : result.GetValue(line.CheckCommands) ? InputForm.Commands : InputForm.Hex;
 
-        using var checker = new QueueChecker(kind, line.Features(result));
+        var checker = new QueueChecker(kind, line.Features(result));
         var tally = new CheckTally();
         var output = new DecodedWriter(console.Out);
         int code = Read(result.GetValue(line.CheckInput) ?? "-", form, console, "check", (in SmmuCommand command, int _) =>
