@@ -55,6 +55,7 @@ public sealed class MockIommu : IIommuInstance
         Faults = faults;
     }
 
+    /// <inheritdoc/>
     public string Name { get; }
 
     /// <summary>Domains (paging and nested) allocated and not yet freed: a leak check for tests.</summary>
@@ -72,6 +73,7 @@ public sealed class MockIommu : IIommuInstance
     /// <summary>An injection point: true when this allocation must fail (ENOMEM).</summary>
     internal bool AllocationFails() => Faults?.ShouldFail() == true;
 
+    /// <inheritdoc/>
     public void ProbeDevice(EndpointDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
@@ -334,6 +336,7 @@ public sealed class MockIommu : IIommuInstance
         return Errno.Success;
     }
 
+    /// <summary>The instance as messages name it ("mock IOMMU 'mock0'").</summary>
     public override string ToString() => $"mock IOMMU '{Name}'";
 
     /// <summary>The driver's state for a device behind this IOMMU.</summary>
