@@ -4,9 +4,13 @@ namespace Iommufd.Core;
 [Flags]
 public enum MmapProtection
 {
+    /// <summary>PROT_NONE.</summary>
     None = 0,
+    /// <summary>PROT_READ: the mapping may be read.</summary>
     Read = 1,
+    /// <summary>PROT_WRITE: the mapping may be written.</summary>
     Write = 2,
+    /// <summary>PROT_EXEC: refused on a register page.</summary>
     Exec = 4,
 
     /// <summary>MAP_SHARED; the iommufd file refuses private mappings.</summary>

@@ -41,6 +41,10 @@ public sealed class MmioMapping : IMmioRegion, IDisposable
     /// <summary>True until <see cref="Dispose"/>.</summary>
     public bool IsMapped => Volatile.Read(ref _owner) is not null;
 
+    /// <summary>
+    /// Reads the 32-bit register at <paramref name="offset"/>; throws <see cref="ObjectDisposedException"/> after the
+    /// unmap.
+    /// </summary>
     public uint Read32(ulong offset)
     {
         Enter(offset, 4);
@@ -54,6 +58,10 @@ public sealed class MmioMapping : IMmioRegion, IDisposable
         }
     }
 
+    /// <summary>
+    /// Reads the 64-bit register at <paramref name="offset"/>; throws <see cref="ObjectDisposedException"/> after the
+    /// unmap.
+    /// </summary>
     public ulong Read64(ulong offset)
     {
         Enter(offset, 8);
@@ -67,8 +75,16 @@ public sealed class MmioMapping : IMmioRegion, IDisposable
         }
     }
 
+    /// <summary>
+    /// Writes the 32-bit register at <paramref name="offset"/>; throws <see cref="ObjectDisposedException"/> after the
+    /// unmap.
+    /// </summary>
     public void Write32(ulong offset, uint value) => Write(offset, 4, value);
 
+    /// <summary>
+    /// Writes the 64-bit register at <paramref name="offset"/>; throws <see cref="ObjectDisposedException"/> after the
+    /// unmap.
+    /// </summary>
     public void Write64(ulong offset, ulong value) => Write(offset, 8, value);
 
     /// <summary>The mapping as a region (what <see cref="Devices.PagePoller"/> polls a real page against); accesses check that it is still mapped.</summary>

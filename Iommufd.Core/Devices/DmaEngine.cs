@@ -25,6 +25,9 @@ public sealed class DmaEngine(EndpointDevice device) : IMmioRegion
     /// <summary>The largest copy (one page table walk per page, one buffer).</summary>
     public const uint MaxLength = 1 << 20;
 
+    /// <summary>
+    /// Register offsets in BAR0: SRC, DST, LEN, GO, STATUS and COUNT, as the class remarks list them.
+    /// </summary>
     public const uint SRC = 0x00, DST = 0x08, LEN = 0x10, GO = 0x14, STATUS = 0x18, COUNT = 0x1C;
 
     /// <summary>STATUS after a copy whose LEN was 0 or above <see cref="MaxLength"/>.</summary>
@@ -34,10 +37,13 @@ public sealed class DmaEngine(EndpointDevice device) : IMmioRegion
     private ulong _src, _dst;
     private uint _len, _status, _count;
 
+    /// <inheritdoc/>
     public ulong Length => 4096;
 
+    /// <inheritdoc/>
     public ulong RegisterLength => 0x20;
 
+    /// <inheritdoc/>
     public ulong Read(ulong offset, int size)
     {
         lock (_lock)
@@ -54,6 +60,7 @@ public sealed class DmaEngine(EndpointDevice device) : IMmioRegion
         }
     }
 
+    /// <inheritdoc/>
     public void Write(ulong offset, int size, ulong value)
     {
         bool go;

@@ -59,6 +59,7 @@ public sealed class EndpointDevice
         Iommu.Dma(this, CheckPasid(pasid), iova, System.Runtime.InteropServices.MemoryMarshal.CreateSpan(
             ref System.Runtime.InteropServices.MemoryMarshal.GetReference(source), source.Length), DmaDirection.Write);
 
+    /// <summary>The device's name and StreamID, as messages name it.</summary>
     public override string ToString() => $"{Name} (SID {StreamId:x})";
 
     /// <summary>A device emits no PASID wider than its capability says.</summary>

@@ -36,7 +36,9 @@ public sealed class PciConfigSpace
     /// <summary>Where the first extended capability is (PCIe Base §7.6.3): ATS on an ATS-capable device.</summary>
     public const int FirstExtendedCapability = 0x100;
 
+    /// <summary>PCI_CAP_ID_EXP: the capability ID of the PCI Express capability.</summary>
     public const byte CapIdExpress = 0x10; // PCI_CAP_ID_EXP
+    /// <summary>PCI_EXT_CAP_ID_ATS: the extended capability ID of Address Translation Services.</summary>
     public const ushort ExtCapIdAts = 0x000F; // PCI_EXT_CAP_ID_ATS
 
     private readonly byte[] _value = new byte[Size];

@@ -14,6 +14,11 @@ public sealed class Platform
     private readonly Lock _bindLock = new(); // guards _bound
     private readonly Dictionary<EndpointDevice, object> _bound = [];
 
+    /// <summary>
+    /// Builds the machine from the IOMMU instances the drivers probed and the devices the options list; throws <see
+    /// cref="OptionsValidationException"/> when the options name an IOMMU no driver provides, reuse a name or a
+    /// StreamID, or give an out-of-range PASID width.
+    /// </summary>
     public Platform(PhysicalMemory memory, IEnumerable<IIommuDriver> drivers, IOptions<PlatformOptions> options)
     {
         ArgumentNullException.ThrowIfNull(memory);

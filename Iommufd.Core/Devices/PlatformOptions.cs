@@ -3,6 +3,7 @@ namespace Iommufd.Core.Devices;
 /// <summary>The emulated machine's endpoint devices. IOMMU instances come from the driver plugins' options.</summary>
 public sealed class PlatformOptions
 {
+    /// <summary>The endpoint devices to create, each behind one IOMMU instance.</summary>
     public List<DeviceOptions> Devices { get; } = [];
 
     /// <summary>Checks the options against the IOMMU instances the drivers made; returns the problems found.</summary>

@@ -89,6 +89,10 @@ public static partial class Refusal
     {
         private DefaultInterpolatedStringHandler _text;
 
+        /// <summary>
+        /// Called by the compiler for an interpolated reason; formats nothing (<paramref name="shouldAppend"/> false)
+        /// unless refusals are being traced.
+        /// </summary>
         public ReasonHandler(int literalLength, int formattedCount, out bool shouldAppend)
         {
             Enabled = shouldAppend = Wanted;
@@ -98,10 +102,15 @@ public static partial class Refusal
         /// <summary>True when the reason is being formatted.</summary>
         public bool Enabled { get; }
 
+        /// <summary>Appends a literal part of the reason.</summary>
         public void AppendLiteral(string value) => _text.AppendLiteral(value);
 
+        /// <summary>Appends a value of the reason, formatted with the invariant culture.</summary>
         public void AppendFormatted<T>(T value) => _text.AppendFormatted(value);
 
+        /// <summary>
+        /// Appends a value of the reason with a format string (<c>"x"</c> for hexadecimal), in the invariant culture.
+        /// </summary>
         public void AppendFormatted<T>(T value, string? format) => _text.AppendFormatted(value, format);
 
         internal string ToStringAndClear() => _text.ToStringAndClear();

@@ -13,6 +13,9 @@ public sealed class TraceLoggerFactory : ILoggerFactory
     private readonly TextWriter _writer;
     private readonly LogLevel _minimum;
 
+    /// <summary>
+    /// A factory whose loggers write messages at <paramref name="minimum"/> or above to <paramref name="writer"/>.
+    /// </summary>
     public TraceLoggerFactory(TextWriter writer, LogLevel minimum = LogLevel.Debug)
     {
         ArgumentNullException.ThrowIfNull(writer);
@@ -20,6 +23,10 @@ public sealed class TraceLoggerFactory : ILoggerFactory
         _minimum = minimum;
     }
 
+    /// <summary>
+    /// A logger that writes through this factory's writer, each line prefixed with the level and <paramref
+    /// name="categoryName"/>.
+    /// </summary>
     public ILogger CreateLogger(string categoryName) => new Logger(this, categoryName);
 
     /// <summary>Providers are not used: this factory is its own sink.</summary>
@@ -27,6 +34,7 @@ public sealed class TraceLoggerFactory : ILoggerFactory
     {
     }
 
+    /// <summary>Does nothing: the writer belongs to the caller.</summary>
     public void Dispose()
     {
     }

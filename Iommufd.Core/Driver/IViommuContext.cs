@@ -47,8 +47,10 @@ public interface IVdeviceContext
 /// <summary>A HW queue being allocated, as its driver sees it.</summary>
 public interface IHwQueueContext
 {
+    /// <summary>The queue type the caller asked for (IOMMU_HW_QUEUE_ALLOC's <c>type</c>).</summary>
     IommuHwQueueType Type { get; }
 
+    /// <summary>The queue's index within its vIOMMU (IOMMU_HW_QUEUE_ALLOC's <c>index</c>).</summary>
     uint Index { get; }
 
     /// <summary>The guest address of the queue (an IOVA of the nest parent).</summary>
@@ -57,6 +59,7 @@ public interface IHwQueueContext
     /// <summary>The physical address the core resolved and pinned: first page's PA plus the offset in it.</summary>
     ulong BasePhysicalAddress { get; }
 
+    /// <summary>The queue memory's length in bytes (IOMMU_HW_QUEUE_ALLOC's <c>length</c>).</summary>
     ulong Length { get; }
 
     /// <summary>

@@ -11,6 +11,7 @@ namespace Iommufd.Core.Driver;
 /// </summary>
 public readonly ref struct UserData
 {
+    /// <summary>Wraps the caller's <c>data_type</c> and the bytes at <c>data_uptr</c>, <c>data_len</c> long.</summary>
     public UserData(uint type, UserSpan buffer)
     {
         Type = type;

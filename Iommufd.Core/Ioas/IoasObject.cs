@@ -22,8 +22,8 @@ internal sealed class IoasObject : IommufdObject
 
     private readonly UserMemory _memory;
 
-    // Guards _areas, _allowed, _reserved, _domains, _iovaAlignment and _disableLargePages (the kernel's iova_rwsem
-    // and domains_rwsem in one). Domain map/unmap calls run under it so that a domain never misses a mapping;
+    // Guards _areas, _allowed, _reserved, _domains, _accesses, _iovaAlignment and _disableLargePages (the kernel's
+    // iova_rwsem and domains_rwsem in one). Domain map/unmap calls run under it so that a domain never misses a mapping;
     // drivers must not call back into the IOAS.
     private readonly Lock _lock = new();
     private readonly SortedList<ulong, IovaArea> _areas = [];

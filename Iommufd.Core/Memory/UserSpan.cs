@@ -39,8 +39,12 @@ public readonly ref struct UserSpan
     /// <summary>True when every byte of the range can be accessed.</summary>
     public bool IsFullyAccessible => (ulong)Accessible.Length == Length;
 
+    /// <summary>
+    /// A fully accessible range over <paramref name="bytes"/> (for C# callers that pass managed buffers).
+    /// </summary>
     public static implicit operator UserSpan(Span<byte> bytes) => new(bytes);
 
+    /// <summary>A fully accessible range over the whole array.</summary>
     public static implicit operator UserSpan(byte[] bytes) => new(bytes);
 
     /// <summary>Resolves a user pointer against <paramref name="memory"/>.</summary>

@@ -54,9 +54,10 @@ namespace Iommufd.Core.Objects;
 /// EBADF and waits for calls in flight, so nothing races it.
 /// </description></item>
 /// <item><description>
-/// <b>Locks.</b> The table lock guards the slots and is the innermost lock: nothing is called under it. Nobody waits
-/// for short-term users while holding a lock that an ioctl may take after its lookup (the file's attach lock, an
-/// IOAS lock), so a waiting destroyer never deadlocks with the ioctl it waits for. An object with a
+/// <b>Locks.</b> The table lock guards the slots and is the innermost lock: nothing under it takes another lock (it
+/// calls only the object's reference and state changes, the object-count metric and, when traced, the errno log).
+/// Nobody waits for short-term users while holding a lock that an ioctl may take after its lookup (the file's attach
+/// lock, an IOAS lock), so a waiting destroyer never deadlocks with the ioctl it waits for. An object with a
 /// <see cref="IommufdObject.DestroyGate"/> is claimed and destroyed under that gate (gate before table lock).
 /// </description></item>
 /// </list>

@@ -6,6 +6,10 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuFaultAlloc
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_fault_alloc: the caller's sizeof, which IOMMU_FAULT_QUEUE_ALLOC copies in; bytes
+    /// past the fields this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
 
     /// <summary>Must be 0.</summary>

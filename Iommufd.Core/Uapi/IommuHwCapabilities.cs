@@ -4,6 +4,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuHwCapabilities : ulong
 {
+    /// <summary>No capability.</summary>
     None = 0,
 
     /// <summary>IOMMU_HW_CAP_DIRTY_TRACKING: the IOMMU can track dirty pages.</summary>

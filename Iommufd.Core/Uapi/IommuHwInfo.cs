@@ -6,11 +6,16 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuHwInfo
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_hw_info: the caller's sizeof, which IOMMU_GET_HW_INFO copies in; bytes past the
+    /// fields this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
 
     /// <summary>A combination of <see cref="IommuHwInfoFlags"/>.</summary>
     public uint Flags;
 
+    /// <summary><c>dev_id</c>: the device, bound to this iommufd, whose IOMMU is asked.</summary>
     public uint DevId;
 
     /// <summary>

@@ -12,6 +12,7 @@ public struct IommuHwInfoArmSmmuV3
     /// <summary>Always 0.</summary>
     public uint Flags;
 
+    /// <summary><c>__reserved</c>: always 0.</summary>
     public uint Reserved;
 
     /// <summary>Raw values of IDR0 to IDR5 (idr[6]).</summary>

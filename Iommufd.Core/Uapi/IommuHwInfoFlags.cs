@@ -4,6 +4,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuHwInfoFlags : uint
 {
+    /// <summary>No flag: the driver reports its default data type.</summary>
     None = 0,
 
     /// <summary>IOMMU_HW_INFO_FLAG_INPUT_TYPE: <see cref="IommuHwInfo.DataType"/> is an input.</summary>

@@ -9,6 +9,7 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuHwInfoTegra241Cmdqv
 {
+    /// <summary><c>flags</c>: always 0; no flag is defined.</summary>
     public uint Flags;
 
     /// <summary>CMDQV version, PARAM bits 3:0.</summary>
@@ -20,5 +21,6 @@ public struct IommuHwInfoTegra241Cmdqv
     /// <summary>Log2 of the number of SID match/replace pairs per VINTF.</summary>
     public byte Log2Vsids;
 
+    /// <summary><c>__reserved</c>: always 0.</summary>
     public byte Reserved;
 }

@@ -11,6 +11,7 @@ public struct IommuHwInfoVtd
     /// <summary>A combination of <see cref="IommuHwInfoVtdFlags"/>.</summary>
     public uint Flags;
 
+    /// <summary><c>__reserved</c>: always 0.</summary>
     public uint Reserved;
 
     /// <summary>The VT-d capability register.</summary>

@@ -4,6 +4,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuHwInfoVtdFlags : uint
 {
+    /// <summary>No erratum flagged.</summary>
     None = 0,
 
     /// <summary>IOMMU_HW_INFO_VTD_ERRATA_772415_SPR17: do not use read-only mappings on a nest parent.</summary>

@@ -6,11 +6,16 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuHwQueueAlloc
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_hw_queue_alloc: the caller's sizeof, which IOMMU_HW_QUEUE_ALLOC copies in; bytes
+    /// past the fields this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
 
     /// <summary>Must be 0.</summary>
     public uint Flags;
 
+    /// <summary><c>viommu_id</c>: the vIOMMU the queue is allocated for.</summary>
     public uint ViommuId;
 
     /// <summary>One of <see cref="IommuHwQueueType"/>.</summary>

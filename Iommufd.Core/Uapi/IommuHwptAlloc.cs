@@ -6,11 +6,16 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuHwptAlloc
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_hwpt_alloc: the caller's sizeof, which IOMMU_HWPT_ALLOC copies in; bytes past the
+    /// fields this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
 
     /// <summary>A combination of <see cref="IommuHwptAllocFlags"/>.</summary>
     public uint Flags;
 
+    /// <summary><c>dev_id</c>: the device the HWPT is allocated for; its IOMMU driver makes the domain.</summary>
     public uint DevId;
 
     /// <summary>The parent: an IOAS, a nest-parent HWPT or a vIOMMU.</summary>

@@ -4,6 +4,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuHwptAllocFlags : uint
 {
+    /// <summary>No flag: a plain paging HWPT, or a nested one when a data type is given.</summary>
     None = 0,
 
     /// <summary>IOMMU_HWPT_ALLOC_NEST_PARENT: the paging HWPT may parent nested HWPTs and vIOMMUs.</summary>

@@ -4,6 +4,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuHwptGetDirtyBitmapFlags : uint
 {
+    /// <summary>No flag: the dirty bits read are cleared.</summary>
     None = 0,
 
     /// <summary>IOMMU_HWPT_GET_DIRTY_BITMAP_NO_CLEAR: read the dirty bits without clearing them.</summary>

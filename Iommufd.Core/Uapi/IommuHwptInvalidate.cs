@@ -6,6 +6,10 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuHwptInvalidate
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_hwpt_invalidate: the caller's sizeof, which IOMMU_HWPT_INVALIDATE copies in; bytes
+    /// past the fields this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
 
     /// <summary>A nested HWPT or a vIOMMU.</summary>

@@ -4,6 +4,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuHwptPgfaultFlags : uint
 {
+    /// <summary>No flag.</summary>
     None = 0,
 
     /// <summary>IOMMU_PGFAULT_FLAGS_PASID_VALID: <see cref="IommuHwptPgfault.Pasid"/> is valid.</summary>

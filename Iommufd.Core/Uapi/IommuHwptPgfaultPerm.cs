@@ -4,6 +4,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuHwptPgfaultPerm : uint
 {
+    /// <summary>No access named.</summary>
     None = 0,
 
     /// <summary>IOMMU_PGFAULT_PERM_READ.</summary>

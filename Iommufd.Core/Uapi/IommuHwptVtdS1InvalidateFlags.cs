@@ -6,6 +6,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuHwptVtdS1InvalidateFlags : uint
 {
+    /// <summary>No flag.</summary>
     None = 0,
 
     /// <summary>IOMMU_VTD_INV_FLAGS_LEAF: only leaf entries changed.</summary>

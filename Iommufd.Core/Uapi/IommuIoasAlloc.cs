@@ -6,6 +6,10 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuIoasAlloc
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_ioas_alloc: the caller's sizeof, which IOMMU_IOAS_ALLOC copies in; bytes past the
+    /// fields this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
 
     /// <summary>Must be 0.</summary>

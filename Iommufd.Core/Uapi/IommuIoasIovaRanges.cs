@@ -6,7 +6,12 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuIoasIovaRanges
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_ioas_iova_ranges: the caller's sizeof, which IOMMU_IOAS_IOVA_RANGES copies in; bytes
+    /// past the fields this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
+    /// <summary><c>ioas_id</c>: the IOAS whose usable IOVA ranges are read.</summary>
     public uint IoasId;
 
     /// <summary>

@@ -6,11 +6,16 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuIoasMap
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_ioas_map: the caller's sizeof, which IOMMU_IOAS_MAP copies in; bytes past the fields
+    /// this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
 
     /// <summary>A combination of <see cref="IommuIoasMapFlags"/>.</summary>
     public uint Flags;
 
+    /// <summary><c>ioas_id</c>: the IOAS the mapping is added to.</summary>
     public uint IoasId;
 
     /// <summary>Must be 0.</summary>
@@ -19,6 +24,7 @@ public struct IommuIoasMap
     /// <summary>Userspace address of the memory to map.</summary>
     public ulong UserVa;
 
+    /// <summary><c>length</c>: bytes to map from <see cref="UserVa"/>.</summary>
     public ulong Length;
 
     /// <summary>Input with <see cref="IommuIoasMapFlags.FixedIova"/>, otherwise output.</summary>

@@ -6,6 +6,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuIoasMapFlags : uint
 {
+    /// <summary>No flag: the kernel picks the IOVA and the mapping allows no DMA access.</summary>
     None = 0,
 
     /// <summary>IOMMU_IOAS_MAP_FIXED_IOVA: the caller chooses the IOVA.</summary>

@@ -6,7 +6,12 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuIoasUnmap
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_ioas_unmap: the caller's sizeof, which IOMMU_IOAS_UNMAP copies in; bytes past the
+    /// fields this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
+    /// <summary><c>ioas_id</c>: the IOAS to remove mappings from.</summary>
     public uint IoasId;
 
     /// <summary>

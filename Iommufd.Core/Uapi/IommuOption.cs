@@ -6,6 +6,10 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuOption
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_option: the caller's sizeof, which IOMMU_OPTION copies in; bytes past the fields
+    /// this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
 
     /// <summary>One of <see cref="IommuOptionId"/>.</summary>

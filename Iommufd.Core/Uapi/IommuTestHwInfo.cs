@@ -8,6 +8,7 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuTestHwInfo
 {
+    /// <summary><c>flags</c>: always 0; the selftest driver defines none.</summary>
     public uint Flags;
 
     /// <summary>Always <see cref="SelftestConstants.TestHwInfoReg"/>.</summary>

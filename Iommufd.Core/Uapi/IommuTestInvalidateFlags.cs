@@ -7,6 +7,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuTestInvalidateFlags : uint
 {
+    /// <summary>No flag: invalidate the one entry the ID names.</summary>
     None = 0,
 
     /// <summary>IOMMU_TEST_INVALIDATE_FLAG_ALL: clear every slot; the slot index is ignored.</summary>

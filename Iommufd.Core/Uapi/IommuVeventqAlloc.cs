@@ -6,11 +6,16 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuVeventqAlloc
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_veventq_alloc: the caller's sizeof, which IOMMU_VEVENTQ_ALLOC copies in; bytes past
+    /// the fields this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
 
     /// <summary>Must be 0.</summary>
     public uint Flags;
 
+    /// <summary><c>viommu_id</c>: the vIOMMU whose events of <see cref="Type"/> the queue reports.</summary>
     public uint ViommuId;
 
     /// <summary>One of <see cref="IommuVeventqType"/>.</summary>

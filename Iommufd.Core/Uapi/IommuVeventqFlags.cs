@@ -4,6 +4,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuVeventqFlags : uint
 {
+    /// <summary>No flag: the header is followed by its event.</summary>
     None = 0,
 
     /// <summary>IOMMU_VEVENTQ_FLAG_LOST_EVENTS: events were dropped; the header has no payload.</summary>

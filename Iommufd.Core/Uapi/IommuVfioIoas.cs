@@ -6,6 +6,10 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuVfioIoas
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_vfio_ioas: the caller's sizeof, which IOMMU_VFIO_IOAS copies in; bytes past the
+    /// fields this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
 
     /// <summary>Input for SET, output for GET.</summary>

@@ -6,6 +6,10 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct IommuViommuAlloc
 {
+    /// <summary>
+    /// <c>size</c> of struct iommu_viommu_alloc: the caller's sizeof, which IOMMU_VIOMMU_ALLOC copies in; bytes past
+    /// the fields this version knows must be 0 (E2BIG otherwise).
+    /// </summary>
     public uint Size;
 
     /// <summary>Must be 0.</summary>
@@ -14,6 +18,7 @@ public struct IommuViommuAlloc
     /// <summary>One of <see cref="IommuViommuType"/>.</summary>
     public uint Type;
 
+    /// <summary><c>dev_id</c>: a device behind the physical IOMMU the vIOMMU is made on.</summary>
     public uint DevId;
 
     /// <summary>The nest-parent paging HWPT.</summary>

@@ -4,6 +4,7 @@ namespace Iommufd.Core.Uapi;
 [Flags]
 public enum IommuVtdS1Flags : ulong
 {
+    /// <summary>No attribute.</summary>
     None = 0,
 
     /// <summary>IOMMU_VTD_S1_SRE: supervisor requests.</summary>

@@ -6,7 +6,13 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct VfioDeviceAttachIommufdPt
 {
+    /// <summary>
+    /// <c>argsz</c>: the size of the caller's struct; VFIO refuses one shorter than the fields it reads (EINVAL).
+    /// </summary>
     public uint Argsz;
+    /// <summary>
+    /// <c>flags</c>: 0, or VFIO_DEVICE_ATTACH_PASID to attach <see cref="Pasid"/> instead of the whole device.
+    /// </summary>
     public uint Flags;
 
     /// <summary>Input: an IOAS or HWPT ID; output: the HWPT the device is now attached to.</summary>

@@ -6,7 +6,11 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct VfioDeviceBindIommufd
 {
+    /// <summary>
+    /// <c>argsz</c>: the size of the caller's struct; VFIO refuses one shorter than the fields it reads (EINVAL).
+    /// </summary>
     public uint Argsz;
+    /// <summary><c>flags</c>: 0, or VFIO_DEVICE_BIND_FLAG_TOKEN when <see cref="TokenUuidPtr"/> is valid.</summary>
     public uint Flags;
 
     /// <summary>The /dev/iommu fd to bind to.</summary>

@@ -6,7 +6,13 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct VfioDeviceDetachIommufdPt
 {
+    /// <summary>
+    /// <c>argsz</c>: the size of the caller's struct; VFIO refuses one shorter than the fields it reads (EINVAL).
+    /// </summary>
     public uint Argsz;
+    /// <summary>
+    /// <c>flags</c>: 0, or VFIO_DEVICE_DETACH_PASID to detach <see cref="Pasid"/> instead of the whole device.
+    /// </summary>
     public uint Flags;
 
     /// <summary>With VFIO_DEVICE_DETACH_PASID: the PASID to detach.</summary>

@@ -6,6 +6,9 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct VfioDeviceInfo
 {
+    /// <summary>
+    /// <c>argsz</c>: the size of the caller's struct; VFIO refuses one shorter than the fields it reads (EINVAL).
+    /// </summary>
     public uint Argsz;
 
     /// <summary>Output: VFIO_DEVICE_FLAGS_*.</summary>
@@ -20,5 +23,6 @@ public struct VfioDeviceInfo
     /// <summary>Output: offset of the first capability (with VFIO_DEVICE_FLAGS_CAPS).</summary>
     public uint CapOffset;
 
+    /// <summary><c>pad</c>: alignment; always 0.</summary>
     public uint Pad;
 }

@@ -9,6 +9,7 @@ public struct VfioInfoCapHeader
     /// <summary>VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE, VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL, ...</summary>
     public ushort Id;
 
+    /// <summary><c>version</c>: the layout version of this capability; 1 for every capability reported here.</summary>
     public ushort Version;
 
     /// <summary>Offset of the next capability from the start of the info struct; 0 for the last.</summary>

@@ -6,6 +6,9 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct VfioIommuType1DmaMap
 {
+    /// <summary>
+    /// <c>argsz</c>: the size of the caller's struct; VFIO refuses one shorter than the fields it reads (EINVAL).
+    /// </summary>
     public uint Argsz;
 
     /// <summary>VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE.</summary>
@@ -14,7 +17,9 @@ public struct VfioIommuType1DmaMap
     /// <summary>The process virtual address of the first byte.</summary>
     public ulong Vaddr;
 
+    /// <summary><c>iova</c>: the IOVA the mapping starts at.</summary>
     public ulong Iova;
 
+    /// <summary><c>size</c>: bytes to map.</summary>
     public ulong Size;
 }

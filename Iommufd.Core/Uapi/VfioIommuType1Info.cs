@@ -18,5 +18,6 @@ public struct VfioIommuType1Info
     /// <summary>Output: offset of the first capability, 0 when they did not all fit.</summary>
     public uint CapOffset;
 
+    /// <summary><c>pad</c>: alignment; always 0.</summary>
     public uint Pad;
 }

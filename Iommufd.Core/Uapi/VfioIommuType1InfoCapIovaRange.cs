@@ -9,9 +9,14 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct VfioIommuType1InfoCapIovaRange
 {
+    /// <summary>
+    /// <c>header</c>: the chain link, with <see cref="VfioInfoCapHeader.Id"/> VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE.
+    /// </summary>
     public VfioInfoCapHeader Header;
 
+    /// <summary><c>nr_iovas</c>: how many <see cref="VfioIovaRange"/> entries follow.</summary>
     public uint NrIovas;
 
+    /// <summary><c>reserved</c>: always 0.</summary>
     public uint Reserved;
 }

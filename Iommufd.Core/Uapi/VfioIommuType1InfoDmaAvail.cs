@@ -6,6 +6,9 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct VfioIommuType1InfoDmaAvail
 {
+    /// <summary>
+    /// <c>header</c>: the chain link, with <see cref="VfioInfoCapHeader.Id"/> VFIO_IOMMU_TYPE1_INFO_DMA_AVAIL.
+    /// </summary>
     public VfioInfoCapHeader Header;
 
     /// <summary>How many more DMA mappings are allowed.</summary>

@@ -6,7 +6,9 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct VfioIovaRange
 {
+    /// <summary><c>start</c>: the first usable IOVA.</summary>
     public ulong Start;
 
+    /// <summary><c>end</c>: the last usable IOVA, inclusive.</summary>
     public ulong End;
 }

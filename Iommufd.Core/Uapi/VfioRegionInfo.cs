@@ -6,6 +6,9 @@ namespace Iommufd.Core.Uapi;
 [StructLayout(LayoutKind.Sequential)]
 public struct VfioRegionInfo
 {
+    /// <summary>
+    /// <c>argsz</c>: the size of the caller's struct; VFIO refuses one shorter than the fields it reads (EINVAL).
+    /// </summary>
     public uint Argsz;
 
     /// <summary>Output: VFIO_REGION_INFO_FLAG_*.</summary>

@@ -18,7 +18,7 @@ namespace Iommufd.Core.Viommu;
 /// </remarks>
 internal sealed class VeventqObject : IommufdObject, IEventFile
 {
-    private readonly Lock _lock = new(); // guards every field below
+    private readonly Lock _lock = new(); // guards _events, _sequence, _lostHeaderSequence and _waiter
     private readonly Queue<Record> _events = new();
     private readonly ViommuObject _viommu;
     private uint _sequence;

@@ -170,6 +170,7 @@ internal sealed class ViommuObject : IommufdObject, IViommuContext
     /// <summary>The lock HW queue allocation and destruction run under (the order rules need a stable view).</summary>
     public Lock HwQueueLock => _queueLock;
 
+    /// <summary>The vIOMMU's HW queues by type and index; read and changed only under <see cref="HwQueueLock"/>.</summary>
     public Dictionary<(IommuHwQueueType, uint), HwQueueObject> HwQueues => _hwQueues;
 
     internal override void Destroy()

@@ -19,6 +19,7 @@ public readonly record struct CommandFailure(string Queue, CommandError Error, S
     /// <summary>The failing entry's opcode.</summary>
     public SmmuOpcode Opcode => Command.Opcode;
 
+    /// <summary>One line for a report: the queue, the CERROR, where it stopped and the command.</summary>
     public override string ToString() =>
         $"{Queue}: {Error} at queue index {QueueIndex} (command {(CommandIndex < 0 ? "CMD_SYNC" : CommandIndex.ToString())}): {Command}";
 }

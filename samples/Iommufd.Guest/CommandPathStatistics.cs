@@ -53,6 +53,9 @@ public sealed class CommandPathStatistics
     /// <summary>Command errors handled with CONS.ERR = <paramref name="error"/> (unknown codes count as CERROR_NONE).</summary>
     public long Errors(CommandError error) => Interlocked.Read(ref _errors[(int)error < _errors.Length ? (int)error : 0]);
 
+    /// <summary>
+    /// The counters on one line, for a report: commands, syncs, batches, each CERROR handled and sync timeouts.
+    /// </summary>
     public override string ToString() =>
         $"commands={Commands} syncs={Syncs} batches={Batches} ILL={Errors(CommandError.CERROR_ILL)} ABT={Errors(CommandError.CERROR_ABT)} " +
         $"ATC_INV_SYNC={Errors(CommandError.CERROR_ATC_INV_SYNC)} timeouts={SyncTimeouts}";

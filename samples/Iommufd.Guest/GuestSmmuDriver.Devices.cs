@@ -132,12 +132,16 @@ public sealed partial class GuestSmmuDriver
 
         // The STE no longer points at the tables, so nothing new is cached; what is cached goes now.
         ok &= CommandPath.Submit([SmmuCommandBuilder.TlbiNhAsid(0, domain.Asid)]);
+        ushort[] pasidAsids;
         lock (domain.PageTableLock)
         {
-            foreach (var (asid, _) in domain.Pasids.Values)
-            {
-                ok &= CommandPath.Submit([SmmuCommandBuilder.TlbiNhAsid(0, asid)]);
-            }
+            pasidAsids = [.. domain.Pasids.Values.Select(p => p.Asid)];
+        }
+
+        // Submitted after the lock is let go: the page-table lock is never held while waiting for a CMD_SYNC.
+        foreach (ushort asid in pasidAsids)
+        {
+            ok &= CommandPath.Submit([SmmuCommandBuilder.TlbiNhAsid(0, asid)]);
         }
 
         if (domain.Ats)

@@ -72,8 +72,10 @@ public sealed class SmmuCommandQueuePath : ICommandPath
         _cons = (uint)mmio.Read(registers.Cons) & IndexWrapMask;
     }
 
+    /// <inheritdoc/>
     public string Name { get; }
 
+    /// <inheritdoc/>
     public CommandPathStatistics Statistics { get; } = new();
 
     /// <summary>The queue's IPA.</summary>
@@ -90,6 +92,7 @@ public sealed class SmmuCommandQueuePath : ICommandPath
 
     private uint IndexWrapMask => (2u << Log2Entries) - 1;
 
+    /// <inheritdoc/>
     public bool Submit(ReadOnlySpan<SmmuCommand> commands) => Submit(commands, 0);
 
     /// <summary>

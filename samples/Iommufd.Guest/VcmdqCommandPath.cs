@@ -35,12 +35,19 @@ public sealed class VcmdqCommandPath : ICommandPath
         GuestOwned = guestOwned;
     }
 
+    /// <summary>The VCMDQ's path, which gets the commands the VINTF accepts.</summary>
     public ICommandPath Vcmdq { get; }
 
+    /// <summary>The path for the commands the VINTF does not accept (the vSMMU's own queue).</summary>
     public ICommandPath Fallback { get; }
 
+    /// <summary>
+    /// True for a guest-owned VINTF, which takes only TLBI_NH_ASID, TLBI_NH_VA and ATC_INV; false for a
+    /// hypervisor-owned one, which takes every command.
+    /// </summary>
     public bool GuestOwned { get; }
 
+    /// <summary>The two paths' names joined ("vcmdq0+smmu.cmdq").</summary>
     public string Name => $"{Vcmdq.Name}+{Fallback.Name}";
 
     /// <summary>The VCMDQ's statistics (the fallback keeps its own: <see cref="Fallback"/>.Statistics).</summary>
@@ -62,6 +69,7 @@ public sealed class VcmdqCommandPath : ICommandPath
     public static bool GuestVintfAccepts(SmmuOpcode opcode) =>
         opcode != SmmuOpcode.CMD_SYNC && Iommufd.Cmdqv.HostFixup.GuestMayIssue(opcode);
 
+    /// <inheritdoc/>
     public bool Submit(ReadOnlySpan<SmmuCommand> commands)
     {
         if (commands.IsEmpty)

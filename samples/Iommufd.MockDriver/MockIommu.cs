@@ -36,8 +36,10 @@ namespace Iommufd.MockDriver;
 /// </para>
 /// <para>
 /// Thread safety: every hook may run concurrently with any other. Each piece of state says which lock guards it.
-/// No hook holds two of the driver's locks at once (a DMA reads the attachment under the device lock, lets it go,
-/// then walks the page table under the table's lock), so there is no lock order to keep.
+/// One hook holds two of the driver's locks: HW queue allocation checks the queue's address with the parent domain's
+/// TryTranslate under the vIOMMU's queue lock, so the order is queue lock, then domain lock; nothing takes the queue
+/// lock under another. Every other hook holds one at a time (a DMA reads the attachment under the device lock, lets
+/// it go, then walks the page table under the domain's lock).
 /// </para>
 /// </remarks>
 public sealed class MockIommu : IIommuInstance
@@ -55,6 +57,7 @@ public sealed class MockIommu : IIommuInstance
         Faults = faults;
     }
 
+    /// <inheritdoc/>
     public string Name { get; }
 
     /// <summary>Domains (paging and nested) allocated and not yet freed: a leak check for tests.</summary>
@@ -72,6 +75,7 @@ public sealed class MockIommu : IIommuInstance
     /// <summary>An injection point: true when this allocation must fail (ENOMEM).</summary>
     internal bool AllocationFails() => Faults?.ShouldFail() == true;
 
+    /// <inheritdoc/>
     public void ProbeDevice(EndpointDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
@@ -334,6 +338,7 @@ public sealed class MockIommu : IIommuInstance
         return Errno.Success;
     }
 
+    /// <summary>The instance as messages name it ("mock IOMMU 'mock0'").</summary>
     public override string ToString() => $"mock IOMMU '{Name}'";
 
     /// <summary>The driver's state for a device behind this IOMMU.</summary>

@@ -29,7 +29,7 @@ internal sealed class MockPagingDomain : IPagingDomain, IDirtyTracking
 
     private readonly MockIommu _iommu;
 
-    // Guards _pages and _freed. Map, Unmap and TryTranslate may race: the core maps under its IOAS lock while
+    // Guards _pages, _freed and _tracking. Map, Unmap and TryTranslate may race: the core maps under its IOAS lock while
     // devices translate DMA on their own threads.
     private readonly Lock _lock = new();
     private readonly Dictionary<ulong, Pte> _pages = [];

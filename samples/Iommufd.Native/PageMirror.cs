@@ -13,7 +13,7 @@ internal static unsafe class PageMirror
     private const int ProtRead = 1, ProtWrite = 2, ProtExec = 4;
     private const int MapType = 0x0f, MapShared = 0x01, MapSharedValidate = 0x03;
 
-    private static readonly object s_lock = new(); // guards s_mappings and s_nextId
+    private static readonly Lock s_lock = new(); // guards s_mappings and s_nextId
     private static readonly Dictionary<long, Mapping> s_mappings = [];
     private static long s_nextId;
 

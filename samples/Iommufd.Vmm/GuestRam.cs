@@ -14,6 +14,10 @@ public sealed class GuestRam : IGuestMemory
     private readonly Lock _lock = new(); // guards _next
     private ulong _next;
 
+    /// <summary>
+    /// Guest RAM over <paramref name="region"/>, which the guest sees from <paramref name="ipaBase"/> on; nothing is
+    /// allocated yet.
+    /// </summary>
     public GuestRam(UserRegion region, ulong ipaBase)
     {
         ArgumentNullException.ThrowIfNull(region);
@@ -21,12 +25,16 @@ public sealed class GuestRam : IGuestMemory
         IpaBase = ipaBase;
     }
 
+    /// <summary>The VMM's memory behind guest RAM (mapped into the IOAS at <see cref="IpaBase"/>).</summary>
     public UserRegion Region { get; }
 
+    /// <summary>The guest physical address of the first byte; also its IOVA in the nest parent.</summary>
     public ulong IpaBase { get; }
 
+    /// <summary>Bytes of guest RAM.</summary>
     public ulong Size => Region.Length;
 
+    /// <inheritdoc/>
     public ulong Allocate(ulong size, ulong alignment)
     {
         lock (_lock)
@@ -43,8 +51,10 @@ public sealed class GuestRam : IGuestMemory
         }
     }
 
+    /// <inheritdoc/>
     public ulong AllocateTable(int size) => Allocate((ulong)size, (ulong)size);
 
+    /// <inheritdoc/>
     public Span<byte> Bytes(ulong ipa, int length)
     {
         if (ipa < IpaBase || ipa - IpaBase + (ulong)length > Region.Length)
@@ -55,9 +65,12 @@ public sealed class GuestRam : IGuestMemory
         return Region.Span.Slice((int)(ipa - IpaBase), length);
     }
 
+    /// <summary>True when <paramref name="length"/> bytes at <paramref name="ipa"/> are all inside guest RAM.</summary>
     public bool Contains(ulong ipa, int length) => ipa >= IpaBase && ipa - IpaBase + (ulong)length <= Region.Length;
 
+    /// <summary>Reads the little-endian 64-bit word at the IPA <paramref name="address"/> (a table entry).</summary>
     public ulong Read(ulong address) => BinaryPrimitives.ReadUInt64LittleEndian(Bytes(address, 8));
 
+    /// <summary>Writes the little-endian 64-bit word at the IPA <paramref name="address"/>.</summary>
     public void Write(ulong address, ulong value) => BinaryPrimitives.WriteUInt64LittleEndian(Bytes(address, 8), value);
 }

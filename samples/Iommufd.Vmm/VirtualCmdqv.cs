@@ -75,6 +75,10 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
     /// <summary>Error maps relayed to the guest.</summary>
     public long ErrorsRelayed { get; private set; }
 
+    /// <summary>
+    /// A guest load from the CMDQV's registers: the VINTF page of a logical queue with a HW queue reads the host's
+    /// page, anything else is emulated (and charged as a trap).
+    /// </summary>
     public ulong Read(uint offset, int size = 4)
     {
         if (offset >= CmdqvRegister.VintfPagesBase && offset < CmdqvRegister.VintfPagesBase + CmdqvRegister.PageSize)
@@ -134,6 +138,10 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
         }
     }
 
+    /// <summary>
+    /// A guest store to the CMDQV's registers: the VINTF page of a logical queue with a HW queue goes to the host's
+    /// page, anything else is emulated (and charged as a trap).
+    /// </summary>
     public void Write(uint offset, ulong value, int size = 4)
     {
         uint v32 = (uint)value;
@@ -278,6 +286,7 @@ public sealed class VirtualCmdqv : IMmio, IDisposable
         return records;
     }
 
+    /// <summary>Frees the HW queues the guest made, unmaps the VINTF page and closes the vEVENTQ fd.</summary>
     public void Dispose()
     {
         lock (_lock)

@@ -15,6 +15,11 @@ public sealed class VirtualMachine : IDisposable
     private readonly List<VmDevice> _devices = [];
     private long _traps;
 
+    /// <summary>
+    /// Builds the VM on <paramref name="host"/>: a process with guest RAM, an iommufd file, the devices bound, RAM
+    /// mapped into an IOAS under a nest-parent HWPT, the vIOMMU the options ask for, a vDEVICE per device, and every
+    /// device attached to the abort HWPT. Throws <see cref="IommufdException"/> when a step fails.
+    /// </summary>
     public VirtualMachine(IommufdHost host, VirtualMachineOptions options)
     {
         ArgumentNullException.ThrowIfNull(host);
@@ -84,27 +89,41 @@ public sealed class VirtualMachine : IDisposable
         }
     }
 
+    /// <summary>The options the VM was built with.</summary>
     public VirtualMachineOptions Options { get; }
 
+    /// <summary>The VM's own <c>/dev/iommu</c> file, which every object below lives in.</summary>
     public IommufdFile File { get; }
 
+    /// <summary>Guest RAM, mapped into <see cref="IoasId"/> at its IPAs.</summary>
     public GuestRam Ram { get; }
 
+    /// <summary>The passed-through devices, in the options' order.</summary>
     public IReadOnlyList<VmDevice> Devices => _devices;
 
+    /// <summary>The IOAS holding guest RAM: stage 2, guest physical to host.</summary>
     public uint IoasId { get; }
 
+    /// <summary>
+    /// The nest-parent paging HWPT over <see cref="IoasId"/>, which the vIOMMU and every nested HWPT sit on.
+    /// </summary>
     public uint ParentHwptId { get; }
 
+    /// <summary>The vIOMMU: ARM_SMMUV3, or TEGRA241_CMDQV with a CMDQV.</summary>
     public uint ViommuId { get; }
 
+    /// <summary>
+    /// The nested HWPT for a guest STE that aborts (V = 1, Config abort): what every device starts on.
+    /// </summary>
     public uint AbortHwptId { get; }
 
+    /// <summary>The nested HWPT for a guest STE in bypass: stage 2 only.</summary>
     public uint BypassHwptId { get; }
 
     /// <summary>The TEGRA241_CMDQV vIOMMU's VINTF page (mmap offset and length), when there is one.</summary>
     public ulong VintfMmapOffset { get; }
 
+    /// <summary>Length of the VINTF page to mmap; 0 without a CMDQV.</summary>
     public ulong VintfMmapLength { get; }
 
     /// <summary>The guest's SMMUv3.</summary>
@@ -122,6 +141,9 @@ public sealed class VirtualMachine : IDisposable
     /// <summary>The device the guest knows as <paramref name="vsid"/>.</summary>
     public VmDevice? FindByVirtualSid(uint vsid) => _devices.Find(d => d.VirtualSid == vsid);
 
+    /// <summary>
+    /// Tears the front ends down and closes the iommufd file, which destroys every object the VM made.
+    /// </summary>
     public void Dispose()
     {
         Cmdqv?.Dispose();

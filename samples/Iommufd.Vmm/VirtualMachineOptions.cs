@@ -9,6 +9,7 @@ public sealed class VirtualMachineOptions
     /// <summary>Where guest RAM starts in the guest's physical address space (and the nest parent's IOVA space).</summary>
     public ulong RamIpa { get; set; } = 0x4000_0000;
 
+    /// <summary>The vIOMMU the guest gets: an SMMUv3 alone, or with a Tegra241 CMDQV.</summary>
     public ViommuKind Viommu { get; set; } = ViommuKind.SmmuV3;
 
     /// <summary>Platform device names to pass through, with the vSID each gets.</summary>

@@ -55,8 +55,10 @@ public sealed class VirtualSmmu : IMmio, IDisposable
     /// <summary>Raised when a global error became active (the guest's GERROR interrupt).</summary>
     public event Action? GerrorInterrupt;
 
+    /// <summary>What this front end did: guest commands, forwards, errors, STEs and events.</summary>
     public VmmCounters Counters { get; } = new();
 
+    /// <summary>A guest load from the vSMMU's registers: emulated, and charged as a trap.</summary>
     public ulong Read(uint offset, int size = 4)
     {
         _vm.ChargeTrap(); // every vSMMU register is emulated: each access is an exit
@@ -89,6 +91,10 @@ public sealed class VirtualSmmu : IMmio, IDisposable
         }
     }
 
+    /// <summary>
+    /// A guest store to the vSMMU's registers: emulated (a CMDQ_PROD write runs the guest's new commands), and charged
+    /// as a trap.
+    /// </summary>
     public void Write(uint offset, ulong value, int size = 4)
     {
         uint v32 = (uint)value;
@@ -180,6 +186,7 @@ public sealed class VirtualSmmu : IMmio, IDisposable
         return delivered;
     }
 
+    /// <summary>Closes the vEVENTQ fd; the objects themselves go with the VM's file.</summary>
     public void Dispose()
     {
         _vm.File.Close(_veventqFd);

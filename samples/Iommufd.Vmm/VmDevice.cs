@@ -12,13 +12,16 @@ public sealed class VmDevice
         VirtualSid = virtualSid;
     }
 
+    /// <summary>The platform device passed through.</summary>
     public EndpointDevice Device { get; }
 
+    /// <summary>Its device ID in the VM's iommufd (from VFIO_DEVICE_BIND_IOMMUFD).</summary>
     public uint DevId { get; }
 
     /// <summary>The vSID: the StreamID in the guest's stream table and commands.</summary>
     public uint VirtualSid { get; }
 
+    /// <summary>Its vDEVICE's ID, which ties <see cref="VirtualSid"/> to the device in the vIOMMU.</summary>
     public uint VdeviceId { get; internal set; }
 
     /// <summary>The HWPT the device is attached to now (abort, bypass or the guest's stage 1).</summary>
