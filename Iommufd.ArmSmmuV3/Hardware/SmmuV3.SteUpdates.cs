@@ -8,7 +8,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 // (arm-smmu-v3.c arm_smmu_get_ste_used()) changed in two or more words, a fetch could have mixed old and new words:
 // an update that was not hitless. arm_smmu_write_entry() never does that: it changes one such word per sync, or
 // first clears V (after which only V is used).
-public sealed partial class SmmuV3
+internal sealed partial class SmmuV3
 {
     private readonly Dictionary<uint, StreamTableEntry> _steAtLastCfgi = []; // guarded by itself
     private long _tornSteUpdates;

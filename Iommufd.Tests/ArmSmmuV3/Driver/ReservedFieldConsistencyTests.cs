@@ -64,7 +64,7 @@ public class ReservedFieldConsistencyTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(executor.Execute(sync, queue), Is.EqualTo(expected));
-            Assert.That(rig.Hardware.CheckLegal(sync), Is.EqualTo(expected), "the model's own rule");
+            Assert.That(SmmuCommandLegality.CheckLegal(sync, rig.Hardware.Features), Is.EqualTo(expected), "the model's own rule");
         }
     }
 
