@@ -39,11 +39,11 @@ internal static class SelftestCommands
         return pins;
     }
 
-    private static Errno CreateSelftestDevice(this IommufdFile file, IIommuInstance iommu, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids)
+    private static Errno CreateSelftestDevice(this IommufdFile file, IIommuInstance iommu, int pasidBits, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids)
     {
         ids = default;
         int streamId = Interlocked.Increment(ref s_nextSelftestStreamId);
-        var device = new EndpointDevice($"iommufd_mock{streamId:x}", (uint)streamId, atsCapable: false, iommu);
+        var device = new EndpointDevice($"iommufd_mock{streamId:x}", (uint)streamId, atsCapable: false, iommu, pasidBits);
         iommu.ProbeDevice(device);
         probed?.Invoke(device);
         var rc = file.BindDevice(device, out uint idevId);
@@ -111,10 +111,12 @@ internal static class SelftestCommands
 
         public int CountPins(ulong userPage) => file.CountPins(userPage);
 
-        public Errno CreateDevice(IIommuInstance iommu, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids)
+        public Errno CreateDevice(IIommuInstance iommu, int pasidBits, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids)
         {
             ArgumentNullException.ThrowIfNull(iommu);
-            return file.CreateSelftestDevice(iommu, probed, ptId, out ids);
+            ArgumentOutOfRangeException.ThrowIfNegative(pasidBits);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(pasidBits, EndpointDevice.MaxPasidBits);
+            return file.CreateSelftestDevice(iommu, pasidBits, probed, ptId, out ids);
         }
 
         /// <summary>iommufd_get_object() of one kind, the part selftest.c reads taken, and the reference put back.</summary>
@@ -209,6 +211,23 @@ internal static class SelftestCommands
                 }
 
                 domain = hwpt.Domain;
+                return Errno.Success;
+            }
+        }
+
+        public Errno GetAttachedDomain(uint stdevId, uint pasid, out IIommuDomain? domain)
+        {
+            domain = null;
+            var rc = Lookup(stdevId, (SelftestObject s) => s.DevId, out uint devId);
+            if (rc != Errno.Success || file.Objects.Get<DeviceObject>(devId, out var idev) != Errno.Success)
+            {
+                return rc == Errno.Success ? Errno.ENOENT : rc;
+            }
+
+            using (idev)
+            lock (file.AttachLock)
+            {
+                domain = pasid == 0 ? idev.Object.Attached?.Domain : idev.Object.PasidAttached.GetValueOrDefault(pasid)?.Domain;
                 return Errno.Success;
             }
         }
