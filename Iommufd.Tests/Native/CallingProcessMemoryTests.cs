@@ -7,6 +7,7 @@ using Iommufd.Core.Interop;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
+using Iommufd.MockDriver;
 using Iommufd.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -407,6 +408,34 @@ public unsafe partial class CallingProcessMemoryTests
             Assert.That(changed.Done, Is.Zero);
             Assert.That(changed.Copies, Is.EqualTo(2L));
         }
+    }
+
+    [Test]
+    public void A_test_cmd_whose_struct_cannot_be_written_back_is_EFAULT_and_keeps_what_the_op_made()
+    {
+        // Differs from upstream (README): selftest.c iommufd_test_mock_domain() (and CREATE_ACCESS, ACCESS_PAGES,
+        // PASID_ATTACH) undo their work when iommufd_ucmd_respond() fails; here only the errno says so and the
+        // device, its selftest object and its automatic domain stay.
+        using var provider = new ServiceCollection()
+            .AddIommufd(b => b.AddMockIommu("mock0"))
+            .BuildIommufdServiceProvider();
+        var host = provider.GetRequiredService<IommufdHost>();
+        using var file = host.Open(UserMemory.ForCallingProcess(host.Platform.Memory));
+        uint ioas = AllocIoas(file);
+        nint readOnly = MapAnonymous(Page);
+        *(IommuTestCmd*)readOnly = new IommuTestCmd { Size = (uint)sizeof(IommuTestCmd), Op = (uint)IommuTestOp.MockDomain, Id = ioas };
+        Assert.That(Mprotect(readOnly, Page, Libc.PROT_READ), Is.Zero);
+        int objects = file.ObjectCount;
+
+        var rc = file.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, (ulong)readOnly);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(rc, Is.EqualTo(Errno.EFAULT));
+            Assert.That(file.ObjectCount, Is.EqualTo(objects + 3), "the device, the selftest object and the automatic domain");
+        }
+
+        Libc.Munmap(readOnly, (nuint)Page);
     }
 
     [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
