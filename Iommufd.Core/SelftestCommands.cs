@@ -26,6 +26,21 @@ internal static class SelftestCommands
         return selftest.Execute(file.SelftestContext, ref cmd, ref respond);
     }
 
+    /// <summary>
+    /// The struct of a successful IOMMU_TEST_CMD could not be written back: the plugin undoes what the op made, as the
+    /// selftest.c handlers do when iommufd_ucmd_respond() fails.
+    /// </summary>
+    internal static void AbortTestCmd(this IommufdFile file, ReadOnlySpan<byte> response)
+    {
+        if (file.Selftest is { } selftest && file.SelftestContext is { } context)
+        {
+            var cmd = default(IommuTestCmd);
+            int length = Math.Min(response.Length, System.Runtime.CompilerServices.Unsafe.SizeOf<IommuTestCmd>());
+            response[..length].CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(new Span<IommuTestCmd>(ref cmd)));
+            selftest.AbortResponse(context, in cmd);
+        }
+    }
+
     /// <summary>The pin count of a CPU page over every IOAS of the file (see <see cref="ISelftestContext.CountPins"/>).</summary>
     private static int CountPins(this IommufdFile file, ulong userPage)
     {
@@ -231,6 +246,10 @@ internal static class SelftestCommands
                 return Errno.Success;
             }
         }
+
+        public void DestroyCreated(uint id) => file.Objects.Destroy(id);
+
+        public void CloseCreated(int fd) => file.Close(fd);
 
         public Errno ReplaceDevice(uint stdevId, ref uint ptId)
         {

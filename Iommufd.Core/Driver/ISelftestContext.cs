@@ -98,6 +98,12 @@ public interface ISelftestContext
     /// selftest.c iommufd_test_pasid_check_hwpt() reads. ENOENT for an ID that is no selftest object.
     /// </summary>
     Errno GetAttachedDomain(uint stdevId, uint pasid, out IIommuDomain? domain);
+
+    /// <summary>Destroys an object an op made whose response failed (iommufd_object_abort_and_destroy()).</summary>
+    void DestroyCreated(uint id);
+
+    /// <summary>Closes an fd an op made whose response failed (the kernel puts the file and never installs the fd).</summary>
+    void CloseCreated(int fd);
 }
 
 /// <summary>What MOCK_DOMAIN returns: the selftest object, the HWPT attached to and the bound device's ID.</summary>

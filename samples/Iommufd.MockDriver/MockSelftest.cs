@@ -109,6 +109,36 @@ internal sealed class MockSelftest : ISelftestCommands
     }
 
     /// <summary>
+    /// What selftest.c's handlers undo when iommufd_ucmd_respond() fails: iommufd_test_mock_domain() the device and its
+    /// selftest object, iommufd_test_create_access() the access's fd, iommufd_test_access_pages() the pin,
+    /// iommufd_test_pasid_attach() the attachment. A replace, a DIRTY or a check stays as it is.
+    /// </summary>
+    public void AbortResponse(ISelftestContext context, in IommuTestCmd cmd)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        switch ((IommuTestOp)cmd.Op)
+        {
+            case IommuTestOp.MockDomain:
+            case IommuTestOp.MockDomainFlags:
+                context.DestroyCreated(cmd.MockDomainOutStdevId);
+                break;
+            case IommuTestOp.CreateAccess:
+                context.CloseCreated((int)cmd.CreateAccessOutAccessFd);
+                break;
+            case IommuTestOp.AccessPages:
+                if (context.GetAccess((int)cmd.Id, out var access) == Errno.Success)
+                {
+                    access.UnpinPages(cmd.AccessPagesOutAccessPagesId);
+                }
+
+                break;
+            case IommuTestOp.PasidAttach:
+                context.DetachPasid(cmd.Id, cmd.PasidAttachPasid);
+                break;
+        }
+    }
+
+    /// <summary>
     /// selftest.c iommufd_test_pasid_check_hwpt(): the selftest object (ENOENT); hwpt_id 0 asks that the PASID be
     /// detached (EINVAL when a domain is attached), any other must name a HWPT (ENOENT; another kind EINVAL) whose
     /// domain is the one attached to the PASID (EINVAL otherwise). The attachment is the core's attach handle, as the
