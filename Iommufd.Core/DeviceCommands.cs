@@ -319,35 +319,48 @@ public static class DeviceCommands
             return call.Done(Errno.EBADF);
         }
 
-        var rc = file.Objects.Get<DeviceObject>(devId, out var idevRef);
+        var rc = file.GetDeviceAndPt(devId, ptId, out var idevRef, out var ptRef);
         if (rc != Errno.Success)
         {
             return call.Done(rc);
         }
 
         using (idevRef)
+        using (ptRef)
         {
-            rc = file.Objects.Get(ptId, out var ptRef);
+            HwptPagingObject? releasedOld, releasedNew;
+            lock (file.AttachLock)
+            {
+                rc = file.AttachLocked(idevRef.Object, ptRef.Object, replace, ref ptId, out releasedOld, out releasedNew);
+            }
+
+            // Automatic domains left without devices are destroyed outside the attach lock: their destroy
+            // takes the IOAS lock and waits for handle drops (ObjectTable rule "Locks").
+            file.FinishAutoDomainRelease(releasedOld);
+            file.FinishAutoDomainRelease(releasedNew);
+            return call.Done(rc);
+        }
+    }
+
+    /// <summary>
+    /// device.c iommufd_device_change_pt()'s lookups, shared by the RID and the PASID paths: the device (ENOENT), then
+    /// the page table of any kind (ENOENT; the caller answers a wrong kind). On success the caller holds both.
+    /// </summary>
+    private static Errno GetDeviceAndPt(this IommufdFile file, uint devId, uint ptId, out ObjectRef<DeviceObject> idev, out ObjectRef<IommufdObject> pt)
+    {
+        pt = default;
+        var rc = file.Objects.Get(devId, out idev);
+        if (rc == Errno.Success)
+        {
+            rc = file.Objects.Get(ptId, out pt);
             if (rc != Errno.Success)
             {
-                return call.Done(rc);
-            }
-
-            using (ptRef)
-            {
-                HwptPagingObject? releasedOld, releasedNew;
-                lock (file.AttachLock)
-                {
-                    rc = file.AttachLocked(idevRef.Object, ptRef.Object, replace, ref ptId, out releasedOld, out releasedNew);
-                }
-
-                // Automatic domains left without devices are destroyed outside the attach lock: their destroy
-                // takes the IOAS lock and waits for handle drops (ObjectTable rule "Locks").
-                file.FinishAutoDomainRelease(releasedOld);
-                file.FinishAutoDomainRelease(releasedNew);
-                return call.Done(rc);
+                idev.Dispose();
+                idev = default;
             }
         }
+
+        return rc;
     }
 
     private static Errno AttachLocked(this IommufdFile file, DeviceObject idev, IommufdObject pt, bool replace, ref uint ptId, out HwptPagingObject? releasedOld, out HwptPagingObject? releasedNew)
@@ -438,21 +451,15 @@ public static class DeviceCommands
             return call.Done(Errno.EBADF);
         }
 
-        var rc = file.Objects.Get<DeviceObject>(devId, out var idevRef);
+        var rc = file.GetDeviceAndPt(devId, ptId, out var idevRef, out var ptRef);
         if (rc != Errno.Success)
         {
             return call.Done(rc);
         }
 
         using (idevRef)
+        using (ptRef)
         {
-            rc = file.Objects.Get(ptId, out var ptRef);
-            if (rc != Errno.Success)
-            {
-                return call.Done(rc);
-            }
-
-            using (ptRef)
             lock (file.AttachLock)
             {
                 var idev = idevRef.Object;
@@ -489,7 +496,7 @@ public static class DeviceCommands
     /// <summary>
     /// device.c iommufd_hw_pagetable_attach() for a PASID: the device already on that PASID (EBUSY), then
     /// iommufd_hwpt_attach_device() — iommufd_hwpt_pasid_compat() (EINVAL) and the driver's set_dev_pasid through
-    /// iommu.c iommu_attach_device_pasid() (EINVAL for another IOMMU's domain or a PASID at or above max_pasids).
+    /// iommu.c iommu_attach_device_pasid() (see <see cref="CheckPasidCompat"/>).
     /// </summary>
     private static Errno AttachPasidLocked(DeviceObject idev, uint pasid, HwptObject hwpt)
     {
@@ -504,7 +511,7 @@ public static class DeviceCommands
             return rc;
         }
 
-        rc = idev.Device.Iommu.AttachPasid(idev.Device, pasid, hwpt.Domain, old: null);
+        rc = TakesPasids(idev) ? idev.Device.Iommu.AttachPasid(idev.Device, pasid, hwpt.Domain, old: null) : Errno.Success;
         if (rc != Errno.Success)
         {
             return rc;
@@ -538,7 +545,7 @@ public static class DeviceCommands
             return rc;
         }
 
-        rc = idev.Device.Iommu.AttachPasid(idev.Device, pasid, hwpt.Domain, old.Domain);
+        rc = TakesPasids(idev) ? idev.Device.Iommu.AttachPasid(idev.Device, pasid, hwpt.Domain, old.Domain) : Errno.Success;
         if (rc != Errno.Success)
         {
             return rc;
@@ -551,26 +558,40 @@ public static class DeviceCommands
     }
 
     /// <summary>
-    /// device.c iommufd_hwpt_pasid_compat() for a PASID, then the checks of iommu.c iommu_attach_device_pasid() before
-    /// the driver: the HWPT must be PASID-compatible, and so must the RID's (EINVAL); the domain must be of the
-    /// device's IOMMU and the PASID below the device's max_pasids (EINVAL).
+    /// device.c iommufd_hwpt_pasid_compat() for a PASID, then the checks of iommu.c iommu_attach_device_pasid() (and
+    /// iommu_replace_device_pasid()) before the driver, in their order: the HWPT must be PASID-compatible, and so must
+    /// the RID's (EINVAL); the IOMMU must have set_dev_pasid (EOPNOTSUPP); the domain must be of the device's IOMMU
+    /// (EINVAL); a device with a non-zero max_pasids takes only PASIDs below it (EINVAL), and one with none is not
+    /// validated at all (iommu.c skips it, as it never emits a PASID).
     /// </summary>
     private static Errno CheckPasidCompat(DeviceObject idev, uint pasid, HwptObject hwpt)
     {
         var device = idev.Device;
+        uint max = device.Iommu.MaxPasids(device);
         return !hwpt.PasidCompat ? Refusal.Because(Errno.EINVAL, $"HWPT {hwpt.Id} was not allocated with ALLOC_PASID")
             : idev.Attached is { PasidCompat: false } rid ? Refusal.Because(Errno.EINVAL, $"device {idev.Id}'s RID is attached to HWPT {rid.Id}, which was not allocated with ALLOC_PASID")
+            : !device.Iommu.SupportsPasid ? Refusal.Because(Errno.EOPNOTSUPP, $"IOMMU {device.Iommu.Name} has no set_dev_pasid")
             : hwpt.Domain.Iommu != device.Iommu ? Refusal.Because(Errno.EINVAL, $"HWPT {hwpt.Id} is a domain of another IOMMU")
-            : pasid >= device.Iommu.MaxPasids(device) ? Refusal.Because(Errno.EINVAL, $"PASID {pasid} is not below the device's max_pasids {device.Iommu.MaxPasids(device)}")
+            : max > 0 && pasid >= max ? Refusal.Because(Errno.EINVAL, $"PASID {pasid} is not below the device's max_pasids {max}")
             : Errno.Success;
     }
+
+    /// <summary>
+    /// iommu.c __iommu_set_group_pasid() and __iommu_remove_group_pasid(): a device whose max_pasids is 0 is left out of
+    /// set_dev_pasid, so its PASID attachment is only the core's record.
+    /// </summary>
+    private static bool TakesPasids(DeviceObject idev) => idev.Device.Iommu.MaxPasids(idev.Device) > 0;
 
     /// <summary>device.c iommufd_hw_pagetable_detach() for a PASID: the driver blocks it and the HWPT loses its user.</summary>
     private static void DetachPasidLocked(DeviceObject idev, uint pasid)
     {
         if (idev.PasidAttached.Remove(pasid, out var hwpt))
         {
-            idev.Device.Iommu.DetachPasid(idev.Device, pasid);
+            if (TakesPasids(idev))
+            {
+                idev.Device.Iommu.DetachPasid(idev.Device, pasid);
+            }
+
             hwpt.RemoveUser();
         }
     }

@@ -169,7 +169,11 @@ public sealed class IommufdFile : IDisposable
         var rc = Dispatch(request, prefix, out int written);
         if (written > 0 && !Memory.CopyBack(argumentAddress, prefix[..written]))
         {
-            if (rc == Errno.Success)
+            if (rc == Errno.Success && request == Uapi.IommufdIoctl.IOMMU_TEST_CMD)
+            {
+                this.AbortTestCmd(prefix[..written]);
+            }
+            else if (rc == Errno.Success)
             {
                 AbortAllocation(request, prefix[..written]);
             }

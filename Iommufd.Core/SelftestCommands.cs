@@ -26,6 +26,21 @@ internal static class SelftestCommands
         return selftest.Execute(file.SelftestContext, ref cmd, ref respond);
     }
 
+    /// <summary>
+    /// The struct of a successful IOMMU_TEST_CMD could not be written back: the plugin undoes what the op made, as the
+    /// selftest.c handlers do when iommufd_ucmd_respond() fails.
+    /// </summary>
+    internal static void AbortTestCmd(this IommufdFile file, ReadOnlySpan<byte> response)
+    {
+        if (file.Selftest is { } selftest && file.SelftestContext is { } context)
+        {
+            var cmd = default(IommuTestCmd);
+            int length = Math.Min(response.Length, System.Runtime.CompilerServices.Unsafe.SizeOf<IommuTestCmd>());
+            response[..length].CopyTo(System.Runtime.InteropServices.MemoryMarshal.AsBytes(new Span<IommuTestCmd>(ref cmd)));
+            selftest.AbortResponse(context, in cmd);
+        }
+    }
+
     /// <summary>The pin count of a CPU page over every IOAS of the file (see <see cref="ISelftestContext.CountPins"/>).</summary>
     private static int CountPins(this IommufdFile file, ulong userPage)
     {
@@ -39,11 +54,11 @@ internal static class SelftestCommands
         return pins;
     }
 
-    private static Errno CreateSelftestDevice(this IommufdFile file, IIommuInstance iommu, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids)
+    private static Errno CreateSelftestDevice(this IommufdFile file, IIommuInstance iommu, int pasidBits, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids)
     {
         ids = default;
         int streamId = Interlocked.Increment(ref s_nextSelftestStreamId);
-        var device = new EndpointDevice($"iommufd_mock{streamId:x}", (uint)streamId, atsCapable: false, iommu);
+        var device = new EndpointDevice($"iommufd_mock{streamId:x}", (uint)streamId, atsCapable: false, iommu, pasidBits);
         iommu.ProbeDevice(device);
         probed?.Invoke(device);
         var rc = file.BindDevice(device, out uint idevId);
@@ -111,10 +126,12 @@ internal static class SelftestCommands
 
         public int CountPins(ulong userPage) => file.CountPins(userPage);
 
-        public Errno CreateDevice(IIommuInstance iommu, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids)
+        public Errno CreateDevice(IIommuInstance iommu, int pasidBits, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids)
         {
             ArgumentNullException.ThrowIfNull(iommu);
-            return file.CreateSelftestDevice(iommu, probed, ptId, out ids);
+            ArgumentOutOfRangeException.ThrowIfNegative(pasidBits);
+            ArgumentOutOfRangeException.ThrowIfGreaterThan(pasidBits, EndpointDevice.MaxPasidBits);
+            return file.CreateSelftestDevice(iommu, pasidBits, probed, ptId, out ids);
         }
 
         /// <summary>iommufd_get_object() of one kind, the part selftest.c reads taken, and the reference put back.</summary>
@@ -212,6 +229,27 @@ internal static class SelftestCommands
                 return Errno.Success;
             }
         }
+
+        public Errno GetAttachedDomain(uint stdevId, uint pasid, out IIommuDomain? domain)
+        {
+            domain = null;
+            var rc = Lookup(stdevId, (SelftestObject s) => s.DevId, out uint devId);
+            if (rc != Errno.Success || file.Objects.Get<DeviceObject>(devId, out var idev) != Errno.Success)
+            {
+                return rc == Errno.Success ? Errno.ENOENT : rc;
+            }
+
+            using (idev)
+            lock (file.AttachLock)
+            {
+                domain = pasid == 0 ? idev.Object.Attached?.Domain : idev.Object.PasidAttached.GetValueOrDefault(pasid)?.Domain;
+                return Errno.Success;
+            }
+        }
+
+        public void DestroyCreated(uint id) => file.Objects.Destroy(id);
+
+        public void CloseCreated(int fd) => file.Close(fd);
 
         public Errno ReplaceDevice(uint stdevId, ref uint ptId)
         {

@@ -66,8 +66,17 @@ public interface IIommuInstance
     void Detach(EndpointDevice device);
 
     /// <summary>
+    /// Whether this IOMMU's domains and its blocked domain have a <c>set_dev_pasid</c> (drivers/iommu/iommu.c
+    /// iommu_attach_device_pasid() answers EOPNOTSUPP without them, before any other check of the domain or the
+    /// PASID). A driver that returns true implements <see cref="AttachPasid"/> and <see cref="DetachPasid"/>.
+    /// </summary>
+    bool SupportsPasid => false;
+
+    /// <summary>
     /// The device's PASID count (the kernel's <c>dev->iommu->max_pasids</c>): 0 for a device that takes no PASID. The
-    /// core refuses a PASID at or above it (drivers/iommu/iommu.c iommu_attach_device_pasid(), EINVAL).
+    /// core refuses a PASID at or above a non-zero count (drivers/iommu/iommu.c iommu_attach_device_pasid(), EINVAL);
+    /// a device with none is left out of the PASID's validation and its <c>set_dev_pasid</c>, as iommu.c skips
+    /// such devices.
     /// </summary>
     uint MaxPasids(EndpointDevice device) => 0;
 

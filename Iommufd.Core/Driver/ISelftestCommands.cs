@@ -14,4 +14,13 @@ public interface ISelftestCommands
     /// is EOPNOTSUPP.
     /// </summary>
     Errno Execute(ISelftestContext context, ref IommuTestCmd cmd, ref bool respond);
+
+    /// <summary>
+    /// An op that succeeded and asked to respond could not have its struct written back (iommufd_ucmd_respond()
+    /// failed, the caller gets EFAULT): undo what it made, as selftest.c's op handlers do on that error.
+    /// <paramref name="cmd"/> is the struct as the op left it. The default undoes nothing.
+    /// </summary>
+    void AbortResponse(ISelftestContext context, in IommuTestCmd cmd)
+    {
+    }
 }

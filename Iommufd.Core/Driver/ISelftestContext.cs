@@ -36,11 +36,13 @@ public interface ISelftestContext
 
     /// <summary>
     /// IOMMU_TEST_OP_MOCK_DOMAIN (selftest.c iommufd_test_mock_domain()): a new device behind
-    /// <paramref name="iommu"/>, handed to <paramref name="probed"/> before it is bound to the file and attached to
-    /// <paramref name="ptId"/>, and a selftest object that owns it (IOMMU_DESTROY of it detaches, unbinds and removes
-    /// the device). Nothing is left on failure.
+    /// <paramref name="iommu"/> whose PASID capability is <paramref name="pasidBits"/> wide (0: none; selftest.c
+    /// mock_dev_create() gives a MOCK_FLAGS_DEVICE_PASID device the "pasid-num-bits" property MOCK_PASID_WIDTH),
+    /// handed to <paramref name="probed"/> before it is bound to the file and attached to <paramref name="ptId"/>, and
+    /// a selftest object that owns it (IOMMU_DESTROY of it detaches, unbinds and removes the device). Nothing is left
+    /// on failure.
     /// </summary>
-    Errno CreateDevice(IIommuInstance iommu, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids);
+    Errno CreateDevice(IIommuInstance iommu, int pasidBits, Action<EndpointDevice>? probed, uint ptId, out SelftestDeviceIds ids);
 
     /// <summary>
     /// IOMMU_TEST_OP_CREATE_ACCESS (selftest.c iommufd_test_create_access()): an access attached to the IOAS
@@ -89,6 +91,19 @@ public interface ISelftestContext
 
     /// <summary>The domain of a paging or nested HWPT (selftest.c iommufd_get_hwpt(): ENOENT, EINVAL for another kind).</summary>
     Errno GetHwptDomain(uint hwptId, out IIommuDomain domain);
+
+    /// <summary>
+    /// The domain attached to <paramref name="pasid"/> (IOMMU_NO_PASID: the RID) of a selftest object's device, or null
+    /// when none is: the attach handle iommu.c iommu_attach_handle_get() finds in the group's PASID array, which
+    /// selftest.c iommufd_test_pasid_check_hwpt() reads. ENOENT for an ID that is no selftest object.
+    /// </summary>
+    Errno GetAttachedDomain(uint stdevId, uint pasid, out IIommuDomain? domain);
+
+    /// <summary>Destroys an object an op made whose response failed (iommufd_object_abort_and_destroy()).</summary>
+    void DestroyCreated(uint id);
+
+    /// <summary>Closes an fd an op made whose response failed (the kernel puts the file and never installs the fd).</summary>
+    void CloseCreated(int fd);
 }
 
 /// <summary>What MOCK_DOMAIN returns: the selftest object, the HWPT attached to and the bound device's ID.</summary>

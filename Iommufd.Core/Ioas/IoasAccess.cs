@@ -70,7 +70,7 @@ internal sealed class IoasAccess : IEventFile, ISelftestAccess
                 return Refusal.Because(Errno.ENOENT, $"the access has no pinned item {id}");
             }
 
-            _items[index].Ioas.UnpinForAccess(_items[index].Areas);
+            _items[index].Ioas.UnpinForAccess(_items[index].Areas, _items[index].Iova, _items[index].Length);
             _items.RemoveAt(index);
             return Errno.Success;
         }
@@ -101,7 +101,7 @@ internal sealed class IoasAccess : IEventFile, ISelftestAccess
                     return false;
                 }
 
-                item.Ioas.UnpinForAccess(item.Areas);
+                item.Ioas.UnpinForAccess(item.Areas, item.Iova, item.Length);
                 return true;
             });
         }

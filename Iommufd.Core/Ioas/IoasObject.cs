@@ -160,7 +160,7 @@ internal sealed class IoasObject : IommufdObject
             return Errno.EINVAL;
         }
 
-        return MapCommon(new IoasPages(userVa, length, (protection & IommuProtection.Write) != 0, NewPagesAccounting), protection, fixedIova, ref iova);
+        return MapCommon(new IoasPages(userVa, length, (protection & IommuProtection.Write) != 0, NewPagesAccounting) { Metrics = _metrics }, protection, fixedIova, ref iova);
     }
 
     /// <summary>
@@ -176,7 +176,7 @@ internal sealed class IoasObject : IommufdObject
             return Refusal.Because(Errno.EINVAL, $"length 0x{length:x} is too large for a page count"); // pages.c iopt_alloc_pages()
         }
 
-        return MapCommon(new IoasPages(file, start, length, (protection & IommuProtection.Write) != 0, NewPagesAccounting), protection, fixedIova, ref iova);
+        return MapCommon(new IoasPages(file, start, length, (protection & IommuProtection.Write) != 0, NewPagesAccounting) { Metrics = _metrics }, protection, fixedIova, ref iova);
     }
 
     /// <summary>io_pagetable.c iopt_map_common(): one area over all of <paramref name="pages"/>.</summary>
@@ -409,13 +409,11 @@ internal sealed class IoasObject : IommufdObject
                 }
             }
 
-            foreach (var area in covering)
+            ulong last = iova + (length - 1);
+            var rc = PinSlicesLocked(covering, iova, last);
+            if (rc != Errno.Success)
             {
-                var rc = PinLocked(area);
-                if (rc != Errno.Success)
-                {
-                    return rc; // pages pinned before stay with their areas, as a domain's would
-                }
+                return rc;
             }
 
             const ulong pageMask = PhysicalMemory.PageSize - 1;
@@ -439,8 +437,11 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
-    /// <summary>device.c iommufd_access_unpin_pages(): drops the pins <see cref="PinForAccess"/> took.</summary>
-    public void UnpinForAccess(List<IovaArea> areas)
+    /// <summary>
+    /// device.c iommufd_access_unpin_pages(): drops the pins <see cref="PinForAccess"/> took on
+    /// [<paramref name="iova"/>, +<paramref name="length"/>).
+    /// </summary>
+    public void UnpinForAccess(List<IovaArea> areas, ulong iova, ulong length)
     {
         lock (_lock)
         {
@@ -448,6 +449,39 @@ internal sealed class IoasObject : IommufdObject
             {
                 area.Accesses--;
             }
+
+            UnpinSlicesLocked(areas, iova, iova + (length - 1));
+        }
+    }
+
+    /// <summary>
+    /// pages.c iopt_area_add_access(): pins of [<paramref name="first"/>, <paramref name="last"/>] only the pages each
+    /// area's part of it covers, charged as such (the access_itree); on an error the areas pinned before are let go
+    /// again (device.c iommufd_access_pin_pages() err_remove).
+    /// </summary>
+    private Errno PinSlicesLocked(List<IovaArea> areas, ulong first, ulong last)
+    {
+        for (int i = 0; i < areas.Count; i++)
+        {
+            var (startByte, length) = areas[i].Slice(first, last);
+            var rc = areas[i].Pages.TryPin(_memory, startByte, length);
+            if (rc != Errno.Success)
+            {
+                UnpinSlicesLocked(areas[..i], first, last);
+                return rc;
+            }
+        }
+
+        return Errno.Success;
+    }
+
+    /// <summary>pages.c iopt_area_remove_access(): gives back what <see cref="PinSlicesLocked"/> pinned.</summary>
+    private void UnpinSlicesLocked(List<IovaArea> areas, ulong first, ulong last)
+    {
+        foreach (var area in areas)
+        {
+            var (startByte, length) = area.Slice(first, last);
+            area.Pages.Unpin(_memory, startByte, length);
         }
     }
 
@@ -668,7 +702,8 @@ internal sealed class IoasObject : IommufdObject
 
     /// <summary>
     /// Removes a domain added by <see cref="AddDomain"/>: unmaps everything from it, drops the ranges it reserved
-    /// and recomputes the alignment (io_pagetable.c iopt_table_remove_domain()).
+    /// and recomputes the alignment (io_pagetable.c iopt_table_remove_domain()). With the last domain the areas let
+    /// their pages go (iopt_unfill_domain(): iopt_area_unfill_domain() unpins what no access holds).
     /// </summary>
     public void RemoveDomain(IPagingDomain domain)
     {
@@ -682,6 +717,10 @@ internal sealed class IoasObject : IommufdObject
             foreach (var area in _areas.Values)
             {
                 domain.Unmap(area.Iova, area.Length);
+                if (_domains.Count == 0)
+                {
+                    UnpinLocked(area);
+                }
             }
 
             _reserved.RemoveAll(r => r.Owner == domain);
@@ -714,13 +753,10 @@ internal sealed class IoasObject : IommufdObject
                 return Errno.EPERM;
             }
 
-            foreach (var area in pieces)
+            var rc = PinSlicesLocked(pieces, first, end - 1);
+            if (rc != Errno.Success)
             {
-                var rc = PinLocked(area);
-                if (rc != Errno.Success)
-                {
-                    return rc;
-                }
+                return rc;
             }
 
             ulong basePa = pieces[0].PhysicalAddressOf(first);
@@ -729,6 +765,7 @@ internal sealed class IoasObject : IommufdObject
                 var area = pieces.First(a => a.Iova <= page && page <= a.Last);
                 if (area.PhysicalAddressOf(page) != basePa + (page - first))
                 {
+                    UnpinSlicesLocked(pieces, first, end - 1);
                     return Errno.EFAULT;
                 }
             }
@@ -739,7 +776,7 @@ internal sealed class IoasObject : IommufdObject
             }
 
             physicalAddress = basePa + (iova - first);
-            pin = new IoasPin(this, pieces); // PinLocked counted the pages once, as pages.c counts npinned
+            pin = new IoasPin(this, pieces, first, end - 1); // the pages it pins are charged once, as pages.c counts npinned
             return Errno.Success;
         }
     }
@@ -897,7 +934,7 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
-    internal void Unpin(List<IovaArea> pieces)
+    internal void Unpin(List<IovaArea> pieces, ulong first, ulong last)
     {
         lock (_lock)
         {
@@ -905,6 +942,8 @@ internal sealed class IoasObject : IommufdObject
             {
                 area.Pins--;
             }
+
+            UnpinSlicesLocked(pieces, first, last);
         }
     }
 
@@ -1224,7 +1263,6 @@ internal sealed class IoasObject : IommufdObject
         }
 
         area.Pinned = true;
-        _metrics?.Pinned((long)area.PageCount);
         return Errno.Success;
     }
 
@@ -1234,7 +1272,6 @@ internal sealed class IoasObject : IommufdObject
         {
             area.Pinned = false;
             area.Pages.Unpin(_memory, area.StartByte, area.Length);
-            _metrics?.Pinned(-(long)area.PageCount);
         }
     }
 
@@ -1287,9 +1324,9 @@ internal sealed class IoasObject : IommufdObject
             return Errno.ENOMEM;
         }
 
-        if (area.Pins > 0 || (_domains.Count > 0 && !_disableLargePages))
+        if (area.Pins > 0 || area.Accesses > 0 || (_domains.Count > 0 && !_disableLargePages))
         {
-            return Refusal.Because(Errno.EINVAL, $"the mapping at [0x{area.Iova:x}, 0x{area.Last:x}] cannot be split: {(area.Pins > 0 ? "an access or HW queue pins it" : "a domain may hold it in huge pages")}");
+            return Refusal.Because(Errno.EINVAL, $"the mapping at [0x{area.Iova:x}, 0x{area.Last:x}] cannot be split: {(area.Pins > 0 || area.Accesses > 0 ? "an access or HW queue pins it" : "a domain may hold it in huge pages")}");
         }
 
         var left = new IovaArea(area.Iova, leftLength, area.Pages, area.StartByte, area.Protection);
@@ -1301,7 +1338,6 @@ internal sealed class IoasObject : IommufdObject
             area.Pages.TryPin(_memory, right.StartByte, right.Length);
             area.Pages.Unpin(_memory, area.StartByte, area.Length);
             left.Pinned = right.Pinned = true;
-            _metrics?.Pinned((long)(left.PageCount + right.PageCount - area.PageCount));
         }
 
         _areas.Remove(area.Iova);

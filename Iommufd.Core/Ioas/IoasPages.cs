@@ -33,6 +33,9 @@ internal sealed class IoasPages
         File = file;
     }
 
+    /// <summary>Where the change of <see cref="ChargedPages"/> is reported (the pinned-pages gauge), if anywhere.</summary>
+    public IommufdMetrics? Metrics { get; init; }
+
     /// <summary>Where pins of these pages are charged, fixed when they were mapped (<c>iopt_pages.account_mode</c>).</summary>
     public PinAccounting Accounting { get; }
 
@@ -125,6 +128,7 @@ internal sealed class IoasPages
                     return rc;
                 }
 
+                Metrics?.Pinned((long)(covered - _chargedPages));
                 _chargedPages = covered;
             }
 
@@ -174,6 +178,7 @@ internal sealed class IoasPages
                     memory.UnchargePinned(_chargedPages - covered, Accounting); // update_unpinned()
                 }
 
+                Metrics?.Pinned(-(long)(_chargedPages - covered));
                 _chargedPages = covered;
             }
 

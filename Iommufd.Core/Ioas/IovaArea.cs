@@ -39,7 +39,7 @@ internal sealed class IovaArea
     public ulong PageCount =>
         ((UserVa & (PhysicalMemory.PageSize - 1)) + Length + PhysicalMemory.PageSize - 1) / PhysicalMemory.PageSize;
 
-    /// <summary>True once the area pinned its user memory (a domain or a HW queue needed the pages).</summary>
+    /// <summary>True once the area pinned all its user memory (a domain needed the pages).</summary>
     public bool Pinned { get; set; }
 
     /// <summary>Accesses (HW queues) that pinned part of this area; unmapping it is EBUSY while non-zero.</summary>
@@ -57,6 +57,17 @@ internal sealed class IovaArea
     public UserRegion Region => Pages.Region ?? throw new InvalidOperationException("the area's pages were never looked up");
 
     public ulong RegionOffset => Pages.RegionOffset + StartByte;
+
+    /// <summary>
+    /// The part of the area's slice of <see cref="Pages"/> that [<paramref name="first"/>, <paramref name="last"/>]
+    /// covers, as a start byte in the page set and a length: what an access or a HW queue pins of the area
+    /// (device.c iommufd_access_pin_pages() takes iopt_area_iova_to_index() of the range's ends in each area).
+    /// </summary>
+    public (ulong StartByte, ulong Length) Slice(ulong first, ulong last)
+    {
+        ulong from = Math.Max(first, Iova);
+        return (StartByte + (from - Iova), Math.Min(last, Last) - from + 1);
+    }
 
     /// <summary>Physical address of <paramref name="iova"/>, which must lie inside a pinned area.</summary>
     public ulong PhysicalAddressOf(ulong iova) => Region.PhysicalAddressAt(RegionOffset + (iova - Iova));

@@ -137,6 +137,36 @@ public class DriverSeamTests
         }
     }
 
+    [Test]
+    public void A_pasid_attach_without_set_dev_pasid_is_EOPNOTSUPP_before_max_pasids_and_a_device_without_pasids_is_not_validated()
+    {
+        // iommu.c iommu_attach_device_pasid(): no set_dev_pasid is EOPNOTSUPP before the domain's owner and the PASID
+        // against max_pasids (EINVAL); a device whose max_pasids is 0 is skipped by that check and by
+        // __iommu_set_group_pasid() / __iommu_remove_group_pasid(), so its attach succeeds without the driver.
+        _iommu.Setup(i => i.MaxPasids(_device)).Returns(1u << 8);
+        Assert.That(_host.File.HwptAlloc(_devId, _ioas, IommuHwptAllocFlags.AllocPasid, IommuHwptDataType.None, default, 0, out uint hwpt), Is.EqualTo(Errno.Success));
+        uint pt = hwpt;
+        var noSetDevPasid = _host.File.AttachDevicePasid(_devId, 1u << 8, ref pt);
+        _iommu.SetupGet(i => i.SupportsPasid).Returns(true);
+        _iommu.Setup(i => i.AttachPasid(_device, It.IsAny<uint>(), _domain.Object, null)).Returns(Errno.Success);
+        var tooWide = _host.File.AttachDevicePasid(_devId, 1u << 8, ref pt);
+        var inRange = _host.File.AttachDevicePasid(_devId, 7, ref pt);
+        _iommu.Setup(i => i.MaxPasids(_device)).Returns(0u);
+        var noPasids = _host.File.AttachDevicePasid(_devId, 1u << 9, ref pt);
+        var detached = _host.File.DetachDevicePasid(_devId, 1u << 9);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(noSetDevPasid, Is.EqualTo(Errno.EOPNOTSUPP), "no set_dev_pasid: EOPNOTSUPP, though the PASID is out of range too");
+            Assert.That(tooWide, Is.EqualTo(Errno.EINVAL), "at max_pasids");
+            Assert.That(inRange, Is.EqualTo(Errno.Success));
+            _iommu.Verify(i => i.AttachPasid(_device, 7, _domain.Object, null), Times.Once());
+            Assert.That((noPasids, detached), Is.EqualTo((Errno.Success, Errno.Success)), "max_pasids 0: not validated");
+            _iommu.Verify(i => i.AttachPasid(_device, 1u << 9, It.IsAny<IIommuDomain>(), It.IsAny<IIommuDomain?>()), Times.Never(), "nor given to the driver");
+            _iommu.Verify(i => i.DetachPasid(_device, 1u << 9), Times.Never());
+        }
+    }
+
     private UserRegion AttachAndMap(int pages)
     {
         var region = _host.Process.Map((long)((ulong)pages * Page));

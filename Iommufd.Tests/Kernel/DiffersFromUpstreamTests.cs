@@ -1,4 +1,6 @@
 using Iommufd.Core;
+using Iommufd.Core.Driver;
+using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
 using Iommufd.Tests.Contract;
 
@@ -52,5 +54,50 @@ public class DiffersFromUpstreamTests
             Assert.That(hole, Is.EqualTo(Errno.EINVAL));
             Assert.That(unwritable, Is.EqualTo(Errno.EFAULT));
         });
+    }
+
+    [Test]
+    public void Shrinking_a_mapped_memfd_zeroes_what_a_device_reads_where_the_kernel_keeps_the_pinned_pages()
+    {
+        // mm/shmem.c shmem_truncate_range() drops whole pages past the new size from the file; a page memfd_pin_folios()
+        // pinned for a domain (pages.c pin_memfd_pages()) lives on with its old contents, so a device still reads them.
+        // The emulated memfd's pages are its own storage, so the shrink zeroes them under the device too.
+        using var fx = new MockFixture();
+        using var memfd = fx.Process.CreateMemfd();
+        MockFixture.Expect(memfd.Truncate(2 * (long)MockFixture.PageSize), "ftruncate");
+        MockFixture.Expect(memfd.Write((long)MockFixture.PageSize, "kept"u8, out _), "pwrite");
+        MockFixture.Expect(fx.Attach(fx.IoasId), "attach");
+        ulong iova = SelftestConstants.MockApertureStart;
+        MockFixture.Expect(fx.MapFileAt(fx.IoasId, memfd.Fd, 0, 2 * MockFixture.PageSize, iova), "MAP_FILE");
+        var before = new byte[4];
+        var after = new byte[4];
+
+        var first = fx.Device.DmaRead(iova + MockFixture.PageSize, before);
+        MockFixture.Expect(memfd.Truncate((long)MockFixture.PageSize), "shrink under the pin");
+        var read = fx.Device.DmaRead(iova + MockFixture.PageSize, after);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((first, before), Is.EqualTo((DmaStatus.Ok, "kept"u8.ToArray())));
+            Assert.That(read, Is.EqualTo(DmaStatus.Ok), "the pinned page is still mapped");
+            Assert.That(after, Is.EqualTo(new byte[4]), "zeroed here; the kernel's device would still read \"kept\"");
+        }
+    }
+
+    [Test]
+    public void An_emulated_memfd_is_reached_only_through_its_fd_calls_with_no_mmap_and_no_seals()
+    {
+        // mm/memfd.c memfd_create() files can be mmapped (shmem_mmap()) and sealed (memfd_add_seals()); the emulated
+        // process has neither call: no UserMemory operation takes the file, and the file offers only ftruncate,
+        // pwrite, pread, fstat's size and close.
+        var takesFile = typeof(UserMemory).GetMethods().Where(m => m.GetParameters().Any(p => p.ParameterType == typeof(MemoryFile)));
+        var fileCalls = typeof(MemoryFile).GetMethods(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.DeclaredOnly)
+            .Where(m => !m.IsSpecialName).Select(m => m.Name).Distinct().Order();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(takesFile, Is.Empty, "no mmap of a memfd into the process");
+            Assert.That(fileCalls, Is.EqualTo(new[] { "Dispose", "Read", "Truncate", "Write" }), "no seals either");
+        }
     }
 }

@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using Iommufd.Core;
+using Iommufd.Core.Devices;
+using Iommufd.Core.Driver;
 using Iommufd.Core.Uapi;
 using Iommufd.MockDriver;
 using Iommufd.Tests.Contract;
@@ -91,10 +93,12 @@ public class PasidTests
     }
 
     [Test]
-    public void The_device_must_take_pasids_and_the_ops_look_up_the_selftest_object_and_the_hwpt()
+    public void The_pasid_must_be_below_max_pasids_and_the_ops_look_up_the_selftest_object_and_the_hwpt()
     {
-        // iommu.c iommu_attach_device_pasid() (a PASID at or above max_pasids, 0 for a device without
-        // MOCK_FLAGS_DEVICE_PASID), selftest.c iommufd_test_get_selftest_obj(), iommufd_get_hwpt().
+        // iommu.c iommu_attach_device_pasid() (a PASID at or above a non-zero max_pasids; a device with none, as
+        // without MOCK_FLAGS_DEVICE_PASID, is skipped there and by __iommu_set_group_pasid(), so its attach is only
+        // the core's handle), selftest.c iommufd_test_get_selftest_obj(), iommufd_get_hwpt(),
+        // iommufd_test_pasid_check_hwpt() (reads iommu_attach_handle_get()).
         using var fx = new MockFixture();
         var dev = new PasidDevice(fx);
         var plain = DirtyTrackingTests.MockDomainFlags(fx, dev.S2, 0);
@@ -104,7 +108,10 @@ public class PasidTests
 
         using (Assert.EnterMultipleScope())
         {
-            Assert.That(other.Attach(Pasid, dev.S2), Is.EqualTo(Errno.EINVAL), "no PASID on a device without the capability");
+            Assert.That(other.Attach(Pasid, dev.S2), Is.EqualTo(Errno.Success), "a device without PASIDs is not validated");
+            Assert.That(other.Check(Pasid, dev.S2), Is.EqualTo(Errno.Success), "the core holds the attach handle");
+            Assert.That(fx.Mock.GetPasidDomain(PasidDevice.Bound(fx, plain.IdevId), Pasid), Is.Null, "but the driver was never asked");
+            Assert.That(other.Detach(Pasid), Is.EqualTo(Errno.Success));
             Assert.That(other.Check(Pasid, 0), Is.EqualTo(Errno.Success));
             Assert.That(dev.Attach(max, dev.S2), Is.EqualTo(Errno.EINVAL), "the PASID must be below max_pasids");
             Assert.That(dev.Attach(max - 1, dev.S2), Is.EqualTo(Errno.Success));
@@ -176,6 +183,77 @@ public class PasidTests
         }
     }
 
+    [Test]
+    public void A_dma_with_a_pasid_translates_through_that_pasids_hwpt_and_is_blocked_once_detached()
+    {
+        // selftest.c mock_dev_create() gives a MOCK_FLAGS_DEVICE_PASID device "pasid-num-bits" MOCK_PASID_WIDTH;
+        // iommu.c iommu_attach_device_pasid() / iommu_replace_device_pasid() reach the mock's set_dev_pasid, and
+        // device.c iommufd_device_detach() with a pasid puts the PASID on the blocked domain.
+        using var fx = new MockFixture();
+        var dev = new PasidDevice(fx);
+        MockFixture.Expect(dev.ReplaceRid(dev.S2), "RID on the PASID-compatible HWPT");
+        MockFixture.Expect(fx.MapGuestRam(0, MockFixture.PageSize, out ulong iova), "map a page");
+        byte[] pattern = [1, 2, 3, 4, 5, 6, 7, 8];
+        pattern.CopyTo(fx.GuestRam.Span);
+        var device = dev.Device;
+        var seen = new byte[8];
+        var seenNested = new byte[8];
+
+        var before = device.DmaRead(Pasid, iova, new byte[8]);
+        MockFixture.Expect(dev.Attach(Pasid, dev.S2), "PASID on the paging HWPT");
+        var read = device.DmaRead(Pasid, iova, seen);
+        var otherPasid = device.DmaRead(Pasid + 1, iova, new byte[8]);
+        var write = device.DmaWrite(Pasid, iova + 8, pattern);
+        MockFixture.Expect(dev.Replace(Pasid, dev.Nested0), "PASID on a nested HWPT of the parent");
+        var nested = device.DmaRead(Pasid, iova + 8, seenNested);
+        MockFixture.Expect(dev.Detach(Pasid), "detach the PASID");
+        var after = device.DmaRead(Pasid, iova, new byte[8]);
+        var rid = device.DmaRead(iova, new byte[8]);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(device.PasidBits, Is.EqualTo((int)SelftestConstants.MockPasidWidth));
+            Assert.That(before, Is.EqualTo(DmaStatus.Blocked), "a PASID nothing is attached to");
+            Assert.That((read, seen), Is.EqualTo((DmaStatus.Ok, pattern)), "translated through the PASID's HWPT");
+            Assert.That(otherPasid, Is.EqualTo(DmaStatus.Blocked), "another PASID has no translation");
+            Assert.That(write, Is.EqualTo(DmaStatus.Ok));
+            Assert.That(fx.GuestRam.Span.Slice(8, 8).ToArray(), Is.EqualTo(pattern), "the PASID's write landed in the IOAS's page");
+            Assert.That((nested, seenNested), Is.EqualTo((DmaStatus.Ok, pattern)), "after a replace, through the nested HWPT's parent");
+            Assert.That(after, Is.EqualTo(DmaStatus.Blocked), "detached: blocked");
+            Assert.That(rid, Is.EqualTo(DmaStatus.Ok), "the RID keeps its own translation");
+        }
+    }
+
+    [Test]
+    public void Pasid_replace_writes_the_command_back_as_the_attach_does_and_detach_does_not()
+    {
+        // selftest.c iommufd_test_pasid_attach() and iommufd_test_pasid_replace() end in iommufd_ucmd_respond() (the
+        // HWPT attached in pt_id); iommufd_test_pasid_detach() returns 0 without it. In-process memory is written in
+        // place, so the respond flag is what a native caller sees: the op is run on the mock's handler directly.
+        var context = new Moq.Mock<ISelftestContext>();
+        uint ptId = 7;
+        context.Setup(c => c.AttachPasid(1, Pasid, ref Moq.It.Ref<uint>.IsAny)).Returns(Errno.Success);
+        context.Setup(c => c.ReplacePasid(1, Pasid, ref Moq.It.Ref<uint>.IsAny)).Returns(Errno.Success);
+        context.Setup(c => c.DetachPasid(1, Pasid)).Returns(Errno.Success);
+        using var fx = new MockFixture();
+        var selftest = new MockSelftest(fx.Host.Platform);
+
+        bool Responds(IommuTestOp op)
+        {
+            var cmd = new IommuTestCmd { Op = (uint)op, Id = 1, PasidAttachPasid = Pasid, PasidAttachPtId = ptId };
+            bool respond = false;
+            MockFixture.Expect(selftest.Execute(context.Object, ref cmd, ref respond), op.ToString());
+            return respond;
+        }
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(Responds(IommuTestOp.PasidAttach), Is.True);
+            Assert.That(Responds(IommuTestOp.PasidReplace), Is.True);
+            Assert.That(Responds(IommuTestOp.PasidDetach), Is.False);
+        }
+    }
+
     /// <summary>IOMMU_FAULT_QUEUE_ALLOC: the queue's ID and fd.</summary>
     private static IommuFaultAlloc FaultQueue(MockFixture fx)
     {
@@ -210,6 +288,7 @@ public class PasidTests
             S2 = s2;
             MockFixture.Expect(fx.AllocHwpt(dev, fx.IoasId, 0, out uint plain), "paging HWPT");
             Plain = plain;
+            Device = Bound(fx, dev);
         }
 
         /// <summary>Another selftest object ID, with no HWPTs of its own.</summary>
@@ -220,6 +299,9 @@ public class PasidTests
         }
 
         public uint StdevId { get; }
+
+        /// <summary>The mock device behind the selftest object.</summary>
+        public EndpointDevice Device { get; } = null!;
 
         /// <summary>The bound device's ID.</summary>
         public uint IdevId { get; }
@@ -259,6 +341,16 @@ public class PasidTests
         /// <summary>IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE of the device's RID.</summary>
         public Errno ReplaceRid(uint ptId) =>
             Test(new IommuTestCmd { Op = (uint)IommuTestOp.MockDomainReplace, Id = StdevId, MockDomainReplacePtId = ptId });
+
+        /// <summary>The platform device bound as <paramref name="idevId"/>.</summary>
+        public static EndpointDevice Bound(MockFixture fx, uint idevId)
+        {
+            MockFixture.Expect(fx.File.Objects.Get<DeviceObject>(idevId, out var idev), "bound device");
+            using (idev)
+            {
+                return idev.Object.Device;
+            }
+        }
 
         private Errno Test(IommuTestCmd cmd) => _fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
 

@@ -130,6 +130,56 @@ public class PinAccountingTests
     }
 
     [Test]
+    public void An_access_charges_only_the_pages_it_pins_and_gives_them_back_when_it_unpins()
+    {
+        // pages.c iopt_area_add_access() pins index..last_index of the area (the access_itree) and charges those;
+        // iopt_area_remove_access() unpins them again when no domain holds the area; device.c
+        // iommufd_access_pin_pages() undoes the areas it pinned when a later one fails.
+        using var fx = new MockFixture();
+        MockFixture.Expect(fx.MapAt(fx.IoasId, fx.GuestRam.Address, 4 * Page, 0x10000), "lazy map of 4 pages");
+        var gone = fx.Process.Map((long)Page);
+        MockFixture.Expect(fx.MapAt(fx.IoasId, gone.Address, Page, 0x10000 + 4 * Page), "a lazy page after it");
+        fx.Process.Unmap(gone); // the process lets go of it before anything pinned it
+        int fd = TestCmdTests.CreateAccess(fx, fx.IoasId, needsPinPages: true);
+        MockFixture.Expect(TestCmdTests.AccessPages(fx, fd, 0x10000 + Page, 2 * Page, 0, write: true, out uint id), "pin pages 1-2");
+        long pinned = fx.Process.User.LockedPages;
+        var refused = TestCmdTests.AccessPages(fx, fd, 0x10000 + 3 * Page, 2 * Page, 0, write: true, out _);
+        long afterRefusal = fx.Process.User.LockedPages;
+        MockFixture.Expect(TestCmdTests.DestroyAccessPages(fx, fd, id), "unpin");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(pinned, Is.EqualTo(2), "2 of the area's 4 pages");
+            Assert.That(refused, Is.EqualTo(Errno.EFAULT), "page 3 pins, the unmapped page after it cannot");
+            Assert.That(afterRefusal, Is.EqualTo(2), "the refused pin leaves nothing charged");
+            Assert.That(fx.Process.User.LockedPages, Is.Zero, "given back with the unpin");
+            Assert.That(fx.GuestRam.IsPinned, Is.False);
+        }
+    }
+
+    [Test]
+    public void Detaching_the_last_domain_gives_the_pages_back()
+    {
+        // io_pagetable.c iopt_table_remove_domain() -> iopt_unfill_domain(): with the last domain each area is
+        // unfilled and its pages unpinned (update_unpinned()); the map stays a lazy reference.
+        using var fx = new MockFixture();
+        MockFixture.Expect(fx.MapAt(fx.IoasId, fx.GuestRam.Address, 4 * Page, Aperture), "map");
+        MockFixture.Expect(fx.Attach(fx.IoasId), "attach");
+        long attached = fx.Process.User.LockedPages;
+        MockFixture.Expect(fx.Detach(), "detach");
+        long detached = fx.Process.User.LockedPages;
+        bool pinnedDetached = fx.GuestRam.IsPinned;
+        MockFixture.Expect(fx.Attach(fx.IoasId), "attach again");
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(attached, Is.EqualTo(4));
+            Assert.That((detached, pinnedDetached), Is.EqualTo((0L, false)), "nothing holds the pages");
+            Assert.That(fx.Process.User.LockedPages, Is.EqualTo(4), "a new domain pins them again");
+        }
+    }
+
+    [Test]
     public void A_read_or_write_through_an_access_charges_nothing()
     {
         // pages.c iopt_pages_rw_slow(): pfn_reader pins the pages for the copy and releases them before any update.

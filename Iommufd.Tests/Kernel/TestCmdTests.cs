@@ -521,14 +521,14 @@ public class TestCmdTests
         return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);
     }
 
-    private static int CreateAccess(MockFixture fx, uint ioas, bool needsPinPages, uint flags = 0)
+    internal static int CreateAccess(MockFixture fx, uint ioas, bool needsPinPages, uint flags = 0)
     {
         var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = ioas, CreateAccessFlags = flags | (needsPinPages ? 1u : 0) };
         MockFixture.Expect(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd), "CREATE_ACCESS");
         return (int)cmd.CreateAccessOutAccessFd;
     }
 
-    private static Errno AccessPages(MockFixture fx, int fd, ulong iova, ulong length, ulong uptr, bool write, out uint id, uint flags = 0)
+    internal static Errno AccessPages(MockFixture fx, int fd, ulong iova, ulong length, ulong uptr, bool write, out uint id, uint flags = 0)
     {
         var cmd = new IommuTestCmd
         {
@@ -540,7 +540,7 @@ public class TestCmdTests
         return rc;
     }
 
-    private static Errno DestroyAccessPages(MockFixture fx, int fd, uint id)
+    internal static Errno DestroyAccessPages(MockFixture fx, int fd, uint id)
     {
         var cmd = new IommuTestCmd { Op = (uint)IommuTestOp.DestroyAccessPages, Id = (uint)fd, DestroyAccessPagesAccessPagesId = id };
         return fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd);

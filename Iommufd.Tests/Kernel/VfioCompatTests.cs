@@ -202,6 +202,27 @@ public class VfioCompatTests
     }
 
     [Test]
+    public void A_cut_of_a_mapping_an_access_pins_is_EINVAL_until_the_access_lets_go()
+    {
+        // io_pagetable.c iopt_area_split(): no split while the area has num_accesses (the access's pin cannot be
+        // split); the unmap never starts.
+        using var fx = Compat(VFIO_TYPE1_IOMMU);
+        var map = new VfioIommuType1DmaMap { Argsz = 32, Flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE, Vaddr = fx.GuestRam.Address, Size = 4 * Page, Iova = Aperture };
+        MockFixture.Expect(Struct(fx, VFIO_IOMMU_MAP_DMA, map), "MAP_DMA");
+        int fd = TestCmdTests.CreateAccess(fx, fx.IoasId, needsPinPages: true);
+        MockFixture.Expect(TestCmdTests.AccessPages(fx, fd, Aperture, Page, 0, write: false, out uint id), "pin page 0");
+        var pinned = Unmap(fx, Aperture + 2 * Page, Page);
+        MockFixture.Expect(TestCmdTests.DestroyAccessPages(fx, fd, id), "unpin");
+        var free = Unmap(fx, Aperture + 2 * Page, Page);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(pinned.Rc, Is.EqualTo(Errno.EINVAL));
+            Assert.That(free, Is.EqualTo((Errno.Success, Page)));
+        }
+    }
+
+    [Test]
     public void Dma_cc_iommu_is_1_only_while_the_compat_ioas_has_no_domain()
     {
         // vfio_compat.c iommufd_vfio_cc_iommu(): 0 as soon as a paging domain does not enforce cache coherency, which

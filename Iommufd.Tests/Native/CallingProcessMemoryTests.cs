@@ -7,6 +7,7 @@ using Iommufd.Core.Interop;
 using Iommufd.Core.Driver;
 using Iommufd.Core.Memory;
 using Iommufd.Core.Uapi;
+using Iommufd.MockDriver;
 using Iommufd.Tests.Support;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -407,6 +408,55 @@ public unsafe partial class CallingProcessMemoryTests
             Assert.That(changed.Done, Is.Zero);
             Assert.That(changed.Copies, Is.EqualTo(2L));
         }
+    }
+
+    [Test]
+    public void A_test_cmd_whose_struct_cannot_be_written_back_is_EFAULT_and_undoes_what_the_op_made()
+    {
+        // selftest.c: iommufd_test_mock_domain() detaches, unbinds and aborts its object, iommufd_test_create_access()
+        // puts the access's file, iommufd_test_access_pages() unpins and iommufd_test_pasid_attach() detaches when
+        // iommufd_ucmd_respond() fails; a PASID_REPLACE that failed to respond stays replaced.
+        using var provider = new ServiceCollection()
+            .AddIommufd(b => b.AddMockIommu("mock0"))
+            .BuildIommufdServiceProvider();
+        var host = provider.GetRequiredService<IommufdHost>();
+        using var file = host.Open(UserMemory.ForCallingProcess(host.Platform.Memory));
+        uint ioas = AllocIoas(file);
+        nint page = MapAnonymous(Page);
+        var cmd = (IommuTestCmd*)page;
+
+        Errno Run(IommuTestCmd command, bool readOnly)
+        {
+            Assert.That(Mprotect(page, Page, Libc.PROT_READ | Libc.PROT_WRITE), Is.Zero);
+            command.Size = (uint)sizeof(IommuTestCmd);
+            *cmd = command;
+            Assert.That(Mprotect(page, Page, readOnly ? Libc.PROT_READ : Libc.PROT_READ | Libc.PROT_WRITE), Is.Zero);
+            return file.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, (ulong)page);
+        }
+
+        int objects = file.ObjectCount;
+        var mockDomain = Run(new IommuTestCmd { Op = (uint)IommuTestOp.MockDomainFlags, Id = ioas, MockDomainFlagsDevFlags = MockDevice.Pasid }, readOnly: true);
+        int afterMockDomain = file.ObjectCount;
+        Assert.That(Run(new IommuTestCmd { Op = (uint)IommuTestOp.MockDomainFlags, Id = ioas, MockDomainFlagsDevFlags = MockDevice.Pasid }, readOnly: false), Is.EqualTo(Errno.Success));
+        uint stdev = cmd->MockDomainOutStdevId, idev = cmd->MockDomainOutIdevId;
+        Assert.That(Run(new IommuTestCmd { Op = (uint)IommuTestOp.MockDomainReplace, Id = stdev, MockDomainReplacePtId = ioas }, readOnly: false), Is.EqualTo(Errno.Success));
+        Assert.That(file.HwptAlloc(idev, ioas, IommuHwptAllocFlags.AllocPasid, IommuHwptDataType.None, default, 0, out uint hwpt), Is.EqualTo(Errno.Success));
+        uint rid = hwpt;
+        Assert.That(file.ReplaceDevice(idev, ref rid), Is.EqualTo(Errno.Success));
+        var attach = Run(new IommuTestCmd { Op = (uint)IommuTestOp.PasidAttach, Id = stdev, PasidAttachPasid = 5, PasidAttachPtId = hwpt }, readOnly: true);
+        var check = Run(new IommuTestCmd { Op = (uint)IommuTestOp.PasidCheckHwpt, Id = stdev, PasidAttachPasid = 5, PasidAttachPtId = 0 }, readOnly: false);
+        int fds = file.OpenFileCount;
+        var access = Run(new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = ioas }, readOnly: true);
+        int fdsAfter = file.OpenFileCount;
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That((mockDomain, afterMockDomain), Is.EqualTo((Errno.EFAULT, objects)), "no device, selftest object or automatic domain left");
+            Assert.That((attach, check), Is.EqualTo((Errno.EFAULT, Errno.Success)), "PASID 5 is detached again");
+            Assert.That((access, fdsAfter), Is.EqualTo((Errno.EFAULT, fds)), "the access's fd is gone");
+        }
+
+        Libc.Munmap(page, (nuint)Page);
     }
 
     [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]

@@ -101,9 +101,8 @@ public sealed class MockIommu : IIommuInstance
 
         var info = new IommuTestHwInfo { Flags = 0, TestReg = SelftestConstants.TestHwInfoReg };
         MemoryMarshal.Write(data, in info);
-        // A MOCK_FLAGS_DEVICE_PASID device has max_pasids = 1 << MOCK_PASID_WIDTH, which main.c / device.c
-        // iommufd_get_hw_info() reports as out_max_pasid_log2.
-        byte pasidLog2 = (GetDevice(device).Flags & MockDevice.Pasid) != 0 ? (byte)SelftestConstants.MockPasidWidth : (byte)0;
+        // device.c iommufd_get_hw_info() reports max_pasids as out_max_pasid_log2.
+        byte pasidLog2 = (byte)Math.Max(0, 31 - System.Numerics.BitOperations.LeadingZeroCount(MaxPasids(device)));
         result = new HwInfoResult(IommuHwInfoType.Selftest, Marshal.SizeOf<IommuTestHwInfo>(), MaxPasidLog2: pasidLog2);
         return Errno.Success;
     }
@@ -220,9 +219,19 @@ public sealed class MockIommu : IIommuInstance
     /// <summary>selftest.c mock_ops: <c>user_pasid_table</c> is set.</summary>
     public bool UserPasidTable => true;
 
-    /// <summary>selftest.c mock_dev_create(): a MOCK_FLAGS_DEVICE_PASID device has 1 &lt;&lt; MOCK_PASID_WIDTH PASIDs, any other none.</summary>
-    public uint MaxPasids(EndpointDevice device) =>
-        (GetDevice(device).Flags & MockDevice.Pasid) != 0 ? 1u << (int)SelftestConstants.MockPasidWidth : 0;
+    /// <summary>Every mock domain and the blocked domain have set_dev_pasid (selftest.c mock_domain_set_dev_pasid_nop()).</summary>
+    public bool SupportsPasid => true;
+
+    /// <summary>
+    /// iommu.c dev_iommu_get_max_pasids(): 1 &lt;&lt; the device's PASID width, at most the mock IOMMU's
+    /// 1 &lt;&lt; MOCK_PASID_WIDTH (selftest.c mock_iommu_init()); 0 for a device without PASIDs.
+    /// </summary>
+    public uint MaxPasids(EndpointDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        GetDevice(device);
+        return device.PasidBits == 0 ? 0 : 1u << Math.Min(device.PasidBits, (int)SelftestConstants.MockPasidWidth);
+    }
 
     /// <summary>
     /// The mock domains' set_dev_pasid (selftest.c mock_domain_set_dev_pasid_nop()): records the domain on the PASID;
@@ -249,7 +258,7 @@ public sealed class MockIommu : IIommuInstance
             _ => DmaStatus.Blocked,
         };
 
-    /// <summary>The domain attached to PASID <paramref name="pasid"/> of the device, or null (IOMMU_TEST_OP_PASID_CHECK_HWPT).</summary>
+    /// <summary>The domain the driver's PASID table holds for <paramref name="pasid"/> of the device, or null when it is blocked.</summary>
     public IIommuDomain? GetPasidDomain(EndpointDevice device, uint pasid) => GetDevice(device).GetPasidDomain(pasid);
 
     /// <summary>

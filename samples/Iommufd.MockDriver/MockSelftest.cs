@@ -95,7 +95,10 @@ internal sealed class MockSelftest : ISelftestCommands
                 respond = rc == Errno.Success;
                 return rc;
             case IommuTestOp.PasidReplace:
-                return context.ReplacePasid(cmd.Id, cmd.PasidAttachPasid, ref cmd.PasidAttachPtId);
+                // selftest.c iommufd_test_pasid_replace(): like the attach, the HWPT now attached goes back in pt_id.
+                rc = context.ReplacePasid(cmd.Id, cmd.PasidAttachPasid, ref cmd.PasidAttachPtId);
+                respond = rc == Errno.Success;
+                return rc;
             case IommuTestOp.PasidDetach:
                 return context.DetachPasid(cmd.Id, cmd.PasidAttachPasid);
             case IommuTestOp.PasidCheckHwpt:
@@ -106,20 +109,49 @@ internal sealed class MockSelftest : ISelftestCommands
     }
 
     /// <summary>
+    /// What selftest.c's handlers undo when iommufd_ucmd_respond() fails: iommufd_test_mock_domain() the device and its
+    /// selftest object, iommufd_test_create_access() the access's fd, iommufd_test_access_pages() the pin,
+    /// iommufd_test_pasid_attach() the attachment. A replace, a DIRTY or a check stays as it is.
+    /// </summary>
+    public void AbortResponse(ISelftestContext context, in IommuTestCmd cmd)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        switch ((IommuTestOp)cmd.Op)
+        {
+            case IommuTestOp.MockDomain:
+            case IommuTestOp.MockDomainFlags:
+                context.DestroyCreated(cmd.MockDomainOutStdevId);
+                break;
+            case IommuTestOp.CreateAccess:
+                context.CloseCreated((int)cmd.CreateAccessOutAccessFd);
+                break;
+            case IommuTestOp.AccessPages:
+                if (context.GetAccess((int)cmd.Id, out var access) == Errno.Success)
+                {
+                    access.UnpinPages(cmd.AccessPagesOutAccessPagesId);
+                }
+
+                break;
+            case IommuTestOp.PasidAttach:
+                context.DetachPasid(cmd.Id, cmd.PasidAttachPasid);
+                break;
+        }
+    }
+
+    /// <summary>
     /// selftest.c iommufd_test_pasid_check_hwpt(): the selftest object (ENOENT); hwpt_id 0 asks that the PASID be
     /// detached (EINVAL when a domain is attached), any other must name a HWPT (ENOENT; another kind EINVAL) whose
-    /// domain is the one attached to the PASID (EINVAL otherwise).
+    /// domain is the one attached to the PASID (EINVAL otherwise). The attachment is the core's attach handle, as the
+    /// kernel reads the group's PASID array, not the driver's table.
     /// </summary>
     private static Errno CheckPasidHwpt(ISelftestContext context, uint stdevId, uint pasid, uint hwptId)
     {
-        var rc = context.GetSelftestDevice(stdevId, out var device);
+        var rc = context.GetAttachedDomain(stdevId, pasid, out var attached);
         if (rc != Errno.Success)
         {
             return rc;
         }
 
-        var mock = (MockIommu)device.Iommu;
-        var attached = pasid == 0 ? mock.GetAttachedDomain(device) : mock.GetPasidDomain(device, pasid);
         if (hwptId == 0)
         {
             return attached is null ? Errno.Success : Refusal.Because(Errno.EINVAL, $"PASID_CHECK_HWPT: PASID {pasid} has a domain attached, hwpt_id 0 asks for none");
@@ -144,7 +176,9 @@ internal sealed class MockSelftest : ISelftestCommands
         }
 
         var iommu = _platform.Iommus.OfType<MockIommu>().First();
-        var rc = context.CreateDevice(iommu, d => iommu.GetDevice(d).Flags = flags, cmd.Id, out var ids);
+        // selftest.c mock_dev_create(): a PASID device gets "pasid-num-bits" MOCK_PASID_WIDTH.
+        int pasidBits = (flags & MockDevice.Pasid) != 0 ? (int)SelftestConstants.MockPasidWidth : 0;
+        var rc = context.CreateDevice(iommu, pasidBits, d => iommu.GetDevice(d).Flags = flags, cmd.Id, out var ids);
         if (rc != Errno.Success)
         {
             return rc;

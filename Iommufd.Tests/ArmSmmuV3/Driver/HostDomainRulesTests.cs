@@ -206,6 +206,24 @@ public class HostDomainRulesTests
         }
     }
 
+    [Test]
+    public void A_host_pasid_attach_is_EOPNOTSUPP_as_for_a_driver_without_set_dev_pasid()
+    {
+        // Not modelled (README): the host driver has no set_dev_pasid (arm-smmu-v3.c arm_smmu_s1_set_dev_pasid()), so
+        // iommu.c iommu_attach_device_pasid() answers EOPNOTSUPP for a PASID-compatible HWPT; PASIDs reach a device
+        // through a nested domain's guest CD table only.
+        using var provider = Provider(new SmmuV3Features());
+        var host = provider.GetRequiredService<IommufdHost>();
+        using var file = host.Open(host.CreateProcess());
+        Assert.That(file.BindDevice(host.Platform.GetDevice("a"), out uint devId), Is.EqualTo(Errno.Success));
+        Assert.That(file.IoasAlloc(out uint ioas), Is.EqualTo(Errno.Success));
+        Assert.That(file.HwptAlloc(devId, ioas, IommuHwptAllocFlags.AllocPasid, IommuHwptDataType.None, default, 0, out uint hwpt), Is.EqualTo(Errno.Success));
+        uint pt = hwpt;
+        Assert.That(file.AttachDevice(devId, ref pt), Is.EqualTo(Errno.Success));
+
+        Assert.That(file.AttachDevicePasid(devId, 1, ref pt), Is.EqualTo(Errno.EOPNOTSUPP));
+    }
+
     private static ServiceProvider Provider(SmmuV3Features features) => new ServiceCollection()
         .AddIommufd(b => b.AddArmSmmuV3("smmu0", o => o.Features = features).AddDevice("a", "smmu0", streamId: 0x10))
         .BuildServiceProvider();
