@@ -32,7 +32,7 @@ public sealed class QueueEngine : IDisposable
     public const int SliceEntries = 64;
 
     private const int PollPause = 2; // Thread.SpinWait iterations (about 40 ns each) between two looks at the ready list
-    private const int PollYieldEvery = 128; // looks between two yields of the core while polling (about 10 µs)
+    private static readonly long PollYieldTicks = Stopwatch.Frequency / 100_000; // 10 µs of polling between two yields of the core
 
     private static long s_liveThreads;
 
@@ -234,21 +234,24 @@ public sealed class QueueEngine : IDisposable
     /// <summary>Polls the ready list until it holds work, the budget ends or the engine stops; true when work is ready.</summary>
     private bool Poll()
     {
-        long deadline = Stopwatch.GetTimestamp() + _spinTicks;
-        int round = 0;
+        long now = Stopwatch.GetTimestamp();
+        long deadline = now + _spinTicks;
+        long nextYield = now + PollYieldTicks;
         while (Volatile.Read(ref _readyCount) == 0 && Volatile.Read(ref _handoff) is null)
         {
-            if (Volatile.Read(ref _stopping) || Stopwatch.GetTimestamp() >= deadline)
+            now = Stopwatch.GetTimestamp();
+            if (Volatile.Read(ref _stopping) || now >= deadline)
             {
                 return false;
             }
 
             // Mostly pause (a doorbell is seen within a short spin, where SpinWait would already sched_yield after ten
-            // rounds), and yield the core every PollYieldEvery rounds so that threads outnumbering the cores still run;
-            // never sleep.
-            if (++round % PollYieldEvery == 0)
+            // rounds), and yield the core every PollYield so that threads outnumbering the cores still run, however
+            // long a pause takes on this processor; never sleep.
+            if (now >= nextYield)
             {
                 Thread.Yield();
+                nextYield = Stopwatch.GetTimestamp() + PollYieldTicks;
             }
             else
             {
