@@ -51,6 +51,7 @@ internal sealed class HostCommandQueue
     private const int HoldersShift = ConsShift + PositionBits;
     private const ulong OneHolder = 1UL << HoldersShift;
     private const ulong MaxHolders = (1UL << (64 - HoldersShift)) - 1;
+    private const uint BatchStart = 1u << 31; // in a slot's valid mark: the first slot of a batch (positions use 24 bits)
 
     private readonly CommandQueue _queue;
     private readonly Action<uint> _ringProd;
@@ -66,7 +67,7 @@ internal sealed class HostCommandQueue
     private readonly Dictionary<uint, CommandError> _failures = [];
     private int _failureCount; // _failures.Count, written under _errorLock, read without it by a batch that passed its sync
     private ulong _llq; // PROD, owned flag, cached CONS and shared-lock holders (see above), changed by CAS only
-    private long _batches;
+    private long _batches; // written by PROD owners only, one after another (see RingGathered)
     private uint _ownerProd; // the PROD the last owner rang, set once its doorbell returned
 
     internal HostCommandQueue(CommandQueue queue, Action<uint> ringProd, Func<bool> errorActive, Action acknowledgeError, TimeSpan timeout, ILogger logger, SmmuV3Metrics? metrics = null)
@@ -140,8 +141,9 @@ internal sealed class HostCommandQueue
 
                 // Release: the entry is written before it is valid. An owner's own slots are never waited for, but
                 // are marked too, so a slot always holds its latest position and a stale mark two laps old (the same
-                // index and wrap bit) cannot pass for a gathered issuer's.
-                Volatile.Write(ref slot.Valid, q);
+                // index and wrap bit) cannot pass for a gathered issuer's. The first slot says a batch starts there,
+                // so the owner that rings it counts it.
+                Volatile.Write(ref slot.Valid, q == start ? q | BatchStart : q);
             }
 
             if (owner)
@@ -149,7 +151,6 @@ internal sealed class HostCommandQueue
                 RingGathered(start, end);
             }
 
-            Interlocked.Increment(ref _batches);
             return WaitForSync(start, end, out failedIndex);
         }
         finally
@@ -239,15 +240,25 @@ internal sealed class HostCommandQueue
         }
 
         uint prod = (uint)(old & PositionMask);
+        long batches = 1; // this owner's own
         for (uint q = ownEnd; q != prod; q = Advance(q, 1))
         {
             spin = default;
-            while (Volatile.Read(ref _slots[q & (_size - 1)].Valid) != q)
+            uint mark;
+            while (((mark = Volatile.Read(ref _slots[q & (_size - 1)].Valid)) & ~BatchStart) != q)
             {
                 spin.SpinOnce(sleep1Threshold: -1); // a gathered issuer is still writing its entries
             }
+
+            if ((mark & BatchStart) != 0)
+            {
+                batches++;
+            }
         }
 
+        // Owners run this one after another (each waits for the previous one's PROD store, which follows this write),
+        // so the count needs no interlocked add.
+        Volatile.Write(ref _batches, _batches + batches);
         _ringProd(prod);
         Volatile.Write(ref _ownerProd, prod);
     }

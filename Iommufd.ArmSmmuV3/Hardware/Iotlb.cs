@@ -15,7 +15,8 @@ internal sealed class Iotlb
     private readonly Dictionary<Key, TlbEntry> _entries = [];
     private readonly int _capacity;
     private ulong _shifts; // bit n set: some entry has block shift n (lookups try only those sizes)
-    private long _generation; // bumped by every invalidation (read without the lock, written under it)
+    private long _generation; // bumped by every invalidation, without the lock (see RemoveWhere)
+    private int _live; // _entries.Count, written under the lock, read without it by an invalidation of an empty TLB
 
     public Iotlb(int capacity = 4096) => _capacity = capacity;
 
@@ -68,7 +69,7 @@ internal sealed class Iotlb
     {
         lock (_lock)
         {
-            if (generation is { } seen && seen != _generation)
+            if (generation is { } seen && seen != Volatile.Read(ref _generation))
             {
                 return false;
             }
@@ -82,8 +83,24 @@ internal sealed class Iotlb
                 }
             }
 
-            _entries[KeyOf(entry)] = entry;
+            var key = KeyOf(entry);
+            _entries[key] = entry;
             _shifts |= 1UL << entry.Shift;
+            Volatile.Write(ref _live, _entries.Count);
+            if (generation is { } before)
+            {
+                // An invalidation that found the TLB empty did not take the lock: it bumped the generation (a full
+                // fence) before it read the count, and the fence here orders the count before the generation is read
+                // again, so either it saw this entry or this insert sees its bump and takes the entry back.
+                Interlocked.MemoryBarrier();
+                if (Volatile.Read(ref _generation) != before)
+                {
+                    _entries.Remove(key);
+                    Volatile.Write(ref _live, _entries.Count);
+                    return false;
+                }
+            }
+
             return true;
         }
     }
@@ -135,10 +152,17 @@ internal sealed class Iotlb
 
     private int RemoveWhere(Predicate predicate, in Filter filter)
     {
+        // The generation moves first (a full fence), so a walk that raced this invalidation does not cache its result
+        // (see TryInsert); then, with nothing cached, there is nothing to remove and the lock is not taken.
+        Interlocked.Increment(ref _generation);
+        if (Volatile.Read(ref _live) == 0)
+        {
+            return 0;
+        }
+
         int removed = 0;
         lock (_lock)
         {
-            Volatile.Write(ref _generation, _generation + 1);
             foreach (var (key, entry) in _entries)
             {
                 if (predicate(entry, filter))
@@ -147,6 +171,8 @@ internal sealed class Iotlb
                     removed++;
                 }
             }
+
+            Volatile.Write(ref _live, _entries.Count);
         }
 
         return removed;

@@ -15,7 +15,9 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// (the model of hardware that starts at once: no hand-off), unless the engine is a host worker
 /// (<c>runOnCaller: false</c>), whose point is to run on another core. One idle thread at a time polls the ready list
 /// for the spin budget before it parks (a side core, as in the vIOMMU paper's sidecore, Amit et al., USENIX ATC 2011), so a doorbell it sees costs one
-/// cross-thread hand-off and no wake-up; the other idle threads park at once. The poller pauses between looks and
+/// cross-thread hand-off and no wake-up; the other idle threads park at once. A doorbell passes its work to the polling
+/// thread through a one-entry mailbox, and a thread that has just run a slice finds an empty ready list without its
+/// lock, so a hand-off costs a few interlocked operations on the poller's cache lines and none on the list's. The poller pauses between looks and
 /// yields the core every few dozen looks, so threads that outnumber the cores still progress.
 /// </para>
 /// <para>
@@ -29,8 +31,8 @@ internal sealed class QueueEngine : IDisposable
     /// <summary>Entries a queue consumes in one slice before the queues waiting behind it get theirs.</summary>
     public const int SliceEntries = 64;
 
-    private const int PollPause = 8; // Thread.SpinWait iterations between two looks at the ready list
-    private const int PollYieldEvery = 32; // looks between two yields of the core while polling
+    private const int PollPause = 2; // Thread.SpinWait iterations (about 40 ns each) between two looks at the ready list
+    private static readonly long PollYieldTicks = Stopwatch.Frequency / 100_000; // 10 µs of polling between two yields of the core
 
     private static long s_liveThreads;
 
@@ -43,6 +45,7 @@ internal sealed class QueueEngine : IDisposable
     private int _readyCount; // _ready.Count, readable without the lock by the polling thread
     private int _parked; // threads blocked, or about to block, on _signal
     private int _polling; // 1 while an idle thread polls the ready list (at most one does)
+    private Work? _handoff; // a work passed straight to the polling thread, outside the ready list (see Schedule)
     private bool _stopping;
     private int _disposed;
 
@@ -94,6 +97,18 @@ internal sealed class QueueEngine : IDisposable
         if (work.Broken || Interlocked.Exchange(ref work.Scheduled, 1) != 0)
         {
             return;
+        }
+
+        // A thread polls: hand the work to it in one compare-and-swap, without the ready list's lock (the side core's
+        // mailbox: the doorbell and the poller share one cache line, not the lock, the list and its counts). The
+        // poller empties the mailbox after it stops polling (both full fences), so if it stopped meanwhile, either it
+        // took the work or this thread sees it gone and takes the work back for the ready list.
+        if (Volatile.Read(ref _polling) != 0 && Interlocked.CompareExchange(ref _handoff, work, null) is null)
+        {
+            if (Volatile.Read(ref _polling) != 0 || Interlocked.CompareExchange(ref _handoff, null, work) != work)
+            {
+                return;
+            }
         }
 
         int ready;
@@ -172,6 +187,14 @@ internal sealed class QueueEngine : IDisposable
             {
                 bool found = Poll();
                 Interlocked.Exchange(ref _polling, 0);
+
+                // After polling stopped: a doorbell that handed work over now either is seen here or takes it back.
+                work = Interlocked.Exchange(ref _handoff, null);
+                if (work is not null && !Volatile.Read(ref _stopping))
+                {
+                    return true;
+                }
+
                 if (found)
                 {
                     if (TryTake(out work))
@@ -211,21 +234,24 @@ internal sealed class QueueEngine : IDisposable
     /// <summary>Polls the ready list until it holds work, the budget ends or the engine stops; true when work is ready.</summary>
     private bool Poll()
     {
-        long deadline = Stopwatch.GetTimestamp() + _spinTicks;
-        int round = 0;
-        while (Volatile.Read(ref _readyCount) == 0)
+        long now = Stopwatch.GetTimestamp();
+        long deadline = now + _spinTicks;
+        long nextYield = now + PollYieldTicks;
+        while (Volatile.Read(ref _readyCount) == 0 && Volatile.Read(ref _handoff) is null)
         {
-            if (Volatile.Read(ref _stopping) || Stopwatch.GetTimestamp() >= deadline)
+            now = Stopwatch.GetTimestamp();
+            if (Volatile.Read(ref _stopping) || now >= deadline)
             {
                 return false;
             }
 
             // Mostly pause (a doorbell is seen within a short spin, where SpinWait would already sched_yield after ten
-            // rounds), and yield the core every PollYieldEvery rounds so that threads outnumbering the cores still run;
-            // never sleep.
-            if (++round % PollYieldEvery == 0)
+            // rounds), and yield the core every PollYield so that threads outnumbering the cores still run, however
+            // long a pause takes on this processor; never sleep.
+            if (now >= nextYield)
             {
                 Thread.Yield();
+                nextYield = Stopwatch.GetTimestamp() + PollYieldTicks;
             }
             else
             {
@@ -238,6 +264,15 @@ internal sealed class QueueEngine : IDisposable
 
     private bool TryTake([NotNullWhen(true)] out Work? work)
     {
+        // An empty list is seen without the lock. A look that misses a work just queued is followed by one that
+        // cannot: before parking, a thread announces it (a full fence) and looks again, and Schedule fences after
+        // queueing before it reads that announcement.
+        if (Volatile.Read(ref _readyCount) == 0)
+        {
+            work = null;
+            return false;
+        }
+
         lock (_lock)
         {
             if (_stopping || !_ready.TryDequeue(out work))

@@ -169,7 +169,8 @@ internal sealed partial class SmmuV3 : ICommandExecutor
 
         // Completion means no transaction still uses what the invalidations before it removed (spec §3.21).
         _inFlight.WaitForEarlier();
-        Interlocked.Increment(ref _syncsCompleted);
+        bool main = ReferenceEquals(queue, CommandQueue); // its counts have one writer (see the fields)
+        Count(ref _mainSyncs, ref _syncsCompleted, main);
         switch (command.Cs)
         {
             case SmmuCommand.CS_SIG_IRQ:
@@ -187,10 +188,22 @@ internal sealed partial class SmmuV3 : ICommandExecutor
                 Raise(SmmuInterrupt.CmdSync);
                 break;
             case SmmuCommand.CS_SIG_SEV when Features.Sev:
-                Interlocked.Increment(ref _sevSent);
+                Count(ref _mainSev, ref _sevSent, main);
                 break;
         }
 
         return CommandError.CERROR_NONE;
+    }
+
+    private static void Count(ref long single, ref long shared, bool singleWriter)
+    {
+        if (singleWriter)
+        {
+            Volatile.Write(ref single, single + 1);
+        }
+        else
+        {
+            Interlocked.Increment(ref shared);
+        }
     }
 }

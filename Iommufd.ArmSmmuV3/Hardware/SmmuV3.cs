@@ -78,14 +78,19 @@ internal sealed partial class SmmuV3 : IDisposable
     public event Action<SmmuInterrupt>? Interrupt;
 
     /// <summary>CMD_SYNCs completed.</summary>
-    public long SyncsCompleted => Interlocked.Read(ref _syncsCompleted);
+    public long SyncsCompleted => Volatile.Read(ref _mainSyncs) + Interlocked.Read(ref _syncsCompleted);
 
     /// <summary>SEV events sent (CMD_SYNC with SIG_SEV, queue no longer full).</summary>
-    public long SevSent => Interlocked.Read(ref _sevSent);
+    public long SevSent => Volatile.Read(ref _mainSev) + Interlocked.Read(ref _sevSent);
 
     /// <summary>Table walks performed.</summary>
     public long TableWalks => Interlocked.Read(ref _walks);
 
+    // Counts of the SMMU's own queue have one writer, its consumer (one slice at a time, handed over through the
+    // engine work's state), so they are plain; other queues the SMMU executes for (a CMDQV's VCMDQs, consumed at the
+    // same time) add to the interlocked ones.
+    private long _mainSyncs;
+    private long _mainSev;
     private long _syncsCompleted;
     private long _sevSent;
     private long _walks;
@@ -154,7 +159,7 @@ internal sealed partial class SmmuV3 : IDisposable
         var error = CommandQueue.Consume(ref self, QueueEngine.SliceEntries, out bool more);
         if (wasFull && CommandQueue.Consumed != consumedBefore)
         {
-            Interlocked.Increment(ref _sevSent);
+            Volatile.Write(ref _mainSev, _mainSev + 1); // the one consumer of this queue (see the fields)
         }
 
         if (error != CommandError.CERROR_NONE)

@@ -17,10 +17,10 @@ internal sealed class SoftwareVcmdqExecutor(SmmuV3Host host) : IBatchingExecutor
 {
     // The per-queue batches: read on every command without a lock; a queue's entry is added on its first command.
     private readonly ConcurrentDictionary<CommandQueue, Pending> _pending = new();
-    private long _batches;
+    private long _forgottenBatches; // the batches of queues torn down
 
-    /// <summary>Host batches issued for guest queues.</summary>
-    public long Batches => Interlocked.Read(ref _batches);
+    /// <summary>Host batches issued for guest queues (each queue counts its own: it has one consumer).</summary>
+    public long Batches => Interlocked.Read(ref _forgottenBatches) + _pending.Values.Sum(p => Volatile.Read(ref p.Batches));
 
     public CommandError Execute(in SmmuCommand command, CommandQueue queue)
     {
@@ -75,7 +75,10 @@ internal sealed class SoftwareVcmdqExecutor(SmmuV3Host host) : IBatchingExecutor
     /// <summary>Drops the batch state of a queue that is torn down.</summary>
     public void Forget(CommandQueue queue)
     {
-        _pending.TryRemove(queue, out _);
+        if (_pending.TryRemove(queue, out var pending))
+        {
+            Interlocked.Add(ref _forgottenBatches, Volatile.Read(ref pending.Batches));
+        }
     }
 
     private Errno IssuePending(Pending pending)
@@ -87,7 +90,7 @@ internal sealed class SoftwareVcmdqExecutor(SmmuV3Host host) : IBatchingExecutor
 
         var rc = host.MainQueue.Issue(pending.Commands.AsSpan(0, pending.Count), out _);
         pending.Count = 0;
-        Interlocked.Increment(ref _batches);
+        Volatile.Write(ref pending.Batches, pending.Batches + 1); // only the queue's consumer writes it
         return rc;
     }
 
@@ -101,5 +104,6 @@ internal sealed class SoftwareVcmdqExecutor(SmmuV3Host host) : IBatchingExecutor
     {
         public readonly SmmuCommand[] Commands = new SmmuCommand[HostCommandQueue.MaxBatch];
         public int Count;
+        public long Batches;
     }
 }

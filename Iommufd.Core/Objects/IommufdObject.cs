@@ -8,8 +8,10 @@ namespace Iommufd.Core.Objects;
 /// </summary>
 public abstract class IommufdObject
 {
-    private int _users;
-    private int _shortTermUsers;
+    // Users (low 32 bits) and short-term users (high 32 bits) in one word, so a lookup takes both in one
+    // compare-and-swap and its release drops both in one add (main.c iommufd_lock_obj / iommufd_put_object).
+    private const long OneShortTerm = 1L << 32;
+    private long _counts;
     private int _state; // an ObjectState
 
     /// <summary>The object's ID in its file (from 1); 0 until the object is added to the table.</summary>
@@ -18,9 +20,9 @@ public abstract class IommufdObject
     /// <summary>The object's kind.</summary>
     public abstract IommufdObjectType Type { get; }
 
-    internal int Users => Volatile.Read(ref _users);
+    internal int Users => (int)Volatile.Read(ref _counts);
 
-    internal int ShortTermUsers => Volatile.Read(ref _shortTermUsers);
+    internal int ShortTermUsers => (int)(Volatile.Read(ref _counts) >> 32);
 
     internal ObjectState State => (ObjectState)Volatile.Read(ref _state);
 
@@ -47,73 +49,102 @@ public abstract class IommufdObject
             throw new InvalidOperationException($"{Type} {Id}: a user reference was taken on an object being destroyed");
         }
 
-        Interlocked.Increment(ref _users);
+        Interlocked.Increment(ref _counts);
     }
 
     /// <summary>
     /// Takes a user reference unless the object has none left (it was claimed for destruction): the kernel's
     /// <c>refcount_inc_not_zero</c>, for holders that found the object somewhere other than the table.
     /// </summary>
-    internal bool TryAddUser()
-    {
-        int users = Volatile.Read(ref _users);
-        while (users > 0)
-        {
-            int seen = Interlocked.CompareExchange(ref _users, users + 1, users);
-            if (seen == users)
-            {
-                return true;
-            }
-
-            users = seen;
-        }
-
-        return false;
-    }
+    internal bool TryAddUser() => TryAdd(1);
 
     internal void RemoveUser()
     {
-        if (Interlocked.Decrement(ref _users) < 0)
+        if ((int)Interlocked.Decrement(ref _counts) < 0)
         {
             throw new InvalidOperationException($"{Type} {Id}: user count went below zero");
         }
     }
 
-    /// <summary>A lookup's reference (the kernel's <c>iommufd_lock_obj</c>); the table calls it under its lock.</summary>
+    /// <summary>
+    /// A lookup's reference (the kernel's <c>iommufd_lock_obj</c>): a user and a short-term user in one
+    /// compare-and-swap, unless the object has no user left. The table calls it without a lock, so the state is read
+    /// again after the compare-and-swap (a full fence): a removal by the core marks the object Dying (also a full
+    /// fence) before it reads the short-term count, so either it sees this reference and waits for it, or this
+    /// lookup sees Dying and lets go.
+    /// </summary>
     internal bool TryLock()
     {
-        if (State != ObjectState.Live || !TryAddUser())
+        if (State != ObjectState.Live || !TryAdd(1 + OneShortTerm))
         {
             return false;
         }
 
-        Interlocked.Increment(ref _shortTermUsers);
+        if (State != ObjectState.Live)
+        {
+            Unlock();
+            return false;
+        }
+
         return true;
     }
 
     /// <summary>
-    /// Drops a lookup's reference (the kernel's <c>iommufd_put_object</c>): users first, then the short-term
-    /// count, so that a destroyer waiting for short-term users to drain never sees a stale user.
+    /// Drops a lookup's reference (the kernel's <c>iommufd_put_object</c>): the user and the short-term user in one
+    /// add, so a destroyer that sees the short-term count drained never sees a stale user.
     /// </summary>
     internal void Unlock()
     {
-        RemoveUser();
-        Interlocked.Decrement(ref _shortTermUsers);
+        if ((int)Interlocked.Add(ref _counts, -(1 + OneShortTerm)) < 0)
+        {
+            throw new InvalidOperationException($"{Type} {Id}: user count went below zero");
+        }
     }
 
     /// <summary>Claims the object for destruction when only the table's reference is left (users 1 → 0).</summary>
     internal bool TryClaim()
     {
-        if (State != ObjectState.Live || Interlocked.CompareExchange(ref _users, 0, 1) != 1)
+        if (State != ObjectState.Live)
         {
             return false;
         }
 
-        Volatile.Write(ref _state, (int)ObjectState.Dying);
-        return true;
+        long counts = Volatile.Read(ref _counts);
+        while ((int)counts == 1)
+        {
+            long seen = Interlocked.CompareExchange(ref _counts, counts - 1, counts);
+            if (seen == counts)
+            {
+                Volatile.Write(ref _state, (int)ObjectState.Dying);
+                return true;
+            }
+
+            counts = seen; // a short-term user came or went with its user: look at the users again
+        }
+
+        return false;
     }
 
-    internal void SetState(ObjectState state) => Volatile.Write(ref _state, (int)state);
+    /// <summary>Sets the state with a full fence, which lock-free lookups rely on (see <see cref="TryLock"/>).</summary>
+    internal void SetState(ObjectState state) => Interlocked.Exchange(ref _state, (int)state);
+
+    /// <summary>Adds <paramref name="delta"/> unless no user is left (<c>refcount_inc_not_zero</c>).</summary>
+    private bool TryAdd(long delta)
+    {
+        long counts = Volatile.Read(ref _counts);
+        while ((int)counts > 0)
+        {
+            long seen = Interlocked.CompareExchange(ref _counts, counts + delta, counts);
+            if (seen == counts)
+            {
+                return true;
+            }
+
+            counts = seen;
+        }
+
+        return false;
+    }
 
     /// <summary>
     /// Releases what the object holds (driver state, references on other objects). Called exactly once, after

@@ -22,8 +22,8 @@ namespace Iommufd.Core.Objects;
 /// </description></item>
 /// <item><description>
 /// <b>Short-term users.</b> A lookup (<see cref="Get{T}"/>, the kernel's <c>iommufd_get_object</c> /
-/// <c>iommufd_lock_obj</c>) takes a user and a short-term reference under the table lock; disposing the handle
-/// (<c>iommufd_put_object</c>) drops the user first and then the short-term reference. The short-term count is
+/// <c>iommufd_lock_obj</c>) takes a user and a short-term reference in one compare-and-swap, without the table lock;
+/// disposing the handle (<c>iommufd_put_object</c>) drops both in one add. The short-term count is
 /// what a destroyer waits for (the kernel's <c>destroy_wait</c>): once it is zero no ioctl is inside the object.
 /// </description></item>
 /// <item><description>
@@ -68,7 +68,7 @@ internal sealed class ObjectTable
 
     private readonly Diagnostics.FailNth? _faults;
     private readonly IommufdMetrics? _metrics;
-    private readonly Lock _lock = new(); // guards _slots, _free, _next and _count
+    private readonly Lock _lock = new(); // guards changes of _slots, _free, _next and _count (lookups read _slots without it)
     private readonly PriorityQueue<uint, uint> _free = new();
     private object?[] _slots = new object?[16];
     private uint _next = 1;
@@ -104,12 +104,14 @@ internal sealed class ObjectTable
             uint id = _free.Count > 0 ? _free.Dequeue() : _next++;
             if (id >= _slots.Length)
             {
-                Array.Resize(ref _slots, Math.Max(_slots.Length * 2, (int)id + 1));
+                var bigger = new object?[Math.Max(_slots.Length * 2, (int)id + 1)];
+                Array.Copy(_slots, bigger, _slots.Length);
+                Volatile.Write(ref _slots, bigger); // published whole: lookups read the array without the lock
             }
 
             obj.Id = id;
             obj.SetState(ObjectState.Live);
-            _slots[id] = obj;
+            Volatile.Write(ref _slots[id], obj);
             _count++;
             _metrics?.ObjectAdded(obj.Type);
             return id;
@@ -129,13 +131,13 @@ internal sealed class ObjectTable
             return Errno.ENOENT; // as iommufd_get_object under fail_nth
         }
 
-        lock (_lock)
+        // Without the table lock (the kernel's xa_load under RCU): a slot is published after its object is built,
+        // and an object that is being claimed or removed refuses the reference (IommufdObject.TryLock).
+        var slots = Volatile.Read(ref _slots);
+        if (id < (uint)slots.Length && Volatile.Read(ref slots[id]) is T obj && obj.TryLock())
         {
-            if (id < _slots.Length && _slots[id] is T obj && obj.TryLock())
-            {
-                handle = new ObjectRef<T>(obj);
-                return Errno.Success;
-            }
+            handle = new ObjectRef<T>(obj);
+            return Errno.Success;
         }
 
         handle = default;

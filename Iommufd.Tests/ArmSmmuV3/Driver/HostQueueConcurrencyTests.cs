@@ -43,6 +43,7 @@ public class HostQueueConcurrencyTests
 
         using (Assert.EnterMultipleScope())
         {
+            Assert.That(rig.Queue.Batches, Is.EqualTo(Threads * BatchesPerThread), "every batch counted once, by the owner that rang it");
             foreach (var (batches, failed, problem) in results)
             {
                 Assert.That(problem, Is.Null);

@@ -1,4 +1,5 @@
 using Iommufd.ArmSmmuV3.Hardware;
+using Iommufd.Tests.Stress;
 
 namespace Iommufd.Tests.ArmSmmuV3.Hardware;
 
@@ -25,6 +26,47 @@ public class CacheGenerationTests
             Assert.That(tlb.TryInsert(Entry, tlb.Generation), Is.True);
             Assert.That(tlb.Count, Is.EqualTo(1));
         }
+    }
+
+    /// <summary>
+    /// An invalidation of an empty IOTLB takes no lock, so a walk racing it must still not leave a translation from
+    /// before it: a "walker" reads the generation and then the page table, a "driver" changes the page table and then
+    /// invalidates, and after each invalidation no entry holds an output older than the change.
+    /// </summary>
+    [Test]
+    public void A_walk_racing_an_invalidation_of_an_empty_IOTLB_does_not_leave_a_stale_entry()
+    {
+        int seed = StressSettings.Seed;
+        TestContext.Out.WriteLine($"seed {seed} (replay: IOMMUFD_STRESS_SEED={seed})");
+        const int Changes = 20_000;
+        var tlb = new Iotlb();
+        long table = 0; // the "page table": the output page the walker would find
+        int stale = 0, done = 0;
+        var walker = new Thread(() =>
+        {
+            var random = new Random(seed);
+            while (Volatile.Read(ref done) == 0)
+            {
+                long generation = tlb.Generation;
+                ulong output = (ulong)Volatile.Read(ref table) << 12;
+                Thread.SpinWait(random.Next(4)); // the walk
+                tlb.TryInsert(Entry with { OutputBase = output }, generation);
+            }
+        });
+        walker.Start();
+        for (long change = 1; change <= Changes; change++)
+        {
+            Volatile.Write(ref table, change);
+            tlb.InvalidateVmid(1);
+            if (tlb.TryLookup(1, TlbEntry.NoAsid, TlbStage.Stage2, Entry.InputBase, out var found) && (long)(found.OutputBase >> 12) < change)
+            {
+                stale++;
+            }
+        }
+
+        Volatile.Write(ref done, 1);
+        Assert.That(walker.Join(TimeSpan.FromSeconds(30)), Is.True);
+        Assert.That(stale, Is.Zero, "entries from before an invalidation found after it");
     }
 
     [Test]

@@ -200,6 +200,42 @@ public class QueueEngineTests
     }
 
     [Test]
+    public void Doorbells_handed_to_a_poller_that_stops_polling_are_not_lost()
+    {
+        // A host worker whose spin budget is short, so its poller often stops polling just as a doorbell hands it a
+        // work through the mailbox: the poller then takes the work, or the doorbell takes it back for the ready list.
+        int seed = Iommufd.Tests.Stress.StressSettings.Seed;
+        TestContext.Out.WriteLine($"seed {seed} (replay: IOMMUFD_STRESS_SEED={seed})");
+        const int Works = 3;
+        const int DoorbellsPerWork = 3_000;
+        using var engine = new QueueEngine(2, "mailbox", TimeSpan.FromMicroseconds(20), runOnCaller: false);
+        var pending = new int[Works];
+        var served = new long[Works];
+        var works = Enumerable.Range(0, Works).Select(i => new QueueEngine.Work($"w{i}", () =>
+        {
+            Interlocked.Add(ref served[i], Interlocked.Exchange(ref pending[i], 0));
+            return false;
+        })).ToArray();
+
+        var producers = Enumerable.Range(0, Works).Select(i => Task.Run(() =>
+        {
+            var random = new Random(seed + i);
+            for (int n = 0; n < DoorbellsPerWork; n++)
+            {
+                Interlocked.Increment(ref pending[i]);
+                engine.Kick(works[i]);
+                Thread.SpinWait(random.Next(0, 1500)); // from at once to past the spin budget
+            }
+        })).ToArray();
+
+        Assert.That(Task.WaitAll(producers, Patience), Is.True);
+        bool allServed = SpinWait.SpinUntil(() => Enumerable.Range(0, Works).All(i => Interlocked.Read(ref served[i]) == DoorbellsPerWork), Patience);
+
+        Assert.That(allServed, Is.True, "no doorbell is lost");
+        Assert.That(pending, Is.All.Zero);
+    }
+
+    [Test]
     public void Disposing_an_engine_stops_and_joins_all_its_threads()
     {
         long before = QueueEngine.LiveThreads;
