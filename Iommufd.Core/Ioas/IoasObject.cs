@@ -730,8 +730,9 @@ internal sealed class IoasObject : IommufdObject
 
     /// <summary>
     /// Pins [<paramref name="iova"/>, +<paramref name="length"/>) for a HW queue: the pages (rounded out to whole
-    /// pages) must be mapped (else ENOENT), READABLE (else EPERM) and physically contiguous (else EFAULT). Returns
-    /// the physical address of <paramref name="iova"/> and a handle that unpins.
+    /// pages) must be mapped (else ENOENT), READABLE (else EPERM) and physically contiguous (else EFAULT), the areas
+    /// checked in IOVA order so that the first problem decides. Returns the physical address of
+    /// <paramref name="iova"/> and a handle that unpins.
     /// </summary>
     public Errno PinContiguous(ulong iova, ulong length, out ulong physicalAddress, out IoasPin pin)
     {
@@ -741,22 +742,27 @@ internal sealed class IoasObject : IommufdObject
         ulong end = (iova + length + PhysicalMemory.PageSize - 1) & ~(ulong)(PhysicalMemory.PageSize - 1);
         lock (_lock)
         {
-            if (!TryFindCovering(first, end - first, out var pieces))
+            // device.c iommufd_access_pin_pages() with flags 0, as viommu.c iommufd_hw_queue_alloc_phys() pins: it walks
+            // the areas from the lowest IOVA until a hole (io_pagetable.c iopt_area_contig_next()), each checked for
+            // reads (check_area_prot()) and pinned before the next; a hole reached is ENOENT once the walk ends, and
+            // any refusal lets go of what the walk pinned before it (err_remove).
+            bool covered = TryFindCovering(first, end - first, out var pieces);
+            for (int i = 0; i < pieces.Count; i++)
             {
+                var rc = (pieces[i].Protection & IommuProtection.Read) == 0
+                    ? Errno.EPERM
+                    : PinSlicesLocked(pieces[i..(i + 1)], first, end - 1);
+                if (rc != Errno.Success)
+                {
+                    UnpinSlicesLocked(pieces[..i], first, end - 1);
+                    return rc;
+                }
+            }
+
+            if (!covered)
+            {
+                UnpinSlicesLocked(pieces, first, end - 1);
                 return Errno.ENOENT;
-            }
-
-            // device.c iommufd_access_pin_pages() with flags 0, as viommu.c iommufd_hw_queue_alloc_phys() pins: each
-            // area must allow reads (check_area_prot()) before any is pinned.
-            if (pieces.Any(area => (area.Protection & IommuProtection.Read) == 0))
-            {
-                return Errno.EPERM;
-            }
-
-            var rc = PinSlicesLocked(pieces, first, end - 1);
-            if (rc != Errno.Success)
-            {
-                return rc;
             }
 
             ulong basePa = pieces[0].PhysicalAddressOf(first);

@@ -248,7 +248,7 @@ public class HostDomainRulesTests
         // issued before the third device's: a wait on a queue that consumes nothing, with the lock let go first.
         using var provider = new ServiceCollection()
             .AddIommufd(b => b
-                .AddArmSmmuV3("smmu0", o => { o.Features = new SmmuV3Features { RangeInvalidation = false }; o.SyncTimeout = TimeSpan.FromMinutes(5); })
+                .AddArmSmmuV3("smmu0", o => { o.Features = new SmmuV3Features { RangeInvalidation = false }; o.SyncTimeout = 3 * Poll.Patience; })
                 .AddDevice("a", "smmu0", 0x10, atsCapable: true).AddDevice("b", "smmu0", 0x11, atsCapable: true)
                 .AddDevice("c", "smmu0", 0x12, atsCapable: true).AddDevice("d", "smmu0", 0x13))
             .BuildServiceProvider();
@@ -274,25 +274,44 @@ public class HostDomainRulesTests
             Assert.That(file.AttachDevice(dev, ref pt), Is.EqualTo(Errno.Success), name);
         }
 
+        // The probe is a translation that faults, not a DMA transaction: the model relays an event inside the faulting
+        // transaction, and a CMD_SYNC waits for every transaction in flight (spec §3.21), so a DMA stuck on the lock
+        // would hold the unmap's sync until the sync timeout. With the lock held across the wait the probe blocks
+        // until the queue runs again, which the finally below does, so the test fails after one bounded wait.
+        // The sync timeout only bounds a queue that never resumes: it is longer than the two waits with CMDQEN off.
         uint cr0 = (uint)smmu.Hardware.ReadRegister((uint)SmmuRegister.CR0);
         ulong prod = smmu.Hardware.ReadRegister((uint)SmmuRegister.CMDQ_PROD);
         smmu.Hardware.WriteRegister((uint)SmmuRegister.CR0, cr0 & ~8u); // CMDQEN off: nothing is consumed
-        var unmap = Task.Run(() =>
+        Task<Errno> unmap;
+        Task<DmaStatus>? fault = null;
+        bool issued, relayed = false;
+        try
         {
-            ulong length = 512 * Page;
-            return file.IoasUnmap(ioas, 0x100_0000, ref length);
-        });
-        bool issued = Poll.Until(() => smmu.Hardware.ReadRegister((uint)SmmuRegister.CMDQ_PROD) != prod);
-        var fault = Task.Run(() => host.Platform.GetDevice("d").DmaRead(0x100_0000, new byte[4])); // its event is relayed under the lock
-        bool relayed = fault.Wait(Poll.Patience);
-        smmu.Hardware.WriteRegister((uint)SmmuRegister.CR0, cr0); // the stalled batch runs and the unmap completes
+            unmap = Task.Run(() =>
+            {
+                ulong length = 512 * Page;
+                return file.IoasUnmap(ioas, 0x100_0000, ref length);
+            });
+            issued = Poll.Until(() => smmu.Hardware.ReadRegister((uint)SmmuRegister.CMDQ_PROD) != prod);
+            if (issued)
+            {
+                fault = Task.Run(() => smmu.Hardware.Translate(0x13, 0x100_0000, write: false, out _)); // its event is relayed under the lock
+                relayed = fault.Wait(Poll.Patience);
+            }
+        }
+        finally
+        {
+            smmu.Hardware.WriteRegister((uint)SmmuRegister.CR0, cr0); // the stalled batch runs and the unmap completes
+        }
 
+        bool unmapped = unmap.Wait(Poll.Patience) && unmap.Result == Errno.Success;
+        bool faulted = fault is not null && fault.Wait(Poll.Patience) && fault.Result == DmaStatus.TranslationFault;
         using (Assert.EnterMultipleScope())
         {
             Assert.That(issued, Is.True, "the unmap issued its full buffer");
             Assert.That(relayed, Is.True, "a fault's relay took the masters lock while the unmap waited");
-            Assert.That(fault.Result, Is.EqualTo(DmaStatus.TranslationFault));
-            Assert.That(unmap.Wait(Poll.Patience) && unmap.Result == Errno.Success, Is.True);
+            Assert.That(faulted, Is.True, "the probe faulted");
+            Assert.That(unmapped, Is.True, "the unmap completed once the queue ran");
         }
     }
 
