@@ -3,6 +3,7 @@ namespace Iommufd.ArmSmmuV3;
 /// <summary>The SMMUv3 instances the plugin creates. Validated when the driver is first resolved.</summary>
 public sealed class SmmuV3Options
 {
+    /// <summary>The instances to create, one emulated SMMUv3 and its host driver instance each; names are unique.</summary>
     public List<SmmuV3InstanceOptions> Instances { get; } = [];
 
     /// <summary>Returns the problems found in the options.</summary>

@@ -47,6 +47,7 @@ public sealed class CmdqvOptions
         _ => Backend,
     };
 
+    /// <summary>Checks the options, with their <see cref="Features"/>; returns the problems found.</summary>
     public List<string> Validate()
     {
         var errors = Features.Validate();

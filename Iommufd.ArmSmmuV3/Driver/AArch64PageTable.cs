@@ -14,6 +14,7 @@ public sealed class AArch64PageTable
     private readonly ITableStore _store;
     private readonly Lock _lock = new(); // guards table updates
 
+    /// <summary>Creates an empty table tree in <paramref name="store"/>: allocates the start-level table of <paramref name="format"/>; <paramref name="stage2"/> selects the stage-2 descriptor attributes (S2AP, MemAttr) over the stage-1 ones (AP, nG).</summary>
     public AArch64PageTable(ITableStore store, TableFormat format, bool stage2)
     {
         ArgumentNullException.ThrowIfNull(store);
@@ -23,13 +24,16 @@ public sealed class AArch64PageTable
         Root = store.AllocateTable(TableSize(format.StartLevel));
     }
 
+    /// <summary>The granule, input size and start level of the tables.</summary>
     public TableFormat Format { get; }
 
+    /// <summary>True for stage-2 tables (S2AP permissions), false for stage 1 (AP permissions, nG).</summary>
     public bool Stage2 { get; }
 
     /// <summary>Address of the start-level table (TTB0 / S2TTB).</summary>
     public ulong Root { get; }
 
+    /// <summary>The granule's page size in bytes: the unit of <see cref="Map"/> and <see cref="Unmap"/>.</summary>
     public ulong PageSize => 1UL << Format.PageShift;
 
     /// <summary>Maps [input, +length) to [output, +length) with <paramref name="protection"/>; page aligned.</summary>

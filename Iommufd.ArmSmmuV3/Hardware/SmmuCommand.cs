@@ -228,7 +228,9 @@ public readonly struct SmmuCommand : IEquatable<SmmuCommand>
     /// <summary>The one-line form of <see cref="SmmuCommandDecoder.Decode(in SmmuCommand)"/>.</summary>
     public override string ToString() => SmmuCommandDecoder.Decode(this);
 
+    /// <summary>True when both commands hold the same two words.</summary>
     public static bool operator ==(SmmuCommand left, SmmuCommand right) => left.Equals(right);
 
+    /// <summary>True when the commands differ in either word.</summary>
     public static bool operator !=(SmmuCommand left, SmmuCommand right) => !left.Equals(right);
 }

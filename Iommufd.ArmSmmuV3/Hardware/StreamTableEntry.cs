@@ -9,10 +9,15 @@ public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong W
     /// <summary>Size in bytes of an STE.</summary>
     public const int Size = 64;
 
+    /// <summary>STE.Config 0b000 (§5.2; arm-smmu-v3.h STRTAB_STE_0_CFG_ABORT): every transaction of the stream aborts.</summary>
     public const ulong ConfigAbort = 0b000;
+    /// <summary>STE.Config 0b100 (§5.2; STRTAB_STE_0_CFG_BYPASS): both stages bypass; transactions pass untranslated.</summary>
     public const ulong ConfigBypass = 0b100;
+    /// <summary>STE.Config 0b101 (§5.2; STRTAB_STE_0_CFG_S1_TRANS): stage 1 translates through the CD table, stage 2 bypasses.</summary>
     public const ulong ConfigS1Translate = 0b101;
+    /// <summary>STE.Config 0b110 (§5.2; STRTAB_STE_0_CFG_S2_TRANS): stage 1 bypasses, stage 2 translates through S2TTB.</summary>
     public const ulong ConfigS2Translate = 0b110;
+    /// <summary>STE.Config 0b111 (§5.2): stage 1 then stage 2, the configuration of a nested (guest-owned stage 1) domain.</summary>
     public const ulong ConfigNested = 0b111;
 
     /// <summary>
@@ -27,13 +32,16 @@ public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong W
     /// <summary>EATS [93:92] in word 1.</summary>
     public const ulong EatsMask = 3UL << 28;
 
+    /// <summary>STE.V [0] (§5.2; STRTAB_STE_0_V): the STE is valid; an invalid one makes the stream's transactions raise C_BAD_STE.</summary>
     public bool Valid => (Word0 & 1) != 0;
 
     /// <summary>Config [3:1].</summary>
     public ulong Config => (Word0 >> 1) & 0x7;
 
+    /// <summary>True when STE.Config enables stage 1 (S1 translate or nested, §5.2), so the SMMU fetches the CD.</summary>
     public bool Stage1Enabled => Config is ConfigS1Translate or ConfigNested;
 
+    /// <summary>True when STE.Config enables stage 2 (S2 translate or nested, §5.2), so S2TTB and the S2 fields apply.</summary>
     public bool Stage2Enabled => Config is ConfigS2Translate or ConfigNested;
 
     /// <summary>S1Fmt [5:4].</summary>
@@ -159,6 +167,7 @@ public readonly record struct StreamTableEntry(ulong Word0, ulong Word1, ulong W
         }
     }
 
+    /// <summary>Reads an STE's first four words, little-endian, from <paramref name="bytes"/> (at least 32 bytes).</summary>
     public static StreamTableEntry Read(ReadOnlySpan<byte> bytes)
     {
         var (w0, w1, w2, w3) = LittleEndianWords.Read4(bytes);

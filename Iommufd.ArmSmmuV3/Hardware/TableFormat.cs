@@ -9,6 +9,7 @@ public readonly record struct TableFormat(TranslationGranule Granule, int InputB
     /// <summary>Bits resolved per level: the granule's shift minus 3 (8-byte descriptors).</summary>
     public int BitsPerLevel => PageShift - 3;
 
+    /// <summary>log2 of the granule's page size: 12, 14 or 16.</summary>
     public int PageShift => (int)Granule;
 
     /// <summary>A stage-1 format whose start level follows from the input size (no concatenation).</summary>

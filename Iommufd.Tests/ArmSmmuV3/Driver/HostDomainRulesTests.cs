@@ -1,4 +1,5 @@
 using Iommufd.ArmSmmuV3;
+using Iommufd.ArmSmmuV3.Diagnostics;
 using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
@@ -154,7 +155,7 @@ public class HostDomainRulesTests
 
         ulong length = 3 * Page;
         var rc = vm.File.IoasUnmap(vm.IoasId, 0x10_2000, ref length);
-        var cached = vm.Smmu.Hardware.Iotlb.Snapshot().Select(e => e.InputBase).Order().ToArray();
+        var cached = SmmuV3Diagnostics.For(vm.Smmu).IotlbEntries().Select(e => e.InputBase).Order().ToArray();
 
         using (Assert.EnterMultipleScope())
         {
@@ -179,7 +180,7 @@ public class HostDomainRulesTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(rc, Is.EqualTo(Errno.Success));
-            Assert.That(vm.Smmu.Hardware.Iotlb.Count, Is.Zero, "TLBI_S12_VMALL instead of 513 TLBI_S2_IPA (arm_smmu_inv_size_too_big)");
+            Assert.That(SmmuV3Diagnostics.For(vm.Smmu).IotlbEntries(), Is.Empty, "TLBI_S12_VMALL instead of 513 TLBI_S2_IPA (arm_smmu_inv_size_too_big)");
         }
     }
 
@@ -193,7 +194,7 @@ public class HostDomainRulesTests
         ulong ipa = guest.Ram.Allocate(Page, Page);
         guest.Table.Map(0x9000_0000, ipa, Page, IommuProtection.Read);
         Assert.That(guest.Device.DmaRead(0x9000_0000, new byte[4]), Is.EqualTo(DmaStatus.Ok));
-        Assert.That(smmu.Hardware.Iotlb.Snapshot().Any(e => e.Stage == TlbStage.Nested), Is.True);
+        Assert.That(SmmuV3Diagnostics.For(smmu).IotlbEntries().Any(e => e.Stage == TlbStage.Nested), Is.True);
 
         ulong length = ulong.MaxValue;
         var rc = guest.File.IoasUnmap(guest.IoasId, 0, ref length); // the guest's RAM: one mapping
@@ -201,7 +202,7 @@ public class HostDomainRulesTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(rc, Is.EqualTo(Errno.Success));
-            Assert.That(smmu.Hardware.Iotlb.Snapshot().Any(e => e.Stage == TlbStage.Nested), Is.False, "TLBI_NH_ALL of the parent's VMID");
+            Assert.That(SmmuV3Diagnostics.For(smmu).IotlbEntries().Any(e => e.Stage == TlbStage.Nested), Is.False, "TLBI_NH_ALL of the parent's VMID");
             Assert.That(guest.Device.DmaRead(0x9000_0000, new byte[4]), Is.EqualTo(DmaStatus.TranslationFault));
         }
     }

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Iommufd.ArmSmmuV3;
+using Iommufd.ArmSmmuV3.Diagnostics;
 using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
@@ -81,7 +82,7 @@ public class InvalidationPromiseTests
             Assert.That(after, Is.EqualTo(Errno.Success), "the range was still in the IOAS");
             Assert.That(lengthAfter, Is.EqualTo((ulong)Page));
             Assert.That(vm.Read(), Is.EqualTo(DmaStatus.TranslationFault));
-            Assert.That(smmu.Hardware.Iotlb.Count, Is.Zero);
+            Assert.That(SmmuV3Diagnostics.For(smmu).IotlbEntries(), Is.Empty);
         }
     }
 
@@ -127,7 +128,7 @@ public class InvalidationPromiseTests
             ulong length = Page;
             Assert.That(vm.File.IoasUnmap(vm.Ioas, iova, ref length), Is.EqualTo(Errno.Success));
             long atReturn = BinaryPrimitives.ReadInt64LittleEndian(page);
-            bool cached = smmu.Hardware.Iotlb.Snapshot().Any(e => e.InputBase <= iova && iova <= e.InputLast);
+            bool cached = SmmuV3Diagnostics.For(smmu).IotlbEntries().Any(e => e.InputBase <= iova && iova <= e.InputLast);
             Thread.SpinWait(spins);
             stop.Set();
             dma.Join();

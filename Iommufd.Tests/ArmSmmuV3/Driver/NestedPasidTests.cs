@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Iommufd.ArmSmmuV3;
+using Iommufd.ArmSmmuV3.Diagnostics;
 using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
@@ -159,13 +160,13 @@ public class NestedPasidTests
         using (Assert.EnterMultipleScope())
         {
             Assert.That(rc, Is.EqualTo(Errno.Success), "CFGI_CD with SSID 1 and the ATS device's ATC_INV for PASID 1 are forwarded");
-            Assert.That(b.Smmu.Hardware.ConfigCache.TryGetCd(b.Device.StreamId, 1, out _), Is.False, "CD 1 left the cache (the vSID was rewritten to the pSID)");
-            Assert.That(b.Smmu.Hardware.ConfigCache.TryGetCd(b.Device.StreamId, 2, out _), Is.True, "CD 2 stays cached");
+            Assert.That(SmmuV3Diagnostics.For(b.Smmu).CachedCds().Any(c => c.StreamId == b.Device.StreamId && c.SubstreamId == 1), Is.False, "CD 1 left the cache (the vSID was rewritten to the pSID)");
+            Assert.That(SmmuV3Diagnostics.For(b.Smmu).CachedCds().Any(c => c.StreamId == b.Device.StreamId && c.SubstreamId == 2), Is.True, "CD 2 stays cached");
         }
 
         b.ReadByte(1);
         b.ReadByte(2);
-        Assert.That(b.Smmu.Hardware.Iotlb.Snapshot().Select(e => e.Asid).Order(), Is.EqualTo(new[] { 11, 12, 21 }), "PASID 1 now walks with its new CD's ASID; PASID 2 still the cached one");
+        Assert.That(SmmuV3Diagnostics.For(b.Smmu).IotlbEntries().Select(e => e.Asid).Order(), Is.EqualTo(new[] { 11, 12, 21 }), "PASID 1 now walks with its new CD's ASID; PASID 2 still the cached one");
     }
 
     [Test]
@@ -176,17 +177,18 @@ public class NestedPasidTests
         b.MapSubstream(2, asid: 12);
         b.ReadByte(1);
         b.ReadByte(2);
-        var atc = b.Smmu.Hardware.GetAtc(b.Device.StreamId)!;
-        int filled = atc.Count;
+        var smmu = SmmuV3Diagnostics.For(b.Smmu);
+        int filled = smmu.AtcEntries(b.Device.StreamId).Length;
 
         var one = b.Invalidate(SmmuCommandBuilder.AtcInv(Vsid, 1, ssv: true, global: false, Va, 0));
-        int afterOne = atc.Count;
+        int afterOne = smmu.AtcEntries(b.Device.StreamId).Length;
         var all = b.Invalidate(SmmuCommandBuilder.AtcInv(Vsid, 0, ssv: false, global: false, 0, 52));
+        int afterAll = smmu.AtcEntries(b.Device.StreamId).Length;
 
         using (Assert.EnterMultipleScope())
         {
             Assert.That((one, all), Is.EqualTo((Errno.Success, Errno.Success)));
-            Assert.That((filled, afterOne, atc.Count), Is.EqualTo((2, 1, 0)));
+            Assert.That((filled, afterOne, afterAll), Is.EqualTo((2, 1, 0)));
         }
     }
 }
