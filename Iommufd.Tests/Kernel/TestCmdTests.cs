@@ -49,6 +49,26 @@ public class TestCmdTests
         });
     }
 
+    [TestCase(22u, TestName = "The_dma_buf_ops_are_not_modelled_and_answer_EOPNOTSUPP(DMABUF_GET)")]
+    [TestCase(23u, TestName = "The_dma_buf_ops_are_not_modelled_and_answer_EOPNOTSUPP(DMABUF_REVOKE)")]
+    [TestCase(24u, TestName = "The_dma_buf_ops_are_not_modelled_and_answer_EOPNOTSUPP(MD_CHECK_DMABUF)")]
+    public void The_dma_buf_ops_are_not_modelled_and_answer_EOPNOTSUPP(uint op)
+    {
+        // iommufd_test.h: IOMMU_TEST_OP_DMABUF_GET (22) and _DMABUF_REVOKE (23) follow PASID_CHECK_HWPT, and
+        // MD_CHECK_DMABUF (24) follows them in jgg's iommufd for-next; selftest.c iommufd_test() serves them with a
+        // dma-buf exporter. The emulation has no dma-buf, so each is the default case's EOPNOTSUPP and leaves the
+        // struct as it was (README, "differs from upstream"); without a dma-buf fd, IOAS_MAP_FILE cannot be given one.
+        using var fx = new MockFixture();
+        // dmabuf_get {length, open_flags} and dmabuf_revoke {dmabuf_fd, revoked} lie where check_iotlb {id, iotlb} does.
+        var cmd = new IommuTestCmd { Size = 72, Op = op, Id = fx.IoasId, CheckIotlbId = (uint)Page, CheckIotlbIotlb = 0x80000 };
+        var before = Raw.Bytes(cmd);
+        Assert.Multiple(() =>
+        {
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd), Is.EqualTo(Errno.EOPNOTSUPP));
+            Assert.That(Raw.Bytes(cmd), Is.EqualTo(before));
+        });
+    }
+
     [Test]
     public void Add_reserved_splits_iova_ranges_and_EMSGSIZE_still_fills_what_fits()
     {
