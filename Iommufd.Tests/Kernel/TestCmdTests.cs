@@ -396,6 +396,32 @@ public class TestCmdTests
     }
 
     [Test]
+    public void Access_pages_walks_the_areas_in_order_and_lets_go_of_what_it_pinned_before_a_refused_area()
+    {
+        // device.c iommufd_access_pin_pages(): iopt_area_add_access() pins each area of the walk before the next one's
+        // check_area_prot(); on an error err_remove gives back what the walk pinned before it.
+        using var fx = new MockFixture();
+        ulong va = fx.GuestRam.Address;
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va, Page, 0x10000), "map");
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va + Page, Page, 0x10000 + Page, IommuIoasMapFlags.Readable), "read-only map");
+        int fd = CreateAccess(fx, fx.IoasId, needsPinPages: true);
+        var refused = AccessPages(fx, fd, 0x10000, 3 * Page, 0, write: true, out _);
+        var undone = CheckRefs(fx, va, Page, 0);
+        var hole = AccessPages(fx, fd, 0x10000, 3 * Page, 0, write: false, out _);
+        var undoneToo = CheckRefs(fx, va, 2 * Page, 0);
+        var read = AccessPages(fx, fd, 0x10000, 2 * Page, 0, write: false, out _);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(refused, Is.EqualTo(Errno.EPERM), "the read-only area comes before the hole after it");
+            Assert.That(undone, Is.EqualTo(Errno.Success), "the first area's pin is given back");
+            Assert.That(hole, Is.EqualTo(Errno.ENOENT), "a read pin passes both areas and meets the hole");
+            Assert.That(undoneToo, Is.EqualTo(Errno.Success), "both areas' pins are given back");
+            Assert.That(read, Is.EqualTo(Errno.Success));
+            Assert.That(CheckRefs(fx, va, 2 * Page, 1), Is.EqualTo(Errno.Success), "the pin that went through holds both pages");
+        }
+    }
+
+    [Test]
     public void Access_pages_needs_a_pinning_access_and_closing_the_access_unpins_its_items()
     {
         // selftest.c iommufd_test_access_pages() (selftest_access_ops_pin only), iommufd_test_staccess_release().
