@@ -364,7 +364,7 @@ public class TestCmdTests
         MockFixture.Expect(fx.MapAt(fx.IoasId, va, 2 * Page, 0x10000), "map");
         MockFixture.Expect(fx.MapAt(fx.IoasId, va + 2 * Page, Page, 0x20000, IommuIoasMapFlags.Readable), "read-only map");
         int fd = CreateAccess(fx, fx.IoasId, needsPinPages: true);
-        var pin = AccessPages(fx, fd, 0x10000 + 0x10, Page, va + 0x10, write: true, out uint first);
+        var pin = AccessPages(fx, fd, 0x10000, Page, va, write: true, out uint first);
         var pinned = CheckRefs(fx, va, 2 * Page, 1);
         var second = AccessPages(fx, fd, 0x10000, Page, 0, write: false, out uint other);
         var destroyed = DestroyAccessPages(fx, fd, other);
