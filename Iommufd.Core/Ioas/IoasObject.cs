@@ -370,10 +370,12 @@ internal sealed class IoasObject : IommufdObject
     }
 
     /// <summary>
-    /// device.c iommufd_access_pin_pages() on this IOAS: length 0 is EINVAL, a range that wraps EOVERFLOW, one not
-    /// mapped without a gap ENOENT, an area an unmap is emptying EINVAL, a write pin of an area mapped without
-    /// WRITEABLE EPERM, memory the process does not have EFAULT. Returns the areas pinned and the physical address
-    /// of each CPU page of the range.
+    /// device.c iommufd_access_pin_pages() on this IOAS: length 0 is EINVAL, a range that wraps EOVERFLOW; then the
+    /// areas from <paramref name="iova"/> on are walked in IOVA order as iopt_for_each_contig_area() does, each one an
+    /// unmap is emptying or whose part of the range is not whole CPU pages EINVAL, each one without the protection the pin asks for EPERM (check_area_prot(): WRITEABLE
+    /// for a write pin, READABLE otherwise), each one whose memory the process does not have EFAULT, the first of these
+    /// answering; a walk that meets a hole or ends before the range does ENOENT. What the walk pinned before the error
+    /// is let go again (err_remove). Returns the areas pinned and the physical address of each CPU page of the range.
     /// </summary>
     public Errno PinForAccess(ulong iova, ulong length, bool write, out List<IovaArea> areas, out ulong[] pages)
     {
@@ -391,29 +393,28 @@ internal sealed class IoasObject : IommufdObject
 
         lock (_lock)
         {
-            if (!TryFindCovering(iova, length, out var covering))
-            {
-                return Errno.ENOENT;
-            }
-
-            foreach (var area in covering)
-            {
-                if (area.PreventAccess)
-                {
-                    return Errno.EINVAL;
-                }
-
-                if (write && (area.Protection & IommuProtection.Write) == 0)
-                {
-                    return Errno.EPERM;
-                }
-            }
-
+            // TryFindCovering() gives the areas the walk reaches, also when a hole stops it.
+            bool reachesEnd = TryFindCovering(iova, length, out var covering);
             ulong last = iova + (length - 1);
-            var rc = PinSlicesLocked(covering, iova, last);
-            if (rc != Errno.Success)
+            var need = write ? IommuProtection.Write : IommuProtection.Read;
+            for (int i = 0; i < covering.Count; i++)
             {
-                return rc;
+                var area = covering[i];
+                var (startByte, sliceLength) = area.Slice(iova, last);
+                var rc = area.PreventAccess || !IsPageAligned(area, Math.Max(iova, area.Iova), last) ? Errno.EINVAL
+                    : (area.Protection & need) == 0 ? Errno.EPERM
+                    : area.Pages.TryPin(_memory, startByte, sliceLength); // pages.c iopt_area_add_access()
+                if (rc != Errno.Success)
+                {
+                    UnpinSlicesLocked(covering[..i], iova, last);
+                    return rc;
+                }
+            }
+
+            if (!reachesEnd)
+            {
+                UnpinSlicesLocked(covering, iova, last);
+                return Errno.ENOENT;
             }
 
             const ulong pageMask = PhysicalMemory.PageSize - 1;
@@ -435,6 +436,18 @@ internal sealed class IoasObject : IommufdObject
             areas = covering;
             return Errno.Success;
         }
+    }
+
+    /// <summary>
+    /// device.c iopt_area_contig_is_aligned(): the walk's part of <paramref name="area"/> from <paramref name="from"/>
+    /// starts on a CPU page of its pages and, unless the area reaches <paramref name="last"/>, ends on one, so that
+    /// the pages handed out are whole pages.
+    /// </summary>
+    private static bool IsPageAligned(IovaArea area, ulong from, ulong last)
+    {
+        const ulong pageMask = PhysicalMemory.PageSize - 1;
+        return ((area.UserVa + (from - area.Iova)) & pageMask) == 0
+            && (area.Last >= last || ((area.UserVa + (area.Last - area.Iova)) & pageMask) == pageMask);
     }
 
     /// <summary>

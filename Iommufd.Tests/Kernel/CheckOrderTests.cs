@@ -212,6 +212,12 @@ public class CheckOrderTests
         new("ACCESS_PAGES: more than 16 MiB before the flags", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.AccessPages, Id = NoSuchId, AccessPagesFlags = 2, AccessPagesLength = (16 << 20) + 1 }), Errno.ENOMEM, "selftest.c iommufd_test_access_pages()"),
         new("ACCESS_PAGES: flags before the access", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.AccessPages, Id = NoSuchId, AccessPagesFlags = 2 }), Errno.EOPNOTSUPP, "selftest.c iommufd_test_access_pages()"),
         new("ACCESS_PAGES: an fd that is no access", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.AccessPages, Id = NoSuchId }), Errno.EBADFD, "selftest.c iommufd_access_get()"),
+        new("ACCESS_PAGES: a hole before an unwritable area", fx => Pin(fx, (Rw, 0), (IommuIoasMapFlags.Readable, 2), 3, write: true), Errno.ENOENT, "device.c iommufd_access_pin_pages(): iopt_for_each_contig_area() stops at the hole, iopt_area_contig_done()"),
+        new("ACCESS_PAGES: an unwritable area before a hole", fx => Pin(fx, (Rw, 0), (IommuIoasMapFlags.Readable, 1), 3, write: true), Errno.EPERM, "device.c iommufd_access_pin_pages(): check_area_prot() in the walk before iopt_area_contig_done()"),
+        new("ACCESS_PAGES: an IOVA off the CPU page before an unwritable area", fx => Pin(fx, (IommuIoasMapFlags.Readable, 0), (Rw, 1), 1, write: true, offset: 0x10), Errno.EINVAL, "device.c iommufd_access_pin_pages(): iopt_area_contig_is_aligned() before check_area_prot()"),
+        new("ACCESS_PAGES: an area ending inside a CPU page before a hole", fx => PinShortFirst(fx), Errno.EINVAL, "device.c iopt_area_contig_is_aligned(): an area the walk goes on from ends on a page"),
+        new("ACCESS_PAGES: a write-only area read", fx => Pin(fx, (IommuIoasMapFlags.Writeable, 0), (Rw, 1), 2, write: false), Errno.EPERM, "device.c check_area_prot(): IOMMU_READ without IOMMUFD_ACCESS_RW_WRITE"),
+        new("ACCESS_PAGES: memory the process lacks before a later unwritable area", fx => Pin(fx, (Rw, 0), (IommuIoasMapFlags.Readable, 1), 2, write: true, firstUserVa: UnmappedPage), Errno.EFAULT, "device.c iommufd_access_pin_pages(): iopt_area_add_access() of each area before the next one's check_area_prot()"),
         new("ACCESS_RW: more than 16 MiB before the flags", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.AccessRw, Id = NoSuchId, AccessRwFlags = 2, AccessRwLength = (16 << 20) + 1 }), Errno.ENOMEM, "selftest.c iommufd_test_access_rw()"),
         new("ACCESS_RW: flags before the access", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.AccessRw, Id = NoSuchId, AccessRwFlags = 2 }), Errno.EOPNOTSUPP, "selftest.c iommufd_test_access_rw()"),
         new("DIRTY: page size 0 before the HWPT", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.Dirty, Id = NoSuchId, DirtyLength = Page, DirtyUptr = Unmapped }), Errno.EINVAL, "selftest.c iommufd_test_dirty()"),
@@ -332,6 +338,33 @@ public class CheckOrderTests
     {
         fx.Process.CapSysResource = false;
         return call;
+    }
+
+    /// <summary>
+    /// Two one-page areas of the fixture's IOAS at IOVA 0x10000 + page * Page, each with its map flags, the first
+    /// over <paramref name="firstUserVa"/> (guest RAM by default); the call pins <paramref name="pages"/> pages from
+    /// 0x10000 through a new pinning access (selftest.c iommufd_test_access_pages()).
+    /// </summary>
+    private static Func<Errno> Pin(MockFixture fx, (IommuIoasMapFlags Flags, ulong Page) first, (IommuIoasMapFlags Flags, ulong Page) second, ulong pages, bool write, ulong firstUserVa = 0, ulong offset = 0)
+    {
+        const ulong at = 0x10000;
+        MockFixture.Expect(fx.MapAt(fx.IoasId, firstUserVa == 0 ? fx.GuestRam.Address : firstUserVa, Page, at + first.Page * Page, first.Flags), "first area");
+        MockFixture.Expect(fx.MapAt(fx.IoasId, fx.GuestRam.Address + Page, Page, at + second.Page * Page, second.Flags), "second area");
+        int fd = TestCmdTests.CreateAccess(fx, fx.IoasId, needsPinPages: true);
+        return () => TestCmdTests.AccessPages(fx, fd, at + offset, pages * Page - offset, 0, write, out _);
+    }
+
+    /// <summary>
+    /// Two areas of half a page each at IOVA 0x10000 over one page of guest RAM (no domain, so the IOVA alignment is
+    /// 1), a hole after them, and a call that pins two pages from 0x10000 through a new pinning access: the walk meets
+    /// the first area's end in the middle of a CPU page before it reaches the hole.
+    /// </summary>
+    private static Func<Errno> PinShortFirst(MockFixture fx)
+    {
+        MockFixture.Expect(fx.MapAt(fx.IoasId, fx.GuestRam.Address, Page / 2, 0x10000), "half a page");
+        MockFixture.Expect(fx.MapAt(fx.IoasId, fx.GuestRam.Address + Page / 2, Page / 2, 0x10000 + Page / 2), "the other half");
+        int fd = TestCmdTests.CreateAccess(fx, fx.IoasId, needsPinPages: true);
+        return () => TestCmdTests.AccessPages(fx, fd, 0x10000, 2 * Page, 0, write: true, out _);
     }
 
     /// <summary>The fixture's IOAS with one page mapped at IOVA 0x10000.</summary>

@@ -49,6 +49,26 @@ public class TestCmdTests
         });
     }
 
+    [TestCase(22u, TestName = "The_dma_buf_ops_are_not_modelled_and_answer_EOPNOTSUPP(DMABUF_GET)")]
+    [TestCase(23u, TestName = "The_dma_buf_ops_are_not_modelled_and_answer_EOPNOTSUPP(DMABUF_REVOKE)")]
+    [TestCase(24u, TestName = "The_dma_buf_ops_are_not_modelled_and_answer_EOPNOTSUPP(MD_CHECK_DMABUF)")]
+    public void The_dma_buf_ops_are_not_modelled_and_answer_EOPNOTSUPP(uint op)
+    {
+        // iommufd_test.h: IOMMU_TEST_OP_DMABUF_GET (22) and _DMABUF_REVOKE (23) follow PASID_CHECK_HWPT, and
+        // MD_CHECK_DMABUF (24) follows them in jgg's iommufd for-next; selftest.c iommufd_test() serves them with a
+        // dma-buf exporter. The emulation has no dma-buf, so each is the default case's EOPNOTSUPP and leaves the
+        // struct as it was (README, "differs from upstream"); without a dma-buf fd, IOAS_MAP_FILE cannot be given one.
+        using var fx = new MockFixture();
+        // dmabuf_get {length, open_flags} and dmabuf_revoke {dmabuf_fd, revoked} lie where check_iotlb {id, iotlb} does.
+        var cmd = new IommuTestCmd { Size = 72, Op = op, Id = fx.IoasId, CheckIotlbId = (uint)Page, CheckIotlbIotlb = 0x80000 };
+        var before = Raw.Bytes(cmd);
+        Assert.Multiple(() =>
+        {
+            Assert.That(fx.Raw(IommufdIoctl.IOMMU_TEST_CMD, ref cmd), Is.EqualTo(Errno.EOPNOTSUPP));
+            Assert.That(Raw.Bytes(cmd), Is.EqualTo(before));
+        });
+    }
+
     [Test]
     public void Add_reserved_splits_iova_ranges_and_EMSGSIZE_still_fills_what_fits()
     {
@@ -344,7 +364,7 @@ public class TestCmdTests
         MockFixture.Expect(fx.MapAt(fx.IoasId, va, 2 * Page, 0x10000), "map");
         MockFixture.Expect(fx.MapAt(fx.IoasId, va + 2 * Page, Page, 0x20000, IommuIoasMapFlags.Readable), "read-only map");
         int fd = CreateAccess(fx, fx.IoasId, needsPinPages: true);
-        var pin = AccessPages(fx, fd, 0x10000 + 0x10, Page, va + 0x10, write: true, out uint first);
+        var pin = AccessPages(fx, fd, 0x10000, Page, va, write: true, out uint first);
         var pinned = CheckRefs(fx, va, 2 * Page, 1);
         var second = AccessPages(fx, fd, 0x10000, Page, 0, write: false, out uint other);
         var destroyed = DestroyAccessPages(fx, fd, other);
@@ -372,6 +392,32 @@ public class TestCmdTests
             Assert.That(AccessPages(fx, fd, 0x20000, Page, 0, write: false, out _, flags: 1 << 3), Is.EqualTo(Errno.EOPNOTSUPP));
             Assert.That(AccessPages(fx, 999, 0x20000, Page, 0, write: false, out _), Is.EqualTo(Errno.EBADFD));
             Assert.That(DestroyAccessPages(fx, 999, 0), Is.EqualTo(Errno.EBADFD));
+        }
+    }
+
+    [Test]
+    public void Access_pages_walks_the_areas_in_order_and_lets_go_of_what_it_pinned_before_a_refused_area()
+    {
+        // device.c iommufd_access_pin_pages(): iopt_area_add_access() pins each area of the walk before the next one's
+        // check_area_prot(); on an error err_remove gives back what the walk pinned before it.
+        using var fx = new MockFixture();
+        ulong va = fx.GuestRam.Address;
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va, Page, 0x10000), "map");
+        MockFixture.Expect(fx.MapAt(fx.IoasId, va + Page, Page, 0x10000 + Page, IommuIoasMapFlags.Readable), "read-only map");
+        int fd = CreateAccess(fx, fx.IoasId, needsPinPages: true);
+        var refused = AccessPages(fx, fd, 0x10000, 3 * Page, 0, write: true, out _);
+        var undone = CheckRefs(fx, va, Page, 0);
+        var hole = AccessPages(fx, fd, 0x10000, 3 * Page, 0, write: false, out _);
+        var undoneToo = CheckRefs(fx, va, 2 * Page, 0);
+        var read = AccessPages(fx, fd, 0x10000, 2 * Page, 0, write: false, out _);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(refused, Is.EqualTo(Errno.EPERM), "the read-only area comes before the hole after it");
+            Assert.That(undone, Is.EqualTo(Errno.Success), "the first area's pin is given back");
+            Assert.That(hole, Is.EqualTo(Errno.ENOENT), "a read pin passes both areas and meets the hole");
+            Assert.That(undoneToo, Is.EqualTo(Errno.Success), "both areas' pins are given back");
+            Assert.That(read, Is.EqualTo(Errno.Success));
+            Assert.That(CheckRefs(fx, va, 2 * Page, 1), Is.EqualTo(Errno.Success), "the pin that went through holds both pages");
         }
     }
 

@@ -459,6 +459,57 @@ public unsafe partial class CallingProcessMemoryTests
         Libc.Munmap(page, (nuint)Page);
     }
 
+    [Test]
+    public void An_access_pages_whose_struct_cannot_be_written_back_is_EFAULT_and_unpins()
+    {
+        // selftest.c iommufd_test_access_pages(): when iommufd_ucmd_respond() fails the item is taken off the access
+        // and iommufd_access_unpin_pages() gives its pages back, so MD_CHECK_REFS sees no pin.
+        using var provider = new ServiceCollection()
+            .AddIommufd(b => b.AddMockIommu("mock0"))
+            .BuildIommufdServiceProvider();
+        var host = provider.GetRequiredService<IommufdHost>();
+        using var file = host.Open(UserMemory.ForCallingProcess(host.Platform.Memory));
+        uint ioas = AllocIoas(file);
+        nint page = MapAnonymous(Page);
+        nint ram = MapAnonymous(Page);
+        var cmd = (IommuTestCmd*)page;
+        ulong iova = 0x10000;
+        Assert.That(file.IoasMap(ioas, (ulong)ram, Page, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova), Is.EqualTo(Errno.Success));
+
+        Errno Run(IommuTestCmd command, bool readOnly)
+        {
+            Assert.That(Mprotect(page, Page, Libc.PROT_READ | Libc.PROT_WRITE), Is.Zero);
+            command.Size = (uint)sizeof(IommuTestCmd);
+            *cmd = command;
+            Assert.That(Mprotect(page, Page, readOnly ? Libc.PROT_READ : Libc.PROT_READ | Libc.PROT_WRITE), Is.Zero);
+            return file.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, (ulong)page);
+        }
+
+        Errno Refs(uint refs) => Run(new IommuTestCmd { Op = (uint)IommuTestOp.MdCheckRefs, CheckRefsUptr = (ulong)ram, CheckRefsLength = Page, CheckRefsRefs = refs }, readOnly: false);
+
+        Assert.That(Run(new IommuTestCmd { Op = (uint)IommuTestOp.CreateAccess, Id = ioas, CreateAccessFlags = 1 }, readOnly: false), Is.EqualTo(Errno.Success));
+        uint fd = cmd->CreateAccessOutAccessFd;
+        var pages = new IommuTestCmd { Op = (uint)IommuTestOp.AccessPages, Id = fd, AccessPagesFlags = 1, AccessPagesIova = iova, AccessPagesLength = Page };
+        var refused = Run(pages, readOnly: true);
+        var unpinned = Refs(0);
+        var pinned = Run(pages, readOnly: false);
+        uint item = cmd->AccessPagesOutAccessPagesId;
+        var held = Refs(1);
+        var destroyed = Run(new IommuTestCmd { Op = (uint)IommuTestOp.DestroyAccessPages, Id = fd, DestroyAccessPagesAccessPagesId = item }, readOnly: false);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(refused, Is.EqualTo(Errno.EFAULT));
+            Assert.That(unpinned, Is.EqualTo(Errno.Success), "the refused pin is given back");
+            Assert.That((pinned, held), Is.EqualTo((Errno.Success, Errno.Success)), "a pin that answers holds the page");
+            Assert.That(destroyed, Is.EqualTo(Errno.Success));
+            Assert.That(Refs(0), Is.EqualTo(Errno.Success));
+        }
+
+        Libc.Munmap(page, (nuint)Page);
+        Libc.Munmap(ram, (nuint)Page);
+    }
+
     [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
     private static partial int Mprotect(nint address, nuint length, int protection);
 
