@@ -393,28 +393,11 @@ internal sealed class IoasObject : IommufdObject
 
         lock (_lock)
         {
-            // TryFindCovering() gives the areas the walk reaches, also when a hole stops it.
-            bool reachesEnd = TryFindCovering(iova, length, out var covering);
             ulong last = iova + (length - 1);
-            var need = write ? IommuProtection.Write : IommuProtection.Read;
-            for (int i = 0; i < covering.Count; i++)
+            var rc = PinInOrderLocked(iova, last, write ? IommuProtection.Write : IommuProtection.Read, out var covering);
+            if (rc != Errno.Success)
             {
-                var area = covering[i];
-                var (startByte, sliceLength) = area.Slice(iova, last);
-                var rc = area.PreventAccess || !IsPageAligned(area, Math.Max(iova, area.Iova), last) ? Errno.EINVAL
-                    : (area.Protection & need) == 0 ? Errno.EPERM
-                    : area.Pages.TryPin(_memory, startByte, sliceLength); // pages.c iopt_area_add_access()
-                if (rc != Errno.Success)
-                {
-                    UnpinSlicesLocked(covering[..i], iova, last);
-                    return rc;
-                }
-            }
-
-            if (!reachesEnd)
-            {
-                UnpinSlicesLocked(covering, iova, last);
-                return Errno.ENOENT;
+                return rc;
             }
 
             const ulong pageMask = PhysicalMemory.PageSize - 1;
@@ -436,6 +419,41 @@ internal sealed class IoasObject : IommufdObject
             areas = covering;
             return Errno.Success;
         }
+    }
+
+    /// <summary>
+    /// device.c iommufd_access_pin_pages(), for an access and for a HW queue alike: walks the areas over
+    /// [<paramref name="iova"/>, <paramref name="last"/>] from the lowest IOVA until a hole
+    /// (io_pagetable.c iopt_area_contig_next()) and, area by area, refuses one an unmap is emptying or whose part is
+    /// not whole CPU pages (EINVAL, iopt_area_contig_is_aligned()), then one without <paramref name="need"/> (EPERM,
+    /// check_area_prot()), then pins its part (pages.c iopt_area_add_access()); a hole or a walk that stops short is
+    /// ENOENT once the walk ends. Any refusal lets go of what the walk pinned before it (err_remove).
+    /// </summary>
+    private Errno PinInOrderLocked(ulong iova, ulong last, IommuProtection need, out List<IovaArea> covering)
+    {
+        // TryFindCovering() gives the areas the walk reaches, also when a hole stops it.
+        bool reachesEnd = TryFindCovering(iova, last - iova + 1, out covering);
+        for (int i = 0; i < covering.Count; i++)
+        {
+            var area = covering[i];
+            var (startByte, sliceLength) = area.Slice(iova, last);
+            var rc = area.PreventAccess || !IsPageAligned(area, Math.Max(iova, area.Iova), last) ? Errno.EINVAL
+                : (area.Protection & need) == 0 ? Errno.EPERM
+                : area.Pages.TryPin(_memory, startByte, sliceLength);
+            if (rc != Errno.Success)
+            {
+                UnpinSlicesLocked(covering[..i], iova, last);
+                return rc;
+            }
+        }
+
+        if (!reachesEnd)
+        {
+            UnpinSlicesLocked(covering, iova, last);
+            return Errno.ENOENT;
+        }
+
+        return Errno.Success;
     }
 
     /// <summary>
@@ -467,28 +485,7 @@ internal sealed class IoasObject : IommufdObject
         }
     }
 
-    /// <summary>
-    /// pages.c iopt_area_add_access(): pins of [<paramref name="first"/>, <paramref name="last"/>] only the pages each
-    /// area's part of it covers, charged as such (the access_itree); on an error the areas pinned before are let go
-    /// again (device.c iommufd_access_pin_pages() err_remove).
-    /// </summary>
-    private Errno PinSlicesLocked(List<IovaArea> areas, ulong first, ulong last)
-    {
-        for (int i = 0; i < areas.Count; i++)
-        {
-            var (startByte, length) = areas[i].Slice(first, last);
-            var rc = areas[i].Pages.TryPin(_memory, startByte, length);
-            if (rc != Errno.Success)
-            {
-                UnpinSlicesLocked(areas[..i], first, last);
-                return rc;
-            }
-        }
-
-        return Errno.Success;
-    }
-
-    /// <summary>pages.c iopt_area_remove_access(): gives back what <see cref="PinSlicesLocked"/> pinned.</summary>
+    /// <summary>pages.c iopt_area_remove_access(): gives back what <see cref="PinInOrderLocked"/> pinned.</summary>
     private void UnpinSlicesLocked(List<IovaArea> areas, ulong first, ulong last)
     {
         foreach (var area in areas)
@@ -743,9 +740,10 @@ internal sealed class IoasObject : IommufdObject
 
     /// <summary>
     /// Pins [<paramref name="iova"/>, +<paramref name="length"/>) for a HW queue: the pages (rounded out to whole
-    /// pages) must be mapped (else ENOENT), READABLE (else EPERM) and physically contiguous (else EFAULT), the areas
-    /// checked in IOVA order so that the first problem decides. Returns the physical address of
-    /// <paramref name="iova"/> and a handle that unpins.
+    /// pages) must be mapped (else ENOENT), whole pages an unmap is not emptying (else EINVAL), READABLE (else EPERM)
+    /// and physically contiguous (else EFAULT), the areas checked in IOVA order by <see cref="PinInOrderLocked"/> so
+    /// that the first problem decides. Returns the physical address of <paramref name="iova"/> and a handle that
+    /// unpins.
     /// </summary>
     public Errno PinContiguous(ulong iova, ulong length, out ulong physicalAddress, out IoasPin pin)
     {
@@ -755,27 +753,11 @@ internal sealed class IoasObject : IommufdObject
         ulong end = (iova + length + PhysicalMemory.PageSize - 1) & ~(ulong)(PhysicalMemory.PageSize - 1);
         lock (_lock)
         {
-            // device.c iommufd_access_pin_pages() with flags 0, as viommu.c iommufd_hw_queue_alloc_phys() pins: it walks
-            // the areas from the lowest IOVA until a hole (io_pagetable.c iopt_area_contig_next()), each checked for
-            // reads (check_area_prot()) and pinned before the next; a hole reached is ENOENT once the walk ends, and
-            // any refusal lets go of what the walk pinned before it (err_remove).
-            bool covered = TryFindCovering(first, end - first, out var pieces);
-            for (int i = 0; i < pieces.Count; i++)
+            // viommu.c iommufd_hw_queue_alloc_phys() pins through iommufd_access_pin_pages() with flags 0: READABLE.
+            var rc = PinInOrderLocked(first, end - 1, IommuProtection.Read, out var pieces);
+            if (rc != Errno.Success)
             {
-                var rc = (pieces[i].Protection & IommuProtection.Read) == 0
-                    ? Errno.EPERM
-                    : PinSlicesLocked(pieces[i..(i + 1)], first, end - 1);
-                if (rc != Errno.Success)
-                {
-                    UnpinSlicesLocked(pieces[..i], first, end - 1);
-                    return rc;
-                }
-            }
-
-            if (!covered)
-            {
-                UnpinSlicesLocked(pieces, first, end - 1);
-                return Errno.ENOENT;
+                return rc;
             }
 
             ulong basePa = pieces[0].PhysicalAddressOf(first);
