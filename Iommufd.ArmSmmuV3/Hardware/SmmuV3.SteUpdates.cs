@@ -10,7 +10,8 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 // first clears V (after which only V is used).
 internal sealed partial class SmmuV3
 {
-    private readonly Dictionary<uint, StreamTableEntry> _steAtLastCfgi = []; // guarded by itself
+    private readonly Lock _steUpdateLock = new(); // guards _steAtLastCfgi
+    private readonly Dictionary<uint, StreamTableEntry> _steAtLastCfgi = [];
     private long _tornSteUpdates;
 
     /// <summary>
@@ -35,7 +36,7 @@ internal sealed partial class SmmuV3
         bool found = LocateSte(sid, out ulong address) == SteLocation.Found && TryReadSte(address, out now);
         StreamTableEntry before;
         bool had;
-        lock (_steAtLastCfgi)
+        lock (_steUpdateLock)
         {
             if (!found)
             {
@@ -64,7 +65,7 @@ internal sealed partial class SmmuV3
     /// <summary>Forgets the STEs of StreamIDs <paramref name="first"/> to <paramref name="last"/> (CFGI_STE_RANGE).</summary>
     private void ForgetSteUpdates(uint first, uint last)
     {
-        lock (_steAtLastCfgi)
+        lock (_steUpdateLock)
         {
             foreach (uint sid in _steAtLastCfgi.Keys)
             {
