@@ -12,7 +12,7 @@ namespace Iommufd.ArmSmmuV3.Driver;
 public sealed class AArch64PageTable
 {
     private readonly ITableStore _store;
-    private readonly Lock _lock = new(); // guards table updates
+    private readonly Lock _lock = new(); // serialises Map and Unmap (table allocation, descriptor writes); TryTranslate walks without it
 
     /// <summary>Creates an empty table tree in <paramref name="store"/>: allocates the start-level table of <paramref name="format"/>; <paramref name="stage2"/> selects the stage-2 descriptor attributes (S2AP, MemAttr) over the stage-1 ones (AP, nG).</summary>
     public AArch64PageTable(ITableStore store, TableFormat format, bool stage2)

@@ -63,7 +63,7 @@ internal sealed class HostCommandQueue
     private readonly uint _size;
     private readonly uint _wrapMask;
     private readonly Slot[] _slots; // per slot of the queue: its valid mark and the position a batch waits for there
-    private readonly Lock _errorLock = new(); // guards _failures and error handling
+    private readonly Lock _errorLock = new(); // guards _failures, the writes of _failureCount, and the CMDQ_ERR fix-up and acknowledge (HandleErrorIfAny)
     private readonly Dictionary<uint, CommandError> _failures = [];
     private int _failureCount; // _failures.Count, written under _errorLock, read without it by a batch that passed its sync
     private ulong _llq; // PROD, owned flag, cached CONS and shared-lock holders (see above), changed by CAS only

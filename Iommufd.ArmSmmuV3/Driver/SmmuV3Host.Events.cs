@@ -12,7 +12,7 @@ internal sealed partial class SmmuV3Host
 {
     private const uint OverflowFlag = 1u << 31;
 
-    private readonly Lock _eventDrainLock = new(); // one drainer at a time
+    private readonly Lock _eventDrainLock = new(); // one drainer at a time: the driver's reads of the event queue and writes of EVENTQ_CONS
     private long _stage2Faults;
 
     /// <summary>Stage-2 faults of devices owned by a guest, which the host kept.</summary>

@@ -32,13 +32,13 @@ internal sealed partial class SmmuV3Host : IIommuInstance, IDisposable
     private readonly PhysicalMemory _memory;
     private readonly PhysicalBank _streamTable; // the linear table, or the level-1 table of a 2-level one
     private readonly PhysicalBank?[]? _level2; // level-2 arrays by level-1 index, created on probe (2-level only)
-    private readonly Lock _level2Lock = new(); // guards creating level-2 arrays
+    private readonly Lock _level2Lock = new(); // guards the writes of _level2 and the level-1 descriptors (readers use Volatile.Read)
     private readonly PhysicalBank _commandQueueMemory;
     private readonly PhysicalBank _eventQueueMemory;
     private readonly int _streamTableLog2;
     private readonly VmidAllocator _vmids;
     private readonly VmidAllocator _asids;
-    private readonly Lock _mastersLock = new(); // guards _masters and every master's attachment
+    private readonly Lock _mastersLock = new(); // guards _masters and every master's Domain, Vmaster and VirtualSid
     private readonly Dictionary<uint, Master> _masters = [];
     private readonly int _invalidationAttempts;
     private readonly FailNth? _faults;

@@ -9,7 +9,7 @@ internal sealed class Atc
     /// <summary>The key of translations requested without a PASID.</summary>
     public const uint NoSubstream = uint.MaxValue;
 
-    private readonly Lock _lock = new(); // guards _entries
+    private readonly Lock _lock = new(); // guards _entries, _shifts and the writes of _generation
     private readonly Dictionary<(uint Ssid, ulong Block, int Shift), TlbEntry> _entries = [];
     private ulong _shifts;
     private long _generation; // bumped by every invalidation (read without the lock, written under it)

@@ -37,7 +37,7 @@ internal sealed class CommandQueue
 
     private readonly PhysicalMemory _memory;
     private readonly int _maxLog2Size;
-    private readonly object _progress = new(); // Monitor for waiters on CONS that stopped spinning
+    private readonly object _progress = new(); // an object, not a Lock: Monitor.Wait/PulseAll for waiters on CONS that stopped spinning; guards no field (CONS is read with Volatile)
     private ulong _base;
     private uint _prod;
     private uint _cons;

@@ -6,7 +6,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// </summary>
 internal sealed class ConfigCache
 {
-    private readonly Lock _lock = new(); // guards both dictionaries
+    private readonly Lock _lock = new(); // guards _stes, _cds and the writes of _generation
     private readonly Dictionary<uint, StreamTableEntry> _stes = [];
     private readonly Dictionary<(uint Sid, uint Ssid), ContextDescriptor> _cds = [];
     private long _generation; // bumped by every invalidation (read without the lock, written under it)

@@ -11,7 +11,7 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// </remarks>
 internal sealed class Iotlb
 {
-    private readonly Lock _lock = new(); // guards _entries and _shifts
+    private readonly Lock _lock = new(); // guards _entries, _shifts and the writes of _live (not _generation: see RemoveWhere)
     private readonly Dictionary<Key, TlbEntry> _entries = [];
     private readonly int _capacity;
     private ulong _shifts; // bit n set: some entry has block shift n (lookups try only those sizes)

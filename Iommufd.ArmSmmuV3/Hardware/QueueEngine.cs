@@ -36,7 +36,7 @@ internal sealed class QueueEngine : IDisposable
 
     private static long s_liveThreads;
 
-    private readonly Lock _lock = new(); // guards _ready and _stopping
+    private readonly Lock _lock = new(); // guards _ready and the writes of _readyCount and _stopping (both read without it)
     private readonly Queue<Work> _ready = new();
     private readonly Thread[] _threads;
     private readonly SemaphoreSlim _signal = new(0);
@@ -46,7 +46,7 @@ internal sealed class QueueEngine : IDisposable
     private int _parked; // threads blocked, or about to block, on _signal
     private int _polling; // 1 while an idle thread polls the ready list (at most one does)
     private Work? _handoff; // a work passed straight to the polling thread, outside the ready list (see Schedule)
-    private bool _stopping;
+    private bool _stopping; // set under _lock; engine threads read it without it (Volatile) to stop waiting
     private int _disposed;
 
     /// <summary>

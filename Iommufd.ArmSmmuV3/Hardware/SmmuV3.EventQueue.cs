@@ -6,7 +6,7 @@ internal sealed partial class SmmuV3
 {
     private const uint OverflowFlag = 1u << 31;
 
-    private readonly Lock _eventLock = new(); // guards event-queue production
+    private readonly Lock _eventLock = new(); // one event producer at a time: the SMMU's writes of _eventqProd and of the record slots
     private ulong _eventqBase;
     private uint _eventqProd;
     private uint _eventqCons;

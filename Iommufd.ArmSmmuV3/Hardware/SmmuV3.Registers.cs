@@ -13,7 +13,7 @@ internal sealed partial class SmmuV3
     private const uint IrqCtrlGerror = 1 << 0;
     private const uint IrqCtrlEventq = 1 << 2;
 
-    private readonly Lock _registerLock = new(); // guards register writes that read-modify-write
+    private readonly Lock _registerLock = new(); // guards the read-modify-writes of _cr0 (to see EN edges) and _gerror (toggled by the SMMU's threads); the other registers have one writer, the driver
     private uint _cr0;
     private uint _cr1;
     private uint _cr2;

@@ -16,7 +16,7 @@ namespace Iommufd.Cmdqv.Driver;
 internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNestedDomains, IViommuVdevices, IViommuHwQueues
 {
     private readonly CmdqvImplementation _impl;
-    private readonly Lock _lock = new(); // guards _queues and the SID pairs in use
+    private readonly Lock _lock = new(); // guards _queues and _pairsInUse
     private readonly CmdqvHwQueue?[] _queues;
     private readonly bool[] _pairsInUse;
     private ulong _mmapOffset;
@@ -209,7 +209,13 @@ internal sealed class CmdqvViommu : IViommu, IUserCacheInvalidation, IViommuNest
 
         for (int i = _queues.Length - 1; i >= 0; i--)
         {
-            if (_queues[i] is { } q)
+            CmdqvHwQueue? q;
+            lock (_lock)
+            {
+                q = _queues[i];
+            }
+
+            if (q is not null)
             {
                 DestroyQueue(q);
             }

@@ -24,7 +24,7 @@ namespace Iommufd.Cmdqv.Hardware;
 /// </remarks>
 internal sealed class Tegra241Cmdqv : IDisposable
 {
-    private readonly Lock _lock = new(); // guards global registers, the maps and the queue ↔ VINTF mapping
+    private readonly Lock _lock = new(); // guards _config, _intMask, _alloc, the VINTFs' CONFIG, SID pairs and ErrorMap, the queues' GERROR/GERRORN and Owner/LogicalIndex ↔ Lvcmdqs; the consumer and Locate read single words of them without it
     private readonly Vcmdq[] _queues;
     private readonly Vintf[] _vintfs;
     private readonly uint[] _alloc;

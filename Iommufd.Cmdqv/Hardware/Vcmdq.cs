@@ -61,7 +61,10 @@ internal sealed class Vcmdq : ICommandExecutor
     /// <summary>The command the queue is held on.</summary>
     internal SmmuCommand HeldCommand { get; set; }
 
-    /// <summary>Held by whoever consumes the queue (see <see cref="Tegra241Cmdqv"/>).</summary>
+    /// <summary>
+    /// One consumer at a time, from the first fetch to the error report (<see cref="Tegra241Cmdqv.Consume"/>); guards
+    /// <see cref="HeldTicket"/> and <see cref="HeldCommand"/>. Internal, not private: <see cref="Tegra241Cmdqv"/> takes it.
+    /// </summary>
     internal Lock ConsumeLock { get; } = new();
 
     /// <summary>True for the commands a guest-owned VINTF may issue (tegra241-cmdqv.c
