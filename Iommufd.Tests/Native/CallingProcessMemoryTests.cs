@@ -38,6 +38,19 @@ public unsafe partial class CallingProcessMemoryTests
         return file.Ioctl(IommufdIoctl.IOMMU_IOAS_MAP, ref cmd);
     }
 
+    /// <summary>
+    /// IOMMU_TEST_CMD with its struct in <paramref name="page"/>, left read-only for the call when
+    /// <paramref name="readOnly"/> so that iommufd_ucmd_respond()'s write-back fails.
+    /// </summary>
+    private static Errno RunTestCmdIn(IommufdFile file, nint page, IommuTestCmd command, bool readOnly)
+    {
+        Assert.That(Mprotect(page, Page, Libc.PROT_READ | Libc.PROT_WRITE), Is.Zero);
+        command.Size = (uint)sizeof(IommuTestCmd);
+        *(IommuTestCmd*)page = command;
+        Assert.That(Mprotect(page, Page, readOnly ? Libc.PROT_READ : Libc.PROT_READ | Libc.PROT_WRITE), Is.Zero);
+        return file.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, (ulong)page);
+    }
+
     private static uint AllocIoas(IommufdFile file)
     {
         var cmd = new IommuIoasAlloc();
@@ -425,14 +438,7 @@ public unsafe partial class CallingProcessMemoryTests
         nint page = MapAnonymous(Page);
         var cmd = (IommuTestCmd*)page;
 
-        Errno Run(IommuTestCmd command, bool readOnly)
-        {
-            Assert.That(Mprotect(page, Page, Libc.PROT_READ | Libc.PROT_WRITE), Is.Zero);
-            command.Size = (uint)sizeof(IommuTestCmd);
-            *cmd = command;
-            Assert.That(Mprotect(page, Page, readOnly ? Libc.PROT_READ : Libc.PROT_READ | Libc.PROT_WRITE), Is.Zero);
-            return file.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, (ulong)page);
-        }
+        Errno Run(IommuTestCmd command, bool readOnly) => RunTestCmdIn(file, page, command, readOnly);
 
         int objects = file.ObjectCount;
         var mockDomain = Run(new IommuTestCmd { Op = (uint)IommuTestOp.MockDomainFlags, Id = ioas, MockDomainFlagsDevFlags = MockDevice.Pasid }, readOnly: true);
@@ -476,14 +482,7 @@ public unsafe partial class CallingProcessMemoryTests
         ulong iova = 0x10000;
         Assert.That(file.IoasMap(ioas, (ulong)ram, Page, IommuIoasMapFlags.FixedIova | IommuIoasMapFlags.Readable | IommuIoasMapFlags.Writeable, ref iova), Is.EqualTo(Errno.Success));
 
-        Errno Run(IommuTestCmd command, bool readOnly)
-        {
-            Assert.That(Mprotect(page, Page, Libc.PROT_READ | Libc.PROT_WRITE), Is.Zero);
-            command.Size = (uint)sizeof(IommuTestCmd);
-            *cmd = command;
-            Assert.That(Mprotect(page, Page, readOnly ? Libc.PROT_READ : Libc.PROT_READ | Libc.PROT_WRITE), Is.Zero);
-            return file.Ioctl(IommufdIoctl.IOMMU_TEST_CMD, (ulong)page);
-        }
+        Errno Run(IommuTestCmd command, bool readOnly) => RunTestCmdIn(file, page, command, readOnly);
 
         Errno Refs(uint refs) => Run(new IommuTestCmd { Op = (uint)IommuTestOp.MdCheckRefs, CheckRefsUptr = (ulong)ram, CheckRefsLength = Page, CheckRefsRefs = refs }, readOnly: false);
 
