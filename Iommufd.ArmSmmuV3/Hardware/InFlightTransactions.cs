@@ -11,7 +11,8 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// Two counters, one per epoch parity; waits are serialised, so when a wait flips to a new epoch the epoch before
 /// the previous one has already drained. A transaction that reads the epoch just before a flip and counts itself
 /// in the old slot sees the change and moves to the new one. Nothing waits while holding a transaction: command
-/// execution never happens inside one.
+/// execution never happens inside one, and no driver code runs inside one either, as a fault's interrupt is raised
+/// after its transaction has left (SmmuV3.EventQueue.cs).
 /// </remarks>
 internal sealed class InFlightTransactions
 {

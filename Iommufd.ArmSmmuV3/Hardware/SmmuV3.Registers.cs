@@ -175,19 +175,24 @@ internal sealed partial class SmmuV3
     /// <summary>Activates a global error: GERROR toggles only if the error is not already active (spec §6.3.19).</summary>
     private void RaiseGlobalError(GlobalError error)
     {
+        if (ActivateGlobalError(error) && (_irqCtrl & IrqCtrlGerror) != 0)
+        {
+            Raise(SmmuInterrupt.Gerror);
+        }
+    }
+
+    /// <summary>Toggles GERROR for <paramref name="error"/> unless it is active already; true when it toggled.</summary>
+    private bool ActivateGlobalError(GlobalError error)
+    {
         lock (_registerLock)
         {
             if (IsErrorActive(error))
             {
-                return;
+                return false;
             }
 
             Volatile.Write(ref _gerror, _gerror ^ (uint)error);
-        }
-
-        if ((_irqCtrl & IrqCtrlGerror) != 0)
-        {
-            Raise(SmmuInterrupt.Gerror);
+            return true;
         }
     }
 }

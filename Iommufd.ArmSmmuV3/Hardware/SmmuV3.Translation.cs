@@ -5,7 +5,8 @@ using Iommufd.Core.Memory;
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 // Translation of a device's transactions (spec §3): STE → (CD) → IOTLB or table walk → memory. Faults are
-// recorded as events when the configuration asks for it (CD.R at stage 1, STE.S2R at stage 2).
+// recorded as events when the configuration asks for it (CD.R at stage 1, STE.S2R at stage 2); the interrupt a
+// record owes is raised by the public entry points once the translation is over (SmmuV3.EventQueue.cs).
 internal sealed partial class SmmuV3
 {
     private const ulong StrtabBaseAddressMask = 0x000F_FFFF_FFFF_FFC0;
@@ -61,6 +62,7 @@ internal sealed partial class SmmuV3
 
             if (status != DmaStatus.Ok)
             {
+                SignalEvents(); // the transaction has completed (aborted); now its event's interrupt
                 return status;
             }
 
@@ -73,13 +75,19 @@ internal sealed partial class SmmuV3
 
     /// <summary>Translates one access of the device with <paramref name="sid"/> at <paramref name="iova"/>.</summary>
     public DmaStatus Translate(uint sid, ulong iova, bool write, out ulong physicalAddress) =>
-        Translate(new Access(sid, null, iova, write), out physicalAddress);
+        Translate(sid, null, iova, write, out physicalAddress);
 
     /// <summary>Translates one access with SubstreamID <paramref name="ssid"/> (null: none).</summary>
     public DmaStatus Translate(uint sid, uint? ssid, ulong iova, bool write, out ulong physicalAddress)
     {
         CheckSubstreamId(ssid);
-        return Translate(new Access(sid, ssid, iova, write), out physicalAddress);
+        var status = Translate(new Access(sid, ssid, iova, write), out physicalAddress);
+        if (status != DmaStatus.Ok)
+        {
+            SignalEvents();
+        }
+
+        return status;
     }
 
     /// <summary>An address with bits set above the OAS (IDR5.OAS, at most 52 bits).</summary>

@@ -74,7 +74,10 @@ internal sealed partial class SmmuV3 : IDisposable
     /// <summary>True while the command queue is stopped by a fault (see <see cref="QueueFaulted"/>).</summary>
     public bool CommandQueueBroken => _commandWork.Broken;
 
-    /// <summary>Raised for each interrupt (wired line or MSI-less signal). Handlers run on the raising thread.</summary>
+    /// <summary>
+    /// Raised for each interrupt (wired line or MSI-less signal). Handlers run on the raising thread: for a fault's
+    /// event, the faulting device's, after its transaction has completed (a CMD_SYNC never waits for a handler).
+    /// </summary>
     public event Action<SmmuInterrupt>? Interrupt;
 
     /// <summary>CMD_SYNCs completed.</summary>
