@@ -275,10 +275,10 @@ public class HostDomainRulesTests
             Assert.That(file.AttachDevice(dev, ref pt), Is.EqualTo(Errno.Success), name);
         }
 
-        // The probe is a translation that faults, not a DMA transaction: the model relays an event inside the faulting
-        // transaction, and a CMD_SYNC waits for every transaction in flight (spec §3.21), so a DMA stuck on the lock
-        // would hold the unmap's sync until the sync timeout. With the lock held across the wait the probe blocks
-        // until the queue runs again, which the finally below does, so the test fails after one bounded wait.
+        // The probe is a DMA that faults: its event is relayed after its transaction has completed, so a probe stuck on
+        // the lock does not hold up the unmap's CMD_SYNC, which waits only for transactions in flight (spec §3.21).
+        // With the lock held across the wait the probe blocks until the queue runs again, which the finally below
+        // does, so the test fails after one bounded wait.
         // The sync timeout only bounds a queue that never resumes: it is longer than the two waits with CMDQEN off.
         uint cr0 = (uint)smmu.Hardware.ReadRegister((uint)SmmuRegister.CR0);
         ulong prod = smmu.Hardware.ReadRegister((uint)SmmuRegister.CMDQ_PROD);
@@ -296,7 +296,7 @@ public class HostDomainRulesTests
             issued = Poll.Until(() => smmu.Hardware.ReadRegister((uint)SmmuRegister.CMDQ_PROD) != prod);
             if (issued)
             {
-                fault = Task.Run(() => smmu.Hardware.Translate(0x13, 0x100_0000, write: false, out _)); // its event is relayed under the lock
+                fault = Task.Run(() => smmu.Hardware.Dma(0x13, 0x100_0000, new byte[4], DmaDirection.Read)); // its event is relayed under the lock
                 relayed = fault.Wait(Poll.Patience);
             }
         }

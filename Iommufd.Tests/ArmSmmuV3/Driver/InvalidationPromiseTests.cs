@@ -143,6 +143,59 @@ public class InvalidationPromiseTests
         }
     }
 
+    [TestCase(ExecutionMode.Inline)]
+    [TestCase(ExecutionMode.Threaded)]
+    public void A_CMD_SYNC_completes_while_a_faulting_DMAs_event_handler_waits_for_a_lock_held_across_the_sync(ExecutionMode mode)
+    {
+        // A CMD_SYNC waits for the transactions in flight (spec §3.21); a fault's event handler is driver code (the
+        // relay takes the masters lock, then the vEVENTQ's). Were the interrupt raised inside the faulting
+        // transaction, a holder of a lock the handler needs, waiting for its CMD_SYNC, would wait for the handler:
+        // the sync would not complete until the lock was let go. Here the holder lets go only after one bounded
+        // wait for its sync, so the test fails rather than hangs. The record itself is in the queue by then: the
+        // sync guarantees the events of transactions terminated before it are visible (spec §4.7.3).
+        using var provider = Provider(mode, Poll.Patience);
+        var (host, smmu) = Resolve(provider);
+        using var vm = new Vm(host);
+        using var driverLock = new SemaphoreSlim(1); // not thread-affine: the test lets go whatever became of the sync
+        int handlerWaiting = 0;
+        smmu.EventReceived += _ =>
+        {
+            Volatile.Write(ref handlerWaiting, 1);
+            driverLock.Wait();
+            driverLock.Release();
+        };
+        ulong prodBefore = smmu.Hardware.ReadRegister((uint)SmmuRegister.EVENTQ_PROD);
+        Task<DmaStatus>? fault = null;
+        Task<Errno>? sync = null;
+        bool handlerBlocked = false, synced = false;
+        ulong prodAtSync = prodBefore;
+        driverLock.Wait();
+        try
+        {
+            fault = Task.Run(() => vm.Device.DmaRead(Iova + Page, new byte[8])); // unmapped: a stage-2 F_TRANSLATION (S2R)
+            handlerBlocked = Poll.Until(() => Volatile.Read(ref handlerWaiting) == 1);
+            if (handlerBlocked)
+            {
+                sync = Task.Run(() => smmu.MainQueue.Issue([], out _)); // a lone CMD_SYNC
+                synced = sync.Wait(Poll.Patience) && sync.Result == Errno.Success;
+                prodAtSync = smmu.Hardware.ReadRegister((uint)SmmuRegister.EVENTQ_PROD);
+            }
+        }
+        finally
+        {
+            driverLock.Release();
+        }
+
+        bool faulted = fault is not null && fault.Wait(Poll.Patience) && fault.Result == DmaStatus.TranslationFault;
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(handlerBlocked, Is.True, "the fault's event reached the handler, which waits for the lock");
+            Assert.That(synced, Is.True, "the CMD_SYNC completed while the handler waited");
+            Assert.That(prodAtSync, Is.Not.EqualTo(prodBefore), "the fault's record was in the event queue when the sync completed");
+            Assert.That(faulted, Is.True, "the DMA ended with its translation fault once the lock was free");
+        }
+    }
+
     private static ServiceProvider Provider(ExecutionMode mode, TimeSpan? timeout = null) =>
         new ServiceCollection()
             .AddIommufd(b => b

@@ -1,5 +1,6 @@
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core.Driver;
+using Iommufd.Tests.Support;
 
 namespace Iommufd.Tests.ArmSmmuV3.Hardware;
 
@@ -92,6 +93,46 @@ public class EventQueueTests
             Assert.That(status, Is.EqualTo(DmaStatus.PermissionFault));
             Assert.That(bench.EventWord(0, 0), Is.EqualTo(0x0000_0004_0000_0013UL));
             Assert.That(bench.EventWord(0, 2), Is.EqualTo(0x9008UL));
+        }
+    }
+
+    [Test]
+    public void A_faults_interrupt_comes_after_its_transaction_so_a_CMD_SYNC_completes_while_the_handler_runs_and_finds_the_record()
+    {
+        // The faulting transaction is terminated without waiting for software (spec §3.12), and a CMD_SYNC makes the
+        // events of transactions terminated before it visible (spec §4.7.3). The handler waits at most one bounded
+        // wait, so a sync that waited for it would complete only after the handler returned.
+        using var bench = new SmmuTestBench(enable: false);
+        bench.Enable(SmmuTestBench.IrqCtrlEventqIrqEn);
+        EmptyStage1(bench, record: true);
+        using var entered = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        int handlerReturned = 0;
+        bench.Smmu.Interrupt += i =>
+        {
+            if (i == SmmuInterrupt.EventQueue)
+            {
+                entered.Set();
+                release.Wait(Poll.Patience);
+                Volatile.Write(ref handlerReturned, 1);
+            }
+        };
+
+        var fault = Task.Run(() => bench.DmaRead(Sid, 0x7000_0000, out _));
+        bool handling = entered.Wait(Poll.Patience);
+        bench.Submit(SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_NONE)); // inline: executed on this thread
+        bool syncedWhileHandling = Volatile.Read(ref handlerReturned) == 0;
+        uint cons = bench.CmdqConsRd;
+        uint prod = bench.EventqProd;
+        release.Set();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(handling, Is.True, "the fault raised the event-queue interrupt");
+            Assert.That(cons, Is.EqualTo(1), "the CMD_SYNC was consumed");
+            Assert.That(syncedWhileHandling, Is.True, "the CMD_SYNC completed while the handler still ran");
+            Assert.That(prod, Is.EqualTo(1), "the record was in the queue when the CMD_SYNC completed");
+            Assert.That(fault.Wait(Poll.Patience) && fault.Result == DmaStatus.TranslationFault, Is.True);
         }
     }
 
