@@ -29,6 +29,12 @@ internal sealed partial class SmmuV3Host
     private int _gerrornWriter; // managed thread id of the thread writing GERRORN, 0 when none
     private readonly long[] _acknowledged = new long[GlobalErrorBits];
 
+    /// <summary>
+    /// A test seam, called by the writer between reading GERRORN and writing it: a race test yields the core there, as
+    /// a preempted CPU would, so that the other acknowledging thread runs inside the read-modify-write.
+    /// </summary>
+    internal Action? GerrornWriteWindow { get; set; }
+
     /// <summary>How many times the driver acknowledged global error <paramref name="error"/> (one bit) through GERRORN.</summary>
     internal long Acknowledgements(GlobalError error) =>
         Interlocked.Read(ref _acknowledged[BitOperations.TrailingZeroCount((uint)error)]);
@@ -90,6 +96,7 @@ internal sealed partial class SmmuV3Host
                 }
             }
 
+            GerrornWriteWindow?.Invoke();
             Hardware.WriteRegister((uint)SmmuRegister.GERRORN, value);
         }
     }
