@@ -29,4 +29,7 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 108, Level = LogLevel.Warning, Message = "{Queue}: command error {Error} at cons 0x{Cons:x8} is in a batch that timed out; the queue is fixed, the error goes to no batch")]
     public static partial void StaleCommandError(ILogger logger, string queue, Hardware.CommandError error, uint cons);
+
+    [LoggerMessage(EventId = 109, Level = LogLevel.Warning, Message = "{Smmu}: global error {Error} acknowledged")]
+    public static partial void GlobalError(ILogger logger, string smmu, Hardware.GlobalError error);
 }

@@ -34,13 +34,9 @@ internal sealed partial class SmmuV3Host
                 DrainEvents();
                 break;
             case SmmuInterrupt.Gerror:
-                // Command-queue errors are handled by the waiting issuers; acknowledge the others here.
-                uint active = (Hardware.Gerror ^ Hardware.Gerrorn) & ~(uint)GlobalError.CMDQ_ERR;
-                if (active != 0)
-                {
-                    Hardware.WriteRegister((uint)SmmuRegister.GERRORN, Hardware.Gerrorn ^ active);
-                }
-
+                // Command-queue errors are fixed and acknowledged by the waiting issuers; acknowledge the others here,
+                // without waiting for a writer at work (see SmmuV3Host.GlobalErrors.cs).
+                AcknowledgeGlobalErrors(~GlobalError.CMDQ_ERR & AllGlobalErrors, waitForTurn: false);
                 break;
         }
     }

@@ -99,7 +99,7 @@ internal sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             Hardware.CommandQueue,
             prod => Hardware.WriteRegister((uint)SmmuRegister.CMDQ_PROD, prod),
             () => Hardware.IsErrorActive(GlobalError.CMDQ_ERR),
-            () => Hardware.WriteRegister((uint)SmmuRegister.GERRORN, Hardware.Gerrorn ^ (uint)GlobalError.CMDQ_ERR),
+            () => AcknowledgeGlobalErrors(GlobalError.CMDQ_ERR, waitForTurn: true),
             options.SyncTimeout,
             logger,
             Metrics);
