@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core;
 using Microsoft.Extensions.Logging;
@@ -66,9 +67,8 @@ internal sealed class HostCommandQueue
     private readonly Lock _errorLock = new(); // guards _failures, the writes of _failureCount, and the CMDQ_ERR fix-up and acknowledge (HandleErrorIfAny)
     private readonly Dictionary<uint, CommandError> _failures = [];
     private int _failureCount; // _failures.Count, written under _errorLock, read without it by a batch that passed its sync
-    private ulong _llq; // PROD, owned flag, cached CONS and shared-lock holders (see above), changed by CAS only
-    private long _batches; // written by PROD owners only, one after another (see RingGathered)
-    private uint _ownerProd; // the PROD the last owner rang, set once its doorbell returned
+    private LlqWord _llq; // PROD, owned flag, cached CONS and shared-lock holders (see above), changed by CAS only
+    private OwnerWords _owner; // written by PROD owners only, one after another (see RingGathered)
 
     internal HostCommandQueue(CommandQueue queue, Action<uint> ringProd, Func<bool> errorActive, Action acknowledgeError, TimeSpan timeout, ILogger logger, SmmuV3Metrics? metrics = null)
     {
@@ -91,8 +91,8 @@ internal sealed class HostCommandQueue
         _slots = new Slot[_size];
         Array.Fill(_slots, new Slot { Valid = uint.MaxValue, Waited = uint.MaxValue }); // no position: nothing is published yet
         uint prod = queue.Prod & _wrapMask;
-        _ownerProd = prod;
-        _llq = prod | ((ulong)(queue.Cons & _wrapMask) << ConsShift);
+        _owner.Prod = prod;
+        _llq.Value = prod | ((ulong)(queue.Cons & _wrapMask) << ConsShift);
     }
 
     /// <summary>The hardware queue behind it.</summary>
@@ -102,7 +102,7 @@ internal sealed class HostCommandQueue
     internal TimeSpan Timeout => _timeout;
 
     /// <summary>Batches issued (each with its CMD_SYNC).</summary>
-    public long Batches => Volatile.Read(ref _batches);
+    public long Batches => Volatile.Read(ref _owner.Batches);
 
     /// <summary>
     /// Issues <paramref name="commands"/> (at most <see cref="MaxBatch"/>) and a CMD_SYNC, and waits for the sync.
@@ -169,7 +169,7 @@ internal sealed class HostCommandQueue
     {
         long deadline = 0;
         var spin = default(SpinWait);
-        ulong old = Volatile.Read(ref _llq);
+        ulong old = Volatile.Read(ref _llq.Value);
         while (true)
         {
             uint prod = (uint)(old & PositionMask);
@@ -177,7 +177,7 @@ internal sealed class HostCommandQueue
             if (_size - ((prod - cached) & _wrapMask) >= count && (old >> HoldersShift) != MaxHolders)
             {
                 ulong next = ((old & ~PositionMask) + OneHolder) | Advance(prod, count) | Owned;
-                ulong seen = Interlocked.CompareExchange(ref _llq, next, old);
+                ulong seen = Interlocked.CompareExchange(ref _llq.Value, next, old);
                 if (seen == old)
                 {
                     start = prod;
@@ -205,7 +205,7 @@ internal sealed class HostCommandQueue
             }
 
             spin.SpinOnce(sleep1Threshold: -1);
-            old = Volatile.Read(ref _llq);
+            old = Volatile.Read(ref _llq.Value);
         }
     }
 
@@ -216,21 +216,21 @@ internal sealed class HostCommandQueue
     /// </summary>
     /// <remarks>
     /// The previous owner has stored once the register reads this owner's start: the register lags software's PROD by
-    /// less than a lap, so it cannot show that value from an earlier lap. Its doorbell returning (<c>_ownerProd</c>)
+    /// less than a lap, so it cannot show that value from an earlier lap. Its doorbell returning (<c>_owner.Prod</c>)
     /// also proves it, and stays true if the register was reprogrammed under the queue, so the wait always ends.
     /// </remarks>
     private void RingGathered(uint start, uint ownEnd)
     {
         var spin = default(SpinWait);
-        while ((_queue.Prod & _wrapMask) != start && Volatile.Read(ref _ownerProd) != start)
+        while ((_queue.Prod & _wrapMask) != start && Volatile.Read(ref _owner.Prod) != start)
         {
             spin.SpinOnce(sleep1Threshold: -1); // PROD only moves forward: the previous owner stores first
         }
 
-        ulong old = Volatile.Read(ref _llq);
+        ulong old = Volatile.Read(ref _llq.Value);
         while (true)
         {
-            ulong seen = Interlocked.CompareExchange(ref _llq, old & ~Owned, old);
+            ulong seen = Interlocked.CompareExchange(ref _llq.Value, old & ~Owned, old);
             if (seen == old)
             {
                 break;
@@ -258,9 +258,9 @@ internal sealed class HostCommandQueue
 
         // Owners run this one after another (each waits for the previous one's PROD store, which follows this write),
         // so the count needs no interlocked add.
-        Volatile.Write(ref _batches, _batches + batches);
+        Volatile.Write(ref _owner.Batches, _owner.Batches + batches);
         _ringProd(prod);
-        Volatile.Write(ref _ownerProd, prod);
+        Volatile.Write(ref _owner.Prod, prod);
     }
 
     /// <summary>Waits for the batch's CMD_SYNC, handling command errors on the way; the batch's errno.</summary>
@@ -300,7 +300,7 @@ internal sealed class HostCommandQueue
     private void SharedUnlock()
     {
         uint cons = _queue.Cons & _wrapMask;
-        ulong old = Volatile.Read(ref _llq);
+        ulong old = Volatile.Read(ref _llq.Value);
         while (true)
         {
             ulong next = old - OneHolder;
@@ -309,7 +309,7 @@ internal sealed class HostCommandQueue
                 next = WithCachedCons(next, cons);
             }
 
-            ulong seen = Interlocked.CompareExchange(ref _llq, next, old);
+            ulong seen = Interlocked.CompareExchange(ref _llq.Value, next, old);
             if (seen == old)
             {
                 return;
@@ -322,7 +322,7 @@ internal sealed class HostCommandQueue
     /// <summary>With nobody holding the shared lock, the cached CONS becomes the hardware's (arm_smmu_cmdq_exclusive_trylock_irqsave).</summary>
     private void RefreshCons()
     {
-        ulong old = Volatile.Read(ref _llq);
+        ulong old = Volatile.Read(ref _llq.Value);
         if ((old >> HoldersShift) != 0)
         {
             return;
@@ -331,7 +331,7 @@ internal sealed class HostCommandQueue
         ulong next = WithCachedCons(old, _queue.Cons & _wrapMask);
         if (next != old)
         {
-            Interlocked.CompareExchange(ref _llq, next, old); // fails only if someone reserved since: they refresh later
+            Interlocked.CompareExchange(ref _llq.Value, next, old); // fails only if someone reserved since: they refresh later
         }
     }
 
@@ -466,6 +466,28 @@ internal sealed class HostCommandQueue
 
             _acknowledgeError();
         }
+    }
+
+    /// <summary>
+    /// The word every issuer compare-and-swaps, alone on its cache lines, so those CASes do not pull away the line of
+    /// the fields every issuer only reads (the queue, the slots, the geometry).
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = (2 * CacheLine.Padding) + 8)]
+    private struct LlqWord
+    {
+        [FieldOffset(CacheLine.Padding)]
+        public ulong Value;
+    }
+
+    /// <summary>What each PROD owner writes once per doorbell, on cache lines of its own (see <see cref="LlqWord"/>).</summary>
+    [StructLayout(LayoutKind.Explicit, Size = (2 * CacheLine.Padding) + 16)]
+    private struct OwnerWords
+    {
+        [FieldOffset(CacheLine.Padding)]
+        public uint Prod; // the PROD the last owner rang, set once its doorbell returned
+
+        [FieldOffset(CacheLine.Padding + 8)]
+        public long Batches; // batches rung so far
     }
 
     /// <summary>One queue slot's bookkeeping, together so an issuer's two stores hit one cache line.</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Iommufd.Core.Memory;
 
 namespace Iommufd.ArmSmmuV3.Hardware;
@@ -18,6 +19,13 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// <c>Consume</c> again). Entries are read from memory one at a time, so software may rewrite
 /// entries after the error, as the specification allows.
 /// </para>
+/// <para>
+/// The consumer stores CONS after each CMD_SYNC and where it stops (queue drained, budget spent, error, held
+/// command), not after every entry: software reads CONS to learn that space was freed or that its CMD_SYNC completed
+/// (arm-smmu-v3.c queue_has_space() and __arm_smmu_cmdq_poll_until_consumed()), and an issuer polling for its sync
+/// would otherwise pull CONS's cache line away from the consumer once per entry. PROD and CONS each have a cache line
+/// of their own, away from BASE, which every issuer reads to find its slots.
+/// </para>
 /// </remarks>
 internal sealed class CommandQueue
 {
@@ -32,6 +40,8 @@ internal sealed class CommandQueue
     public const CommandError Hold = (CommandError)0xFF;
 
     private const int EntrySize = 16;
+    private const int PollLooks = 1024; // a waiter's looks at CONS before it parks: about 100 µs
+    private const int LooksPerYield = 64; // looks between two yields of the core while polling
     private const int ErrShift = 24;
     private const uint ErrMask = 0x7Fu << ErrShift;
 
@@ -39,9 +49,8 @@ internal sealed class CommandQueue
     private readonly int _maxLog2Size;
     private readonly object _progress = new(); // an object, not a Lock: Monitor.Wait/PulseAll for waiters on CONS that stopped spinning; guards no field (CONS is read with Volatile)
     private ulong _base;
-    private uint _prod;
-    private uint _cons;
-    private long _consumed;
+    private HotWord _prod; // written by software, read by the consumer
+    private HotWord _cons; // CONS and the consumed count, written by the consumer, read by waiters
     private int _parked; // waiters that stopped spinning and wait on _progress: only then does progress pulse it
 
     public CommandQueue(PhysicalMemory memory, int maxLog2Size, string name)
@@ -63,15 +72,15 @@ internal sealed class CommandQueue
     /// <summary>PROD: index and wrap bit, written by software.</summary>
     public uint Prod
     {
-        get => Volatile.Read(ref _prod);
-        set => Volatile.Write(ref _prod, value & IndexWrapMask);
+        get => Volatile.Read(ref _prod.Value);
+        set => Volatile.Write(ref _prod.Value, value & IndexWrapMask);
     }
 
     /// <summary>CONS: index, wrap bit and ERR [30:24], written by the consumer.</summary>
     public uint Cons
     {
-        get => Volatile.Read(ref _cons);
-        set => Volatile.Write(ref _cons, value & (IndexWrapMask | ErrMask));
+        get => Volatile.Read(ref _cons.Value);
+        set => Volatile.Write(ref _cons.Value, value & (IndexWrapMask | ErrMask));
     }
 
     /// <summary>The CERROR code in CONS.ERR.</summary>
@@ -93,7 +102,7 @@ internal sealed class CommandQueue
     public bool AtcInvalidationTimedOut { get; set; }
 
     /// <summary>Entries consumed so far (for statistics).</summary>
-    public long Consumed => Volatile.Read(ref _consumed);
+    public long Consumed => Volatile.Read(ref _cons.Count);
 
     /// <summary>Free entries as software sees them (PROD against the current CONS).</summary>
     public uint FreeEntries(uint prod)
@@ -126,47 +135,66 @@ internal sealed class CommandQueue
         var error = CommandError.CERROR_NONE;
         more = false;
         Span<byte> entry = stackalloc byte[EntrySize];
-        uint cons = Cons & IndexWrapMask;
+        uint start = Cons;
+        uint cons = start & IndexWrapMask;
+        uint published = cons;
+        bool errShown = (start & ErrMask) != 0; // an acknowledged error: the first progress clears ERR at once
         long consumed = 0;
-        while (cons != (Prod & IndexWrapMask)) // masked: BASE may have shrunk the queue since PROD was written
+        try
         {
-            if (budget-- == 0)
+            while (cons != (Prod & IndexWrapMask)) // masked: BASE may have shrunk the queue since PROD was written
             {
-                more = true;
-                break;
+                if (budget-- == 0)
+                {
+                    more = true;
+                    break;
+                }
+
+                if (!_memory.TryRead(EntryAddress(cons), entry))
+                {
+                    error = CommandError.CERROR_ABT;
+                    break;
+                }
+
+                var command = SmmuCommand.Read(entry);
+                error = executor.Execute(command, this);
+                if (error != CommandError.CERROR_NONE)
+                {
+                    break;
+                }
+
+                cons = Advance(cons, 1);
+                consumed++;
+                if (command.Opcode == SmmuOpcode.CMD_SYNC || errShown)
+                {
+                    Cons = cons; // a sync's completion is what an issuer waits for; ERR cleared by progress
+                    published = cons;
+                    errShown = false;
+                }
+            }
+        }
+        finally
+        {
+            // Where the consumer stops, CONS shows it, also when an executor threw (on the entry that threw). A held
+            // command leaves CONS on it with ERR clear.
+            if (error is not CommandError.CERROR_NONE and not Hold)
+            {
+                Cons = cons | ((uint)error << ErrShift);
+            }
+            else if (cons != published)
+            {
+                Cons = cons;
             }
 
-            if (!_memory.TryRead(EntryAddress(cons), entry))
+            if (consumed != 0)
             {
-                error = CommandError.CERROR_ABT;
-                break;
+                Volatile.Write(ref _cons.Count, _cons.Count + consumed); // one writer (see remarks)
             }
 
-            var command = SmmuCommand.Read(entry);
-            error = executor.Execute(command, this);
-            if (error != CommandError.CERROR_NONE)
+            if (consumed != 0 || error != CommandError.CERROR_NONE)
             {
-                break;
+                WakeParked();
             }
-
-            cons = Advance(cons, 1);
-            Cons = cons; // ERR cleared by progress: the previous error was acknowledged to get here
-            consumed++;
-        }
-
-        if (consumed != 0)
-        {
-            Volatile.Write(ref _consumed, _consumed + consumed); // one writer (see remarks)
-        }
-
-        if (error is not CommandError.CERROR_NONE and not Hold)
-        {
-            Cons = cons | ((uint)error << ErrShift); // a held command leaves CONS on it with ERR clear
-        }
-
-        if (consumed != 0 || error != CommandError.CERROR_NONE)
-        {
-            WakeParked();
         }
 
         return error;
@@ -174,11 +202,19 @@ internal sealed class CommandQueue
 
     /// <summary>
     /// Waits until CONS has passed <paramref name="position"/> (the entry at position − 1 was consumed) or the
-    /// queue stopped on an error at or before it. Spins briefly, then parks. False on timeout.
+    /// queue stopped on an error at or before it. Polls first, then parks. False on timeout.
     /// </summary>
+    /// <remarks>
+    /// A host driver polls CONS for its CMD_SYNC and never sleeps (arm-smmu-v3.c
+    /// __arm_smmu_cmdq_poll_until_consumed()); here a waiter polls for about <see cref="PollLooks"/> looks, pausing
+    /// between them and yielding the core every <see cref="LooksPerYield"/>, so that threads outnumbering the cores
+    /// (the consumer among them, when it runs inline on another issuer) still run, and only then parks. The wait for a
+    /// batch consumed behind another issuer's is a few microseconds: a waiter that parked sooner would cost the
+    /// consumer a wake-up call on every slice and itself a scheduler round trip.
+    /// </remarks>
     public bool WaitUntilConsumed(uint position, TimeSpan timeout, out CommandError error)
     {
-        var spin = default(SpinWait);
+        int looks = 0;
         long deadline = 0; // read the clock only once the first look did not find the position passed
         while (true)
         {
@@ -204,9 +240,17 @@ internal sealed class CommandQueue
                 return false;
             }
 
-            if (!spin.NextSpinWillYield)
+            if (looks < PollLooks)
             {
-                spin.SpinOnce();
+                if (++looks % LooksPerYield == 0)
+                {
+                    Thread.Yield();
+                }
+                else
+                {
+                    Thread.SpinWait(QueueEngine.PollPause);
+                }
+
                 continue;
             }
 
@@ -229,7 +273,7 @@ internal sealed class CommandQueue
     public void CompleteHeld()
     {
         Cons = Advance(Cons & IndexWrapMask, 1);
-        Volatile.Write(ref _consumed, _consumed + 1);
+        Volatile.Write(ref _cons.Count, _cons.Count + 1);
         WakeParked();
     }
 
@@ -293,4 +337,14 @@ internal sealed class CommandQueue
         return distance == 0 || distance > size;
     }
 
+    /// <summary>A register (and, for CONS, the consumed count beside it) alone on its cache lines.</summary>
+    [StructLayout(LayoutKind.Explicit, Size = (2 * CacheLine.Padding) + 16)]
+    private struct HotWord
+    {
+        [FieldOffset(CacheLine.Padding)]
+        public uint Value;
+
+        [FieldOffset(CacheLine.Padding + 8)]
+        public long Count;
+    }
 }

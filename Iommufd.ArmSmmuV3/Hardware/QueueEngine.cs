@@ -31,7 +31,8 @@ internal sealed class QueueEngine : IDisposable
     /// <summary>Entries a queue consumes in one slice before the queues waiting behind it get theirs.</summary>
     public const int SliceEntries = 64;
 
-    private const int PollPause = 2; // Thread.SpinWait iterations (about 40 ns each) between two looks at the ready list
+    /// <summary>Thread.SpinWait iterations (about 40 ns each) between two looks of a poller (the ready list, a CONS).</summary>
+    internal const int PollPause = 2;
     private static readonly long PollYieldTicks = Stopwatch.Frequency / 100_000; // 10 µs of polling between two yields of the core
 
     private static long s_liveThreads;
