@@ -79,7 +79,7 @@ public static class GuestCommandConverter
 
     /// <summary>
     /// Converts <paramref name="command"/> in place; returns why not when it must be refused. The checks are those of
-    /// <see cref="Validate"/>, in the same order, with one switch on the opcode that checks its fields and rewrites.
+    /// <see cref="Validate"/>, in the same order, each entry checked and rewritten in one pass.
     /// </summary>
     internal static Refusal Convert(ref SmmuCommand command, ushort vmid, IViommuContext context, in ProbedFeatures host) =>
         ConvertAll(MemoryMarshal.CreateSpan(ref command, 1), vmid, context, host, out _);
@@ -87,64 +87,114 @@ public static class GuestCommandConverter
     /// <summary>
     /// Converts <paramref name="commands"/> in place, in order, up to the first one that must be refused; returns why
     /// it was refused (<see cref="Refusal.None"/> when all were converted) and, in <paramref name="converted"/>, how
-    /// many were converted before it. The host's revision, RIL and DS are read once for the batch, not per entry.
+    /// many were converted before it. The host's implemented-bit masks are looked up once for the batch, not per entry.
     /// </summary>
     internal static Refusal ConvertAll(Span<SmmuCommand> commands, ushort vmid, IViommuContext context, in ProbedFeatures host, out int converted)
     {
         ArgumentNullException.ThrowIfNull(context);
         var implemented = SmmuCommandLayout.ImplementedMasks(host.ArchMinorRevision);
-        bool ril = host.RangeInvalidation, ds = host.Ds;
-        for (converted = 0; converted < commands.Length; converted++)
+        ulong vmidField = (ulong)vmid << 32; // as SmmuCommand.WithVmid
+        var refusal = Refusal.None;
+        int i = 0;
+        while (true)
         {
-            ref var command = ref commands[converted];
-            var opcode = command.Opcode;
-
-            // One test for every bit this opcode does not define on this revision, and for SSec (a guest has no
-            // Secure streams); which of the two refusals applies is worked out only for a refused entry. The index
-            // is at most 2 × 255 + 1 in a span of 512.
-            ref ulong mask = ref Unsafe.Add(ref MemoryMarshal.GetReference(implemented), (byte)opcode * 2);
-            if (((command.Word0 & (~mask | SmmuCommandLayout.W0_SSEC)) | (command.Word1 & ~Unsafe.Add(ref mask, 1))) != 0)
+            i += ConvertPlainTlbis(commands[i..], implemented, vmidField);
+            if (i == commands.Length)
             {
-                return IsForwardable(opcode) ? Refusal.ReservedBits : Refusal.OpcodeNotAllowed;
+                break;
             }
 
-            switch (opcode)
+            refusal = ConvertEntry(ref commands[i], vmid, context, host, implemented);
+            if (refusal != Refusal.None)
             {
-                case SmmuOpcode.TLBI_NSNH_ALL:
-                    command = SmmuCommandBuilder.TlbiNhAll(vmid);
-                    break;
-                case SmmuOpcode.TLBI_NH_VA:
-                case SmmuOpcode.TLBI_NH_VAA:
-                    if (!RangeInvalidation.IsLegal(command, ril, ds))
-                    {
-                        return Refusal.IllegalField;
-                    }
-
-                    command = command.WithVmid(vmid);
-                    break;
-                case SmmuOpcode.TLBI_NH_ALL:
-                case SmmuOpcode.TLBI_NH_ASID:
-                    command = command.WithVmid(vmid);
-                    break;
-                case SmmuOpcode.ATC_INV when !AtcInvLegal(command, host):
-                case SmmuOpcode.CFGI_CD when !CfgiCdLegal(command, host):
-                    return Refusal.IllegalField;
-                case SmmuOpcode.ATC_INV:
-                case SmmuOpcode.CFGI_CD:
-                case SmmuOpcode.CFGI_CD_ALL: // vSID → pSID
-                    if (!context.TryFindDevice(command.StreamId, out var device))
-                    {
-                        return Refusal.UnknownStreamId;
-                    }
-
-                    command = command.WithStreamId(device.StreamId);
-                    break;
-                default:
-                    return Refusal.OpcodeNotAllowed;
+                break;
             }
+
+            i++;
         }
 
-        return Refusal.None;
+        converted = i;
+        return refusal;
+    }
+
+    /// <summary>
+    /// The fast path of <see cref="ConvertAll"/>: converts the leading entries that are a TLBI_NH_ALL, _ASID, _VA or
+    /// _VAA with no reserved bit, no SSec and no range or TTL hint (TG = TTL = NUM = SCALE = 0, legal on any host:
+    /// <see cref="RangeInvalidation.IsPlain"/>), and returns how many. Every decision it takes is the one
+    /// <see cref="ConvertEntry"/> takes; it stops at the first entry of another shape and leaves that entry to it.
+    /// </summary>
+    /// <remarks>
+    /// A leaf loop kept out of its caller, which calls the vDEVICE lookup: with no call in the loop its words, index
+    /// and masks stay in registers.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal static int ConvertPlainTlbis(Span<SmmuCommand> commands, ReadOnlySpan<ulong> implemented, ulong vmidField)
+    {
+        ref ulong masks = ref MemoryMarshal.GetReference(implemented);
+        int i = 0;
+        for (; i < commands.Length; i++)
+        {
+            ref var command = ref commands[i];
+            ulong w0 = command.Word0, w1 = command.Word1;
+            uint opcode = (byte)w0;
+            ref ulong mask = ref Unsafe.Add(ref masks, opcode * 2); // at most 2 × 255 + 1 in a span of 512
+            if (opcode - (uint)SmmuOpcode.TLBI_NH_ALL > SmmuOpcode.TLBI_NH_VAA - SmmuOpcode.TLBI_NH_ALL
+                || ((w0 & (~mask | SmmuCommandLayout.W0_SSEC)) | (w1 & ~Unsafe.Add(ref mask, 1))) != 0
+                || !RangeInvalidation.IsPlain(w0, w1))
+            {
+                break;
+            }
+
+            command = new SmmuCommand((w0 & ~SmmuCommandLayout.W0_VMID) | vmidField, w1);
+        }
+
+        return i;
+    }
+
+    /// <summary>
+    /// <see cref="ConvertAll"/> for one entry of any shape: the full rule, as <see cref="Validate"/> checks it, and the
+    /// rewrite.
+    /// </summary>
+    internal static Refusal ConvertEntry(ref SmmuCommand command, ushort vmid, IViommuContext context, in ProbedFeatures host, ReadOnlySpan<ulong> implemented)
+    {
+        var opcode = command.Opcode;
+
+        // One test for every bit this opcode does not define on this revision, and for SSec (a guest has no Secure
+        // streams); which of the two refusals applies is worked out only for a refused entry.
+        int index = (byte)opcode * 2;
+        if (((command.Word0 & (~implemented[index] | SmmuCommandLayout.W0_SSEC)) | (command.Word1 & ~implemented[index + 1])) != 0)
+        {
+            return IsForwardable(opcode) ? Refusal.ReservedBits : Refusal.OpcodeNotAllowed;
+        }
+
+        switch (opcode)
+        {
+            case SmmuOpcode.TLBI_NSNH_ALL:
+                command = SmmuCommandBuilder.TlbiNhAll(vmid);
+                return Refusal.None;
+            case SmmuOpcode.TLBI_NH_VA or SmmuOpcode.TLBI_NH_VAA when !RangeLegal(command, host):
+            case SmmuOpcode.ATC_INV when !AtcInvLegal(command, host):
+            case SmmuOpcode.CFGI_CD when !CfgiCdLegal(command, host):
+                return Refusal.IllegalField;
+            case SmmuOpcode.TLBI_NH_ALL:
+            case SmmuOpcode.TLBI_NH_ASID:
+            case SmmuOpcode.TLBI_NH_VA:
+            case SmmuOpcode.TLBI_NH_VAA:
+                command = command.WithVmid(vmid);
+                return Refusal.None;
+            case SmmuOpcode.ATC_INV:
+            case SmmuOpcode.CFGI_CD:
+            case SmmuOpcode.CFGI_CD_ALL: // vSID → pSID
+                if (!context.TryFindDevice(command.StreamId, out var device))
+                {
+                    return Refusal.UnknownStreamId;
+                }
+
+                command = command.WithStreamId(device.StreamId);
+                return Refusal.None;
+            default:
+                return Refusal.OpcodeNotAllowed;
+        }
     }
 
     /// <summary>

@@ -38,6 +38,18 @@ public static class RangeInvalidation
         return ((byte)(units - 1), (byte)scale, units << scale);
     }
 
+    /// <summary>NUM and SCALE, the range fields of word 0 of a TLBI by address.</summary>
+    internal const ulong Word0Fields = SmmuCommandLayout.W0_NUM | SmmuCommandLayout.W0_SCALE;
+
+    /// <summary>TG and TTL, the range fields of word 1 of a TLBI by address.</summary>
+    internal const ulong Word1Fields = SmmuCommandLayout.W1_TG | SmmuCommandLayout.W1_TTL;
+
+    /// <summary>
+    /// Whether a TLBI by address with these words has TG = TTL = NUM = SCALE = 0, the encoding without a range or a
+    /// TTL hint: <see cref="IsLegal"/> accepts it whatever IDR3.RIL and IDR5.DS say, so one mask test decides it.
+    /// </summary>
+    internal static bool IsPlain(ulong word0, ulong word1) => ((word0 & Word0Fields) | (word1 & Word1Fields)) == 0;
+
     /// <summary>
     /// Without IDR3.RIL, TG, TTL, NUM and SCALE are RES0; with TG = 0, TTL, NUM and SCALE are RES0; SCALE[5] exists
     /// only with IDR5.DS; and NUM = SCALE = 0 with an effective TTL of 0 is the Reserved combination. TTL = 1 with
