@@ -45,7 +45,7 @@ public sealed class IommufdFile : IDisposable
     private readonly HashSet<MmioMapping> _mappings = [];
     private readonly ILogger _logger;
     private int _disposed;
-    private int _callsInFlight;
+    private int _callsInFlight; // calls in flight that a thread's CallMarks slot does not hold (nested on a second file)
 
     internal IommufdFile(Platform platform, UserMemory memory, ILogger logger, IommufdMetrics metrics, FailNth? faults = null)
     {
@@ -400,6 +400,7 @@ public sealed class IommufdFile : IDisposable
             return;
         }
 
+        CallMarks.WaitForNone(this);
         var spin = default(SpinWait);
         while (Volatile.Read(ref _callsInFlight) != 0)
         {
@@ -512,15 +513,33 @@ public sealed class IommufdFile : IDisposable
     /// </summary>
     internal Call EnterCall([CallerMemberName] string command = "")
     {
-        Interlocked.Increment(ref _callsInFlight);
+        // The thread's mark (a plain store) where it can have one, else the interlocked count; see CallMarks.
+        var mark = CallMarks.Enter(this);
+        if (mark is null)
+        {
+            Interlocked.Increment(ref _callsInFlight);
+        }
+
         if (Volatile.Read(ref _disposed) != 0)
         {
-            Interlocked.Decrement(ref _callsInFlight);
-            return new Call(null, default, command, Metrics);
+            ExitCall(mark);
+            return new Call(null, null, default, command, Metrics);
         }
 
         var trace = Refusal.Enter(_logger, command);
-        return new Call(this, trace, command, trace.Outermost ? Metrics : null);
+        return new Call(this, mark, trace, command, trace.Outermost ? Metrics : null);
+    }
+
+    private void ExitCall(CallMarks.Mark? mark)
+    {
+        if (mark is null)
+        {
+            Interlocked.Decrement(ref _callsInFlight);
+        }
+        else
+        {
+            CallMarks.Exit(mark);
+        }
     }
 
     /// <summary>A call on one event fd: <see cref="FileCall.File"/> is null (EBADF) when the file is closed or the fd names none.</summary>
@@ -566,13 +585,15 @@ public sealed class IommufdFile : IDisposable
     internal readonly ref struct Call
     {
         private readonly IommufdFile? _file;
+        private readonly CallMarks.Mark? _mark; // null: counted in the file's _callsInFlight
         private readonly Refusal.Scope _trace;
         private readonly string _command;
         private readonly IommufdMetrics? _metrics; // the outermost call only: a nested one is counted by its caller
 
-        public Call(IommufdFile? file, Refusal.Scope trace, string command, IommufdMetrics? metrics)
+        public Call(IommufdFile? file, CallMarks.Mark? mark, Refusal.Scope trace, string command, IommufdMetrics? metrics)
         {
             _file = file;
+            _mark = mark;
             _trace = trace;
             _command = command;
             _metrics = metrics;
@@ -596,7 +617,7 @@ public sealed class IommufdFile : IDisposable
             if (_file is not null)
             {
                 _trace.Dispose();
-                Interlocked.Decrement(ref _file._callsInFlight);
+                _file.ExitCall(_mark);
             }
         }
     }

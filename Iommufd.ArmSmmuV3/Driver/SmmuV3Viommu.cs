@@ -21,6 +21,8 @@ internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNes
     /// </summary>
     private const ulong MaxBatchBytes = 4 << 20;
 
+    // Only diagnostics read it, so a plain add, not an interlocked one on every invalidation: exact while one thread
+    // at a time invalidates through the vIOMMU, as a VMM's vSMMU does; concurrent invalidations may lose some counts.
     private long _commandsForwarded;
 
     internal SmmuV3Viommu(SmmuV3Host host, IViommuContext context, SmmuS2Domain parent)
@@ -39,8 +41,11 @@ internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNes
     /// <summary>The VMID every forwarded command gets: the stage-2 parent's.</summary>
     public ushort Vmid => Parent.Vmid;
 
-    /// <summary>Guest commands issued to the host queue so far.</summary>
-    public long CommandsForwarded => Interlocked.Read(ref _commandsForwarded);
+    /// <summary>
+    /// Guest commands issued to the host queue so far (exact with one invalidating thread at a time; a diagnostic
+    /// count that concurrent invalidations through one vIOMMU may under-count).
+    /// </summary>
+    public long CommandsForwarded => Volatile.Read(ref _commandsForwarded);
 
     public Errno AllocNestedDomain(IommuHwptAllocFlags flags, UserData data, out INestedDomain domain)
     {
@@ -175,7 +180,7 @@ internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNes
         // arm_vsmmu_cache_invalidate() issues every chunk to smmu->cmdq (also for a Tegra241 CMDQV vIOMMU).
         var rc = Host.MainQueue.Issue(chunk, out int failed);
         int completed = rc == Errno.Success ? chunk.Length : Math.Clamp(failed, 0, chunk.Length);
-        Interlocked.Add(ref _commandsForwarded, completed);
+        Volatile.Write(ref _commandsForwarded, _commandsForwarded + completed);
 
         // Entries before a failing command ran, and a CMD_SYNC (the one that replaced it) completed them; a sync
         // that failed (ATC invalidation timeout) leaves nothing of the chunk reported as done.
