@@ -42,7 +42,7 @@ internal sealed class GuestQueue
     /// seen up to a step after it moved. True (a guest with a core of its own): back-to-back looks, so the round trip
     /// ends within one look of CONS moving and times the consumer, not the waiter's back-off (a Linux guest backs off
     /// too, differently: arm-smmu-v3.c queue_poll() relaxes for a few looks, then waits udelays that double). After
-    /// <see cref="PollLooksBeforeYield"/> looks (tens of µs) it yields between looks, so a stalled consumer that
+    /// <see cref="PollLooksBeforeYield"/> looks (milliseconds) it yields between looks, so a stalled consumer that
     /// needs this core still gets it.
     /// </summary>
     public bool PollsWithoutBackOff { get; set; }

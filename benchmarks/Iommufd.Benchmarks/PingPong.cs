@@ -9,7 +9,7 @@ namespace Iommufd.Benchmarks;
 /// </summary>
 internal sealed class PingPong : IDisposable
 {
-    private const int LooksBeforeYield = 1 << 16; // the partner, idle between benchmark invocations, then gives its core up between looks
+    private const int LooksBeforeYield = 1 << 16; // a thread that waited this long (milliseconds) gives its core up between looks
 
     private readonly Words _words = new();
     private readonly Thread _partner;
@@ -29,9 +29,14 @@ internal sealed class PingPong : IDisposable
     {
         long i = ++_next;
         Volatile.Write(ref _words.Ping, i);
+        int looks = 0;
         while (Volatile.Read(ref _words.Pong) != i)
         {
-            if (_pause)
+            if (++looks > LooksBeforeYield)
+            {
+                Thread.Yield(); // the partner is not running: it may be waiting for this core
+            }
+            else if (_pause)
             {
                 Thread.SpinWait(1);
             }
