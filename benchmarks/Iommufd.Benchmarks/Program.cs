@@ -8,6 +8,12 @@ using Iommufd.Benchmarks;
 // as the default job, which is the base that options such as --iterationCount refine. BenchmarkDotNet takes a
 // config's default job as the base even when the command line names one, so with --job (or -j) it is left out and
 // the named job replaces it.
+if (args is ["handoff-probe", ..])
+{
+    HandOffProbe.Run(args[1..]);
+    return;
+}
+
 bool jobOnCommandLine = args.Any(a => a is "--job" or "-j" || a.StartsWith("--job=", StringComparison.Ordinal));
 var config = DefaultConfig.Instance.AddColumn(new NsPerCommandColumn());
 if (!jobOnCommandLine)
