@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Iommufd.Core;
 using Iommufd.Core.Uapi;
+using Iommufd.MockDriver;
 using Iommufd.Tests.Contract;
 using Iommufd.Tests.Support;
 using static Iommufd.Tests.Kernel.IoasCalls;
@@ -216,6 +217,7 @@ public class CheckOrderTests
         new("ACCESS_PAGES: an unwritable area before a hole", fx => Pin(fx, (Rw, 0), (IommuIoasMapFlags.Readable, 1), 3, write: true), Errno.EPERM, "device.c iommufd_access_pin_pages(): check_area_prot() in the walk before iopt_area_contig_done()"),
         new("ACCESS_PAGES: an IOVA off the CPU page before an unwritable area", fx => Pin(fx, (IommuIoasMapFlags.Readable, 0), (Rw, 1), 1, write: true, offset: 0x10), Errno.EINVAL, "device.c iommufd_access_pin_pages(): iopt_area_contig_is_aligned() before check_area_prot()"),
         new("ACCESS_PAGES: an area ending inside a CPU page before a hole", fx => PinShortFirst(fx), Errno.EINVAL, "device.c iopt_area_contig_is_aligned(): an area the walk goes on from ends on a page"),
+        new("ACCESS_PAGES: an area an unmap is emptying before its missing WRITE", fx => Emptying(fx, 0x10000, IommuIoasMapFlags.Readable, fd => () => TestCmdTests.AccessPages(fx, fd, 0x10000, Page, 0, write: true, out _)), Errno.EINVAL, "device.c iommufd_access_pin_pages(): area->prevent_access (set by io_pagetable.c iopt_unmap_iova_range()) before check_area_prot()"),
         new("ACCESS_PAGES: a write-only area read", fx => Pin(fx, (IommuIoasMapFlags.Writeable, 0), (Rw, 1), 2, write: false), Errno.EPERM, "device.c check_area_prot(): IOMMU_READ without IOMMUFD_ACCESS_RW_WRITE"),
         new("ACCESS_PAGES: memory the process lacks before a later unwritable area", fx => Pin(fx, (Rw, 0), (IommuIoasMapFlags.Readable, 1), 2, write: true, firstUserVa: UnmappedPage), Errno.EFAULT, "device.c iommufd_access_pin_pages(): iopt_area_add_access() of each area before the next one's check_area_prot()"),
         new("ACCESS_RW: more than 16 MiB before the flags", fx => () => Test(fx, new IommuTestCmd { Op = (uint)IommuTestOp.AccessRw, Id = NoSuchId, AccessRwFlags = 2, AccessRwLength = (16 << 20) + 1 }), Errno.ENOMEM, "selftest.c iommufd_test_access_rw()"),
@@ -258,7 +260,8 @@ public class CheckOrderTests
         new("a type the driver lacks before the pages", fx => Viommu(fx, v => () => Hwq(fx, new IommuHwQueueAlloc { Type = 99, Length = Page, NestingParentIova = Page, ViommuId = v })), Errno.EOPNOTSUPP, "viommu.c iommufd_hw_queue_alloc_ioctl(): get_hw_queue_size()"),
         new("unmapped pages", fx => Viommu(fx, v => () => Hwq(fx, new IommuHwQueueAlloc { Type = (uint)IommuHwQueueType.Selftest, Length = Page, NestingParentIova = Page, ViommuId = v })), Errno.ENOENT, "device.c iommufd_access_pin_pages()"),
         new("a hole before an area mapped without READABLE", fx => Viommu(fx, v => Then(fx.MapGuestRamAt(0, Page, SelftestConstants.MockApertureStart, Rw), Then(fx.MapGuestRamAt(2 * Page, Page, SelftestConstants.MockApertureStart + (2 * Page), IommuIoasMapFlags.Writeable), () => Hwq(fx, new IommuHwQueueAlloc { Type = (uint)IommuHwQueueType.Selftest, Length = 3 * Page, NestingParentIova = SelftestConstants.MockApertureStart, ViommuId = v })))), Errno.ENOENT, "device.c iommufd_access_pin_pages(): iopt_area_contig_next() ends the walk at the hole, so check_area_prot() never sees the area after it"),
-        new("an area mapped without READABLE before a hole", fx => Viommu(fx, v => Then(fx.MapGuestRamAt(0, Page, SelftestConstants.MockApertureStart, Rw), Then(fx.MapGuestRamAt(Page, Page, SelftestConstants.MockApertureStart + Page, IommuIoasMapFlags.Writeable), () => Hwq(fx, new IommuHwQueueAlloc { Type = (uint)IommuHwQueueType.Selftest, Length = 3 * Page, NestingParentIova = SelftestConstants.MockApertureStart, ViommuId = v })))), Errno.EPERM, "device.c iommufd_access_pin_pages(): check_area_prot() of each area the walk reaches, before iopt_area_contig_done() finds the hole"));
+        new("an area mapped without READABLE before a hole", fx => Viommu(fx, v => Then(fx.MapGuestRamAt(0, Page, SelftestConstants.MockApertureStart, Rw), Then(fx.MapGuestRamAt(Page, Page, SelftestConstants.MockApertureStart + Page, IommuIoasMapFlags.Writeable), () => Hwq(fx, new IommuHwQueueAlloc { Type = (uint)IommuHwQueueType.Selftest, Length = 3 * Page, NestingParentIova = SelftestConstants.MockApertureStart, ViommuId = v })))), Errno.EPERM, "device.c iommufd_access_pin_pages(): check_area_prot() of each area the walk reaches, before iopt_area_contig_done() finds the hole"),
+        new("an area an unmap is emptying before its missing READABLE", fx => Viommu(fx, v => Emptying(fx, SelftestConstants.MockApertureStart, IommuIoasMapFlags.Writeable, _ => () => Hwq(fx, new IommuHwQueueAlloc { Type = (uint)IommuHwQueueType.Selftest, Length = Page, NestingParentIova = SelftestConstants.MockApertureStart, ViommuId = v }))), Errno.EINVAL, "viommu.c iommufd_hw_queue_alloc_phys() → device.c iommufd_access_pin_pages(): area->prevent_access (set by io_pagetable.c iopt_unmap_iova_range()) before check_area_prot()"));
 
     internal static IEnumerable<TestCaseData> Destroy() => Rows("DESTROY",
         new("no object", fx => () => fx.File.RawDestroy(NoSuchId), Errno.ENOENT, "main.c iommufd_object_remove()"),
@@ -365,6 +368,21 @@ public class CheckOrderTests
         MockFixture.Expect(fx.MapAt(fx.IoasId, fx.GuestRam.Address + Page / 2, Page / 2, 0x10000 + Page / 2), "the other half");
         int fd = TestCmdTests.CreateAccess(fx, fx.IoasId, needsPinPages: true);
         return () => TestCmdTests.AccessPages(fx, fd, 0x10000, 2 * Page, 0, write: true, out _);
+    }
+
+    /// <summary>
+    /// One page of guest RAM mapped at <paramref name="iova"/> with <paramref name="flags"/>, pinned through an access
+    /// that keeps its pins when told to unmap (the emulation's CREATE_ACCESS flag: selftest.c's accesses always let
+    /// go), and an unmap of it that gave up: io_pagetable.c iopt_unmap_iova_range() set the area's prevent_access
+    /// before it notified the accesses, and nothing clears it while the area lives. The call is given the access's fd.
+    /// </summary>
+    private static Func<Errno> Emptying(MockFixture fx, ulong iova, IommuIoasMapFlags flags, Func<int, Func<Errno>> call)
+    {
+        MockFixture.Expect(fx.MapGuestRamAt(0, Page, iova, flags), "map");
+        int fd = TestCmdTests.CreateAccess(fx, fx.IoasId, needsPinPages: true, flags: MockSelftest.KeepPinsOnUnmap);
+        MockFixture.Expect(TestCmdTests.AccessPages(fx, fd, iova, Page, 0, write: (flags & IommuIoasMapFlags.Writeable) != 0, out _), "pin");
+        Assert.That(fx.UnmapRange(fx.IoasId, iova, Page, out _), Is.EqualTo(Errno.EDEADLK), "the unmap gave up on the pinned area");
+        return call(fd);
     }
 
     /// <summary>The fixture's IOAS with one page mapped at IOVA 0x10000.</summary>
