@@ -221,10 +221,10 @@ internal sealed class HostCommandQueue
     /// </remarks>
     private void RingGathered(uint start, uint ownEnd)
     {
-        var spin = default(SpinWait);
+        var poll = default(PausingPoll);
         while ((_queue.Prod & _wrapMask) != start && Volatile.Read(ref _owner.Prod) != start)
         {
-            spin.SpinOnce(sleep1Threshold: -1); // PROD only moves forward: the previous owner stores first
+            poll.Pause(); // PROD only moves forward: the previous owner stores first
         }
 
         ulong old = Volatile.Read(ref _llq.Value);
@@ -243,11 +243,10 @@ internal sealed class HostCommandQueue
         long batches = 1; // this owner's own
         for (uint q = ownEnd; q != prod; q = Advance(q, 1))
         {
-            spin = default;
             uint mark;
             while (((mark = Volatile.Read(ref _slots[q & (_size - 1)].Valid)) & ~BatchStart) != q)
             {
-                spin.SpinOnce(sleep1Threshold: -1); // a gathered issuer is still writing its entries
+                poll.Pause(); // a gathered issuer is still writing its entries
             }
 
             if ((mark & BatchStart) != 0)

@@ -41,7 +41,6 @@ internal sealed class CommandQueue
 
     private const int EntrySize = 16;
     private const int PollLooks = 1024; // a waiter's looks at CONS before it parks: about 100 µs
-    private const int LooksPerYield = 64; // looks between two yields of the core while polling
     private const int ErrShift = 24;
     private const uint ErrMask = 0x7Fu << ErrShift;
 
@@ -207,14 +206,14 @@ internal sealed class CommandQueue
     /// <remarks>
     /// A host driver polls CONS for its CMD_SYNC and never sleeps (arm-smmu-v3.c
     /// __arm_smmu_cmdq_poll_until_consumed()); here a waiter polls for about <see cref="PollLooks"/> looks, pausing
-    /// between them and yielding the core every <see cref="LooksPerYield"/>, so that threads outnumbering the cores
+    /// between them and yielding the core as <see cref="PausingPoll"/> does, so that threads outnumbering the cores
     /// (the consumer among them, when it runs inline on another issuer) still run, and only then parks. The wait for a
     /// batch consumed behind another issuer's is a few microseconds: a waiter that parked sooner would cost the
     /// consumer a wake-up call on every slice and itself a scheduler round trip.
     /// </remarks>
     public bool WaitUntilConsumed(uint position, TimeSpan timeout, out CommandError error)
     {
-        int looks = 0;
+        var poll = default(PausingPoll);
         long deadline = 0; // read the clock only once the first look did not find the position passed
         while (true)
         {
@@ -240,17 +239,9 @@ internal sealed class CommandQueue
                 return false;
             }
 
-            if (looks < PollLooks)
+            if (poll.Looks < PollLooks)
             {
-                if (++looks % LooksPerYield == 0)
-                {
-                    Thread.Yield();
-                }
-                else
-                {
-                    Thread.SpinWait(QueueEngine.PollPause);
-                }
-
+                poll.Pause();
                 continue;
             }
 

@@ -31,8 +31,6 @@ internal sealed class QueueEngine : IDisposable
     /// <summary>Entries a queue consumes in one slice before the queues waiting behind it get theirs.</summary>
     public const int SliceEntries = 64;
 
-    /// <summary>Thread.SpinWait iterations (about 40 ns each) between two looks of a poller (the ready list, a CONS).</summary>
-    internal const int PollPause = 2;
     private static readonly long PollYieldTicks = Stopwatch.Frequency / 100_000; // 10 µs of polling between two yields of the core
 
     private static long s_liveThreads;
@@ -256,7 +254,7 @@ internal sealed class QueueEngine : IDisposable
             }
             else
             {
-                Thread.SpinWait(PollPause);
+                Thread.SpinWait(PausingPoll.PauseIterations);
             }
         }
 
