@@ -137,10 +137,11 @@ public static class GuestCommandConverter
             ref var command = ref commands[i];
             ulong w0 = command.Word0, w1 = command.Word1;
             uint opcode = (byte)w0;
+            // One mask test for the reserved bits, SSec and the range fields together (RangeInvalidation.IsPlain).
             ref ulong mask = ref Unsafe.Add(ref masks, opcode * 2); // at most 2 × 255 + 1 in a span of 512
             if (opcode - (uint)SmmuOpcode.TLBI_NH_ALL > SmmuOpcode.TLBI_NH_VAA - SmmuOpcode.TLBI_NH_ALL
-                || ((w0 & (~mask | SmmuCommandLayout.W0_SSEC)) | (w1 & ~Unsafe.Add(ref mask, 1))) != 0
-                || !RangeInvalidation.IsPlain(w0, w1))
+                || ((w0 & (~mask | SmmuCommandLayout.W0_SSEC | RangeInvalidation.Word0Fields))
+                    | (w1 & (~Unsafe.Add(ref mask, 1) | RangeInvalidation.Word1Fields))) != 0)
             {
                 break;
             }
