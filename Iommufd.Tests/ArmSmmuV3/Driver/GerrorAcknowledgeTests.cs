@@ -132,6 +132,38 @@ public class GerrorAcknowledgeTests
         }
     }
 
+    /// <summary>
+    /// Interrupts arrive on the raising thread, so a DMA whose event record aborts (EVENTQ_ABT_ERR) runs the handler's
+    /// GERRORN write on its own thread, and that write restarts a command queue with entries left (spec §7.1). The
+    /// CMD_SYNC consumed there waits for transactions in flight (InFlightTransactions), so the interrupt must come
+    /// after the DMA's transaction has left them, or the DMA waits for itself and never ends.
+    /// </summary>
+    [Test]
+    public void A_DMA_whose_event_queue_abort_acknowledge_restarts_the_command_queue_does_not_wait_for_itself()
+    {
+        using var provider = Host(ExecutionMode.Inline);
+        var host = (SmmuV3Host)provider.GetRequiredService<IommufdHost>().Platform.Iommus.Single();
+        PointEventQueueAtUnbackedMemory(host);
+        var queue = host.Hardware.CommandQueue;
+        uint prod = queue.Prod & queue.IndexWrapMask;
+        queue.TryWriteEntry(prod, SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_NONE));
+        queue.Prod = (prod + 1) & queue.IndexWrapMask; // an entry left, no doorbell: the next GERRORN write runs it
+        long syncs = host.Hardware.SyncsCompleted;
+
+        var status = DmaStatus.Ok;
+        var device = new Thread(() => status = host.Hardware.Dma(UnprobedSid, 0x1000, new byte[8], DmaDirection.Read)) { IsBackground = true };
+        device.Start();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(device.Join(StressSettings.HangTimeout), Is.True, "the DMA ends");
+            Assert.That(status, Is.Not.EqualTo(DmaStatus.Ok));
+            Assert.That(host.Hardware.SyncsCompleted, Is.EqualTo(syncs + 1), "the CMD_SYNC ran inside the acknowledge");
+            Assert.That(host.Acknowledgements(GlobalError.EVENTQ_ABT_ERR), Is.EqualTo(1));
+            Assert.That(host.Hardware.Gerror ^ host.Hardware.Gerrorn, Is.Zero);
+        }
+    }
+
     private static ServiceProvider Host(ExecutionMode mode) => new ServiceCollection()
         .AddIommufd(b => b.AddArmSmmuV3("smmu0", o => o.ExecutionMode = mode))
         .BuildIommufdServiceProvider();
