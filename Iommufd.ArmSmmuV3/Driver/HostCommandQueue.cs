@@ -68,7 +68,7 @@ internal sealed class HostCommandQueue
     private readonly Dictionary<uint, CommandError> _failures = [];
     private int _failureCount; // _failures.Count, written under _errorLock, read without it by a batch that passed its sync
     private LlqWord _llq; // PROD, owned flag, cached CONS and shared-lock holders (see above), changed by CAS only
-    private OwnerWords _owner; // written by PROD owners only, one after another (see RingGathered)
+    private PaddedPosition _owner; // the PROD the last owner rang, set once its doorbell returned, and the batches rung: written by PROD owners only, one after another (see RingGathered)
 
     internal HostCommandQueue(CommandQueue queue, Action<uint> ringProd, Func<bool> errorActive, Action acknowledgeError, TimeSpan timeout, ILogger logger, SmmuV3Metrics? metrics = null)
     {
@@ -91,7 +91,7 @@ internal sealed class HostCommandQueue
         _slots = new Slot[_size];
         Array.Fill(_slots, new Slot { Valid = uint.MaxValue, Waited = uint.MaxValue }); // no position: nothing is published yet
         uint prod = queue.Prod & _wrapMask;
-        _owner.Prod = prod;
+        _owner.Value = prod;
         _llq.Value = prod | ((ulong)(queue.Cons & _wrapMask) << ConsShift);
     }
 
@@ -102,7 +102,7 @@ internal sealed class HostCommandQueue
     internal TimeSpan Timeout => _timeout;
 
     /// <summary>Batches issued (each with its CMD_SYNC).</summary>
-    public long Batches => Volatile.Read(ref _owner.Batches);
+    public long Batches => Volatile.Read(ref _owner.Count);
 
     /// <summary>
     /// Issues <paramref name="commands"/> (at most <see cref="MaxBatch"/>) and a CMD_SYNC, and waits for the sync.
@@ -216,13 +216,13 @@ internal sealed class HostCommandQueue
     /// </summary>
     /// <remarks>
     /// The previous owner has stored once the register reads this owner's start: the register lags software's PROD by
-    /// less than a lap, so it cannot show that value from an earlier lap. Its doorbell returning (<c>_owner.Prod</c>)
+    /// less than a lap, so it cannot show that value from an earlier lap. Its doorbell returning (<c>_owner.Value</c>)
     /// also proves it, and stays true if the register was reprogrammed under the queue, so the wait always ends.
     /// </remarks>
     private void RingGathered(uint start, uint ownEnd)
     {
         var poll = default(PausingPoll);
-        while ((_queue.Prod & _wrapMask) != start && Volatile.Read(ref _owner.Prod) != start)
+        while ((_queue.Prod & _wrapMask) != start && Volatile.Read(ref _owner.Value) != start)
         {
             poll.Pause(); // PROD only moves forward: the previous owner stores first
         }
@@ -257,9 +257,9 @@ internal sealed class HostCommandQueue
 
         // Owners run this one after another (each waits for the previous one's PROD store, which follows this write),
         // so the count needs no interlocked add.
-        Volatile.Write(ref _owner.Batches, _owner.Batches + batches);
+        Volatile.Write(ref _owner.Count, _owner.Count + batches);
         _ringProd(prod);
-        Volatile.Write(ref _owner.Prod, prod);
+        Volatile.Write(ref _owner.Value, prod);
     }
 
     /// <summary>Waits for the batch's CMD_SYNC, handling command errors on the way; the batch's errno.</summary>
@@ -476,17 +476,6 @@ internal sealed class HostCommandQueue
     {
         [FieldOffset(CacheLine.Padding)]
         public ulong Value;
-    }
-
-    /// <summary>What each PROD owner writes once per doorbell, on cache lines of its own (see <see cref="LlqWord"/>).</summary>
-    [StructLayout(LayoutKind.Explicit, Size = (2 * CacheLine.Padding) + 16)]
-    private struct OwnerWords
-    {
-        [FieldOffset(CacheLine.Padding)]
-        public uint Prod; // the PROD the last owner rang, set once its doorbell returned
-
-        [FieldOffset(CacheLine.Padding + 8)]
-        public long Batches; // batches rung so far
     }
 
     /// <summary>One queue slot's bookkeeping, together so an issuer's two stores hit one cache line.</summary>

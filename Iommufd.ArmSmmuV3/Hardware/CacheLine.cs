@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+
 namespace Iommufd.ArmSmmuV3.Hardware;
 
 /// <summary>
@@ -9,4 +11,20 @@ internal static class CacheLine
 {
     /// <summary>Bytes of padding on each side of a hot word.</summary>
     public const int Padding = 128;
+}
+
+/// <summary>
+/// A queue position and a count its one writer keeps beside it (CONS and the entries consumed; the PROD an owner rang
+/// and the batches rung), alone on their cache lines (<see cref="CacheLine.Padding"/>).
+/// </summary>
+[StructLayout(LayoutKind.Explicit, Size = (2 * CacheLine.Padding) + 16)]
+internal struct PaddedPosition
+{
+    /// <summary>The position (index and wrap bit, and for CONS its ERR field).</summary>
+    [FieldOffset(CacheLine.Padding)]
+    public uint Value;
+
+    /// <summary>The count kept with it, written by the position's writer only.</summary>
+    [FieldOffset(CacheLine.Padding + 8)]
+    public long Count;
 }

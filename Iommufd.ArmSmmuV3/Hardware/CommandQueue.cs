@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Iommufd.Core.Memory;
 
 namespace Iommufd.ArmSmmuV3.Hardware;
@@ -48,8 +47,8 @@ internal sealed class CommandQueue
     private readonly int _maxLog2Size;
     private readonly object _progress = new(); // an object, not a Lock: Monitor.Wait/PulseAll for waiters on CONS that stopped spinning; guards no field (CONS is read with Volatile)
     private ulong _base;
-    private HotWord _prod; // written by software, read by the consumer
-    private HotWord _cons; // CONS and the consumed count, written by the consumer, read by waiters
+    private PaddedPosition _prod; // written by software, read by the consumer (its Count unused)
+    private PaddedPosition _cons; // CONS and the consumed count, written by the consumer, read by waiters
     private int _parked; // waiters that stopped spinning and wait on _progress: only then does progress pulse it
 
     public CommandQueue(PhysicalMemory memory, int maxLog2Size, string name)
@@ -326,16 +325,5 @@ internal sealed class CommandQueue
         uint size = 1u << Log2Size;
         uint distance = (target - cons) & IndexWrapMask; // entries still to consume before target
         return distance == 0 || distance > size;
-    }
-
-    /// <summary>A register (and, for CONS, the consumed count beside it) alone on its cache lines.</summary>
-    [StructLayout(LayoutKind.Explicit, Size = (2 * CacheLine.Padding) + 16)]
-    private struct HotWord
-    {
-        [FieldOffset(CacheLine.Padding)]
-        public uint Value;
-
-        [FieldOffset(CacheLine.Padding + 8)]
-        public long Count;
     }
 }

@@ -85,9 +85,10 @@ internal sealed class GuestQueue
         _mmio.Write(_prodOffset, _prod);
         var spin = default(SpinWait);
         int looks = 0;
-        while (((uint)_mmio.Read(_consOffset) & mask) != _prod)
+        uint cons;
+        while (((cons = (uint)_mmio.Read(_consOffset)) & mask) != _prod) // one MMIO read a look: index and ERR
         {
-            if (((uint)_mmio.Read(_consOffset) >> 24 & 0x7F) != 0)
+            if ((cons >> 24 & 0x7F) != 0)
             {
                 throw new InvalidOperationException("the guest queue stopped on an error");
             }
