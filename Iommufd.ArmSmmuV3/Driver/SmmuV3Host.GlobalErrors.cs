@@ -11,10 +11,9 @@ namespace Iommufd.ArmSmmuV3.Driver;
 // fixes the queue on the way). Here the issuers fix the queue and acknowledge CMDQ_ERR themselves (HostCommandQueue)
 // and the interrupt acknowledges the rest, so both go through AcknowledgeGlobalErrors: one writer of GERRORN at a time.
 //
-// The writer writes outside the lock. Acknowledging CMDQ_ERR restarts the command queue on the writing thread: its
-// commands can raise errors (OnInterrupt re-entered on the same thread) and its CMD_SYNC waits for the DMA
-// transactions in flight, one of which may be the thread whose fault raised EVENTQ_ABT_ERR and which now acknowledges
-// it from OnInterrupt. So a request that finds a writer at work leaves its bits pending for that writer, which writes
+// The writer writes outside the lock. Acknowledging CMDQ_ERR restarts the command queue on the writing thread, and
+// its commands can raise errors, so OnInterrupt can run while the writer is at work, re-entered on the writer's own
+// thread among others. So a request that finds a writer at work leaves its bits pending for that writer, which writes
 // again until nothing is pending; only the CMDQ_ERR acknowledge waits for its turn, so that an issuer's fix-up and its
 // acknowledge are one step (acknowledged late, the same error would be fixed and recorded twice) and the queue only
 // ever restarts on an issuer's thread. The writer it waits for cannot be running commands: CMDQ_ERR is active until
@@ -42,7 +41,8 @@ internal sealed partial class SmmuV3Host
     /// <summary>
     /// Acknowledges the active errors among <paramref name="errors"/>: toggles their GERRORN bits, one writer at a time
     /// (see above). With <paramref name="waitForTurn"/> the call returns once they are written; without it, it may leave
-    /// them to the writer at work (an interrupt handler, which must not wait: it may run inside a DMA transaction).
+    /// them to the writer at work (an interrupt handler, which does not wait: the writer's own queue restart may be
+    /// what raised its error).
     /// </summary>
     private void AcknowledgeGlobalErrors(GlobalError errors, bool waitForTurn)
     {
