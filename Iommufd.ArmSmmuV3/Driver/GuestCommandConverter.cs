@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Core.Driver;
@@ -125,17 +126,42 @@ public static class GuestCommandConverter
     /// </summary>
     /// <remarks>
     /// A leaf loop kept out of its caller, which calls the vDEVICE lookup: with no call in the loop its words, index
-    /// and masks stay in registers.
+    /// and masks stay in registers. With 512-bit vectors it takes four entries at a time while all four qualify, and
+    /// the entry-by-entry loop takes the rest, from the first group that has an entry of another shape.
     /// </remarks>
     [MethodImpl(MethodImplOptions.NoInlining)]
     internal static int ConvertPlainTlbis(Span<SmmuCommand> commands, ReadOnlySpan<ulong> implemented, ulong vmidField)
     {
         ref ulong masks = ref MemoryMarshal.GetReference(implemented);
+        ref ulong words = ref Unsafe.As<SmmuCommand, ulong>(ref MemoryMarshal.GetReference(commands)); // two an entry
         int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            // The masks of opcodes 0x10–0x13 are eight consecutive words of the table: one vector, from which each lane
+            // takes its entry's word by the entry's opcode.
+            var forbidden = ~Vector512.LoadUnsafe(ref masks, 2 * (nuint)SmmuOpcode.TLBI_NH_ALL) | PlainTlbiVectors.Fields;
+            var vmids = Vector512.Create(vmidField) & PlainTlbiVectors.Vmid;
+            for (; i <= commands.Length - 4; i += 4)
+            {
+                ref ulong group = ref Unsafe.Add(ref words, i * 2);
+                var entries = Vector512.LoadUnsafe(ref group);
+                // Opcode − TLBI_NH_ALL of each entry, in both its lanes: 0–3 for the four opcodes, above 3 for any other.
+                var index = (Vector512.Shuffle(entries, PlainTlbiVectors.Word0OfEntry) & PlainTlbiVectors.Opcode)
+                    - PlainTlbiVectors.FirstOpcode;
+                var mask = Vector512.Shuffle(forbidden, (index << 1) | PlainTlbiVectors.WordOfEntry);
+                if (((entries & mask) | (index & PlainTlbiVectors.NotAnIndex)) != Vector512<ulong>.Zero)
+                {
+                    break;
+                }
+
+                ((entries & ~PlainTlbiVectors.Vmid) | vmids).StoreUnsafe(ref group);
+            }
+        }
+
         for (; i < commands.Length; i++)
         {
-            ref var command = ref commands[i];
-            ulong w0 = command.Word0, w1 = command.Word1;
+            ref ulong entry = ref Unsafe.Add(ref words, i * 2);
+            ulong w0 = entry, w1 = Unsafe.Add(ref entry, 1);
             uint opcode = (byte)w0;
             // One mask test for the reserved bits, SSec and the range fields together (RangeInvalidation.IsPlain).
             ref ulong mask = ref Unsafe.Add(ref masks, opcode * 2); // at most 2 × 255 + 1 in a span of 512
@@ -146,7 +172,7 @@ public static class GuestCommandConverter
                 break;
             }
 
-            command = new SmmuCommand((w0 & ~SmmuCommandLayout.W0_VMID) | vmidField, w1);
+            entry = (w0 & ~SmmuCommandLayout.W0_VMID) | vmidField; // word 1 does not change
         }
 
         return i;
@@ -243,4 +269,37 @@ public static class GuestCommandConverter
     /// <summary>The range-TLBI rules of spec §4.4.1.1 against the host's IDR3.RIL and IDR5.DS.</summary>
     private static bool RangeLegal(in SmmuCommand command, in ProbedFeatures host) =>
         RangeInvalidation.IsLegal(command, host.RangeInvalidation, host.Ds);
+
+    /// <summary>
+    /// The constants of <see cref="ConvertPlainTlbis"/>'s vector loop, for four entries of two words: lanes 2n hold
+    /// word 0 of entry n, lanes 2n + 1 its word 1.
+    /// </summary>
+    private static class PlainTlbiVectors
+    {
+        /// <summary>The lane of each lane's entry's word 0.</summary>
+        public static readonly Vector512<ulong> Word0OfEntry = Vector512.Create(0UL, 0, 2, 2, 4, 4, 6, 6);
+
+        /// <summary>Which word of its entry a lane holds.</summary>
+        public static readonly Vector512<ulong> WordOfEntry = Vector512.Create(0UL, 1, 0, 1, 0, 1, 0, 1);
+
+        /// <summary>The bits no plain TLBI_NH_* may set besides its reserved bits: SSec and the range fields.</summary>
+        public static readonly Vector512<ulong> Fields = Vector512.Create(
+            SmmuCommandLayout.W0_SSEC | RangeInvalidation.Word0Fields, RangeInvalidation.Word1Fields,
+            SmmuCommandLayout.W0_SSEC | RangeInvalidation.Word0Fields, RangeInvalidation.Word1Fields,
+            SmmuCommandLayout.W0_SSEC | RangeInvalidation.Word0Fields, RangeInvalidation.Word1Fields,
+            SmmuCommandLayout.W0_SSEC | RangeInvalidation.Word0Fields, RangeInvalidation.Word1Fields);
+
+        /// <summary>The VMID field in the word-0 lanes.</summary>
+        public static readonly Vector512<ulong> Vmid = Vector512.Create(
+            SmmuCommandLayout.W0_VMID, 0, SmmuCommandLayout.W0_VMID, 0, SmmuCommandLayout.W0_VMID, 0, SmmuCommandLayout.W0_VMID, 0);
+
+        /// <summary>The opcode field in every lane.</summary>
+        public static readonly Vector512<ulong> Opcode = Vector512.Create(SmmuCommandLayout.W0_OPCODE);
+
+        /// <summary>TLBI_NH_ALL, the first of the four opcodes, in every lane.</summary>
+        public static readonly Vector512<ulong> FirstOpcode = Vector512.Create((ulong)SmmuOpcode.TLBI_NH_ALL);
+
+        /// <summary>The bits set in an opcode index that is not one of the four (above 3, or wrapped below 0).</summary>
+        public static readonly Vector512<ulong> NotAnIndex = Vector512.Create(~3UL);
+    }
 }

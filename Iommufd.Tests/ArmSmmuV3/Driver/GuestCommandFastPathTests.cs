@@ -94,6 +94,53 @@ public class GuestCommandFastPathTests
         }
     }
 
+    /// <summary>
+    /// Over a batch the fast path takes four entries at a time where the host has 512-bit vectors; it must stop at the
+    /// entry, and rewrite the entries, exactly as it does entry by entry (a one-entry span never reaches the vectors).
+    /// Batches of mostly plain TLBIs, with an entry of any shape now and then, so that runs are long and end anywhere
+    /// in a group of four.
+    /// </summary>
+    [TestCaseSource(nameof(Hosts))]
+    public void The_fast_path_over_a_batch_stops_and_rewrites_as_it_does_entry_by_entry(int revision, bool ril, bool ds)
+    {
+        int seed = Seed();
+        TestContext.Out.WriteLine($"512-bit vectors: {System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated}");
+        var random = new Random(seed);
+        var host = Host(revision, ril, ds);
+        var implemented = SmmuCommandLayout.ImplementedMasks(revision);
+        ulong vmidField = (ulong)Vmid << 32;
+        int longRuns = 0;
+        for (int round = 0; round < Rounds / 20; round++)
+        {
+            var batch = new SmmuCommand[random.Next(1, 65)];
+            for (int i = 0; i < batch.Length; i++)
+            {
+                batch[i] = random.Next(24) == 0 ? RandomCommand(random, host) : PlainTlbi(random, implemented);
+            }
+
+            var viaBatch = (SmmuCommand[])batch.Clone();
+            int taken = ConvertPlainTlbis(viaBatch, implemented, vmidField);
+
+            int expectedTaken = batch.Length;
+            var expected = (SmmuCommand[])batch.Clone();
+            for (int i = 0; i < batch.Length; i++)
+            {
+                if (ConvertPlainTlbis(new Span<SmmuCommand>(ref expected[i]), implemented, vmidField) == 0)
+                {
+                    expectedTaken = i;
+                    break;
+                }
+            }
+
+            string where = $"seed {seed}, round {round}";
+            Assert.That(taken, Is.EqualTo(expectedTaken), where);
+            Assert.That(viaBatch, Is.EqualTo(expected), $"{where}: {taken} of {batch.Length} taken");
+            longRuns += taken >= 8 ? 1 : 0;
+        }
+
+        Assert.That(longRuns, Is.GreaterThan(Rounds / 200), $"seed {seed}: batches with a run of 8 or more taken");
+    }
+
     [TestCaseSource(nameof(Hosts))]
     public void A_batch_is_converted_as_the_checks_alone_and_the_rewrite_of_each_entry_say(int revision, bool ril, bool ds)
     {
@@ -205,6 +252,16 @@ public class GuestCommandFastPathTests
             w0 = (w0 & ~SmmuCommandLayout.W0_SID) | ((ulong)KnownVirtualSid << 32);
         }
 
+        return new SmmuCommand(w0, w1);
+    }
+
+    /// <summary>A TLBI_NH_ALL, _ASID, _VA or _VAA with random values in the fields it implements on the host, no SSec and no range fields.</summary>
+    private static SmmuCommand PlainTlbi(Random random, ReadOnlySpan<ulong> implemented)
+    {
+        int opcode = (int)SmmuOpcode.TLBI_NH_ALL + random.Next(4);
+        ulong w0 = (Word(random) & implemented[opcode * 2] & ~(SmmuCommandLayout.W0_SSEC | RangeInvalidation.Word0Fields)
+            & ~SmmuCommandLayout.W0_OPCODE) | (uint)opcode;
+        ulong w1 = Word(random) & implemented[(opcode * 2) + 1] & ~RangeInvalidation.Word1Fields;
         return new SmmuCommand(w0, w1);
     }
 
