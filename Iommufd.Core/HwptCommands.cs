@@ -224,10 +224,10 @@ public static class HwptCommands
             switch (target.Object)
             {
                 case HwptNestedObject nested:
-                    handler = nested.NestedDomain as IUserCacheInvalidation;
+                    handler = nested.UserCacheInvalidation;
                     break;
                 case ViommuObject viommu:
-                    handler = viommu.Driver as IUserCacheInvalidation;
+                    handler = viommu.UserCacheInvalidation;
                     break;
                 default:
                     return Refusal.Because(Errno.EINVAL, $"hwpt_id {hwptId} is a {target.Object.Type}, neither a nested HWPT nor a vIOMMU");

@@ -109,11 +109,12 @@ internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNes
 
     /// <summary>
     /// IOMMU_HWPT_INVALIDATE with IOMMU_VIOMMU_INVALIDATE_DATA_ARM_SMMUV3: one copy of the caller's entries into a
-    /// pooled buffer, conversion in place, and chunks of at most 63 commands plus a CMD_SYNC on the host queue.
+    /// kernel buffer, conversion in place, and chunks of at most 63 commands plus a CMD_SYNC on the host queue.
     /// <see cref="InvalidationArray.EntryNum"/> comes back as the number of entries issued and completed: on a
     /// refused entry k, the entries converted before it are issued first, so the count is exactly k. An array
     /// larger than <see cref="MaxBatchBytes"/> is ENOMEM with nothing read.
     /// </summary>
+    [SkipLocalsInit] // the stack buffer is not zeroed: the copy fills every entry before anything reads it
     public Errno CacheInvalidate(ref InvalidationArray array)
     {
         uint count = array.EntryNum;
@@ -134,42 +135,54 @@ internal sealed class SmmuV3Viommu : IViommu, IUserCacheInvalidation, IViommuNes
             return Errno.ENOMEM;
         }
 
-        // The one copy of the caller's entries, into a pooled kernel buffer (steady state: no allocation).
-        using var buffer = SpanOwner<SmmuCommand>.Allocate((int)count);
+        // The one copy of the caller's entries: on the stack for up to one chunk (the usual guest batch, without the
+        // pool's thread-local bucket lookup on rent and return), pooled beyond (steady state: no allocation).
+        if (count <= HostCommandQueue.MaxBatch)
         {
-            var commands = buffer.Span;
-            var rc = array.CopyAll(array.Type, commands);
-            array.EntryNum = 0; // from here on: the number of entries issued and completed
+            return CopyAndIssue(ref array, stackalloc SmmuCommand[(int)count]);
+        }
+
+        using var buffer = SpanOwner<SmmuCommand>.Allocate((int)count);
+        return CopyAndIssue(ref array, buffer.Span);
+    }
+
+    public void Destroy() => Host.ForgetViommu(this);
+
+    /// <summary>
+    /// Copies every entry into <paramref name="commands"/> (one per entry, not initialised: the copy fills them), then
+    /// converts and issues them chunk by chunk.
+    /// </summary>
+    private Errno CopyAndIssue(ref InvalidationArray array, scoped Span<SmmuCommand> commands)
+    {
+        var rc = array.CopyAll(array.Type, commands);
+        array.EntryNum = 0; // from here on: the number of entries issued and completed
+        if (rc != Errno.Success)
+        {
+            return rc;
+        }
+
+        var probed = Host.Probed;
+        for (int start = 0; start < commands.Length; start += HostCommandQueue.MaxBatch)
+        {
+            var chunk = commands.Slice(start, Math.Min(HostCommandQueue.MaxBatch, commands.Length - start));
+            var refusal = GuestCommandConverter.ConvertAll(chunk, Vmid, Context, probed, out int converted);
+            rc = IssueChunk(chunk[..converted], ref array, start);
             if (rc != Errno.Success)
             {
                 return rc;
             }
 
-            var probed = Host.Probed;
-            for (int start = 0; start < commands.Length; start += HostCommandQueue.MaxBatch)
+            if (refusal != GuestCommandConverter.Refusal.None)
             {
-                var chunk = commands.Slice(start, Math.Min(HostCommandQueue.MaxBatch, commands.Length - start));
-                var refusal = GuestCommandConverter.ConvertAll(chunk, Vmid, Context, probed, out int converted);
-                rc = IssueChunk(chunk[..converted], ref array, start);
-                if (rc != Errno.Success)
-                {
-                    return rc;
-                }
-
-                if (refusal != GuestCommandConverter.Refusal.None)
-                {
-                    ref readonly var refused = ref chunk[converted];
-                    return Refusal.Because(Errno.EIO, $"entry {start + converted} ({refused.Opcode}): {GuestCommandConverter.Describe(refusal, refused, Host.Probed)}");
-                }
+                ref readonly var refused = ref chunk[converted];
+                return Refusal.Because(Errno.EIO, $"entry {start + converted} ({refused.Opcode}): {GuestCommandConverter.Describe(refusal, refused, Host.Probed)}");
             }
-
-            return Errno.Success;
         }
+
+        return Errno.Success;
     }
 
-    public void Destroy() => Host.ForgetViommu(this);
-
-    private Errno IssueChunk(ReadOnlySpan<SmmuCommand> chunk, ref InvalidationArray array, int chunkStart)
+    private Errno IssueChunk(scoped ReadOnlySpan<SmmuCommand> chunk, ref InvalidationArray array, int chunkStart)
     {
         if (chunk.IsEmpty)
         {

@@ -10,6 +10,7 @@ internal sealed class HwptNestedObject : HwptObject
     public HwptNestedObject(INestedDomain domain, HwptPagingObject? parent, ViommuObject? viommu)
     {
         NestedDomain = domain;
+        UserCacheInvalidation = domain as IUserCacheInvalidation;
         Parent = parent;
         Viommu = viommu;
     }
@@ -19,6 +20,9 @@ internal sealed class HwptNestedObject : HwptObject
     public INestedDomain NestedDomain { get; }
 
     public override IIommuDomain Domain => NestedDomain;
+
+    /// <summary>The domain's <c>cache_invalidate_user</c>, or null (cast once, not on every IOMMU_HWPT_INVALIDATE).</summary>
+    public IUserCacheInvalidation? UserCacheInvalidation { get; }
 
     /// <summary>The nest parent it was allocated on (older path), or null.</summary>
     public HwptPagingObject? Parent { get; }

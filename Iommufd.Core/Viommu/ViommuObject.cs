@@ -22,6 +22,7 @@ internal sealed class ViommuObject : IommufdObject, IViommuContext
     private readonly MmapRegistry _mmaps;
     private readonly Lock _mmapLock = new(); // guards _mmapOffsets
     private readonly List<ulong> _mmapOffsets = [];
+    private IViommu _driver = null!;
 
     public ViommuObject(HwptPagingObject parent, IIommuInstance iommu, IommuViommuType viommuType, MmapRegistry mmaps)
     {
@@ -40,7 +41,21 @@ internal sealed class ViommuObject : IommufdObject, IViommuContext
     public IommuViommuType ViommuType { get; }
 
     /// <summary>The driver's vIOMMU; set once <c>viommu_init</c> succeeded.</summary>
-    public IViommu Driver { get; set; } = null!;
+    public IViommu Driver
+    {
+        get => _driver;
+        set
+        {
+            _driver = value;
+            UserCacheInvalidation = value as IUserCacheInvalidation;
+        }
+    }
+
+    /// <summary>
+    /// The driver's <c>viommu_ops->cache_invalidate</c>, or null: cast once when the driver is set rather than on every
+    /// IOMMU_HWPT_INVALIDATE (an interface cast is a walk of the type's interface map).
+    /// </summary>
+    public IUserCacheInvalidation? UserCacheInvalidation { get; private set; }
 
     public IPagingDomain Parent => ParentHwpt.PagingDomain;
 
