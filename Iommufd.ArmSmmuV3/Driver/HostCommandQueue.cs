@@ -125,12 +125,8 @@ internal sealed class HostCommandQueue
 
         try
         {
-            uint p = start;
-            foreach (ref readonly var c in commands)
-            {
-                _queue.TryWriteEntry(p, c);
-                p = Advance(p, 1);
-            }
+            _queue.TryWriteEntries(start, commands);
+            uint p = Advance(start, (uint)commands.Length);
 
             _queue.TryWriteEntry(p, SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_SEV));
             uint end = Advance(p, 1);

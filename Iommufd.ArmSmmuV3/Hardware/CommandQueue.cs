@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Iommufd.Core.Memory;
 
 namespace Iommufd.ArmSmmuV3.Hardware;
@@ -289,6 +290,36 @@ internal sealed class CommandQueue
         Span<byte> entry = stackalloc byte[EntrySize];
         command.Write(entry);
         return _memory.TryWrite(EntryAddress(position), entry);
+    }
+
+    /// <summary>
+    /// Writes <paramref name="commands"/> into the slots from <paramref name="position"/> on (software side), one copy
+    /// per run of slots up to the end of the queue. A batch is then a few wide stores, not a staged copy per entry: the
+    /// slots' cache lines were last read by the consumer, often on another core, and with fewer stores queued behind
+    /// the first miss the processor fetches those lines together rather than one after another.
+    /// </summary>
+    public bool TryWriteEntries(uint position, ReadOnlySpan<SmmuCommand> commands)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            foreach (ref readonly var c in commands)
+            {
+                if (!TryWriteEntry(position, c))
+                {
+                    return false;
+                }
+
+                position = Advance(position, 1);
+            }
+
+            return true;
+        }
+
+        // A command's two words in memory order are its entry, little-endian (SmmuCommand.Write).
+        uint size = 1u << Log2Size;
+        int first = (int)Math.Min((uint)commands.Length, size - (position & (size - 1)));
+        return _memory.TryWrite(EntryAddress(position), MemoryMarshal.AsBytes(commands[..first]))
+            && (first == commands.Length || _memory.TryWrite(EntryAddress(Advance(position, (uint)first)), MemoryMarshal.AsBytes(commands[first..])));
     }
 
     /// <summary>Reads the entry at <paramref name="position"/> (software side, e.g. to skip a failing command).</summary>

@@ -35,6 +35,26 @@ public class CommandQueueMechanicsTests
     }
 
     [Test]
+    public void Entries_written_as_one_run_wrap_past_the_end_of_the_queue_into_the_first_slots()
+    {
+        var memory = new Iommufd.Core.Memory.PhysicalMemory();
+        var bank = memory.Allocate(16 << 3);
+        var queue = new CommandQueue(memory, 3, "test.cmdq") { Base = bank.BaseAddress | 3 };
+        var commands = Enumerable.Range(0, 5).Select(i => TlbiNhVa(1, (ushort)i, 0x1000UL * (ulong)(i + 1), leaf: true, ttl: 0, tg: 0, num: 0, scale: 0)).ToArray();
+
+        bool written = queue.TryWriteEntries(6, commands);
+
+        var read = Enumerable.Range(6, 5).Select(p => queue.TryReadEntry((uint)p, out var c) ? c : default).ToArray();
+        queue.TryReadEntry(3, out var untouched);
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(written, Is.True);
+            Assert.That(read, Is.EqualTo(commands), "slots 6 and 7, then 0 to 2 of the next lap");
+            Assert.That(untouched, Is.EqualTo(default(SmmuCommand)), "nothing written past the run");
+        }
+    }
+
+    [Test]
     public void A_full_queue_uses_all_four_slots()
     {
         using var bench = new SmmuTestBench(cmdqLog2: 2);
