@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
 
 namespace Iommufd.ArmSmmuV3.Hardware;
 
@@ -17,8 +18,10 @@ namespace Iommufd.ArmSmmuV3.Hardware;
 /// for the spin budget before it parks (a side core, as in the vIOMMU paper's sidecore, Amit et al., USENIX ATC 2011), so a doorbell it sees costs one
 /// cross-thread hand-off and no wake-up; the other idle threads park at once. A doorbell passes its work to the polling
 /// thread through a one-entry mailbox, and a thread that has just run a slice finds an empty ready list without its
-/// lock, so a hand-off costs a few interlocked operations on the poller's cache lines and none on the list's. The poller pauses between looks and
-/// yields the core every few dozen looks, so threads that outnumber the cores still progress.
+/// lock, so a hand-off costs a few interlocked operations on the poller's cache lines and none on the list's. The poller
+/// runs what it finds itself and then watches the doorbell register (PROD) of each queue it ran, a few at a time, so
+/// that queue's next PROD write (<see cref="Ring"/>) needs no doorbell at all: the poller's first miss is PROD itself.
+/// It pauses between looks and yields the core every few dozen looks, so threads that outnumber the cores still progress.
 /// </para>
 /// <para>
 /// Nothing a consumer meets can end an engine thread: an exception out of a slice is contained, recorded on the
@@ -30,6 +33,9 @@ internal sealed class QueueEngine : IDisposable
 {
     /// <summary>Entries a queue consumes in one slice before the queues waiting behind it get theirs.</summary>
     public const int SliceEntries = 64;
+
+    /// <summary>Doorbell registers the polling thread watches at most (the works that rang it last).</summary>
+    private const int WatchedDoorbells = 4;
 
     private static readonly long PollYieldTicks = Stopwatch.Frequency / 100_000; // 10 µs of polling between two yields of the core
 
@@ -46,6 +52,9 @@ internal sealed class QueueEngine : IDisposable
     private int _polling; // 1 while an idle thread polls the ready list (at most one does)
     private Work? _handoff; // a work passed straight to the polling thread, outside the ready list (see Schedule)
     private bool _stopping; // set under _lock; engine threads read it without it (Volatile) to stop waiting
+    private readonly Work?[] _watched = new Work?[WatchedDoorbells]; // the works whose doorbell register the poller looks at: only the thread that polls touches it
+    private int _watchedCount;
+    private int _nextUnwatched; // the watched slot a newcomer takes when all are in use
     private int _disposed;
 
     /// <summary>
@@ -89,11 +98,41 @@ internal sealed class QueueEngine : IDisposable
         }
     }
 
-    /// <summary>Schedules <paramref name="work"/> unless it is already waiting to run, is broken, or the engine stopped.</summary>
-    public void Schedule(Work work)
+    /// <summary>
+    /// A write to <paramref name="work"/>'s doorbell register (<see cref="Work.Doorbell"/>, stored before this call): a
+    /// <see cref="Kick"/>, unless the polling thread watches that register, in which case it sees the write itself and
+    /// the writer touches nothing the poller writes. Any other reason to run the work (an error acknowledged, the
+    /// queue enabled) is a <see cref="Kick"/>: it changes no register the poller watches.
+    /// </summary>
+    public void Ring(Work work)
     {
         ArgumentNullException.ThrowIfNull(work);
-        if (work.Broken || Interlocked.Exchange(ref work.Scheduled, 1) != 0)
+        if (work.Doorbell is not null && _spinTicks > 0)
+        {
+            // A full fence between the register store and the read of the watch mark, as the poller fences between
+            // clearing the mark and its last look at the register (Unwatch): one of the two sees the other.
+            Interlocked.MemoryBarrier();
+            if (Volatile.Read(ref work.Watched) != 0)
+            {
+                return;
+            }
+        }
+
+        Kick(work);
+    }
+
+    /// <summary>Schedules <paramref name="work"/> unless it is already waiting to run, is broken, or the engine stopped.</summary>
+    public void Schedule(Work work) => Schedule(work, handOff: true);
+
+    /// <summary>
+    /// <see cref="Schedule(Work)"/>; with <paramref name="handOff"/> a polling thread may get the work through the
+    /// mailbox, otherwise it goes to the back of the ready list (a work the poller itself ran that has more: every
+    /// other ready work runs first).
+    /// </summary>
+    private void Schedule(Work work, bool handOff)
+    {
+        ArgumentNullException.ThrowIfNull(work);
+        if (work.Broken || Interlocked.Exchange(ref work.Hot.Scheduled, 1) != 0)
         {
             return;
         }
@@ -102,7 +141,7 @@ internal sealed class QueueEngine : IDisposable
         // mailbox: the doorbell and the poller share one cache line, not the lock, the list and its counts). The
         // poller empties the mailbox after it stops polling (both full fences), so if it stopped meanwhile, either it
         // took the work or this thread sees it gone and takes the work back for the ready list.
-        if (Volatile.Read(ref _polling) != 0 && Interlocked.CompareExchange(ref _handoff, work, null) is null)
+        if (handOff && Volatile.Read(ref _polling) != 0 && Interlocked.CompareExchange(ref _handoff, work, null) is null)
         {
             if (Volatile.Read(ref _polling) != 0 || Interlocked.CompareExchange(ref _handoff, null, work) != work)
             {
@@ -164,7 +203,7 @@ internal sealed class QueueEngine : IDisposable
             while (TryTake(out var work) || WaitForWork(out work))
             {
                 // Clear the flag first: a doorbell that rings while the slice runs schedules it again.
-                Volatile.Write(ref work.Scheduled, 0);
+                Volatile.Write(ref work.Hot.Scheduled, 0);
                 if (work.RunSlice())
                 {
                     Schedule(work); // more to do: behind every queue that is already waiting
@@ -177,14 +216,18 @@ internal sealed class QueueEngine : IDisposable
         }
     }
 
-    /// <summary>Idle: polls for the spin budget (one thread at a time), then parks. False when the engine stops.</summary>
+    /// <summary>
+    /// Idle: polls for the spin budget (one thread at a time; it serves what it finds itself, see <see cref="Poll"/>),
+    /// then parks. False when the engine stops.
+    /// </summary>
     private bool WaitForWork([NotNullWhen(true)] out Work? work)
     {
         while (true)
         {
             if (_spinTicks > 0 && Interlocked.CompareExchange(ref _polling, 1, 0) == 0)
             {
-                bool found = Poll();
+                Poll();
+                UnwatchAll(); // still polling: a doorbell it had not seen yet comes back through the mailbox
                 Interlocked.Exchange(ref _polling, 0);
 
                 // After polling stopped: a doorbell that handed work over now either is seen here or takes it back.
@@ -192,16 +235,6 @@ internal sealed class QueueEngine : IDisposable
                 if (work is not null && !Volatile.Read(ref _stopping))
                 {
                     return true;
-                }
-
-                if (found)
-                {
-                    if (TryTake(out work))
-                    {
-                        return true;
-                    }
-
-                    continue; // another thread took it: poll again
                 }
             }
 
@@ -230,35 +263,141 @@ internal sealed class QueueEngine : IDisposable
         }
     }
 
-    /// <summary>Polls the ready list until it holds work, the budget ends or the engine stops; true when work is ready.</summary>
-    private bool Poll()
+    /// <summary>
+    /// The side core: until nothing arrived for the spin budget (or the engine stops), runs on this thread what the
+    /// mailbox and the ready list hold and the works whose watched doorbell register moved. Staying the poller while it
+    /// runs them, it keeps watching their doorbells, so a queue it serves rings without a write to any line the
+    /// poller writes: the poller's first miss is the doorbell register itself.
+    /// </summary>
+    private void Poll()
     {
         long now = Stopwatch.GetTimestamp();
         long deadline = now + _spinTicks;
         long nextYield = now + PollYieldTicks;
-        while (Volatile.Read(ref _readyCount) == 0 && Volatile.Read(ref _handoff) is null)
+        while (!Volatile.Read(ref _stopping))
         {
-            now = Stopwatch.GetTimestamp();
-            if (Volatile.Read(ref _stopping) || now >= deadline)
+            if (Volatile.Read(ref _handoff) is not null && Interlocked.Exchange(ref _handoff, null) is { } handedOff)
             {
-                return false;
+                RunPolled(handedOff, scheduled: true);
+            }
+            else if (TryTake(out var ready))
+            {
+                RunPolled(ready, scheduled: true);
+            }
+            else if (!RunRungDoorbells())
+            {
+                now = Stopwatch.GetTimestamp();
+                if (now >= deadline)
+                {
+                    return;
+                }
+
+                // Mostly pause (a doorbell is seen within a short spin, where SpinWait would already sched_yield after
+                // ten rounds), and yield the core every PollYield so that threads outnumbering the cores still run,
+                // however long a pause takes on this processor; never sleep.
+                if (now >= nextYield)
+                {
+                    Thread.Yield();
+                    nextYield = Stopwatch.GetTimestamp() + PollYieldTicks;
+                }
+                else
+                {
+                    Thread.SpinWait(PausingPoll.PauseIterations);
+                }
+
+                continue;
             }
 
-            // Mostly pause (a doorbell is seen within a short spin, where SpinWait would already sched_yield after ten
-            // rounds), and yield the core every PollYield so that threads outnumbering the cores still run, however
-            // long a pause takes on this processor; never sleep.
-            if (now >= nextYield)
+            now = Stopwatch.GetTimestamp();
+            deadline = now + _spinTicks;
+            nextYield = now + PollYieldTicks;
+        }
+    }
+
+    /// <summary>One slice on the polling thread; a work with a doorbell register is watched from now on.</summary>
+    private void RunPolled(Work work, bool scheduled)
+    {
+        if (scheduled)
+        {
+            Volatile.Write(ref work.Hot.Scheduled, 0); // first: a doorbell that rings while the slice runs schedules it again
+        }
+
+        if (work.Doorbell is { } doorbell)
+        {
+            Watch(work);
+            work.Hot.SeenDoorbell = doorbell.Prod; // before the slice, which reads PROD after it: a later write is seen moving
+        }
+
+        if (work.RunSlice())
+        {
+            Schedule(work, handOff: false);
+        }
+    }
+
+    /// <summary>Runs the watched works whose doorbell register moved since the poller last looked; true if any did.</summary>
+    private bool RunRungDoorbells()
+    {
+        bool ran = false;
+        for (int i = 0; i < _watchedCount; i++)
+        {
+            var work = _watched[i]!;
+            if (work.Doorbell!.Prod != work.Hot.SeenDoorbell)
             {
-                Thread.Yield();
-                nextYield = Stopwatch.GetTimestamp() + PollYieldTicks;
-            }
-            else
-            {
-                Thread.SpinWait(PausingPoll.PauseIterations);
+                RunPolled(work, scheduled: false);
+                ran = true;
             }
         }
 
-        return true;
+        return ran;
+    }
+
+    /// <summary>Watches <paramref name="work"/>'s doorbell register, in place of the work watched longest when all slots are taken.</summary>
+    private void Watch(Work work)
+    {
+        if (Volatile.Read(ref work.Watched) != 0)
+        {
+            return;
+        }
+
+        if (_watchedCount == _watched.Length)
+        {
+            Unwatch(_watched[_nextUnwatched]!);
+            _watched[_nextUnwatched] = work;
+            _nextUnwatched = (_nextUnwatched + 1) % _watched.Length;
+        }
+        else
+        {
+            _watched[_watchedCount++] = work;
+        }
+
+        Volatile.Write(ref work.Watched, 1);
+    }
+
+    /// <summary>Stops watching every doorbell register (the poller stops polling).</summary>
+    private void UnwatchAll()
+    {
+        for (int i = 0; i < _watchedCount; i++)
+        {
+            Unwatch(_watched[i]!);
+            _watched[i] = null;
+        }
+
+        _watchedCount = 0;
+        _nextUnwatched = 0;
+    }
+
+    /// <summary>
+    /// Stops watching <paramref name="work"/>'s doorbell register. A write the poller has not seen yet was made while
+    /// the writer took the mark for a promise (see <see cref="Ring"/>): it is scheduled here, so none is lost.
+    /// </summary>
+    private void Unwatch(Work work)
+    {
+        Volatile.Write(ref work.Watched, 0);
+        Interlocked.MemoryBarrier();
+        if (work.Doorbell!.Prod != work.Hot.SeenDoorbell)
+        {
+            Schedule(work);
+        }
     }
 
     private bool TryTake([NotNullWhen(true)] out Work? work)
@@ -291,7 +430,15 @@ internal sealed class QueueEngine : IDisposable
     /// </summary>
     public sealed class Work
     {
-        internal int Scheduled;
+        /// <summary>
+        /// 1 while a polling thread watches <see cref="Doorbell"/>, so a write to it needs no <see cref="Kick"/>
+        /// (<see cref="Ring"/>). Read by every doorbell writer and written only when the watch begins or ends, so it
+        /// sits away from the words written on every slice (<see cref="RunState"/>).
+        /// </summary>
+        internal int Watched;
+
+        /// <summary>The words the engine writes as the work is scheduled and run, on cache lines of their own.</summary>
+        internal RunState Hot;
 
         private const int Idle = 0;
         private const int Running = 1;
@@ -299,18 +446,28 @@ internal sealed class QueueEngine : IDisposable
 
         private readonly Func<bool> _slice;
         private readonly Action<Work, Exception>? _onFault;
-        private int _state; // Idle, Running or RunningAgain: one word, so a doorbell and a runner meet in one CAS each
         private Exception? _fault;
 
-        public Work(string name, Func<bool> slice, Action<Work, Exception>? onFault = null)
+        /// <param name="name">For diagnostics.</param>
+        /// <param name="slice">Consumes a bounded number of entries; true when the queue has more.</param>
+        /// <param name="onFault">Told about an exception out of <paramref name="slice"/>.</param>
+        /// <param name="doorbell">
+        /// The queue whose PROD register is this work's doorbell, which a polling engine thread may watch in place of
+        /// waiting for <see cref="Ring"/> (null: the work runs only when kicked or scheduled).
+        /// </param>
+        public Work(string name, Func<bool> slice, Action<Work, Exception>? onFault = null, CommandQueue? doorbell = null)
         {
             ArgumentNullException.ThrowIfNull(slice);
             Name = name;
             _slice = slice;
             _onFault = onFault;
+            Doorbell = doorbell;
         }
 
         public string Name { get; }
+
+        /// <summary>The queue whose PROD register rings this work, or null.</summary>
+        public CommandQueue? Doorbell { get; }
 
         /// <summary>The exception that broke this work, or null while it is healthy.</summary>
         public Exception? Fault => Volatile.Read(ref _fault);
@@ -335,7 +492,7 @@ internal sealed class QueueEngine : IDisposable
 
         /// <summary>
         /// One slice on an engine thread; true when the work should be scheduled again. A doorbell that rang while
-        /// the slice ran has cleared <see cref="Scheduled"/>, so a second engine thread may arrive here while the
+        /// the slice ran has cleared <see cref="RunState.Scheduled"/>, so a second engine thread may arrive here while the
         /// first still runs: it only asks the runner to go round again, so one slice at a time ever runs and a
         /// throwing entry is met (and reported) once, not once per thread that was woken for it.
         /// </summary>
@@ -355,18 +512,18 @@ internal sealed class QueueEngine : IDisposable
         internal bool TryRunSlice(out bool again)
         {
             again = false;
-            int state = Interlocked.CompareExchange(ref _state, Running, Idle);
+            int state = Interlocked.CompareExchange(ref Hot.State, Running, Idle);
             while (state != Idle)
             {
                 // Running: ask the runner to go round again. RunningAgain: already asked, but the CAS (a full fence)
                 // still orders this doorbell's PROD store before the runner's release, which clears the mark.
-                int seen = Interlocked.CompareExchange(ref _state, RunningAgain, state);
+                int seen = Interlocked.CompareExchange(ref Hot.State, RunningAgain, state);
                 if (seen == state)
                 {
                     return false;
                 }
 
-                state = seen == Idle ? Interlocked.CompareExchange(ref _state, Running, Idle) : seen;
+                state = seen == Idle ? Interlocked.CompareExchange(ref Hot.State, Running, Idle) : seen;
             }
 
             bool more = false;
@@ -377,7 +534,7 @@ internal sealed class QueueEngine : IDisposable
             }
             finally
             {
-                rang = Interlocked.Exchange(ref _state, Idle) == RunningAgain;
+                rang = Interlocked.Exchange(ref Hot.State, Idle) == RunningAgain;
             }
 
             again = (more || rang) && !Broken;
@@ -412,6 +569,27 @@ internal sealed class QueueEngine : IDisposable
                 return false;
             }
 #pragma warning restore CA1031
+        }
+
+        /// <summary>
+        /// Whether the work is scheduled, its run state and the doorbell value last seen: written as the work is scheduled
+        /// and run, alone on their cache lines (<see cref="CacheLine.Padding"/>), so a doorbell writer that reads only
+        /// <see cref="Watched"/> and <see cref="Doorbell"/> does not pull them away from the runner.
+        /// </summary>
+        [StructLayout(LayoutKind.Explicit, Size = (2 * CacheLine.Padding) + 12)]
+        internal struct RunState
+        {
+            /// <summary>1 while the work waits in the ready list or the mailbox.</summary>
+            [FieldOffset(CacheLine.Padding)]
+            public int Scheduled;
+
+            /// <summary>Idle, Running or RunningAgain: one word, so a doorbell and a runner meet in one CAS each.</summary>
+            [FieldOffset(CacheLine.Padding + 4)]
+            public int State;
+
+            /// <summary>The doorbell register as the poller last read it before a slice (only the polling thread uses it).</summary>
+            [FieldOffset(CacheLine.Padding + 8)]
+            public uint SeenDoorbell;
         }
     }
 }

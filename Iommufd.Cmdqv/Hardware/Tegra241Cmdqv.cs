@@ -461,7 +461,15 @@ internal sealed class Tegra241Cmdqv : IDisposable
         {
             case CmdqvRegister.VCMDQ_PROD:
                 queue.Queue.Prod = v32;
-                Kick(queue);
+                if (_engine is null)
+                {
+                    queue.Work.RunInline();
+                }
+                else
+                {
+                    _engine.Ring(queue.Work); // a host worker polling this PROD sees the store itself
+                }
+
                 break;
             case CmdqvRegister.VCMDQ_CONS:
                 if (!queue.Enabled)

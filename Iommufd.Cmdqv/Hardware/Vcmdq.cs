@@ -18,7 +18,7 @@ internal sealed class Vcmdq : ICommandExecutor
         _cmdqv = cmdqv;
         GlobalIndex = globalIndex;
         Queue = queue;
-        Work = new QueueEngine.Work(queue.Name, () => cmdqv.Consume(this), (_, e) => cmdqv.OnQueueFault(this, e));
+        Work = new QueueEngine.Work(queue.Name, () => cmdqv.Consume(this), (_, e) => cmdqv.OnQueueFault(this, e), doorbell: queue);
     }
 
     public int GlobalIndex { get; }

@@ -236,6 +236,45 @@ public class QueueEngineTests
     }
 
     [Test]
+    public void Doorbell_registers_the_poller_watches_lose_no_write_as_watches_begin_end_and_change_hands()
+    {
+        // More queues than the poller watches at once, and a spin budget so short that the poller often stops (and
+        // drops every watch: 1 µs idle) while a writer trusts the watch mark: each PROD write must still be consumed.
+        int seed = Iommufd.Tests.Stress.StressSettings.Seed;
+        TestContext.Out.WriteLine($"seed {seed} (replay: IOMMUFD_STRESS_SEED={seed})");
+        const int Queues = 6;
+        const int WritesPerQueue = 3_000;
+        const int Log2Entries = 8;
+        using var engine = new QueueEngine(2, "watch", TimeSpan.FromMicroseconds(1), runOnCaller: false);
+        var memory = new Iommufd.Core.Memory.PhysicalMemory();
+        var queues = Enumerable.Range(0, Queues).Select(i => new CommandQueue(memory, Log2Entries, $"q{i}") { Base = Log2Entries }).ToArray();
+        var consumed = new uint[Queues];
+        var works = Enumerable.Range(0, Queues).Select(i => new QueueEngine.Work($"w{i}", () =>
+        {
+            Volatile.Write(ref consumed[i], queues[i].Prod); // a consumer takes everything up to PROD
+            return false;
+        }, doorbell: queues[i])).ToArray();
+
+        // Each writer waits for its write to be consumed, as a guest waits for CONS, so a lost write stops it.
+        var lost = new bool[Queues];
+        var producers = Enumerable.Range(0, Queues).Select(i => Task.Run(() =>
+        {
+            var random = new Random(seed + i);
+            for (int n = 1; n <= WritesPerQueue && !lost[i]; n++)
+            {
+                Thread.SpinWait(random.Next(0, 100)); // from at once to past the spin budget
+                uint prod = (uint)n & queues[i].IndexWrapMask;
+                queues[i].Prod = prod;
+                engine.Ring(works[i]);
+                lost[i] = !SpinWait.SpinUntil(() => Volatile.Read(ref consumed[i]) == prod, Patience);
+            }
+        })).ToArray();
+
+        Assert.That(Task.WaitAll(producers, 2 * Patience), Is.True);
+        Assert.That(lost, Is.All.False, "no doorbell write is lost");
+    }
+
+    [Test]
     public void Disposing_an_engine_stops_and_joins_all_its_threads()
     {
         long before = QueueEngine.LiveThreads;
