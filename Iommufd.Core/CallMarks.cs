@@ -14,6 +14,11 @@ namespace Iommufd.Core;
 /// One slot per thread, holding the file of the thread's outermost call and the depth of calls on that file. A call on
 /// another file while the thread is in a call (a nested call on a second file) is not marked here: the file counts it
 /// in its interlocked count instead (<see cref="IommufdFile"/>'s EnterCall).
+/// <para>
+/// The slot also holds the object a call uses through a marked lookup (<see cref="Objects.ObjectTable.GetMarked{T}"/>):
+/// the same store, barrier and look, with a destroyer of the object in the closer's place
+/// (<see cref="WaitForNoneIn"/>).
+/// </para>
 /// </remarks>
 internal static class CallMarks
 {
@@ -56,6 +61,40 @@ internal static class CallMarks
     }
 
     /// <summary>
+    /// Marks this thread as using <paramref name="obj"/> without a reference on it, or returns null when the thread has
+    /// no slot or already marks an object (the caller takes a counted reference instead). The caller then reads the
+    /// object's state and drops the mark unless it is live.
+    /// </summary>
+    public static Mark? EnterObject(Objects.IommufdObject obj)
+    {
+        var mark = t_mark;
+        if (mark is null || mark.Object is not null)
+        {
+            return null;
+        }
+
+        Volatile.Write(ref mark.Object, obj);
+        return mark;
+    }
+
+    /// <summary>Ends a use <see cref="EnterObject"/> marked.</summary>
+    public static void ExitObject(Mark mark) => Volatile.Write(ref mark.Object, null);
+
+    /// <summary>
+    /// Waits until no thread uses <paramref name="obj"/> through a mark. The caller has taken the object out of the
+    /// live state (claimed it), so a marked lookup that starts afterwards lets go of it.
+    /// </summary>
+    public static void WaitForNoneIn(Objects.IommufdObject obj)
+    {
+        Interlocked.MemoryBarrierProcessWide();
+        var spin = default(SpinWait);
+        while (AnyIn(obj))
+        {
+            spin.SpinOnce(sleep1Threshold: 50);
+        }
+    }
+
+    /// <summary>
     /// Waits until no thread is in a call on <paramref name="file"/> that it marked. The caller has set the file
     /// closed, so no new call marks it.
     /// </summary>
@@ -69,13 +108,17 @@ internal static class CallMarks
         }
     }
 
-    private static bool AnyOn(IommufdFile file)
+    private static bool AnyOn(IommufdFile file) => Any(file, static (m, f) => ReferenceEquals(Volatile.Read(ref m.File), f));
+
+    private static bool AnyIn(Objects.IommufdObject obj) => Any(obj, static (m, o) => ReferenceEquals(Volatile.Read(ref m.Object), o));
+
+    private static bool Any<T>(T target, Func<Mark, T, bool> holds)
     {
         lock (RegistryLock)
         {
             foreach (var weak in Registry)
             {
-                if (weak.TryGetTarget(out var mark) && ReferenceEquals(Volatile.Read(ref mark.File), file))
+                if (weak.TryGetTarget(out var mark) && holds(mark, target))
                 {
                     return true;
                 }
@@ -98,10 +141,14 @@ internal static class CallMarks
         return t_mark = mark;
     }
 
-    /// <summary>One thread's slot: the file of its outermost call (null when in none) and the depth on it.</summary>
+    /// <summary>
+    /// One thread's slot: the file of its outermost call (null when in none), the depth on it, and the object it uses
+    /// through a marked lookup (null when none).
+    /// </summary>
     internal sealed class Mark
     {
         public IommufdFile? File;
         public int Depth;
+        public Objects.IommufdObject? Object;
     }
 }

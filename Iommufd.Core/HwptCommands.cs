@@ -212,7 +212,7 @@ public static class HwptCommands
             return Refusal.Because(Errno.EINVAL, $"entry_num {requested} with {(entriesAreNull ? "a NULL data_uptr" : "entry_len 0")}");
         }
 
-        var rc = file.Objects.Get(hwptId, out var target);
+        var rc = file.Objects.GetMarked(hwptId, out ObjectRef<IommufdObject> target);
         if (rc != Errno.Success)
         {
             return rc;

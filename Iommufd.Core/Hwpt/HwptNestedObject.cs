@@ -17,6 +17,9 @@ internal sealed class HwptNestedObject : HwptObject
 
     public override IommufdObjectType Type => IommufdObjectType.HwptNested;
 
+    /// <summary>IOMMU_HWPT_INVALIDATE looks it up by mark (<see cref="ObjectTable.GetMarked{T}"/>).</summary>
+    internal override bool TakesMarkedLookups => true;
+
     public INestedDomain NestedDomain { get; }
 
     public override IIommuDomain Domain => NestedDomain;

@@ -32,6 +32,12 @@ public abstract class IommufdObject
     internal virtual bool DestroyableByUser => true;
 
     /// <summary>
+    /// True for the objects a call may use through a marked lookup (<see cref="ObjectTable.GetMarked{T}"/>, the targets
+    /// of IOMMU_HWPT_INVALIDATE): destroying one waits for the marks on it.
+    /// </summary>
+    internal virtual bool TakesMarkedLookups => false;
+
+    /// <summary>
     /// A lock that the creation of this object's dependents runs under and that its destruction must take too, so
     /// that a dependent is never made on an object already claimed for destruction (HW queues: the vIOMMU's queue
     /// lock, under which a driver links a new queue to the previous one). Null for most objects.

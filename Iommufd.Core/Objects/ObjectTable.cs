@@ -25,6 +25,9 @@ namespace Iommufd.Core.Objects;
 /// <c>iommufd_lock_obj</c>) takes a user and a short-term reference in one compare-and-swap, without the table lock;
 /// disposing the handle (<c>iommufd_put_object</c>) drops both in one add. The short-term count is
 /// what a destroyer waits for (the kernel's <c>destroy_wait</c>): once it is zero no ioctl is inside the object.
+/// IOMMU_HWPT_INVALIDATE, which only uses its vIOMMU or nested HWPT while it runs, looks it up by the thread's mark
+/// instead (<see cref="GetMarked{T}"/>): no reference, so a racing destroy claims the object and then waits for the
+/// marks on it as for short-term users, rather than answering EBUSY.
 /// </description></item>
 /// <item><description>
 /// <b>Destroy.</b> IOMMU_DESTROY (<see cref="Destroy(uint, IommufdObjectType?)"/>, <c>iommufd_object_remove</c>
@@ -123,6 +126,20 @@ internal sealed class ObjectTable
     /// disposing the returned handle. A missing ID, a tombstone, an object being destroyed or another type is ENOENT.
     /// </summary>
     public Errno Get<T>(uint id, out ObjectRef<T> handle)
+        where T : IommufdObject => Find(id, marked: false, out handle);
+
+    /// <summary>
+    /// Looks up <paramref name="id"/> for a call that only uses the object while it runs and gives it no dependent
+    /// (IOMMU_HWPT_INVALIDATE): on an object that <see cref="IommufdObject.TakesMarkedLookups"/>, the thread's mark
+    /// (<see cref="CallMarks"/>, a plain store and a plain load) stands in for the reference's compare-and-swap and
+    /// interlocked add; otherwise, or when the thread already marks an object, it is <see cref="Get{T}"/>. A destroyer
+    /// that claimed the object waits for the marks on it (<see cref="WaitForShortTermUsers"/>), so the use completes
+    /// first: where a counted lookup makes a racing IOMMU_DESTROY answer EBUSY, a marked one makes it wait.
+    /// </summary>
+    public Errno GetMarked<T>(uint id, out ObjectRef<T> handle)
+        where T : IommufdObject => Find(id, marked: true, out handle);
+
+    private Errno Find<T>(uint id, bool marked, out ObjectRef<T> handle)
         where T : IommufdObject
     {
         if (_faults?.ShouldFail() == true)
@@ -134,10 +151,26 @@ internal sealed class ObjectTable
         // Without the table lock (the kernel's xa_load under RCU): a slot is published after its object is built,
         // and an object that is being claimed or removed refuses the reference (IommufdObject.TryLock).
         var slots = Volatile.Read(ref _slots);
-        if (id < (uint)slots.Length && Volatile.Read(ref slots[id]) is T obj && obj.TryLock())
+        if (id < (uint)slots.Length && Volatile.Read(ref slots[id]) is T obj)
         {
-            handle = new ObjectRef<T>(obj);
-            return Errno.Success;
+            if (marked && obj.TakesMarkedLookups && CallMarks.EnterObject(obj) is { } mark)
+            {
+                // The mark is stored before the state is read; a destroyer stores the state before its process-wide
+                // barrier and looks at the marks after it, so either this sees the object claimed or the destroyer
+                // sees the mark and waits (the argument of CallMarks).
+                if (obj.State == ObjectState.Live)
+                {
+                    handle = new ObjectRef<T>(obj, mark);
+                    return Errno.Success;
+                }
+
+                CallMarks.ExitObject(mark);
+            }
+            else if (obj.TryLock())
+            {
+                handle = new ObjectRef<T>(obj);
+                return Errno.Success;
+            }
         }
 
         handle = default;
@@ -295,13 +328,21 @@ internal sealed class ObjectTable
         }
     }
 
-    /// <summary>Waits until no lookup holds <paramref name="obj"/> (short spin, then sleeping).</summary>
+    /// <summary>
+    /// Waits until no lookup holds <paramref name="obj"/>, counted or marked (short spin, then sleeping). The caller
+    /// has taken the object out of the live state.
+    /// </summary>
     public static void WaitForShortTermUsers(IommufdObject obj)
     {
         var spin = default(SpinWait);
         while (obj.ShortTermUsers > 0)
         {
             spin.SpinOnce(sleep1Threshold: 50);
+        }
+
+        if (obj.TakesMarkedLookups)
+        {
+            CallMarks.WaitForNoneIn(obj);
         }
     }
 

@@ -34,6 +34,9 @@ internal sealed class ViommuObject : IommufdObject, IViommuContext
 
     public override IommufdObjectType Type => IommufdObjectType.Viommu;
 
+    /// <summary>IOMMU_HWPT_INVALIDATE looks it up by mark (<see cref="ObjectTable.GetMarked{T}"/>).</summary>
+    internal override bool TakesMarkedLookups => true;
+
     public HwptPagingObject ParentHwpt { get; }
 
     public IIommuInstance Iommu { get; }
