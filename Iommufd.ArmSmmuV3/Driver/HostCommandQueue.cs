@@ -54,6 +54,10 @@ internal sealed class HostCommandQueue
     private const ulong MaxHolders = (1UL << (64 - HoldersShift)) - 1;
     private const uint BatchStart = 1u << 31; // in a slot's valid mark: the first slot of a batch (positions use 24 bits)
 
+    // Every batch's trailing CMD_SYNC, built once: building it checks its arguments, and writing it through
+    // TryWriteEntries is one copy where TryWriteEntry stages the entry on the stack first.
+    private static readonly SmmuCommand SyncSev = SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_SEV);
+
     private readonly CommandQueue _queue;
     private readonly Action<uint> _ringProd;
     private readonly Action _acknowledgeError;
@@ -128,7 +132,7 @@ internal sealed class HostCommandQueue
             _queue.TryWriteEntries(start, commands);
             uint p = Advance(start, (uint)commands.Length);
 
-            _queue.TryWriteEntry(p, SmmuCommandBuilder.CmdSync(SmmuCommand.CS_SIG_SEV));
+            _queue.TryWriteEntries(p, new ReadOnlySpan<SmmuCommand>(in SyncSev));
             uint end = Advance(p, 1);
             for (uint q = start; q != end; q = Advance(q, 1))
             {
