@@ -11,6 +11,9 @@ internal static class CacheLine
 {
     /// <summary>Bytes of padding on each side of a hot word.</summary>
     public const int Padding = 128;
+
+    /// <summary>The bytes one cache line holds on x64 (the unit a prefetch fetches).</summary>
+    public const int Size = 64;
 }
 
 /// <summary>
