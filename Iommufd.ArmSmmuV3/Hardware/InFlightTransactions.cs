@@ -39,14 +39,23 @@ internal sealed class InFlightTransactions
 
     public void Leave(int slot) => Interlocked.Decrement(ref _active[slot]);
 
+    /// <summary>
+    /// True when no transaction is in flight. One fence, then plain reads (Interlocked.Read is a compare-exchange
+    /// each): what the caller did before the call is ordered before the reads, as a transaction's Enter (an
+    /// interlocked increment) is before its lookups, so one of the two sees the other: when this returns true, a
+    /// transaction entering afterwards looks up after everything the caller did before the call. The fence writes
+    /// nothing shared, so callers on several cores do not contend here.
+    /// </summary>
+    public bool NoneInFlight()
+    {
+        Interlocked.MemoryBarrier();
+        return Volatile.Read(ref _active[0]) == 0 && Volatile.Read(ref _active[1]) == 0;
+    }
+
     /// <summary>Returns once every transaction that entered before the call has left.</summary>
     public void WaitForEarlier()
     {
-        // One fence, then plain reads (Interlocked.Read is a compare-exchange each): the
-        // invalidations before this call are ordered before the reads, as a transaction's Enter (an interlocked
-        // increment) is before its lookups, so one of the two sees the other.
-        Interlocked.MemoryBarrier();
-        if (Volatile.Read(ref _active[0]) == 0 && Volatile.Read(ref _active[1]) == 0)
+        if (NoneInFlight())
         {
             return; // a transaction entering now looks up after the invalidations before this call
         }

@@ -14,11 +14,21 @@ internal sealed class Iotlb
     private readonly Lock _lock = new(); // guards _entries, _shifts and the writes of _live (not _generation: see RemoveWhere)
     private readonly Dictionary<Key, TlbEntry> _entries = [];
     private readonly int _capacity;
+    private readonly InFlightTransactions? _transactions; // the transactions that fill this TLB (null: not known)
     private ulong _shifts; // bit n set: some entry has block shift n (lookups try only those sizes)
     private long _generation; // bumped by every invalidation, without the lock (see RemoveWhere)
     private int _live; // _entries.Count, written under the lock, read without it by an invalidation of an empty TLB
 
-    public Iotlb(int capacity = 4096) => _capacity = capacity;
+    /// <summary>
+    /// A TLB of <paramref name="capacity"/> entries. With <paramref name="transactions"/>, the transactions every
+    /// fill of this TLB happens inside, an invalidation that finds nothing cached and no transaction in flight
+    /// leaves <see cref="Generation"/> as it is (see RemoveWhere).
+    /// </summary>
+    public Iotlb(int capacity = 4096, InFlightTransactions? transactions = null)
+    {
+        _capacity = capacity;
+        _transactions = transactions;
+    }
 
     public int Count
     {
@@ -152,8 +162,17 @@ internal sealed class Iotlb
 
     private int RemoveWhere(Predicate predicate, in Filter filter)
     {
-        // The generation moves first (a full fence), so a walk that raced this invalidation does not cache its result
-        // (see TryInsert); then, with nothing cached, there is nothing to remove and the lock is not taken.
+        // With no transaction in flight (read after a fence), a walk that starts later reads the tables after the
+        // writes this invalidation follows, and one that has finished made _live non-zero (it inserted before it
+        // left, and _live is read after its leaving was seen): nothing cached then means nothing to remove and no
+        // stale result to come, so the generation, one word every queue's invalidations would write, stays.
+        if (_transactions is { } transactions && transactions.NoneInFlight() && Volatile.Read(ref _live) == 0)
+        {
+            return 0;
+        }
+
+        // Otherwise the generation moves first (a full fence), so a walk that raced this invalidation does not cache
+        // its result (see TryInsert); then, with nothing cached, there is nothing to remove and the lock is not taken.
         Interlocked.Increment(ref _generation);
         if (Volatile.Read(ref _live) == 0)
         {

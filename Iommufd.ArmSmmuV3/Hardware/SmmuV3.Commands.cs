@@ -170,7 +170,7 @@ internal sealed partial class SmmuV3 : ICommandExecutor
         // Completion means no transaction still uses what the invalidations before it removed (spec §3.21).
         _inFlight.WaitForEarlier();
         bool main = ReferenceEquals(queue, CommandQueue); // its counts have one writer (see the fields)
-        Count(ref _mainSyncs, ref _syncsCompleted, main);
+        Count(ref _mainSyncs, _syncsCompleted, main);
         switch (command.Cs)
         {
             case SmmuCommand.CS_SIG_IRQ:
@@ -188,14 +188,14 @@ internal sealed partial class SmmuV3 : ICommandExecutor
                 Raise(SmmuInterrupt.CmdSync);
                 break;
             case SmmuCommand.CS_SIG_SEV when Features.Sev:
-                Count(ref _mainSev, ref _sevSent, main);
+                Count(ref _mainSev, _sevSent, main);
                 break;
         }
 
         return CommandError.CERROR_NONE;
     }
 
-    private static void Count(ref long single, ref long shared, bool singleWriter)
+    private static void Count(ref long single, StripedCount shared, bool singleWriter)
     {
         if (singleWriter)
         {
@@ -203,7 +203,7 @@ internal sealed partial class SmmuV3 : ICommandExecutor
         }
         else
         {
-            Interlocked.Increment(ref shared);
+            shared.Increment();
         }
     }
 }

@@ -77,11 +77,21 @@ internal sealed partial class SmmuV3
     public DmaStatus Translate(uint sid, ulong iova, bool write, out ulong physicalAddress) =>
         Translate(sid, null, iova, write, out physicalAddress);
 
-    /// <summary>Translates one access with SubstreamID <paramref name="ssid"/> (null: none).</summary>
+    /// <summary>Translates one access with SubstreamID <paramref name="ssid"/> (null: none), as one transaction.</summary>
     public DmaStatus Translate(uint sid, uint? ssid, ulong iova, bool write, out ulong physicalAddress)
     {
         CheckSubstreamId(ssid);
-        var status = Translate(new Access(sid, ssid, iova, write), out physicalAddress);
+        int slot = _inFlight.Enter();
+        DmaStatus status;
+        try
+        {
+            status = Translate(new Access(sid, ssid, iova, write), out physicalAddress);
+        }
+        finally
+        {
+            _inFlight.Leave(slot);
+        }
+
         if (status != DmaStatus.Ok)
         {
             SignalEvents();

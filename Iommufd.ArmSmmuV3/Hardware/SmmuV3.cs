@@ -38,6 +38,7 @@ internal sealed partial class SmmuV3 : IDisposable
 
         Name = name;
         Features = features;
+        Iotlb = new Iotlb(transactions: _inFlight);
         _memory = memory;
         Mode = mode;
         CommandQueue = new CommandQueue(memory, features.CmdqLog2Size, $"{name}.cmdq");
@@ -61,7 +62,8 @@ internal sealed partial class SmmuV3 : IDisposable
     /// <summary>The Non-secure command queue (CMDQ_BASE/PROD/CONS).</summary>
     public CommandQueue CommandQueue { get; }
 
-    public Iotlb Iotlb { get; } = new();
+    /// <summary>The TLB, filled only inside the transactions a CMD_SYNC waits for (a DMA piece, or one <c>Translate</c>).</summary>
+    public Iotlb Iotlb { get; }
 
     public ConfigCache ConfigCache { get; } = new();
 
@@ -81,21 +83,21 @@ internal sealed partial class SmmuV3 : IDisposable
     public event Action<SmmuInterrupt>? Interrupt;
 
     /// <summary>CMD_SYNCs completed.</summary>
-    public long SyncsCompleted => Volatile.Read(ref _mainSyncs) + Interlocked.Read(ref _syncsCompleted);
+    public long SyncsCompleted => Volatile.Read(ref _mainSyncs) + _syncsCompleted.Read();
 
     /// <summary>SEV events sent (CMD_SYNC with SIG_SEV, queue no longer full).</summary>
-    public long SevSent => Volatile.Read(ref _mainSev) + Interlocked.Read(ref _sevSent);
+    public long SevSent => Volatile.Read(ref _mainSev) + _sevSent.Read();
 
     /// <summary>Table walks performed.</summary>
     public long TableWalks => Interlocked.Read(ref _walks);
 
     // Counts of the SMMU's own queue have one writer, its consumer (one slice at a time, handed over through the
     // engine work's state), so they are plain; other queues the SMMU executes for (a CMDQV's VCMDQs, consumed at the
-    // same time) add to the interlocked ones.
+    // same time on other cores) add to the striped ones.
+    private readonly StripedCount _syncsCompleted = new();
+    private readonly StripedCount _sevSent = new();
     private long _mainSyncs;
     private long _mainSev;
-    private long _syncsCompleted;
-    private long _sevSent;
     private long _walks;
 
     /// <summary>Connects an endpoint: its StreamID, and for an ATS device the ATC the SMMU's ATC_INV reaches.</summary>

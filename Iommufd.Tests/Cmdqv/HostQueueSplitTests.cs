@@ -2,6 +2,7 @@ using Iommufd.ArmSmmuV3.Driver;
 using Iommufd.ArmSmmuV3.Hardware;
 using Iommufd.Cmdqv;
 using Iommufd.Core;
+using Iommufd.Tests.Stress;
 
 namespace Iommufd.Tests.Cmdqv;
 
@@ -146,6 +147,61 @@ public class HostQueueSplitTests
             Assert.That(completed, Is.EqualTo(101));
             Assert.That(Batches(rig).Host - hostBefore, Is.EqualTo(2), "63 + 38");
             Assert.That(a.Iotlb, Is.Empty, "the last command ran too");
+        });
+    }
+
+    /// <summary>
+    /// Host invalidations from four threads at once, each on the VINTF0 queue of the CPU it runs on (the queues are
+    /// consumed at the same time, on different cores): every TLBI has taken effect when its issue returns, and the SMMU
+    /// counts every CMD_SYNC once however many queues complete them together.
+    /// </summary>
+    [Test]
+    public void Host_invalidations_from_four_threads_on_VINTF0_queues_each_take_effect_before_their_issue_returns()
+    {
+        const int Threads = 4, Rounds = 300;
+        int seed = StressSettings.Seed;
+        TestContext.Out.WriteLine($"seed {seed} (replay: IOMMUFD_STRESS_SEED={seed})");
+        using var rig = new CmdqvRig(VcmdqBackend.Hardware);
+        var tlb = rig.Hardware.Iotlb;
+        long syncsBefore = rig.Hardware.SyncsCompleted;
+        var (hostBefore, mainBefore) = Batches(rig);
+        var problems = new string?[Threads];
+        var issuers = Enumerable.Range(0, Threads).Select(t => new Thread(() =>
+        {
+            var random = new Random(seed + t);
+            ushort vmid = (ushort)(t + 1);
+            for (int round = 0; round < Rounds && problems[t] is null; round++)
+            {
+                ulong va = (ulong)random.Next(1, 1 << 20) << 12;
+                tlb.Insert(new TlbEntry(vmid, Asid, TlbStage.Stage1, va, 12, 3, 0x9000_0000, true, true));
+                var rc = rig.Smmu.Issue([SmmuCommandBuilder.TlbiNhVa(vmid, Asid, va, leaf: true, ttl: 0, tg: 0, num: 0, scale: 0)], out int completed);
+                if (rc != Errno.Success || completed != 1)
+                {
+                    problems[t] = $"round {round}: {rc}, {completed} completed";
+                }
+                else if (tlb.TryLookup(vmid, Asid, TlbStage.Stage1, va, out _))
+                {
+                    problems[t] = $"round {round}: VMID {vmid} VA {va:x} still cached after its TLBI returned";
+                }
+            }
+        })).ToArray();
+        foreach (var thread in issuers)
+        {
+            thread.Start();
+        }
+
+        foreach (var thread in issuers)
+        {
+            Assert.That(thread.Join(TimeSpan.FromSeconds(60)), Is.True, "no issuer hangs");
+        }
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(problems, Is.All.Null);
+            Assert.That(Batches(rig).Host - hostBefore, Is.EqualTo(Threads * Rounds), "every batch went to a VINTF0 queue");
+            Assert.That(Batches(rig).Main - mainBefore, Is.Zero);
+            Assert.That(rig.Hardware.SyncsCompleted - syncsBefore, Is.EqualTo(Threads * Rounds), "each batch's CMD_SYNC counted once");
+            Assert.That(tlb.Count, Is.Zero);
         });
     }
 

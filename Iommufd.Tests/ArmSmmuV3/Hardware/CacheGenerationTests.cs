@@ -28,18 +28,70 @@ public class CacheGenerationTests
         }
     }
 
-    /// <summary>
-    /// An invalidation of an empty IOTLB takes no lock, so a walk racing it must still not leave a translation from
-    /// before it: a "walker" reads the generation and then the page table, a "driver" changes the page table and then
-    /// invalidates, and after each invalidation no entry holds an output older than the change.
-    /// </summary>
     [Test]
-    public void A_walk_racing_an_invalidation_of_an_empty_IOTLB_does_not_leave_a_stale_entry()
+    public void With_nothing_cached_and_no_transaction_in_flight_an_invalidation_leaves_the_generation()
+    {
+        var tlb = new Iotlb(transactions: new InFlightTransactions());
+        long before = tlb.Generation;
+        tlb.InvalidateVa(1, null, 0, ulong.MaxValue);
+        tlb.InvalidateVmid(1);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(tlb.Generation, Is.EqualTo(before), "no walk can hold a result from before these invalidations");
+            Assert.That(tlb.TryInsert(Entry, before), Is.True, "a walk that starts now reads the tables after them");
+        }
+    }
+
+    [Test]
+    public void With_a_transaction_in_flight_an_invalidation_of_an_empty_IOTLB_refuses_that_transaction_s_insert()
+    {
+        var transactions = new InFlightTransactions();
+        var tlb = new Iotlb(transactions: transactions);
+        int slot = transactions.Enter();
+        long walkStart = tlb.Generation; // the walk reads the generation, then the old table
+        tlb.InvalidateVmid(1);           // the table changed and was invalidated meanwhile
+        bool inserted = tlb.TryInsert(Entry, walkStart);
+        transactions.Leave(slot);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(inserted, Is.False);
+            Assert.That(tlb.Count, Is.Zero);
+        }
+    }
+
+    [Test]
+    public void With_an_entry_cached_an_invalidation_moves_the_generation_and_removes_it_though_no_transaction_is_in_flight()
+    {
+        var tlb = new Iotlb(transactions: new InFlightTransactions());
+        tlb.Insert(Entry);
+        long before = tlb.Generation;
+        tlb.InvalidateVmid(1);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(tlb.Count, Is.Zero);
+            Assert.That(tlb.Generation, Is.Not.EqualTo(before));
+        }
+    }
+
+    /// <summary>
+    /// An invalidation of an empty IOTLB takes no lock (and, when it sees no transaction in flight, writes nothing),
+    /// so a walk racing it must still not leave a translation from before it: a "walker" reads the generation and then
+    /// the page table, a "driver" changes the page table and then invalidates, and after each invalidation no entry
+    /// holds an output older than the change. With transactions the walker counts itself in around its walk, as every
+    /// fill of the SMMU's TLB does.
+    /// </summary>
+    [TestCase(false)]
+    [TestCase(true)]
+    public void A_walk_racing_an_invalidation_of_an_empty_IOTLB_does_not_leave_a_stale_entry(bool transactions)
     {
         int seed = StressSettings.Seed;
         TestContext.Out.WriteLine($"seed {seed} (replay: IOMMUFD_STRESS_SEED={seed})");
         const int Changes = 20_000;
-        var tlb = new Iotlb();
+        var inFlight = transactions ? new InFlightTransactions() : null;
+        var tlb = new Iotlb(transactions: inFlight);
         long table = 0; // the "page table": the output page the walker would find
         int stale = 0, done = 0;
         var walker = new Thread(() =>
@@ -47,10 +99,16 @@ public class CacheGenerationTests
             var random = new Random(seed);
             while (Volatile.Read(ref done) == 0)
             {
+                int slot = inFlight?.Enter() ?? 0;
                 long generation = tlb.Generation;
                 ulong output = (ulong)Volatile.Read(ref table) << 12;
                 Thread.SpinWait(random.Next(4)); // the walk
                 tlb.TryInsert(Entry with { OutputBase = output }, generation);
+                inFlight?.Leave(slot);
+                if (random.Next(4) == 0)
+                {
+                    Thread.SpinWait(random.Next(8)); // between transactions, so the driver also finds none in flight
+                }
             }
         });
         walker.Start();
