@@ -5,6 +5,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Iommufd.ArmSmmuV3.Driver;
 
+/// <summary>True for a command a queue takes.</summary>
+internal delegate bool CommandFilter(in SmmuCommand command);
+
 /// <summary>
 /// The host's side of one command queue: reserves slots, writes commands plus a trailing CMD_SYNC, rings PROD, and
 /// waits for the sync. Many threads issue at once without a lock around their batches, as arm-smmu-v3.c's
@@ -101,6 +104,12 @@ internal sealed class HostCommandQueue
 
     /// <summary>The hardware queue behind it.</summary>
     public CommandQueue Queue => _queue;
+
+    /// <summary>
+    /// The commands this queue takes, for a secondary queue that takes only some (arm-smmu-v3.c
+    /// arm_smmu_cmdq_supports_cmd(): a queue without a supports_cmd hook takes every command).
+    /// </summary>
+    internal CommandFilter? Supports { get; init; }
 
     /// <summary>How long a wait for space or for a CMD_SYNC lasts before it is ETIMEDOUT.</summary>
     internal TimeSpan Timeout => _timeout;

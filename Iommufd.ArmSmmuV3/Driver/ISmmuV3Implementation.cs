@@ -22,13 +22,11 @@ internal interface ISmmuV3Implementation
     Errno InitViommu(SmmuV3Viommu core, IommuViommuType type, UserData data, out IViommu viommu);
 
     /// <summary>
-    /// A queue for host commands other than the main queue, or null. The SMMU checks every command of a batch
-    /// against it and falls back to the main queue for what it cannot take.
+    /// A queue for host commands other than the main queue, or null. When the queue has a
+    /// <see cref="HostCommandQueue.Supports"/> filter, the SMMU checks every command of a batch against it and falls
+    /// back to the main queue for what it cannot take.
     /// </summary>
     HostCommandQueue? GetSecondaryQueue();
-
-    /// <summary>True when <paramref name="queue"/> accepts <paramref name="command"/>.</summary>
-    bool SupportsCommand(HostCommandQueue queue, in SmmuCommand command);
 
     /// <summary>Called when a device is probed behind the SMMU.</summary>
     void ProbeDevice(EndpointDevice device)

@@ -391,17 +391,21 @@ internal sealed partial class SmmuV3Host : IIommuInstance, IDisposable
             var queue = MainQueue;
             var rest = commands[completed..];
             int run = Math.Min(rest.Length, HostCommandQueue.MaxBatch);
-            if (secondary is not null)
+            if (secondary?.Supports is { } supports)
             {
-                bool onSecondary = _implementation!.SupportsCommand(secondary, rest[0]);
+                bool onSecondary = supports(rest[0]);
                 int n = 1;
-                while (n < run && _implementation.SupportsCommand(secondary, rest[n]) == onSecondary)
+                while (n < run && supports(rest[n]) == onSecondary)
                 {
                     n++;
                 }
 
                 run = n;
                 queue = onSecondary ? secondary : MainQueue;
+            }
+            else if (secondary is not null)
+            {
+                queue = secondary;
             }
 
             var rc = queue.Issue(rest[..run], out int failed);

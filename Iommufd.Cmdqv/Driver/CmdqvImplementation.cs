@@ -181,19 +181,15 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
         Options.BypassHostVcmdq || _hostQueues.Length == 0 ? null : _hostQueues[Thread.GetCurrentProcessorId() % _hostQueues.Length];
 
     /// <summary>
-    /// A hypervisor-owned VINTF0 takes every command. A guest-owned one (HYP_OWN read back as 0) takes only what a
-    /// guest queue may issue (tegra241-cmdqv.c tegra241_guest_vcmdq_supports_cmd()), and it rewrites the VMID and
-    /// StreamID of those commands (VINTF SID_MATCH/SID_REPLACE and VMID), so it gets only commands the rewrite leaves
-    /// as they are: a host TLBI for another VMID, or an ATC_INV for a SID no pair of VINTF0 maps to itself, would act
-    /// on the wrong context or fail there.
+    /// What a guest-owned VINTF0 (HYP_OWN read back as 0) takes; a hypervisor-owned one takes every command and has
+    /// no filter (tegra241-cmdqv.c tegra241_vcmdq_hw_init() sets supports_cmd only without hyp_own). It takes only
+    /// what a guest queue may issue (tegra241_guest_vcmdq_supports_cmd()), and it rewrites the VMID and StreamID of
+    /// those commands (VINTF SID_MATCH/SID_REPLACE and VMID), so it gets only commands the rewrite leaves as they
+    /// are: a host TLBI for another VMID, or an ATC_INV for a SID no pair of VINTF0 maps to itself, would act on the
+    /// wrong context or fail there.
     /// </summary>
-    public bool SupportsCommand(HostCommandQueue queue, in SmmuCommand command)
+    private bool GuestOwnedVintf0Supports(in SmmuCommand command)
     {
-        if (Options.HostVintfHypOwn)
-        {
-            return true;
-        }
-
         var vintf0 = Cmdqv.Vintfs[0];
         return command.Opcode switch
         {
@@ -297,7 +293,10 @@ internal sealed class CmdqvImplementation : ISmmuV3Implementation, IDisposable
                 () => Cmdqv.WriteRegister(QueueRegister(queueIndex, CmdqvRegister.VCMDQ_GERRORN, page1: false), vcmdq.Gerror),
                 Host.SyncTimeout,
                 _logger,
-                Host.Metrics);
+                Host.Metrics)
+            {
+                Supports = Options.HostVintfHypOwn ? null : GuestOwnedVintf0Supports,
+            };
         }
 
         return queues;
