@@ -102,6 +102,13 @@ internal sealed class CommandQueue
     /// <summary>True while an ATC_INV that a device did not complete waits for the next CMD_SYNC.</summary>
     public bool AtcInvalidationTimedOut { get; set; }
 
+    /// <summary>
+    /// Set by the executor for a command since the last CMD_SYNC that a transaction in flight may still be using the
+    /// old effect of, so the next CMD_SYNC waits for those transactions; cleared by the CMD_SYNC that did. Written by
+    /// the queue's one consumer only.
+    /// </summary>
+    internal bool SyncMustWait { get; set; }
+
     /// <summary>Entries consumed so far (for statistics).</summary>
     public long Consumed => Volatile.Read(ref _cons.Count);
 

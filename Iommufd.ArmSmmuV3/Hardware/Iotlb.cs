@@ -160,13 +160,18 @@ internal sealed class Iotlb
 
     private delegate bool Predicate(in TlbEntry entry, in Filter filter);
 
+    /// <summary>
+    /// True when an invalidation now has nothing to do: no transaction in flight (read after a fence) and nothing
+    /// cached. A walk that starts later reads the tables after the writes the caller's invalidation follows, and one
+    /// that has finished made the TLB non-empty (it inserted before it left, and the count is read after its leaving
+    /// was seen), so there is nothing to remove and no stale result to come. False when the transactions are not known.
+    /// </summary>
+    public bool Idle => _transactions is { } transactions && transactions.NoneInFlight() && Volatile.Read(ref _live) == 0;
+
     private int RemoveWhere(Predicate predicate, in Filter filter)
     {
-        // With no transaction in flight (read after a fence), a walk that starts later reads the tables after the
-        // writes this invalidation follows, and one that has finished made _live non-zero (it inserted before it
-        // left, and _live is read after its leaving was seen): nothing cached then means nothing to remove and no
-        // stale result to come, so the generation, one word every queue's invalidations would write, stays.
-        if (_transactions is { } transactions && transactions.NoneInFlight() && Volatile.Read(ref _live) == 0)
+        // Idle: the generation, one word every queue's invalidations would write, stays.
+        if (Idle)
         {
             return 0;
         }

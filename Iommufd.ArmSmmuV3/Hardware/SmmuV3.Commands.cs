@@ -20,6 +20,19 @@ internal sealed partial class SmmuV3 : ICommandExecutor
             return error;
         }
 
+        if (command.Opcode == SmmuOpcode.CMD_SYNC)
+        {
+            return Sync(command, queue);
+        }
+
+        // A TLBI that finds the TLB idle removes nothing, and every transaction in flight at a later CMD_SYNC entered
+        // after its check and so used no translation it could have named: it gives the sync nothing to wait for.
+        if (IsTlbInvalidation(command.Opcode) && Iotlb.Idle)
+        {
+            return CommandError.CERROR_NONE;
+        }
+
+        queue.SyncMustWait = true;
         switch (command.Opcode)
         {
             case SmmuOpcode.PREFETCH_CONFIG:
@@ -84,13 +97,15 @@ internal sealed partial class SmmuV3 : ICommandExecutor
                 InvalidateAtc(command, queue);
                 return CommandError.CERROR_NONE;
 
-            case SmmuOpcode.CMD_SYNC:
-                return Sync(command, queue);
-
             default:
                 return CommandError.CERROR_ILL;
         }
     }
+
+    /// <summary>The TLBIs whose whole effect is on the IOTLB.</summary>
+    private static bool IsTlbInvalidation(SmmuOpcode opcode) => opcode is SmmuOpcode.TLBI_NH_ALL or SmmuOpcode.TLBI_NH_ASID
+        or SmmuOpcode.TLBI_NH_VA or SmmuOpcode.TLBI_NH_VAA or SmmuOpcode.TLBI_S12_VMALL or SmmuOpcode.TLBI_S2_IPA
+        or SmmuOpcode.TLBI_NSNH_ALL;
 
     private int EffectiveTtl(in SmmuCommand command) => RangeInvalidation.EffectiveTtl(command, Features.Ds);
 
@@ -167,8 +182,14 @@ internal sealed partial class SmmuV3 : ICommandExecutor
             return CommandError.CERROR_ATC_INV_SYNC;
         }
 
-        // Completion means no transaction still uses what the invalidations before it removed (spec §3.21).
-        _inFlight.WaitForEarlier();
+        // Completion means no transaction still uses what the invalidations before it removed (spec §3.21); after
+        // nothing but TLBIs that found the TLB idle, none can (see Execute).
+        if (queue.SyncMustWait)
+        {
+            _inFlight.WaitForEarlier();
+            queue.SyncMustWait = false;
+        }
+
         bool main = ReferenceEquals(queue, CommandQueue); // its counts have one writer (see the fields)
         Count(ref _mainSyncs, _syncsCompleted, main);
         switch (command.Cs)

@@ -88,6 +88,9 @@ internal sealed partial class SmmuV3 : IDisposable
     /// <summary>SEV events sent (CMD_SYNC with SIG_SEV, queue no longer full).</summary>
     public long SevSent => Volatile.Read(ref _mainSev) + _sevSent.Read();
 
+    /// <summary>The client transactions in flight, which a CMD_SYNC waits for (tests hold one open through it).</summary>
+    internal InFlightTransactions Transactions => _inFlight;
+
     /// <summary>Table walks performed.</summary>
     public long TableWalks => Interlocked.Read(ref _walks);
 

@@ -164,4 +164,75 @@ public class CmdSyncTests
             Assert.That(bench.Smmu.CommandQueue.Consumed, Is.EqualTo(7));
         }
     }
+
+    /// <summary>
+    /// Spec §3.21 / §4.7.3: once a CMD_SYNC completes, no transaction still uses what the invalidations before it
+    /// removed. A transaction in flight when a TLBI runs may have translated through an entry the TLBI names, so the
+    /// sync waits for it even when the TLB held nothing.
+    /// </summary>
+    [Test]
+    public void A_CMD_SYNC_waits_for_a_transaction_in_flight_at_its_TLBI_though_nothing_was_cached()
+    {
+        using var bench = new SmmuTestBench();
+        int slot = bench.Smmu.Transactions.Enter();
+        var issuer = new Thread(() => bench.Submit(TlbiNhVa(0, 1, 0x1000, leaf: true, ttl: 0, tg: 0, num: 0, scale: 0), CmdSync(SmmuCommand.CS_SIG_NONE)));
+        issuer.Start();
+
+        bool finishedEarly = issuer.Join(TimeSpan.FromMilliseconds(200));
+        uint consWhileOpen = bench.CmdqCons;
+        bench.Smmu.Transactions.Leave(slot);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(finishedEarly, Is.False, "the sync completed while the transaction was open");
+            Assert.That(consWhileOpen, Is.LessThan(2u), "CONS passed the sync while the transaction was open");
+            Assert.That(issuer.Join(TimeSpan.FromSeconds(10)), Is.True);
+            Assert.That(bench.CmdqCons, Is.EqualTo(2u));
+        }
+    }
+
+    /// <summary>A command other than an idle TLBI since the last sync (here CFGI_STE) makes the next CMD_SYNC wait too.</summary>
+    [Test]
+    public void A_CMD_SYNC_after_an_idle_TLBI_and_a_CFGI_STE_waits_for_a_transaction_that_entered_between_them()
+    {
+        using var bench = new SmmuTestBench();
+        bench.Submit(TlbiNhVa(0, 1, 0x1000, leaf: true, ttl: 0, tg: 0, num: 0, scale: 0));
+        int slot = bench.Smmu.Transactions.Enter();
+        var issuer = new Thread(() => bench.Submit(CfgiSte(3, leaf: true), CmdSync(SmmuCommand.CS_SIG_NONE)));
+        issuer.Start();
+
+        bool finishedEarly = issuer.Join(TimeSpan.FromMilliseconds(200));
+        bench.Smmu.Transactions.Leave(slot);
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(finishedEarly, Is.False, "the sync completed while the transaction was open");
+            Assert.That(issuer.Join(TimeSpan.FromSeconds(10)), Is.True);
+            Assert.That(bench.CmdqCons, Is.EqualTo(3u));
+        }
+    }
+
+    /// <summary>
+    /// A TLBI that found the TLB empty with no transaction in flight leaves the next CMD_SYNC nothing to wait for: a
+    /// transaction that entered after it walked the tables as they were after the writes the TLBI followed.
+    /// </summary>
+    [Test]
+    public void A_CMD_SYNC_after_only_idle_TLBIs_does_not_wait_for_a_transaction_that_entered_after_them()
+    {
+        using var bench = new SmmuTestBench();
+        bench.Submit(TlbiNhVa(0, 1, 0x1000, leaf: true, ttl: 0, tg: 0, num: 0, scale: 0), TlbiNhAsid(0, 1));
+        int slot = bench.Smmu.Transactions.Enter();
+        var issuer = new Thread(() => bench.Submit(CmdSync(SmmuCommand.CS_SIG_NONE)));
+        issuer.Start();
+
+        bool finished = issuer.Join(TimeSpan.FromSeconds(10));
+        bench.Smmu.Transactions.Leave(slot);
+        issuer.Join();
+
+        using (Assert.EnterMultipleScope())
+        {
+            Assert.That(finished, Is.True, "the sync waited for a transaction no invalidation before it could concern");
+            Assert.That(bench.CmdqCons, Is.EqualTo(3u));
+        }
+    }
 }
