@@ -165,8 +165,9 @@ internal sealed class Iotlb
     /// cached. A walk that starts later reads the tables after the writes the caller's invalidation follows, and one
     /// that has finished made the TLB non-empty (it inserted before it left, and the count is read after its leaving
     /// was seen), so there is nothing to remove and no stale result to come. False when the transactions are not known.
+    /// The count is looked at first as well, so a TLB holding entries answers without the fence.
     /// </summary>
-    public bool Idle => _transactions is { } transactions && transactions.NoneInFlight() && Volatile.Read(ref _live) == 0;
+    public bool Idle => _transactions is { } transactions && Volatile.Read(ref _live) == 0 && transactions.NoneInFlight() && Volatile.Read(ref _live) == 0;
 
     private int RemoveWhere(Predicate predicate, in Filter filter)
     {
